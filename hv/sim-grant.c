@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim-grant.c - grants on the embedded hypervisor.
+ *
+ * Sharing and ending go through pvio-hv (they allocate refs and pool pages);
+ * map, unmap and copy run entirely in the caller: after the first attach to a
+ * granter, a map is a pin per ref (a compare-and-swap on the granter's entry
+ * under the entry's active lock) and, usually, an address in a standing view
+ * of the granter's pool.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hv/sim-priv.h"
+
+/* Shares */
+
+int sim_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable, void **addr,
+		    grant_ref_t *refs)
+{
+	struct sim *s = sim_of(hv);
+	struct hvsim_msg req = { .op = HVSIM_GRANT_ALLOC, .arg = { count } }, rep;
+	struct sim_share *sh;
+	uint32_t first_ref, first_page, i;
+	int ret;
+
+	if (count > HVSIM_BATCH_MAX)
+		return -E2BIG;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	ret = sim_call(s, &req, &rep, NULL, 0, NULL);
+	if (ret < 0)
+		goto out;
+	first_ref = rep.arg[0];
+	first_page = rep.arg[1];
+	if (first_ref >= s->nr_entries || count > s->nr_entries - first_ref ||
+	    first_page >= s->nr_pages || count > s->nr_pages - first_page) {
+		ret = -EPROTO;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		hvsim_grant_entry(&s->table[first_ref + i], peer, first_page + i, writable);
+		refs[i] = first_ref + i;
+	}
+	sh->addr = s->pool + (size_t)first_page * HV_PAGE_SIZE;
+	sh->first_ref = first_ref;
+	sh->count = count;
+	sh->next = s->shares;
+	s->shares = sh;
+	*addr = sh->addr;
+	sh = NULL;
+out:
+	pthread_mutex_unlock(&s->lock);
+	free(sh);
+	return ret;
+}
+
+static struct sim_share **share_find(struct sim *s, void *addr, unsigned int count)
+{
+	struct sim_share **pp;
+
+	for (pp = &s->shares; *pp; pp = &(*pp)->next)
+		if ((*pp)->addr == addr && (*pp)->count == count)
+			return pp;
+	return NULL;
+}
+
+/* End every entry that can be ended; -EBUSY if any is still mapped. */
+static int share_end_access(struct sim *s, const struct sim_share *sh)
+{
+	unsigned int i, busy = 0;
+
+	for (i = 0; i < sh->count; i++)
+		if (hvsim_end_access(&s->table[sh->first_ref + i]) < 0)
+			busy++;
+	return busy ? -EBUSY : 0;
+}
+
+int sim_grant_end(struct hv *hv, void *addr, unsigned int count)
+{
+	struct sim *s = sim_of(hv);
+	struct hvsim_msg req = { .op = HVSIM_GRANT_FREE }, rep;
+	struct sim_share **pp, *sh;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	pp = share_find(s, addr, count);
+	if (!pp) {
+		ret = -ENOENT;
+		goto out;
+	}
+	sh = *pp;
+	ret = share_end_access(s, sh);
+	if (ret < 0)
+		goto out;
+	req.arg[0] = sh->first_ref;
+	req.arg[1] = sh->count;
+	ret = sim_call(s, &req, &rep, NULL, 0, NULL);
+	if (ret < 0)
+		goto out;
+	*pp = sh->next;
+	free(sh);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* Granters */
+
+static void granter_free(struct sim_granter *g)
+{
+	size_t pool_len = (size_t)g->view.nr_pages * HV_PAGE_SIZE;
+	size_t n = g->view.nr_entries;
+
+	if (g->view.table)
+		munmap(g->view.table, n * sizeof(grant_entry_v1_t));
+	if (g->view.active)
+		munmap(g->view.active, n * sizeof(struct hvsim_active));
+	if (g->view.rec)
+		munmap(g->view.rec, n * sizeof(struct hvsim_pinrec));
+	if (g->pool_ro)
+		munmap(g->pool_ro, pool_len);
+	if (g->pool_rw)
+		munmap(g->pool_rw, pool_len);
+	if (g->pool_fd >= 0)
+		close(g->pool_fd);
+	free(g);
+}
+
+static int map_shared(int fd, size_t len, int prot, void *out)
+{
+	void *p = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy(out, &p, sizeof(p));
+	return 0;
+}
+
+/* Map the four objects GRANT_ATTACH passed: table, pool, active, records. */
+static int granter_map(struct sim_granter *g, const int *fds)
+{
+	size_t n = g->view.nr_entries, pool_len = (size_t)g->view.nr_pages * HV_PAGE_SIZE;
+	int ret;
+
+	ret = map_shared(fds[0], n * sizeof(grant_entry_v1_t), PROT_READ | PROT_WRITE,
+			 &g->view.table);
+	if (!ret)
+		ret = map_shared(fds[1], pool_len, PROT_READ, &g->pool_ro);
+	if (!ret)
+		ret = map_shared(fds[1], pool_len, PROT_READ | PROT_WRITE, &g->pool_rw);
+	if (!ret)
+		ret = map_shared(fds[2], n * sizeof(struct hvsim_active), PROT_READ | PROT_WRITE,
+				 &g->view.active);
+	if (!ret)
+		ret = map_shared(fds[3], n * sizeof(struct hvsim_pinrec), PROT_READ | PROT_WRITE,
+				 &g->view.rec);
+	return ret;
+}
+
+static int granter_attach(struct sim *s, domid_t domid, struct sim_granter **gp)
+{
+	struct hvsim_msg req = { .op = HVSIM_GRANT_ATTACH, .arg = { domid } }, rep;
+	struct sim_granter *g;
+	unsigned int n = 0, i;
+	int fds[HVSIM_MAX_FDS];
+	int ret;
+
+	ret = sim_call(s, &req, &rep, fds, HVSIM_MAX_FDS, &n);
+	if (ret < 0)
+		return ret;
+	g = calloc(1, sizeof(*g));
+	if (!g || n != 4 || rep.arg[0] != HVSIM_GNT_ENTRIES || rep.arg[1] == 0 ||
+	    rep.arg[1] > HVSIM_POOL_PAGES_MAX) {
+		ret = g ? -EPROTO : -ENOMEM;
+		goto out;
+	}
+	g->domid = domid;
+	g->pool_fd = -1;
+	g->view.nr_entries = rep.arg[0];
+	g->view.nr_pages = rep.arg[1];
+	g->view.sid = s->sid;
+	g->view.mapper = s->domid;
+	ret = granter_map(g, fds);
+	if (ret < 0)
+		goto out;
+	g->pool_fd = fds[1];
+	fds[1] = -1;
+	g->next = s->granters;
+	s->granters = g;
+	*gp = g;
+	g = NULL;
+out:
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (g)
+		granter_free(g);
+	return ret;
+}
+
+int sim_granter_get(struct hv *hv, domid_t domid, struct sim_granter **gp)
+{
+	struct sim *s = sim_of(hv);
+	struct sim_granter *g;
+
+	for (g = s->granters; g; g = g->next) {
+		if (g->domid == domid) {
+			*gp = g;
+			return 0;
+		}
+	}
+	return granter_attach(s, domid, gp);
+}
+
+/* Maps */
+
+static unsigned int map_bucket(const void *addr)
+{
+	return (unsigned int)(((uintptr_t)addr >> HV_PAGE_SHIFT) % SIM_MAP_BUCKETS);
+}
+
+static struct sim_map *map_record_get(struct sim *s, unsigned int count)
+{
+	struct sim_map *m = s->free_maps;
+
+	if (m)
+		s->free_maps = m->next;
+	else
+		m = malloc(sizeof(*m));
+	if (!m)
+		return NULL;
+	m->refs = m->inline_refs;
+	if (count > SIM_MAP_INLINE) {
+		m->refs = malloc(count * sizeof(grant_ref_t));
+		if (!m->refs) {
+			m->next = s->free_maps;
+			s->free_maps = m;
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static void map_record_put(struct sim *s, struct sim_map *m)
+{
+	if (m->refs != m->inline_refs)
+		free(m->refs);
+	m->next = s->free_maps;
+	s->free_maps = m;
+}
+
+static void unpin_refs(struct sim_granter *g, const grant_ref_t *refs, unsigned int n, bool w)
+{
+	while (n--)
+		hvsim_unpin(&g->view, refs[n], w);
+}
+
+/* A contiguous address for scattered frames: one private mmap per run. */
+static int map_scattered(struct sim_granter *g, const uint32_t *frames, unsigned int count,
+			 bool writable, void **addr)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	uint8_t *base;
+	unsigned int i, run;
+
+	base = mmap(NULL, (size_t)count * HV_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < count; i += run) {
+		for (run = 1; i + run < count && frames[i + run] == frames[i] + run; run++)
+			;
+		if (mmap(base + (size_t)i * HV_PAGE_SIZE, (size_t)run * HV_PAGE_SIZE, prot,
+			 MAP_SHARED | MAP_FIXED, g->pool_fd,
+			 (off_t)frames[i] * HV_PAGE_SIZE) == MAP_FAILED) {
+			int err = -errno;
+
+			munmap(base, (size_t)count * HV_PAGE_SIZE);
+			return err;
+		}
+	}
+	*addr = base;
+	return 0;
+}
+
+static bool frames_consecutive(const uint32_t *frames, unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 1; i < count; i++)
+		if (frames[i] != frames[0] + i)
+			return false;
+	return true;
+}
+
+/* Pin every ref, then find an address for the frames; all or nothing. */
+static int map_pinned(struct sim *s, struct sim_granter *g, struct sim_map *m, uint32_t *frames)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->count; i++) {
+		ret = hvsim_pin(&g->view, m->refs[i], m->writable, &frames[i]);
+		if (ret < 0)
+			goto unpin;
+	}
+	m->mmapped = s->strict_map || !frames_consecutive(frames, m->count);
+	if (!m->mmapped) {
+		m->addr = (m->writable ? g->pool_rw : g->pool_ro) + (size_t)frames[0] * HV_PAGE_SIZE;
+		return 0;
+	}
+	ret = map_scattered(g, frames, m->count, m->writable, &m->addr);
+	if (ret == 0)
+		return 0;
+unpin:
+	unpin_refs(g, m->refs, i, m->writable);
+	return ret;
+}
+
+int sim_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant_ref_t *refs,
+		  bool writable, void **addr)
+{
+	struct sim *s = sim_of(hv);
+	uint32_t frames_small[SIM_MAP_INLINE], *frames = frames_small;
+	struct sim_granter *g;
+	struct sim_map *m = NULL;
+	int ret;
+
+	if (count > HVSIM_BATCH_MAX)
+		return -E2BIG;
+	if (count > SIM_MAP_INLINE && !(frames = malloc(count * sizeof(*frames))))
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	ret = sim_granter_get(hv, granter, &g);
+	if (ret == 0 && !(m = map_record_get(s, count)))
+		ret = -ENOMEM;
+	if (ret < 0)
+		goto out;
+	memcpy(m->refs, refs, count * sizeof(*refs));
+	m->g = g;
+	m->count = count;
+	m->writable = writable;
+	ret = map_pinned(s, g, m, frames);
+	if (ret < 0) {
+		map_record_put(s, m);
+		goto out;
+	}
+	m->next = s->maps[map_bucket(m->addr)];
+	s->maps[map_bucket(m->addr)] = m;
+	*addr = m->addr;
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (frames != frames_small)
+		free(frames);
+	return ret;
+}
+
+static void map_release(struct sim *s, struct sim_map *m)
+{
+	if (m->mmapped)
+		munmap(m->addr, (size_t)m->count * HV_PAGE_SIZE);
+	unpin_refs(m->g, m->refs, m->count, m->writable);
+	map_record_put(s, m);
+}
+
+int sim_grant_unmap(struct hv *hv, void *addr, unsigned int count)
+{
+	struct sim *s = sim_of(hv);
+	struct sim_map **pp, *m;
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->maps[map_bucket(addr)]; (m = *pp); pp = &m->next) {
+		if (m->addr == addr && m->count == count) {
+			*pp = m->next;
+			map_release(s, m);
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* Copy */
+
+static int16_t gntst_of(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return GNTST_bad_gntref;
+	case -EPERM:
+	case -EACCES:
+		return GNTST_permission_denied;
+	case -ESRCH:
+		return GNTST_bad_domain;
+	default:
+		return GNTST_general_error;
+	}
+}
+
+/* Resolve one side of a copy: a local pointer, or a pinned granted page. */
+static int copy_side(struct hv *hv, union hv_copy_ptr *p, bool gref, bool write, uint16_t len,
+		     struct sim_granter **gp, uint8_t **ptr)
+{
+	uint32_t frame;
+	int ret;
+
+	*gp = NULL;
+	if (!gref) {
+		*ptr = p->virt;
+		return 0;
+	}
+	if ((unsigned int)p->foreign.offset + len > HV_PAGE_SIZE)
+		return -E2BIG;
+	ret = sim_granter_get(hv, p->foreign.domid, gp);
+	if (ret < 0)
+		return ret;
+	ret = hvsim_pin(&(*gp)->view, p->foreign.ref, write, &frame);
+	if (ret < 0)
+		return ret;
+	*ptr = (*gp)->pool_rw + (size_t)frame * HV_PAGE_SIZE + p->foreign.offset;
+	return 0;
+}
+
+static int16_t copy_one(struct hv *hv, struct hv_copy_seg *seg)
+{
+	struct sim_granter *gs, *gd;
+	uint8_t *src, *dst;
+	int ret;
+
+	ret = copy_side(hv, &seg->source, seg->flags & GNTCOPY_source_gref, false, seg->len, &gs,
+			&src);
+	if (ret < 0)
+		return ret == -E2BIG ? GNTST_bad_copy_arg : gntst_of(ret);
+	ret = copy_side(hv, &seg->dest, seg->flags & GNTCOPY_dest_gref, true, seg->len, &gd, &dst);
+	if (ret == 0)
+		memmove(dst, src, seg->len);
+	if (gd)
+		hvsim_unpin(&gd->view, seg->dest.foreign.ref, true);
+	if (gs)
+		hvsim_unpin(&gs->view, seg->source.foreign.ref, false);
+	if (ret < 0)
+		return ret == -E2BIG ? GNTST_bad_copy_arg : gntst_of(ret);
+	return GNTST_okay;
+}
+
+int sim_grant_copy(struct hv *hv, unsigned int count, struct hv_copy_seg *segs)
+{
+	struct sim *s = sim_of(hv);
+	unsigned int i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < count; i++)
+		segs[i].status = copy_one(hv, &segs[i]);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Teardown: drop our pins as gntdev does when its handle closes. */
+void sim_grant_cleanup(struct sim *s)
+{
+	unsigned int b;
+
+	for (b = 0; b < SIM_MAP_BUCKETS; b++) {
+		while (s->maps[b]) {
+			struct sim_map *m = s->maps[b];
+
+			s->maps[b] = m->next;
+			map_release(s, m);
+		}
+	}
+	while (s->free_maps) {
+		struct sim_map *m = s->free_maps;
+
+		s->free_maps = m->next;
+		free(m);
+	}
+	while (s->granters) {
+		struct sim_granter *g = s->granters;
+
+		s->granters = g->next;
+		granter_free(g);
+	}
+	while (s->shares) {
+		struct sim_share *sh = s->shares;
+
+		s->shares = sh->next;
+		free(sh);
+	}
+}

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn.c - the sockets: main-socket connections from dom0, the domain tokens
+ * on which sessions are opened, the sessions' private sockets, and the death
+ * streams.  Reads one request, checks who may ask for it, runs it, replies.
+ *
+ * Nothing a client sends may block or crash the daemon: every socket the
+ * daemon reads or writes is non-blocking, a malformed message closes that
+ * one connection (or is ignored on a token, which many processes share), and
+ * passed fds that no op expects are closed by hvsim_recv.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sim/hvd.h"
+
+/* Messages handled per event before going back to epoll: fairness between clients. */
+#define HVD_BURST 16
+
+enum {
+	OP_DOM0 = 1,	/* only dom0 may ask */
+	OP_SESSION = 2, /* needs HELLO first */
+};
+
+static hvd_op_fn op_hello, op_subscribe;
+
+static const struct {
+	hvd_op_fn *fn;	   /* the handler */
+	unsigned int need; /* OP_* the caller must satisfy */
+} ops[] = {
+	[HVSIM_HELLO] = { op_hello, 0 },
+	[HVSIM_DOMAIN_CREATE] = { hvd_op_domain_create, OP_DOM0 },
+	[HVSIM_DOMAIN_DESTROY] = { hvd_op_domain_destroy, OP_DOM0 },
+	[HVSIM_DOMAIN_INFO] = { hvd_op_domain_info, OP_DOM0 },
+	[HVSIM_SUBSCRIBE] = { op_subscribe, OP_DOM0 },
+	[HVSIM_GRANT_ALLOC] = { hvd_op_grant_alloc, OP_SESSION },
+	[HVSIM_GRANT_FREE] = { hvd_op_grant_free, OP_SESSION },
+	[HVSIM_GRANT_ATTACH] = { hvd_op_grant_attach, OP_SESSION },
+	[HVSIM_EVTCHN_ALLOC] = { hvd_op_evtchn_alloc, OP_SESSION },
+	[HVSIM_EVTCHN_BIND] = { hvd_op_evtchn_bind, OP_SESSION },
+	[HVSIM_EVTCHN_PEER] = { hvd_op_evtchn_peer, OP_SESSION },
+	[HVSIM_EVTCHN_CLOSE] = { hvd_op_evtchn_close, OP_SESSION },
+};
+
+static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events);
+
+static struct hvd_conn *conn_new(struct hvd *hvd, int fd, struct hvd_domain *dom)
+{
+	struct hvd_conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!c)
+		return NULL;
+	c->watch.ready = conn_ready;
+	ev.data.ptr = &c->watch;
+	c->fd = fd;
+	c->state = HVD_CONN_NEW;
+	c->dom = dom;
+	c->pidfd = c->status_fd = -1;
+	hvd_list_init(&c->attaches);
+	hvd_list_init(&c->link);
+	if (epoll_ctl(hvd->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(c);
+		return NULL;
+	}
+	hvd_list_add(&hvd->conns, &c->all);
+	return c;
+}
+
+/* Close one connection; a session's close may be its domain's death. */
+void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct hvd_domain *dom = c->dom;
+	bool session = c->state == HVD_CONN_SESSION;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &hvd->listen_watch };
+
+	if (session)
+		hvd_session_close(hvd, c);
+	hvd_list_del(&c->link);
+	hvd_list_del(&c->all);
+	close(c->fd);
+	free(c);
+	/* An fd is free again: resume accepting if we ran out. */
+	if (hvd->listen_paused && epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, hvd->listen_fd, &ev) == 0)
+		hvd->listen_paused = false;
+	if (session)
+		hvd_domain_check(hvd, dom);
+}
+
+/*
+ * A new main-socket connection.  Only our own user or root may act as dom0;
+ * anyone else is hung up on at once.
+ */
+int hvd_conn_accept(struct hvd *hvd)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &hvd->listen_watch };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	fd = accept4(hvd->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		/* Level-triggered: stop listening rather than spin until an fd frees. */
+		if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, hvd->listen_fd, &ev) == 0)
+			hvd->listen_paused = true;
+		return -errno;
+	}
+	if (fd < 0)
+		return errno == EAGAIN || errno == ECONNABORTED || errno == EINTR ? 0 : -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != geteuid() && cred.uid != 0)) {
+		close(fd);
+		return 0;
+	}
+	if (!conn_new(hvd, fd, hvd->domains[0])) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* HELLO on a main-socket connection: open a dom0 session. */
+static int op_hello(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+		    struct hvd_reply *rep)
+{
+	(void)req;
+	if (c->state != HVD_CONN_NEW)
+		return -EISCONN;
+	return hvd_session_open(hvd, c, 0, rep);
+}
+
+/* SUBSCRIBE: only on a connection of its own, never on a session's. */
+static int op_subscribe(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+			struct hvd_reply *rep)
+{
+	(void)hvd;
+	(void)req;
+	if (c->state != HVD_CONN_NEW)
+		return -EBUSY;
+	rep->subscribe = true;
+	return 0;
+}
+
+static int op_run(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+		  struct hvd_reply *rep)
+{
+	unsigned int need;
+
+	if (req->op >= sizeof(ops) / sizeof(ops[0]) || !ops[req->op].fn)
+		return -ENOSYS;
+	need = ops[req->op].need;
+	if ((need & OP_DOM0) && c->dom->domid != 0)
+		return -EPERM;
+	if ((need & OP_SESSION) && c->state != HVD_CONN_SESSION)
+		return -EPROTO;
+	return ops[req->op].fn(hvd, c, req, rep);
+}
+
+/* Send a reply built by a handler; negative if the connection must close. */
+static int conn_reply(struct hvd *hvd, struct hvd_conn *c, struct hvd_reply *rep)
+{
+	int ret;
+
+	/* Handlers fill fds only on success: an error reply never carries any. */
+	if (rep->msg.err < 0)
+		rep->nfds = 0;
+	ret = hvsim_send(c->fd, &rep->msg, rep->fds, rep->nfds);
+	if (rep->close_fd >= 0)
+		close(rep->close_fd);
+	if (ret < 0)
+		return ret;
+	if (rep->subscribe) {
+		c->state = HVD_CONN_SUBSCRIBER;
+		hvd_list_add(&hvd->subscribers, &c->link);
+	}
+	return 0;
+}
+
+static int conn_request(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req)
+{
+	struct hvd_reply rep = { .msg.op = req->op, .close_fd = -1 };
+
+	rep.msg.err = op_run(hvd, c, req, &rep);
+	return conn_reply(hvd, c, &rep);
+}
+
+static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
+{
+	struct hvd_conn *c = hvd_container_of(w, struct hvd_conn, watch);
+	struct hvsim_msg req;
+	int i, ret;
+
+	(void)events;
+	for (i = 0; i < HVD_BURST; i++) {
+		ret = hvsim_recv(c->fd, &req, NULL, 0, NULL);
+		if (ret == -EAGAIN)
+			return;
+		/* A subscriber has nothing to say: what it sends is dropped. */
+		if (ret == 0 && c->state != HVD_CONN_SUBSCRIBER)
+			ret = conn_request(hvd, c, &req);
+		if (ret < 0) {
+			hvd_conn_close(hvd, c);
+			return;
+		}
+	}
+}
+
+/*
+ * The socket a domain process attached to HELLO: a SOCK_SEQPACKET Unix socket
+ * whose far end is not the daemon itself (else the daemon would answer its
+ * own replies forever).  The pid that made it, or a negative errno.
+ */
+static pid_t session_socket_check(int fd)
+{
+	struct ucred cred;
+	socklen_t len;
+	int val;
+
+	len = sizeof(val);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &val, &len) < 0 || val != AF_UNIX)
+		return -ENOTSOCK;
+	len = sizeof(val);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &val, &len) < 0 || val != SOCK_SEQPACKET)
+		return -EPROTOTYPE;
+	len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0 ||
+	    cred.pid == getpid())
+		return -EPERM;
+	/* The process may keep a copy of this end: only O_NONBLOCK keeps us from blocking. */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	return cred.pid;
+}
+
+/* A domain process's HELLO: its session lives on the socket it attached. */
+static void token_hello(struct hvd *hvd, struct hvd_domain *dom, int fd)
+{
+	struct hvd_reply rep = { .msg.op = HVSIM_HELLO, .close_fd = -1 };
+	struct hvd_conn *c;
+	pid_t pid;
+
+	pid = session_socket_check(fd);
+	if (pid < 0) {
+		close(fd);
+		return;
+	}
+	c = conn_new(hvd, fd, dom);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	rep.msg.err = hvd_session_open(hvd, c, pid, &rep);
+	/* Without a session the connection has no use once the error is told. */
+	if (conn_reply(hvd, c, &rep) < 0 || rep.msg.err < 0)
+		hvd_conn_close(hvd, c);
+}
+
+/* Every copy of the domain's end is closed: it dies once its sessions have. */
+static void token_hangup(struct hvd *hvd, struct hvd_domain *dom)
+{
+	epoll_ctl(hvd->epfd, EPOLL_CTL_DEL, dom->token, NULL);
+	close(dom->token);
+	dom->token = -1;
+	hvd_domain_check(hvd, dom);
+}
+
+/*
+ * The token is shared by every process of the domain, so nothing is ever
+ * written back on it: a message that is not a HELLO with exactly one fd is
+ * dropped (its fds closed), and the reply goes on the attached socket.
+ */
+void hvd_token_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
+{
+	struct hvd_domain *dom = hvd_container_of(w, struct hvd_domain, watch);
+	struct hvsim_msg req;
+	unsigned int i, nfds;
+	int fds[2], ret;
+
+	(void)events;
+	for (i = 0; i < HVD_BURST; i++) {
+		ret = hvsim_recv(dom->token, &req, fds, 2, &nfds);
+		if (ret == -EAGAIN)
+			return;
+		if (ret == -EPROTO)
+			continue;
+		if (ret < 0) {
+			token_hangup(hvd, dom);
+			return;
+		}
+		if (req.op == HVSIM_HELLO && nfds == 1) {
+			token_hello(hvd, dom, fds[0]);
+			continue;
+		}
+		while (nfds)
+			close(fds[--nfds]);
+	}
+}
+
+/* Tell every subscriber; one whose socket is full is dropped, never waited for. */
+void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom)
+{
+	struct hvsim_msg msg = { .op = HVSIM_DEATH, .arg[0] = dom->domid };
+	struct hvd_list *pos, *tmp;
+
+	snprintf(msg.name, sizeof(msg.name), "%s", dom->name);
+	hvd_list_each_safe (pos, tmp, &hvd->subscribers) {
+		struct hvd_conn *c = hvd_container_of(pos, struct hvd_conn, link);
+
+		if (hvsim_send(c->fd, &msg, NULL, 0) < 0) {
+			hvd_log(hvd, "dropping a death subscriber that does not read");
+			hvd_conn_close(hvd, c);
+		}
+	}
+}

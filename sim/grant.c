@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grant.c - grant tables: per domain, allocators of grant refs and pool pages
+ * (shares), and per mapper the active tables and pin records through which
+ * it maps a granter's entries without asking the daemon (simproto.h's pin
+ * protocol).  The daemon comes in only to hand those objects out and to drop
+ * a dead session's pins.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include "sim/hvd.h"
+
+#define ACTIVE_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_active))
+#define REC_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_pinrec))
+
+int hvd_grant_init(struct hvd_domain *dom)
+{
+	dom->ref_map = hvd_bitmap_alloc(HVSIM_GNT_ENTRIES);
+	dom->page_map = hvd_bitmap_alloc(dom->pool_pages);
+	dom->shares = calloc(HVSIM_GNT_ENTRIES, sizeof(*dom->shares));
+	if (!dom->ref_map || !dom->page_map || !dom->shares)
+		return -ENOMEM;
+	/* Xen keeps refs 0..7 for the toolstack (xenstore and console rings). */
+	hvd_bitmap_set(dom->ref_map, 0, GNTTAB_NR_RESERVED_ENTRIES);
+	return 0;
+}
+
+static void active_free(struct hvd_active_tab *tab)
+{
+	hvd_list_del(&tab->link);
+	hvd_shm_destroy(tab->fd, tab->map, ACTIVE_BYTES);
+	free(tab);
+}
+
+static void attach_free(struct hvd_attach *att)
+{
+	hvd_list_del(&att->link);
+	hvd_shm_destroy(att->rec_fd, att->rec, REC_BYTES);
+	free(att);
+}
+
+/* Local state only: the domain's sessions are closed by now. */
+void hvd_grant_fini(struct hvd_domain *dom)
+{
+	struct hvd_list *pos, *tmp;
+	unsigned int ref;
+
+	hvd_list_each_safe (pos, tmp, &dom->actives)
+		active_free(hvd_container_of(pos, struct hvd_active_tab, link));
+	for (ref = 0; dom->shares && ref < HVSIM_GNT_ENTRIES; ref++)
+		free(dom->shares[ref]);
+	free(dom->shares);
+	free(dom->ref_map);
+	free(dom->page_map);
+}
+
+/* Give the pages' memory back; they read as zeroes afterwards. */
+static void pages_punch(const struct hvd_domain *dom, uint32_t page, uint32_t count)
+{
+	fallocate(dom->pool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)page * HV_PAGE_SIZE, (off_t)count * HV_PAGE_SIZE);
+}
+
+static void entries_clear(struct hvd_domain *dom, uint32_t ref, uint32_t count)
+{
+	uint32_t i;
+
+	for (i = ref; i < ref + count; i++) {
+		__atomic_store_n(&dom->table[i].flags, 0, __ATOMIC_RELEASE);
+		dom->table[i].domid = 0;
+		dom->table[i].frame = 0;
+	}
+}
+
+/* GRANT_ALLOC: arg[0] count.  Reply arg[0] first ref, arg[1] first pool page. */
+int hvd_op_grant_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+		       struct hvd_reply *rep)
+{
+	struct hvd_domain *dom = c->dom;
+	uint32_t count = req->arg[0];
+	struct hvd_share *share;
+	long ref, page;
+
+	(void)hvd;
+	if (count == 0 || count > HVSIM_BATCH_MAX)
+		return -EINVAL;
+	ref = hvd_bitmap_find(dom->ref_map, HVSIM_GNT_ENTRIES, 0, count);
+	if (ref < 0)
+		return -ENOSPC;
+	page = hvd_bitmap_find(dom->page_map, dom->pool_pages, 0, count);
+	if (page < 0)
+		return -ENOMEM;
+	share = malloc(sizeof(*share));
+	if (!share)
+		return -ENOMEM;
+	*share = (struct hvd_share){ .page = (uint32_t)page, .count = count, .owner_sid = c->sid };
+	hvd_bitmap_set(dom->ref_map, (unsigned long)ref, count);
+	hvd_bitmap_set(dom->page_map, (unsigned long)page, count);
+	dom->shares[ref] = share;
+	dom->pool_used += count;
+	/* The domain's own processes can write anywhere in their table and pool. */
+	entries_clear(dom, (uint32_t)ref, count);
+	pages_punch(dom, share->page, count);
+	rep->msg.arg[0] = (uint32_t)ref;
+	rep->msg.arg[1] = share->page;
+	return 0;
+}
+
+/*
+ * End access to a share's entries and free it, unless a mapper still holds
+ * one (-EBUSY).  The first pass leaves a busy share untouched; the second
+ * can still lose a race with a new map, which leaves the share allocated
+ * with some entries already ended.
+ */
+static int share_release(struct hvd_domain *dom, uint32_t ref)
+{
+	struct hvd_share *share = dom->shares[ref];
+	uint32_t i;
+
+	for (i = ref; i < ref + share->count; i++) {
+		if (__atomic_load_n(&dom->table[i].flags, __ATOMIC_ACQUIRE) &
+		    (GTF_reading | GTF_writing))
+			return -EBUSY;
+	}
+	for (i = ref; i < ref + share->count; i++) {
+		if (hvsim_end_access(&dom->table[i]) < 0)
+			return -EBUSY;
+	}
+	entries_clear(dom, ref, share->count);
+	pages_punch(dom, share->page, share->count);
+	hvd_bitmap_clear(dom->ref_map, ref, share->count);
+	hvd_bitmap_clear(dom->page_map, share->page, share->count);
+	dom->pool_used -= share->count;
+	dom->shares[ref] = NULL;
+	free(share);
+	return 0;
+}
+
+/* GRANT_FREE: arg[0] first ref, arg[1] count, exactly as allocated in this domain. */
+int hvd_op_grant_free(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+		      struct hvd_reply *rep)
+{
+	struct hvd_domain *dom = c->dom;
+	uint32_t ref = req->arg[0];
+
+	(void)hvd;
+	(void)rep;
+	if (ref >= HVSIM_GNT_ENTRIES || !dom->shares[ref] || dom->shares[ref]->count != req->arg[1])
+		return -EINVAL;
+	return share_release(dom, ref);
+}
+
+/* Free the shares whose session has gone and that nobody maps any more. */
+static void shares_reap(struct hvd_domain *dom)
+{
+	uint32_t ref;
+
+	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
+		if (dom->shares[ref] && dom->shares[ref]->owner_sid == 0)
+			share_release(dom, ref);
+	}
+}
+
+/* Drop every pin the closing session holds on one granter, as gntdev's release does. */
+static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach *att)
+{
+	struct hvd_domain *granter = hvd->domains[att->granter];
+	struct hvsim_gnt_view view = {
+		.table = granter->table,
+		.active = att->active->map,
+		.rec = att->rec,
+		.nr_entries = HVSIM_GNT_ENTRIES,
+		.nr_pages = granter->pool_pages,
+		.sid = HVD_SID_DAEMON,
+		.mapper = c->dom->domid,
+	};
+
+	hvsim_unpin_all(&view, c->sid);
+	shares_reap(granter);
+}
+
+/*
+ * A session closes: its maps go first (they may be of its own domain's
+ * grants), then its shares.  A share still mapped by someone stays granted,
+ * orphaned, until its last mapper's session closes or the domain dies: as
+ * gntalloc defers freeing a page until its last map is gone.
+ */
+void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct hvd_domain *dom = c->dom;
+	struct hvd_list *pos, *tmp;
+	uint32_t ref;
+
+	hvd_list_each_safe (pos, tmp, &c->attaches) {
+		struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
+
+		attach_unpin(hvd, c, att);
+		attach_free(att);
+	}
+	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
+		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid) {
+			dom->shares[ref]->owner_sid = 0;
+			share_release(dom, ref);
+		}
+	}
+}
+
+/* The mapping domain's active table for granter, made on first use. */
+static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter)
+{
+	struct hvd_active_tab *tab;
+	struct hvd_list *pos;
+	void *map;
+
+	for (pos = dom->actives.next; pos != &dom->actives; pos = pos->next) {
+		tab = hvd_container_of(pos, struct hvd_active_tab, link);
+		if (tab->granter == granter)
+			return tab;
+	}
+	tab = calloc(1, sizeof(*tab));
+	if (!tab)
+		return NULL;
+	tab->fd = hvd_shm_create("pvio-hv-grant-active", ACTIVE_BYTES, &map);
+	if (tab->fd < 0) {
+		free(tab);
+		return NULL;
+	}
+	tab->map = map;
+	tab->granter = granter;
+	hvd_list_add(&dom->actives, &tab->link);
+	return tab;
+}
+
+/* The session's attachment to granter, made on first use. */
+static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
+{
+	struct hvd_active_tab *tab;
+	struct hvd_attach *att;
+	struct hvd_list *pos;
+	void *map;
+
+	for (pos = c->attaches.next; pos != &c->attaches; pos = pos->next) {
+		att = hvd_container_of(pos, struct hvd_attach, link);
+		if (att->granter == granter)
+			return att;
+	}
+	tab = active_get(c->dom, granter);
+	att = tab ? calloc(1, sizeof(*att)) : NULL;
+	if (!att)
+		return NULL;
+	att->rec_fd = hvd_shm_create("pvio-hv-grant-pins", REC_BYTES, &map);
+	if (att->rec_fd < 0) {
+		free(att);
+		return NULL;
+	}
+	att->rec = map;
+	att->granter = granter;
+	att->active = tab;
+	hvd_list_add(&c->attaches, &att->link);
+	return att;
+}
+
+/* GRANT_ATTACH: arg[0] granter.  fds: table, pool, active table, pin records. */
+int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+			struct hvd_reply *rep)
+{
+	struct hvd_domain *granter = hvd_domain_get(hvd, c->dom, req->arg[0]);
+	struct hvd_attach *att;
+
+	if (!granter)
+		return -ESRCH;
+	att = attach_get(c, granter->domid);
+	if (!att)
+		return -ENOMEM;
+	rep->msg.arg[0] = HVSIM_GNT_ENTRIES;
+	rep->msg.arg[1] = granter->pool_pages;
+	rep->fds[0] = granter->table_fd;
+	rep->fds[1] = granter->pool_fd;
+	rep->fds[2] = att->active->fd;
+	rep->fds[3] = att->rec_fd;
+	rep->nfds = 4;
+	return 0;
+}
+
+/*
+ * A granter dies: every active table and pin record shadowing it goes.  The
+ * mappers keep their own mappings of its table and pool, which stay valid
+ * memory; nothing is left to unpin since the entries die with it.
+ */
+void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter)
+{
+	struct hvd_list *pos, *tmp, *spos, *stmp;
+	unsigned int id;
+
+	for (id = 0; id < HVD_NR_DOMIDS; id++) {
+		struct hvd_domain *dom = hvd->domains[id];
+
+		if (!dom || dom == granter)
+			continue;
+		hvd_list_each_safe (spos, stmp, &dom->sessions) {
+			struct hvd_conn *c = hvd_container_of(spos, struct hvd_conn, link);
+
+			hvd_list_each_safe (pos, tmp, &c->attaches) {
+				struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
+
+				if (att->granter == granter->domid)
+					attach_free(att);
+			}
+		}
+		hvd_list_each_safe (pos, tmp, &dom->actives) {
+			struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, link);
+
+			if (tab->granter == granter->domid)
+				active_free(tab);
+		}
+	}
+}

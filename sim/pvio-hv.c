@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-hv.c - the embedded hypervisor: a daemon on a Unix socket that stands
+ * in for Xen's domains, grant tables and event channels (hv/simproto.h), and
+ * the admin subcommands that talk to it (admin.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sim/admin.h"
+#include "sim/hvd.h"
+
+static const char usage[] =
+	"usage: pvio-hv [-s PATH] [--pool-pages N] [-v]        run the daemon\n"
+	"       pvio-hv [-s PATH] list                         list the domains\n"
+	"       pvio-hv [-s PATH] create NAME [--] CMD [ARG...] run CMD in a new domain\n"
+	"       pvio-hv [-s PATH] destroy DOMID                 kill a domain\n"
+	"  -s, --socket PATH   the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
+	"      --pool-pages N  grantable pages of a new domain (default 16384)\n"
+	"  -v, --verbose       log domain and session events to stderr\n"
+	"  -h, --help          this text\n";
+
+void hvd_log(const struct hvd *hvd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!hvd->verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("pvio-hv: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* The socket's directory, made private if we create it. */
+static int socket_dir_prepare(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	dirname(dir);
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		fprintf(stderr, "pvio-hv: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pvio-hv: %s: %s\n", dir, strerror(errno ? errno : ENOTDIR));
+		return -1;
+	}
+	return 0;
+}
+
+static int sockaddr_fill(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa->sun_path, path, strlen(path));
+	return 0;
+}
+
+/*
+ * Remove a stale socket: one nobody answers on.  Refuse if a daemon still
+ * answers, and never remove anything but a socket.
+ */
+static int socket_claim(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ? 0 : -errno;
+	close(fd);
+	if (ret == 0)
+		return -EADDRINUSE;
+	if (ret != -ECONNREFUSED)
+		return ret;
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* The main socket, bound and listening, reachable by its owner only. */
+static int listen_open(struct hvd *hvd, const char *path)
+{
+	struct sockaddr_un sa;
+	int ret;
+
+	ret = sockaddr_fill(&sa, path);
+	if (ret == 0)
+		ret = socket_claim(path, &sa);
+	if (ret == -EADDRINUSE) {
+		fprintf(stderr, "pvio-hv: %s: a daemon is already running\n", path);
+		return ret;
+	}
+	if (ret == 0) {
+		umask(077);
+		hvd->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (hvd->listen_fd < 0 || bind(hvd->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(hvd->listen_fd, 64) < 0 || chmod(path, 0600) < 0)
+			ret = -errno;
+	}
+	if (ret < 0)
+		fprintf(stderr, "pvio-hv: %s: %s\n", path, strerror(-ret));
+	return ret;
+}
+
+static void listen_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
+{
+	int ret;
+
+	(void)w;
+	(void)events;
+	ret = hvd_conn_accept(hvd);
+	if (ret < 0)
+		hvd_log(hvd, "accept: %s", strerror(-ret));
+}
+
+static void sig_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)w;
+	(void)events;
+	if (read(hvd->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		hvd->stop = true;
+}
+
+/* SIGTERM and SIGINT arrive as events; SIGPIPE never (sends use MSG_NOSIGNAL anyway). */
+static int signals_open(struct hvd *hvd)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	hvd->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return hvd->sig_fd < 0 ? -errno : 0;
+}
+
+static int watch_add(struct hvd *hvd, int fd, struct hvd_watch *w,
+		     void (*ready)(struct hvd *, struct hvd_watch *, uint32_t))
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+	w->ready = ready;
+	return epoll_ctl(hvd->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Every session holds several fds (memfds, eventfds): take all we may. */
+static void nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The epoll set with the signals and dom0 in it; no socket yet. */
+static int hvd_core_open(struct hvd *hvd)
+{
+	int ret;
+
+	hvd->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (hvd->epfd < 0)
+		return -errno;
+	ret = signals_open(hvd);
+	if (ret == 0)
+		ret = watch_add(hvd, hvd->sig_fd, &hvd->sig_watch, sig_ready);
+	if (ret == 0)
+		ret = hvd_domains_init(hvd);
+	return ret;
+}
+
+static int hvd_setup(struct hvd *hvd, const char *path)
+{
+	int ret;
+
+	hvd_list_init(&hvd->conns);
+	hvd_list_init(&hvd->subscribers);
+	hvd->next_sid = 1;
+	hvd->epfd = hvd->listen_fd = hvd->sig_fd = -1;
+	nofile_raise();
+	ret = hvd_core_open(hvd);
+	if (ret < 0) {
+		fprintf(stderr, "pvio-hv: %s: %s\n", path, strerror(-ret));
+		return ret;
+	}
+	if (socket_dir_prepare(path) < 0)
+		return -1;
+	ret = listen_open(hvd, path);
+	if (ret < 0)
+		return ret;
+	ret = watch_add(hvd, hvd->listen_fd, &hvd->listen_watch, listen_ready);
+	if (ret < 0)
+		fprintf(stderr, "pvio-hv: %s: %s\n", path, strerror(-ret));
+	return ret;
+}
+
+/* One event per wait: a handler may free objects another queued event names. */
+static int hvd_loop(struct hvd *hvd)
+{
+	struct epoll_event ev;
+	int n;
+
+	while (!hvd->stop) {
+		n = epoll_wait(hvd->epfd, &ev, 1, -1);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n == 1)
+			((struct hvd_watch *)ev.data.ptr)->ready(hvd, ev.data.ptr, ev.events);
+	}
+	return 0;
+}
+
+/* At exit nobody hears of deaths: mark every domain dying, then close everything. */
+static void hvd_teardown(struct hvd *hvd)
+{
+	unsigned int id;
+
+	for (id = 0; id < HVD_NR_DOMIDS; id++) {
+		if (hvd->domains[id])
+			hvd->domains[id]->dying = true;
+	}
+	while (!hvd_list_empty(&hvd->conns))
+		hvd_conn_close(hvd, hvd_container_of(hvd->conns.next, struct hvd_conn, all));
+	hvd_domains_fini(hvd);
+	if (hvd->listen_fd >= 0)
+		close(hvd->listen_fd);
+	if (hvd->sig_fd >= 0)
+		close(hvd->sig_fd);
+	if (hvd->epfd >= 0)
+		close(hvd->epfd);
+}
+
+static int daemon_run(const char *path, uint32_t pool_pages, bool verbose)
+{
+	struct hvd *hvd = calloc(1, sizeof(*hvd));
+	int ret;
+
+	if (!hvd) {
+		fprintf(stderr, "pvio-hv: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	hvd->pool_pages = pool_pages;
+	hvd->verbose = verbose;
+	ret = hvd_setup(hvd, path);
+	if (ret == 0) {
+		hvd_log(hvd, "listening on %s", path);
+		ret = hvd_loop(hvd);
+		if (ret < 0)
+			fprintf(stderr, "pvio-hv: epoll: %s\n", strerror(-ret));
+		unlink(path);
+	}
+	hvd_teardown(hvd);
+	free(hvd);
+	return ret < 0 ? 1 : 0;
+}
+
+static int pool_pages_parse(const char *s, uint32_t *pages)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 0);
+	if (errno || end == s || *end || n == 0 || n > HVSIM_POOL_PAGES_MAX) {
+		fprintf(stderr, "pvio-hv: --pool-pages %s: not a page count in 1..%u\n", s,
+			HVSIM_POOL_PAGES_MAX);
+		return -1;
+	}
+	*pages = (uint32_t)n;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "pool-pages", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint32_t pool_pages = HVSIM_POOL_PAGES_DEFAULT;
+	char path[PATH_MAX];
+	bool verbose = false;
+	int opt;
+
+	if (hvsim_socket_path(path, sizeof(path)) < 0)
+		path[0] = '\0';
+	while ((opt = getopt_long(argc, argv, "+s:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			snprintf(path, sizeof(path), "%s", optarg);
+			break;
+		case 'p':
+			if (pool_pages_parse(optarg, &pool_pages) < 0)
+				return 2;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!path[0]) {
+		fprintf(stderr, "pvio-hv: socket path: %s\n", strerror(ENAMETOOLONG));
+		return 1;
+	}
+	if (optind < argc)
+		return hvd_admin(path, argc - optind, argv + optind);
+	return daemon_run(path, pool_pages, verbose);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.c - sessions: one per process and domain, opened by HELLO.  A
+ * session owns event-channel ports, grant shares and attachments to
+ * granters; its close releases them the way closing /dev/xen/evtchn,
+ * gntdev and gntalloc does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sim/hvd.h"
+
+#define STATUS_BYTES ((size_t)HVSIM_MAX_PORTS * sizeof(uint16_t))
+
+static bool sid_live(const struct hvd *hvd, uint32_t sid)
+{
+	const struct hvd_list *pos;
+
+	for (pos = hvd->conns.next; pos != &hvd->conns; pos = pos->next) {
+		if (hvd_container_of(pos, struct hvd_conn, all)->sid == sid)
+			return true;
+	}
+	return false;
+}
+
+/* Non-zero, never the daemon's own lock value, and unique even after wrapping. */
+static uint32_t sid_alloc(struct hvd *hvd)
+{
+	uint32_t sid;
+
+	do {
+		sid = hvd->next_sid++;
+	} while (sid == 0 || sid == HVD_SID_DAEMON || sid_live(hvd, sid));
+	return sid;
+}
+
+/*
+ * Open a session on connection c for process pid (0 for dom0, which is never
+ * destroyed and needs no pidfd).  Fills the HELLO reply.
+ */
+int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_reply *rep)
+{
+	struct hvd_domain *dom = c->dom;
+	void *status;
+	int fd;
+
+	if (dom->dying)
+		return -ESRCH;
+	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status);
+	if (fd < 0)
+		return fd;
+	c->status_fd = fd;
+	c->status = status;
+	/* Without pidfds (Linux < 5.3) a destroy cannot kill, only disconnect. */
+	c->pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	c->sid = sid_alloc(hvd);
+	c->state = HVD_CONN_SESSION;
+	hvd_list_add(&dom->sessions, &c->link);
+	dom->nr_sessions++;
+	rep->msg.arg[0] = dom->domid;
+	rep->msg.arg[1] = c->sid;
+	rep->msg.arg[2] = HVSIM_GNT_ENTRIES;
+	rep->msg.arg[3] = dom->pool_pages;
+	rep->msg.arg[4] = HVSIM_MAX_PORTS;
+	rep->fds[0] = dom->table_fd;
+	rep->fds[1] = dom->pool_fd;
+	rep->fds[2] = c->status_fd;
+	rep->nfds = 3;
+	hvd_log(hvd, "domain %u: session %u opened (pid %d)", dom->domid, c->sid, (int)pid);
+	return 0;
+}
+
+/* Release what the session holds; the caller closes the socket and checks the domain. */
+void hvd_session_close(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct hvd_domain *dom = c->dom;
+
+	hvd_evtchn_session_close(hvd, c);
+	hvd_grant_session_close(hvd, c);
+	hvd_shm_destroy(c->status_fd, c->status, STATUS_BYTES);
+	c->status_fd = -1;
+	c->status = NULL;
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = -1;
+	hvd_list_del(&c->link);
+	dom->nr_sessions--;
+	c->state = HVD_CONN_NEW;
+	hvd_log(hvd, "domain %u: session %u closed", dom->domid, c->sid);
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * helpers.c - shared test helpers: a private pvio-hv per test, domains as
+ * forked children, raw sessions, and small waits.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv/simctl.h"
+#include "tests/helpers.h"
+
+/* The test's own daemon. */
+static struct {
+	pid_t pid;		 /* pvio-hv, 0 if not started */
+	pid_t starter;		 /* the process that started it: only it stops it */
+	char dir[64];		 /* the private directory */
+	char sock[PATH_MAX];	 /* dir/hv.sock */
+} t_hv;
+
+void t_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "FAIL %s:%d: ", file, line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void t_msleep(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+const char *t_hv_socket(void)
+{
+	return t_hv.sock;
+}
+
+pid_t t_hv_pid(void)
+{
+	return t_hv.pid;
+}
+
+static void t_hv_stop(void)
+{
+	int status;
+
+	if (!t_hv.pid || getpid() != t_hv.starter)
+		return;
+	kill(t_hv.pid, SIGTERM);
+	while (waitpid(t_hv.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	unlink(t_hv.sock);
+	rmdir(t_hv.dir);
+	t_hv.pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "FAIL pvio-hv: exited with status 0x%x at the end of the test\n",
+			status);
+		_exit(T_FAIL);
+	}
+}
+
+/* The daemon, dying with the test (PR_SET_PDEATHSIG) if the test is killed. */
+static pid_t t_hv_exec(const char *prog)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(T_FAIL);
+	if (getenv("PVIO_TEST_VERBOSE"))
+		execl(prog, "pvio-hv", "-v", "-s", t_hv.sock, (char *)NULL);
+	else
+		execl(prog, "pvio-hv", "-s", t_hv.sock, (char *)NULL);
+	fprintf(stderr, "t_hv_start: %s: %s\n", prog, strerror(errno));
+	_exit(127);
+}
+
+/* Poll until the daemon accepts a connection, or it exits, or 10 s pass. */
+static int t_hv_wait_ready(void)
+{
+	int i, sock, status;
+
+	for (i = 0; i < 1000; i++) {
+		if (t_connect(&sock) == 0) {
+			close(sock);
+			return 0;
+		}
+		if (waitpid(t_hv.pid, &status, WNOHANG) == t_hv.pid) {
+			t_hv.pid = 0;
+			fprintf(stderr, "t_hv_start: pvio-hv exited with status 0x%x\n", status);
+			return -ECHILD;
+		}
+		t_msleep(10);
+	}
+	fprintf(stderr, "t_hv_start: pvio-hv did not answer on %s\n", t_hv.sock);
+	return -ETIMEDOUT;
+}
+
+int t_hv_start(void)
+{
+	const char *builddir = getenv("PVIO_BUILDDIR");
+	char prog[PATH_MAX];
+
+	snprintf(prog, sizeof(prog), "%s/pvio-hv", builddir && *builddir ? builddir : ".");
+	if (access(prog, X_OK) < 0) {
+		fprintf(stderr, "t_hv_start: %s: %s\n", prog, strerror(errno));
+		return -ENOENT;
+	}
+	snprintf(t_hv.dir, sizeof(t_hv.dir), "/tmp/pvio-test-XXXXXX");
+	if (!mkdtemp(t_hv.dir)) {
+		fprintf(stderr, "t_hv_start: mkdtemp: %s\n", strerror(errno));
+		return -errno;
+	}
+	snprintf(t_hv.sock, sizeof(t_hv.sock), "%s/hv.sock", t_hv.dir);
+	setenv(HVSIM_SOCKET_ENV, t_hv.sock, 1);
+	setenv("PVIO_HV", "sim", 1);
+	t_hv.starter = getpid();
+	t_hv.pid = t_hv_exec(prog);
+	if (t_hv.pid < 0) {
+		t_hv.pid = 0;
+		rmdir(t_hv.dir);
+		return -errno;
+	}
+	atexit(t_hv_stop);
+	alarm(120);
+	return t_hv_wait_ready();
+}
+
+int t_domain_fork(const char *name, int (*fn)(void *arg), void *arg, domid_t *domid, pid_t *pid)
+{
+	struct hvctl *ctl;
+	domid_t id;
+	int ret, token;
+	pid_t child;
+
+	ret = hvctl_open(&ctl, NULL);
+	if (ret < 0)
+		return ret;
+	ret = hvctl_domain_create(ctl, name, 0, &id, &token);
+	hvctl_close(ctl);
+	if (ret < 0)
+		return ret;
+	child = fork();
+	if (child == 0) {
+		if (hvctl_enter_domain(token, NULL) < 0)
+			_exit(T_FAIL);
+		_exit(fn(arg));
+	}
+	ret = child < 0 ? -errno : 0;
+	close(token);
+	if (ret == 0 && domid)
+		*domid = id;
+	if (ret == 0 && pid)
+		*pid = child;
+	return ret;
+}
+
+int t_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+int t_connect(int *sockp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock, ret;
+
+	ret = hvsim_socket_path(sa.sun_path, sizeof(sa.sun_path));
+	if (ret < 0)
+		return ret;
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		close(sock);
+		return ret;
+	}
+	*sockp = sock;
+	return 0;
+}
+
+/* HELLO on the token with our end's twin attached; the reply comes on ours. */
+static int t_session_token(int token, int *sockp, struct hvsim_msg *hello, int *fds,
+			   unsigned int *nfds)
+{
+	struct hvsim_msg req = { .op = HVSIM_HELLO };
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	ret = hvsim_send(token, &req, &sv[1], 1);
+	close(sv[1]);
+	if (ret == 0)
+		ret = hvsim_recv(sv[0], hello, fds, 3, nfds);
+	if (ret == 0 && (hello->op != HVSIM_HELLO || hello->err < 0)) {
+		while (*nfds)
+			close(fds[--*nfds]);
+		ret = hello->err < 0 ? hello->err : -EPROTO;
+	}
+	if (ret < 0) {
+		close(sv[0]);
+		return ret;
+	}
+	*sockp = sv[0];
+	return 0;
+}
+
+int t_session_open(int *sockp, struct hvsim_msg *hello, int fds[3])
+{
+	struct hvsim_msg req = { .op = HVSIM_HELLO };
+	const char *token = getenv(HVSIM_FD_ENV);
+	unsigned int nfds = 0;
+	int got[3], ret, sock = -1;
+
+	if (token && *token) {
+		ret = t_session_token(atoi(token), &sock, hello, got, &nfds);
+	} else {
+		ret = t_connect(&sock);
+		if (ret == 0)
+			ret = hvsim_call(sock, &req, NULL, 0, hello, got, 3, &nfds);
+	}
+	if (ret == 0 && nfds != 3)
+		ret = -EPROTO;
+	if (ret < 0 || !fds) {
+		while (nfds)
+			close(got[--nfds]);
+	} else {
+		memcpy(fds, got, sizeof(got));
+	}
+	if (ret < 0 && sock >= 0)
+		close(sock);
+	else
+		*sockp = sock;
+	return ret;
+}
+
+int t_rpc(int sock, uint32_t op, const uint32_t *args, unsigned int nargs, struct hvsim_msg *rep,
+	  int *fds, unsigned int max, unsigned int *nfds)
+{
+	struct hvsim_msg req = { .op = op };
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nargs && i < 6; i++)
+		req.arg[i] = args[i];
+	memset(rep, 0, sizeof(*rep));
+	if (nfds)
+		*nfds = 0;
+	ret = hvsim_call(sock, &req, NULL, 0, rep, fds, max, nfds);
+	return ret;
+}
+
+bool t_readable(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, ms) == 1 && (pfd.revents & POLLIN);
+}
+
+int t_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}

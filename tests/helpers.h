@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * helpers.h - what pvio's test programs share.
+ *
+ * A test is one program: exit 0 pass, 1 fail, 77 skip (T_PASS, T_FAIL,
+ * T_SKIP).  A test of the embedded hypervisor starts its own private
+ * pvio-hv with t_hv_start() and runs domains as forked children with
+ * t_domain_fork():
+ *
+ *	static int guest(void *arg)
+ *	{
+ *		struct hv *hv;
+ *
+ *		T_CHECK(hv_open(&hv, NULL) == 0, "hv_open");
+ *		...
+ *		return 0;
+ *	}
+ *
+ *	int main(void)
+ *	{
+ *		domid_t domid;
+ *		pid_t pid;
+ *
+ *		T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
+ *		T_CHECK(t_domain_fork("guest", guest, NULL, &domid, &pid) == 0, "fork");
+ *		T_CHECK(t_wait(pid) == 0, "guest failed");
+ *		return T_PASS;
+ *	}
+ */
+#ifndef PVIO_TESTS_HELPERS_H
+#define PVIO_TESTS_HELPERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hv/simproto.h"
+
+#define T_PASS 0
+#define T_FAIL 1
+#define T_SKIP 77
+
+/* Print "FAIL file:line: message" to stderr. */
+__attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, const char *fmt,
+						  ...);
+
+/*
+ * If cond is false, print "FAIL file:line: ..." and return 1 from the
+ * calling function: use it in main() and in t_domain_fork() bodies, or in
+ * any helper returning int where 1 means failure.
+ */
+#define T_CHECK(cond, ...)                                       \
+	do {                                                     \
+		if (!(cond)) {                                   \
+			t_fail(__FILE__, __LINE__, __VA_ARGS__); \
+			return T_FAIL;                           \
+		}                                                \
+	} while (0)
+
+/*
+ * Start a private pvio-hv ($PVIO_BUILDDIR/pvio-hv, "." by default; -v when
+ * $PVIO_TEST_VERBOSE is set) on a socket in a fresh directory under /tmp,
+ * wait until it answers, and export PVIO_HV_SOCKET and PVIO_HV=sim so that
+ * hv_open() and hvctl_*(NULL) find it.  At exit of the calling process (not
+ * of its children) the daemon gets SIGTERM and is reaped, and the directory
+ * removed; a daemon that then exits other than with status 0 (a sanitizer
+ * report, a crash) turns the test into a failure.  The daemon also dies
+ * with the test if that is killed, and a 120 s alarm kills a hung test.
+ * 0, or a negative errno after printing why.
+ */
+int t_hv_start(void);
+/* The running daemon's socket path and pid (after t_hv_start). */
+const char *t_hv_socket(void);
+pid_t t_hv_pid(void);
+
+/*
+ * Create a domain named name, fork, and in the child enter the domain
+ * (hvctl_enter_domain: $PVIO_HV_FD and friends set) and _exit(fn(arg)).
+ * The parent's copy of the token is closed before returning, so the domain
+ * dies once the child and whatever it started have gone.  The child inherits
+ * every other fd of the parent: close in it what must not stay open there
+ * (another domain's token keeps that domain alive).  *domid and *pid may be
+ * NULL.  0 or a negative errno.
+ */
+int t_domain_fork(const char *name, int (*fn)(void *arg), void *arg, domid_t *domid, pid_t *pid);
+
+/* Reap pid: its exit status, 128 + signal if it was killed, or a negative errno. */
+int t_wait(pid_t pid);
+
+/*
+ * Open a session the raw way, as hv/sim.c does: in a domain process on
+ * $PVIO_HV_FD, otherwise (dom0) on a new main-socket connection.  *sock is
+ * the session's private socket, *hello the HELLO reply (domid in arg[0],
+ * sid in arg[1]); fds[0..3) get table, pool and status unless fds is NULL,
+ * in which case they are closed.  0 or a negative errno.
+ */
+int t_session_open(int *sock, struct hvsim_msg *hello, int fds[3]);
+/* A plain connection to the main socket, no HELLO.  0 or a negative errno. */
+int t_connect(int *sock);
+/* One RPC: op and args[0..nargs), reply in *rep; fds as hvsim_call.  Returns rep's err. */
+int t_rpc(int sock, uint32_t op, const uint32_t *args, unsigned int nargs, struct hvsim_msg *rep,
+	  int *fds, unsigned int max, unsigned int *nfds);
+
+/* Wait up to ms milliseconds for fd to become readable: true if it did. */
+bool t_readable(int fd, int ms);
+/* The number of open fds of process pid (via /proc), or a negative errno. */
+int t_fd_count(pid_t pid);
+/* Sleep ms milliseconds. */
+void t_msleep(unsigned int ms);
+
+#endif
