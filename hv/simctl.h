@@ -34,11 +34,11 @@ int hvctl_domain_create(struct hvctl *ctl, const char *name, unsigned int pool_p
 int hvctl_domain_destroy(struct hvctl *ctl, domid_t domid);
 
 struct hvctl_domain_info {
-	domid_t domid;		  /* its id */
+	domid_t domid;		   /* its id */
 	char name[HVSIM_NAME_MAX]; /* its name */
-	unsigned int sessions;	  /* processes with an open session */
-	unsigned int pool_pages;  /* pages in its pool */
-	unsigned int pool_used;	  /* pool pages in live shares */
+	unsigned int sessions;	   /* processes with an open session */
+	unsigned int pool_pages;   /* pages in its pool */
+	unsigned int pool_used;	   /* pool pages in live shares */
 };
 /*
  * Fill out[0..max) with the live domains other than dom0, in id order.

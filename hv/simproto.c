@@ -188,8 +188,8 @@ void hvsim_unpin_all(struct hvsim_gnt_view *v, uint32_t dead_sid)
 		 * counting (or after its last unpin), and the lock would stay
 		 * held for ever.  Its flags are then made to match the counts.
 		 */
-		taken = __atomic_compare_exchange_n(&a->lock, &held, v->sid, false, __ATOMIC_ACQUIRE,
-						    __ATOMIC_RELAXED);
+		taken = __atomic_compare_exchange_n(&a->lock, &held, v->sid, false,
+						    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 		if (r->rpins == 0 && r->wpins == 0) {
 			if (taken) {
 				entry_release(&v->table[ref], a);

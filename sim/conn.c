@@ -104,17 +104,18 @@ int hvd_conn_accept(struct hvd *hvd)
 	struct epoll_event ev = { .events = 0, .data.ptr = &hvd->listen_watch };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd;
+	int fd, err;
 
 	fd = accept4(hvd->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+	err = fd < 0 ? errno : 0;
+	if (err == EMFILE || err == ENFILE) {
 		/* Level-triggered: stop listening rather than spin until an fd frees. */
 		if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, hvd->listen_fd, &ev) == 0)
 			hvd->listen_paused = true;
-		return -errno;
+		return -err;
 	}
 	if (fd < 0)
-		return errno == EAGAIN || errno == ECONNABORTED || errno == EINTR ? 0 : -errno;
+		return err == EAGAIN || err == ECONNABORTED || err == EINTR ? 0 : -err;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
 	    (cred.uid != geteuid() && cred.uid != 0)) {
 		close(fd);
@@ -308,12 +309,13 @@ void hvd_token_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom)
 {
 	struct hvsim_msg msg = { .op = HVSIM_DEATH, .arg[0] = dom->domid };
-	struct hvd_list *pos, *tmp;
+	struct hvd_list *pos, *next;
 
 	snprintf(msg.name, sizeof(msg.name), "%s", dom->name);
-	hvd_list_each_safe (pos, tmp, &hvd->subscribers) {
+	for (pos = hvd->subscribers.next; pos != &hvd->subscribers; pos = next) {
 		struct hvd_conn *c = hvd_container_of(pos, struct hvd_conn, link);
 
+		next = pos->next;
 		if (hvsim_send(c->fd, &msg, NULL, 0) < 0) {
 			hvd_log(hvd, "dropping a death subscriber that does not read");
 			hvd_conn_close(hvd, c);

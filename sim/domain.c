@@ -38,6 +38,7 @@ static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
 		      struct hvd_domain **domp)
 {
 	struct hvd_domain *dom = calloc(1, sizeof(*dom));
+	void *table = NULL;
 	int ret;
 
 	if (!dom)
@@ -49,25 +50,21 @@ static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
 	dom->watch.ready = hvd_token_ready;
 	hvd_list_init(&dom->sessions);
 	hvd_list_init(&dom->actives);
-	dom->table_fd = hvd_shm_create("pvio-hv-grant-table", TABLE_BYTES, (void **)&dom->table);
-	if (dom->table_fd < 0) {
-		ret = dom->table_fd;
-		dom->table = NULL;
-		goto fail;
-	}
-	dom->pool_fd = hvd_shm_create("pvio-hv-pool", (size_t)pool_pages * HV_PAGE_SIZE, NULL);
-	ret = dom->pool_fd;
+	ret = dom->table_fd = hvd_shm_create("pvio-hv-grant-table", TABLE_BYTES, &table, false);
+	dom->table = table;
+	if (ret >= 0)
+		ret = dom->pool_fd =
+		    hvd_shm_create("pvio-hv-pool", (size_t)pool_pages * HV_PAGE_SIZE, NULL, false);
 	if (ret >= 0)
 		ret = hvd_grant_init(dom);
 	if (ret >= 0)
 		ret = hvd_evtchn_init(dom);
-	if (ret >= 0) {
-		*domp = dom;
-		return 0;
+	if (ret < 0) {
+		domain_free(dom);
+		return ret;
 	}
-fail:
-	domain_free(dom);
-	return ret;
+	*domp = dom;
+	return 0;
 }
 
 /* dom0 exists from the start and never dies; its sessions are main-socket connections. */
@@ -109,11 +106,9 @@ struct hvd_domain *hvd_domain_get(struct hvd *hvd, const struct hvd_domain *self
 /* Kill the domain: its sessions, ports and grants go, subscribers hear of it. */
 static void domain_die(struct hvd *hvd, struct hvd_domain *dom)
 {
-	struct hvd_list *pos, *tmp;
-
 	dom->dying = true;
-	hvd_list_each_safe (pos, tmp, &dom->sessions)
-		hvd_conn_close(hvd, hvd_container_of(pos, struct hvd_conn, link));
+	while (!hvd_list_empty(&dom->sessions))
+		hvd_conn_close(hvd, hvd_container_of(dom->sessions.next, struct hvd_conn, link));
 	hvd_grant_forget(hvd, dom);
 	hvd_log(hvd, "domain %u (%s) died", dom->domid, dom->name);
 	hvd_send_death(hvd, dom);
@@ -135,7 +130,8 @@ static bool name_valid(const char *name)
 	if (!*name)
 		return false;
 	for (p = name; *p; p++) {
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", *p))
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
+			    *p))
 			return false;
 	}
 	return true;

@@ -58,8 +58,7 @@ static struct hvd_port *port_of_session(struct hvd_conn *c, uint32_t port)
 static void port_publish(struct hvd_port *p, evtchn_port_t port, unsigned int state)
 {
 	p->state = (uint8_t)state;
-	__atomic_store_n(&p->owner->status[port], HVSIM_PORT_WORD(state, p->gen),
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&p->owner->status[port], HVSIM_PORT_WORD(state, p->gen), __ATOMIC_RELEASE);
 }
 
 /* A free port of dom with a fresh eventfd, owned by c; 0 if none is left. */
@@ -161,12 +160,21 @@ int hvd_op_evtchn_bind(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 	return 0;
 }
 
-/* The peer of a connected port (its domain may be dying: loopback). */
-static struct hvd_port *port_peer(struct hvd *hvd, const struct hvd_port *p)
+/* The peer of a connected port (its domain may be dying: loopback), or NULL. */
+static struct hvd_port *port_peer(struct hvd *hvd, const struct hvd_domain *dom, evtchn_port_t port)
 {
-	struct hvd_domain *dom = hvd->domains[p->remote_dom];
+	const struct hvd_port *p = &dom->ports[port];
+	struct hvd_domain *rdom = hvd->domains[p->remote_dom];
+	struct hvd_port *peer;
 
-	return dom ? port_get(dom, p->remote_port) : NULL;
+	if (p->state != HV_EVTCHN_CONNECTED || !rdom)
+		return NULL;
+	peer = port_get(rdom, p->remote_port);
+	/* Both ends always change together; check anyway rather than corrupt a stranger. */
+	if (!peer || peer->state != HV_EVTCHN_CONNECTED || peer->remote_dom != dom->domid ||
+	    peer->remote_port != port)
+		return NULL;
+	return peer;
 }
 
 /* EVTCHN_PEER: arg[0] a port of this session.  Reply arg[0] gen; fds[0] peer eventfd. */
@@ -177,7 +185,7 @@ int hvd_op_evtchn_peer(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 
 	if (!p)
 		return -EINVAL;
-	peer = p->state == HV_EVTCHN_CONNECTED ? port_peer(hvd, p) : NULL;
+	peer = port_peer(hvd, c->dom, req->arg[0]);
 	if (!peer)
 		return -ENOTCONN;
 	rep->msg.arg[0] = p->gen;
@@ -188,14 +196,13 @@ int hvd_op_evtchn_peer(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 /*
  * Close a port.  A connected peer reverts to unbound, still naming our
  * domain as Xen leaves it, and is kicked once so that a poller reads its new
- * state.  The generation stays, so a reused port never repeats a (port, gen).
+ * state.  The generation stays with the slot, so a client's cached (port,
+ * gen) of an earlier use cannot match a reused port until gen wraps.
  */
 static void port_close(struct hvd *hvd, struct hvd_conn *c, evtchn_port_t port)
 {
-	struct hvd_port *p = &c->dom->ports[port], *peer = NULL;
+	struct hvd_port *p = &c->dom->ports[port], *peer = port_peer(hvd, c->dom, port);
 
-	if (p->state == HV_EVTCHN_CONNECTED)
-		peer = port_peer(hvd, p);
 	if (peer) {
 		peer->remote_port = 0;
 		port_publish(peer, p->remote_port, HV_EVTCHN_UNBOUND);

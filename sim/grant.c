@@ -15,7 +15,7 @@
 #include "sim/hvd.h"
 
 #define ACTIVE_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_active))
-#define REC_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_pinrec))
+#define REC_BYTES    ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_pinrec))
 
 int hvd_grant_init(struct hvd_domain *dom)
 {
@@ -46,11 +46,10 @@ static void attach_free(struct hvd_attach *att)
 /* Local state only: the domain's sessions are closed by now. */
 void hvd_grant_fini(struct hvd_domain *dom)
 {
-	struct hvd_list *pos, *tmp;
 	unsigned int ref;
 
-	hvd_list_each_safe (pos, tmp, &dom->actives)
-		active_free(hvd_container_of(pos, struct hvd_active_tab, link));
+	while (!hvd_list_empty(&dom->actives))
+		active_free(hvd_container_of(dom->actives.next, struct hvd_active_tab, link));
 	for (ref = 0; dom->shares && ref < HVSIM_GNT_ENTRIES; ref++)
 		free(dom->shares[ref]);
 	free(dom->shares);
@@ -192,11 +191,11 @@ static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach 
 void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 {
 	struct hvd_domain *dom = c->dom;
-	struct hvd_list *pos, *tmp;
 	uint32_t ref;
 
-	hvd_list_each_safe (pos, tmp, &c->attaches) {
-		struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
+	while (!hvd_list_empty(&c->attaches)) {
+		struct hvd_attach *att =
+		    hvd_container_of(c->attaches.next, struct hvd_attach, link);
 
 		attach_unpin(hvd, c, att);
 		attach_free(att);
@@ -224,7 +223,7 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter
 	tab = calloc(1, sizeof(*tab));
 	if (!tab)
 		return NULL;
-	tab->fd = hvd_shm_create("pvio-hv-grant-active", ACTIVE_BYTES, &map);
+	tab->fd = hvd_shm_create("pvio-hv-grant-active", ACTIVE_BYTES, &map, false);
 	if (tab->fd < 0) {
 		free(tab);
 		return NULL;
@@ -252,7 +251,7 @@ static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
 	att = tab ? calloc(1, sizeof(*att)) : NULL;
 	if (!att)
 		return NULL;
-	att->rec_fd = hvd_shm_create("pvio-hv-grant-pins", REC_BYTES, &map);
+	att->rec_fd = hvd_shm_create("pvio-hv-grant-pins", REC_BYTES, &map, false);
 	if (att->rec_fd < 0) {
 		free(att);
 		return NULL;
@@ -286,6 +285,38 @@ int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 	return 0;
 }
 
+/* Drop session c's attachment to granter, if any. */
+static void session_forget(struct hvd_conn *c, domid_t granter)
+{
+	struct hvd_list *pos;
+
+	for (pos = c->attaches.next; pos != &c->attaches; pos = pos->next) {
+		struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
+
+		if (att->granter == granter) {
+			attach_free(att);
+			return;
+		}
+	}
+}
+
+/* Drop mapper dom's active table of granter and its sessions' pin records. */
+static void mapper_forget(struct hvd_domain *dom, domid_t granter)
+{
+	struct hvd_list *pos;
+
+	for (pos = dom->sessions.next; pos != &dom->sessions; pos = pos->next)
+		session_forget(hvd_container_of(pos, struct hvd_conn, link), granter);
+	for (pos = dom->actives.next; pos != &dom->actives; pos = pos->next) {
+		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, link);
+
+		if (tab->granter == granter) {
+			active_free(tab);
+			return;
+		}
+	}
+}
+
 /*
  * A granter dies: every active table and pin record shadowing it goes.  The
  * mappers keep their own mappings of its table and pool, which stay valid
@@ -293,29 +324,10 @@ int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
  */
 void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter)
 {
-	struct hvd_list *pos, *tmp, *spos, *stmp;
 	unsigned int id;
 
 	for (id = 0; id < HVD_NR_DOMIDS; id++) {
-		struct hvd_domain *dom = hvd->domains[id];
-
-		if (!dom || dom == granter)
-			continue;
-		hvd_list_each_safe (spos, stmp, &dom->sessions) {
-			struct hvd_conn *c = hvd_container_of(spos, struct hvd_conn, link);
-
-			hvd_list_each_safe (pos, tmp, &c->attaches) {
-				struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
-
-				if (att->granter == granter->domid)
-					attach_free(att);
-			}
-		}
-		hvd_list_each_safe (pos, tmp, &dom->actives) {
-			struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, link);
-
-			if (tab->granter == granter->domid)
-				active_free(tab);
-		}
+		if (hvd->domains[id] && hvd->domains[id] != granter)
+			mapper_forget(hvd->domains[id], granter->domid);
 	}
 }

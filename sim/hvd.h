@@ -57,11 +57,6 @@ static inline void hvd_list_del(struct hvd_list *node)
 	hvd_list_init(node);
 }
 
-/* Iterate where the body may delete the current node. */
-#define hvd_list_each_safe(pos, tmp, head)                                                     \
-	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                       \
-	     (pos) = (tmp), (tmp) = (pos)->next)
-
 struct hvd;
 
 /* The first member of everything in the epoll set: data.ptr points at it. */
@@ -78,17 +73,17 @@ enum hvd_conn_state {
 
 /* One RPC socket and, once HELLO is done, the session it carries. */
 struct hvd_conn {
-	struct hvd_watch watch;	     /* epoll dispatch; keep first */
-	int fd;			     /* the daemon's end, non-blocking */
-	enum hvd_conn_state state;   /* what the connection is for now */
-	struct hvd_domain *dom;	     /* who speaks: dom0 for main-socket connections */
-	uint32_t sid;		     /* the session id, 0 before HELLO */
-	int pidfd;		     /* the session's process, for destroy; -1 for dom0 */
-	int status_fd;		     /* memfd: uint16_t[HVSIM_MAX_PORTS] port status */
-	uint16_t *status;	     /* the daemon's mapping of it; the daemon is the only writer */
-	struct hvd_list attaches;    /* struct hvd_attach: granters this session attached */
-	struct hvd_list link;	     /* in dom->sessions or hvd->subscribers */
-	struct hvd_list all;	     /* in hvd->conns, for teardown at exit */
+	struct hvd_watch watch;	   /* epoll dispatch; keep first */
+	int fd;			   /* the daemon's end, non-blocking */
+	enum hvd_conn_state state; /* what the connection is for now */
+	struct hvd_domain *dom;	   /* who speaks: dom0 for main-socket connections */
+	uint32_t sid;		   /* the session id, 0 before HELLO */
+	int pidfd;		   /* the session's process, for destroy; -1 for dom0 */
+	int status_fd;		   /* memfd: uint16_t[HVSIM_MAX_PORTS] port status */
+	uint16_t *status;	   /* the daemon's mapping of it; the daemon is the only writer */
+	struct hvd_list attaches;  /* struct hvd_attach: granters this session attached */
+	struct hvd_list link;	   /* in dom->sessions or hvd->subscribers */
+	struct hvd_list all;	   /* in hvd->conns, for teardown at exit */
 };
 
 /* A share: consecutive refs backed by consecutive pool pages. */
@@ -110,40 +105,40 @@ struct hvd_port {
 
 /* Pin state of one granter's entries as seen by one mapping domain. */
 struct hvd_active_tab {
-	struct hvd_list link;	     /* in the mapping domain's actives */
-	domid_t granter;	     /* whose grant table this shadows */
-	int fd;			     /* memfd: struct hvsim_active[HVSIM_GNT_ENTRIES] */
-	struct hvsim_active *map;    /* the daemon's mapping, for cleanup */
+	struct hvd_list link;	  /* in the mapping domain's actives */
+	domid_t granter;	  /* whose grant table this shadows */
+	int fd;			  /* memfd: struct hvsim_active[HVSIM_GNT_ENTRIES] */
+	struct hvsim_active *map; /* the daemon's mapping, for cleanup */
 };
 
 /* One session's attachment to one granter: its pin records. */
 struct hvd_attach {
-	struct hvd_list link;		/* in the session's attaches */
-	domid_t granter;		/* the granter attached */
-	int rec_fd;			/* memfd: struct hvsim_pinrec[HVSIM_GNT_ENTRIES] */
-	struct hvsim_pinrec *rec;	/* the daemon's mapping, to unpin at close */
-	struct hvd_active_tab *active;	/* the session domain's active table for granter */
+	struct hvd_list link;	       /* in the session's attaches */
+	domid_t granter;	       /* the granter attached */
+	int rec_fd;		       /* memfd: struct hvsim_pinrec[HVSIM_GNT_ENTRIES] */
+	struct hvsim_pinrec *rec;      /* the daemon's mapping, to unpin at close */
+	struct hvd_active_tab *active; /* the session domain's active table for granter */
 };
 
 /* A live domain, dom0 included. */
 struct hvd_domain {
-	struct hvd_watch watch;		/* epoll dispatch of the token; keep first */
-	domid_t domid;			/* its id */
-	char name[HVSIM_NAME_MAX];	/* unique among live domains; "Domain-0" for dom0 */
-	int token;			/* the daemon's end of the token; -1 once hung up, or dom0 */
-	int table_fd;			/* memfd: grant_entry_v1_t[HVSIM_GNT_ENTRIES] */
-	grant_entry_v1_t *table;	/* the daemon's mapping of the grant table */
-	int pool_fd;			/* memfd: the granted pages */
-	uint32_t pool_pages;		/* pages in the pool */
-	uint32_t pool_used;		/* pages in live shares */
-	unsigned long *ref_map;		/* allocated grant refs, a bitmap */
-	unsigned long *page_map;	/* allocated pool pages, a bitmap */
-	struct hvd_share **shares;	/* [HVSIM_GNT_ENTRIES], by first ref */
-	struct hvd_port *ports;		/* [HVSIM_MAX_PORTS] */
-	struct hvd_list sessions;	/* struct hvd_conn in state SESSION */
-	unsigned int nr_sessions;	/* entries in sessions */
-	struct hvd_list actives;	/* struct hvd_active_tab: granters it maps from */
-	bool dying;			/* being torn down: no death check, no new sessions */
+	struct hvd_watch watch;	   /* epoll dispatch of the token; keep first */
+	domid_t domid;		   /* its id */
+	char name[HVSIM_NAME_MAX]; /* unique among live domains; "Domain-0" for dom0 */
+	int token;		   /* the daemon's end of the token; -1 once hung up, or dom0 */
+	int table_fd;		   /* memfd: grant_entry_v1_t[HVSIM_GNT_ENTRIES] */
+	grant_entry_v1_t *table;   /* the daemon's mapping of the grant table */
+	int pool_fd;		   /* memfd: the granted pages */
+	uint32_t pool_pages;	   /* pages in the pool */
+	uint32_t pool_used;	   /* pages in live shares */
+	unsigned long *ref_map;	   /* allocated grant refs, a bitmap */
+	unsigned long *page_map;   /* allocated pool pages, a bitmap */
+	struct hvd_share **shares; /* [HVSIM_GNT_ENTRIES], by first ref */
+	struct hvd_port *ports;	   /* [HVSIM_MAX_PORTS] */
+	struct hvd_list sessions;  /* struct hvd_conn in state SESSION */
+	unsigned int nr_sessions;  /* entries in sessions */
+	struct hvd_list actives;   /* struct hvd_active_tab: granters it maps from */
+	bool dying;		   /* being torn down: no death check, no new sessions */
 };
 
 /* The daemon. */
@@ -166,11 +161,11 @@ struct hvd {
 
 /* A reply being built by an op handler. */
 struct hvd_reply {
-	struct hvsim_msg msg;	   /* op echoed, err and args filled */
-	int fds[HVSIM_MAX_FDS];	   /* passed with the reply; still the daemon's */
-	unsigned int nfds;	   /* used entries of fds */
-	int close_fd;		   /* closed once sent (a token's domain end), or -1 */
-	bool subscribe;		   /* turn the connection into a death stream after sending */
+	struct hvsim_msg msg;	/* op echoed, err and args filled */
+	int fds[HVSIM_MAX_FDS]; /* passed with the reply; still the daemon's */
+	unsigned int nfds;	/* used entries of fds */
+	int close_fd;		/* closed once sent (a token's domain end), or -1 */
+	bool subscribe;		/* turn the connection into a death stream after sending */
 };
 
 typedef int hvd_op_fn(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
@@ -180,7 +175,7 @@ typedef int hvd_op_fn(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_ms
 __attribute__((format(printf, 2, 3))) void hvd_log(const struct hvd *hvd, const char *fmt, ...);
 
 /* shm.c: sealed memfds of a fixed size, optionally mapped by the daemon. */
-int hvd_shm_create(const char *name, size_t size, void **map);
+int hvd_shm_create(const char *name, size_t size, void **map, bool daemon_only);
 void hvd_shm_destroy(int fd, void *map, size_t size);
 
 /* bitmap.c */

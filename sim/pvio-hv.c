@@ -27,14 +27,14 @@
 #include "sim/hvd.h"
 
 static const char usage[] =
-	"usage: pvio-hv [-s PATH] [--pool-pages N] [-v]        run the daemon\n"
-	"       pvio-hv [-s PATH] list                         list the domains\n"
-	"       pvio-hv [-s PATH] create NAME [--] CMD [ARG...] run CMD in a new domain\n"
-	"       pvio-hv [-s PATH] destroy DOMID                 kill a domain\n"
-	"  -s, --socket PATH   the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
-	"      --pool-pages N  grantable pages of a new domain (default 16384)\n"
-	"  -v, --verbose       log domain and session events to stderr\n"
-	"  -h, --help          this text\n";
+    "usage: pvio-hv [-s PATH] [--pool-pages N] [-v]        run the daemon\n"
+    "       pvio-hv [-s PATH] list                         list the domains\n"
+    "       pvio-hv [-s PATH] create NAME [--] CMD [ARG...] run CMD in a new domain\n"
+    "       pvio-hv [-s PATH] destroy DOMID                 kill a domain\n"
+    "  -s, --socket PATH   the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
+    "      --pool-pages N  grantable pages of a new domain (default 16384)\n"
+    "  -v, --verbose       log domain and session events to stderr\n"
+    "  -h, --help          this text\n";
 
 void hvd_log(const struct hvd *hvd, const char *fmt, ...)
 {
@@ -121,7 +121,8 @@ static int listen_open(struct hvd *hvd, const char *path)
 	if (ret == 0) {
 		umask(077);
 		hvd->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (hvd->listen_fd < 0 || bind(hvd->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		if (hvd->listen_fd < 0 ||
+		    bind(hvd->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 		    listen(hvd->listen_fd, 64) < 0 || chmod(path, 0600) < 0)
 			ret = -errno;
 	}
@@ -303,7 +304,15 @@ static int pool_pages_parse(const char *s, uint32_t *pages)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+struct opts {
+	char path[PATH_MAX]; /* the main socket */
+	uint32_t pool_pages; /* default pool of new domains */
+	bool verbose;	     /* -v */
+};
+
+/* Options before the subcommand: -1 to go on, or the exit status to leave with. */
+static int opts_parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -312,24 +321,22 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint32_t pool_pages = HVSIM_POOL_PAGES_DEFAULT;
-	char path[PATH_MAX];
-	bool verbose = false;
 	int opt;
 
-	if (hvsim_socket_path(path, sizeof(path)) < 0)
-		path[0] = '\0';
 	while ((opt = getopt_long(argc, argv, "+s:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			snprintf(path, sizeof(path), "%s", optarg);
+			/* Too long a path is reported once, by main. */
+			if ((size_t)snprintf(o->path, sizeof(o->path), "%s", optarg) >=
+			    sizeof(o->path))
+				o->path[0] = '\0';
 			break;
 		case 'p':
-			if (pool_pages_parse(optarg, &pool_pages) < 0)
+			if (pool_pages_parse(optarg, &o->pool_pages) < 0)
 				return 2;
 			break;
 		case 'v':
-			verbose = true;
+			o->verbose = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -339,11 +346,24 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!path[0]) {
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .pool_pages = HVSIM_POOL_PAGES_DEFAULT };
+	int ret;
+
+	if (hvsim_socket_path(o.path, sizeof(o.path)) < 0)
+		o.path[0] = '\0';
+	ret = opts_parse(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	if (!o.path[0]) {
 		fprintf(stderr, "pvio-hv: socket path: %s\n", strerror(ENAMETOOLONG));
 		return 1;
 	}
 	if (optind < argc)
-		return hvd_admin(path, argc - optind, argv + optind);
-	return daemon_run(path, pool_pages, verbose);
+		return hvd_admin(o.path, argc - optind, argv + optind);
+	return daemon_run(o.path, o.pool_pages, o.verbose);
 }

@@ -49,7 +49,7 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 
 	if (dom->dying)
 		return -ESRCH;
-	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status);
+	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
 	if (fd < 0)
 		return fd;
 	c->status_fd = fd;

@@ -14,31 +14,39 @@
 
 #include "sim/hvd.h"
 
-#define HVD_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
-
 /*
- * A zero-filled memfd of size bytes (sparse: pages exist once touched), sealed
- * at that size; mapped shared into *map unless map is NULL.  The fd or -errno.
+ * A zero-filled memfd of size bytes (sparse: pages exist once touched),
+ * sealed at that size; mapped shared into *map unless map is NULL.  With
+ * daemon_only, only the daemon's mapping (made first) can ever write it: a
+ * client can map it read-only and nothing more.  The fd or -errno.
  */
-int hvd_shm_create(const char *name, size_t size, void **map)
+int hvd_shm_create(const char *name, size_t size, void **map, bool daemon_only)
 {
+	int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	void *p = NULL;
 	int fd, ret;
 
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, HVD_SEALS) < 0)
+	if (ftruncate(fd, (off_t)size) < 0)
 		goto fail_errno;
 	if (map) {
-		*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (*map == MAP_FAILED)
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			p = NULL;
 			goto fail_errno;
+		}
 	}
+	if (fcntl(fd, F_ADD_SEALS, seals | (daemon_only ? F_SEAL_FUTURE_WRITE : 0)) < 0)
+		goto fail_errno;
+	if (map)
+		*map = p;
 	return fd;
 
 fail_errno:
 	ret = -errno;
-	close(fd);
+	hvd_shm_destroy(fd, p, size);
 	return ret;
 }
 

@@ -26,10 +26,10 @@
 
 /* The test's own daemon. */
 static struct {
-	pid_t pid;		 /* pvio-hv, 0 if not started */
-	pid_t starter;		 /* the process that started it: only it stops it */
-	char dir[64];		 /* the private directory */
-	char sock[PATH_MAX];	 /* dir/hv.sock */
+	pid_t pid;	     /* pvio-hv, 0 if not started */
+	pid_t starter;	     /* the process that started it: only it stops it */
+	char dir[64];	     /* the private directory */
+	char sock[PATH_MAX]; /* dir/hv.sock */
 } t_hv;
 
 void t_fail(const char *file, int line, const char *fmt, ...)

@@ -41,20 +41,19 @@
 #define T_SKIP 77
 
 /* Print "FAIL file:line: message" to stderr. */
-__attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, const char *fmt,
-						  ...);
+__attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, const char *fmt, ...);
 
 /*
  * If cond is false, print "FAIL file:line: ..." and return 1 from the
  * calling function: use it in main() and in t_domain_fork() bodies, or in
  * any helper returning int where 1 means failure.
  */
-#define T_CHECK(cond, ...)                                       \
-	do {                                                     \
-		if (!(cond)) {                                   \
-			t_fail(__FILE__, __LINE__, __VA_ARGS__); \
-			return T_FAIL;                           \
-		}                                                \
+#define T_CHECK(cond, ...)                                                                         \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			t_fail(__FILE__, __LINE__, __VA_ARGS__);                                   \
+			return T_FAIL;                                                             \
+		}                                                                                  \
 	} while (0)
 
 /*

@@ -32,9 +32,9 @@ static int get(int fd, uint32_t *v)
 
 /* A session with its status array mapped. */
 struct sess {
-	int sock;		  /* the session socket */
-	const uint16_t *status;	  /* per port: state and generation */
-	domid_t domid;		  /* whose session */
+	int sock;		/* the session socket */
+	const uint16_t *status; /* per port: state and generation */
+	domid_t domid;		/* whose session */
 };
 
 static int sess_open(struct sess *s)
@@ -44,6 +44,9 @@ static int sess_open(struct sess *s)
 	void *p;
 
 	T_CHECK(t_session_open(&s->sock, &hello, fds) == 0, "session");
+	p = mmap(NULL, HVSIM_MAX_PORTS * sizeof(uint16_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fds[2], 0);
+	T_CHECK(p == MAP_FAILED, "status words writable by a client");
 	p = mmap(NULL, HVSIM_MAX_PORTS * sizeof(uint16_t), PROT_READ, MAP_SHARED, fds[2], 0);
 	T_CHECK(p != MAP_FAILED, "map status");
 	s->status = p;

@@ -87,8 +87,7 @@ static int grant_free(struct granter *g, uint32_t ref, uint32_t count)
 {
 	struct hvsim_msg rep;
 
-	return t_rpc(g->sock, HVSIM_GRANT_FREE, (uint32_t[]){ ref, count }, 2, &rep, NULL, 0,
-		     NULL);
+	return t_rpc(g->sock, HVSIM_GRANT_FREE, (uint32_t[]){ ref, count }, 2, &rep, NULL, 0, NULL);
 }
 
 static int guest_busy_then_free(struct granter *g, uint32_t ref, uint32_t page)
@@ -163,10 +162,12 @@ static int mapper_attach(struct mapper *m, domid_t granter)
 
 	T_CHECK(t_session_open(&m->sock, &hello, NULL) == 0, "dom0 session");
 	T_CHECK(t_rpc(m->sock, HVSIM_GRANT_ATTACH, (uint32_t[]){ granter }, 1, &rep, fds, 4,
-		      &nfds) == 0 && nfds == 4,
+		      &nfds) == 0 &&
+		    nfds == 4,
 		"attach");
-	m->view = (struct hvsim_gnt_view){ .nr_entries = rep.arg[0], .nr_pages = rep.arg[1],
-					   .sid = hello.arg[1], .mapper = 0 };
+	m->view = (struct hvsim_gnt_view){
+		.nr_entries = rep.arg[0], .nr_pages = rep.arg[1], .sid = hello.arg[1], .mapper = 0
+	};
 	m->view.table = map_fd(fds[0], TABLE_BYTES);
 	m->pool = map_fd(fds[1], (size_t)rep.arg[1] * HV_PAGE_SIZE);
 	m->view.active = map_fd(fds[2], rep.arg[0] * sizeof(struct hvsim_active));
@@ -190,7 +191,8 @@ static int mapper_attach_again(struct mapper *m, domid_t granter)
 	int fds[4], i;
 
 	T_CHECK(t_rpc(m->sock, HVSIM_GRANT_ATTACH, (uint32_t[]){ granter }, 1, &rep, fds, 4,
-		      &nfds) == 0 && nfds == 4,
+		      &nfds) == 0 &&
+		    nfds == 4,
 		"attach again");
 	T_CHECK(fstat(fds[2], &a) == 0 && fstat(fds[3], &r) == 0, "fstat");
 	for (i = 0; i < 4; i++)
@@ -319,7 +321,7 @@ int main(void)
 	T_CHECK(t_wait(pid) == 0, "the granter's checks failed");
 	T_CHECK(t_session_open(&m.sock, &hello, NULL) == 0, "dom0 session");
 	T_CHECK(t_rpc(m.sock, HVSIM_GRANT_ATTACH, (uint32_t[]){ id }, 1, &hello, NULL, 0, NULL) ==
-			-ESRCH,
+		    -ESRCH,
 		"attach to a dead granter");
 	close(m.sock);
 	T_CHECK(check_dead_lock() == 0, "lock of a dead session");

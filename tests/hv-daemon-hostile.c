@@ -83,7 +83,8 @@ static int check_garbage(void)
 	T_CHECK(t_rpc(sock, 0, NULL, 0, &rep, NULL, 0, NULL) == -ENOSYS, "op 0");
 	T_CHECK(t_rpc(sock, 999, NULL, 0, &rep, NULL, 0, NULL) == -ENOSYS, "op 999");
 	T_CHECK(t_rpc(sock, HVSIM_DEATH, NULL, 0, &rep, NULL, 0, NULL) == -ENOSYS, "op DEATH");
-	T_CHECK(t_rpc(sock, HVSIM_GRANT_ALLOC, (uint32_t[]){ 1 }, 1, &rep, NULL, 0, NULL) == -EPROTO,
+	T_CHECK(t_rpc(sock, HVSIM_GRANT_ALLOC, (uint32_t[]){ 1 }, 1, &rep, NULL, 0, NULL) ==
+		    -EPROTO,
 		"grant op before HELLO");
 	T_CHECK(t_rpc(sock, HVSIM_DOMAIN_INFO, NULL, 0, &rep, NULL, 0, NULL) == -ENOENT,
 		"the connection still works");
@@ -101,8 +102,8 @@ static int check_ranges(void)
 	T_CHECK(t_rpc(sock, HVSIM_HELLO, NULL, 0, &rep, NULL, 0, NULL) == -EISCONN, "HELLO twice");
 	T_CHECK(t_rpc(sock, HVSIM_SUBSCRIBE, NULL, 0, &rep, NULL, 0, NULL) == -EBUSY,
 		"a session subscribed");
-#define RPC(op, ...) \
-	t_rpc(sock, op, (uint32_t[]){ __VA_ARGS__ }, sizeof((uint32_t[]){ __VA_ARGS__ }) / 4, \
+#define RPC(op, ...)                                                                               \
+	t_rpc(sock, op, (uint32_t[]){ __VA_ARGS__ }, sizeof((uint32_t[]){ __VA_ARGS__ }) / 4,      \
 	      &rep, NULL, 0, NULL)
 	T_CHECK(RPC(HVSIM_GRANT_ALLOC, 0) == -EINVAL, "alloc 0 pages");
 	T_CHECK(RPC(HVSIM_GRANT_ALLOC, HVSIM_BATCH_MAX + 1) == -EINVAL, "alloc too many");
@@ -125,7 +126,7 @@ static int check_ranges(void)
 /* Malformed HELLOs on the token: dropped, the token keeps working. */
 static int token_abuse(int token)
 {
-	struct hvsim_msg hello = { .op = HVSIM_HELLO }, rep;
+	struct hvsim_msg hello = { .op = HVSIM_HELLO };
 	int sv[2], efd = eventfd(0, EFD_CLOEXEC);
 
 	T_CHECK(send_raw(token, "xyz", 3, 1) == 0, "short message on the token");
@@ -144,7 +145,6 @@ static int token_abuse(int token)
 	close(sv[0]);
 	close(sv[1]);
 	close(efd);
-	(void)rep;
 	return 0;
 }
 

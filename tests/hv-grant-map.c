@@ -76,6 +76,7 @@ static int guest_share(struct hv *hv, struct refs *r, uint8_t **rw, uint8_t **ro
 {
 	int i;
 
+	memset(r, 0, sizeof(*r)); /* it goes down a pipe: no stray padding */
 	T_CHECK(hv_domid(hv, &r->guest) == 0, "domid");
 	T_CHECK(hv_grant_share(hv, ctx.back, NPAGES, true, (void **)rw, r->rw) == 0, "share rw");
 	for (i = 0; i < NPAGES; i++)

@@ -27,19 +27,22 @@
 #include "tools/ringbench.h"
 
 #define ITERATIONS_DEFAULT 100000u
-#define ITERATIONS_QUICK 2000u
-#define ITERATIONS_MAX 100000000u
-#define BYTES_DEFAULT (1ull << 30)
-#define BYTES_QUICK (64ull << 20)
-#define BYTES_MAX (1ull << 40)
-#define ORDER_DEFAULT RING_ORDER_MAX
+#define ITERATIONS_QUICK   2000u
+#define ITERATIONS_MAX	   100000000u
+#define BYTES_DEFAULT	   (1ull << 30)
+#define BYTES_QUICK	   (64ull << 20)
+#define BYTES_MAX	   (1ull << 40)
+#define ORDER_DEFAULT	   RING_ORDER_MAX
 /* A ring slot holds a request or a response, whichever is bigger. */
 #define RB_ENTRY_SIZE                                                                              \
-	(sizeof(struct rb_req) > sizeof(struct rb_rsp) ? sizeof(struct rb_req) : sizeof(struct rb_rsp))
+	(sizeof(struct rb_req) > sizeof(struct rb_rsp) ? sizeof(struct rb_req)                     \
+						       : sizeof(struct rb_rsp))
 /* Untimed round trips before the timed ones: a tenth, at most this many. */
 #define WARMUP_MAX 1000u
 
-enum { OPT_QUICK = 256 };
+enum {
+	OPT_QUICK = 256
+};
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, 's' },

@@ -19,17 +19,17 @@
 #include "tools/ringbench.h"
 
 struct back {
-	struct hv *hv;		/* our session, as the back domain */
-	domid_t front;		/* the front's domain */
-	int xs;			/* socketpair to the front, standing in for xenstore */
-	struct rb_connect conn; /* as the front sent it: checked before use */
-	struct ring_back ring;	/* our end of the ring */
-	void *sring;		/* the ring pages, mapped writable */
-	evtchn_port_t port;	/* our end of the event channel */
-	bool bound;		/* port is bound */
-	bool quit;		/* the front asked to disconnect */
-	uint8_t *buf;		/* RB_BATCH private pages the data moves into */
-	unsigned int nr_segs;	/* grant-copy segments gathered for this batch */
+	struct hv *hv;			   /* our session, as the back domain */
+	domid_t front;			   /* the front's domain */
+	int xs;				   /* socketpair to the front, standing in for xenstore */
+	struct rb_connect conn;		   /* as the front sent it: checked before use */
+	struct ring_back ring;		   /* our end of the ring */
+	void *sring;			   /* the ring pages, mapped writable */
+	evtchn_port_t port;		   /* our end of the event channel */
+	bool bound;			   /* port is bound */
+	bool quit;			   /* the front asked to disconnect */
+	uint8_t *buf;			   /* RB_BATCH private pages the data moves into */
+	unsigned int nr_segs;		   /* grant-copy segments gathered for this batch */
 	struct hv_copy_seg segs[RB_BATCH]; /* them */
 	unsigned int seg_slot[RB_BATCH];   /* the batch slot each segment answers */
 	int32_t status[RB_BATCH];	   /* each request's answer */

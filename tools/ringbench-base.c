@@ -22,7 +22,7 @@
 
 #include "tools/ringbench.h"
 
-/* A bench domain's first failure, kept for its report; recording is on when it is. */
+/* A bench domain process keeps its first failure for its report instead of printing it. */
 static struct rb_failure {
 	bool recording; /* set in a bench domain's process */
 	int32_t err;	/* 0, or the first failure */

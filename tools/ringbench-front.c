@@ -22,7 +22,7 @@ struct front {
 	void *sring;		/* the ring pages, shared writable with the back */
 	void *data;		/* RB_DATA_PAGES pages, shared read-only with the back */
 	grant_ref_t data_refs[RB_DATA_PAGES]; /* their grant refs */
-	bool bound;				/* conn.port is allocated */
+	bool bound;			      /* conn.port is allocated */
 };
 
 /* A stream test in flight: requests cycle through the data pages. */

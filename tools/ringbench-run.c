@@ -28,20 +28,24 @@
 #define DAEMON_WAIT_MS 5000
 #define DAEMON_POLL_MS 10
 
-enum { FRONT, BACK, NR_ROLES };
+enum {
+	FRONT,
+	BACK,
+	NR_ROLES
+};
 
 static const char *const role_domain[NR_ROLES] = { "bench-front", "bench-back" };
 static const char *const role_name[NR_ROLES] = { "front", "back" };
 
 /* One bench domain and the process that runs in it. */
 struct role {
-	domid_t domid;	 /* its domain */
-	int token;	 /* the domain's token, or -1 */
-	int xs;		 /* its end of the socketpair to the other role, or -1 */
-	int report[2];	 /* pipe: the child's report to dom0 */
-	pid_t pid;	 /* the child, or 0 */
-	bool reported;	 /* a whole report arrived */
-	bool killed;	 /* we killed it after the other failed */
+	domid_t domid;	      /* its domain */
+	int token;	      /* the domain's token, or -1 */
+	int xs;		      /* its end of the socketpair to the other role, or -1 */
+	int report[2];	      /* pipe: the child's report to dom0 */
+	pid_t pid;	      /* the child, or 0 */
+	bool reported;	      /* a whole report arrived */
+	bool killed;	      /* we killed it after the other failed */
 	struct rb_report rep; /* what it said */
 };
 
@@ -77,23 +81,64 @@ static void daemon_find(char *bin, size_t len)
 	if (n > 0) {
 		self[n] = '\0';
 		*strrchr(self, '/') = '\0';
-		if (daemon_try(bin, len, self, DAEMON) || daemon_try(bin, len, self, "../sbin/" DAEMON))
+		if (daemon_try(bin, len, self, DAEMON) ||
+		    daemon_try(bin, len, self, "../sbin/" DAEMON))
 			return;
 	}
 	snprintf(bin, len, "%s", env && *env ? env : DAEMON);
 }
 
-static void daemon_exec(const struct rb_daemon *d)
+/* In the child: become the daemon; an exec failure goes back to dom0 as its errno. */
+static void daemon_exec(const struct rb_daemon *d, int report)
 {
-	int null = open("/dev/null", O_WRONLY);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), err;
 
 	/* Its stdout must not land in the report; its errors still show. */
 	if (null >= 0)
 		dup2(null, STDOUT_FILENO);
 	signal(SIGPIPE, SIG_DFL);
 	execlp(d->bin, d->bin, "-s", d->sock, (char *)NULL);
-	fprintf(stderr, "%s: %s: %s\n", RB_PROG, d->bin, strerror(errno));
+	err = errno;
+	if (write(report, &err, sizeof(err)) < 0) {
+		/* dom0 then sees the daemon exit before it listens. */
+	}
 	_exit(127);
+}
+
+/* 0 once the exec happened (it closed the pipe), or the exec's negative errno. */
+static int daemon_exec_status(int report)
+{
+	int err = 0;
+	ssize_t n;
+
+	do {
+		n = read(report, &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(err) ? -err : 0;
+}
+
+static int daemon_spawn(struct rb_daemon *d)
+{
+	int report[2], ret;
+
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return rb_err("pipe", -errno);
+	fflush(NULL);
+	d->pid = fork();
+	if (d->pid == 0)
+		daemon_exec(d, report[1]);
+	ret = d->pid < 0 ? -errno : 0;
+	close(report[1]);
+	if (ret == 0)
+		ret = daemon_exec_status(report[0]);
+	close(report[0]);
+	if (d->pid > 0 && ret < 0)
+		waitpid(d->pid, NULL, 0);
+	if (ret < 0) {
+		ret = rb_err(d->pid < 0 ? "fork" : d->bin, ret);
+		d->pid = 0;
+	}
+	return ret;
 }
 
 static bool daemon_listening(const char *path)
@@ -138,16 +183,16 @@ int rb_daemon_start(struct rb_daemon *d)
 	}
 	snprintf(d->sock, sizeof(d->sock), "%s/hv.sock", d->dir);
 	daemon_find(d->bin, sizeof(d->bin));
-	fflush(NULL);
-	d->pid = fork();
-	if (d->pid < 0) {
-		d->pid = 0;
-		return rb_err("fork", -errno);
-	}
-	if (d->pid == 0)
-		daemon_exec(d);
+	ret = daemon_spawn(d);
+	if (ret < 0)
+		return ret;
 	ret = daemon_wait_ready(d);
-	return ret < 0 ? rb_err("start " DAEMON, ret) : 0;
+	if (ret == -ECHILD)
+		fprintf(stderr, "%s: %s: exited before listening on %s\n", RB_PROG, d->bin,
+			d->sock);
+	else if (ret < 0)
+		rb_err(d->sock, ret);
+	return ret;
 }
 
 void rb_daemon_stop(struct rb_daemon *d)
@@ -334,36 +379,47 @@ static void run_reap(struct run *run, bool stop, int *status)
 	}
 }
 
-/* A crash, or a report of a failure other than losing the peer. */
+/*
+ * A failure of the role's own: a failure it reported, other than losing its
+ * peer, or a crash that we did not cause.  (A role killed after the other
+ * failed may still have reported first.)
+ */
 static bool role_failed_first(const struct role *r, int status)
 {
-	if (r->killed)
+	if (r->reported)
+		return r->rep.err && r->rep.err != -ECONNRESET && r->rep.err != -EPIPE;
+	return WIFSIGNALED(status) && !r->killed;
+}
+
+/* A report of success, and an exit that did not take it back. */
+static bool role_ok(const struct role *r, int status)
+{
+	if (!r->reported || r->rep.err)
 		return false;
-	if (WIFSIGNALED(status))
-		return true;
-	return r->reported && r->rep.err && r->rep.err != -ECONNRESET && r->rep.err != -EPIPE;
+	return r->killed || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Whether the role's state says anything: not a role we killed before it reported. */
+static bool role_counts(const struct role *r)
+{
+	return r->reported || !r->killed;
 }
 
 static int role_complain(const struct role *r, int i, int status)
 {
 	char what[128];
 
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "%s: %s: %s\n", RB_PROG, role_domain[i], strsignal(WTERMSIG(status)));
-		return -ECHILD;
+	if (r->reported && r->rep.err) {
+		snprintf(what, sizeof(what), "%s: %s", role_name[i], r->rep.what);
+		return rb_err(what, r->rep.err);
 	}
-	if (!r->reported) {
-		fprintf(stderr, "%s: %s: exited with status %d and no report\n", RB_PROG,
-			role_domain[i], WEXITSTATUS(status));
-		return -ECHILD;
-	}
-	snprintf(what, sizeof(what), "%s: %s", role_name[i], r->rep.what);
-	return rb_err(what, r->rep.err);
-}
-
-static bool role_ok(const struct role *r, int status)
-{
-	return r->reported && !r->rep.err && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "%s: %s: %s\n", RB_PROG, role_domain[i],
+			strsignal(WTERMSIG(status)));
+	else
+		fprintf(stderr, "%s: %s: exited with status %d%s\n", RB_PROG, role_domain[i],
+			WEXITSTATUS(status), r->reported ? "" : " and no report");
+	return -ECHILD;
 }
 
 /* One line for a failed run: the first real failure, else whatever went wrong. */
@@ -375,7 +431,7 @@ static int run_verdict(struct run *run, const int *status, struct rb_front_resul
 		if (role_failed_first(&run->roles[i], status[i]))
 			return role_complain(&run->roles[i], i, status[i]);
 	for (i = 0; i < NR_ROLES; i++)
-		if (!run->roles[i].killed && !role_ok(&run->roles[i], status[i]))
+		if (role_counts(&run->roles[i]) && !role_ok(&run->roles[i], status[i]))
 			return role_complain(&run->roles[i], i, status[i]);
 	*out = run->roles[FRONT].rep.result;
 	return 0;

@@ -79,19 +79,19 @@ struct rb_params {
 
 /* Round-trip latency, in nanoseconds. */
 struct rb_lat {
-	double p50;
-	double p99;
-	double mean;
+	double p50;  /* median (nearest rank) */
+	double p99;  /* 99th percentile (nearest rank) */
+	double mean; /* arithmetic mean */
 };
 
 /* What the front measured. */
 struct rb_front_result {
-	struct rb_lat ping;	/* ping-pong over the ring */
-	uint64_t stream_bytes;	/* bytes each stream test moved */
-	uint64_t map_ns;	/* time to move them by mapping */
-	uint64_t copy_ns;	/* time to move them by grant copy */
-	uint32_t nr_ents;	/* ring slots */
-	char provider[8];	/* hv_provider() of the session */
+	struct rb_lat ping;    /* ping-pong over the ring */
+	uint64_t stream_bytes; /* bytes each stream test moved */
+	uint64_t map_ns;       /* time to move them by mapping */
+	uint64_t copy_ns;      /* time to move them by grant copy */
+	uint32_t nr_ents;      /* ring slots */
+	char provider[8];      /* hv_provider() of the session */
 };
 
 /* Everything the report prints. */
@@ -104,9 +104,9 @@ struct rb_results {
 
 /* What a bench domain's process tells dom0 as it exits, through a pipe. */
 struct rb_report {
-	int32_t err;			/* 0, or the first failure's negative errno */
-	char what[96];			/* what failed */
-	struct rb_front_result result;	/* the front's figures, when err is 0 */
+	int32_t err;		       /* 0, or the first failure's negative errno */
+	char what[96];		       /* what failed */
+	struct rb_front_result result; /* the front's figures, when err is 0 */
 };
 
 /* ringbench-base.c */
@@ -144,10 +144,10 @@ int rb_back_run(struct hv *hv, domid_t front, int xs_fd);
 
 /* ringbench-run.c */
 struct rb_daemon {
-	pid_t pid;	 /* the private pvio-hv, or 0 */
-	char dir[64];	 /* its fresh temporary directory */
-	char sock[96];	 /* its socket in dir */
-	char bin[4096];	 /* the program that was run */
+	pid_t pid;	/* the private pvio-hv, or 0 */
+	char dir[64];	/* its fresh temporary directory */
+	char sock[96];	/* its socket in dir */
+	char bin[4096]; /* the program that was run */
 };
 /* Start a private pvio-hv and wait until it accepts connections. */
 int rb_daemon_start(struct rb_daemon *d);
