@@ -123,8 +123,7 @@ int hv_evtchn_alloc_unbound(struct hv *hv, domid_t remote, evtchn_port_t *port)
 	return hv->ops->evtchn_alloc_unbound(hv, remote, port);
 }
 
-int hv_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port,
-		   evtchn_port_t *port)
+int hv_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port, evtchn_port_t *port)
 {
 	return hv->ops->evtchn_bind(hv, remote, remote_port, port);
 }
@@ -141,7 +140,12 @@ int hv_evtchn_fd(struct hv *hv)
 
 int hv_evtchn_pending(struct hv *hv, evtchn_port_t *port)
 {
-	return hv->ops->evtchn_pending(hv, port);
+	return hv->ops->evtchn_wait(hv, port, 0);
+}
+
+int hv_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms)
+{
+	return hv->ops->evtchn_wait(hv, port, timeout_ms < 0 ? -1 : timeout_ms);
 }
 
 int hv_evtchn_unmask(struct hv *hv, evtchn_port_t port)

@@ -25,15 +25,15 @@
 
 #include "hv/log.h"
 
-#define HV_PAGE_SIZE 4096u
+#define HV_PAGE_SIZE  4096u
 #define HV_PAGE_SHIFT 12
 
 struct hv;
 
 struct hv_open_opts {
-	const char *provider;	 /* "xen", "sim" or NULL: $PVIO_HV, then autodetect */
-	const char *sim_socket;	 /* sim: NULL means $PVIO_HV_SOCKET, then the default */
-	struct pvio_log *log;	 /* NULL: messages go to stderr at PVIO_LOG_WARN */
+	const char *provider;	/* "xen", "sim" or NULL: $PVIO_HV, then autodetect */
+	const char *sim_socket; /* sim: NULL means $PVIO_HV_SOCKET, then the default */
+	struct pvio_log *log;	/* NULL: messages go to stderr at PVIO_LOG_WARN */
 };
 
 /* Open the seam.  opts may be NULL. */
@@ -82,9 +82,9 @@ struct hv_copy_seg {
 	union hv_copy_ptr {
 		void *virt; /* local memory */
 		struct {
-			grant_ref_t ref;  /* the granter's reference */
-			uint16_t offset;  /* byte offset in the granted page */
-			domid_t domid;	  /* the granter */
+			grant_ref_t ref; /* the granter's reference */
+			uint16_t offset; /* byte offset in the granted page */
+			domid_t domid;	 /* the granter */
 		} foreign;
 	} source, dest;
 	uint16_t len;	/* bytes to copy */
@@ -95,14 +95,19 @@ int hv_grant_copy(struct hv *hv, unsigned int count, struct hv_copy_seg *segs);
 
 /* Event channels, the model of libxenevtchn. */
 int hv_evtchn_alloc_unbound(struct hv *hv, domid_t remote, evtchn_port_t *port);
-int hv_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port,
-		   evtchn_port_t *port);
+int hv_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port, evtchn_port_t *port);
 /* Signal the remote end.  A port whose peer has gone drops the event. */
 int hv_evtchn_notify(struct hv *hv, evtchn_port_t port);
 /* A file descriptor that polls readable while an event is pending. */
 int hv_evtchn_fd(struct hv *hv);
 /* Take the next pending port; -EAGAIN when none is pending. */
 int hv_evtchn_pending(struct hv *hv, evtchn_port_t *port);
+/*
+ * Wait up to timeout_ms (-1: no limit) for the next pending port and take it,
+ * as libxenevtchn's blocking xenevtchn_pending does; -EAGAIN if none came.
+ * Events coalesce: one pending port may stand for several notifications.
+ */
+int hv_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms);
 int hv_evtchn_unmask(struct hv *hv, evtchn_port_t port);
 int hv_evtchn_unbind(struct hv *hv, evtchn_port_t port);
 

@@ -26,8 +26,8 @@ struct pvio_log *pvio_log_stderr(enum pvio_log_level max)
 	return &loggers[i];
 }
 
-void pvio_log(struct pvio_log *log, enum pvio_log_level level, const char *prefix,
-	      const char *fmt, ...)
+void pvio_log(struct pvio_log *log, enum pvio_log_level level, const char *prefix, const char *fmt,
+	      ...)
 {
 	va_list ap;
 

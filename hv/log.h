@@ -25,8 +25,7 @@ struct pvio_log {
 /* A logger that writes "prefix: message" to stderr up to max. */
 struct pvio_log *pvio_log_stderr(enum pvio_log_level max);
 
-__attribute__((format(printf, 4, 5))) void pvio_log(struct pvio_log *log,
-						    enum pvio_log_level level, const char *prefix,
-						    const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) void pvio_log(struct pvio_log *log, enum pvio_log_level level,
+						    const char *prefix, const char *fmt, ...);
 
 #endif

@@ -28,7 +28,7 @@ struct hv_ops {
 			   evtchn_port_t *port);
 	int (*evtchn_notify)(struct hv *hv, evtchn_port_t port);
 	int (*evtchn_fd)(struct hv *hv);
-	int (*evtchn_pending)(struct hv *hv, evtchn_port_t *port);
+	int (*evtchn_wait)(struct hv *hv, evtchn_port_t *port, int timeout_ms);
 	int (*evtchn_unmask)(struct hv *hv, evtchn_port_t port);
 	int (*evtchn_unbind)(struct hv *hv, evtchn_port_t port);
 	int (*evtchn_state)(struct hv *hv, evtchn_port_t port);
@@ -45,8 +45,8 @@ extern const struct hv_ops hv_sim_ops;
 extern const struct hv_ops hv_xen_ops;
 #endif
 
-#define hv_err(hv, ...) pvio_log((hv)->log, PVIO_LOG_ERROR, "hv", __VA_ARGS__)
-#define hv_warn(hv, ...) pvio_log((hv)->log, PVIO_LOG_WARN, "hv", __VA_ARGS__)
+#define hv_err(hv, ...)	  pvio_log((hv)->log, PVIO_LOG_ERROR, "hv", __VA_ARGS__)
+#define hv_warn(hv, ...)  pvio_log((hv)->log, PVIO_LOG_WARN, "hv", __VA_ARGS__)
 #define hv_debug(hv, ...) pvio_log((hv)->log, PVIO_LOG_DEBUG, "hv", __VA_ARGS__)
 
 #endif

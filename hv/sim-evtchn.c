@@ -30,7 +30,7 @@ static bool port_ours(struct sim *s, evtchn_port_t port)
 /* Adopt a port the daemon gave us: watch its eventfd. */
 static int port_add(struct sim *s, evtchn_port_t port, int recv_fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = port };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = port };
 
 	if (port == 0 || port >= HVSIM_MAX_PORTS || s->ports[port].recv_fd >= 0)
 		return -EPROTO;
@@ -80,8 +80,7 @@ int sim_evtchn_alloc_unbound(struct hv *hv, domid_t remote, evtchn_port_t *port)
 	return ret;
 }
 
-int sim_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port,
-		    evtchn_port_t *port)
+int sim_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port, evtchn_port_t *port)
 {
 	struct sim *s = sim_of(hv);
 	struct hvsim_msg req = { .op = HVSIM_EVTCHN_BIND, .arg = { remote, remote_port } }, rep;
@@ -163,24 +162,24 @@ int sim_evtchn_fd(struct hv *hv)
 	return sim_of(hv)->epfd;
 }
 
-int sim_evtchn_pending(struct hv *hv, evtchn_port_t *port)
+/*
+ * One epoll_wait and nothing else: ports are edge-triggered, so taking the
+ * event is what makes it no longer pending, and the eventfd's counter is
+ * never read (it would take 2^64 notifications to fill it).
+ */
+int sim_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms)
 {
 	struct sim *s = sim_of(hv);
 	struct epoll_event ev;
-	uint64_t count;
 	int n;
 
 	do {
-		n = epoll_wait(s->epfd, &ev, 1, 0);
+		n = epoll_wait(s->epfd, &ev, 1, timeout_ms);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
 		return -EAGAIN;
-	/* Clear the eventfd; -EAGAIN just means another reader got there first. */
-	if (ev.data.u32 < HVSIM_MAX_PORTS && s->ports[ev.data.u32].recv_fd >= 0 &&
-	    read(s->ports[ev.data.u32].recv_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		return -errno;
 	*port = ev.data.u32;
 	return 0;
 }

@@ -271,8 +271,8 @@ static int map_scattered(struct sim_granter *g, const uint32_t *frames, unsigned
 	uint8_t *base;
 	unsigned int i, run;
 
-	base = mmap(NULL, (size_t)count * HV_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		    -1, 0);
+	base =
+	    mmap(NULL, (size_t)count * HV_PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
 	for (i = 0; i < count; i += run) {
@@ -314,7 +314,8 @@ static int map_pinned(struct sim *s, struct sim_granter *g, struct sim_map *m, u
 	}
 	m->mmapped = s->strict_map || !frames_consecutive(frames, m->count);
 	if (!m->mmapped) {
-		m->addr = (m->writable ? g->pool_rw : g->pool_ro) + (size_t)frames[0] * HV_PAGE_SIZE;
+		m->addr =
+		    (m->writable ? g->pool_rw : g->pool_ro) + (size_t)frames[0] * HV_PAGE_SIZE;
 		return 0;
 	}
 	ret = map_scattered(g, frames, m->count, m->writable, &m->addr);

@@ -13,12 +13,12 @@
 
 /* A granter this session has attached to map or copy its grants. */
 struct sim_granter {
-	struct sim_granter *next;    /* the session's list of granters */
-	domid_t domid;		     /* the granter */
-	struct hvsim_gnt_view view;  /* its table, our active table and pin records */
-	uint8_t *pool_ro;	     /* its whole pool, mapped read-only */
-	uint8_t *pool_rw;	     /* its whole pool, mapped read-write */
-	int pool_fd;		     /* kept to mmap scattered frames contiguously */
+	struct sim_granter *next;   /* the session's list of granters */
+	domid_t domid;		    /* the granter */
+	struct hvsim_gnt_view view; /* its table, our active table and pin records */
+	uint8_t *pool_ro;	    /* its whole pool, mapped read-only */
+	uint8_t *pool_rw;	    /* its whole pool, mapped read-write */
+	int pool_fd;		    /* kept to mmap scattered frames contiguously */
 };
 
 /* Refs held inline by a map record; bigger maps allocate their array. */
@@ -26,13 +26,13 @@ struct sim_granter {
 
 /* One hv_grant_map: what hv_grant_unmap needs to drop its pins. */
 struct sim_map {
-	struct sim_map *next;	 /* hash chain, or the free list */
-	void *addr;		 /* what hv_grant_map returned */
-	struct sim_granter *g;	 /* whose grants */
-	unsigned int count;	 /* pages */
-	bool writable;		 /* pinned for writing */
-	bool mmapped;		 /* addr is a private mmap to munmap, not a pool view */
-	grant_ref_t *refs;	 /* inline or allocated */
+	struct sim_map *next;  /* hash chain, or the free list */
+	void *addr;	       /* what hv_grant_map returned */
+	struct sim_granter *g; /* whose grants */
+	unsigned int count;    /* pages */
+	bool writable;	       /* pinned for writing */
+	bool mmapped;	       /* addr is a private mmap to munmap, not a pool view */
+	grant_ref_t *refs;     /* inline or allocated */
 	grant_ref_t inline_refs[SIM_MAP_INLINE];
 };
 
@@ -54,17 +54,17 @@ struct sim_port {
 #define SIM_MAP_BUCKETS 256
 
 struct sim {
-	int sock;		   /* private session socket to pvio-hv */
-	uint32_t sid;		   /* session id from HELLO */
-	domid_t domid;		   /* our domain */
-	grant_entry_v1_t *table;   /* our grant table */
-	uint32_t nr_entries;	   /* entries in it */
-	uint8_t *pool;		   /* our pool, mapped read-write */
-	uint32_t nr_pages;	   /* pages in it */
-	uint16_t *status;	   /* per-port status words, written by the daemon */
-	int epfd;		   /* hv_evtchn_fd(): our ports' eventfds */
-	bool strict_map;	   /* $PVIO_SIM_STRICT_MAP: every map is its own mmap */
-	pthread_mutex_t lock;	   /* guards everything below and the socket */
+	int sock;		 /* private session socket to pvio-hv */
+	uint32_t sid;		 /* session id from HELLO */
+	domid_t domid;		 /* our domain */
+	grant_entry_v1_t *table; /* our grant table */
+	uint32_t nr_entries;	 /* entries in it */
+	uint8_t *pool;		 /* our pool, mapped read-write */
+	uint32_t nr_pages;	 /* pages in it */
+	uint16_t *status;	 /* per-port status words, written by the daemon */
+	int epfd;		 /* hv_evtchn_fd(): our ports' eventfds */
+	bool strict_map;	 /* $PVIO_SIM_STRICT_MAP: every map is its own mmap */
+	pthread_mutex_t lock;	 /* guards everything below and the socket */
 	struct sim_granter *granters;
 	struct sim_share *shares;
 	struct sim_map *maps[SIM_MAP_BUCKETS]; /* live maps hashed by address */
@@ -95,11 +95,10 @@ int sim_grant_unmap(struct hv *hv, void *addr, unsigned int count);
 int sim_grant_copy(struct hv *hv, unsigned int count, struct hv_copy_seg *segs);
 
 int sim_evtchn_alloc_unbound(struct hv *hv, domid_t remote, evtchn_port_t *port);
-int sim_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port,
-		    evtchn_port_t *port);
+int sim_evtchn_bind(struct hv *hv, domid_t remote, evtchn_port_t remote_port, evtchn_port_t *port);
 int sim_evtchn_notify(struct hv *hv, evtchn_port_t port);
 int sim_evtchn_fd(struct hv *hv);
-int sim_evtchn_pending(struct hv *hv, evtchn_port_t *port);
+int sim_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms);
 int sim_evtchn_unmask(struct hv *hv, evtchn_port_t port);
 int sim_evtchn_unbind(struct hv *hv, evtchn_port_t port);
 int sim_evtchn_state(struct hv *hv, evtchn_port_t port);

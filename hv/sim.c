@@ -140,8 +140,7 @@ static int session_map(struct sim *s, const int *fds)
 		     (void **)&s->pool);
 	if (ret < 0)
 		return ret;
-	return map_fd(fds[2], HVSIM_MAX_PORTS * sizeof(uint16_t), PROT_READ,
-		      (void **)&s->status);
+	return map_fd(fds[2], HVSIM_MAX_PORTS * sizeof(uint16_t), PROT_READ, (void **)&s->status);
 }
 
 static int session_hello(struct hv *hv, struct sim *s, bool dom0)
@@ -253,7 +252,7 @@ const struct hv_ops hv_sim_ops = {
 	.evtchn_bind = sim_evtchn_bind,
 	.evtchn_notify = sim_evtchn_notify,
 	.evtchn_fd = sim_evtchn_fd,
-	.evtchn_pending = sim_evtchn_pending,
+	.evtchn_wait = sim_evtchn_wait,
 	.evtchn_unmask = sim_evtchn_unmask,
 	.evtchn_unbind = sim_evtchn_unbind,
 	.evtchn_state = sim_evtchn_state,

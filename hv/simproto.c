@@ -225,7 +225,8 @@ void hvsim_grant_entry(grant_entry_v1_t *entry, domid_t peer, uint32_t frame, bo
 	entry->domid = peer;
 	entry->frame = frame;
 	/* The mapper must see domid and frame before the flags that validate them. */
-	__atomic_store_n(&entry->flags, (uint16_t)(GTF_permit_access | (writable ? 0 : GTF_readonly)),
+	__atomic_store_n(&entry->flags,
+			 (uint16_t)(GTF_permit_access | (writable ? 0 : GTF_readonly)),
 			 __ATOMIC_RELEASE);
 }
 

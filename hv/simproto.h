@@ -45,18 +45,18 @@
 #include <xen/event_channel.h>
 
 #define HVSIM_SOCKET_ENV "PVIO_HV_SOCKET" /* path of the main socket */
-#define HVSIM_FD_ENV "PVIO_HV_FD"	  /* a domain process's inherited token fd */
+#define HVSIM_FD_ENV	 "PVIO_HV_FD"	  /* a domain process's inherited token fd */
 
 /* 32 frames of v1 entries: Xen's default max_grant_frames. */
 #define HVSIM_GNT_ENTRIES 16384u
 /* Granted pages per domain unless DOMAIN_CREATE asks otherwise (64 MiB, sparse). */
 #define HVSIM_POOL_PAGES_DEFAULT 16384u
-#define HVSIM_POOL_PAGES_MAX 262144u /* 1 GiB */
+#define HVSIM_POOL_PAGES_MAX	 262144u /* 1 GiB */
 /* Event-channel ports per domain; port 0 is never allocated, as in Xen. */
 #define HVSIM_MAX_PORTS 4096u
 /* The largest share and the largest map batch, in pages. */
 #define HVSIM_BATCH_MAX 4096u
-#define HVSIM_NAME_MAX 64u
+#define HVSIM_NAME_MAX	64u
 /* Domain ids come from 1 .. DOMID_FIRST_RESERVED - 1; 0 is the toolstack. */
 #define HVSIM_MAX_FDS 4
 
@@ -139,8 +139,8 @@ struct hvsim_msg {
 };
 
 /* The event-channel status word of a port. */
-#define HVSIM_PORT_STATE(w) ((unsigned int)(w)&3u)	/* an enum hv_evtchn_state */
-#define HVSIM_PORT_GEN(w) ((unsigned int)(w) >> 2)	/* bumped on each connect */
+#define HVSIM_PORT_STATE(w)	    ((unsigned int)(w)&3u)   /* an enum hv_evtchn_state */
+#define HVSIM_PORT_GEN(w)	    ((unsigned int)(w) >> 2) /* bumped on each connect */
 #define HVSIM_PORT_WORD(state, gen) ((uint16_t)(((gen) << 2) | (state)))
 
 /* Hypervisor-private state of one grant entry, per (granter, mapping domain). */

@@ -90,7 +90,7 @@ __attribute__((format(printf, 5, 0))) static void xtl_vmessage(xentoollog_logger
 }
 
 /*
- * xenevtchn.h warns that O_NONBLOCK may be ignored, so xen_evtchn_pending
+ * xenevtchn.h warns that O_NONBLOCK may be ignored, so xen_evtchn_wait
  * polls first; the flag still saves a caller racing us on the same fd.
  * libxengntshr opens gntalloc without O_CLOEXEC.
  */
@@ -402,14 +402,16 @@ static int xen_evtchn_fd(struct hv *hv)
 }
 
 /* xenevtchn_pending is a plain read(2): poll first so that it cannot block. */
-static int xen_evtchn_pending(struct hv *hv, evtchn_port_t *port)
+static int xen_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms)
 {
 	xenevtchn_handle *xce = priv(hv)->evtchn;
 	struct pollfd pfd = { .fd = xenevtchn_fd(xce), .events = POLLIN };
 	xenevtchn_port_or_error_t p;
 	int n;
 
-	n = poll(&pfd, 1, 0);
+	do {
+		n = poll(&pfd, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return neg_errno();
 	if (n == 0)
@@ -475,7 +477,7 @@ const struct hv_ops hv_xen_ops = {
 	.evtchn_bind = xen_evtchn_bind,
 	.evtchn_notify = xen_evtchn_notify,
 	.evtchn_fd = xen_evtchn_fd,
-	.evtchn_pending = xen_evtchn_pending,
+	.evtchn_wait = xen_evtchn_wait,
 	.evtchn_unmask = xen_evtchn_unmask,
 	.evtchn_unbind = xen_evtchn_unbind,
 	.evtchn_state = xen_evtchn_state,

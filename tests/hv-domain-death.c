@@ -59,7 +59,8 @@ static int churn(struct hv *hv, domid_t self)
 		T_CHECK(hv_evtchn_bind(hv, self, a, &b) == 0, "loop bind");
 		T_CHECK(hv_evtchn_notify(hv, b) == 0, "loop notify");
 		T_CHECK(t_event_wait(hv, a, 2000), "loop event");
-		T_CHECK(hv_evtchn_unbind(hv, b) == 0 && hv_evtchn_unbind(hv, a) == 0, "loop unbind");
+		T_CHECK(hv_evtchn_unbind(hv, b) == 0 && hv_evtchn_unbind(hv, a) == 0,
+			"loop unbind");
 		while (hv_evtchn_pending(hv, &got) == 0)
 			;
 		T_CHECK(hv_grant_share(hv, self, 1, true, &page, &ref) == 0, "self share");

@@ -11,9 +11,9 @@
 #include "tests/hv-test.h"
 
 struct refs {
-	domid_t guest;	  /* the granter */
+	domid_t guest;	   /* the granter */
 	grant_ref_t rw[2]; /* writable to the back-end */
-	grant_ref_t ro;	  /* read-only to the back-end */
+	grant_ref_t ro;	   /* read-only to the back-end */
 };
 
 static struct t_link link_; /* a = guest, b = back-end */
@@ -55,14 +55,14 @@ static int back(void *arg)
 	T_CHECK(t_get(link_.ab[0], &r, sizeof(r)) == 0, "back: refs");
 	memset(page, 0, sizeof(page));
 	memset(out, 0xc3, sizeof(out));
-	seg_from(&seg[0], r.guest, r.rw[0], 0, page, HV_PAGE_SIZE);  /* whole page in */
-	seg_to(&seg[1], out, r.guest, r.rw[1], 100, sizeof(out));    /* 64 bytes out */
-	seg_to(&seg[2], out, r.guest, r.ro, 0, 8);		      /* write to ro */
-	seg_from(&seg[3], r.guest, r.rw[0], 4000, page, 200);	      /* past the page */
-	seg_from(&seg[4], r.guest, 0xfffffff0u, 0, page, 8);	      /* bad ref */
-	seg_from(&seg[5], 0x7001, r.rw[0], 0, page, 8);		      /* no such domain */
-	seg_from(&seg[6], r.guest, r.ro, 0, out, 16);		      /* read ro: fine */
-	seg_to(&seg[7], out, r.guest, 9000, 0, 8);		      /* ungranted ref */
+	seg_from(&seg[0], r.guest, r.rw[0], 0, page, HV_PAGE_SIZE); /* whole page in */
+	seg_to(&seg[1], out, r.guest, r.rw[1], 100, sizeof(out));   /* 64 bytes out */
+	seg_to(&seg[2], out, r.guest, r.ro, 0, 8);		    /* write to ro */
+	seg_from(&seg[3], r.guest, r.rw[0], 4000, page, 200);	    /* past the page */
+	seg_from(&seg[4], r.guest, 0xfffffff0u, 0, page, 8);	    /* bad ref */
+	seg_from(&seg[5], 0x7001, r.rw[0], 0, page, 8);		    /* no such domain */
+	seg_from(&seg[6], r.guest, r.ro, 0, out, 16);		    /* read ro: fine */
+	seg_to(&seg[7], out, r.guest, 9000, 0, 8);		    /* ungranted ref */
 	T_CHECK(hv_grant_copy(hv, 8, seg) == 0, "grant copy call");
 	T_CHECK(seg[0].status == GNTST_okay && page[0] == 0x11 && page[4095] == 0x11, "copy in");
 	T_CHECK(seg[1].status == GNTST_okay, "copy out: %d", seg[1].status);

@@ -147,18 +147,14 @@ int rb_evtchn_wait(struct hv *hv, evtchn_port_t port)
 	evtchn_port_t got;
 	int ret;
 
-	ret = wait_readable(hv_evtchn_fd(hv));
-	if (ret == -ETIMEDOUT && hv_evtchn_state(hv, port) != HV_EVTCHN_CONNECTED)
-		return -ECONNRESET;
+	/* Events coalesce, so one taken event covers all sent so far: the
+	 * caller's ring check, not an event count, says what there is to do. */
+	ret = hv_evtchn_wait(hv, &got, RB_WAIT_MS);
+	if (ret == -EAGAIN)
+		return hv_evtchn_state(hv, port) != HV_EVTCHN_CONNECTED ? -ECONNRESET : -ETIMEDOUT;
 	if (ret < 0)
 		return ret;
-	/* Bounded: at most the ports of this session, and it has one. */
-	while ((ret = hv_evtchn_pending(hv, &got)) == 0) {
-		ret = hv_evtchn_unmask(hv, got);
-		if (ret < 0)
-			return ret;
-	}
-	return ret == -EAGAIN ? 0 : ret;
+	return hv_evtchn_unmask(hv, got);
 }
 
 /* Two one-way channels between two processes; an eventfd is both ends of one. */
