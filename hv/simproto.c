@@ -230,7 +230,8 @@ void hvsim_grant_entry(grant_entry_v1_t *entry, domid_t peer, uint32_t frame, bo
 			 __ATOMIC_RELEASE);
 }
 
-int hvsim_send(int sock, const struct hvsim_msg *msg, const int *fds, unsigned int nfds)
+static int send_flags(int sock, const struct hvsim_msg *msg, const int *fds, unsigned int nfds,
+		      int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * HVSIM_MAX_FDS)];
@@ -255,11 +256,21 @@ int hvsim_send(int sock, const struct hvsim_msg *msg, const int *fds, unsigned i
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	do {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(sock, &mh, flags);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)sizeof(*msg) ? 0 : -EPROTO;
+}
+
+int hvsim_send(int sock, const struct hvsim_msg *msg, const int *fds, unsigned int nfds)
+{
+	return send_flags(sock, msg, fds, nfds, MSG_NOSIGNAL);
+}
+
+int hvsim_send_nowait(int sock, const struct hvsim_msg *msg, const int *fds, unsigned int nfds)
+{
+	return send_flags(sock, msg, fds, nfds, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* Keep up to max passed fds, close the rest: a peer cannot leak fds into us. */

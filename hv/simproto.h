@@ -194,6 +194,12 @@ void hvsim_grant_entry(grant_entry_v1_t *entry, domid_t peer, uint32_t frame, bo
 /* Send a message with up to HVSIM_MAX_FDS fds; 0 or a negative errno. */
 int hvsim_send(int sock, const struct hvsim_msg *msg, const int *fds, unsigned int nfds);
 /*
+ * The same, never blocking (-EAGAIN instead), whatever O_NONBLOCK says: the
+ * daemon's way, since a client holding the other end of a socket it passed
+ * could clear that flag on the shared file description.
+ */
+int hvsim_send_nowait(int sock, const struct hvsim_msg *msg, const int *fds, unsigned int nfds);
+/*
  * Receive one message; fds[0..*nfds) get the passed fds (CLOEXEC), any beyond
  * max closed.  0, -ECONNRESET on EOF, -EPROTO on a short or truncated message,
  * or a negative errno.

@@ -173,7 +173,7 @@ static int conn_reply(struct hvd *hvd, struct hvd_conn *c, struct hvd_reply *rep
 	/* Handlers fill fds only on success: an error reply never carries any. */
 	if (rep->msg.err < 0)
 		rep->nfds = 0;
-	ret = hvsim_send(c->fd, &rep->msg, rep->fds, rep->nfds);
+	ret = hvsim_send_nowait(c->fd, &rep->msg, rep->fds, rep->nfds);
 	if (rep->close_fd >= 0)
 		close(rep->close_fd);
 	if (ret < 0)
@@ -316,7 +316,7 @@ void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom)
 		struct hvd_conn *c = hvd_container_of(pos, struct hvd_conn, link);
 
 		next = pos->next;
-		if (hvsim_send(c->fd, &msg, NULL, 0) < 0) {
+		if (hvsim_send_nowait(c->fd, &msg, NULL, 0) < 0) {
 			hvd_log(hvd, "dropping a death subscriber that does not read");
 			hvd_conn_close(hvd, c);
 		}
