@@ -33,5 +33,12 @@ for fact in 'machine:' 'cpu:' 'hypervisor:' 'ring:' 'ping-pong:' 'streams:' 'bas
 		status=1
 	fi
 done
+# Each stream row is measured against both memcpy and the plain shared ring.
+for base in memcpy shm-ring; do
+	if [ "$(grep -c "^stream by .* $base " "$out")" -ne 2 ]; then
+		echo "ringbench-smoke: stream rows against $base missing" >&2
+		status=1
+	fi
+done
 [ "$status" -eq 0 ] || cat "$out" >&2
 exit "$status"

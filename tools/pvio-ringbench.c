@@ -157,7 +157,10 @@ static int run_baselines(const struct rb_params *p, struct rb_results *res)
 	if (ret < 0)
 		return rb_err("pipe baseline", ret);
 	ret = rb_base_memcpy(p, &res->memcpy_gbs);
-	return ret < 0 ? rb_err("memcpy baseline", ret) : 0;
+	if (ret < 0)
+		return rb_err("memcpy baseline", ret);
+	ret = rb_base_shm_stream(p, &res->shm_gbs);
+	return ret < 0 ? rb_err("shared-ring baseline", ret) : 0;
 }
 
 /* The CPU's name as /proc/cpuinfo gives it, or "unknown". */
@@ -220,7 +223,9 @@ static void print_params(const struct rb_params *p, const struct rb_front_result
 	       HV_PAGE_SIZE);
 	printf("baselines:   ping-pong over an eventfd pair and over a pipe pair between two\n"
 	       "             plain processes (blocking read and write); memcpy of %u-byte\n"
-	       "             pages from %u pages into a %u-page buffer, in one process\n",
+	       "             pages from %u pages into a %u-page buffer, in one process;\n"
+	       "             shm-ring: the same stream, ring and batches between two plain\n"
+	       "             processes sharing memory, eventfds for events (no grants)\n",
 	       HV_PAGE_SIZE, RB_DATA_PAGES, RB_BATCH);
 }
 
@@ -251,6 +256,10 @@ static void print_table(const struct rb_results *res)
 		  res->memcpy_gbs);
 	print_row("stream by copy (GB/s)", rb_gbs(r->stream_bytes, r->copy_ns), "memcpy",
 		  res->memcpy_gbs);
+	print_row("stream by map (GB/s)", rb_gbs(r->stream_bytes, r->map_ns), "shm-ring",
+		  res->shm_gbs);
+	print_row("stream by copy (GB/s)", rb_gbs(r->stream_bytes, r->copy_ns), "shm-ring",
+		  res->shm_gbs);
 	printf("\nratio = pvio / baseline: for latency lower is better, for throughput higher.\n"
 	       "us = microseconds; GB/s = 10^9 bytes per second.\n");
 }

@@ -100,6 +100,7 @@ struct rb_results {
 	struct rb_lat eventfd;	     /* baseline: eventfd pair between two processes */
 	struct rb_lat pipe;	     /* baseline: pipe pair between two processes */
 	double memcpy_gbs;	     /* baseline: 4 KiB memcpy, one process */
+	double shm_gbs;		     /* baseline: the stream over a plain shared ring */
 };
 
 /* What a bench domain's process tells dom0 as it exits, through a pipe. */
@@ -132,6 +133,8 @@ double rb_gbs(uint64_t bytes, uint64_t ns);
 int rb_base_eventfd(const struct rb_params *p, struct rb_lat *out);
 int rb_base_pipe(const struct rb_params *p, struct rb_lat *out);
 int rb_base_memcpy(const struct rb_params *p, double *gbs);
+/* ringbench-shm.c: the stream over the same ring between two plain processes. */
+int rb_base_shm_stream(const struct rb_params *p, double *gbs);
 
 /*
  * ringbench-front.c: be the front in the session hv, with the back domain at
