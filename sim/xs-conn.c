@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xs-conn.c - pvio-xenstored's client connections: non-blocking framing of
+ * xs_wire messages in and out, with a bounded output queue.
+ *
+ * A header announcing more than XENSTORE_PAYLOAD_MAX bytes kills the
+ * connection, as Xen's xenstored does.  A client that leaves replies
+ * unread stops being read (quota "outstanding"); watch events for an
+ * unprivileged client whose queue is over "output-queue" bytes are dropped.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sim/xs-daemon.h"
+
+/* Arm EPOLLIN unless the client has too many replies unread; EPOLLOUT while output waits. */
+static void xs_conn_rearm(struct xs_daemon *d, struct xs_conn *c)
+{
+	struct epoll_event ev = { .data.ptr = &c->src };
+
+	c->reading = c->domid == 0 || c->out_replies < d->quota.outstanding;
+	ev.events = (c->reading ? EPOLLIN : 0) | (c->out ? EPOLLOUT : 0);
+	if (ev.events != c->armed && epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->src.fd, &ev) == 0)
+		c->armed = ev.events;
+}
+
+int xs_conn_accept(struct xs_daemon *d, struct xs_domain *dom)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct xs_conn *c;
+	int fd = accept4(dom->src.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->src.kind = XS_SRC_CONN;
+	c->src.fd = fd;
+	c->domid = dom->domid;
+	c->out_tail = &c->out;
+	c->reading = true;
+	c->armed = EPOLLIN;
+	ev.data.ptr = &c->src;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		free(c);
+		return -errno;
+	}
+	c->next = d->conns;
+	d->conns = c;
+	if (d->verbose)
+		fprintf(stderr, "pvio-xenstored: connection from domain %u\n", c->domid);
+	return 0;
+}
+
+static void xs_conn_txns_free(struct xs_conn *c)
+{
+	struct xs_conn_txn *t;
+
+	while ((t = c->txns)) {
+		c->txns = t->next;
+		xs_txn_free(&t->tx);
+		xs_event_free(t->events);
+		free(t);
+	}
+	c->ntxns = 0;
+}
+
+void xs_conn_close(struct xs_daemon *d, struct xs_conn *c)
+{
+	struct xs_conn **pp;
+	struct xs_out *o;
+
+	for (pp = &d->conns; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = c->next;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
+	close(c->src.fd);
+	while ((o = c->out)) {
+		c->out = o->next;
+		free(o);
+	}
+	xs_watch_free_all(c);
+	xs_conn_txns_free(c);
+	free(c);
+}
+
+int xs_conn_send(struct xs_daemon *d, struct xs_conn *c, const struct xsd_sockmsg *hdr,
+		 const void *body, unsigned int len)
+{
+	bool event = hdr->type == XS_WATCH_EVENT;
+	struct xs_out *o;
+
+	if (c->dead)
+		return -EPIPE;
+	if (event && c->domid != 0 && c->out_bytes > d->quota.out_max)
+		return -ENOBUFS;
+	o = malloc(sizeof(*o) + sizeof(*hdr) + len);
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = sizeof(*hdr) + len;
+	o->off = 0;
+	o->event = event;
+	memcpy(o->data, hdr, sizeof(*hdr));
+	((struct xsd_sockmsg *)o->data)->len = len;
+	if (len)
+		memcpy(o->data + sizeof(*hdr), body, len);
+	*c->out_tail = o;
+	c->out_tail = &o->next;
+	c->out_bytes += o->len;
+	c->out_replies += !event;
+	return 0;
+}
+
+int xs_reply(struct xs_daemon *d, struct xs_conn *c, const void *body, unsigned int len)
+{
+	return xs_conn_send(d, c, &c->hdr, body, len);
+}
+
+int xs_reply_ok(struct xs_daemon *d, struct xs_conn *c)
+{
+	return xs_reply(d, c, "OK", 3);
+}
+
+int xs_reply_err(struct xs_daemon *d, struct xs_conn *c, int err)
+{
+	struct xsd_sockmsg hdr = c->hdr;
+	const char *name = "EINVAL";
+	unsigned int i;
+
+	for (i = 0; i < sizeof(xsd_errors) / sizeof(xsd_errors[0]); i++) {
+		if (xsd_errors[i].errnum == err) {
+			name = xsd_errors[i].errstring;
+			break;
+		}
+	}
+	hdr.type = XS_ERROR;
+	return xs_conn_send(d, c, &hdr, name, (unsigned int)strlen(name) + 1);
+}
+
+/* Write what the socket takes; -errno on a dead peer. */
+static int xs_conn_flush(struct xs_conn *c)
+{
+	struct xs_out *o;
+	ssize_t n;
+
+	while ((o = c->out)) {
+		n = send(c->src.fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		o->off += (size_t)n;
+		if (o->off < o->len)
+			return 0;
+		c->out = o->next;
+		if (!c->out)
+			c->out_tail = &c->out;
+		c->out_bytes -= o->len;
+		c->out_replies -= !o->event;
+		free(o);
+	}
+	return 0;
+}
+
+/* Read into the header, then the payload: 1 when a message is whole, 0 for more, -errno. */
+static int xs_conn_fill(struct xs_conn *c)
+{
+	size_t hl = sizeof(c->hdr), want;
+	char *dst;
+	ssize_t n;
+
+	if (c->inlen < hl) {
+		dst = (char *)&c->hdr + c->inlen;
+		want = hl - c->inlen;
+	} else {
+		dst = c->in + (c->inlen - hl);
+		want = hl + c->hdr.len - c->inlen;
+	}
+	if (want) {
+		n = recv(c->src.fd, dst, want, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		c->inlen += (size_t)n;
+	}
+	if (c->inlen == hl && c->hdr.len > XENSTORE_PAYLOAD_MAX)
+		return -EMSGSIZE;
+	return c->inlen >= hl && c->inlen == hl + c->hdr.len;
+}
+
+/* Handle whole requests while the client may send more: -errno ends it. */
+static int xs_conn_read(struct xs_daemon *d, struct xs_conn *c)
+{
+	int ret, budget;
+
+	for (budget = 64; budget > 0 && c->reading && !c->dead; budget--) {
+		ret = xs_conn_fill(c);
+		if (ret <= 0)
+			return ret;
+		xs_ops_dispatch(d, c);
+		c->inlen = 0;
+		c->reading = c->domid == 0 || c->out_replies < d->quota.outstanding;
+	}
+	return 0;
+}
+
+void xs_conn_io(struct xs_daemon *d, struct xs_conn *c, uint32_t events)
+{
+	int ret = 0;
+
+	if (events & EPOLLIN)
+		ret = xs_conn_read(d, c);
+	if (ret == -EMSGSIZE && d->verbose)
+		fprintf(stderr, "pvio-xenstored: domain %u: oversized message, closing\n",
+			c->domid);
+	if (ret == 0 && !c->dead)
+		ret = xs_conn_flush(c);
+	if (ret == 0 && !c->dead && (events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+		ret = -ECONNRESET;
+	if (ret < 0 || c->dead) {
+		xs_conn_close(d, c);
+		return;
+	}
+	xs_conn_rearm(d, c);
+}
+
+void xs_conn_service(struct xs_daemon *d)
+{
+	struct xs_conn *c, *next;
+
+	for (c = d->conns; c; c = next) {
+		next = c->next;
+		if (!c->dead && c->out && xs_conn_flush(c) < 0)
+			c->dead = true;
+		if (c->dead)
+			xs_conn_close(d, c);
+		else
+			xs_conn_rearm(d, c);
+	}
+}

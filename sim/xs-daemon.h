@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xs-daemon.h - pvio-xenstored(8)'s connections, watches, domains and
+ * quotas: what the daemon's modules share.
+ *
+ * One thread, one epoll set.  Every epoll entry's data.ptr points at a
+ * struct xs_src, the first member of a listener, connection or hv stream.
+ */
+#ifndef PVIO_SIM_XS_DAEMON_H
+#define PVIO_SIM_XS_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xen/io/xs_wire.h>
+
+#include "sim/xs-store.h"
+
+/* What an epoll entry is. */
+enum xs_src_kind {
+	XS_SRC_LISTEN = 1, /* a listening socket (dom0's or a domain's) */
+	XS_SRC_CONN,	   /* a client connection */
+	XS_SRC_HV,	   /* pvio-hv's death stream */
+	XS_SRC_SIGNAL,	   /* the signalfd for SIGTERM and SIGINT */
+};
+
+struct xs_src {
+	int kind; /* enum xs_src_kind */
+	int fd;	  /* the descriptor */
+};
+
+/* One queued outgoing message (or what is left of it). */
+struct xs_out {
+	struct xs_out *next; /* FIFO order */
+	size_t len;	     /* bytes in data */
+	size_t off;	     /* bytes already sent */
+	bool event;	     /* a watch event rather than a reply */
+	char data[];	     /* header and payload */
+};
+
+struct xs_watch {
+	struct xs_watch *next; /* the connection's watches */
+	char *path;	       /* absolute path, or a special "@..." name */
+	char *token;	       /* the client's token */
+	unsigned int prefix;   /* bytes to strip from event paths (relative watch) */
+};
+
+/* An open transaction of a connection. */
+struct xs_conn_txn {
+	struct xs_conn_txn *next; /* the connection's transactions */
+	uint32_t id;		  /* the id handed to the client */
+	struct xs_txn tx;	  /* the overlay */
+	struct xs_event *events;  /* watch events to fire at commit, in order */
+	struct xs_event **tail;	  /* where the next event goes */
+};
+
+/* A change, kept for watch matching. */
+struct xs_event {
+	struct xs_event *next; /* queue order */
+	char *path;	       /* the changed node, absolute, or "@..." */
+	struct xs_perm *perms; /* the node's permissions at the change (NULL: special) */
+	unsigned int nperms;   /* entries in perms */
+	bool subtree;	       /* the node's subtree went too (rm) */
+};
+
+struct xs_conn {
+	struct xs_src src;	       /* kind XS_SRC_CONN; fd the socket */
+	struct xs_conn *next;	       /* the daemon's connections */
+	unsigned int domid;	       /* whose connection: 0 for the main socket */
+	struct xsd_sockmsg hdr;	       /* the request being read */
+	char in[XENSTORE_PAYLOAD_MAX]; /* its payload */
+	size_t inlen;		       /* bytes of header + payload read so far */
+	struct xs_out *out;	       /* queued output, oldest first */
+	struct xs_out **out_tail;      /* where the next output goes */
+	size_t out_bytes;	       /* bytes queued */
+	unsigned int out_replies;      /* replies queued (requests outstanding) */
+	bool reading;		       /* requests may be read */
+	uint32_t armed;		       /* the epoll events armed now */
+	bool dead;		       /* close at the end of this loop turn */
+	struct xs_watch *watches;      /* registered watches */
+	unsigned int nwatches;	       /* how many */
+	struct xs_conn_txn *txns;      /* open transactions */
+	unsigned int ntxns;	       /* how many */
+};
+
+/* An introduced domain: its socket, whose connections are the domain. */
+struct xs_domain {
+	struct xs_src src;	/* kind XS_SRC_LISTEN; fd the listening socket */
+	struct xs_domain *next; /* the daemon's domains */
+	unsigned int domid;	/* the domain */
+	char *dir;		/* <dir of the main socket>/domain-<domid> */
+	char *sock;		/* dir/socket */
+};
+
+/* Limits on unprivileged domains (-Q name=value). */
+struct xs_quota {
+	unsigned int nodes;	   /* "nodes": nodes a domain may own */
+	unsigned int node_size;	   /* "node-size": bytes of value + children + perms */
+	unsigned int watches;	   /* "watches": watches per domain */
+	unsigned int transactions; /* "transactions": open per connection */
+	unsigned int outstanding;  /* "outstanding": unread replies before we stop reading */
+	unsigned int perms;	   /* "permissions": entries per node */
+	unsigned int path_max;	   /* "path-max": bytes of a relative path */
+	unsigned int out_max;	   /* "output-queue": bytes queued before events drop */
+};
+
+struct xs_daemon {
+	int epfd;		     /* the epoll set */
+	struct xs_domain main;	     /* the dom0 socket (domid 0, never released) */
+	struct xs_src hv;	     /* pvio-hv's death stream, fd -1 if none */
+	struct xs_store st;	     /* the tree */
+	struct xs_conn *conns;	     /* all connections */
+	struct xs_domain *domains;   /* introduced domains */
+	struct xs_domain *graveyard; /* released domains, freed after the loop turn */
+	const char *hv_path;	     /* pvio-hv's socket (NULL: its default) */
+	struct xs_quota quota;	     /* limits */
+	uint32_t next_txid;	     /* the last transaction id handed out */
+	bool verbose;		     /* -v */
+};
+
+/* xs-conn.c */
+int xs_conn_accept(struct xs_daemon *d, struct xs_domain *dom);
+void xs_conn_io(struct xs_daemon *d, struct xs_conn *c, uint32_t events);
+void xs_conn_close(struct xs_daemon *d, struct xs_conn *c);
+/* After a loop turn: close dead connections, push out what others queued. */
+void xs_conn_service(struct xs_daemon *d);
+/* Queue a message; events may be dropped for a domain that does not read. */
+int xs_conn_send(struct xs_daemon *d, struct xs_conn *c, const struct xsd_sockmsg *hdr,
+		 const void *body, unsigned int len);
+/* Reply to the request in c->hdr: data, "OK", or an error "E<NAME>". */
+int xs_reply(struct xs_daemon *d, struct xs_conn *c, const void *body, unsigned int len);
+int xs_reply_ok(struct xs_daemon *d, struct xs_conn *c);
+int xs_reply_err(struct xs_daemon *d, struct xs_conn *c, int err);
+
+/* xs-ops.c: handle the request in c->hdr / c->in. */
+void xs_ops_dispatch(struct xs_daemon *d, struct xs_conn *c);
+/* Remove path and its subtree (tx may be NULL) and report the change. */
+int xs_ops_rm_tree(struct xs_daemon *d, struct xs_conn_txn *t, const char *path);
+int xs_store_setup(struct xs_daemon *d);
+
+/* xs-watch.c */
+int xs_watch_add(struct xs_daemon *d, struct xs_conn *c, const char *path, const char *token);
+int xs_watch_del(struct xs_conn *c, const char *path, const char *token);
+void xs_watch_free_all(struct xs_conn *c);
+/* A change to node (NULL for a special path); queued in t until commit if t. */
+void xs_event_note(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
+		   const struct xs_node *node, bool subtree);
+/* Fire and free a transaction's queued events. */
+void xs_event_flush(struct xs_daemon *d, struct xs_event *ev);
+void xs_event_free(struct xs_event *ev);
+
+/* xs-domain.c */
+int xs_domain_introduce(struct xs_daemon *d, unsigned int domid);
+int xs_domain_release(struct xs_daemon *d, unsigned int domid);
+struct xs_domain *xs_domain_find(struct xs_daemon *d, unsigned int domid);
+void xs_domain_free_all(struct xs_daemon *d);
+/* Free the domains released during this loop turn. */
+void xs_domain_bury(struct xs_daemon *d);
+/* A listening non-blocking socket at path (replacing a stale one): the fd or -errno. */
+int xs_listen(const char *path);
+/* Follow pvio-hv's domain deaths; failure is an error only if required. */
+int xs_hv_subscribe(struct xs_daemon *d, bool required);
+void xs_hv_read(struct xs_daemon *d);
+
+#endif

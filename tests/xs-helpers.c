@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xs-helpers.c - a private pvio-xenstored per test, and small libxenstore
+ * conveniences.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+#include "tests/xs-helpers.h"
+
+/* The test's own daemon. */
+static struct {
+	pid_t pid;	     /* pvio-xenstored, 0 if not started */
+	pid_t starter;	     /* the process that started it: only it stops it */
+	char dir[64];	     /* the private directory */
+	char sock[PATH_MAX]; /* dir/socket */
+} t_xs;
+
+const char *t_xs_socket(void)
+{
+	return t_xs.sock;
+}
+
+void t_xs_domain_socket(unsigned int domid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/domain-%u/socket", t_xs.dir, domid);
+}
+
+static void t_xs_stop(void)
+{
+	int status;
+
+	if (!t_xs.pid || getpid() != t_xs.starter)
+		return;
+	kill(t_xs.pid, SIGTERM);
+	while (waitpid(t_xs.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	t_xs.pid = 0;
+	unlink(t_xs.sock);
+	rmdir(t_xs.dir);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "FAIL pvio-xenstored: exited with status 0x%x\n", status);
+		_exit(T_FAIL);
+	}
+}
+
+/* The daemon, dying with the test if the test is killed. */
+static pid_t t_xs_exec(const char *prog, const char *const *extra)
+{
+	const char *argv[32] = { "pvio-xenstored", "-s", t_xs.sock };
+	unsigned int n = 3;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(T_FAIL);
+	if (getenv("PVIO_TEST_VERBOSE"))
+		argv[n++] = "-v";
+	while (extra && *extra && n < 31)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	execv(prog, (char *const *)argv);
+	fprintf(stderr, "t_xs_start: %s: %s\n", prog, strerror(errno));
+	_exit(127);
+}
+
+static int t_xs_wait_ready(void)
+{
+	struct xs_handle *h;
+	int i, status;
+
+	for (i = 0; i < 1000; i++) {
+		h = xs_open(XS_OPEN_SOCKETONLY);
+		if (h) {
+			xs_close(h);
+			return 0;
+		}
+		if (waitpid(t_xs.pid, &status, WNOHANG) == t_xs.pid) {
+			t_xs.pid = 0;
+			fprintf(stderr, "t_xs_start: pvio-xenstored exited: 0x%x\n", status);
+			return -ECHILD;
+		}
+		t_msleep(10);
+	}
+	return -ETIMEDOUT;
+}
+
+int t_xs_start(const char *const *extra)
+{
+	const char *builddir = getenv("PVIO_BUILDDIR");
+	char prog[PATH_MAX];
+
+	snprintf(prog, sizeof(prog), "%s/pvio-xenstored", builddir && *builddir ? builddir : ".");
+	if (access(prog, X_OK) < 0) {
+		fprintf(stderr, "t_xs_start: %s: %s\n", prog, strerror(errno));
+		return -ENOENT;
+	}
+	snprintf(t_xs.dir, sizeof(t_xs.dir), "/tmp/pvio-xs-test-XXXXXX");
+	if (!mkdtemp(t_xs.dir))
+		return -errno;
+	snprintf(t_xs.sock, sizeof(t_xs.sock), "%s/socket", t_xs.dir);
+	setenv("XENSTORED_PATH", t_xs.sock, 1);
+	/* Unless the test runs its own pvio-hv, keep the daemon off any other. */
+	if (!getenv(HVSIM_SOCKET_ENV)) {
+		setenv(HVSIM_SOCKET_ENV, "/nonexistent/pvio-hv.sock", 1);
+	}
+	t_xs.starter = getpid();
+	t_xs.pid = t_xs_exec(prog, extra);
+	if (t_xs.pid < 0) {
+		t_xs.pid = 0;
+		return -errno;
+	}
+	atexit(t_xs_stop);
+	alarm(120);
+	return t_xs_wait_ready();
+}
+
+struct xs_handle *t_xs_open(void)
+{
+	setenv("XENSTORED_PATH", t_xs.sock, 1);
+	return xs_open(XS_OPEN_SOCKETONLY);
+}
+
+struct xs_handle *t_xs_open_domain(unsigned int domid)
+{
+	char path[PATH_MAX];
+
+	t_xs_domain_socket(domid, path, sizeof(path));
+	setenv("XENSTORED_PATH", path, 1);
+	return xs_open(XS_OPEN_SOCKETONLY);
+}
+
+char **t_xs_event(struct xs_handle *h, int ms)
+{
+	unsigned int num;
+
+	if (!t_readable(xs_fileno(h), ms))
+		return NULL;
+	return xs_read_watch(h, &num);
+}
+
+bool t_xs_expect(struct xs_handle *h, const char *path, const char *token, int ms)
+{
+	char **ev = t_xs_event(h, ms);
+	bool ok = ev && !strcmp(ev[XS_WATCH_PATH], path) && !strcmp(ev[XS_WATCH_TOKEN], token);
+
+	if (ev && !ok)
+		fprintf(stderr, "unexpected event %s %s (wanted %s %s)\n", ev[XS_WATCH_PATH],
+			ev[XS_WATCH_TOKEN], path, token);
+	free(ev);
+	return ok;
+}

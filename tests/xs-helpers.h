@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xs-helpers.h - what the tests of pvio-xenstored(8) share.
+ *
+ * t_xs_start() runs a private pvio-xenstored on a socket in a fresh
+ * directory and exports XENSTORED_PATH, so that Debian's libxenstore
+ * (xs_open) and xenstore-utils talk to it.  At exit of the starting process
+ * the daemon gets SIGTERM; a daemon that then exits other than with status
+ * 0 turns the test into a failure (T_FAIL from tests/helpers.h).
+ */
+#ifndef PVIO_TESTS_XS_HELPERS_H
+#define PVIO_TESTS_XS_HELPERS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <xenstore.h>
+
+/* Start the daemon (extra arguments: a NULL-terminated list, or NULL). 0 or -errno. */
+int t_xs_start(const char *const *extra);
+/* The daemon's dom0 socket, and the socket an introduced domain gets. */
+const char *t_xs_socket(void);
+void t_xs_domain_socket(unsigned int domid, char *buf, size_t len);
+/* xs_open() on dom0's socket, or on domain domid's socket (after INTRODUCE). */
+struct xs_handle *t_xs_open(void);
+struct xs_handle *t_xs_open_domain(unsigned int domid);
+/* Wait up to ms for a watch event on h and return it (free() it), or NULL. */
+char **t_xs_event(struct xs_handle *h, int ms);
+/* Whether an event for path/token arrives within ms. */
+bool t_xs_expect(struct xs_handle *h, const char *path, const char *token, int ms);
+
+#endif
