@@ -5,7 +5,8 @@
  *
  * A header announcing more than XENSTORE_PAYLOAD_MAX bytes kills the
  * connection, as Xen's xenstored does.  A client that leaves replies
- * unread stops being read (quota "outstanding"); watch events for an
+ * unread stops being read (quota "outstanding"), and so does a domain
+ * over its write rate (xs-wrl.c) until it has earned more; watch events for an
  * unprivileged client whose queue is over "output-queue" bytes are dropped.
  */
 #include "config.h"
@@ -20,12 +21,19 @@
 
 #include "sim/xs-daemon.h"
 
-/* Arm EPOLLIN unless the client has too many replies unread; EPOLLOUT while output waits. */
+/* Whether c's requests may be read: not with too many replies unread or writes too fast. */
+static bool xs_conn_may_read(struct xs_daemon *d, struct xs_conn *c)
+{
+	return c->domid == 0 ||
+	       (c->out_replies < d->quota.outstanding && xs_wrl_allows(d, c->domid));
+}
+
+/* Arm EPOLLIN while c may be read; EPOLLOUT while output waits. */
 static void xs_conn_rearm(struct xs_daemon *d, struct xs_conn *c)
 {
 	struct epoll_event ev = { .data.ptr = &c->src };
 
-	c->reading = c->domid == 0 || c->out_replies < d->quota.outstanding;
+	c->reading = xs_conn_may_read(d, c);
 	ev.events = (c->reading ? EPOLLIN : 0) | (c->out ? EPOLLOUT : 0);
 	if (ev.events != c->armed && epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->src.fd, &ev) == 0)
 		c->armed = ev.events;
@@ -100,6 +108,7 @@ int xs_conn_send(struct xs_daemon *d, struct xs_conn *c, const struct xsd_sockms
 		 const void *body, unsigned int len)
 {
 	bool event = hdr->type == XS_WATCH_EVENT;
+	struct xsd_sockmsg h = *hdr;
 	struct xs_out *o;
 
 	if (c->dead)
@@ -113,8 +122,9 @@ int xs_conn_send(struct xs_daemon *d, struct xs_conn *c, const struct xsd_sockms
 	o->len = sizeof(*hdr) + len;
 	o->off = 0;
 	o->event = event;
-	memcpy(o->data, hdr, sizeof(*hdr));
-	((struct xsd_sockmsg *)o->data)->len = len;
+	/* o->data need not be aligned for a header: copy one in whole. */
+	h.len = len;
+	memcpy(o->data, &h, sizeof(h));
 	if (len)
 		memcpy(o->data + sizeof(*hdr), body, len);
 	*c->out_tail = o;
@@ -211,7 +221,7 @@ static int xs_conn_read(struct xs_daemon *d, struct xs_conn *c)
 			return ret;
 		xs_ops_dispatch(d, c);
 		c->inlen = 0;
-		c->reading = c->domid == 0 || c->out_replies < d->quota.outstanding;
+		c->reading = xs_conn_may_read(d, c);
 	}
 	return 0;
 }

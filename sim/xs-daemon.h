@@ -84,6 +84,17 @@ struct xs_conn {
 	unsigned int ntxns;	       /* how many */
 };
 
+/*
+ * A domain's write-rate token bucket (XSA-206).  Credit is in thousandths
+ * of a write; each write costs 1000.  While it is negative the domain's
+ * connections are not read, until time refills it.
+ */
+struct xs_wrl {
+	int64_t credit;	    /* thousandths of a write available */
+	uint64_t stamp;	    /* CLOCK_MONOTONIC milliseconds of the last refill */
+	uint64_t throttled; /* times the credit ran out */
+};
+
 /* An introduced domain: its socket, whose connections are the domain. */
 struct xs_domain {
 	struct xs_src src;	/* kind XS_SRC_LISTEN; fd the listening socket */
@@ -91,6 +102,7 @@ struct xs_domain {
 	unsigned int domid;	/* the domain */
 	char *dir;		/* <dir of the main socket>/domain-<domid> */
 	char *sock;		/* dir/socket */
+	struct xs_wrl wrl;	/* its write-rate limit */
 };
 
 /* Limits on unprivileged domains (-Q name=value). */
@@ -103,6 +115,22 @@ struct xs_quota {
 	unsigned int perms;	   /* "permissions": entries per node */
 	unsigned int path_max;	   /* "path-max": bytes of a relative path */
 	unsigned int out_max;	   /* "output-queue": bytes queued before events drop */
+	unsigned int tx_nodes;	   /* "transaction-nodes": nodes one transaction may touch */
+	unsigned int wrl_rate;	   /* "write-rate": writes per second a domain refills */
+	unsigned int wrl_burst;	   /* "write-burst": writes a domain may save up */
+};
+
+/* A special watch path's permissions, which SET_PERMS may change (xenstore.txt). */
+struct xs_special {
+	struct xs_perm perms[XS_PERMS_MAX]; /* owner first; by default dom0, nobody else */
+	unsigned int nperms;		    /* entries in perms */
+};
+
+/* Indices of the special paths in struct xs_daemon's special[]. */
+enum {
+	XS_SPECIAL_INTRODUCE,
+	XS_SPECIAL_RELEASE,
+	XS_SPECIAL_COUNT
 };
 
 struct xs_daemon {
@@ -115,8 +143,9 @@ struct xs_daemon {
 	struct xs_domain *graveyard; /* released domains, freed after the loop turn */
 	const char *hv_path;	     /* pvio-hv's socket (NULL: its default) */
 	struct xs_quota quota;	     /* limits */
-	uint32_t next_txid;	     /* the last transaction id handed out */
-	bool verbose;		     /* -v */
+	struct xs_special special[XS_SPECIAL_COUNT]; /* @introduceDomain, @releaseDomain */
+	uint32_t next_txid;			     /* the last transaction id handed out */
+	bool verbose;				     /* -v */
 };
 
 /* xs-conn.c */
@@ -149,6 +178,27 @@ void xs_event_note(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
 /* Fire and free a transaction's queued events. */
 void xs_event_flush(struct xs_daemon *d, struct xs_event *ev);
 void xs_event_free(struct xs_event *ev);
+/* The permissions of a special path ("@introduceDomain", "@releaseDomain"), or NULL. */
+struct xs_special *xs_special_find(struct xs_daemon *d, const char *path);
+/* Fire a special path's watches for those its permissions let read it. */
+void xs_special_fire(struct xs_daemon *d, const char *path);
+
+/* xs-quota.c */
+/* Set the quota called name (namelen bytes) from a decimal value >= 1: 0 or -EINVAL. */
+int xs_quota_set(struct xs_quota *q, const char *name, size_t namelen, const char *value);
+/* CONTROL quota with its n arguments in vec. */
+int xs_control_quota(struct xs_daemon *d, struct xs_conn *c, const char **vec, int n);
+/* A decimal domid below XS_DOMID_MAX: 0 or -EINVAL. */
+int xs_domid_parse(const char *s, unsigned int *domid);
+
+/* xs-wrl.c: the write-rate limit of unprivileged domains */
+void xs_wrl_init(struct xs_daemon *d, struct xs_domain *dom);
+/* Charge domid one write (dom0 and unknown domains go free). */
+void xs_wrl_debit(struct xs_daemon *d, unsigned int domid);
+/* Whether domid's requests may be read now. */
+bool xs_wrl_allows(struct xs_daemon *d, unsigned int domid);
+/* Milliseconds until the next throttled domain may go on, or -1 if none waits. */
+int xs_wrl_timeout(struct xs_daemon *d);
 
 /* xs-domain.c */
 int xs_domain_introduce(struct xs_daemon *d, unsigned int domid);

@@ -13,8 +13,7 @@
 #include "sim/xs-daemon.h"
 #include "sim/xs-ops.h"
 
-/* A decimal domid below XS_DOMID_MAX: 0 or -EINVAL. */
-static int xs_domid_parse(const char *s, unsigned int *domid)
+int xs_domid_parse(const char *s, unsigned int *domid)
 {
 	unsigned long v;
 	char *end;
@@ -198,34 +197,12 @@ static int xs_op_reset_watches(struct xs_daemon *d, struct xs_conn *c, struct xs
 	return xs_reply_ok(d, c);
 }
 
-/* The quota settings, or the usage of one domain, as text. */
-static int xs_control_quota(struct xs_daemon *d, struct xs_conn *c, const char *arg)
-{
-	const struct xs_quota *q = &d->quota;
-	char buf[512];
-	unsigned int domid;
-	int len;
-
-	if (!arg) {
-		len = snprintf(buf, sizeof(buf),
-			       "nodes: %u\nnode-size: %u\nwatches: %u\ntransactions: %u\n"
-			       "outstanding: %u\npermissions: %u\npath-max: %u\n"
-			       "output-queue: %u\n",
-			       q->nodes, q->node_size, q->watches, q->transactions, q->outstanding,
-			       q->perms, q->path_max, q->out_max);
-		return xs_reply(d, c, buf, (unsigned int)len + 1);
-	}
-	if (xs_domid_parse(arg, &domid) < 0 || (domid && !xs_domain_find(d, domid)))
-		return -ENOENT;
-	len = snprintf(buf, sizeof(buf), "nodes: %u\n", d->st.owned[domid]);
-	return xs_reply(d, c, buf, (unsigned int)len + 1);
-}
-
 static int xs_op_control(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
-	static const char help[] = "check\nhelp\nprint <string>\nquota [<domid>]\n";
-	const char *vec[3];
-	int n = xs_args(c, vec, 3);
+	static const char help[] =
+	    "check\nhelp\nprint <string>\nquota [set <name> <val>|<domid>]\n";
+	const char *vec[5];
+	int n = xs_args(c, vec, 5);
 
 	(void)t;
 	if (c->domid)
@@ -240,8 +217,8 @@ static int xs_op_control(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_
 		fprintf(stderr, "pvio-xenstored: %s\n", vec[1]);
 		return xs_reply_ok(d, c);
 	}
-	if (!strcmp(vec[0], "quota") && n <= 2)
-		return xs_control_quota(d, c, n == 2 ? vec[1] : NULL);
+	if (!strcmp(vec[0], "quota"))
+		return xs_control_quota(d, c, vec + 1, n - 1);
 	return -EINVAL;
 }
 
@@ -268,6 +245,16 @@ static struct xs_conn_txn *xs_txn_find(struct xs_conn *c, uint32_t id)
 	return t;
 }
 
+/* Whether a request counts against the write rate: changes outside a transaction, and ends. */
+static bool xs_is_write(uint32_t type, uint32_t tx_id)
+{
+	if (type == XS_TRANSACTION_END)
+		return true;
+	if (tx_id)
+		return false;
+	return type == XS_WRITE || type == XS_MKDIR || type == XS_RM || type == XS_SET_PERMS;
+}
+
 void xs_ops_dispatch(struct xs_daemon *d, struct xs_conn *c)
 {
 	uint32_t type = c->hdr.type;
@@ -287,6 +274,8 @@ void xs_ops_dispatch(struct xs_daemon *d, struct xs_conn *c)
 	if (!fn && type < XS_TYPE_COUNT)
 		fn = xs_conn_ops[type];
 	ret = fn ? fn(d, c, t) : -ENOSYS;
+	if (ret == 0 && xs_is_write(type, c->hdr.tx_id))
+		xs_wrl_debit(d, c->domid);
 	if (ret == -ERANGE || ret == -ENAMETOOLONG)
 		ret = -EINVAL;
 	if (ret < 0)

@@ -157,6 +157,7 @@ int xs_domain_introduce(struct xs_daemon *d, unsigned int domid)
 	dom->src.kind = XS_SRC_LISTEN;
 	dom->src.fd = -1;
 	dom->domid = domid;
+	xs_wrl_init(d, dom);
 	ret = xs_domain_open(d, dom);
 	if (ret == 0)
 		ret = xs_domain_home(d, domid);
@@ -166,7 +167,7 @@ int xs_domain_introduce(struct xs_daemon *d, unsigned int domid)
 	}
 	dom->next = d->domains;
 	d->domains = dom;
-	xs_event_note(d, NULL, "@introduceDomain", NULL, false);
+	xs_special_fire(d, "@introduceDomain");
 	if (d->verbose)
 		fprintf(stderr, "pvio-xenstored: introduced domain %u at %s\n", domid, dom->sock);
 	return 0;
@@ -213,7 +214,7 @@ int xs_domain_release(struct xs_daemon *d, unsigned int domid)
 			c->dead = true;
 	}
 	xs_domain_purge(d, domid);
-	xs_event_note(d, NULL, "@releaseDomain", NULL, false);
+	xs_special_fire(d, "@releaseDomain");
 	if (d->verbose)
 		fprintf(stderr, "pvio-xenstored: released domain %u\n", domid);
 	return 0;

@@ -23,7 +23,8 @@ static const char usage[] =
     "  -s, --socket PATH     dom0's socket (domains get one each beside it)\n"
     "      --hv-socket PATH  follow pvio-hv's domain deaths on PATH\n"
     "  -Q, --quota N=V       set a quota: nodes, node-size, watches, transactions,\n"
-    "                        outstanding, permissions, path-max, output-queue\n"
+    "                        outstanding, permissions, path-max, output-queue,\n"
+    "                        transaction-nodes, write-rate, write-burst\n"
     "  -v, --verbose         log connections and domains to stderr\n"
     "  -h, --help            this text\n";
 
@@ -37,40 +38,18 @@ static const struct xs_quota xs_quota_defaults = {
 	.perms = 5,
 	.path_max = XS_REL_PATH_MAX,
 	.out_max = 1024 * 1024,
+	.tx_nodes = 1024,
+	.wrl_rate = 200,
+	.wrl_burst = 10,
 };
 
 /* -Q name=value: 0 or -1 after printing why. */
 static int xs_quota_parse(struct xs_quota *q, const char *arg)
 {
-	static const struct {
-		const char *name; /* the -Q name */
-		size_t off;	  /* its field */
-	} names[] = {
-		{ "nodes", offsetof(struct xs_quota, nodes) },
-		{ "node-size", offsetof(struct xs_quota, node_size) },
-		{ "watches", offsetof(struct xs_quota, watches) },
-		{ "transactions", offsetof(struct xs_quota, transactions) },
-		{ "outstanding", offsetof(struct xs_quota, outstanding) },
-		{ "permissions", offsetof(struct xs_quota, perms) },
-		{ "path-max", offsetof(struct xs_quota, path_max) },
-		{ "output-queue", offsetof(struct xs_quota, out_max) },
-	};
 	const char *eq = strchr(arg, '=');
-	unsigned long v;
-	unsigned int i;
-	char *end;
 
-	for (i = 0; eq && i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strlen(names[i].name) != (size_t)(eq - arg) ||
-		    strncmp(arg, names[i].name, (size_t)(eq - arg)))
-			continue;
-		errno = 0;
-		v = strtoul(eq + 1, &end, 10);
-		if (errno || *end || !eq[1] || v == 0 || v > UINT_MAX)
-			break;
-		*(unsigned int *)((char *)q + names[i].off) = (unsigned int)v;
+	if (eq && xs_quota_set(q, arg, (size_t)(eq - arg), eq + 1) == 0)
 		return 0;
-	}
 	fprintf(stderr, "pvio-xenstored: -Q %s: %s\n", arg, strerror(EINVAL));
 	return -1;
 }
@@ -196,7 +175,8 @@ static int xs_loop(struct xs_daemon *d)
 	int n;
 
 	for (;;) {
-		n = epoll_wait(d->epfd, evs, 64, -1);
+		/* A throttled domain is read again once it has earned a write. */
+		n = epoll_wait(d->epfd, evs, 64, xs_wrl_timeout(d));
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n > 0 && !xs_handle(d, evs, n))

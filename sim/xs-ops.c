@@ -40,6 +40,33 @@ int xs_canon(struct xs_daemon *d, struct xs_conn *c, const char *in, char *abs)
 	return xs_path_canon(in, c->domid, abs);
 }
 
+/* How many of abs's ancestors (and abs) are missing: 1 for abs alone. */
+static unsigned int xs_missing(struct xs_daemon *d, struct xs_txn *tx, const char *abs, char *anc)
+{
+	unsigned int missing = 0;
+
+	strcpy(anc, abs);
+	while (!xs_get(&d->st, tx, anc)) {
+		missing++;
+		xs_path_parent(anc, anc);
+	}
+	return missing;
+}
+
+/*
+ * Why a node is missing, as cxenstored's errno_from_parents() says it:
+ * ENOENT only if the caller may read the nearest ancestor that exists, so
+ * that nothing tells a domain what exists where it cannot look.
+ */
+static int xs_missing_errno(struct xs_daemon *d, struct xs_conn *c, struct xs_txn *tx,
+			    const char *abs)
+{
+	char anc[XS_ABS_PATH_MAX + 1];
+
+	xs_missing(d, tx, abs, anc);
+	return xs_perm_for(xs_get(&d->st, tx, anc), c->domid) & XS_PERM_READ ? -ENOENT : -EACCES;
+}
+
 /* The node at a client's path if the caller has perm on it. */
 static int xs_lookup(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t, const char *in,
 		     unsigned int perm, char *abs, const struct xs_node **out)
@@ -50,7 +77,7 @@ static int xs_lookup(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn 
 		return ret;
 	*out = xs_get(&d->st, t ? &t->tx : NULL, abs);
 	if (!*out)
-		return -ENOENT;
+		return xs_missing_errno(d, c, t ? &t->tx : NULL, abs);
 	if ((xs_perm_for(*out, c->domid) & perm) != perm)
 		return -EACCES;
 	return 0;
@@ -115,11 +142,48 @@ static int xs_op_directory_part(struct xs_daemon *d, struct xs_conn *c, struct x
 			break;
 		end += kl;
 	}
-	memcpy(buf + len, n->kids + off, end - off);
+	if (end > off) /* a node without children has no kids buffer at all */
+		memcpy(buf + len, n->kids + off, end - off);
 	len += end - (unsigned int)off;
 	if (end == n->klen)
 		buf[len++] = '\0';
 	return xs_reply(d, c, buf, len);
+}
+
+/* GET_PERMS of a special path: for dom0 and those who may read it. */
+static int xs_get_perms_special(struct xs_daemon *d, struct xs_conn *c, const char *path)
+{
+	struct xs_special *sp = xs_special_find(d, path);
+	struct xs_node n = { .perms = sp ? sp->perms : NULL, .nperms = sp ? sp->nperms : 0 };
+	char buf[XENSTORE_PAYLOAD_MAX];
+	int ret;
+
+	if (!sp)
+		return -ENOENT;
+	n.nperms += !n.nperms;
+	if (!(xs_perm_for(&n, c->domid) & XS_PERM_READ))
+		return -EACCES;
+	ret = xs_perms_format(n.perms, n.nperms, buf, sizeof(buf));
+	return ret < 0 ? ret : xs_reply(d, c, buf, (unsigned int)ret);
+}
+
+/* SET_PERMS of a special path: its owner (dom0 by default) may hand out access. */
+static int xs_set_perms_special(struct xs_daemon *d, struct xs_conn *c, const char *path,
+				const struct xs_perm *perms, unsigned int np)
+{
+	struct xs_special *sp = xs_special_find(d, path);
+
+	if (!sp)
+		return -ENOENT;
+	if (c->domid && sp->perms[0].id != c->domid)
+		return -EACCES;
+	if (c->domid && perms[0].id != sp->perms[0].id)
+		return -EPERM;
+	if (c->domid && np > d->quota.perms)
+		return -ENOSPC;
+	memcpy(sp->perms, perms, np * sizeof(*perms));
+	sp->nperms = np;
+	return xs_reply_ok(d, c);
 }
 
 static int xs_op_get_perms(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
@@ -131,6 +195,8 @@ static int xs_op_get_perms(struct xs_daemon *d, struct xs_conn *c, struct xs_con
 
 	if (ret != 1)
 		return -EINVAL;
+	if (vec[0][0] == '@')
+		return xs_get_perms_special(d, c, vec[0]);
 	ret = xs_lookup(d, c, t, vec[0], XS_PERM_READ, abs, &n);
 	if (ret < 0)
 		return ret;
@@ -168,19 +234,6 @@ static int xs_create_one(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_
 	else
 		xs_node_free(n);
 	return ret;
-}
-
-/* How many of abs's ancestors (and abs) are missing: 1 for abs alone. */
-static unsigned int xs_missing(struct xs_daemon *d, struct xs_txn *tx, const char *abs, char *anc)
-{
-	unsigned int missing = 0;
-
-	strcpy(anc, abs);
-	while (!xs_get(&d->st, tx, anc)) {
-		missing++;
-		xs_path_parent(anc, anc);
-	}
-	return missing;
 }
 
 /* Create abs and any missing parents, if the caller may write the nearest existing one. */
@@ -372,6 +425,8 @@ static int xs_op_set_perms(struct xs_daemon *d, struct xs_conn *c, struct xs_con
 	np = xs_perms_parse(c->in + off, c->hdr.len - off, perms, XS_PERMS_MAX);
 	if (np < 0)
 		return np;
+	if (c->in[0] == '@')
+		return xs_set_perms_special(d, c, c->in, perms, (unsigned int)np);
 	ret = xs_lookup(d, c, t, c->in, XS_PERM_WRITE, abs, &n);
 	if (ret < 0)
 		return ret;
@@ -418,6 +473,8 @@ int xs_store_setup(struct xs_daemon *d)
 	struct xs_node *n, *p;
 	unsigned int i;
 
+	for (i = 0; i < XS_SPECIAL_COUNT; i++)
+		d->special[i] = (struct xs_special){ .perms = { dom0 }, .nperms = 1 };
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		n = xs_node_new(paths[i], &dom0, 1);
 		if (!n)

@@ -4,8 +4,9 @@
  *
  * A change to a node fires the watches on it and above it; removing a
  * subtree also fires the watches inside it, with the watch's own path.
- * An unprivileged watcher hears only of nodes it may read (XSA-115) and
- * never of the special @introduceDomain / @releaseDomain paths.  Events
+ * An unprivileged watcher hears only of nodes it may read (XSA-115), and
+ * of the special @introduceDomain / @releaseDomain paths only if dom0 gave
+ * it read permission on them with SET_PERMS.  Events
  * of a transaction are queued on it and fired at commit.
  */
 #include "config.h"
@@ -144,6 +145,23 @@ void xs_event_note(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
 		return;
 	*t->tail = e;
 	t->tail = &e->next;
+}
+
+struct xs_special *xs_special_find(struct xs_daemon *d, const char *path)
+{
+	if (!strcmp(path, "@introduceDomain"))
+		return &d->special[XS_SPECIAL_INTRODUCE];
+	if (!strcmp(path, "@releaseDomain"))
+		return &d->special[XS_SPECIAL_RELEASE];
+	return NULL;
+}
+
+void xs_special_fire(struct xs_daemon *d, const char *path)
+{
+	struct xs_special *sp = xs_special_find(d, path);
+	struct xs_node n = { .perms = sp->perms, .nperms = sp->nperms ? sp->nperms : 1 };
+
+	xs_event_note(d, NULL, path, &n, false);
 }
 
 /* Watches held by connections of domid. */
