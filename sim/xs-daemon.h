@@ -148,6 +148,16 @@ struct xs_daemon {
 	bool verbose;				     /* -v */
 };
 
+struct epoll_event;
+
+/* xs-daemon.c */
+/*
+ * Handle n events from epoll_wait() (none if n <= 0), then close dead
+ * connections, push out queued output and free released domains: false
+ * when a signal asks the daemon to stop.
+ */
+bool xs_daemon_handle(struct xs_daemon *d, const struct epoll_event *evs, int n);
+
 /* xs-conn.c */
 int xs_conn_accept(struct xs_daemon *d, struct xs_domain *dom);
 void xs_conn_io(struct xs_daemon *d, struct xs_conn *c, uint32_t events);

@@ -63,7 +63,7 @@ static int xs_op_tx_start(struct xs_daemon *d, struct xs_conn *c, struct xs_conn
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	xs_txn_init(&t->tx);
+	xs_txn_init(&t->tx, c->domid);
 	if (xs_map_init(&t->tx.overlay) < 0) {
 		free(t);
 		return -ENOMEM;
@@ -93,6 +93,14 @@ static void xs_txn_drop(struct xs_conn *c, struct xs_conn_txn *t)
 	free(t);
 }
 
+/* Whether committing t would leave the domain within its node quota: 0 or -ENOSPC. */
+static int xs_txn_check_quota(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
+{
+	if (c->domid && (long long)d->st.owned[c->domid] + t->tx.owned > d->quota.nodes)
+		return -ENOSPC;
+	return 0;
+}
+
 static int xs_op_tx_end(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
 	struct xs_event *ev;
@@ -103,7 +111,9 @@ static int xs_op_tx_end(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_t
 		return -ENOENT;
 	if (ret != 1 || (strcmp(vec[0], "T") && strcmp(vec[0], "F")))
 		return -EINVAL;
-	ret = vec[0][0] == 'T' ? xs_txn_commit(&d->st, &t->tx) : 0;
+	ret = vec[0][0] == 'T' ? xs_txn_check_quota(d, c, t) : 0;
+	if (ret == 0 && vec[0][0] == 'T')
+		ret = xs_txn_commit(&d->st, &t->tx);
 	ev = ret == 0 && vec[0][0] == 'T' ? t->events : NULL;
 	if (ev)
 		t->events = NULL;
@@ -268,6 +278,11 @@ void xs_ops_dispatch(struct xs_daemon *d, struct xs_conn *c)
 			xs_reply_err(d, c, ENOENT);
 			return;
 		}
+	}
+	if (t) {
+		/* Read the quota at each request: CONTROL quota set may change it. */
+		t->tx.max_nodes = c->domid ? d->quota.tx_nodes : 0;
+		t->tx.err = 0;
 	}
 	if (!fn && type == XS_TRANSACTION_END)
 		fn = xs_op_tx_end;

@@ -2,8 +2,8 @@
 /*
  * xs-fuzz.c - a libFuzzer target for pvio-xenstored's framing, dispatcher
  * and operations, driven in-process through the daemon's own connection
- * code: a real listening socket, xs_conn_accept(), xs_conn_io() and
- * xs_conn_service(), exactly as the epoll loop in xs-main.c calls them.
+ * code: a real listening socket and the epoll loop's own turn,
+ * xs_daemon_handle(), as xs-main.c calls it.
  *
  * Input: byte 0 is a control byte, the rest is what a client writes.
  *   bit 0     the client is domain 1 (introduced) instead of dom0
@@ -48,6 +48,7 @@ static const struct xs_quota xs_fuzz_quota = {
 	.perms = 5,
 	.path_max = 2048,
 	.out_max = 65536,
+	.tx_nodes = 16,
 };
 
 static void xs_fuzz_rmdir(void)
@@ -119,18 +120,9 @@ static bool xs_fuzz_drain(int fd)
 static bool xs_fuzz_turn(struct xs_daemon *d)
 {
 	struct epoll_event evs[64];
-	struct xs_src *src;
-	int i, n = epoll_wait(d->epfd, evs, 64, 0);
+	int n = epoll_wait(d->epfd, evs, 64, 0);
 
-	for (i = 0; i < n; i++) {
-		src = evs[i].data.ptr;
-		if (src->kind == XS_SRC_LISTEN && src->fd >= 0)
-			xs_conn_accept(d, (struct xs_domain *)src);
-		else if (src->kind == XS_SRC_CONN)
-			xs_conn_io(d, (struct xs_conn *)src, evs[i].events);
-	}
-	xs_conn_service(d);
-	xs_domain_bury(d);
+	xs_daemon_handle(d, evs, n);
 	return n > 0;
 }
 

@@ -149,26 +149,6 @@ static int xs_signals(struct xs_daemon *d, struct xs_src *sig)
 	return 0;
 }
 
-/* One loop turn's events; false when a signal asks us to stop. */
-static bool xs_handle(struct xs_daemon *d, struct epoll_event *evs, int n)
-{
-	struct xs_src *src;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		src = evs[i].data.ptr;
-		if (src->kind == XS_SRC_SIGNAL)
-			return false;
-		if (src->kind == XS_SRC_LISTEN && src->fd >= 0)
-			xs_conn_accept(d, (struct xs_domain *)src);
-		else if (src->kind == XS_SRC_CONN)
-			xs_conn_io(d, (struct xs_conn *)src, evs[i].events);
-		else if (src->kind == XS_SRC_HV && src->fd >= 0)
-			xs_hv_read(d);
-	}
-	return true;
-}
-
 static int xs_loop(struct xs_daemon *d)
 {
 	struct epoll_event evs[64];
@@ -179,10 +159,8 @@ static int xs_loop(struct xs_daemon *d)
 		n = epoll_wait(d->epfd, evs, 64, xs_wrl_timeout(d));
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n > 0 && !xs_handle(d, evs, n))
+		if (!xs_daemon_handle(d, evs, n))
 			return 0;
-		xs_conn_service(d);
-		xs_domain_bury(d);
 	}
 }
 

@@ -71,16 +71,18 @@ static int xs_missing_errno(struct xs_daemon *d, struct xs_conn *c, struct xs_tx
 static int xs_lookup(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t, const char *in,
 		     unsigned int perm, char *abs, const struct xs_node **out)
 {
+	struct xs_txn *tx = t ? &t->tx : NULL;
 	int ret = xs_canon(d, c, in, abs);
 
 	if (ret < 0)
 		return ret;
-	*out = xs_get(&d->st, t ? &t->tx : NULL, abs);
-	if (!*out)
-		return xs_missing_errno(d, c, t ? &t->tx : NULL, abs);
-	if ((xs_perm_for(*out, c->domid) & perm) != perm)
-		return -EACCES;
-	return 0;
+	*out = xs_get(&d->st, tx, abs);
+	ret = *out ? 0 : xs_missing_errno(d, c, tx, abs);
+	if (tx && tx->err)
+		return tx->err; /* a node the transaction could not record */
+	if (ret == 0 && (xs_perm_for(*out, c->domid) & perm) != perm)
+		ret = -EACCES;
+	return ret;
 }
 
 static int xs_op_read(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
@@ -242,12 +244,15 @@ int xs_create(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t, con
 	struct xs_txn *tx = t ? &t->tx : NULL;
 	char anc[XS_ABS_PATH_MAX + 1];
 	unsigned int missing = xs_missing(d, tx, abs, anc);
+	long long owned;
 	size_t pos;
 	int ret = 0;
 
 	if (!(xs_perm_for(xs_get(&d->st, tx, anc), c->domid) & XS_PERM_WRITE))
-		return -EACCES;
-	if (c->domid && d->st.owned[c->domid] + (tx ? tx->created : 0) + missing > d->quota.nodes)
+		return tx && tx->err ? tx->err : -EACCES;
+	/* What the domain owns as this transaction will leave it, plus the new nodes. */
+	owned = (long long)d->st.owned[c->domid] + (tx ? tx->owned : 0) + missing;
+	if (c->domid && owned > d->quota.nodes)
 		return -ENOSPC;
 	pos = strcmp(anc, "/") ? strlen(anc) : 0;
 	while (ret == 0 && pos < strlen(abs)) {
@@ -400,6 +405,8 @@ static int xs_op_rm(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *
 		/* Removing what is not there is fine, unless its parent is missing too. */
 		xs_path_parent(abs, parent);
 		ret = xs_get(&d->st, t ? &t->tx : NULL, parent) ? 0 : -ENOENT;
+		if (t && t->tx.err)
+			ret = t->tx.err;
 		return ret < 0 ? ret : xs_reply_ok(d, c);
 	}
 	if (ret == 0 && !strcmp(abs, "/"))

@@ -293,7 +293,18 @@ static void xs_store_unset(struct xs_store *st, const char *path)
 	xs_node_free(n);
 }
 
-/* The overlay entry for path, made (as a READ record) on first touch. */
+/* A first touch refused: the request fails, and so will the commit. */
+static struct xs_node *xs_txn_refuse(struct xs_txn *tx, int err)
+{
+	tx->err = err;
+	tx->failed = true;
+	return NULL;
+}
+
+/*
+ * The overlay entry for path, made (as a READ record) on first touch,
+ * unless the overlay already holds max_nodes entries.
+ */
 static struct xs_node *xs_txn_entry(struct xs_store *st, struct xs_txn *tx, const char *path)
 {
 	struct xs_node *e = xs_map_find(&tx->overlay, path);
@@ -302,14 +313,30 @@ static struct xs_node *xs_txn_entry(struct xs_store *st, struct xs_txn *tx, cons
 
 	if (e)
 		return e;
+	if (tx->max_nodes && tx->overlay.count >= tx->max_nodes)
+		return xs_txn_refuse(tx, -ENOSPC);
 	b = xs_map_find(&st->map, path);
 	e = xs_node_new(path, &none, 1);
 	if (!e)
-		return NULL;
+		return xs_txn_refuse(tx, -ENOMEM);
 	e->state = XS_TX_READ;
 	e->seen = b ? b->gen : 0;
 	xs_map_set(&tx->overlay, e);
 	return e;
+}
+
+/* Whether n exists and domid owns it. */
+static bool xs_owned_by(const struct xs_node *n, unsigned int domid)
+{
+	return n && n->perms[0].id == domid;
+}
+
+/* The node overlay entry e stands for: its own copy, the store's, or none. */
+static const struct xs_node *xs_txn_sees(struct xs_store *st, const struct xs_node *e)
+{
+	if (e->state == XS_TX_READ)
+		return xs_map_find(&st->map, e->path);
+	return e->state == XS_TX_WRITTEN ? e : NULL;
 }
 
 const struct xs_node *xs_get(struct xs_store *st, struct xs_txn *tx, const char *path)
@@ -319,9 +346,7 @@ const struct xs_node *xs_get(struct xs_store *st, struct xs_txn *tx, const char 
 	if (!tx)
 		return xs_map_find(&st->map, path);
 	e = xs_txn_entry(st, tx, path);
-	if (!e || e->state == XS_TX_READ)
-		return xs_map_find(&st->map, path);
-	return e->state == XS_TX_WRITTEN ? e : NULL;
+	return e ? xs_txn_sees(st, e) : xs_map_find(&st->map, path);
 }
 
 int xs_put(struct xs_store *st, struct xs_txn *tx, struct xs_node *n)
@@ -335,10 +360,9 @@ int xs_put(struct xs_store *st, struct xs_txn *tx, struct xs_node *n)
 	e = xs_txn_entry(st, tx, n->path);
 	if (!e) {
 		xs_node_free(n);
-		return -ENOMEM;
+		return tx->err;
 	}
-	if (e->state == XS_TX_DELETED || (e->state == XS_TX_READ && !xs_get(st, NULL, n->path)))
-		tx->created++;
+	tx->owned += xs_owned_by(n, tx->domid) - xs_owned_by(xs_txn_sees(st, e), tx->domid);
 	n->seen = e->seen;
 	n->state = XS_TX_WRITTEN;
 	xs_map_set(&tx->overlay, n);
@@ -355,16 +379,16 @@ int xs_del(struct xs_store *st, struct xs_txn *tx, const char *path)
 	}
 	e = xs_txn_entry(st, tx, path);
 	if (!e)
-		return -ENOMEM;
-	if (e->state == XS_TX_WRITTEN || (e->state == XS_TX_READ && xs_get(st, NULL, path)))
-		tx->created--;
+		return tx->err;
+	tx->owned -= xs_owned_by(xs_txn_sees(st, e), tx->domid);
 	e->state = XS_TX_DELETED;
 	return 0;
 }
 
-void xs_txn_init(struct xs_txn *tx)
+void xs_txn_init(struct xs_txn *tx, unsigned int domid)
 {
 	memset(tx, 0, sizeof(*tx));
+	tx->domid = domid;
 }
 
 void xs_txn_free(struct xs_txn *tx)
@@ -391,7 +415,7 @@ int xs_txn_commit(struct xs_store *st, struct xs_txn *tx)
 	struct xs_node *e, *next;
 	unsigned int i;
 
-	if (!xs_txn_current(st, tx))
+	if (tx->failed || !xs_txn_current(st, tx))
 		return -EAGAIN;
 	for (i = 0; i < tx->overlay.nbuckets; i++) {
 		for (e = tx->overlay.buckets[i]; e; e = next) {

@@ -63,8 +63,12 @@ struct xs_store {
 };
 
 struct xs_txn {
-	struct xs_map overlay; /* nodes the transaction touched */
-	int created;	       /* nodes created minus nodes deleted, for quotas */
+	struct xs_map overlay;	/* nodes the transaction touched */
+	unsigned int max_nodes; /* entries overlay may hold, 0 for no limit */
+	unsigned int domid;	/* whose node count owned tracks */
+	int owned;		/* domid's nodes created minus deleted, as commit counts them */
+	int err;		/* why the last new entry was refused: -ENOSPC, -ENOMEM, or 0 */
+	bool failed;		/* a change was refused part-way: commit answers -EAGAIN */
 };
 
 int xs_store_init(struct xs_store *st);
@@ -88,7 +92,8 @@ unsigned int xs_node_size(const struct xs_node *n);
 /*
  * The node at path as a transaction (tx, or NULL for the store) sees it,
  * or NULL if absent.  Valid until the next change.  A transaction records
- * what it saw for its commit check.
+ * what it saw for its commit check; when it may not (tx->err says why) it
+ * answers from the store and fails, so the caller checks tx->err.
  */
 const struct xs_node *xs_get(struct xs_store *st, struct xs_txn *tx, const char *path);
 /* Store n (taking it) in place of the node at n->path. */
@@ -96,9 +101,13 @@ int xs_put(struct xs_store *st, struct xs_txn *tx, struct xs_node *n);
 /* Remove the node at path alone (children are the caller's business). */
 int xs_del(struct xs_store *st, struct xs_txn *tx, const char *path);
 
-void xs_txn_init(struct xs_txn *tx);
+/* An empty transaction counting the nodes domid owns. */
+void xs_txn_init(struct xs_txn *tx, unsigned int domid);
 void xs_txn_free(struct xs_txn *tx);
-/* -EAGAIN if a node the transaction touched changed meanwhile; else applied. */
+/*
+ * -EAGAIN if a node the transaction touched changed meanwhile, or if it
+ * failed (a first touch refused: past max_nodes or out of memory); else applied.
+ */
 int xs_txn_commit(struct xs_store *st, struct xs_txn *tx);
 
 /*

@@ -129,6 +129,17 @@ int t_xs_start(const char *const *extra)
 	return t_xs_wait_ready();
 }
 
+bool t_xs_alive(void)
+{
+	int status;
+
+	if (!t_xs.pid || waitpid(t_xs.pid, &status, WNOHANG) != t_xs.pid)
+		return t_xs.pid != 0;
+	t_xs.pid = 0;
+	fprintf(stderr, "FAIL pvio-xenstored died, status 0x%x\n", status);
+	return false;
+}
+
 struct xs_handle *t_xs_open(void)
 {
 	setenv("XENSTORED_PATH", t_xs.sock, 1);

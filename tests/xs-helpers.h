@@ -18,6 +18,8 @@
 
 /* Start the daemon (extra arguments: a NULL-terminated list, or NULL). 0 or -errno. */
 int t_xs_start(const char *const *extra);
+/* Whether the daemon still runs; if it died, says how and reaps it. */
+bool t_xs_alive(void);
 /* The daemon's dom0 socket, and the socket an introduced domain gets. */
 const char *t_xs_socket(void);
 void t_xs_domain_socket(unsigned int domid, char *buf, size_t len);

@@ -68,6 +68,7 @@ int main(void)
 	struct xs_handle *h;
 	char path[64];
 	unsigned int len;
+	char **kids;
 	domid_t domid;
 	pid_t pid;
 
@@ -91,7 +92,9 @@ int main(void)
 	T_CHECK(!xs_read(h, XBT_NULL, path, &len) && errno == ENOENT, "home deleted");
 	T_CHECK(!xs_read(h, XBT_NULL, "/open/mine", &len) && errno == ENOENT,
 		"node it owned elsewhere deleted");
-	T_CHECK(xs_directory(h, XBT_NULL, "/open", &len) && len == 0, "/open kept, empty");
+	kids = xs_directory(h, XBT_NULL, "/open", &len);
+	T_CHECK(kids && len == 0, "/open kept, empty");
+	free(kids);
 	xs_close(h);
 	return T_PASS;
 }

@@ -25,7 +25,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,15 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <xenstore.h>
 
-#define T_PASS 0
-#define T_FAIL 1
-#define T_SKIP 77
+#include "tests/helpers.h"
+#include "tests/xs-helpers.h"
 
 #define NR_CLIENTS     50
 #define NR_OPS	       1000  /* per client */
@@ -120,14 +116,6 @@ struct client {
 	struct result *res;		 /* this client's shared figures */
 };
 
-/* The daemon this test started. */
-static struct {
-	pid_t pid;	     /* pvio-xenstored, 0 if not running */
-	pid_t starter;	     /* only the process that started it stops it */
-	char dir[64];	     /* private directory */
-	char sock[PATH_MAX]; /* dir/socket */
-} xsd;
-
 __attribute__((format(printf, 2, 3))) static int cl_fail(struct client *cl, const char *fmt, ...)
 {
 	int err = errno;
@@ -139,14 +127,6 @@ __attribute__((format(printf, 2, 3))) static int cl_fail(struct client *cl, cons
 	va_end(ap);
 	fprintf(stderr, " (errno: %s)\n", strerror(err));
 	return -1;
-}
-
-static void msleep(unsigned int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static uint64_t now_ms(void)
@@ -575,7 +555,9 @@ static int op_simple(struct client *cl, const struct op *op)
 	}
 	cl_mark(cl, op->kind >= OP_MKDIR ? SLOT_DIR + (int)n : SLOT_KEY + (int)n,
 		op->kind != OP_CHILD);
-	cl_mark(cl, SLOT_CHILD + (int)n, op->kind == OP_CHILD);
+	/* Only a directory operation can touch dI/x; n indexes keys otherwise. */
+	if (op->kind >= OP_MKDIR)
+		cl_mark(cl, SLOT_CHILD + (int)n, op->kind == OP_CHILD);
 	if (op->kind == OP_WRITE || op->kind == OP_CHILD)
 		ok = xs_write(cl->h, XBT_NULL, path, op->val, strlen(op->val));
 	else if (op->kind == OP_MKDIR)
@@ -641,88 +623,6 @@ static int client_main(unsigned int id, struct result *res, int ready_fd, int go
 	xs_close(cl.h);
 	res->finished = ret == 0;
 	return ret == 0 ? T_PASS : T_FAIL;
-}
-
-static void daemon_stop(void)
-{
-	int status = 0;
-
-	if (!xsd.pid || getpid() != xsd.starter)
-		return;
-	kill(xsd.pid, SIGTERM);
-	while (waitpid(xsd.pid, &status, 0) < 0 && errno == EINTR)
-		;
-	xsd.pid = 0;
-	unlink(xsd.sock);
-	rmdir(xsd.dir);
-}
-
-/* The daemon, dying with the test if the test is killed. */
-static pid_t daemon_exec(const char *prog)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(T_FAIL);
-	execl(prog, "pvio-xenstored", "-s", xsd.sock, (char *)NULL);
-	fprintf(stderr, "xs-stress: %s: %s\n", prog, strerror(errno));
-	_exit(127);
-}
-
-/* Until xs_open succeeds, the daemon exits, or 10 s pass. */
-static int daemon_wait_ready(void)
-{
-	struct xs_handle *h;
-	int i, status;
-
-	for (i = 0; i < 1000; i++) {
-		h = xs_open(0);
-		if (h) {
-			xs_close(h);
-			return 0;
-		}
-		if (waitpid(xsd.pid, &status, WNOHANG) == xsd.pid) {
-			xsd.pid = 0;
-			fprintf(stderr, "FAIL pvio-xenstored exited with status 0x%x\n", status);
-			return -1;
-		}
-		msleep(10);
-	}
-	fprintf(stderr, "FAIL pvio-xenstored did not answer on %s\n", xsd.sock);
-	return -1;
-}
-
-/* Start a private pvio-xenstored; 0, -1 (reported) or T_SKIP if it is not built. */
-static int daemon_start(void)
-{
-	const char *builddir = getenv("PVIO_BUILDDIR");
-	char prog[PATH_MAX];
-
-	snprintf(prog, sizeof(prog), "%s/pvio-xenstored", builddir && *builddir ? builddir : ".");
-	if (access(prog, X_OK) < 0) {
-		printf("SKIP: %s: %s\n", prog, strerror(errno));
-		return T_SKIP;
-	}
-	snprintf(xsd.dir, sizeof(xsd.dir), "/tmp/pvio-xs-stress-XXXXXX");
-	if (!mkdtemp(xsd.dir)) {
-		fprintf(stderr, "FAIL mkdtemp: %s\n", strerror(errno));
-		return -1;
-	}
-	snprintf(xsd.sock, sizeof(xsd.sock), "%s/socket", xsd.dir);
-	setenv("XENSTORED_PATH", xsd.sock, 1);
-	xsd.starter = getpid();
-	xsd.pid = daemon_exec(prog);
-	if (xsd.pid < 0) {
-		fprintf(stderr, "FAIL fork: %s\n", strerror(errno));
-		xsd.pid = 0;
-		return -1;
-	}
-	atexit(daemon_stop);
-	return daemon_wait_ready();
 }
 
 /* /stress/counter = 0 and an empty /stress/c for every client. */
@@ -910,18 +810,6 @@ static int verify_tree(const struct result *res)
 	return ret;
 }
 
-/* The daemon must still be running: a crash is a failure whatever the tree says. */
-static int daemon_alive(void)
-{
-	int status;
-
-	if (waitpid(xsd.pid, &status, WNOHANG) != xsd.pid)
-		return 0;
-	xsd.pid = 0;
-	fprintf(stderr, "FAIL pvio-xenstored died during the test, status 0x%x\n", status);
-	return -1;
-}
-
 static void report(const struct result *res, uint64_t ms)
 {
 	unsigned long commits = 0, inc = 0, retries = 0, max = 0, events = 0;
@@ -949,9 +837,14 @@ int main(void)
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
-	ret = daemon_start();
-	if (ret)
-		return ret == T_SKIP ? T_SKIP : T_FAIL;
+	ret = t_xs_start(NULL);
+	if (ret == -ENOENT) {
+		printf("SKIP: pvio-xenstored is not built\n");
+		return T_SKIP;
+	}
+	T_CHECK(ret == 0, "pvio-xenstored did not start: %s", strerror(-ret));
+	/* Sanitizer builds outrun t_xs_start()'s 120 s alarm; clients bound their own waits. */
+	alarm(600);
 	res = mmap(NULL, sizeof(*res) * NR_CLIENTS, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED) {
@@ -962,7 +855,8 @@ int main(void)
 		return T_FAIL;
 	start = now_ms();
 	ret = run_clients(res, pids);
-	if (daemon_alive() < 0 || ret < 0 || verify_tree(res) < 0)
+	/* A crash of the daemon is a failure whatever the tree says. */
+	if (!t_xs_alive() || ret < 0 || verify_tree(res) < 0)
 		return T_FAIL;
 	report(res, now_ms() - start);
 	return T_PASS;
