@@ -125,47 +125,56 @@ static int xs_op_tx_end(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_t
 	return 0;
 }
 
-static int xs_op_introduce(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
+/*
+ * The domid that a dom0-only domain op (INTRODUCE, RELEASE, RESUME) names in
+ * its first of nargs arguments: -EACCES from a domain, -EINVAL if malformed.
+ */
+static int dom0_domid_arg(struct xs_conn *c, unsigned int nargs, unsigned int *domid)
 {
 	const char *vec[3];
-	unsigned int domid;
-	int ret = xs_args(c, vec, 3);
+	int ret = xs_args(c, vec, nargs);
 
-	(void)t;
 	if (c->domid)
 		return -EACCES;
-	if (ret != 3 || xs_domid_parse(vec[0], &domid) < 0 || domid == 0)
+	if (ret != (int)nargs || xs_domid_parse(vec[0], domid) < 0)
 		return -EINVAL;
-	ret = xs_domain_introduce(d, domid);
+	return 0;
+}
+
+static int xs_op_introduce(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
+{
+	unsigned int domid;
+	int ret = dom0_domid_arg(c, 3, &domid);
+
+	(void)t;
+	if (ret == 0 && domid == 0)
+		ret = -EINVAL;
+	if (ret == 0)
+		ret = xs_domain_introduce(d, domid);
 	return ret < 0 ? ret : xs_reply_ok(d, c);
 }
 
 static int xs_op_release(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
-	const char *vec[1];
 	unsigned int domid;
-	int ret = xs_args(c, vec, 1);
+	int ret = dom0_domid_arg(c, 1, &domid);
 
 	(void)t;
-	if (c->domid)
-		return -EACCES;
-	if (ret != 1 || xs_domid_parse(vec[0], &domid) < 0 || domid == 0)
-		return -EINVAL;
-	ret = xs_domain_release(d, domid);
+	if (ret == 0 && domid == 0)
+		ret = -EINVAL;
+	if (ret == 0)
+		ret = xs_domain_release(d, domid);
 	return ret < 0 ? ret : xs_reply_ok(d, c);
 }
 
 static int xs_op_resume(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
-	const char *vec[1];
 	unsigned int domid;
-	int ret = xs_args(c, vec, 1);
+	int ret = dom0_domid_arg(c, 1, &domid);
 
 	(void)t;
-	if (c->domid)
-		return -EACCES;
-	if (ret != 1 || xs_domid_parse(vec[0], &domid) < 0)
-		return -EINVAL;
+	if (ret < 0)
+		return ret;
 	if (!xs_domain_find(d, domid))
 		return -ENOENT;
 	return xs_reply_ok(d, c);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tools/bench-machine.h"
 #include "tools/ringbench.h"
 
 #define ITERATIONS_DEFAULT 100000u
@@ -163,26 +164,6 @@ static int run_baselines(const struct rb_params *p, struct rb_results *res)
 	return ret < 0 ? rb_err("shared-ring baseline", ret) : 0;
 }
 
-/* The CPU's name as /proc/cpuinfo gives it, or "unknown". */
-static void cpu_model(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], *colon;
-
-	snprintf(buf, len, "unknown");
-	while (f && fgets(line, sizeof(line), f)) {
-		colon = strchr(line, ':');
-		if (!colon || (strncmp(line, "model name", 10) && strncmp(line, "Model", 5)))
-			continue;
-		colon += strspn(colon + 1, " \t") + 1;
-		colon[strcspn(colon, "\n")] = '\0';
-		snprintf(buf, len, "%s", colon);
-		break;
-	}
-	if (f)
-		fclose(f);
-}
-
 static void print_machine(const char *provider, bool private_hv)
 {
 	struct utsname u;
@@ -190,7 +171,7 @@ static void print_machine(const char *provider, bool private_hv)
 	cpu_set_t set;
 	time_t now = time(NULL);
 
-	cpu_model(cpu, sizeof(cpu));
+	bench_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));

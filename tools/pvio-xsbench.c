@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tools/bench-machine.h"
 #include <xenstore.h>
 
 #define PROG	       "pvio-xsbench"
@@ -537,26 +539,6 @@ static int measure(enum bench_kind kind, unsigned int rtts, unsigned int n, cons
 	return ret;
 }
 
-/* The CPU's name as /proc/cpuinfo gives it, or "unknown". */
-static void cpu_model(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], *colon;
-
-	snprintf(buf, len, "unknown");
-	while (f && fgets(line, sizeof(line), f)) {
-		colon = strchr(line, ':');
-		if (!colon || (strncmp(line, "model name", 10) && strncmp(line, "Model", 5)))
-			continue;
-		colon += strspn(colon + 1, " \t") + 1;
-		colon[strcspn(colon, "\n")] = '\0';
-		snprintf(buf, len, "%s", colon);
-		break;
-	}
-	if (f)
-		fclose(f);
-}
-
 static void print_machine(const struct params *p)
 {
 	char cpu[256], date[64];
@@ -564,7 +546,7 @@ static void print_machine(const struct params *p)
 	struct utsname u;
 	cpu_set_t set;
 
-	cpu_model(cpu, sizeof(cpu));
+	bench_cpu_model(cpu, sizeof(cpu));
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
