@@ -85,16 +85,23 @@ static int xs_lookup(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn 
 	return ret;
 }
 
+/* Look up the node a one-path request names, needing perm on it. */
+static int xs_lookup_arg(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t,
+			 unsigned int perm, char *abs, const struct xs_node **n)
+{
+	const char *vec[1];
+
+	if (xs_args(c, vec, 1) != 1)
+		return -EINVAL;
+	return xs_lookup(d, c, t, vec[0], perm, abs, n);
+}
+
 static int xs_op_read(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
 	char abs[XS_ABS_PATH_MAX + 1];
 	const struct xs_node *n;
-	const char *vec[1];
-	int ret = xs_args(c, vec, 1);
+	int ret = xs_lookup_arg(d, c, t, XS_PERM_READ, abs, &n);
 
-	if (ret != 1)
-		return -EINVAL;
-	ret = xs_lookup(d, c, t, vec[0], XS_PERM_READ, abs, &n);
 	return ret < 0 ? ret : xs_reply(d, c, n->value, n->vlen);
 }
 
@@ -102,12 +109,8 @@ static int xs_op_directory(struct xs_daemon *d, struct xs_conn *c, struct xs_con
 {
 	char abs[XS_ABS_PATH_MAX + 1];
 	const struct xs_node *n;
-	const char *vec[1];
-	int ret = xs_args(c, vec, 1);
+	int ret = xs_lookup_arg(d, c, t, XS_PERM_READ, abs, &n);
 
-	if (ret != 1)
-		return -EINVAL;
-	ret = xs_lookup(d, c, t, vec[0], XS_PERM_READ, abs, &n);
 	if (ret < 0)
 		return ret;
 	if (n->klen > XENSTORE_PAYLOAD_MAX)
@@ -301,12 +304,8 @@ static int xs_op_mkdir(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_tx
 {
 	char abs[XS_ABS_PATH_MAX + 1];
 	const struct xs_node *n;
-	const char *vec[1];
-	int ret = xs_args(c, vec, 1);
+	int ret = xs_lookup_arg(d, c, t, XS_PERM_WRITE, abs, &n);
 
-	if (ret != 1)
-		return -EINVAL;
-	ret = xs_lookup(d, c, t, vec[0], XS_PERM_WRITE, abs, &n);
 	if (ret == -ENOENT) {
 		ret = xs_create(d, c, t, abs);
 		if (ret == 0)
