@@ -166,23 +166,7 @@ static int run_baselines(const struct rb_params *p, struct rb_results *res)
 
 static void print_machine(const char *provider, bool private_hv)
 {
-	struct utsname u;
-	char cpu[256], date[64];
-	cpu_set_t set;
-	time_t now = time(NULL);
-
-	bench_cpu_model(cpu, sizeof(cpu));
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-	if (uname(&u) < 0)
-		memset(&u, 0, sizeof(u));
-	CPU_ZERO(&set);
-	sched_getaffinity(0, sizeof(set), &set);
-	printf("%s %s\n", RB_PROG, PACKAGE_VERSION);
-	printf("date:        %s\n", date);
-	printf("machine:     %s %s %s\n", u.sysname, u.release, u.machine);
-	printf("cpu:         %s\n", cpu);
-	printf("cpus:        %d usable, %ld online (no pinning)\n", CPU_COUNT(&set),
-	       sysconf(_SC_NPROCESSORS_ONLN));
+	bench_print_machine(RB_PROG);
 	printf("hypervisor:  %s, %s\n", provider,
 	       private_hv ? "a private pvio-hv started for this run" : "a running pvio-hv");
 }

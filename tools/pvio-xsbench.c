@@ -541,23 +541,7 @@ static int measure(enum bench_kind kind, unsigned int rtts, unsigned int n, cons
 
 static void print_machine(const struct params *p)
 {
-	char cpu[256], date[64];
-	time_t now = time(NULL);
-	struct utsname u;
-	cpu_set_t set;
-
-	bench_cpu_model(cpu, sizeof(cpu));
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-	if (uname(&u) < 0)
-		memset(&u, 0, sizeof(u));
-	CPU_ZERO(&set);
-	sched_getaffinity(0, sizeof(set), &set);
-	printf("%s %s\n", PROG, PACKAGE_VERSION);
-	printf("date:        %s\n", date);
-	printf("machine:     %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
-	printf("cpu:         %s\n", cpu);
-	printf("cpus:        %d usable, %ld online (nproc %d; no pinning)\n", CPU_COUNT(&set),
-	       sysconf(_SC_NPROCESSORS_ONLN), CPU_COUNT(&set));
+	bench_print_machine(PROG);
 	if (p->socket)
 		printf("xenstored:   the one listening on %s\n", p->socket);
 	else
