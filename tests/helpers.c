@@ -80,8 +80,7 @@ static void t_hv_stop(void)
 	}
 }
 
-/* The daemon, dying with the test (PR_SET_PDEATHSIG) if the test is killed. */
-static pid_t t_hv_exec(const char *prog)
+pid_t t_daemon_exec(const char *prog, const char *const *argv)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -91,12 +90,18 @@ static pid_t t_hv_exec(const char *prog)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(T_FAIL);
-	if (getenv("PVIO_TEST_VERBOSE"))
-		execl(prog, "pvio-hv", "-v", "-s", t_hv.sock, (char *)NULL);
-	else
-		execl(prog, "pvio-hv", "-s", t_hv.sock, (char *)NULL);
-	fprintf(stderr, "t_hv_start: %s: %s\n", prog, strerror(errno));
+	execv(prog, (char *const *)argv);
+	fprintf(stderr, "%s: %s: %s\n", argv[0], prog, strerror(errno));
 	_exit(127);
+}
+
+static pid_t t_hv_exec(const char *prog)
+{
+	const char *argv[] = { "pvio-hv", "-s", t_hv.sock, NULL, NULL };
+
+	if (getenv("PVIO_TEST_VERBOSE"))
+		argv[3] = "-v";
+	return t_daemon_exec(prog, argv);
 }
 
 /* Poll until the daemon accepts a connection, or it exits, or 10 s pass. */

@@ -83,6 +83,13 @@ pid_t t_hv_pid(void);
  */
 int t_domain_fork(const char *name, int (*fn)(void *arg), void *arg, domid_t *domid, pid_t *pid);
 
+/*
+ * Fork and exec prog with argv (argv[0] names it in messages); the child dies
+ * with the test (PR_SET_PDEATHSIG) if the test is killed.  The child's pid,
+ * or -1 if fork failed.
+ */
+pid_t t_daemon_exec(const char *prog, const char *const *argv);
+
 /* Reap pid: its exit status, 128 + signal if it was killed, or a negative errno. */
 int t_wait(pid_t pid);
 

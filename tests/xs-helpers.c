@@ -55,27 +55,17 @@ static void t_xs_stop(void)
 	}
 }
 
-/* The daemon, dying with the test if the test is killed. */
 static pid_t t_xs_exec(const char *prog, const char *const *extra)
 {
 	const char *argv[32] = { "pvio-xenstored", "-s", t_xs.sock };
 	unsigned int n = 3;
-	pid_t parent = getpid();
-	pid_t pid = fork();
 
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != parent)
-		_exit(T_FAIL);
 	if (getenv("PVIO_TEST_VERBOSE"))
 		argv[n++] = "-v";
 	while (extra && *extra && n < 31)
 		argv[n++] = *extra++;
 	argv[n] = NULL;
-	execv(prog, (char *const *)argv);
-	fprintf(stderr, "t_xs_start: %s: %s\n", prog, strerror(errno));
-	_exit(127);
+	return t_daemon_exec(prog, argv);
 }
 
 static int t_xs_wait_ready(void)
