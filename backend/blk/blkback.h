@@ -1,16 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blkback.h - the block back-end's data plane: one ring of one virtual disk.
+ * blkback.h - the block back-end's data plane: the backing disk, and one ring of one virtual
+ * disk.
  *
- * The control plane (xenbus, backend/blk/xenbus.c, not written yet) reads the ring references,
- * the event channel and the disk's parameters from xenstore, opens the backing file, binds the
- * port and hands them to blkback_ring_attach.  From then on it calls blkback_ring_process each
- * time the port fires (and again at once while it returns 1).  Requests are served synchronously
- * with preadv/pwritev straight into the mapped guest pages; libaio comes in the next increment.
+ * The control plane (backend/blk/xenbus.c) opens the disk with blkback_disk_open, reads the
+ * ring references, the event channel and the negotiated features from xenstore, binds the port
+ * and hands them to blkback_ring_attach, once per queue.  From then on the event loop calls
+ * blkback_ring_process whenever the ring's port fires or its I/O completion fd
+ * (blkback_ring_io_fd) polls readable, and again at once while it returns 1.
  *
- * Everything on the ring is hostile.  A bad request gets an error response and the ring keeps
- * serving; a ring that breaks the protocol makes blkback_ring_process return -EPROTO for good,
- * and the caller disconnects that one device.
+ * I/O goes through libaio, straight into the mapped guest pages: reads and writes as
+ * IOCB_CMD_PREADV/PWRITEV, a flush as IOCB_CMD_FDSYNC.  Discard, and the drain of a write
+ * barrier, are done synchronously in the loop (hole punching and BLKDISCARD do not exist as
+ * aio commands).  Responses are written as completions arrive, so they may come out of order,
+ * as blkif allows.
+ *
+ * Everything on the ring, and in an indirect descriptor page, is hostile.  A bad request gets
+ * an error response and the ring keeps serving; a ring that breaks the protocol makes
+ * blkback_ring_process return -EPROTO for good, and the caller disconnects that one device.
  *
  * Not thread-safe: one thread drives a ring.
  */
@@ -25,51 +32,100 @@
 
 /* Sectors in blkif requests are 512 bytes whatever the disk's sector size (protocol notes §1). */
 #define BLKBACK_SECTOR_SHIFT 9
+/* Segments per indirect request we advertise, as Linux blkback's MAX_INDIRECT_SEGMENTS: 1 MiB. */
+#define BLKBACK_MAX_INDIRECT_SEGMENTS 256u
+/* Persistent grants kept mapped per ring by default, as Linux's max_persistent_grants. */
+#define BLKBACK_MAX_PERSISTENT_DEFAULT 1056u
 
-/* What the control plane learned from xenstore and the toolstack. */
-struct blkback_ring_params {
-	domid_t frontend;	 /* the guest that granted the ring */
-	const grant_ref_t *refs; /* ring-ref0..N: 1 << order references */
-	unsigned int order;	 /* ring-page-order, 0..RING_ORDER_MAX */
-	evtchn_port_t port;	 /* our end of the event channel, already bound */
-	int fd;			 /* the backing file, opened by the caller, still owned by it */
-	uint64_t sectors;	 /* disk size in 512-byte sectors */
-	bool readonly;		 /* mode "r": writes are refused */
-	struct pvio_log *log;	 /* NULL: stderr at PVIO_LOG_WARN */
+/* The backing store of one virtual disk, shared by the device's rings. */
+struct blkback_disk {
+	int fd;			   /* the open file or block device (owned: blkback_disk_close) */
+	bool direct;		   /* opened O_DIRECT: I/O bypasses the host's page cache */
+	bool blockdev;		   /* a block device (else a regular file) */
+	bool readonly;		   /* mode "r": writes, flushes with data and discards refused */
+	uint64_t sectors;	   /* size in 512-byte sectors */
+	unsigned int sector_size;  /* logical block size: 512, or the device's */
+	unsigned int physical_sector_size; /* the device's physical block size, or sector_size */
+	bool discard;		   /* discard can be served (punch hole / BLKDISCARD) */
+	bool secure_discard;	   /* BLKIF_DISCARD_SECURE can be served (BLKSECDISCARD) */
+	unsigned int discard_granularity; /* bytes (discard-granularity) */
+	unsigned int discard_alignment;	  /* bytes (discard-alignment) */
 };
 
-/* Per-ring counters, for pvio's statistics and tests. */
+/*
+ * Open path as a disk: O_DIRECT where the target allows it (a probe read decides; tmpfs, for
+ * one, does not), buffered otherwise; read-only when readonly.  Fills *d from fstat and, for a
+ * block device, BLKGETSIZE64/BLKSSZGET/BLKPBSZGET/BLKDISCARDZEROES.  A regular file's size must
+ * be a multiple of 512 (-EINVAL).  0 or a negative errno (the open's, typically -ENOENT).
+ */
+int blkback_disk_open(struct blkback_disk *d, const char *path, bool readonly);
+/* Close what blkback_disk_open opened; safe on a zeroed or already closed disk. */
+void blkback_disk_close(struct blkback_disk *d);
+
+/* What the control plane negotiated for one ring. */
+struct blkback_ring_params {
+	domid_t frontend;		    /* the guest that granted the ring */
+	const grant_ref_t *refs;	    /* ring-ref0..N: 1 << order references */
+	unsigned int order;		    /* ring-page-order, 0..RING_ORDER_MAX */
+	evtchn_port_t port;		    /* our end of the event channel, already bound */
+	const struct blkback_disk *disk;    /* the backing disk (outlives the ring) */
+	bool persistent;		    /* feature-persistent negotiated: keep grants mapped */
+	unsigned int max_persistent;	    /* grants kept mapped when persistent; 0: default */
+	unsigned int max_indirect_segments; /* advertised; 0: BLKIF_OP_INDIRECT is refused */
+	const char *name;		    /* for messages, e.g. "vbd 3/51712 q0" (copied) */
+	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
+};
+
+/* Per-ring counters, for the statistics a tool reads and for tests. */
 struct blkback_stats {
-	uint64_t reads;		/* BLKIF_OP_READ requests */
-	uint64_t writes;	/* BLKIF_OP_WRITE requests */
-	uint64_t flushes;	/* BLKIF_OP_FLUSH_DISKCACHE requests */
-	uint64_t unsupported;	/* requests with any other operation (answered EOPNOTSUPP) */
-	uint64_t bytes_read;	/* bytes read from the disk into guest pages */
-	uint64_t bytes_written; /* bytes written from guest pages to the disk */
-	uint64_t errors;	/* requests answered BLKIF_RSP_ERROR */
-	unsigned int in_flight; /* requests taken off the ring and not yet answered */
+	uint64_t reads;		  /* BLKIF_OP_READ requests (direct or indirect) */
+	uint64_t writes;	  /* BLKIF_OP_WRITE requests (direct or indirect) */
+	uint64_t flushes;	  /* BLKIF_OP_FLUSH_DISKCACHE requests */
+	uint64_t barriers;	  /* BLKIF_OP_WRITE_BARRIER requests */
+	uint64_t discards;	  /* BLKIF_OP_DISCARD requests */
+	uint64_t indirect;	  /* of the reads and writes, those sent as BLKIF_OP_INDIRECT */
+	uint64_t unsupported;	  /* requests answered EOPNOTSUPP */
+	uint64_t errors;	  /* requests answered BLKIF_RSP_ERROR */
+	uint64_t bytes_read;	  /* bytes read from the disk into guest pages */
+	uint64_t bytes_written;	  /* bytes written from guest pages to the disk */
+	uint64_t bytes_discarded; /* bytes discarded */
+	uint64_t pgrant_hits;	  /* persistent grants found already mapped */
+	uint64_t pgrant_misses;	  /* persistent grants mapped on first use */
+	unsigned int in_flight;	  /* requests taken off the ring and not yet answered */
 };
 
 struct blkback_ring;
 
 /*
- * Map the ring writable and attach to it as the back end.  -EINVAL for bad parameters, the
- * hypervisor's errno if the ring does not map, -EPROTO if its indices are already corrupt.
+ * Map the ring writable, attach to it as the back end and set up its aio context.  -EINVAL for
+ * bad parameters, the hypervisor's errno if the ring does not map, -EPROTO if its indices are
+ * already corrupt, io_setup's errno.
  */
 int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 			const struct blkback_ring_params *p);
 
+/* An eventfd that polls readable when I/O of this ring has completed (never changes). */
+int blkback_ring_io_fd(const struct blkback_ring *r);
+
 /*
- * Serve what the front has queued, at most two batches: 0 when the ring is idle (req_event is
- * armed: wait for the next event), 1 when more work remains (call again), -EPROTO once the
- * ring is broken (disconnect), or another negative errno if notifying the front failed.
+ * Reap completed I/O and answer it, then take new requests off the ring and submit them, at
+ * most two batches: 0 when there is nothing more to do until the port fires or the io fd polls
+ * readable (req_event is armed), 1 when more work remains (call again), -EPROTO once the ring
+ * is broken (disconnect), or another negative errno if notifying the front failed.
  */
 int blkback_ring_process(struct blkback_ring *r);
+
+/* Whether the front has published requests not yet taken (a cheap look for busy-polling). */
+bool blkback_ring_has_requests(const struct blkback_ring *r);
 
 /* A snapshot of the ring's counters. */
 void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st);
 
-/* Unmap the ring and free it (the backing fd and the port stay the caller's).  NULL is fine. */
+/*
+ * Wait for the I/O in flight (the kernel cannot be told to drop it: its buffers are guest
+ * pages), release every mapped grant and the ring, and free it.  The disk and the port stay
+ * the caller's.  NULL is fine.
+ */
 void blkback_ring_detach(struct blkback_ring *r);
 
 #endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * embed.h - the toolstack side of the embedded mode: start a private pvio-hv(8) and a
+ * pvio-xenstored(8) that follows it, create domains, introduce them to xenstore and run
+ * programs inside them.  The benchmarks, the end-to-end tests and pvio(1) are built on it.
+ *
+ * A program run in a domain finds both of its hypervisor services through its environment:
+ * $PVIO_HV_FD/$PVIO_HV/$PVIO_HV_SOCKET (hv_open) and $XENSTORED_PATH set to the domain's own
+ * xenstored socket (libxenstore's xs_open), so it is the domain, and only the domain, to both.
+ *
+ * Every call returns 0 or a negative errno and never exits; what failed is also logged.
+ */
+#ifndef PVIO_TOOLS_EMBED_H
+#define PVIO_TOOLS_EMBED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <xen/xen.h>
+
+#include "hv/log.h"
+
+struct embed;
+
+struct embed_opts {
+	const char *dir;     /* runtime directory; NULL: a fresh one under $TMPDIR (removed at stop) */
+	const char *bindir;  /* where pvio-hv and pvio-xenstored are; NULL: $PVIO_BUILDDIR, else the
+				directory of /proc/self/exe, else $PATH */
+	bool verbose;	     /* pass -v to both daemons */
+	bool die_with_parent; /* the daemons get SIGKILL if the caller dies (PR_SET_PDEATHSIG) */
+	struct pvio_log *log; /* NULL: stderr at PVIO_LOG_WARN */
+};
+
+/*
+ * Start pvio-hv, then pvio-xenstored --hv-socket, each on a socket in the runtime directory,
+ * and wait until both answer.  Exports PVIO_HV=sim, PVIO_HV_SOCKET and XENSTORED_PATH in the
+ * caller's environment, so that the caller is dom0 to hv_open and xs_open.
+ */
+int embed_start(struct embed **ep, const struct embed_opts *opts);
+
+/*
+ * Ask both daemons to exit (SIGTERM, then SIGKILL after 5 s), reap them, and remove a runtime
+ * directory embed_start created.  Domains die with pvio-hv.  Returns 0 if both exited with
+ * status 0, -ECHILD otherwise (a crash or a sanitizer report).  NULL is fine.
+ */
+int embed_stop(struct embed *e);
+
+/* The daemons' dom0 sockets, and their pids. */
+const char *embed_hv_socket(const struct embed *e);
+const char *embed_xs_socket(const struct embed *e);
+pid_t embed_hv_pid(const struct embed *e);
+pid_t embed_xs_pid(const struct embed *e);
+
+/*
+ * Create a domain named name in pvio-hv and introduce it to xenstored, which gives it its home
+ * /local/domain/<domid> and its own socket.  The embed keeps the domain's token, so the domain
+ * lives until embed_domain_destroy (or embed_stop) even with no process in it.
+ */
+int embed_domain_create(struct embed *e, const char *name, domid_t *domid);
+
+/* Kill the domain's processes and tear it down (xenstored releases it when pvio-hv reports). */
+int embed_domain_destroy(struct embed *e, domid_t domid);
+
+/* The xenstored socket a process of domain domid uses (into buf). */
+int embed_domain_xs_socket(const struct embed *e, domid_t domid, char *buf, size_t len);
+
+/*
+ * Run argv (execvp) inside domain domid: its hv and xenstore environment set as above, stdin
+ * from /dev/null, stdout and stderr inherited; the child dies with the caller when
+ * die_with_parent was asked.  *pid gets the child.  An exec failure is returned as its errno.
+ */
+int embed_domain_spawn(struct embed *e, domid_t domid, char *const argv[], pid_t *pid);
+
+/* The same with a function: the child runs _exit(fn(arg)) inside the domain. */
+int embed_domain_fork(struct embed *e, domid_t domid, int (*fn)(void *arg), void *arg,
+		      pid_t *pid);
+
+#endif
