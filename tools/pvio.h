@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio.h - what the files of pvio(1), the toolstack command of the embedded mode, share.
+ *
+ * Each subcommand is one function taking its own argc/argv (argv[0] is the subcommand's name)
+ * and returning the program's exit status: 0, or 1 after printing one line "pvio: THING: why".
+ */
+#ifndef PVIO_TOOLS_PVIO_H
+#define PVIO_TOOLS_PVIO_H
+
+#include <limits.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <xen/xen.h>
+#include <xenstore.h>
+
+#include "hv/simctl.h"
+
+#define PVIO_PROG "pvio"
+
+/* Where the daemons are. */
+struct pvio_env {
+	char rundir[PATH_MAX];	/* the runtime directory (pid files, logs, sockets) */
+	char hv_sock[PATH_MAX]; /* pvio-hv's socket: $PVIO_HV_SOCKET, else <rundir>/hv.sock */
+	char xs_sock[PATH_MAX]; /* xenstored's dom0 socket: $XENSTORED_PATH, else in rundir */
+};
+
+/* The global -d/--dir, or NULL. */
+extern const char *pvio_dir_opt;
+
+/* Print "pvio: what: strerror(-err)" and return 1. */
+int pvio_err(const char *what, int err);
+/* Print "pvio: " and the message; return 1. */
+__attribute__((format(printf, 1, 2))) int pvio_fail(const char *fmt, ...);
+/* Print "pvio: warning: " and the message. */
+__attribute__((format(printf, 1, 2))) void pvio_warn(const char *fmt, ...);
+
+/*
+ * Resolve the runtime directory (dir, else -d, else $PVIO_RUNDIR, else $XDG_RUNTIME_DIR/pvio,
+ * else /tmp/pvio-<uid>) and the sockets (the environment first unless ignore_env).
+ */
+int pvio_env_init(struct pvio_env *env, const char *dir, bool ignore_env);
+
+/* Connect to pvio-hv as dom0 (printing why not), and xs_open on dom0's xenstored socket. */
+int pvio_hv_open(const struct pvio_env *env, struct hvctl **ctl);
+int pvio_xs_open(const struct pvio_env *env, struct xs_handle **xs);
+
+/* A domain by name or domid ("0" and "Domain-0" are dom0).  0, or 1 after printing why. */
+int pvio_domain_lookup(const struct pvio_env *env, const char *what, domid_t *domid);
+
+/*
+ * getopt_long over a subcommand's argv with -h/--help added: the option character, -1 at the
+ * end, 'h' after printing usage to stdout, '?' after printing it to stderr.
+ */
+int pvio_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		const char *usage);
+
+int pvio_cmd_up(int argc, char **argv);
+int pvio_cmd_down(int argc, char **argv);
+int pvio_cmd_create(int argc, char **argv);
+int pvio_cmd_list(int argc, char **argv);
+int pvio_cmd_destroy(int argc, char **argv);
+int pvio_cmd_block_attach(int argc, char **argv);
+int pvio_cmd_block_detach(int argc, char **argv);
+int pvio_cmd_block_list(int argc, char **argv);
+
+#endif
