@@ -296,7 +296,7 @@ static void respond(struct fb *f, struct fbq *q, uint64_t id, uint8_t op, int st
 static int serve_queue(struct fb *f, struct fbq *q)
 {
 	static struct blkif_request reqs[FB_BATCH];
-	int n, i, ret;
+	int n = 0, i, ret;
 
 	do {
 		while (!(f->stalled |= *fb_env.stall != 0) &&
