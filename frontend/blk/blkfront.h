@@ -56,8 +56,8 @@ struct blkfront_opts {
 	unsigned int queue_depth;	    /* submissions outstanding at most; 0: sum of rings */
 	unsigned int pool_pages;	    /* granted data pages per queue; 0: 1024 (4 MiB) */
 	unsigned int poll_us;		    /* spin this long for responses before sleeping */
-	int timeout_ms;	       /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
-	struct pvio_log *log;  /* NULL: warnings to stderr */
+	int timeout_ms;	      /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
+	struct pvio_log *log; /* NULL: warnings to stderr */
 };
 
 /* What was negotiated, and the disk's properties (the back-end's keys). */
@@ -68,29 +68,29 @@ struct blkfront_info {
 	bool readonly;			   /* VDISK_READONLY (or mode r): writes fail -EROFS */
 	bool cdrom;			   /* VDISK_CDROM */
 	bool removable;			   /* VDISK_REMOVABLE */
-	bool flush;			   /* feature-flush-cache: BLKFRONT_FLUSH is a cache flush */
-	bool barrier;			   /* feature-barrier */
-	bool discard;			   /* feature-discard */
-	bool secure_discard;		   /* discard-secure */
-	unsigned int discard_granularity;  /* bytes */
-	unsigned int discard_alignment;	   /* bytes */
-	bool persistent;		   /* both ends use persistent grants */
-	unsigned int queues;		   /* rings in use */
-	unsigned int ring_order;	   /* log2 pages per ring */
-	unsigned int ring_entries;	   /* requests per ring */
-	unsigned int max_segments;	   /* segments per request (11, or indirect's) */
-	unsigned int backend_id;	   /* the back-end's domain */
-	unsigned int devid;		   /* the device id */
+	bool flush;			  /* feature-flush-cache: BLKFRONT_FLUSH is a cache flush */
+	bool barrier;			  /* feature-barrier */
+	bool discard;			  /* feature-discard */
+	bool secure_discard;		  /* discard-secure */
+	unsigned int discard_granularity; /* bytes */
+	unsigned int discard_alignment;	  /* bytes */
+	bool persistent;		  /* both ends use persistent grants */
+	unsigned int queues;		  /* rings in use */
+	unsigned int ring_order;	  /* log2 pages per ring */
+	unsigned int ring_entries;	  /* requests per ring */
+	unsigned int max_segments;	  /* segments per request (11, or indirect's) */
+	unsigned int backend_id;	  /* the back-end's domain */
+	unsigned int devid;		  /* the device id */
 };
 
 /* Counters since open. */
 struct blkfront_stats {
-	uint64_t submitted;  /* operations accepted by blkfront_submit */
-	uint64_t completed;  /* operations whose callback ran */
-	uint64_t requests;   /* blkif requests put on a ring (parts, flushes, re-issues) */
-	uint64_t errors;     /* operations completed with an error */
-	uint64_t reconnects; /* times the device connected again after losing its back-end */
-	uint64_t reissued;   /* requests re-issued after a reconnect */
+	uint64_t submitted;	/* operations accepted by blkfront_submit */
+	uint64_t completed;	/* operations whose callback ran */
+	uint64_t requests;	/* blkif requests put on a ring (parts, flushes, re-issues) */
+	uint64_t errors;	/* operations completed with an error */
+	uint64_t reconnects;	/* times the device connected again after losing its back-end */
+	uint64_t reissued;	/* requests re-issued after a reconnect */
 	unsigned int in_flight; /* operations submitted and not yet completed */
 };
 
