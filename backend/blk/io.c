@@ -59,6 +59,7 @@ static int segs_map_cached(struct blkback_ring *r, struct blkback_req *e)
 int blkback_segs_map(struct blkback_ring *r, struct blkback_req *e)
 {
 	unsigned int i;
+	void *batch;
 	int rc;
 
 	if (r->cache) {
@@ -73,9 +74,10 @@ int blkback_segs_map(struct blkback_ring *r, struct blkback_req *e)
 	 */
 	for (i = 0; i < e->nseg; i++)
 		r->refs[i] = e->segs[i].ref;
-	rc = hv_grant_map(r->hv, r->frontend, e->nseg, r->refs, !e->write, &e->batch);
+	rc = hv_grant_map(r->hv, r->frontend, e->nseg, r->refs, !e->write, &batch);
 	if (rc < 0)
 		return rc;
+	e->batch = batch;
 	e->nbatch = e->nseg;
 	for (i = 0; i < e->nseg; i++) {
 		e->segs[i].page = (char *)e->batch + (size_t)i * HV_PAGE_SIZE;

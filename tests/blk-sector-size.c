@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk-sector-size: blkback on a block device with 4096-byte logical blocks (a loop device;
+ * root only, else skip).  Aligned reads and writes are served, O_DIRECT into the guest's
+ * pages; a request whose start, segment offset or segment length is not a multiple of 4096
+ * bytes gets BLKIF_RSP_ERROR; an aligned discard (BLKDISCARD) succeeds and a secure one is
+ * refused with EOPNOTSUPP.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tests/blk-test.h"
+
+#define NDATA 4
+
+static struct {
+	struct t_link link; /* a = guest, b = back-end */
+	domid_t back;	    /* the back-end's domain */
+	char dev[64];	    /* the loop device */
+} ctx;
+
+static struct t_blk_front f;
+static uint8_t *data;
+static grant_ref_t refs[NDATA];
+
+/* One direct request of one segment on page 0..: its status. */
+static int16_t one(uint8_t op, uint64_t sector, uint8_t page, uint8_t first, uint8_t last)
+{
+	const uint8_t seg[1][3] = { { page, first, last } };
+	struct blkif_response rsp;
+
+	t_blk_req(t_blk_front_slot(&f), op, 1, sector, 1, refs, seg);
+	if (t_blk_front_run(&f, &rsp, 1))
+		return INT16_MIN;
+	return rsp.status;
+}
+
+static int16_t discard(uint64_t sector, uint64_t n, uint8_t flag)
+{
+	struct blkif_request_discard *d = (void *)t_blk_front_slot(&f);
+	struct blkif_response rsp;
+
+	d->operation = BLKIF_OP_DISCARD;
+	d->flag = flag;
+	d->id = 2;
+	d->sector_number = sector;
+	d->nr_sectors = n;
+	if (t_blk_front_run(&f, &rsp, 1))
+		return INT16_MIN;
+	return rsp.status;
+}
+
+static int guest(void *arg)
+{
+	(void)arg;
+	T_CHECK(t_blk_front_open(&f, ctx.back, ctx.link.ab[1]) == 0, "front");
+	T_CHECK(hv_grant_share(f.hv, ctx.back, NDATA, true, (void **)&data, refs) == 0, "data");
+	for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
+		data[i] = (uint8_t)(i * 13 + 7);
+	T_CHECK(one(BLKIF_OP_WRITE, 16, 0, 0, 7) == BLKIF_RSP_OKAY, "aligned write");
+	T_CHECK(one(BLKIF_OP_READ, 16, 1, 0, 7) == BLKIF_RSP_OKAY, "aligned read");
+	T_CHECK(memcmp(data, data + HV_PAGE_SIZE, HV_PAGE_SIZE) == 0, "read back");
+	T_CHECK(one(BLKIF_OP_READ, 17, 1, 0, 7) == BLKIF_RSP_ERROR, "misaligned start");
+	T_CHECK(one(BLKIF_OP_READ, 16, 1, 1, 7) == BLKIF_RSP_ERROR, "misaligned offset");
+	T_CHECK(one(BLKIF_OP_WRITE, 16, 0, 0, 3) == BLKIF_RSP_ERROR, "short segment");
+	T_CHECK(discard(64, 64, 0) == BLKIF_RSP_OKAY, "discard");
+	T_CHECK(discard(64, 8, BLKIF_DISCARD_SECURE) == BLKIF_RSP_EOPNOTSUPP, "secure discard");
+	T_CHECK(t_put(ctx.link.ab[1], "q", 1) == 0, "quit");
+	T_CHECK(t_get(ctx.link.ba[0], data, 1) == 0, "back-end done");
+	T_CHECK(hv_grant_end(f.hv, data, NDATA) == 0, "data still mapped");
+	return t_blk_front_close(&f);
+}
+
+static int back(void *arg)
+{
+	struct blkback_ring_params p = { 0 };
+	struct blkback_disk disk;
+	struct blkback_ring *r;
+	struct hv *hv;
+
+	(void)arg;
+	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
+	T_CHECK(blkback_disk_open(&disk, ctx.dev, false) == 0, "disk");
+	T_CHECK(disk.blockdev && disk.sector_size == 4096 && disk.discard, "geometry");
+	p.disk = &disk;
+	p.name = "blk-sector-size";
+	p.log = pvio_log_stderr(PVIO_LOG_ERROR); /* the guest's mistakes are expected here */
+	T_CHECK(t_blk_back_attach(hv, ctx.link.ab[0], &p, &r) == 0, "attach");
+	T_CHECK(t_blk_serve(hv, r, ctx.link.ab[0]) == 0, "serve");
+	t_blk_back_close(hv, r, p.port);
+	blkback_disk_close(&disk);
+	T_CHECK(t_put(ctx.link.ba[1], "d", 1) == 0, "done");
+	return 0;
+}
+
+static int loop_attach(void)
+{
+	char path[32], cmd[128];
+	FILE *pp;
+
+	T_CHECK(t_blk_disk_make(path, 4 << 20) == 0, "file");
+	snprintf(cmd, sizeof(cmd), "losetup --sector-size 4096 --show -f %s 2>/dev/null", path);
+	pp = popen(cmd, "r");
+	T_CHECK(pp, "popen");
+	if (!fgets(ctx.dev, sizeof(ctx.dev), pp))
+		ctx.dev[0] = 0;
+	ctx.dev[strcspn(ctx.dev, "\n")] = 0;
+	pclose(pp);
+	unlink(path);
+	return ctx.dev[0] ? 0 : T_SKIP;
+}
+
+int main(void)
+{
+	char cmd[96];
+	pid_t pb, pg;
+	int rc, rb;
+
+	if (geteuid() != 0 || access("/dev/loop-control", W_OK) != 0)
+		return T_SKIP;
+	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
+	if (loop_attach() != 0)
+		return T_SKIP;
+	T_CHECK(t_link_init(&ctx.link) == 0, "pipes");
+	T_CHECK(t_domain_fork("blkback", back, NULL, &ctx.back, &pb) == 0, "fork back");
+	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
+	rc = t_wait(pg);
+	rb = t_wait(pb);
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", ctx.dev);
+	T_CHECK(system(cmd) == 0, "losetup -d");
+	T_CHECK(rc == 0, "guest failed");
+	T_CHECK(rb == 0, "back-end failed");
+	return T_PASS;
+}
