@@ -46,6 +46,7 @@ enum {
 static char dir[64];	       /* disks and stats under here */
 static char statsdir[80];      /* --stats-dir */
 static int go_dd[2], go_fe[2]; /* dom0 -> driver domain, dom0 -> guest: the domid */
+static int dd_out[2];	       /* driver domain -> dom0: the daemon's pid, exit status */
 static struct t_link steps;    /* a = guest, b = dom0: step codes and acks */
 static domid_t dd, fe;	       /* the two domains (dom0's copy) */
 
@@ -193,6 +194,11 @@ static int guest(void *arg)
 
 /* ---- the driver domain ---- */
 
+/*
+ * The driver domain's first process: it runs the daemon as its child and reports the daemon's
+ * pid and exit status on dd_out, then stays, so that the domain (and what it owns in xenstore)
+ * outlives the daemon until dom0 has looked.
+ */
 static int driver_domain(void *arg)
 {
 	const char *builddir = getenv("PVIO_BUILDDIR");
@@ -204,7 +210,9 @@ static int driver_domain(void *arg)
 			       statsdir,
 			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
 			       NULL };
+	int status;
 	domid_t id;
+	pid_t pid;
 
 	(void)arg;
 	close(go_dd[1]);
@@ -212,9 +220,12 @@ static int driver_domain(void *arg)
 	t_xs_domain_socket(id, sock, sizeof(sock));
 	setenv("XENSTORED_PATH", sock, 1);
 	snprintf(prog, sizeof(prog), "%s/pvio-blkback", builddir && *builddir ? builddir : ".");
-	execv(prog, (char *const *)argv);
-	fprintf(stderr, "%s: %s\n", prog, strerror(errno));
-	return 127;
+	pid = t_daemon_exec(prog, argv);
+	T_CHECK(pid > 0 && t_put(dd_out[1], &pid, sizeof(pid)) == 0, "start the daemon");
+	status = t_wait(pid);
+	T_CHECK(t_put(dd_out[1], &status, sizeof(status)) == 0, "report");
+	for (;;)
+		pause();
 }
 
 /* ---- dom0 ---- */
@@ -276,6 +287,8 @@ static bool back_state_is(struct xs_handle *h, unsigned int devid, const char *s
 		char *v = back_read(h, devid, "state");
 		bool ok = !strcmp(v, state);
 
+		if (ok || i == 999)
+			fprintf(stderr, "back-end %u state: \"%s\"\n", devid, v);
 		free(v);
 		if (ok)
 			return true;
@@ -387,8 +400,10 @@ static int unit_dev_error(struct xs_handle *h)
 	return 0;
 }
 
-static int run(struct xs_handle *h, pid_t daemon, pid_t guest_pid)
+static int run(struct xs_handle *h, pid_t guest_pid)
 {
+	pid_t daemon;
+	int status;
 	char disk_a[128], disk_b[128], aio_b[140], missing[140];
 	domid_t ids[2] = { fe, dd };
 	char c;
@@ -399,6 +414,7 @@ static int run(struct xs_handle *h, pid_t daemon, pid_t guest_pid)
 	snprintf(missing, sizeof(missing), "%s/missing.img", dir);
 	T_CHECK(add(h, DEV_A, disk_a) == 0, "A");
 	T_CHECK(write(go_dd[1], &dd, sizeof(dd)) == sizeof(dd), "go driver domain");
+	T_CHECK(t_get(dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
 	T_CHECK(back_state_is(h, DEV_A, "2"), "A (added before the daemon) InitWait");
 	T_CHECK(add(h, DEV_B, aio_b) == 0 && add(h, DEV_C, missing) == 0 &&
 		    add(h, DEV_D, disk_a) == 0 && add(h, DEV_E, disk_a) == 0,
@@ -413,8 +429,10 @@ static int run(struct xs_handle *h, pid_t daemon, pid_t guest_pid)
 	T_CHECK(c == 'C', "guest stopped early");
 	T_CHECK(t_wait(guest_pid) == 0, "guest failed");
 	T_CHECK(kill(daemon, 0) == 0, "daemon alive");
-	T_CHECK(kill(daemon, SIGTERM) == 0 && t_wait(daemon) == 0, "daemon exit status");
-	T_CHECK(back_state_is(h, DEV_D, "6"), "D Closed at exit");
+	T_CHECK(kill(daemon, SIGTERM) == 0 && t_get(dd_out[0], &status, sizeof(status)) == 0 &&
+		    status == 0,
+		"daemon exit status");
+	T_CHECK(back_state_is(h, DEV_C, "6"), "C Closed at exit");
 	T_CHECK(stats_match(DEV_B, NULL), "stats files removed at exit");
 	return 0;
 }
@@ -423,7 +441,7 @@ int main(void)
 {
 	const char *extra[3] = { "--hv-socket", NULL, NULL };
 	struct xs_handle *h;
-	pid_t daemon, guest_pid;
+	pid_t dd_pid, guest_pid;
 	int ret;
 
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
@@ -433,20 +451,22 @@ int main(void)
 	T_CHECK(mkdtemp(dir), "mkdtemp");
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", dir);
 	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
-	T_CHECK(pipe(go_dd) == 0 && pipe(go_fe) == 0 && t_link_init(&steps) == 0, "pipes");
-	T_CHECK(t_domain_fork("dd", driver_domain, NULL, &dd, &daemon) == 0, "driver domain");
+	T_CHECK(pipe(go_dd) == 0 && pipe(go_fe) == 0 && pipe(dd_out) == 0 &&
+		    t_link_init(&steps) == 0,
+		"pipes");
+	T_CHECK(t_domain_fork("dd", driver_domain, NULL, &dd, &dd_pid) == 0, "driver domain");
 	T_CHECK(t_domain_fork("guest", guest, NULL, &fe, &guest_pid) == 0, "guest domain");
 	close(go_dd[0]);
 	close(go_fe[0]);
 	T_CHECK((h = t_xs_open()), "xs_open");
 	T_CHECK(xs_introduce_domain(h, dd, 0, 0) && xs_introduce_domain(h, fe, 0, 0), "INTRODUCE");
 	T_CHECK(unit_dev_error(h) == 0, "xenbus_dev_error/fatal");
-	ret = run(h, daemon, guest_pid);
+	ret = run(h, guest_pid);
 	xs_close(h);
-	if (ret) {
-		kill(daemon, SIGKILL);
+	kill(dd_pid, SIGKILL); /* and the daemon with it (PR_SET_PDEATHSIG) */
+	t_wait(dd_pid);
+	if (ret)
 		kill(guest_pid, SIGKILL);
-	}
 	if (!ret) {
 		char cmd[128];
 
