@@ -8,10 +8,11 @@
  * InitWait; a connect with 1 queue of order 0 (Initialised) and one with 2 queues of order 2
  * (straight to Connected, as Mini-OS does); sectors, info, sector-size once Connected; a WRITE
  * then READ round trip on each; protocol "x86_32-abi" and multi-queue-num-queues 99 each lead to
- * the error node and Closing.  A device whose disk file is missing gets the error node while the
- * daemon serves the others.  dom0 checks the statistics file (counts while connected, gone after
- * a detach), the error nodes, and that SIGTERM makes the daemon close its devices and exit 0.
- * Also a unit test of xenbus_dev_error/xenbus_dev_fatal.
+ * the error node and Closing, and so does a ring whose req_prod runs ahead.  A device whose disk
+ * file is missing gets the error node while the daemon serves the others.  dom0 checks the
+ * statistics file (counts while connected, gone after a detach), the error nodes, and that SIGTERM
+ * makes the daemon close its devices and exit 0. Also a unit test of
+ * xenbus_dev_error/xenbus_dev_fatal.
  */
 #include "config.h"
 
@@ -40,7 +41,8 @@ enum {
 	DEV_B = 51728,
 	DEV_C = 51744,
 	DEV_D = 51760,
-	DEV_E = 51776
+	DEV_E = 51776,
+	DEV_F = 51792
 };
 
 static char dir[64];	       /* disks and stats under here */
@@ -135,6 +137,29 @@ static int bad_front(struct hv *hv, struct xs_handle *xs, unsigned int devid,
 	return 0;
 }
 
+/* A ring whose req_prod runs more than a ring ahead: the back end drops the device (Closing). */
+static int broken_ring(struct hv *hv, struct xs_handle *xs)
+{
+	const struct tf_keys k = { .protocol = "x86_64-abi" };
+	struct xenbus_device_spec s = spec(DEV_F, fe, dd);
+	struct ring_shared *sr;
+	struct tfront f;
+	char path[256];
+
+	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
+	T_CHECK(tf_open(&f, hv, xs, path) == 0, "open");
+	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateInitWait), NULL) == 0, "InitWait");
+	T_CHECK(tf_share(&f, 1, 0) == 0 && tf_publish(&f, &k) == 0, "publish");
+	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateConnected), NULL) == 0, "Connected");
+	sr = f.q[0].sring;
+	__atomic_store_n(&sr->req_prod, sr->rsp_prod + 1000, __ATOMIC_RELEASE);
+	T_CHECK(hv_evtchn_notify(hv, f.q[0].port) == 0, "notify");
+	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateClosing), NULL) == 0, "Closing");
+	T_CHECK(tf_close(&f) == 0, "close");
+	xenbus_dev_close(&f.xd);
+	return 0;
+}
+
 static int guest_devices(struct hv *hv, struct xs_handle *xs)
 {
 	const struct tf_keys ka = { .protocol = "x86_64-abi", .persistent = true };
@@ -163,6 +188,8 @@ static int guest_devices(struct hv *hv, struct xs_handle *xs)
 
 	T_CHECK(bad_front(hv, xs, DEV_D, &kd) == 0 && step('D') == 0, "dev D");
 	T_CHECK(bad_front(hv, xs, DEV_E, &ke) == 0 && step('E') == 0, "dev E");
+
+	T_CHECK(broken_ring(hv, xs) == 0 && step('F') == 0, "dev F");
 
 	T_CHECK(xenbus_frontend_path(&sc, path, sizeof(path)) == 0, "path");
 	T_CHECK(tf_open(&f, hv, xs, path) == 0, "open C");
@@ -337,6 +364,9 @@ static int on_step(struct xs_handle *h, char c)
 	case 'E':
 		T_CHECK(error_node_has(h, DEV_E, "multi-queue-num-queues") == 0, "E");
 		break;
+	case 'F':
+		T_CHECK(error_node_has(h, DEV_F, "ring protocol error") == 0, "F");
+		break;
 	case 'C':
 		T_CHECK(error_node_has(h, DEV_C, "No such file or directory") == 0, "C");
 		break;
@@ -417,7 +447,8 @@ static int run(struct xs_handle *h, pid_t guest_pid)
 	T_CHECK(t_get(dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
 	T_CHECK(back_state_is(h, DEV_A, "2"), "A (added before the daemon) InitWait");
 	T_CHECK(add(h, DEV_B, aio_b) == 0 && add(h, DEV_C, missing) == 0 &&
-		    add(h, DEV_D, disk_a) == 0 && add(h, DEV_E, disk_a) == 0,
+		    add(h, DEV_D, disk_a) == 0 && add(h, DEV_E, disk_a) == 0 &&
+		    add(h, DEV_F, disk_b) == 0,
 		"add B..E");
 	T_CHECK(write(go_fe[1], ids, sizeof(ids)) == sizeof(ids), "go guest");
 	while (t_get(steps.ab[0], &c, 1) == 0) {
