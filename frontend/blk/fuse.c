@@ -28,6 +28,7 @@
 
 #include "frontend/blk/fuse-ops.h"
 #include "hv/log.h"
+#include "xenbus/vdev.h"
 
 #define PROG "pvio-blkfront"
 
@@ -84,17 +85,18 @@ static int bfuse_parse_uint(const char *s, unsigned long max, unsigned int *out)
 	return 0;
 }
 
-/* VDEV (xvdb, hda, sdc1, ...) or a decimal device id: 0, or -EINVAL. */
+/* VDEV (xvdb, hdc, sda1, d1p2) or a decimal device id, not 0: 0, -EINVAL or -ERANGE. */
 static int bfuse_parse_device(const char *s, unsigned int *devid)
 {
-	if (!bfuse_parse_uint(s, UINT_MAX, devid))
-		return *devid ? 0 : -EINVAL;
-	/* TODO: xenbus/vdev.h from wip-tools */
-	if (!strncmp(s, "xvd", 3) && s[3] >= 'a' && s[3] <= 'z' && !s[4]) {
-		*devid = (202u << 8) | ((unsigned int)(s[3] - 'a') << 4);
-		return 0;
-	}
-	return -EINVAL;
+	uint32_t id;
+	int r = vdev_devid(s, &id);
+
+	if (r)
+		return r;
+	if (!id)
+		return -EINVAL;
+	*devid = id;
+	return 0;
 }
 
 /* One option; 0, 1 to stop with status 0 (--help), or -1 after a message. */
