@@ -173,9 +173,12 @@ static int bfuse_open(const char *path, struct fuse_file_info *fi)
 	 * of this file in the guest.  A loop device on top has its own page cache (or none with
 	 * --direct-io=on, which this allows); a second cache under it would only double the memory
 	 * and, for O_DIRECT callers like fio --direct=1, hide whether data reached the back-end.
-	 * FUSE still splits a request into max_read/max_write pieces (128 KiB by default), which
-	 * the library handles in any size.  The cost is no mmap of the file, which loop, mkfs and
-	 * fio do not need.
+	 * FUSE still splits a request into max_read/max_write pieces (1 MiB with libfuse 3 on a
+	 * kernel that negotiates max_pages, else 128 KiB), which the library takes in any size.
+	 * The cost is no mmap of the file, which loop, mkfs and fio do not need.  Without
+	 * direct_io, losetup, mkfs and fio work too (FUSE's page cache is write-through), but
+	 * every block is cached twice.  O_TRUNC is ignored, as on a block device (libfuse passes
+	 * it to open with atomic_o_trunc, and nothing here truncates).
 	 */
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
