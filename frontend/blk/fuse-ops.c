@@ -22,6 +22,8 @@
 
 #include "frontend/blk/fuse-ops.h"
 
+#include <fuse_lowlevel.h>
+
 #define BFUSE_PATH "/" BFUSE_FILE
 
 static struct bfuse *bfuse_get(void)
@@ -71,6 +73,82 @@ static void *bfuse_bounce(struct bfuse *b, size_t len)
 	return p;
 }
 
+/* Longest wait for a completion before looking whether the loop was asked to stop. */
+#define BFUSE_TICK_MS 100
+
+/* One operation's completion, for bfuse_op. */
+struct bfuse_wait {
+	bool done;  /* the callback ran */
+	int result; /* its result */
+};
+
+static void bfuse_done(void *arg, int result)
+{
+	struct bfuse_wait *w = arg;
+
+	w->done = true;
+	w->result = result;
+}
+
+/*
+ * Give the device up while an operation of ours is pending: blkfront_close completes it with
+ * -ECANCELED before returning, so its buffer and completion are no longer used afterwards.
+ */
+static void bfuse_abandon(struct bfuse *b)
+{
+	blkfront_close(b->bf);
+	b->bf = NULL;
+}
+
+/*
+ * Run one operation to its end, like the library's synchronous calls, but stop waiting when the
+ * FUSE loop is asked to stop (SIGTERM): the library waits for a vanished back-end to come back
+ * with the operation still pending, and the program must still exit then.  On such an exit, or
+ * a poll error with the operation pending, the handle is closed and the operation fails -EIO.
+ */
+static int bfuse_op(struct bfuse *b, enum blkfront_op op, void *buf, uint64_t off, size_t len)
+{
+	struct fuse_session *se = fuse_get_session(fuse_get_context()->fuse);
+	struct bfuse_wait w = { false, 0 };
+	int r;
+
+	if (!b->bf)
+		return -ENODEV;
+	while ((r = blkfront_submit(b->bf, op, buf, off, len, bfuse_done, &w)) == -EAGAIN) {
+		r = blkfront_poll(b->bf, BFUSE_TICK_MS);
+		if (r < 0)
+			return r;
+		if (fuse_session_exited(se))
+			return -EIO;
+	}
+	if (r < 0)
+		return r;
+	while (!w.done) {
+		if (fuse_session_exited(se)) {
+			bfuse_abandon(b);
+			break;
+		}
+		r = blkfront_poll(b->bf, BFUSE_TICK_MS);
+		if (r < 0 && !w.done) {
+			bfuse_abandon(b);
+			break;
+		}
+	}
+	if (!w.done || w.result == -ECANCELED)
+		return -EIO;
+	return w.result;
+}
+
+static int bfuse_read_io(struct bfuse *b, void *buf, uint64_t off, size_t len)
+{
+	return bfuse_op(b, BLKFRONT_READ, buf, off, len);
+}
+
+static int bfuse_write_io(struct bfuse *b, const void *buf, uint64_t off, size_t len)
+{
+	return bfuse_op(b, BLKFRONT_WRITE, (void *)buf, off, len);
+}
+
 /* Read len bytes at off, both anywhere inside the disk. */
 static int bfuse_read_bytes(struct bfuse *b, void *buf, uint64_t off, size_t len)
 {
@@ -80,11 +158,11 @@ static int bfuse_read_bytes(struct bfuse *b, void *buf, uint64_t off, size_t len
 	int r;
 
 	if (start == off && end == off + len)
-		return blkfront_read(b->bf, buf, off, len);
+		return bfuse_read_io(b, buf, off, len);
 	span = bfuse_bounce(b, end - start);
 	if (!span)
 		return -ENOMEM;
-	r = blkfront_read(b->bf, span, start, end - start);
+	r = bfuse_read_io(b, span, start, end - start);
 	if (r < 0)
 		return r;
 	memcpy(buf, span + (off - start), len);
@@ -102,21 +180,21 @@ static int bfuse_write_bytes(struct bfuse *b, const void *buf, uint64_t off, siz
 	int r;
 
 	if (!head && !tail)
-		return blkfront_write(b->bf, buf, off, len);
+		return bfuse_write_io(b, buf, off, len);
 	span = bfuse_bounce(b, span_len);
 	if (!span)
 		return -ENOMEM;
 	if (span_len == b->unit) {
-		r = blkfront_read(b->bf, span, start, b->unit);
+		r = bfuse_read_io(b, span, start, b->unit);
 	} else {
-		r = head ? blkfront_read(b->bf, span, start, b->unit) : 0;
+		r = head ? bfuse_read_io(b, span, start, b->unit) : 0;
 		if (!r && tail)
-			r = blkfront_read(b->bf, span + span_len - b->unit, end - b->unit, b->unit);
+			r = bfuse_read_io(b, span + span_len - b->unit, end - b->unit, b->unit);
 	}
 	if (r < 0)
 		return r;
 	memcpy(span + (off - start), buf, len);
-	return blkfront_write(b->bf, span, start, span_len);
+	return bfuse_write_io(b, span, start, span_len);
 }
 
 static int bfuse_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -235,7 +313,7 @@ static int bfuse_write(const char *path, const char *buf, size_t size, off_t off
 /* Make acknowledged writes durable; nothing to do on a read-only disk. */
 static int bfuse_sync(struct bfuse *b)
 {
-	return b->info.readonly ? 0 : blkfront_flush(b->bf);
+	return b->info.readonly ? 0 : bfuse_op(b, BLKFRONT_FLUSH, NULL, 0, 0);
 }
 
 static int bfuse_flush(const char *path, struct fuse_file_info *fi)
@@ -288,7 +366,7 @@ static int bfuse_fallocate(const char *path, int mode, off_t off, off_t len,
 	if (!r && end > in_end)
 		r = bfuse_write_bytes(b, b->zero, in_end, end - in_end);
 	if (!r)
-		r = blkfront_discard(b->bf, in_start, in_end - in_start, false);
+		r = bfuse_op(b, BLKFRONT_DISCARD, NULL, in_start, in_end - in_start);
 	return r;
 }
 

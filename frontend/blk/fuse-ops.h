@@ -3,8 +3,9 @@
  * fuse-ops.h - pvio-blkfront(8)'s file system: one directory holding one regular file, "disk",
  * whose bytes are the guest's virtual disk, served through libpvio-blkfront.
  *
- * The operations run on the FUSE loop's single thread and use the blkfront handle's synchronous
- * calls; nothing here is thread-safe (see fuse.c for why the loop is single-threaded).
+ * The operations run on the FUSE loop's single thread, each submitting one operation to the
+ * blkfront handle and polling it to completion; nothing here is thread-safe (see fuse.c for why
+ * the loop is single-threaded).
  */
 #ifndef PVIO_FRONTEND_BLK_FUSE_OPS_H
 #define PVIO_FRONTEND_BLK_FUSE_OPS_H
@@ -23,7 +24,7 @@
 
 /* The file system's state: FUSE's private_data. */
 struct bfuse {
-	struct blkfront *bf;	   /* the device (owned by main, closed after the loop) */
+	struct blkfront *bf;	   /* the device; NULL once an operation had to give it up */
 	struct blkfront_info info; /* what was negotiated at open */
 	uint64_t size;		   /* the disk in bytes: info.sectors * 512 */
 	unsigned int unit;	   /* read-modify-write unit: the logical sector size */
