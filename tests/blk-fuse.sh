@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2317 # the cleanup functions run from traps
 # blk-fuse: pvio-blkfront(8) makes the guest's disk a file that losetup turns into a working
 # block device.  On the embedded hypervisor, with pvio-blkback serving a 64 MiB image in a driver
 # domain (tests/blk-fuse-env), it runs on the loop device: fio random writes of 4 KiB and 64 KiB
@@ -84,8 +85,16 @@ inner_ext4() {
 	mkfs.ext4 -q -F "$loop" || { echo "FAIL: mkfs.ext4 $loop" >&2; return 1; }
 	mount "$loop" "$fsdir" || { echo "FAIL: mount $loop" >&2; return 1; }
 	dd if=/dev/urandom of="$data" bs=64k count=64 2>/dev/null || return 1
-	cp "$data" "$fsdir/file" && sync || { echo "FAIL: write a file" >&2; rm -f "$data"; return 1; }
-	umount "$fsdir" && mount "$loop" "$fsdir" || { echo "FAIL: remount" >&2; return 1; }
+	if ! cp "$data" "$fsdir/file" || ! sync; then
+		echo "FAIL: write a file" >&2
+		rm -f "$data"
+		return 1
+	fi
+	if ! umount "$fsdir" || ! mount "$loop" "$fsdir"; then
+		echo "FAIL: remount" >&2
+		rm -f "$data"
+		return 1
+	fi
 	if ! cmp "$data" "$fsdir/file"; then
 		echo "FAIL: the file read back differs" >&2
 		rm -f "$data"
