@@ -66,18 +66,34 @@ static int env_run(char *const argv[])
 	return t_wait(pid);
 }
 
-/* SIGTERM pid and wait up to STOP_MS: its exit status, or 128 + 9 after a SIGKILL. */
-static int env_stop(pid_t pid, const char *what)
+/* Wait up to ms for pid to exit: its exit status (128 + signal), or -1 if it is still running. */
+static int env_reap(pid_t pid, int ms)
 {
-	int status, i, r;
+	int status, i;
 
-	kill(pid, SIGTERM);
-	for (i = 0; i < STOP_MS / 50; i++) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
+	for (i = 0; i <= ms / 50; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		t_msleep(50);
+		if (i < ms / 50)
+			t_msleep(50);
 	}
+	return -1;
+}
+
+/*
+ * Give pid grace_ms to exit by itself, then SIGTERM it and wait up to STOP_MS: its exit status,
+ * or 128 + 9 after a SIGKILL.
+ */
+static int env_stop(pid_t pid, const char *what, int grace_ms)
+{
+	int r = env_reap(pid, grace_ms);
+
+	if (r >= 0)
+		return r;
+	kill(pid, SIGTERM);
+	r = env_reap(pid, STOP_MS);
+	if (r >= 0)
+		return r;
 	fprintf(stderr, "blk-fuse-env: %s did not exit after SIGTERM: killed\n", what);
 	kill(pid, SIGKILL);
 	t_wait(pid);
@@ -180,16 +196,17 @@ static int env_teardown(struct env *v)
 	snprintf(cmd, sizeof(cmd), "losetup -n -O NAME -j '%s' | xargs -r losetup -d", v->disk);
 	env_run((char *[]){ "sh", "-c", cmd, NULL });
 	if (v->front) {
+		/* Unmounted, it closes the device and exits 0 by itself. */
 		if (env_run((char *[]){ "fusermount3", "-u", (char *)v->mnt, NULL }))
 			umount2(v->mnt, MNT_DETACH);
-		r = env_stop(v->front, "pvio-blkfront");
+		r = env_stop(v->front, "pvio-blkfront", STOP_MS);
 		if (r) {
 			fprintf(stderr, "blk-fuse-env: pvio-blkfront exited with %d\n", r);
 			bad = 1;
 		}
 	}
 	if (v->back) {
-		r = env_stop(v->back, "pvio-blkback");
+		r = env_stop(v->back, "pvio-blkback", 0);
 		if (r) {
 			fprintf(stderr, "blk-fuse-env: pvio-blkback exited with %d\n", r);
 			bad = 1;

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +282,10 @@ static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
 	if (lr < 0)
 		fprintf(stderr, PROG ": %s: %s\n", a->mountpoint, strerror(-lr));
 	fuse_remove_signal_handlers(fuse_get_session(f));
+	/* The close that follows is bounded: a second signal must not cut it short. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 out_unmount:
 	fuse_unmount(f);
 out_destroy:
