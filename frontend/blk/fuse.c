@@ -251,10 +251,10 @@ static int bfuse_connect(struct bfuse *b, struct bfuse_args *a)
  * Mount and serve until unmounted or signalled; 0 for a clean end, -1 after a message.
  *
  * The loop is single-threaded (fuse_loop, what `-s` selects in fuse_main) because a blkfront
- * handle is driven by one thread only: its synchronous calls poll the rings themselves.  The
- * library is asynchronous underneath, so one thread still keeps the rings as busy as FUSE's
- * requests allow; a multi-threaded loop (fuse_loop_mt) would want one handle per thread, i.e.
- * one device connection (or one queue) each.
+ * handle is driven by one thread only: its calls poll the rings themselves.  With the high-level
+ * API's synchronous callbacks that means one operation in flight at a time (a large one split
+ * into several ring requests); a multi-threaded loop (fuse_loop_mt) would want one handle per
+ * thread, i.e. one device connection (or one queue) each, to keep more in flight.
  */
 static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
 {
