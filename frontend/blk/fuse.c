@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-blkfront(8): the guest's virtual disk as one regular file, MOUNTPOINT/disk, through
+ * libfuse3, so that `losetup -f --show MOUNTPOINT/disk` makes it a block device of the guest's
+ * kernel.  It runs inside the guest domain: blkfront_open finds the hypervisor and xenstore
+ * through the environment (hv_open, xs_open).
+ *
+ * Order of start-up: fork (unless -f), open the device, mount, then tell the parent, which exits
+ * 0 only then: every error (no such device, no back-end, a bad mount point) shows on the
+ * terminal and in the exit status.  Forking first, rather than daemonising once connected as
+ * fuse_daemonize does, keeps the blkfront handle in the process that made it: libxenstore's
+ * watch thread and the handle's event channels would not survive a fork.
+ *
+ * SIGTERM, SIGINT, SIGHUP or an unmount (fusermount3 -u) end the loop; the device is then
+ * closed (blkfront_close) and the program exits 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "frontend/blk/fuse-ops.h"
+#include "hv/log.h"
+#include "xenbus/vdev.h"
+
+#define PROG "pvio-blkfront"
+
+/* What the command line asked for. */
+struct bfuse_args {
+	bool foreground;	 /* -f: stay attached to the terminal */
+	bool debug;		 /* -d: libfuse's debug output (implies -f) */
+	int verbose;		 /* -v: the library's log level above warnings */
+	struct blkfront_opts bo; /* queues, ring order, persistent, indirect */
+	struct fuse_args fa;	 /* arguments for fuse_new: argv[0], -d, -o ... */
+	const char *device;	 /* VDEV or DEVID as given, for messages */
+	const char *mountpoint;	 /* where to mount */
+};
+
+enum {
+	OPT_QUEUES = 256,
+	OPT_RING_ORDER,
+	OPT_NO_PERSISTENT,
+	OPT_NO_INDIRECT
+};
+
+static const struct option bfuse_longopts[] = {
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "debug", no_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "ring-order", required_argument, NULL, OPT_RING_ORDER },
+	{ "no-persistent", no_argument, NULL, OPT_NO_PERSISTENT },
+	{ "no-indirect", no_argument, NULL, OPT_NO_INDIRECT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void bfuse_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [-f] [-d] [-v] [-o FUSE-OPTIONS] [--queues N] [--ring-order N]\n"
+		"       [--no-persistent] [--no-indirect] VDEV|DEVID MOUNTPOINT\n");
+}
+
+/* A decimal number in [0, max]: 0, or -EINVAL. */
+static int bfuse_parse_uint(const char *s, unsigned long max, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* VDEV (xvdb, hdc, sda1, d1p2) or a decimal device id, not 0: 0, -EINVAL or -ERANGE. */
+static int bfuse_parse_device(const char *s, unsigned int *devid)
+{
+	uint32_t id;
+	int r = vdev_devid(s, &id);
+
+	if (r)
+		return r;
+	if (!id)
+		return -EINVAL;
+	*devid = id;
+	return 0;
+}
+
+/* One option; 0, 1 to stop with status 0 (--help), or -1 after a message. */
+static int bfuse_parse_opt(struct bfuse_args *a, int c)
+{
+	switch (c) {
+	case 'f':
+		a->foreground = true;
+		return 0;
+	case 'd':
+		a->debug = a->foreground = true;
+		return fuse_opt_add_arg(&a->fa, "-d") ? -1 : 0;
+	case 'v':
+		a->verbose++;
+		return 0;
+	case 'o':
+		return fuse_opt_add_arg(&a->fa, "-o") || fuse_opt_add_arg(&a->fa, optarg) ? -1 : 0;
+	case 'h':
+		bfuse_usage(stdout);
+		return 1;
+	case OPT_QUEUES:
+		if (!bfuse_parse_uint(optarg, 256, &a->bo.queues) && a->bo.queues)
+			return 0;
+		fprintf(stderr, PROG ": --queues: not a number from 1 to 256: %s\n", optarg);
+		return -1;
+	case OPT_RING_ORDER:
+		if (!bfuse_parse_uint(optarg, 8, &a->bo.ring_order))
+			return 0;
+		fprintf(stderr, PROG ": --ring-order: not a number from 0 to 8: %s\n", optarg);
+		return -1;
+	case OPT_NO_PERSISTENT:
+		a->bo.no_persistent = true;
+		return 0;
+	case OPT_NO_INDIRECT:
+		a->bo.no_indirect = true;
+		return 0;
+	default:
+		bfuse_usage(stderr);
+		return -1;
+	}
+}
+
+/* The command line into a; 0, 1 for --help, or -1 after a message. */
+static int bfuse_parse_args(struct bfuse_args *a, int argc, char **argv)
+{
+	int c, r;
+
+	if (fuse_opt_add_arg(&a->fa, argv[0]))
+		return -1;
+	while ((c = getopt_long(argc, argv, "+fdvho:", bfuse_longopts, NULL)) != -1) {
+		r = bfuse_parse_opt(a, c);
+		if (r)
+			return r;
+	}
+	if (argc - optind != 2) {
+		bfuse_usage(stderr);
+		return -1;
+	}
+	a->device = argv[optind];
+	a->mountpoint = argv[optind + 1];
+	if (bfuse_parse_device(a->device, &a->bo.devid)) {
+		fprintf(stderr, PROG ": %s: not a virtual device name or device id\n", a->device);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fork: the parent waits for the child's word on a pipe and exits with it; the child returns
+ * the pipe's write end, to be handed to bfuse_detach once mounted.  -1 on error.
+ */
+static int bfuse_fork(void)
+{
+	int fds[2];
+	char status = 1;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		fprintf(stderr, PROG ": pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid) {
+		close(fds[1]);
+		/* Nothing read: the child died before it was ready, having said why. */
+		if (read(fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(fds[0]);
+	setsid();
+	return fds[1];
+}
+
+/* In the child, once mounted: leave the terminal, then release the parent with status 0. */
+static void bfuse_detach(int fd)
+{
+	char status = 0;
+	int null;
+
+	if (chdir("/"))
+		(void)0; /* "/" always exists; nothing depends on it */
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(fd, &status, 1) != 1)
+		(void)0; /* the parent is gone: nobody to tell */
+	close(fd);
+}
+
+/* Open the device: 0, or -1 after the one-line message. */
+static int bfuse_connect(struct bfuse *b, struct bfuse_args *a)
+{
+	int r;
+
+	a->bo.log = pvio_log_stderr(a->verbose > 1 ? PVIO_LOG_DEBUG
+				    : a->verbose   ? PVIO_LOG_INFO
+						   : PVIO_LOG_WARN);
+	r = blkfront_open(&b->bf, &a->bo);
+	if (r < 0) {
+		/* No device/vbd/<devid>: say so as a device, not as a file. */
+		fprintf(stderr, PROG ": %s: %s\n", a->device, strerror(r == -ENOENT ? ENODEV : -r));
+		return -1;
+	}
+	blkfront_get_info(b->bf, &b->info);
+	if (bfuse_init(b)) {
+		fprintf(stderr, PROG ": %s: %s\n", a->device, strerror(ENOMEM));
+		return -1;
+	}
+	if (a->verbose)
+		fprintf(stderr,
+			PROG ": %s: %llu sectors of %u bytes%s, back-end domain %u, %u queue(s), "
+			     "ring order %u, %u segments, %spersistent%s%s\n",
+			a->device, (unsigned long long)b->info.sectors, b->info.sector_size,
+			b->info.readonly ? " (read-only)" : "", b->info.backend_id, b->info.queues,
+			b->info.ring_order, b->info.max_segments, b->info.persistent ? "" : "not ",
+			b->info.flush ? ", flush" : "", b->info.discard ? ", discard" : "");
+	return 0;
+}
+
+/*
+ * Mount and serve until unmounted or signalled; 0 for a clean end, -1 after a message.
+ *
+ * The loop is single-threaded (fuse_loop, what `-s` selects in fuse_main) because a blkfront
+ * handle is driven by one thread only: its calls poll the rings themselves.  With the high-level
+ * API's synchronous callbacks that means one operation in flight at a time (a large one split
+ * into several ring requests); a multi-threaded loop (fuse_loop_mt) would want one handle per
+ * thread, i.e. one device connection (or one queue) each, to keep more in flight.
+ */
+static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
+{
+	struct fuse *f;
+	int r = -1, lr;
+
+	f = fuse_new(&a->fa, &bfuse_ops, sizeof(bfuse_ops), b);
+	if (!f) {
+		fprintf(stderr, PROG ": %s: bad FUSE options\n", a->mountpoint);
+		return -1;
+	}
+	if (fuse_mount(f, a->mountpoint)) {
+		fprintf(stderr, PROG ": %s: cannot mount\n", a->mountpoint);
+		goto out_destroy;
+	}
+	if (fuse_set_signal_handlers(fuse_get_session(f))) {
+		fprintf(stderr, PROG ": cannot install signal handlers\n");
+		goto out_unmount;
+	}
+	if (ready_fd >= 0)
+		bfuse_detach(ready_fd);
+	lr = fuse_loop(f);
+	/* 0: unmounted; a positive signal number: asked to stop; negative: an error. */
+	r = lr < 0 ? -1 : 0;
+	if (lr < 0)
+		fprintf(stderr, PROG ": %s: %s\n", a->mountpoint, strerror(-lr));
+	fuse_remove_signal_handlers(fuse_get_session(f));
+	/* The close that follows is bounded: a second signal must not cut it short. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	fuse_destroy(f);
+	return r;
+}
+
+/* The fixed FUSE options: a name in mount(8)'s table, and the kernel checks the 0600 mode. */
+static int bfuse_fixed_opts(struct bfuse_args *a)
+{
+	char opt[128];
+
+	snprintf(opt, sizeof(opt), "fsname=pvio-blkfront:%s,subtype=pvio-blkfront", a->device);
+	if (strchr(a->device, ','))
+		snprintf(opt, sizeof(opt), "subtype=pvio-blkfront");
+	return fuse_opt_add_arg(&a->fa, "-o") || fuse_opt_add_arg(&a->fa, opt) ||
+	       fuse_opt_add_arg(&a->fa, "-odefault_permissions");
+}
+
+int main(int argc, char **argv)
+{
+	struct bfuse_args a = { .fa = FUSE_ARGS_INIT(0, NULL) };
+	struct bfuse b = { 0 };
+	struct stat st;
+	int ready_fd = -1, status = 1, r;
+
+	r = bfuse_parse_args(&a, argc, argv);
+	if (r)
+		goto out_args;
+	if (bfuse_fixed_opts(&a))
+		goto out_args;
+	if (stat(a.mountpoint, &st)) {
+		fprintf(stderr, PROG ": %s: %s\n", a.mountpoint, strerror(errno));
+		goto out_args;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, PROG ": %s: %s\n", a.mountpoint, strerror(ENOTDIR));
+		goto out_args;
+	}
+	if (!a.foreground) {
+		ready_fd = bfuse_fork();
+		if (ready_fd < 0)
+			goto out_args;
+	}
+	if (bfuse_connect(&b, &a))
+		goto out_close;
+	status = bfuse_serve(&b, &a, ready_fd) ? 1 : 0;
+out_close:
+	bfuse_fini(&b);
+	blkfront_close(b.bf);
+out_args:
+	fuse_opt_free_args(&a.fa);
+	return r > 0 ? 0 : status;
+}
