@@ -245,6 +245,36 @@ static int find_device(struct blkfront *bf, char *path, size_t len)
 	return 0;
 }
 
+static long long now_ms(void);
+
+/*
+ * find_device, polled every 100 ms for up to device_wait_ms: a guest's program may start before
+ * the toolstack has attached the disk, as a guest kernel boots before a hot-plugged disk.
+ */
+static int find_device_wait(struct blkfront *bf, char *path, size_t len)
+{
+	long long deadline = now_ms() + (bf->opts.device_wait_ms > 0 ? bf->opts.device_wait_ms : 0);
+	unsigned int devid = bf->opts.devid;
+	int ret;
+
+	for (;;) {
+		bf->opts.devid = devid;
+		ret = find_device(bf, path, len);
+		if (ret == 0 && devid) {
+			unsigned int n;
+			char *state = xs_read(bf->xs, XBT_NULL, path, &n);
+
+			/* The directory is written in one transaction: it exists whole or not. */
+			free(state);
+			if (!state)
+				ret = -ENOENT;
+		}
+		if (ret != -ENOENT || now_ms() >= deadline)
+			return ret;
+		usleep(100 * 1000);
+	}
+}
+
 static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 {
 	if (opts)
@@ -342,7 +372,7 @@ int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
 	defaults(bf, opts);
 	ret = open_handles(bf);
 	if (ret == 0)
-		ret = find_device(bf, path, sizeof(path));
+		ret = find_device_wait(bf, path, sizeof(path));
 	if (ret == 0)
 		ret = xenbus_dev_open(&bf->dev, bf->xs, XENBUS_FRONTEND, path);
 	if (ret == 0) {

@@ -57,6 +57,7 @@ struct blkfront_opts {
 	unsigned int pool_pages;	    /* granted data pages per queue; 0: 1024 (4 MiB) */
 	unsigned int poll_us;		    /* spin this long for responses before sleeping */
 	int timeout_ms;	      /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
+	int device_wait_ms;   /* the device may not exist yet: wait this long for it to appear */
 	struct pvio_log *log; /* NULL: warnings to stderr */
 };
 
@@ -110,7 +111,10 @@ enum blkfront_op {
  */
 typedef void blkfront_done_fn(void *arg, int result);
 
-/* Connect to the device: -ENOENT if there is none, -ETIMEDOUT if no back-end connected. */
+/*
+ * Connect to the device: -ENOENT if there is none (after device_wait_ms), -ETIMEDOUT if no
+ * back-end connected within timeout_ms.
+ */
 int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts);
 
 /*

@@ -48,7 +48,8 @@ enum {
 	OPT_QUEUES = 256,
 	OPT_RING_ORDER,
 	OPT_NO_PERSISTENT,
-	OPT_NO_INDIRECT
+	OPT_NO_INDIRECT,
+	OPT_WAIT
 };
 
 static const struct option bfuse_longopts[] = {
@@ -60,14 +61,15 @@ static const struct option bfuse_longopts[] = {
 	{ "ring-order", required_argument, NULL, OPT_RING_ORDER },
 	{ "no-persistent", no_argument, NULL, OPT_NO_PERSISTENT },
 	{ "no-indirect", no_argument, NULL, OPT_NO_INDIRECT },
+	{ "wait", required_argument, NULL, OPT_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
 static void bfuse_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [-f] [-d] [-v] [-o FUSE-OPTIONS] [--queues N] [--ring-order N]\n"
-		"       [--no-persistent] [--no-indirect] VDEV|DEVID MOUNTPOINT\n");
+	fprintf(
+	    f, "usage: " PROG " [-f] [-d] [-v] [-o FUSE-OPTIONS] [--queues N] [--ring-order N]\n"
+	       "       [--no-persistent] [--no-indirect] [--wait SECONDS] VDEV|DEVID MOUNTPOINT\n");
 }
 
 /* A decimal number in [0, max]: 0, or -EINVAL. */
@@ -134,6 +136,17 @@ static int bfuse_parse_opt(struct bfuse_args *a, int c)
 	case OPT_NO_INDIRECT:
 		a->bo.no_indirect = true;
 		return 0;
+	case OPT_WAIT: {
+		unsigned int sec;
+
+		if (!bfuse_parse_uint(optarg, 3600, &sec)) {
+			a->bo.device_wait_ms = (int)sec * 1000;
+			return 0;
+		}
+		fprintf(stderr, PROG ": --wait: not a number of seconds from 0 to 3600: %s\n",
+			optarg);
+		return -1;
+	}
 	default:
 		bfuse_usage(stderr);
 		return -1;
