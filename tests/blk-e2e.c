@@ -282,12 +282,17 @@ static int run_config(struct guest *g, const struct config *c, bool last)
 	struct blkfront *bf;
 	int rc;
 
+	blk_env_note("config persistent=%d queues=%u order=%u", !c->no_persistent, c->queues,
+		     c->ring_order);
 	rc = blkfront_open(&bf, &o);
 	T_CHECK(rc == 0, "blkfront_open: %d", rc);
+	blk_env_note("open");
 	blkfront_get_info(bf, &info);
 	T_CHECK(check_info(c, &info) == 0, "negotiated");
 	T_CHECK(sync_io(g, bf) == 0, "synchronous I/O");
+	blk_env_note("sync done");
 	T_CHECK(async_io(g, bf) == 0, "asynchronous I/O");
+	blk_env_note("async done");
 	T_CHECK(blkfront_flush(bf) == 0, "flush");
 	T_CHECK(discard(g, bf, &info) == 0, "discard");
 	T_CHECK(refused(g, bf, &info) == 0, "refused I/O");
@@ -301,11 +306,13 @@ static int run_config(struct guest *g, const struct config *c, bool last)
 			T_CHECK(verify_range(g, g->rbuf, off / BLK_SECTOR, MIB / BLK_SECTOR) == 0,
 				"final verify");
 		}
+		blk_env_note("final verify done");
 		T_CHECK(report(g, bf, BLK_XVDA, false) == 0, "stats of xvda");
 	}
 	blkfront_get_stats(bf, &st);
 	g->total_requests += st.requests;
 	blkfront_close(bf);
+	blk_env_note("closed");
 	return 0;
 }
 
@@ -335,6 +342,7 @@ static int readonly_disk(struct guest *g)
 	T_CHECK(blkfront_read(bf, g->rbuf, 0, BLK_SECTOR) == 0, "read after the refused write");
 	T_CHECK(blk_tag_check(g->rbuf, 0, &(uint32_t){ 0 }) == 0, "sector 0 intact");
 	T_CHECK(report(g, bf, BLK_XVDB, true) == 0, "stats of xvdb");
+	blk_env_note("xvdb checked");
 	blkfront_close(bf);
 	return 0;
 }
@@ -434,6 +442,7 @@ static int serve_guest(struct blk_env *env, pid_t pid)
 	}
 	rc = blk_env_wait(pid, 60000);
 	T_CHECK(rc == 0, "guest failed: %d", rc);
+	blk_env_note("guest exited");
 	return 0;
 }
 
@@ -447,7 +456,7 @@ int main(void)
 
 	if (rc)
 		return rc;
-	T_CHECK(t_link_init(&link_) == 0, "pipes");
+	T_CHECK(blk_env_link(&link_) == 0, "pipes");
 	T_CHECK(blk_env_disk(&env, "a", DISK_BYTES, path, sizeof(path)) == 0, "disk");
 	T_CHECK(ro_disk(&env, ro, sizeof(ro)) == 0, "read-only disk");
 	T_CHECK(blk_env_attach(&env, BLK_XVDA, path, false) == 0, "attach xvda");

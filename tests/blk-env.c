@@ -10,11 +10,13 @@
 #include <inttypes.h>
 #include <libaio.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xenstore.h>
@@ -75,6 +77,7 @@ int blk_env_start(struct blk_env *env)
 	int rc;
 
 	memset(env, 0, sizeof(*env));
+	blk_env_note("start");
 	alarm(BLK_ENV_ALARM_S);
 	signal(SIGPIPE, SIG_IGN);
 	rc = blk_env_aio_probe();
@@ -128,9 +131,11 @@ int blk_env_stop(struct blk_env *env)
 			result = T_FAIL;
 		}
 	}
+	blk_env_note("daemon stopped");
 	if (env->xs)
 		xs_close(env->xs);
 	rc = embed_stop(env->e);
+	blk_env_note("embed stopped");
 	if (rc != 0) {
 		fprintf(stderr, "FAIL: embed_stop: %s\n", strerror(-rc));
 		result = T_FAIL;
@@ -240,6 +245,13 @@ int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 	if (rc < 0)
 		env->daemon = 0;
 	return rc;
+}
+
+int blk_env_link(struct t_link *l)
+{
+	if (pipe2(l->ab, O_CLOEXEC) < 0 || pipe2(l->ba, O_CLOEXEC) < 0)
+		return -errno;
+	return 0;
 }
 
 int blk_env_wait(pid_t pid, int ms)
@@ -409,6 +421,25 @@ static uint32_t blk_crc32(const uint8_t *p, size_t n)
 	while (n--)
 		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
+}
+
+void blk_env_note(const char *fmt, ...)
+{
+	static struct timespec t0;
+	struct timespec now;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!t0.tv_sec)
+		t0 = now;
+	if (!getenv("PVIO_TEST_VERBOSE"))
+		return;
+	fprintf(stderr, "[%6lld ms] ",
+		(long long)(now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 uint64_t blk_rand(uint64_t *state)

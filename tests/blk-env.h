@@ -100,6 +100,12 @@ int blk_env_daemon_stop(struct blk_env *env, int sig, int ms);
 /* Run fn(arg) in a new process of the guest domain; *pid gets it. */
 int blk_env_guest(struct blk_env *env, int (*fn)(void *arg), void *arg, pid_t *pid);
 
+/*
+ * Make the pipes between the test and a guest process, close-on-exec so that no daemon
+ * started later holds an end (a reader would then never see end-of-file).
+ */
+int blk_env_link(struct t_link *l);
+
 /* Reap pid within ms: its t_wait() status, or -ETIMEDOUT (and the child is killed). */
 int blk_env_wait(pid_t pid, int ms);
 
@@ -135,6 +141,9 @@ int blk_env_backend_state(struct blk_env *env, unsigned int devid);
 #define BLK_SECTOR 512u
 void blk_tag_fill(void *sector_buf, uint64_t sector, uint32_t gen);
 int blk_tag_check(const void *sector_buf, uint64_t sector, uint32_t *gen);
+
+/* With $PVIO_TEST_VERBOSE set, print "[<ms since start> ms] message" to stderr. */
+__attribute__((format(printf, 1, 2))) void blk_env_note(const char *fmt, ...);
 
 /* A small deterministic PRNG (xorshift64*) for offsets and sizes. */
 uint64_t blk_rand(uint64_t *state);

@@ -41,6 +41,7 @@
 #define NPOOL	    8u		/* data pages of the raw front */
 #define BAD_REF	    0x7ffffff0u /* a reference beyond any grant table */
 #define ID_BASE	    0xb10c000000000000ull
+#define NIND	    16u	 /* indirect pages: a batch needs one set per kind */
 #define STATE_WAIT  5000 /* ms for the back-end to change state */
 #define HEALTHY_OPS 4u	 /* '.' to the test every this many verified rounds */
 
@@ -65,8 +66,8 @@ struct raw {
 	struct gntpool *pool;	    /* NPOOL writable data pages */
 	void *ro_page;		    /* a page granted read-only */
 	grant_ref_t ro_ref;	    /* its reference */
-	void *ind;		    /* two indirect descriptor pages */
-	grant_ref_t ind_refs[2];    /* their references */
+	uint8_t *ind;		    /* indirect descriptor pages, two per malformed kind */
+	grant_ref_t ind_refs[NIND]; /* their references */
 	grant_ref_t revoked;	    /* a reference granted once, then ended */
 	uint64_t sectors;	    /* the disk's size */
 	uint32_t max_indirect;	    /* feature-max-indirect-segments, 0 if none */
@@ -172,7 +173,8 @@ static int raw_open(struct raw *r)
 	T_CHECK(hv_grant_share(r->hv, r->be, 1, true, &r->sring, &r->ring_ref) == 0, "ring");
 	T_CHECK(gntpool_create(&r->pool, r->hv, r->be, NPOOL, true) == 0, "pool");
 	T_CHECK(hv_grant_share(r->hv, r->be, 1, false, &r->ro_page, &r->ro_ref) == 0, "ro page");
-	T_CHECK(hv_grant_share(r->hv, r->be, 2, true, &r->ind, r->ind_refs) == 0, "indirect");
+	T_CHECK(hv_grant_share(r->hv, r->be, NIND, true, (void **)&r->ind, r->ind_refs) == 0,
+		"indirect");
 	r->next_id = ID_BASE;
 	return 0;
 }
@@ -227,7 +229,7 @@ static int raw_write_keys(struct raw *r, enum attempt a)
 	return 0;
 }
 
-/* Read what the back-end offers once it waits for us. */
+/* Read the disk's size and the back-end's features (written when it connects). */
 static int raw_read_backend(struct raw *r)
 {
 	char *s;
@@ -248,13 +250,12 @@ static int raw_connect(struct raw *r, enum attempt a)
 	int st;
 
 	T_CHECK(be_wait(r, BIT(InitWait), "InitWait") >= 0, "wait for InitWait");
-	T_CHECK(raw_read_backend(r) == 0, "back-end keys");
 	T_CHECK(raw_write_keys(r, a) == 0, "keys");
 	T_CHECK(xenbus_switch_state(&r->dev, XenbusStateInitialised) == 0, "Initialised");
 	if (a == GOOD) {
 		st = be_wait(r, BIT(Connected) | BIT(Closing) | BIT(Closed), "Connected");
 		T_CHECK(st == XenbusStateConnected, "good connection refused");
-		return 0;
+		return raw_read_backend(r);
 	}
 	st = be_wait(r, BIT(Connected) | BIT(Closing) | BIT(Closed), "Closing");
 	T_CHECK(st == XenbusStateClosing || st == XenbusStateClosed,
@@ -368,13 +369,16 @@ static const char *const bad_name[NBAD] = {
 	"indirect past end", "discard past the end", "discard overflow",
 };
 
-/* An indirect read of nseg segments, each a whole pool page (or as kind spoils it). */
+/*
+ * An indirect read of 4 segments, each a whole pool page, spoilt as kind says.  Each kind has
+ * its own two descriptor pages: in a batch the back-end reads them all after we wrote them.
+ */
 static void ind_fill(struct raw *r, enum bad kind, struct blkif_request_indirect *q)
 {
-	struct blkif_request_segment *segs = r->ind;
-	unsigned int nseg = 4;
+	unsigned int page = 2 * (kind - IND_SEG0) % NIND, nseg = 4;
+	struct blkif_request_segment *segs = (void *)(r->ind + page * HV_PAGE_SIZE);
 
-	memset(r->ind, 0, 2 * HV_PAGE_SIZE);
+	memset(segs, 0, 2 * HV_PAGE_SIZE);
 	if (kind == IND_SEG0)
 		nseg = 0;
 	if (kind == IND_TOO_MANY)
@@ -389,8 +393,8 @@ static void ind_fill(struct raw *r, enum bad kind, struct blkif_request_indirect
 	q->indirect_op = kind == IND_INNER_OP ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_READ;
 	q->nr_segments = (uint16_t)nseg;
 	q->sector_number = kind == IND_PAST_END ? r->sectors - 16 : 0;
-	q->indirect_grefs[0] = kind == IND_PAGE_UNGRANTED ? r->revoked : r->ind_refs[0];
-	q->indirect_grefs[1] = r->ind_refs[1];
+	q->indirect_grefs[0] = kind == IND_PAGE_UNGRANTED ? r->revoked : r->ind_refs[page];
+	q->indirect_grefs[1] = r->ind_refs[page + 1];
 }
 
 /* Fill a ring slot with the malformed request kind; its id. */
@@ -525,7 +529,7 @@ static int raw_end_grants(struct raw *r)
 	T_CHECK(rc == 0, "ring grant: %d", rc);
 	T_CHECK(gntpool_destroy(r->pool) == 0, "data pages still mapped by the back-end");
 	T_CHECK(hv_grant_end(r->hv, r->ro_page, 1) == 0, "read-only page still mapped");
-	T_CHECK(hv_grant_end(r->hv, r->ind, 2) == 0, "indirect pages still mapped");
+	T_CHECK(hv_grant_end(r->hv, r->ind, NIND) == 0, "indirect pages still mapped");
 	return 0;
 }
 
@@ -650,7 +654,7 @@ static int run_hostile(struct blk_env *env, int fds_before)
 	int rc, n = -1;
 
 	/* Made now so that the healthy process holds no end of it. */
-	T_CHECK(t_link_init(&hostile_link) == 0, "pipes");
+	T_CHECK(blk_env_link(&hostile_link) == 0, "pipes");
 	T_CHECK(blk_env_guest(env, hostile, &hostile_link, &pid) == 0, "fork hostile");
 	close(hostile_link.ab[1]);
 	close(hostile_link.ba[0]);
@@ -677,7 +681,7 @@ int main(void)
 
 	if (rc)
 		return rc;
-	T_CHECK(t_link_init(&healthy_link) == 0, "pipes");
+	T_CHECK(blk_env_link(&healthy_link) == 0, "pipes");
 	T_CHECK(blk_env_disk(&env, "a", DISK_BYTES, a, sizeof(a)) == 0, "disk a");
 	T_CHECK(blk_env_disk(&env, "b", DISK_BYTES, b, sizeof(b)) == 0, "disk b");
 	T_CHECK(blk_env_attach(&env, BLK_XVDB, b, false) == 0, "attach xvdb");

@@ -233,7 +233,7 @@ int main(void)
 
 	if (rc)
 		return rc;
-	T_CHECK(t_link_init(&link_) == 0, "pipes");
+	T_CHECK(blk_env_link(&link_) == 0, "pipes");
 	T_CHECK(blk_env_disk(&env, "a", DISK_BYTES, path, sizeof(path)) == 0, "disk");
 	T_CHECK(blk_env_attach(&env, BLK_XVDA, path, false) == 0, "attach xvda");
 	T_CHECK(blk_env_daemon_start(&env, NULL) == 0, "start pvio-blkback");
