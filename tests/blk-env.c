@@ -30,6 +30,35 @@
 #define BLK_TAG_MAGIC 0x70766b31u /* "pvk1" */
 #define BLK_TAG_CRC   (BLK_SECTOR - 4)
 
+/* The environment to clean up if the test returns early (a failed check), and its process. */
+static struct blk_env *blk_env_live;
+static pid_t blk_env_owner;
+
+static int blk_env_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* At exit of a test that failed before blk_env_stop: no daemon, no disk in RAM left behind. */
+static void blk_env_atexit(void)
+{
+	struct blk_env *env = blk_env_live;
+
+	if (!env || getpid() != blk_env_owner)
+		return;
+	blk_env_live = NULL;
+	if (env->daemon)
+		blk_env_daemon_stop(env, SIGKILL, 5000);
+	if (env->xs)
+		xs_close(env->xs);
+	embed_stop(env->e);
+	if (env->dir[0])
+		nftw(env->dir, blk_env_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* libaio must work for pvio-blkback: a container may forbid it or have aio-max-nr used up. */
 static int blk_env_aio_probe(void)
 {
@@ -78,6 +107,10 @@ int blk_env_start(struct blk_env *env)
 
 	memset(env, 0, sizeof(*env));
 	blk_env_note("start");
+	if (!blk_env_owner)
+		atexit(blk_env_atexit);
+	blk_env_owner = getpid();
+	blk_env_live = env;
 	alarm(BLK_ENV_ALARM_S);
 	signal(SIGPIPE, SIG_IGN);
 	rc = blk_env_aio_probe();
@@ -112,18 +145,11 @@ int blk_env_start(struct blk_env *env)
 	return T_PASS;
 }
 
-static int blk_env_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int blk_env_stop(struct blk_env *env)
 {
 	int result = T_PASS, rc;
 
+	blk_env_live = NULL;
 	if (env->daemon) {
 		rc = blk_env_daemon_stop(env, SIGTERM, 10000);
 		if (rc != 0) {
