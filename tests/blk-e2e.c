@@ -44,10 +44,13 @@ struct config {
 
 /* What the guest asks the test to check in the daemon's statistics. */
 struct stats_msg {
-	uint32_t devid;	   /* the device */
-	uint32_t readonly; /* a read-only disk: every write was refused */
-	uint64_t total;	   /* blkif requests the front put on rings since the first open */
-	uint64_t last;	   /* the same for the current connection */
+	uint32_t devid;	     /* the device */
+	uint32_t readonly;   /* a read-only disk: every write was refused */
+	uint64_t total;	     /* blkif requests the front put on rings since the first open */
+	uint64_t last;	     /* the same for the current connection */
+	uint32_t queues;     /* rings negotiated */
+	uint32_t order;	     /* ring-page-order negotiated */
+	uint32_t persistent; /* persistent grants negotiated */
 };
 
 /* An asynchronous operation in its lane. */
@@ -259,9 +262,14 @@ static int check_info(const struct config *c, const struct blkfront_info *info)
 static int report(struct guest *g, struct blkfront *bf, unsigned int devid, bool readonly)
 {
 	struct blkfront_stats st;
+	struct blkfront_info info;
 	struct stats_msg m = { .devid = devid, .readonly = readonly };
 	char c;
 
+	blkfront_get_info(bf, &info);
+	m.queues = info.queues;
+	m.order = info.ring_order;
+	m.persistent = info.persistent;
 	blkfront_get_stats(bf, &st);
 	m.last = st.requests;
 	m.total = g->total_requests + st.requests;
@@ -386,6 +394,22 @@ static int read_stats(struct blk_env *env, unsigned int devid, uint64_t v[5], ui
 	return 0;
 }
 
+/* The stats file says what the front negotiated (keys the daemon may leave out are skipped). */
+static int check_negotiated(struct blk_env *env, const struct stats_msg *m)
+{
+	static const char *const keys[] = { "queues", "ring-order", "persistent" };
+	const uint32_t want[] = { m->queues, m->order, m->persistent };
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t v;
+
+		if (blk_env_stat(env, m->devid, keys[i], &v) == 0)
+			T_CHECK(v == want[i], "stats file: %s %llu, the front negotiated %u",
+				keys[i], (unsigned long long)v, want[i]);
+	}
+	return 0;
+}
+
 /* The daemon's counters match the front's: per connection or since the device appeared. */
 static int check_stats(struct blk_env *env, const struct stats_msg *m)
 {
@@ -403,6 +427,7 @@ static int check_stats(struct blk_env *env, const struct stats_msg *m)
 			(unsigned long long)m->total);
 	}
 	T_CHECK(v[0] > 0, "no reads counted");
+	T_CHECK(check_negotiated(env, m) == 0, "negotiation in the stats file");
 	if (m->readonly)
 		T_CHECK(v[4] == v[1], "read-only: %llu writes, %llu errors",
 			(unsigned long long)v[1], (unsigned long long)v[4]);

@@ -603,6 +603,8 @@ static int check_counters(struct blk_env *env, const struct hmsg *m)
 		T_CHECK(false, "errors counted %llu, answered %u", (unsigned long long)errors,
 			m->errors);
 	}
+	fprintf(stderr, "xvda: %u requests answered BLKIF_RSP_ERROR, %u EOPNOTSUPP\n", m->errors,
+		m->unsupported);
 	if (blk_env_stat(env, BLK_XVDA, "unsupported", &unsupp) == 0)
 		T_CHECK(unsupp == m->unsupported, "unsupported counted %llu, answered %u",
 			(unsigned long long)unsupp, m->unsupported);
@@ -626,6 +628,7 @@ static int serve(struct blk_env *env, const struct hmsg *m)
 	case 'D':
 		rc = blk_env_detach(env, BLK_XVDA, STATE_WAIT);
 		T_CHECK(rc == 0, "detach xvda: %d", rc);
+		blk_env_note("xvda detached");
 		return healthy_advances();
 	}
 	T_CHECK(false, "message '%c'", m->type);
@@ -664,11 +667,13 @@ static int run_hostile(struct blk_env *env, int fds_before)
 	}
 	rc = blk_env_wait(pid, 30000);
 	T_CHECK(rc == 0, "hostile front failed: %d", rc);
+	blk_env_note("hostile front done");
 	for (int waited = 0; waited < 3000 && n != fds_before; waited += 50) {
 		t_msleep(50);
 		n = t_fd_count(env->daemon);
 	}
 	T_CHECK(n == fds_before, "pvio-blkback holds %d fds, %d before xvda", n, fds_before);
+	blk_env_note("fd count back to %d", n);
 	return 0;
 }
 
@@ -690,11 +695,13 @@ int main(void)
 	T_CHECK(healthy_advances() == 0, "xvdb serves");
 	fds = steady_fds(env.daemon);
 	T_CHECK(fds > 0, "fd count of pvio-blkback");
+	blk_env_note("pvio-blkback holds %d fds", fds);
 	T_CHECK(blk_env_attach(&env, BLK_XVDA, a, false) == 0, "attach xvda");
 	T_CHECK(run_hostile(&env, fds) == 0, "hostile front");
 	T_CHECK(healthy_advances() == 0, "xvdb still serves");
 	T_CHECK(t_put(healthy_link.ab[1], "q", 1) == 0, "stop healthy");
 	rc = blk_env_wait(hpid, 10000);
 	T_CHECK(rc == 0, "healthy front failed: %d", rc);
+	blk_env_note("healthy front done");
 	return blk_env_stop(&env);
 }
