@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include <xenstore.h>
 
@@ -154,6 +155,14 @@ static int embed_child_setup(struct embed *e, const struct embed_child *c, pid_t
 	if (ret < 0)
 		return ret;
 	embed_child_close_tokens(e, c->token);
+	/*
+	 * A program run in a domain gets stdio and its token, nothing else of dom0's: an inherited
+	 * dom0 xenstore or pvio-hv connection would give the domain dom0's rights.  A forked
+	 * function keeps the caller's fds (tests hand it pipes); hvctl_enter_domain below clears
+	 * close-on-exec on the token again.
+	 */
+	if (c->argv && close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		return -errno;
 	if (c->token >= 0) {
 		ret = hvctl_enter_domain(c->token, e->hv.sock);
 		if (ret < 0)
