@@ -24,12 +24,15 @@
 struct embed;
 
 struct embed_opts {
-	const char *dir;     /* runtime directory; NULL: a fresh one under $TMPDIR (removed at stop) */
-	const char *bindir;  /* where pvio-hv and pvio-xenstored are; NULL: $PVIO_BUILDDIR, else the
-				directory of /proc/self/exe, else $PATH */
-	bool verbose;	     /* pass -v to both daemons */
+	const char *dir; /* runtime directory; NULL: a fresh one under $TMPDIR (removed at stop) */
+	const char *bindir; /* where pvio-hv and pvio-xenstored are; NULL: $PVIO_BUILDDIR, else the
+			       directory of /proc/self/exe, else $PATH */
+	bool verbose;	    /* pass -v to both daemons */
 	bool die_with_parent; /* the daemons get SIGKILL if the caller dies (PR_SET_PDEATHSIG) */
 	struct pvio_log *log; /* NULL: stderr at PVIO_LOG_WARN */
+	bool detach; /* the daemons run in their own session (setsid), stdin /dev/null, stdout and
+			stderr appended to <dir>/pvio-hv.log and <dir>/pvio-xenstored.log, and
+			outlive the caller (die_with_parent is ignored for them) */
 };
 
 /*
@@ -45,6 +48,16 @@ int embed_start(struct embed **ep, const struct embed_opts *opts);
  * status 0, -ECHILD otherwise (a crash or a sanitizer report).  NULL is fine.
  */
 int embed_stop(struct embed *e);
+
+/*
+ * Free e but leave both daemons running and the runtime directory in place (pvio up: the
+ * daemons outlive it; with opts->detach they are in their own session).  Domain tokens held by
+ * e are closed.  NULL is fine.
+ */
+void embed_release(struct embed *e);
+
+/* The runtime directory. */
+const char *embed_dir(const struct embed *e);
 
 /* The daemons' dom0 sockets, and their pids. */
 const char *embed_hv_socket(const struct embed *e);
@@ -73,7 +86,6 @@ int embed_domain_xs_socket(const struct embed *e, domid_t domid, char *buf, size
 int embed_domain_spawn(struct embed *e, domid_t domid, char *const argv[], pid_t *pid);
 
 /* The same with a function: the child runs _exit(fn(arg)) inside the domain. */
-int embed_domain_fork(struct embed *e, domid_t domid, int (*fn)(void *arg), void *arg,
-		      pid_t *pid);
+int embed_domain_fork(struct embed *e, domid_t domid, int (*fn)(void *arg), void *arg, pid_t *pid);
 
 #endif
