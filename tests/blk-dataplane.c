@@ -4,20 +4,17 @@
  * requests, partial pages), reads them back, then sends malformed requests that must each be
  * answered with an error while good requests around them are still served; a write to a
  * read-only disk is refused; a corrupted ring makes blkback return -EPROTO and the back-end
- * exits cleanly.
+ * exits cleanly.  The back-end's loop waits on both the port and the ring's io fd.
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdint.h> /* Xen's public headers expect it first */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <xen/io/blkif.h>
 
-#include "backend/blk/blkback.h"
-#include "ring/ring.h"
-#include "tests/hv-test.h"
+#include "tests/blk-test.h"
 
 #define NDATA	  16   /* data pages the guest shares */
 #define SECTORS	  2048 /* 1 MiB disk */
@@ -61,11 +58,6 @@ struct front {
 	uint64_t next_id;
 };
 
-static uint8_t pattern(uint64_t sector, unsigned int off)
-{
-	return (uint8_t)((sector * 37u + off * 7u) ^ (sector >> 8) ^ 0x5a);
-}
-
 /* Fill (write) or check (read) the data pages a request covers; 0 or 1. */
 static int data_apply(struct front *f, const struct treq *t, bool fill)
 {
@@ -77,10 +69,11 @@ static int data_apply(struct front *f, const struct treq *t, bool fill)
 
 			for (unsigned int o = 0; o < 512; o++) {
 				if (fill)
-					p[o] = pattern(sector, o);
+					p[o] = t_blk_pattern(sector, o);
 				else
-					T_CHECK(p[o] == pattern(sector, o), "sector %llu byte %u",
-						(unsigned long long)sector, o);
+					T_CHECK(p[o] == t_blk_pattern(sector, o),
+						"sector %llu byte %u", (unsigned long long)sector,
+						o);
 			}
 		}
 	}
@@ -193,7 +186,7 @@ static const struct treq reads[] = {
 static const struct treq bad[] = {
 	{ 99, 1, 0, { { 0, 0, 7 } }, BLKIF_RSP_EOPNOTSUPP },
 	GOOD,
-	{ BLKIF_OP_WRITE_BARRIER, 0, 0, { { 0 } }, BLKIF_RSP_EOPNOTSUPP },
+	{ BLKIF_OP_WRITE_BARRIER, 0, 0, { { 0 } }, OK },
 	GOOD,
 	{ BLKIF_OP_INDIRECT, 1, 0, { { 0, 0, 7 } }, BLKIF_RSP_EOPNOTSUPP },
 	GOOD,
@@ -275,47 +268,17 @@ static int guest_ro(void *arg)
 	return 0;
 }
 
-/* A 1 MiB backing file; in the read-only phase reopened O_RDONLY after writing the pattern. */
-static int disk_open(int *fd)
+/* A 1 MiB patterned backing file, opened read-only in the read-only phase. */
+static int disk_open(struct blkback_disk *d)
 {
-	char path[] = "/tmp/pvio-blk-XXXXXX";
-	uint8_t sector[512];
+	char path[32];
 
-	*fd = mkstemp(path);
-	T_CHECK(*fd >= 0, "mkstemp");
-	T_CHECK(ftruncate(*fd, SECTORS * 512) == 0, "ftruncate");
-	for (unsigned int s = 0; s < 32; s++) {
-		for (unsigned int o = 0; o < 512; o++)
-			sector[o] = pattern(s, o);
-		T_CHECK(pwrite(*fd, sector, 512, s * 512) == 512, "pwrite");
-	}
-	if (ctx.readonly) {
-		close(*fd);
-		*fd = open(path, O_RDONLY);
-		T_CHECK(*fd >= 0, "reopen read-only");
-	}
+	T_CHECK(t_blk_disk_make(path, SECTORS * 512) == 0, "disk file");
+	T_CHECK(blkback_disk_open(d, path, ctx.readonly) == 0, "blkback_disk_open");
 	unlink(path);
+	T_CHECK(d->sectors == SECTORS && d->sector_size == 512 && d->readonly == ctx.readonly,
+		"disk geometry");
 	return 0;
-}
-
-/* Serve until the ring breaks or the guest says quit: the last process() result. */
-static int serve(struct hv *hv, struct blkback_ring *r)
-{
-	for (int rounds = 0; rounds < 100000; rounds++) {
-		evtchn_port_t p;
-		int rc = blkback_ring_process(r);
-		char c;
-
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			continue;
-		if (t_readable(ctx.link.ab[0], 0) && read(ctx.link.ab[0], &c, 1) == 1 && c == 'q')
-			return 0;
-		if (hv_evtchn_wait(hv, &p, 50) == 0)
-			hv_evtchn_unmask(hv, p);
-	}
-	return -ETIMEDOUT;
 }
 
 static int check_stats(const struct blkback_stats *st)
@@ -325,12 +288,13 @@ static int check_stats(const struct blkback_stats *st)
 		T_CHECK(st->errors == 3 && st->bytes_written == 0, "ro errors");
 		T_CHECK(st->bytes_read == 3 * 12 * 512, "ro bytes read");
 	} else {
-		T_CHECK(st->unsupported == 2 * 3, "unsupported %llu",
+		T_CHECK(st->unsupported == 2 * 2, "unsupported %llu",
 			(unsigned long long)st->unsupported);
 		T_CHECK(st->errors == 2 * NBAD_ERR, "errors %llu", (unsigned long long)st->errors);
 		T_CHECK(st->bytes_written == (8 + 12 + 86 + 2) * 512, "bytes written %llu",
 			(unsigned long long)st->bytes_written);
 		T_CHECK(st->flushes == 1 && st->writes == 4 + 2 * 2, "writes/flushes");
+		T_CHECK(st->barriers == 2, "barriers");
 	}
 	T_CHECK(st->in_flight == 0, "in flight");
 	return 0;
@@ -339,36 +303,34 @@ static int check_stats(const struct blkback_stats *st)
 static int back(void *arg)
 {
 	struct blkback_ring_params p = { 0 };
+	struct blkback_disk disk;
 	struct blkback_ring *r;
 	struct blkback_stats st;
 	struct hv *hv;
 	struct refs refs;
-	int fd, rc;
+	int rc;
 
 	(void)arg;
 	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
-	T_CHECK(disk_open(&fd) == 0, "disk");
+	T_CHECK(disk_open(&disk) == 0, "disk");
 	T_CHECK(t_get(ctx.link.ab[0], &refs, sizeof(refs)) == 0, "back: refs");
 	p.frontend = refs.guest;
 	p.refs = &refs.ring;
 	p.order = 0;
 	T_CHECK(hv_evtchn_bind(hv, refs.guest, refs.port, &p.port) == 0, "bind");
-	p.fd = fd;
-	p.sectors = SECTORS;
-	p.readonly = ctx.readonly;
+	p.disk = &disk;
 	p.log = pvio_log_stderr(PVIO_LOG_ERROR); /* the guest's mistakes are expected here */
 	T_CHECK(blkback_ring_attach(&r, hv, &p) == 0, "attach");
-	rc = serve(hv, r);
+	T_CHECK(blkback_ring_io_fd(r) >= 0, "io fd");
+	rc = t_blk_serve(hv, r, ctx.link.ab[0]);
 	blkback_ring_stats(r, &st);
 	T_CHECK(rc == (ctx.readonly ? 0 : -EPROTO), "serve returned %d", rc);
 	T_CHECK(blkback_ring_process(r) == (ctx.readonly ? 0 : -EPROTO), "stays broken");
 	T_CHECK(check_stats(&st) == 0, "stats");
 	if (!ctx.readonly)
 		T_CHECK(t_put(ctx.link.ba[1], "p", 1) == 0, "report");
-	blkback_ring_detach(r);
-	hv_evtchn_unbind(hv, p.port);
-	close(fd);
-	hv_close(hv);
+	t_blk_back_close(hv, r, p.port);
+	blkback_disk_close(&disk);
 	return 0;
 }
 

@@ -1,69 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blkback.c - the block back-end's ring loop and synchronous I/O.
+ * blkback.c - one ring of blkback: attach, detach, and the loop that reaps completions, takes
+ * requests off the ring and answers them.
  *
  * ring/ reads the producer index once, bounds it and copies each request into private memory
- * (XSA-155), so everything here works on copies.  Each request is validated completely before
- * any grant is mapped; its segments are then mapped in one call, read or written with one
- * preadv/pwritev straight into the mapped pages, and unmapped.  Responses go into slots ring/
- * has zeroed, field by field (XSA-216).
- *
- * This increment serves requests synchronously; libaio, persistent grants (grant/mapcache.h)
- * and indirect descriptors come next.
+ * (XSA-155), so everything here works on copies.  Each copy is planned and validated in
+ * request.c before anything is mapped, then started in io.c; it is answered when its I/O
+ * completes, or at once when it is refused or served synchronously (discard).  Responses go
+ * into slots ring/ has zeroed, field by field (XSA-216), and are pushed with one notification
+ * per batch.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h> /* Xen's public headers expect it first */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <xen/io/blkif.h>
+#include "backend/blk/blkback-priv.h"
 
-#include "backend/blk/blkback.h"
-#include "ring/ring.h"
-
-#define SECTORS_PER_PAGE (HV_PAGE_SIZE >> BLKBACK_SECTOR_SHIFT)
 /* Batches served per call, so one busy front cannot starve the other rings of a thread. */
 #define MAX_BATCHES 2
 /* Messages a guest can trigger are logged this many times per ring, then suppressed. */
 #define LOG_BUDGET 8
-/* Retries of a short or interrupted preadv/pwritev before the request fails. */
-#define IO_RETRIES 8
 
-struct blkback_ring {
-	struct hv *hv;		    /* the seam the ring and the segments are mapped through */
-	struct pvio_log *log;	    /* where messages go */
-	domid_t frontend;	    /* the granting guest */
-	evtchn_port_t port;	    /* our end of the event channel */
-	int fd;			    /* the backing file (not ours to close) */
-	uint64_t sectors;	    /* disk size in 512-byte sectors */
-	bool readonly;		    /* refuse writes */
-	void *sring;		    /* the mapped ring pages */
-	unsigned int ring_pages;    /* 1 << order */
-	struct ring_back rb;	    /* our private view of the ring */
-	struct blkif_request *reqs; /* nr_ents private request copies, one batch */
-	unsigned int log_budget;    /* guest-triggered messages left to print */
-	struct blkback_stats stats; /* counters for blkback_ring_stats */
-};
-
-/* A request that passed validation, reduced to what the I/O needs. */
-struct io_plan {
-	bool write;	   /* data flows from guest pages to the disk */
-	unsigned int nseg; /* segments to map, 0 for a bare flush */
-	uint64_t offset;   /* byte offset on the disk */
-	size_t bytes;	   /* total bytes */
-	grant_ref_t refs[BLKIF_MAX_SEGMENTS_PER_REQUEST]; /* one grant per segment */
-	struct iovec
-	    iov[BLKIF_MAX_SEGMENTS_PER_REQUEST]; /* offsets within the pages, then addresses */
-};
-
-__attribute__((format(printf, 2, 3))) static void guest_warn(struct blkback_ring *r,
-							     const char *fmt, ...)
+void blkback_warn(struct blkback_ring *r, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -74,190 +38,103 @@ __attribute__((format(printf, 2, 3))) static void guest_warn(struct blkback_ring
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	r->log_budget--;
-	pvio_log(r->log, PVIO_LOG_WARN, "blkback", "dom%u: %s%s", r->frontend, line,
+	pvio_log(r->log, PVIO_LOG_WARN, "blkback", "%s: %s%s", r->name, line,
 		 r->log_budget ? "" : " (further messages suppressed)");
 }
 
-int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
-			const struct blkback_ring_params *p)
+void blkback_respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status)
 {
-	struct blkback_ring *r;
-	int rc;
+	struct blkif_response *rsp = ring_back_rsp_slot(&r->rb);
 
-	if (!rp || !hv || !p || !p->refs || p->order > RING_ORDER_MAX || p->fd < 0)
-		return -EINVAL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->hv = hv;
-	r->log = p->log ? p->log : pvio_log_stderr(PVIO_LOG_WARN);
-	r->frontend = p->frontend;
-	r->port = p->port;
-	r->fd = p->fd;
-	r->sectors = p->sectors;
-	r->readonly = p->readonly;
-	r->ring_pages = 1u << p->order;
-	r->log_budget = LOG_BUDGET;
-	rc = hv_grant_map(hv, p->frontend, r->ring_pages, p->refs, true, &r->sring);
-	if (rc < 0)
-		goto free_ring;
-	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
-	if (rc < 0)
-		goto unmap_ring;
-	r->reqs = calloc(r->rb.nr_ents, sizeof(*r->reqs));
-	if (!r->reqs) {
-		rc = -ENOMEM;
-		goto unmap_ring;
-	}
-	*rp = r;
-	return 0;
-
-unmap_ring:
-	hv_grant_unmap(hv, r->sring, r->ring_pages);
-free_ring:
-	free(r);
-	return rc;
+	if (!rsp)
+		return; /* cannot happen: one slot per consumed request */
+	rsp->id = id;
+	rsp->operation = op;
+	rsp->status = status;
 }
 
-void blkback_ring_detach(struct blkback_ring *r)
+static struct blkback_req *req_alloc(struct blkback_ring *r)
 {
-	if (!r)
-		return;
-	hv_grant_unmap(r->hv, r->sring, r->ring_pages);
-	free(r->reqs);
-	free(r);
+	struct blkback_req *e;
+
+	if (r->nfree == 0)
+		return NULL;
+	e = &r->reqs[r->free[--r->nfree]];
+	e->busy = true;
+	e->write = false;
+	e->kind = BLKBACK_KIND_RW;
+	e->offset = e->bytes = e->done = 0;
+	e->nseg = e->retries = e->nbatch = 0;
+	e->batch = NULL;
+	r->stats.in_flight++;
+	return e;
 }
 
-void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st)
+void blkback_finish(struct blkback_ring *r, struct blkback_req *e, int16_t status)
 {
-	*st = r->stats;
+	blkback_segs_release(r, e);
+	if (status == BLKIF_RSP_OKAY && e->write)
+		r->stats.bytes_written += e->bytes;
+	else if (status == BLKIF_RSP_OKAY)
+		r->stats.bytes_read += e->bytes;
+	else if (status == BLKIF_RSP_ERROR)
+		r->stats.errors++;
+	blkback_respond(r, e->id, e->rsp_op, status);
+	e->busy = false;
+	r->free[r->nfree++] = (uint32_t)(e - r->reqs);
+	r->stats.in_flight--;
 }
 
-/* Check the segments and the sector range of a read, write or flush; fill the plan. */
-static int plan_request(struct blkback_ring *r, const struct blkif_request *req,
-			struct io_plan *plan)
+/* An operation we do not serve. */
+static void refuse(struct blkback_ring *r, const struct blkif_request *req)
 {
-	uint64_t nsect = 0;
-	unsigned int i;
-
-	plan->write = req->operation != BLKIF_OP_READ;
-	plan->nseg = req->nr_segments;
-	if (plan->nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST ||
-	    (plan->nseg == 0 && req->operation != BLKIF_OP_FLUSH_DISKCACHE)) {
-		guest_warn(r, "request with %u segments", plan->nseg);
-		return -EINVAL;
-	}
-	for (i = 0; i < plan->nseg; i++) {
-		const struct blkif_request_segment *seg = &req->seg[i];
-
-		if (seg->first_sect > seg->last_sect || seg->last_sect >= SECTORS_PER_PAGE) {
-			guest_warn(r, "segment sectors %u..%u", seg->first_sect, seg->last_sect);
-			return -EINVAL;
-		}
-		plan->refs[i] = seg->gref;
-		/* Addresses are added once the batch is mapped; each segment stays in its page. */
-		plan->iov[i].iov_base =
-		    (void *)(uintptr_t)((size_t)i * HV_PAGE_SIZE +
-					((size_t)seg->first_sect << BLKBACK_SECTOR_SHIFT));
-		plan->iov[i].iov_len = (size_t)(seg->last_sect - seg->first_sect + 1)
-				       << BLKBACK_SECTOR_SHIFT;
-		nsect += seg->last_sect - seg->first_sect + 1u;
-	}
-	/* nsect <= 88, so only the start can overflow: compare without adding to it. */
-	if (nsect > r->sectors || req->sector_number > r->sectors - nsect) {
-		guest_warn(r, "sectors %llu+%llu beyond the disk's %llu",
-			   (unsigned long long)req->sector_number, (unsigned long long)nsect,
-			   (unsigned long long)r->sectors);
-		return -EINVAL;
-	}
-	if (plan->write && plan->nseg && r->readonly) {
-		guest_warn(r, "write to a read-only disk");
-		return -EROFS;
-	}
-	plan->offset = req->sector_number << BLKBACK_SECTOR_SHIFT;
-	plan->bytes = nsect << BLKBACK_SECTOR_SHIFT;
-	return 0;
+	r->stats.unsupported++;
+	blkback_warn(r, "unsupported operation %u", req->operation);
+	blkback_respond(r, req->id, req->operation, BLKIF_RSP_EOPNOTSUPP);
 }
 
-/* One preadv/pwritev over the whole plan, resuming after short or interrupted transfers. */
-static int do_io(struct blkback_ring *r, struct io_plan *plan)
+static void take_discard(struct blkback_ring *r, const struct blkif_request *req)
 {
-	struct iovec *iov = plan->iov;
-	unsigned int iovcnt = plan->nseg, tries;
-	uint64_t offset = plan->offset;
+	struct blkif_request_discard d;
+	int16_t status;
 
-	for (tries = 0; iovcnt && tries < IO_RETRIES; tries++) {
-		ssize_t n = plan->write ? pwritev(r->fd, iov, (int)iovcnt, (off_t)offset)
-					: preadv(r->fd, iov, (int)iovcnt, (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* the file is shorter than the disk we advertised */
-		offset += (uint64_t)n;
-		while (iovcnt && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return iovcnt ? -EIO : 0;
+	memcpy(&d, req, sizeof(d)); /* a view of our private copy, not of the ring */
+	r->stats.discards++;
+	status = blkback_discard(r, &d);
+	if (status == BLKIF_RSP_ERROR)
+		r->stats.errors++;
+	else if (status == BLKIF_RSP_EOPNOTSUPP)
+		r->stats.unsupported++;
+	blkback_respond(r, d.id, d.operation, status);
 }
 
-/* Map the plan's grants in one call, do the I/O, unmap. */
-static int run_segments(struct blkback_ring *r, struct io_plan *plan)
+/* Plan a read, write, flush, barrier or indirect request into e: 0 or -EINVAL. */
+static int take_planned(struct blkback_ring *r, const struct blkif_request *req,
+			struct blkback_req *e)
 {
-	unsigned int i;
-	void *pages;
-	int rc, urc;
+	struct blkif_request_indirect ind;
 
-	/*
-	 * hv_grant_map is all or nothing, so there is no partially mapped batch to unwind
-	 * (XSA-361/362/365).  Guest data for a write is only read: map it read-only.
-	 */
-	rc = hv_grant_map(r->hv, r->frontend, plan->nseg, plan->refs, !plan->write, &pages);
-	if (rc < 0) {
-		guest_warn(r, "segment grants do not map: %s", strerror(-rc));
-		return rc;
-	}
-	for (i = 0; i < plan->nseg; i++)
-		plan->iov[i].iov_base = (char *)pages + (uintptr_t)plan->iov[i].iov_base;
-	rc = do_io(r, plan);
-	urc = hv_grant_unmap(r->hv, pages, plan->nseg);
-	if (urc < 0)
-		pvio_log(r->log, PVIO_LOG_ERROR, "blkback", "unmap: %s", strerror(-urc));
-	return rc < 0 ? rc : urc;
-}
-
-/* Serve a validated read, write or flush: 0 or a negative errno. */
-static int serve(struct blkback_ring *r, struct io_plan *plan, uint8_t op)
-{
-	int rc = 0;
-
-	if (plan->nseg) {
-		rc = run_segments(r, plan);
-		if (rc < 0)
-			return rc;
-		if (plan->write)
-			r->stats.bytes_written += plan->bytes;
+	e->id = req->id;
+	e->rsp_op = req->operation;
+	if (req->operation != BLKIF_OP_INDIRECT)
+		return blkback_plan_direct(r, req, e);
+	memcpy(&ind, req, sizeof(ind));
+	/* As Linux, the response echoes the operation carried out. */
+	e->rsp_op = ind.indirect_op;
+	if (ind.indirect_op == BLKIF_OP_READ || ind.indirect_op == BLKIF_OP_WRITE) {
+		r->stats.indirect++;
+		if (ind.indirect_op == BLKIF_OP_READ)
+			r->stats.reads++;
 		else
-			r->stats.bytes_read += plan->bytes;
+			r->stats.writes++;
 	}
-	if (op == BLKIF_OP_FLUSH_DISKCACHE && fdatasync(r->fd) < 0)
-		rc = -errno;
-	return rc;
+	return blkback_plan_indirect(r, &ind, e);
 }
 
-/* Handle one private copy: the BLKIF_RSP_* status to answer with. */
-static int16_t handle_request(struct blkback_ring *r, const struct blkif_request *req)
+/* One private copy off the ring: answer it now or start its I/O. */
+static void take(struct blkback_ring *r, const struct blkif_request *req)
 {
-	struct io_plan plan;
+	struct blkback_req *e;
 
 	switch (req->operation) {
 	case BLKIF_OP_READ:
@@ -269,62 +146,85 @@ static int16_t handle_request(struct blkback_ring *r, const struct blkif_request
 	case BLKIF_OP_FLUSH_DISKCACHE:
 		r->stats.flushes++;
 		break;
+	case BLKIF_OP_WRITE_BARRIER:
+		r->stats.barriers++;
+		break;
+	case BLKIF_OP_DISCARD:
+		take_discard(r, req);
+		return;
+	case BLKIF_OP_INDIRECT:
+		if (r->max_indirect)
+			break;
+		__attribute__((fallthrough)); /* not advertised */
 	default:
-		r->stats.unsupported++;
-		guest_warn(r, "unsupported operation %u", req->operation);
-		return BLKIF_RSP_EOPNOTSUPP;
+		refuse(r, req);
+		return;
 	}
-	if (plan_request(r, req, &plan) < 0 || serve(r, &plan, req->operation) < 0) {
+	e = req_alloc(r);
+	if (!e) { /* cannot happen: the ring bounds what is unanswered to nr_ents */
 		r->stats.errors++;
-		return BLKIF_RSP_ERROR;
+		blkback_respond(r, req->id, req->operation, BLKIF_RSP_ERROR);
+		return;
 	}
-	return BLKIF_RSP_OKAY;
+	if (take_planned(r, req, e) < 0)
+		blkback_finish(r, e, BLKIF_RSP_ERROR);
+	else
+		blkback_start(r, e);
 }
 
-/* Answer into a zeroed slot, field by field (XSA-216). */
-static void respond(struct blkback_ring *r, const struct blkif_request *req, int16_t status)
+/* Take up to a ring of requests, stopping at a barrier that waits for the drain. */
+static int take_batch(struct blkback_ring *r)
 {
-	struct blkif_response *rsp = ring_back_rsp_slot(&r->rb);
+	struct blkif_request req;
+	unsigned int n;
+	int rc;
 
-	if (!rsp)
-		return; /* cannot happen: one slot per consumed request */
-	rsp->id = req->id;
-	rsp->operation = req->operation;
-	rsp->status = status;
+	for (n = 0; n < r->rb.nr_ents && !r->barrier; n++) {
+		rc = ring_back_consume(&r->rb, &req, 1);
+		if (rc <= 0)
+			return rc;
+		take(r, &req);
+	}
+	return 0;
 }
 
-/* One batch: consume, serve, respond, push, notify.  The count served, or -EPROTO. */
-static int serve_batch(struct blkback_ring *r)
+static int push_notify(struct blkback_ring *r)
 {
-	int n, i, rc;
+	int rc = ring_back_push(&r->rb);
 
-	n = ring_back_consume(&r->rb, r->reqs, r->rb.nr_ents);
-	if (n < 0)
-		return n;
-	r->stats.in_flight += (unsigned int)n;
-	for (i = 0; i < n; i++) {
-		respond(r, &r->reqs[i], handle_request(r, &r->reqs[i]));
-		r->stats.in_flight--;
-	}
-	rc = ring_back_push(&r->rb);
+	if (rc > 0)
+		rc = hv_evtchn_notify(r->hv, r->port);
+	return rc;
+}
+
+/* One batch: reap, run a drained barrier, take new requests, answer. */
+static int batch_run(struct blkback_ring *r)
+{
+	int rc;
+
+	rc = blkback_reap(r);
 	if (rc < 0)
 		return rc;
-	if (rc > 0) {
-		rc = hv_evtchn_notify(r->hv, r->port);
-		if (rc < 0)
-			return rc;
-	}
-	return n;
+	if (r->barrier && r->aio_inflight == 0)
+		blkback_barrier_run(r);
+	rc = take_batch(r);
+	if (rc < 0)
+		return rc;
+	return push_notify(r);
 }
 
 int blkback_ring_process(struct blkback_ring *r)
 {
 	int batch, rc;
 
+	if (r->rb.broken)
+		return -EPROTO;
 	for (batch = 0; batch < MAX_BATCHES; batch++) {
-		rc = serve_batch(r);
+		rc = batch_run(r);
 		if (rc < 0)
 			goto fail;
+		if (r->barrier)
+			return 0; /* the completions of the drain make the io fd readable */
 		rc = ring_back_final_check(&r->rb);
 		if (rc < 0)
 			goto fail;
@@ -335,7 +235,165 @@ int blkback_ring_process(struct blkback_ring *r)
 
 fail:
 	if (rc == -EPROTO)
-		pvio_log(r->log, PVIO_LOG_WARN, "blkback", "dom%u: ring protocol error",
-			 r->frontend);
+		pvio_log(r->log, PVIO_LOG_WARN, "blkback", "%s: ring protocol error", r->name);
 	return rc;
+}
+
+bool blkback_ring_has_requests(const struct blkback_ring *r)
+{
+	return __atomic_load_n(&r->rb.sring->req_prod, __ATOMIC_RELAXED) != r->rb.req_cons;
+}
+
+int blkback_ring_io_fd(const struct blkback_ring *r)
+{
+	return r->efd;
+}
+
+void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st)
+{
+	struct mapcache_stats cs;
+
+	*st = r->stats;
+	if (r->cache) {
+		mapcache_stats(r->cache, &cs);
+		st->pgrant_hits = cs.hits;
+		st->pgrant_misses = cs.misses;
+	}
+}
+
+/* The table of requests and the scratch arrays, sized at attach. */
+static int tables_alloc(struct blkback_ring *r)
+{
+	unsigned int n = r->rb.nr_ents, i;
+
+	r->reqs = calloc(n, sizeof(*r->reqs));
+	r->segs = calloc((size_t)n * r->max_segs, sizeof(*r->segs));
+	r->free = calloc(n, sizeof(*r->free));
+	r->iov = calloc(r->max_segs, sizeof(*r->iov));
+	r->refs = calloc(r->max_segs, sizeof(*r->refs));
+	if (r->max_indirect)
+		r->idesc = calloc(r->max_indirect, sizeof(*r->idesc));
+	if (!r->reqs || !r->segs || !r->free || !r->iov || !r->refs ||
+	    (r->max_indirect && !r->idesc))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		r->reqs[i].segs = &r->segs[(size_t)i * r->max_segs];
+		r->free[i] = n - 1 - i;
+	}
+	r->nfree = n;
+	return 0;
+}
+
+static void tables_free(struct blkback_ring *r)
+{
+	free(r->reqs);
+	free(r->segs);
+	free(r->free);
+	free(r->iov);
+	free(r->refs);
+	free(r->idesc);
+}
+
+static bool params_ok(const struct blkback_ring_params *p)
+{
+	return p->refs && p->order <= RING_ORDER_MAX && p->disk && p->disk->fd >= 0 &&
+	       p->disk->sector_size >= 512 &&
+	       p->max_indirect_segments <= BLKBACK_INDIRECT_SEGMENTS_LIMIT;
+}
+
+static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkback_ring_params *p)
+{
+	r->hv = hv;
+	r->log = p->log ? p->log : pvio_log_stderr(PVIO_LOG_WARN);
+	if (p->name)
+		snprintf(r->name, sizeof(r->name), "%s", p->name);
+	else
+		snprintf(r->name, sizeof(r->name), "dom%u", p->frontend);
+	r->frontend = p->frontend;
+	r->port = p->port;
+	r->disk = p->disk;
+	r->ring_pages = 1u << p->order;
+	r->max_indirect = p->max_indirect_segments;
+	r->max_segs = r->max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST
+			  ? r->max_indirect
+			  : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	r->log_budget = LOG_BUDGET;
+	r->efd = -1;
+}
+
+/* The eventfd, the aio context and the persistent-grant cache. */
+static int io_init(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	int rc;
+
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->efd < 0)
+		return -errno;
+	rc = io_setup((int)r->rb.nr_ents, &r->aio);
+	if (rc < 0)
+		return rc;
+	if (p->persistent)
+		return mapcache_create(
+		    &r->cache, r->hv, r->frontend,
+		    p->max_persistent ? p->max_persistent : BLKBACK_MAX_PERSISTENT_DEFAULT, true);
+	return 0;
+}
+
+int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
+			const struct blkback_ring_params *p)
+{
+	struct blkback_ring *r;
+	int rc;
+
+	if (!rp || !hv || !p || !params_ok(p))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	ring_init(r, hv, p);
+	rc = hv_grant_map(hv, p->frontend, r->ring_pages, p->refs, true, &r->sring);
+	if (rc < 0)
+		goto free_ring;
+	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
+	if (rc < 0)
+		goto unmap_ring;
+	rc = tables_alloc(r);
+	if (rc < 0)
+		goto free_tables;
+	rc = io_init(r, p);
+	if (rc < 0)
+		goto free_io;
+	*rp = r;
+	return 0;
+
+free_io:
+	if (r->aio)
+		io_destroy(r->aio);
+	if (r->efd >= 0)
+		close(r->efd);
+free_tables:
+	tables_free(r);
+unmap_ring:
+	hv_grant_unmap(hv, r->sring, r->ring_pages);
+free_ring:
+	free(r);
+	return rc;
+}
+
+void blkback_ring_detach(struct blkback_ring *r)
+{
+	unsigned int i;
+
+	if (!r)
+		return;
+	/* io_destroy waits for what the kernel cannot cancel: the I/O into guest pages. */
+	io_destroy(r->aio);
+	for (i = 0; i < r->rb.nr_ents; i++)
+		if (r->reqs[i].busy)
+			blkback_segs_release(r, &r->reqs[i]);
+	mapcache_destroy(r->cache);
+	close(r->efd);
+	hv_grant_unmap(r->hv, r->sring, r->ring_pages);
+	tables_free(r);
+	free(r);
 }

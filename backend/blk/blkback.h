@@ -39,17 +39,17 @@
 
 /* The backing store of one virtual disk, shared by the device's rings. */
 struct blkback_disk {
-	int fd;			   /* the open file or block device (owned: blkback_disk_close) */
-	bool direct;		   /* opened O_DIRECT: I/O bypasses the host's page cache */
-	bool blockdev;		   /* a block device (else a regular file) */
-	bool readonly;		   /* mode "r": writes, flushes with data and discards refused */
-	uint64_t sectors;	   /* size in 512-byte sectors */
-	unsigned int sector_size;  /* logical block size: 512, or the device's */
+	int fd;			  /* the open file or block device (owned: blkback_disk_close) */
+	bool direct;		  /* opened O_DIRECT: I/O bypasses the host's page cache */
+	bool blockdev;		  /* a block device (else a regular file) */
+	bool readonly;		  /* mode "r": writes, flushes with data and discards refused */
+	uint64_t sectors;	  /* size in 512-byte sectors */
+	unsigned int sector_size; /* logical block size: 512, or the device's */
 	unsigned int physical_sector_size; /* the device's physical block size, or sector_size */
-	bool discard;		   /* discard can be served (punch hole / BLKDISCARD) */
-	bool secure_discard;	   /* BLKIF_DISCARD_SECURE can be served (BLKSECDISCARD) */
-	unsigned int discard_granularity; /* bytes (discard-granularity) */
-	unsigned int discard_alignment;	  /* bytes (discard-alignment) */
+	bool discard;			   /* discard can be served (punch hole / BLKDISCARD) */
+	bool secure_discard;		   /* BLKIF_DISCARD_SECURE can be served (BLKSECDISCARD) */
+	unsigned int discard_granularity;  /* bytes (discard-granularity) */
+	unsigned int discard_alignment;	   /* bytes (discard-alignment) */
 };
 
 /*

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkback-priv.h - what the files of blkback's data plane share: the ring, its table of
+ * requests in flight, and the steps between them.
+ *
+ *   blkback.c  attach, detach, the process loop, taking requests off the ring, responses;
+ *   request.c  validation and planning of every operation (indirect descriptors included);
+ *   io.c       mapping the segments, libaio submission and completion, flush, barrier, discard;
+ *   disk.c     blkback_disk_open/close.
+ *
+ * A request taken off the ring gets an entry of the ring's table (nr_ents entries, allocated
+ * at attach: the ring protocol bounds the requests unanswered to nr_ents) and keeps it until
+ * it is answered.  Nothing is allocated per request.
+ */
+#ifndef PVIO_BACKEND_BLK_BLKBACK_PRIV_H
+#define PVIO_BACKEND_BLK_BLKBACK_PRIV_H
+
+#include <libaio.h>
+#include <stdbool.h>
+#include <stdint.h> /* Xen's public headers expect it first */
+#include <sys/uio.h>
+
+#include <xen/io/blkif.h>
+
+#include "backend/blk/blkback.h"
+#include "grant/mapcache.h"
+#include "ring/ring.h"
+
+#define BLKBACK_SECTORS_PER_PAGE (HV_PAGE_SIZE >> BLKBACK_SECTOR_SHIFT)
+/* Segment descriptors per indirect page: 512. */
+#define BLKBACK_SEGS_PER_INDIRECT_PAGE (HV_PAGE_SIZE / sizeof(struct blkif_request_segment))
+/* The most indirect segments the protocol can describe: 8 pages of descriptors. */
+#define BLKBACK_INDIRECT_SEGMENTS_LIMIT                                                            \
+	(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKBACK_SEGS_PER_INDIRECT_PAGE)
+
+/* How one segment's page is mapped. */
+enum blkback_seg_map {
+	BLKBACK_SEG_UNMAPPED = 0, /* not mapped (yet, or any more) */
+	BLKBACK_SEG_BATCH,	  /* part of the request's one batched map (entry->batch) */
+	BLKBACK_SEG_CACHED,	  /* a use of a persistent grant: mapcache_put releases it */
+	BLKBACK_SEG_SINGLE,	  /* mapped on its own for this request: unmap one page */
+};
+
+/* One validated segment of a request in flight. */
+struct blkback_seg {
+	grant_ref_t ref;    /* the guest's reference to the page */
+	uint8_t first_sect; /* first 512-byte sector of the page covered (<= last_sect) */
+	uint8_t last_sect;  /* last sector covered (< BLKBACK_SECTORS_PER_PAGE) */
+	uint8_t map;	    /* enum blkback_seg_map */
+	void *page;	    /* the mapped page while map != BLKBACK_SEG_UNMAPPED */
+};
+
+/* What an entry of the table does. */
+enum blkback_kind {
+	BLKBACK_KIND_RW = 0, /* read or write (a flush with data: its write, after the presync) */
+	BLKBACK_KIND_FLUSH,  /* a flush: no data, one IOCB_CMD_FDSYNC (or fdatasync) */
+	BLKBACK_KIND_BARRIER /* a write barrier: drain, fdatasync, write, fdatasync */
+};
+
+/* One request taken off the ring and not yet answered. */
+struct blkback_req {
+	struct iocb iocb;	  /* its aio control block; data points back at the entry */
+	bool busy;		  /* the entry is taken */
+	bool write;		  /* data flows from guest pages to the disk */
+	uint8_t kind;		  /* enum blkback_kind */
+	uint8_t rsp_op;		  /* the operation the response echoes */
+	uint64_t id;		  /* the guest's id, echoed in the response */
+	uint64_t offset;	  /* byte offset on the disk */
+	uint64_t bytes;		  /* bytes the segments cover, 0 without data */
+	uint64_t done;		  /* of those, bytes transferred so far (short completions) */
+	unsigned int nseg;	  /* segments, 0 for a flush or barrier without data */
+	unsigned int retries;	  /* resubmissions after short completions */
+	unsigned int nbatch;	  /* pages in batch */
+	void *batch;		  /* the one map of all segments (not persistent), or NULL */
+	struct blkback_seg *segs; /* [ring max_segs]: this entry's share of the ring's table */
+};
+
+struct blkback_ring {
+	struct hv *hv;			     /* the seam everything is mapped through */
+	struct pvio_log *log;		     /* where messages go */
+	char name[64];			     /* for messages */
+	domid_t frontend;		     /* the granting guest */
+	evtchn_port_t port;		     /* our end of the event channel */
+	const struct blkback_disk *disk;     /* the backing disk (the caller's) */
+	void *sring;			     /* the mapped ring pages */
+	unsigned int ring_pages;	     /* 1 << order */
+	struct ring_back rb;		     /* our private view of the ring */
+	io_context_t aio;		     /* the aio context, nr_ents deep */
+	int efd;			     /* eventfd signalled by every completion */
+	unsigned int aio_inflight;	     /* iocbs submitted and not yet reaped */
+	bool no_aio_fsync;		     /* io_submit refused IOCB_CMD_FDSYNC: fdatasync */
+	struct mapcache *cache;		     /* persistent grants, or NULL */
+	unsigned int max_indirect;	     /* indirect segments accepted, 0: none */
+	unsigned int max_segs;		     /* segments per entry: max(11, max_indirect) */
+	struct blkback_req *reqs;	     /* [nr_ents] the table of requests in flight */
+	struct blkback_seg *segs;	     /* [nr_ents * max_segs] their segments */
+	uint32_t *free;			     /* [nr_ents] stack of free entry indices */
+	unsigned int nfree;		     /* entries on the free stack */
+	struct blkback_req *barrier;	     /* a barrier waiting for the drain, or NULL */
+	struct iovec *iov;		     /* [max_segs] scratch for one submission */
+	grant_ref_t *refs;		     /* [max_segs] scratch for one batched map */
+	struct blkif_request_segment *idesc; /* [max_indirect] copied indirect descriptors */
+	unsigned int log_budget;	     /* guest-triggered messages left to print */
+	struct blkback_stats stats;	     /* counters (pgrant_* filled from the cache) */
+};
+
+/* blkback.c */
+/* A rate-limited warning about something the guest (or its disk) caused. */
+__attribute__((format(printf, 2, 3))) void blkback_warn(struct blkback_ring *r, const char *fmt,
+							...);
+/* Answer into a zeroed slot, field by field (XSA-216). */
+void blkback_respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status);
+/* Release the entry's grants, account, answer with status and free the entry. */
+void blkback_finish(struct blkback_ring *r, struct blkback_req *e, int16_t status);
+
+/* request.c: 0, or -EINVAL (answer BLKIF_RSP_ERROR) after a rate-limited message. */
+int blkback_plan_direct(struct blkback_ring *r, const struct blkif_request *req,
+			struct blkback_req *e);
+int blkback_plan_indirect(struct blkback_ring *r, const struct blkif_request_indirect *ind,
+			  struct blkback_req *e);
+/* A discard, served synchronously: the BLKIF_RSP_* status. */
+int16_t blkback_discard(struct blkback_ring *r, const struct blkif_request_discard *d);
+
+/* io.c */
+/* Map every segment of e: 0, or the hypervisor's errno with nothing left mapped. */
+int blkback_segs_map(struct blkback_ring *r, struct blkback_req *e);
+/* Unmap or put back whatever of e is mapped. */
+void blkback_segs_release(struct blkback_ring *r, struct blkback_req *e);
+/* Start a planned request; it is answered now or when its I/O completes. */
+void blkback_start(struct blkback_ring *r, struct blkback_req *e);
+/* Answer the I/O that has completed: 0 or io_getevents' errno. */
+int blkback_reap(struct blkback_ring *r);
+/* Run the waiting barrier once nothing is in flight any more. */
+void blkback_barrier_run(struct blkback_ring *r);
+
+#endif

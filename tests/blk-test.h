@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk-test.h - a raw blkif front and a blkback serving loop, for the blk-* tests.
+ *
+ * A test forks two domains (t_domain_fork): the guest opens a t_blk_front, which grants a
+ * one-page ring, allocates an event channel and sends a t_blk_hello down a pipe; the back-end
+ * receives it in t_blk_back_attach, binds and attaches a blkback ring to the test's disk, and
+ * serves with t_blk_serve until the guest writes 'q' on the control pipe or the ring breaks.
+ * The guest fills requests itself (t_blk_front_slot) and collects the answers with
+ * t_blk_front_run.
+ */
+#ifndef PVIO_TESTS_BLK_TEST_H
+#define PVIO_TESTS_BLK_TEST_H
+
+#include <stdint.h> /* Xen's public headers expect it first */
+
+#include <xen/io/blkif.h>
+
+#include "backend/blk/blkback.h"
+#include "ring/ring.h"
+#include "tests/hv-test.h"
+
+/* What the guest tells the back-end, as xenstore would. */
+struct t_blk_hello {
+	domid_t guest;	    /* the front's domain */
+	evtchn_port_t port; /* the front's unbound port */
+	grant_ref_t ring;   /* the one-page ring */
+};
+
+/* The guest's end. */
+struct t_blk_front {
+	struct hv *hv;	       /* the guest's seam */
+	struct ring_front rf;  /* the ring, front view */
+	void *sring;	       /* the granted ring page */
+	evtchn_port_t port;    /* our port */
+	domid_t back;	       /* the back-end's domain */
+	struct t_blk_hello hi; /* what was sent */
+};
+
+/* Open hv, grant the ring to back, allocate the port, send the hello on fd tx: 0 or 1. */
+int t_blk_front_open(struct t_blk_front *f, domid_t back, int tx);
+/* A zeroed request slot (NULL if the ring is full). */
+struct blkif_request *t_blk_front_slot(struct t_blk_front *f);
+/* Publish the filled slots, notify, wait for n responses (any order) into rsp: 0 or 1. */
+int t_blk_front_run(struct t_blk_front *f, struct blkif_response *rsp, unsigned int n);
+/* The status of the response with this id among rsp[0..n), or INT16_MIN if none. */
+int16_t t_blk_status(const struct blkif_response *rsp, unsigned int n, uint64_t id);
+/* End the ring grant (must succeed: the back-end has detached) and close hv: 0 or 1. */
+int t_blk_front_close(struct t_blk_front *f);
+
+/* Fill a direct request: segments seg[0..nseg) of data pages refs[page]. */
+void t_blk_req(struct blkif_request *req, uint8_t op, uint64_t id, uint64_t sector,
+	       unsigned int nseg, const grant_ref_t *refs, const uint8_t (*seg)[3]);
+
+/* Back-end: receive the hello on fd rx, bind the port, fill p's ring fields and attach. */
+int t_blk_back_attach(struct hv *hv, int rx, struct blkback_ring_params *p,
+		      struct blkback_ring **r);
+/*
+ * Serve r, waiting on the port, the ring's io fd and ctl, until ctl delivers 'q' (0), the
+ * ring fails (its negative errno) or 60 s pass (-ETIMEDOUT).
+ */
+int t_blk_serve(struct hv *hv, struct blkback_ring *r, int ctl);
+/* Detach r, unbind port and close hv. */
+void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port);
+
+/* Create a temporary file of bytes bytes, filled with t_blk_pattern; its path in path[32]. */
+int t_blk_disk_make(char *path, uint64_t bytes);
+/* The byte at off of a pattern sector. */
+static inline uint8_t t_blk_pattern(uint64_t sector, unsigned int off)
+{
+	return (uint8_t)((sector * 37u + off * 7u) ^ (sector >> 8) ^ 0x5a);
+}
+
+#endif
