@@ -428,3 +428,62 @@ void xenbus_dev_close(struct xenbus_dev *dev)
 	free(dev->nodename);
 	memset(dev, 0, sizeof(*dev));
 }
+
+char *xenbus_dev_error_path(const struct xenbus_dev *dev)
+{
+	const char *rel = dev->nodename;
+	unsigned int n = 0;
+	int home = -1;
+	char *p;
+
+	/* Linux's nodename is relative to the home; ours is absolute: split the home off. */
+	if (sscanf(rel, "/local/domain/%*u/%n", &n) == 0 && n > 0) {
+		home = (int)n;
+		rel += n;
+	}
+	while (*rel == '/')
+		rel++;
+	if (home < 0)
+		return join("error", rel);
+	if (asprintf(&p, "%.*serror/%s", home, dev->nodename, rel) < 0)
+		return NULL;
+	return p;
+}
+
+static void dev_verror(struct xenbus_dev *dev, int err, const char *fmt, va_list ap)
+{
+	struct pvio_log *log = dev->log ? dev->log : pvio_log_stderr(PVIO_LOG_WARN);
+	char msg[1024], *dir = NULL, *path = NULL;
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%i ", -err);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	pvio_log(log, PVIO_LOG_ERROR, "xenbus", "%s: %s", dev->nodename, msg + n);
+	dir = xenbus_dev_error_path(dev);
+	if (dir)
+		path = join(dir, "error");
+	if (!path || !xs_write(dev->xs, XBT_NULL, path, msg, (unsigned int)strlen(msg)))
+		pvio_log(log, PVIO_LOG_ERROR, "xenbus", "%s: failed to write error node %s",
+			 dev->nodename, path ? path : "(no memory)");
+	free(path);
+	free(dir);
+}
+
+void xenbus_dev_error(struct xenbus_dev *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_verror(dev, err, fmt, ap);
+	va_end(ap);
+}
+
+void xenbus_dev_fatal(struct xenbus_dev *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_verror(dev, err, fmt, ap);
+	va_end(ap);
+	xenbus_switch_state(dev, XenbusStateClosing);
+}

@@ -25,6 +25,8 @@
 #include <xen/io/xenbus.h>
 #include <xenstore.h>
 
+#include "hv/log.h"
+
 /* Which end of a split device this handle drives. */
 enum xenbus_role {
 	XENBUS_FRONTEND, /* reads `backend`, `backend-id` from its own dir */
@@ -49,6 +51,8 @@ struct xenbus_dev {
 	bool watching;			  /* whether that watch is registered */
 	enum xenbus_state state;	  /* the last state we wrote or read back */
 	enum xenbus_state otherend_state; /* the other end's state, last read */
+	struct pvio_log *log;		  /* xenbus_dev_error's; NULL: stderr at WARN (set
+					     after open) */
 };
 
 /* "Initialising", "Connected", ...; "Invalid" for a value outside the enum. */
@@ -107,6 +111,21 @@ int xenbus_xs_transaction(struct xs_handle *xs,
 /* The same for a device: fn gets dev. */
 int xenbus_transaction(struct xenbus_dev *dev,
 		       int (*fn)(struct xenbus_dev *dev, xs_transaction_t t, void *arg), void *arg);
+
+/*
+ * Report an error on the device as Linux's xenbus_dev_error does: log it
+ * (through dev->log) and write "<-err> <message>" (Linux's "%i %s" with the
+ * positive errno) to the key `error` of the node error/<nodename relative to
+ * our home>, e.g. /local/domain/<our id>/error/backend/vbd/<fe>/<devid>/error
+ * for a back-end.  err is a negative errno.  Best effort: a failure to write
+ * is only logged.  xenbus_dev_fatal() also switches our state to Closing.
+ */
+__attribute__((format(printf, 3, 4))) void xenbus_dev_error(struct xenbus_dev *dev, int err,
+							    const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void xenbus_dev_fatal(struct xenbus_dev *dev, int err,
+							    const char *fmt, ...);
+/* The error node's path for dev (free() it), or NULL when out of memory. */
+char *xenbus_dev_error_path(const struct xenbus_dev *dev);
 
 /* Write our `state` in a transaction; no write when it already holds state. */
 int xenbus_switch_state(struct xenbus_dev *dev, enum xenbus_state state);

@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xenbus.c - blkback's control plane for one virtual disk (see xenbus.h): probe, the
+ * frontend_changed() switch, connect and disconnect.  The order of things follows Linux's
+ * drivers/block/xen-blkback/xenbus.c.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h> /* Xen's public headers expect it first */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/io/blkif.h>
+#include <xen/io/protocols.h>
+
+#include "backend/blk/xenbus.h"
+#include "ring/ring.h"
+
+#define PREFIX "blkback"
+
+static struct pvio_log *dev_log(const struct blkback_dev *dev)
+{
+	return dev->opts.log ? dev->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+}
+
+static void notify(struct blkback_dev *dev, enum blkback_dev_event ev)
+{
+	if (dev->opts.notify)
+		dev->opts.notify(dev->opts.arg, dev, ev);
+}
+
+static void set_state(struct blkback_dev *dev, enum xenbus_state state)
+{
+	int ret = xenbus_switch_state(&dev->xd, state);
+
+	if (ret)
+		pvio_log(dev_log(dev), PVIO_LOG_ERROR, PREFIX, "%s: cannot switch to %s: %s",
+			 dev->name, xenbus_state_name(state), strerror(-ret));
+	else
+		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: -> %s", dev->name,
+			 xenbus_state_name(state));
+	notify(dev, BLKBACK_DEV_STATE);
+}
+
+/* xenbus_dev_fatal (error node, Closing), then tell the caller the state changed. */
+#define dev_fatal(dev, err, ...)                                                                   \
+	do {                                                                                       \
+		xenbus_dev_fatal(&(dev)->xd, (err), __VA_ARGS__);                                  \
+		(dev)->failed = true;                                                              \
+		notify((dev), BLKBACK_DEV_STATE);                                                  \
+	} while (0)
+
+/* A printable, bounded copy of a value the front end wrote, for messages. */
+static const char *safe(const char *in, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		buf[i] = isprint((unsigned char)in[i]) ? in[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Read an optional u32 of dir: *val = def when absent.  0 or a negative errno. */
+static int read_opt_u32(struct xs_handle *xs, const char *dir, const char *key, uint32_t def,
+			uint32_t *val)
+{
+	int ret = xenbus_read_u32_at(xs, XBT_NULL, dir, key, val);
+
+	if (ret == -ENOENT) {
+		*val = def;
+		ret = 0;
+	}
+	return ret;
+}
+
+int blkback_dev_create(struct blkback_dev **devp, struct xs_handle *xs, struct hv *hv,
+		       const char *nodename, const struct blkback_dev_opts *opts)
+{
+	struct blkback_dev *dev;
+	unsigned int be, fe, devid;
+	char kind[16];
+	int n = 0, ret;
+
+	if (sscanf(nodename, "/local/domain/%u/backend/%15[a-z0-9_-]/%u/%u%n", &be, kind, &fe,
+		   &devid, &n) != 4 ||
+	    nodename[n] != '\0')
+		return -EINVAL;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->hv = hv;
+	dev->opts = *opts;
+	dev->devid = devid;
+	dev->disk.fd = -1;
+	snprintf(dev->name, sizeof(dev->name), "%s %u/%u", kind, fe, devid);
+	ret = xenbus_dev_open(&dev->xd, xs, XENBUS_BACKEND, nodename);
+	if (ret) {
+		free(dev);
+		return ret;
+	}
+	dev->xd.log = dev->opts.log;
+	*devp = dev;
+	return 0;
+}
+
+const char *blkback_dev_token(const struct blkback_dev *dev)
+{
+	return dev->xd.token;
+}
+
+/* ---- probe ---- */
+
+/* The path in params: "aio:" and "raw:" prefixes dropped; NULL for another format. */
+static const char *params_path(const char *params)
+{
+	const char *colon = strchr(params, ':'), *slash = strchr(params, '/');
+
+	if (!colon || (slash && slash < colon))
+		return params;
+	if (!strncmp(params, "aio:", 4) || !strncmp(params, "raw:", 4))
+		return params + 4;
+	return NULL;
+}
+
+/* Read mode, discard-enable, device-type, removable.  0, or fatal reported. */
+static int probe_keys(struct blkback_dev *dev, bool *readonly, bool *discard_enable)
+{
+	uint32_t v;
+	char *s;
+	int ret = xenbus_read_str(&dev->xd, XBT_NULL, "mode", &s);
+
+	if (ret) {
+		dev_fatal(dev, ret, "reading mode");
+		return ret;
+	}
+	*readonly = s[0] == 'r' && !s[1];
+	ret = *readonly || (s[0] == 'w' && !s[1]) ? 0 : -EINVAL;
+	free(s);
+	if (ret) {
+		dev_fatal(dev, ret, "mode must be r or w");
+		return ret;
+	}
+	ret = read_opt_u32(dev->xd.xs, dev->xd.nodename, "discard-enable", 1, &v);
+	*discard_enable = ret == 0 && v != 0;
+	ret = read_opt_u32(dev->xd.xs, dev->xd.nodename, "removable", 0, &v);
+	dev->removable = ret == 0 && v != 0;
+	if (xenbus_read_str(&dev->xd, XBT_NULL, "device-type", &s) == 0) {
+		dev->cdrom = !strcmp(s, "cdrom");
+		free(s);
+	}
+	return 0;
+}
+
+static int features_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
+{
+	struct blkback_dev *dev = arg;
+	const struct blkback_disk *d = &dev->disk;
+	int ret = xenbus_printf(xd, t, "feature-flush-cache", "1");
+
+	if (!ret)
+		ret = xenbus_printf(xd, t, "feature-barrier", "1");
+	if (!ret && !dev->opts.no_persistent)
+		ret = xenbus_printf(xd, t, "feature-persistent", "1");
+	if (!ret && dev->opts.max_indirect_segments)
+		ret = xenbus_printf(xd, t, "feature-max-indirect-segments", "%u",
+				    dev->opts.max_indirect_segments);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "multi-queue-max-queues", "%u", dev->opts.max_queues);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "max-ring-page-order", "%u", dev->opts.max_ring_order);
+	if (!ret && dev->discard) {
+		ret = xenbus_printf(xd, t, "feature-discard", "1");
+		if (!ret)
+			ret = xenbus_printf(xd, t, "discard-granularity", "%u",
+					    d->discard_granularity);
+		if (!ret)
+			ret = xenbus_printf(xd, t, "discard-alignment", "%u", d->discard_alignment);
+		if (!ret)
+			ret = xenbus_printf(xd, t, "discard-secure", "%d", d->secure_discard);
+	}
+	return ret;
+}
+
+/* Open the disk and advertise: 0, -EAGAIN while params is missing, or fatal reported. */
+static int probe(struct blkback_dev *dev)
+{
+	bool readonly, discard_enable;
+	const char *path;
+	char *params;
+	int ret = xenbus_read_str(&dev->xd, XBT_NULL, "params", &params);
+
+	if (ret == -ENOENT || (ret == 0 && !params[0])) {
+		if (!ret)
+			free(params);
+		return -EAGAIN;
+	}
+	if (ret) {
+		dev_fatal(dev, ret, "reading params");
+		return ret;
+	}
+	path = params_path(params);
+	ret = path ? probe_keys(dev, &readonly, &discard_enable) : -ENOTSUP;
+	if (!path)
+		dev_fatal(dev, ret, "unsupported disk format");
+	if (!ret) {
+		ret = blkback_disk_open(&dev->disk, path, readonly);
+		if (ret)
+			dev_fatal(dev, ret, "%s: %s", path, strerror(-ret));
+	}
+	free(params);
+	if (ret)
+		return ret;
+	dev->discard = dev->disk.discard && discard_enable;
+	ret = xenbus_transaction(&dev->xd, features_fn, dev);
+	if (ret) {
+		blkback_disk_close(&dev->disk);
+		dev_fatal(dev, ret, "writing features");
+		return ret;
+	}
+	dev->probed = true;
+	return 0;
+}
+
+/* ---- connect and disconnect ---- */
+
+void blkback_dev_disconnect(struct blkback_dev *dev)
+{
+	if (!dev->queues)
+		return;
+	notify(dev, BLKBACK_DEV_RINGS_DOWN);
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		struct blkback_dev_queue *dq = &dev->queues[q];
+
+		if (dq->ring) {
+			struct blkback_stats st;
+
+			blkback_ring_stats(dq->ring, &st);
+			st.in_flight = 0;
+			blkback_ring_detach(dq->ring);
+			dev->past.reads += st.reads;
+			dev->past.writes += st.writes;
+			dev->past.flushes += st.flushes;
+			dev->past.barriers += st.barriers;
+			dev->past.discards += st.discards;
+			dev->past.indirect += st.indirect;
+			dev->past.unsupported += st.unsupported;
+			dev->past.errors += st.errors;
+			dev->past.bytes_read += st.bytes_read;
+			dev->past.bytes_written += st.bytes_written;
+			dev->past.bytes_discarded += st.bytes_discarded;
+			dev->past.pgrant_hits += st.pgrant_hits;
+			dev->past.pgrant_misses += st.pgrant_misses;
+		}
+		if (dq->port)
+			hv_evtchn_unbind(dev->hv, dq->port);
+	}
+	free(dev->queues);
+	dev->queues = NULL;
+	dev->nr_queues = 0;
+}
+
+/* The ring references of one queue in dir: ring-ref (order 0, no ring-page-order) or ring-refN. */
+static int read_refs(struct blkback_dev *dev, const char *dir, bool multi_ref, grant_ref_t *refs)
+{
+	unsigned int n = 1u << dev->ring_order;
+
+	for (unsigned int i = 0; i < n; i++) {
+		char key[16];
+		uint32_t v;
+		int ret;
+
+		snprintf(key, sizeof(key), multi_ref ? "ring-ref%u" : "ring-ref", i);
+		ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, key, &v);
+		if (ret) {
+			dev_fatal(dev, ret, "reading %s/%s", dir, key);
+			return ret;
+		}
+		refs[i] = v;
+	}
+	return 0;
+}
+
+/* Read one queue's keys, bind its port and attach its ring. */
+static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref)
+{
+	struct blkback_dev_queue *dq = &dev->queues[q];
+	grant_ref_t refs[1u << RING_ORDER_MAX];
+	struct blkback_ring_params p;
+	char dir[300], name[64];
+	uint32_t remote;
+	int ret;
+
+	if (dev->nr_queues > 1)
+		snprintf(dir, sizeof(dir), "%s/queue-%u", dev->xd.otherend, q);
+	else
+		snprintf(dir, sizeof(dir), "%s", dev->xd.otherend);
+	ret = read_refs(dev, dir, multi_ref, refs);
+	if (ret)
+		return ret;
+	ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel", &remote);
+	if (ret) {
+		dev_fatal(dev, ret, "reading %s/event-channel", dir);
+		return ret;
+	}
+	ret = hv_evtchn_bind(dev->hv, dev->xd.otherend_id, remote, &dq->port);
+	if (ret) {
+		dq->port = 0;
+		dev_fatal(dev, ret, "binding event channel %u", remote);
+		return ret;
+	}
+	snprintf(name, sizeof(name), "%s q%u", dev->name, q);
+	p = (struct blkback_ring_params){
+		.frontend = dev->xd.otherend_id,
+		.refs = refs,
+		.order = dev->ring_order,
+		.port = dq->port,
+		.disk = &dev->disk,
+		.persistent = dev->persistent,
+		.max_persistent = dev->opts.max_persistent,
+		.max_indirect_segments = dev->opts.max_indirect_segments,
+		.name = name,
+		.log = dev->opts.log,
+	};
+	ret = blkback_ring_attach(&dq->ring, dev->hv, &p);
+	if (ret) {
+		dq->ring = NULL;
+		dev_fatal(dev, ret, "mapping ring-ref %u (order %u)", refs[0], dev->ring_order);
+	}
+	return ret;
+}
+
+/* protocol, multi-queue-num-queues, ring-page-order, feature-persistent of the front. */
+static int read_front_features(struct blkback_dev *dev, uint32_t *nq, bool *multi_ref)
+{
+	const char *dir = dev->xd.otherend;
+	char *proto, buf[40];
+	uint32_t v;
+	int ret = xenbus_otherend_read_str(&dev->xd, XBT_NULL, "protocol", &proto);
+
+	if (ret == 0) {
+		ret = strcmp(proto, XEN_IO_PROTO_ABI_NATIVE) ? -ENOSYS : 0;
+		if (ret)
+			dev_fatal(dev, ret, "unsupported ABI \"%s\" (only %s)",
+				  safe(proto, buf, 33), XEN_IO_PROTO_ABI_NATIVE);
+		free(proto);
+		if (ret)
+			return ret;
+	} else if (ret != -ENOENT) {
+		dev_fatal(dev, ret, "reading %s/protocol", dir);
+		return ret;
+	}
+	ret = read_opt_u32(dev->xd.xs, dir, "multi-queue-num-queues", 1, nq);
+	if (ret == 0 && (*nq == 0 || *nq > dev->opts.max_queues))
+		ret = -ENOSYS;
+	if (ret) {
+		dev_fatal(dev, ret, "bad multi-queue-num-queues (maximum %u)",
+			  dev->opts.max_queues);
+		return ret;
+	}
+	ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "ring-page-order", &v);
+	*multi_ref = ret == 0;
+	if (ret == -ENOENT)
+		v = 0, ret = 0;
+	if (ret == 0 && v > dev->opts.max_ring_order)
+		ret = -EINVAL;
+	if (ret) {
+		dev_fatal(dev, ret, "bad ring-page-order (maximum %u)", dev->opts.max_ring_order);
+		return ret;
+	}
+	dev->ring_order = v;
+	ret = read_opt_u32(dev->xd.xs, dir, "feature-persistent", 0, &v);
+	dev->persistent = !dev->opts.no_persistent && ret == 0 && v == 1;
+	return 0;
+}
+
+static int connected_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
+{
+	struct blkback_dev *dev = arg;
+	const struct blkback_disk *d = &dev->disk;
+	unsigned int info = (d->readonly ? VDISK_READONLY : 0) | (dev->cdrom ? VDISK_CDROM : 0) |
+			    (dev->removable ? VDISK_REMOVABLE : 0);
+	int ret = xenbus_printf(xd, t, "sectors", "%llu", (unsigned long long)d->sectors);
+
+	if (!ret)
+		ret = xenbus_printf(xd, t, "info", "%u", info);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "sector-size", "%u", d->sector_size);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "physical-sector-size", "%u", d->physical_sector_size);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "feature-persistent", "%d", dev->persistent);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "state", "%d", XenbusStateConnected);
+	return ret;
+}
+
+/* Negotiate with the front, attach every ring, write the disk's properties: Connected. */
+static int connect(struct blkback_dev *dev)
+{
+	bool multi_ref;
+	uint32_t nq;
+	int ret = read_front_features(dev, &nq, &multi_ref);
+
+	if (ret)
+		return ret;
+	dev->queues = calloc(nq, sizeof(*dev->queues));
+	if (!dev->queues) {
+		dev_fatal(dev, -ENOMEM, "allocating %u queues", nq);
+		return -ENOMEM;
+	}
+	dev->nr_queues = nq;
+	for (unsigned int q = 0; q < nq; q++) {
+		ret = connect_queue(dev, q, multi_ref);
+		if (ret)
+			return ret;
+	}
+	notify(dev, BLKBACK_DEV_RINGS_UP);
+	ret = xenbus_transaction(&dev->xd, connected_fn, dev);
+	if (ret) {
+		dev_fatal(dev, ret, "writing the disk's properties");
+		return ret;
+	}
+	dev->xd.state = XenbusStateConnected;
+	pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX,
+		 "%s: -> Connected (%u queue(s), ring order %u, persistent %d)", dev->name, nq,
+		 dev->ring_order, dev->persistent);
+	notify(dev, BLKBACK_DEV_STATE);
+	return 0;
+}
+
+/* ---- the state machine ---- */
+
+/* Linux's xenbus_dev_is_online: `online` absent or unreadable counts as 0. */
+static bool online(struct blkback_dev *dev)
+{
+	uint32_t v;
+
+	return xenbus_read_u32(&dev->xd, XBT_NULL, "online", &v) == 0 && v != 0;
+}
+
+/* Linux blkback's frontend_changed(): 1 when the device is finished. */
+static int frontend_changed(struct blkback_dev *dev, enum xenbus_state fstate)
+{
+	pvio_log(dev_log(dev), PVIO_LOG_DEBUG, PREFIX, "%s: front %s, we are %s", dev->name,
+		 xenbus_state_name(fstate), xenbus_state_name(dev->xd.state));
+	if (fstate != XenbusStateInitialised && fstate != XenbusStateConnected)
+		dev->restarting = false;
+	switch (fstate) {
+	case XenbusStateInitialising:
+		if (dev->xd.state == XenbusStateClosed && dev->probed) {
+			pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: prepare for reconnect",
+				 dev->name);
+			set_state(dev, XenbusStateInitWait);
+		}
+		break;
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		/* Also when the front skipped Initialised (Mini-OS) or we missed it. */
+		if (dev->xd.state == XenbusStateConnected || !dev->probed || dev->failed ||
+		    dev->restarting)
+			break;
+		blkback_dev_disconnect(dev);
+		if (connect(dev))
+			blkback_dev_disconnect(dev);
+		break;
+	case XenbusStateClosing:
+		set_state(dev, XenbusStateClosing);
+		break;
+	case XenbusStateClosed:
+	case XenbusStateUnknown: /* the front's directory is gone (the guest died) */
+		blkback_dev_disconnect(dev);
+		set_state(dev, XenbusStateClosed);
+		if (!online(dev))
+			return 1;
+		dev->failed = false; /* a fresh handshake may connect again */
+		break;
+	default:
+		dev_fatal(dev, -EINVAL, "saw state %d at frontend", (int)fstate);
+		break;
+	}
+	return 0;
+}
+
+int blkback_dev_otherend_changed(struct blkback_dev *dev)
+{
+	enum xenbus_state fstate;
+	int ret = xenbus_read_otherend_state(&dev->xd, &fstate);
+
+	if (ret == -EINVAL) {
+		dev_fatal(dev, ret, "bad state at frontend");
+		return 0;
+	}
+	if (ret) /* xenstore trouble: the next event re-reads */
+		return 0;
+	return frontend_changed(dev, fstate);
+}
+
+/* Our own state as stored (restart rule); Initialising when absent or unreadable. */
+static enum xenbus_state own_state(struct blkback_dev *dev)
+{
+	uint32_t v;
+
+	if (xenbus_read_u32(&dev->xd, XBT_NULL, "state", &v) || v > XenbusStateReconfigured)
+		return XenbusStateInitialising;
+	return (enum xenbus_state)v;
+}
+
+int blkback_dev_start(struct blkback_dev *dev)
+{
+	enum xenbus_state own = own_state(dev);
+	bool restart = own != XenbusStateInitialising && own != XenbusStateInitWait;
+	int ret;
+
+	dev->xd.state = own;
+	ret = probe(dev);
+	if (restart) {
+		/* A dead back end left this device: start over from Closed (see the man page). */
+		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: found in state %s: restarting",
+			 dev->name, xenbus_state_name(own));
+		dev->restarting = true;
+		set_state(dev, XenbusStateClosed);
+	} else if (ret == 0) {
+		set_state(dev, XenbusStateInitWait);
+	}
+	ret = xenbus_watch_otherend(&dev->xd);
+	if (ret)
+		return ret;
+	return blkback_dev_otherend_changed(dev);
+}
+
+int blkback_dev_backend_changed(struct blkback_dev *dev)
+{
+	unsigned int len;
+	char *v = xs_read(dev->xd.xs, XBT_NULL, dev->xd.nodename, &len);
+
+	if (!v)
+		return errno == ENOENT ? 1 : 0;
+	free(v);
+	if (dev->probed || dev->failed || probe(dev))
+		return 0;
+	if (dev->xd.state == XenbusStateInitialising)
+		set_state(dev, XenbusStateInitWait);
+	return blkback_dev_otherend_changed(dev);
+}
+
+void blkback_dev_ring_failed(struct blkback_dev *dev, int err)
+{
+	blkback_dev_disconnect(dev);
+	if (err == -EPROTO)
+		dev_fatal(dev, err, "ring protocol error");
+	else
+		dev_fatal(dev, err, "ring: %s", strerror(-err));
+}
+
+void blkback_dev_stats(const struct blkback_dev *dev, struct blkback_stats *st)
+{
+	*st = dev->past;
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		struct blkback_stats r;
+
+		if (!dev->queues[q].ring)
+			continue;
+		blkback_ring_stats(dev->queues[q].ring, &r);
+		st->reads += r.reads;
+		st->writes += r.writes;
+		st->flushes += r.flushes;
+		st->barriers += r.barriers;
+		st->discards += r.discards;
+		st->indirect += r.indirect;
+		st->unsupported += r.unsupported;
+		st->errors += r.errors;
+		st->bytes_read += r.bytes_read;
+		st->bytes_written += r.bytes_written;
+		st->bytes_discarded += r.bytes_discarded;
+		st->pgrant_hits += r.pgrant_hits;
+		st->pgrant_misses += r.pgrant_misses;
+		st->in_flight += r.in_flight;
+	}
+}
+
+void blkback_dev_destroy(struct blkback_dev *dev, bool close)
+{
+	if (!dev)
+		return;
+	blkback_dev_disconnect(dev);
+	if (close)
+		set_state(dev, XenbusStateClosed);
+	blkback_disk_close(&dev->disk);
+	xenbus_dev_close(&dev->xd);
+	free(dev);
+}

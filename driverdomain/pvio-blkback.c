@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-blkback - the block back-end daemon of a driver domain: serves every virtual disk under
+ * <home>/backend/vbd and <home>/backend/qdisk from one process (see pvio-blkback(8)).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "driverdomain/blkbackd.h"
+#include "ring/ring.h"
+
+static const char *const usage_text =
+    "Usage: pvio-blkback [OPTION]...\n"
+    "Serve the virtual block devices of this (driver) domain: every back-end directory\n"
+    "under /local/domain/<own domid>/backend/vbd and .../backend/qdisk.\n"
+    "\n"
+    "  -v, --verbose           more messages (twice: debug)\n"
+    "      --kinds LIST        back-end kinds to serve: vbd,qdisk (default both)\n"
+    "      --max-queues N      multi-queue-max-queues (default: online CPUs, at most 64)\n"
+    "      --max-ring-order N  max-ring-page-order, 0..4 (default 4)\n"
+    "      --max-indirect N    feature-max-indirect-segments (default 256, 0 = off)\n"
+    "      --no-persistent     do not offer feature-persistent\n"
+    "      --max-persistent N  persistent grants kept mapped per ring\n"
+    "      --poll-us N         busy-poll the rings N microseconds after the last work\n"
+    "      --stats-dir DIR     write per-device statistics files into DIR\n"
+    "  -h, --help              this text\n";
+
+enum {
+	OPT_KINDS = 256,
+	OPT_QUEUES,
+	OPT_ORDER,
+	OPT_INDIRECT,
+	OPT_NOPERS,
+	OPT_MAXPERS,
+	OPT_POLL,
+	OPT_STATS
+};
+
+static const struct option long_opts[] = {
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "kinds", required_argument, NULL, OPT_KINDS },
+	{ "max-queues", required_argument, NULL, OPT_QUEUES },
+	{ "max-ring-order", required_argument, NULL, OPT_ORDER },
+	{ "max-indirect", required_argument, NULL, OPT_INDIRECT },
+	{ "no-persistent", no_argument, NULL, OPT_NOPERS },
+	{ "max-persistent", required_argument, NULL, OPT_MAXPERS },
+	{ "poll-us", required_argument, NULL, OPT_POLL },
+	{ "stats-dir", required_argument, NULL, OPT_STATS },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Every line is "pvio-blkback: message", as a program's diagnostics are. */
+static void daemon_vlog(struct pvio_log *log, enum pvio_log_level level, const char *prefix,
+			const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	(void)log;
+	(void)level;
+	(void)prefix;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "pvio-blkback: %s\n", line);
+}
+
+static int bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "pvio-blkback: bad %s: %s (try --help)\n", what, arg);
+	return -1;
+}
+
+static int number(const char *arg, unsigned int max, unsigned int *val, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || v > max)
+		return bad(what, arg);
+	*val = (unsigned int)v;
+	return 0;
+}
+
+static int parse_kinds(const char *arg, unsigned int *kinds)
+{
+	char buf[64], *save, *tok;
+
+	if (strlen(arg) >= sizeof(buf))
+		return bad("--kinds", arg);
+	strcpy(buf, arg);
+	*kinds = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "vbd"))
+			*kinds |= BBD_KIND_VBD;
+		else if (!strcmp(tok, "qdisk"))
+			*kinds |= BBD_KIND_QDISK;
+		else
+			return bad("--kinds", arg);
+	}
+	return *kinds ? 0 : bad("--kinds", arg);
+}
+
+static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct stat st;
+	int c, ret = 0;
+
+	o->kinds = BBD_KIND_VBD | BBD_KIND_QDISK;
+	o->dev.max_queues = cpus < 1				  ? 1
+			    : cpus > (long)BLKBACK_DEV_QUEUES_MAX ? BLKBACK_DEV_QUEUES_MAX
+								  : (unsigned int)cpus;
+	o->dev.max_ring_order = RING_ORDER_MAX;
+	o->dev.max_indirect_segments = BLKBACK_MAX_INDIRECT_SEGMENTS;
+	while (ret == 0 && (c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			(*verbose)++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_KINDS:
+			ret = parse_kinds(optarg, &o->kinds);
+			break;
+		case OPT_QUEUES:
+			ret = number(optarg, BLKBACK_DEV_QUEUES_MAX, &o->dev.max_queues,
+				     "--max-queues");
+			if (!ret && !o->dev.max_queues)
+				ret = bad("--max-queues", optarg);
+			break;
+		case OPT_ORDER:
+			ret = number(optarg, RING_ORDER_MAX, &o->dev.max_ring_order,
+				     "--max-ring-order");
+			break;
+		case OPT_INDIRECT:
+			ret = number(optarg, BLKBACK_MAX_INDIRECT_SEGMENTS,
+				     &o->dev.max_indirect_segments, "--max-indirect");
+			break;
+		case OPT_NOPERS:
+			o->dev.no_persistent = true;
+			break;
+		case OPT_MAXPERS:
+			ret = number(optarg, 1u << 20, &o->dev.max_persistent, "--max-persistent");
+			break;
+		case OPT_POLL:
+			ret = number(optarg, 1000000, &o->poll_us, "--poll-us");
+			break;
+		case OPT_STATS:
+			o->stats_dir = optarg;
+			errno = 0;
+			if (stat(optarg, &st) || !S_ISDIR(st.st_mode)) {
+				fprintf(stderr, "pvio-blkback: %s: %s\n", optarg,
+					strerror(errno ? errno : ENOTDIR));
+				ret = -1;
+			}
+			break;
+		default:
+			fprintf(stderr, "Try 'pvio-blkback --help'.\n");
+			ret = -1;
+		}
+	}
+	if (ret == 0 && optind < argc) {
+		fprintf(stderr, "pvio-blkback: unexpected argument: %s\n", argv[optind]);
+		ret = -1;
+	}
+	return ret;
+}
+
+/* Connect to the hypervisor and xenstore and find our home. */
+static int connect_services(struct bbd *b)
+{
+	struct hv_open_opts hvo = { .log = b->log };
+	int ret = hv_open(&b->hv, &hvo);
+
+	if (ret) {
+		fprintf(stderr, "pvio-blkback: hypervisor: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = hv_domid(b->hv, &b->domid);
+	if (ret) {
+		fprintf(stderr, "pvio-blkback: own domain id: %s\n", strerror(-ret));
+		return ret;
+	}
+	snprintf(b->home, sizeof(b->home), "/local/domain/%u", b->domid);
+	b->xs = xs_open(0); /* libxenstore honours $XENSTORED_PATH */
+	if (!b->xs) {
+		ret = errno ? -errno : -EIO;
+		fprintf(stderr, "pvio-blkback: xenstore: %s\n", strerror(-ret));
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static struct pvio_log log = { .vlog = daemon_vlog, .max = PVIO_LOG_WARN };
+	struct bbd b = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	int verbose = 0, ret;
+
+	if (parse_args(argc, argv, &b.opts, &verbose))
+		return 2;
+	log.max = verbose >= 2 ? PVIO_LOG_DEBUG : verbose ? PVIO_LOG_INFO : PVIO_LOG_WARN;
+	b.log = &log;
+	b.opts.dev.log = &log;
+	ret = connect_services(&b);
+	if (ret == 0 && (ret = bbd_init(&b)))
+		fprintf(stderr, "pvio-blkback: event loop: %s\n", strerror(-ret));
+	if (ret == 0 && (ret = bbd_watch(&b)))
+		fprintf(stderr, "pvio-blkback: watching %s/backend: %s\n", b.home, strerror(-ret));
+	if (ret == 0) {
+		pvio_log(&log, PVIO_LOG_INFO, "pvio-blkback", "serving domain %u (%s)", b.domid,
+			 hv_provider(b.hv));
+		ret = bbd_run(&b);
+		if (ret)
+			fprintf(stderr, "pvio-blkback: event loop: %s\n", strerror(-ret));
+	}
+	bbd_fini(&b);
+	if (b.xs)
+		xs_close(b.xs);
+	if (b.hv)
+		hv_close(b.hv);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.c - pvio-blkback's statistics files: <stats-dir>/<frontend-domid>.<devid>, "key value"
+ * lines, replaced atomically (a temporary file renamed over it) so a reader never sees half.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driverdomain/blkbackd.h"
+
+#define PREFIX "pvio-blkback"
+
+static int write_file(const char *tmp, const struct bbd_device *d, const struct blkback_stats *st)
+{
+	const struct blkback_dev *dev = d->dev;
+	FILE *f = fopen(tmp, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "state %s\n", xenbus_state_name(dev->xd.state));
+	fprintf(f, "frontend %u\ndevid %u\n", dev->xd.otherend_id, dev->devid);
+	fprintf(f, "queues %u\nring-order %u\npersistent %d\n", dev->nr_queues, dev->ring_order,
+		dev->nr_queues ? dev->persistent : 0);
+	fprintf(f, "reads %llu\nwrites %llu\nflushes %llu\nbarriers %llu\ndiscards %llu\n",
+		(unsigned long long)st->reads, (unsigned long long)st->writes,
+		(unsigned long long)st->flushes, (unsigned long long)st->barriers,
+		(unsigned long long)st->discards);
+	fprintf(f, "indirect %llu\nunsupported %llu\nerrors %llu\n",
+		(unsigned long long)st->indirect, (unsigned long long)st->unsupported,
+		(unsigned long long)st->errors);
+	fprintf(f, "bytes-read %llu\nbytes-written %llu\nbytes-discarded %llu\nin-flight %u\n",
+		(unsigned long long)st->bytes_read, (unsigned long long)st->bytes_written,
+		(unsigned long long)st->bytes_discarded, st->in_flight);
+	ret = ferror(f) ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+void bbd_stats_write(struct bbd_device *d, bool force)
+{
+	const char *dir = d->b->opts.stats_dir;
+	struct blkback_stats st;
+	char path[4096], tmp[4096];
+	int ret;
+
+	if (!dir)
+		return;
+	blkback_dev_stats(d->dev, &st);
+	if (!force && !d->stats_dirty && !memcmp(&st, &d->last, sizeof(st)))
+		return;
+	d->stats_dirty = false;
+	d->last = st;
+	snprintf(path, sizeof(path), "%s/%s", dir, d->stats_name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, d->stats_name);
+	ret = write_file(tmp, d, &st);
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		pvio_log(d->b->log, PVIO_LOG_WARN, PREFIX, "%s: %s", path, strerror(-ret));
+	}
+}
+
+void bbd_stats_remove(struct bbd_device *d)
+{
+	char path[4096];
+
+	if (!d->b->opts.stats_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", d->b->opts.stats_dir, d->stats_name);
+	unlink(path);
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* blkback-front.c - the scripted blkif front end (see blkback-front.h). */
+#include "config.h"
+
+#include <stdint.h> /* Xen's public headers expect it first */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xen/io/blkif.h>
+
+#include "tests/blkback-front.h"
+#include "tests/hv-test.h"
+
+int tf_open(struct tfront *f, struct hv *hv, struct xs_handle *xs, const char *front_path)
+{
+	memset(f, 0, sizeof(*f));
+	f->hv = hv;
+	T_CHECK(xenbus_dev_open(&f->xd, xs, XENBUS_FRONTEND, front_path) == 0, "open %s",
+		front_path);
+	return 0;
+}
+
+int tf_share(struct tfront *f, unsigned int nq, unsigned int order)
+{
+	void *data;
+
+	T_CHECK(nq <= TF_QUEUES_MAX, "too many queues");
+	for (unsigned int i = 0; i < nq; i++) {
+		struct tf_queue *q = &f->q[i];
+
+		T_CHECK(hv_grant_share(f->hv, f->xd.otherend_id, 1u << order, true, &q->sring,
+				       q->refs) == 0,
+			"grant ring %u", i);
+		T_CHECK(ring_blkif_front_init(&q->rf, q->sring, order) == 0, "ring init");
+		T_CHECK(hv_evtchn_alloc_unbound(f->hv, f->xd.otherend_id, &q->port) == 0,
+			"alloc port");
+		f->nq = i + 1;
+	}
+	f->order = order;
+	T_CHECK(hv_grant_share(f->hv, f->xd.otherend_id, 2, true, &data, f->dref) == 0,
+		"grant data");
+	f->data = data;
+	return 0;
+}
+
+static int queue_keys(struct tfront *f, xs_transaction_t t, unsigned int i)
+{
+	char key[64], pre[24] = "";
+
+	if (f->nq > 1)
+		snprintf(pre, sizeof(pre), "queue-%u/", i);
+	for (unsigned int r = 0; r < (1u << f->order); r++) {
+		if (f->order)
+			snprintf(key, sizeof(key), "%sring-ref%u", pre, r);
+		else
+			snprintf(key, sizeof(key), "%sring-ref", pre);
+		if (xenbus_printf(&f->xd, t, key, "%u", f->q[i].refs[r]))
+			return -1;
+	}
+	snprintf(key, sizeof(key), "%sevent-channel", pre);
+	return xenbus_printf(&f->xd, t, key, "%u", f->q[i].port);
+}
+
+static int publish_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
+{
+	const struct tf_keys *k = ((void **)arg)[1];
+	struct tfront *f = ((void **)arg)[0];
+	int ret = 0;
+
+	for (unsigned int i = 0; i < f->nq && !ret; i++)
+		ret = queue_keys(f, t, i);
+	if (!ret && f->order)
+		ret = xenbus_printf(xd, t, "ring-page-order", "%u", f->order);
+	if (!ret && k->nq_key)
+		ret = xenbus_printf(xd, t, "multi-queue-num-queues", "%u", k->nq_key);
+	if (!ret && k->protocol)
+		ret = xenbus_printf(xd, t, "protocol", "%s", k->protocol);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "feature-persistent", "%d", k->persistent);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "state", "%d",
+				    k->skip_initialised ? XenbusStateConnected
+							: XenbusStateInitialised);
+	return ret;
+}
+
+int tf_publish(struct tfront *f, const struct tf_keys *k)
+{
+	void *arg[2] = { f, (void *)k };
+
+	T_CHECK(xenbus_transaction(&f->xd, publish_fn, arg) == 0, "front keys");
+	f->xd.state = k->skip_initialised ? XenbusStateConnected : XenbusStateInitialised;
+	return 0;
+}
+
+int tf_wait(struct tfront *f, unsigned int mask, enum xenbus_state *state)
+{
+	enum xenbus_state s = XenbusStateUnknown;
+	int ret = xenbus_wait_otherend(&f->xd, mask, TF_WAIT_MS, &s);
+
+	if (state)
+		*state = s;
+	T_CHECK(ret == 0, "%s: waiting for back-end states 0x%x: %s (state %s)", f->xd.nodename,
+		mask, strerror(-ret), xenbus_state_name(s));
+	return 0;
+}
+
+int tf_expect(struct tfront *f, const char *key, uint32_t want)
+{
+	uint32_t v = 0;
+	int ret = xenbus_otherend_read_u32(&f->xd, XBT_NULL, key, &v);
+
+	T_CHECK(ret == 0 && v == want, "%s/%s: %s %u, want %u", f->xd.otherend, key,
+		ret ? strerror(-ret) : "", v, want);
+	return 0;
+}
+
+int tf_io(struct tfront *f, unsigned int q, uint8_t op, uint64_t sector, unsigned int page,
+	  int16_t *status)
+{
+	struct tf_queue *tq = &f->q[q];
+	struct blkif_request *req = ring_front_req_slot(&tq->rf);
+	struct blkif_response rsp;
+	uint64_t id = f->next_id++;
+	int n;
+
+	T_CHECK(req, "ring full");
+	req->operation = op;
+	req->nr_segments = 1;
+	req->id = id;
+	req->sector_number = sector;
+	req->seg[0].gref = f->dref[page];
+	req->seg[0].first_sect = 0;
+	req->seg[0].last_sect = 7;
+	if (ring_front_push(&tq->rf) > 0)
+		T_CHECK(hv_evtchn_notify(f->hv, tq->port) == 0, "notify");
+	for (int tries = 0;; tries++) {
+		n = ring_front_consume(&tq->rf, &rsp, 1);
+		T_CHECK(n >= 0, "front ring broken");
+		if (n == 1)
+			break;
+		if (ring_front_final_check(&tq->rf) == 0)
+			T_CHECK(tries < 10 && t_event_wait(f->hv, tq->port, 1000),
+				"no response from queue %u", q);
+	}
+	T_CHECK(rsp.id == id && rsp.operation == op, "response id/op");
+	*status = rsp.status;
+	return 0;
+}
+
+int tf_close(struct tfront *f)
+{
+	const unsigned int closing =
+	    XENBUS_STATE_BIT(XenbusStateClosing) | XENBUS_STATE_BIT(XenbusStateClosed);
+
+	T_CHECK(xenbus_switch_state(&f->xd, XenbusStateClosing) == 0, "-> Closing");
+	T_CHECK(tf_wait(f, closing, NULL) == 0, "back-end Closing");
+	T_CHECK(xenbus_switch_state(&f->xd, XenbusStateClosed) == 0, "-> Closed");
+	T_CHECK(tf_wait(f, XENBUS_STATE_BIT(XenbusStateClosed), NULL) == 0, "back-end Closed");
+	tf_release(f);
+	return 0;
+}
+
+void tf_release(struct tfront *f)
+{
+	for (unsigned int i = 0; i < f->nq; i++) {
+		hv_grant_end(f->hv, f->q[i].sring, 1u << f->order);
+		hv_evtchn_unbind(f->hv, f->q[i].port);
+	}
+	if (f->data)
+		hv_grant_end(f->hv, f->data, 2);
+	f->nq = 0;
+	f->data = NULL;
+}
