@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkfront.c - libpvio-blkfront's handle: open, close, info and stats, and the two halves of
+ * the xenbus handshake, modelled on Linux xen-blkfront: talk_to_blkback (read what the
+ * back-end offers, set up the queues, write the ring keys in one transaction, Initialised) and
+ * blkfront_connect (read the disk's properties once the back-end is Connected).
+ *
+ * Everything read from the back-end's directory is parsed strictly and bounded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xen/io/protocols.h>
+
+#include "frontend/blk/blkfront-priv.h"
+
+/* <otherend>/key as a u32 no larger than max, or def when it is absent or malformed. */
+static unsigned int be_u32(struct blkfront *bf, const char *key, uint32_t def, uint32_t max)
+{
+	uint32_t v;
+
+	if (xenbus_otherend_read_u32(&bf->dev, XBT_NULL, key, &v) < 0)
+		return def;
+	return v > max ? max : v;
+}
+
+int bf_backend_online(struct blkfront *bf)
+{
+	uint32_t v;
+	int ret = xenbus_otherend_read_u32(&bf->dev, XBT_NULL, "online", &v);
+
+	if (ret == -ENOENT)
+		return 0;
+	return ret < 0 ? ret : (v != 0);
+}
+
+static unsigned int min_u(unsigned int a, unsigned int b)
+{
+	return a < b ? a : b;
+}
+
+/* What to ask for, from what the back-end offers and the caller wants. */
+static void negotiate(struct blkfront *bf)
+{
+	unsigned int segs = BLKIF_MAX_SEGMENTS_PER_REQUEST, pool = bf->opts.pool_pages;
+
+	bf->be_max_queues = be_u32(bf, "multi-queue-max-queues", 1, BF_MAX_QUEUES);
+	bf->be_max_order = be_u32(bf, "max-ring-page-order", 0, RING_ORDER_MAX);
+	bf->be_indirect = be_u32(bf, "feature-max-indirect-segments", 0, BF_MAX_SEGS);
+	bf->info.queues = min_u(bf->opts.queues, bf->be_max_queues ? bf->be_max_queues : 1);
+	bf->info.ring_order = min_u(bf->opts.ring_order, bf->be_max_order);
+	bf->info.persistent =
+	    !bf->opts.no_persistent && be_u32(bf, "feature-persistent", 0, 1) == 1;
+	if (!bf->opts.no_indirect && bf->be_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+		segs = min_u(bf->opts.max_indirect_segments, bf->be_indirect);
+	/* A part's data and descriptor pages must fit an empty pool. */
+	if (segs > pool)
+		segs = pool;
+	while (segs > BLKIF_MAX_SEGMENTS_PER_REQUEST &&
+	       segs + (segs + BF_SEGS_PER_PAGE - 1) / BF_SEGS_PER_PAGE > pool)
+		segs--;
+	bf->part_segs = segs ? segs : 1;
+	bf->info.max_segments = bf->part_segs;
+}
+
+static int write_ring_keys(struct blkfront *bf, xs_transaction_t t, const struct bf_queue *q,
+			   const char *dir)
+{
+	char key[64];
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < (1u << q->order); i++) {
+		if (q->order == 0)
+			snprintf(key, sizeof(key), "%sring-ref", dir);
+		else
+			snprintf(key, sizeof(key), "%sring-ref%u", dir, i);
+		ret = xenbus_printf(&bf->dev, t, key, "%u", q->refs[i]);
+	}
+	snprintf(key, sizeof(key), "%sevent-channel", dir);
+	return ret ? ret : xenbus_printf(&bf->dev, t, key, "%u", q->port);
+}
+
+/* Remove the keys a previous connection may have left (a queue count or order that changed). */
+static void remove_old_keys(struct blkfront *bf, xs_transaction_t t)
+{
+	static const char *const keys[] = { "ring-ref", "event-channel", "ring-page-order",
+					    "multi-queue-num-queues" };
+	char path[512];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", bf->dev.nodename, keys[i]);
+		xs_rm(bf->xs, t, path);
+	}
+	for (i = 0; i < (1u << RING_ORDER_MAX); i++) {
+		snprintf(path, sizeof(path), "%s/ring-ref%u", bf->dev.nodename, i);
+		xs_rm(bf->xs, t, path);
+	}
+	for (i = 0; i < BF_MAX_QUEUES; i++) {
+		snprintf(path, sizeof(path), "%s/queue-%u", bf->dev.nodename, i);
+		xs_rm(bf->xs, t, path);
+	}
+}
+
+/* The ring keys of every queue, in one transaction (Linux's talk_to_blkback). */
+static int ring_keys_txn(struct xenbus_dev *dev, xs_transaction_t t, void *arg)
+{
+	struct blkfront *bf = arg;
+	unsigned int i;
+	char dir[32];
+	int ret = 0;
+
+	(void)dev;
+	remove_old_keys(bf, t);
+	if (bf->info.ring_order > 0)
+		ret = xenbus_printf(&bf->dev, t, "ring-page-order", "%u", bf->info.ring_order);
+	if (ret == 0 && bf->nqueues == 1)
+		ret = write_ring_keys(bf, t, &bf->queues[0], "");
+	else if (ret == 0)
+		ret = xenbus_printf(&bf->dev, t, "multi-queue-num-queues", "%u", bf->nqueues);
+	for (i = 0; ret == 0 && bf->nqueues > 1 && i < bf->nqueues; i++) {
+		snprintf(dir, sizeof(dir), "queue-%u/", i);
+		ret = write_ring_keys(bf, t, &bf->queues[i], dir);
+	}
+	if (ret == 0)
+		ret = xenbus_printf(&bf->dev, t, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE);
+	if (ret == 0)
+		ret = xenbus_printf(&bf->dev, t, "feature-persistent", "%u",
+				    bf->opts.no_persistent ? 0u : 1u);
+	return ret;
+}
+
+int bf_talk_to_backend(struct blkfront *bf)
+{
+	struct bf_part *list = NULL;
+	unsigned int i;
+	int ret = 0;
+
+	negotiate(bf);
+	for (i = 0; ret == 0 && i < bf->info.queues; i++) {
+		ret = bf_queue_setup(bf, &bf->queues[i], i);
+		bf->nqueues = i + 1;
+	}
+	if (ret == 0)
+		ret = xenbus_transaction(&bf->dev, ring_keys_txn, bf);
+	if (ret == 0)
+		ret = xenbus_switch_state(&bf->dev, XenbusStateInitialised);
+	if (ret == 0) {
+		bf->info.ring_entries = bf->queues[0].rf.nr_ents;
+		return 0;
+	}
+	pvio_log(bf->log, PVIO_LOG_WARN, "blkfront", "vbd %u: setting up rings: %s", bf->info.devid,
+		 strerror(-ret));
+	for (i = 0; i < bf->nqueues; i++)
+		bf_queue_teardown(bf, &bf->queues[i], &list);
+	bf->nqueues = 0;
+	return ret;
+}
+
+/* <otherend>/sectors: a u64 in decimal, digits only. */
+static int read_sectors(struct blkfront *bf, uint64_t *sectors)
+{
+	char *v, *end;
+	int ret = xenbus_otherend_read_str(&bf->dev, XBT_NULL, "sectors", &v);
+
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*sectors = strtoull(v, &end, 10);
+	ret = (!*v || *end || *v < '0' || *v > '9' || errno) ? -EINVAL : 0;
+	free(v);
+	return ret;
+}
+
+/* The disk's properties once the back-end is Connected (Linux's blkfront_connect). */
+int bf_read_connect_info(struct blkfront *bf)
+{
+	struct blkfront_info *in = &bf->info;
+	unsigned int vinfo;
+	int ret = read_sectors(bf, &in->sectors);
+
+	if (ret < 0)
+		return ret;
+	if (in->sectors > UINT64_MAX / BF_SECTOR)
+		return -ERANGE;
+	vinfo = be_u32(bf, "info", 0, UINT32_MAX);
+	in->readonly = vinfo & VDISK_READONLY;
+	in->cdrom = vinfo & VDISK_CDROM;
+	in->removable = vinfo & VDISK_REMOVABLE;
+	in->sector_size = be_u32(bf, "sector-size", BF_SECTOR, 1u << 16);
+	if (in->sector_size < BF_SECTOR || (in->sector_size & (in->sector_size - 1)))
+		return -EINVAL;
+	in->physical_sector_size = be_u32(bf, "physical-sector-size", in->sector_size, 1u << 20);
+	if (in->physical_sector_size < in->sector_size)
+		in->physical_sector_size = in->sector_size;
+	in->flush = be_u32(bf, "feature-flush-cache", 0, 1);
+	in->barrier = be_u32(bf, "feature-barrier", 0, 1);
+	in->discard = be_u32(bf, "feature-discard", 0, 1);
+	in->secure_discard = in->discard && be_u32(bf, "discard-secure", 0, 1);
+	in->discard_granularity = be_u32(bf, "discard-granularity", in->sector_size, UINT32_MAX);
+	in->discard_alignment = be_u32(bf, "discard-alignment", 0, UINT32_MAX);
+	if (!bf->opts.queue_depth)
+		bf->depth = in->queues * in->ring_entries;
+	return 0;
+}
+
+/* device/vbd/<devid>, or the lowest-numbered entry for devid 0. */
+static int find_device(struct blkfront *bf, char *path, size_t len)
+{
+	domid_t self;
+	unsigned int n, i, best = UINT32_MAX;
+	char dir[64], **ents;
+	int ret = hv_domid(bf->hv, &self);
+
+	if (ret < 0)
+		return ret;
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/vbd", (unsigned int)self);
+	if (bf->opts.devid == 0) {
+		ents = xs_directory(bf->xs, XBT_NULL, dir, &n);
+		if (!ents)
+			return -ENOENT;
+		for (i = 0; i < n; i++) {
+			uint32_t v;
+
+			if (xenbus_parse_u32(ents[i], UINT32_MAX - 1, &v) == 0 && v < best)
+				best = v;
+		}
+		free(ents);
+		if (best == UINT32_MAX)
+			return -ENOENT;
+		bf->opts.devid = best;
+	}
+	bf->info.devid = bf->opts.devid;
+	if ((size_t)snprintf(path, len, "%s/%u", dir, bf->opts.devid) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
+{
+	if (opts)
+		bf->opts = *opts;
+	if (!bf->opts.queues)
+		bf->opts.queues = 1;
+	if (bf->opts.queues > BF_MAX_QUEUES)
+		bf->opts.queues = BF_MAX_QUEUES;
+	if (bf->opts.ring_order > RING_ORDER_MAX)
+		bf->opts.ring_order = RING_ORDER_MAX;
+	if (!bf->opts.max_indirect_segments)
+		bf->opts.max_indirect_segments = BF_DEFAULT_INDIRECT;
+	if (bf->opts.max_indirect_segments > BF_MAX_SEGS)
+		bf->opts.max_indirect_segments = BF_MAX_SEGS;
+	if (!bf->opts.pool_pages)
+		bf->opts.pool_pages = BF_DEFAULT_POOL;
+	if (!bf->opts.timeout_ms)
+		bf->opts.timeout_ms = BF_DEFAULT_TIMEOUT_MS;
+	bf->depth = bf->opts.queue_depth;
+	bf->log = bf->opts.log ? bf->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+	bf->epfd = -1;
+}
+
+static int open_handles(struct blkfront *bf)
+{
+	struct hv_open_opts ho = { .log = bf->log };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ret;
+
+	bf->hv = bf->opts.hv;
+	if (!bf->hv) {
+		ret = hv_open(&bf->hv, &ho);
+		if (ret < 0)
+			return ret;
+		bf->own_hv = true;
+	}
+	bf->xs = bf->opts.xs;
+	if (!bf->xs) {
+		bf->xs = xs_open(0);
+		if (!bf->xs)
+			return errno ? -errno : -EIO;
+		bf->own_xs = true;
+	}
+	bf->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (bf->epfd < 0)
+		return -errno;
+	if (epoll_ctl(bf->epfd, EPOLL_CTL_ADD, hv_evtchn_fd(bf->hv), &ev) < 0 ||
+	    epoll_ctl(bf->epfd, EPOLL_CTL_ADD, xs_fileno(bf->xs), &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drive the handshake until Connected, the device is gone, or the timeout. */
+static int connect_wait(struct blkfront *bf)
+{
+	long long deadline = now_ms() + bf->opts.timeout_ms;
+	enum xenbus_state st;
+	int ret = xenbus_watch_otherend(&bf->dev);
+
+	if (ret == 0)
+		ret = xenbus_read_otherend_state(&bf->dev, &st);
+	if (ret == 0)
+		ret = bf_state_act(bf, st);
+	while (ret == 0 && bf->status != BF_CONNECTED && bf->status != BF_GONE) {
+		struct epoll_event ev;
+		long long left = deadline - now_ms();
+
+		if (bf->opts.timeout_ms > 0 && left <= 0)
+			return -ETIMEDOUT;
+		epoll_wait(bf->epfd, &ev, 1,
+			   left > 100 || bf->opts.timeout_ms < 0 ? 100 : (int)left);
+		ret = bf_state_step(bf);
+	}
+	if (ret == 0 && bf->status == BF_GONE)
+		ret = -ENODEV;
+	return ret;
+}
+
+int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
+{
+	struct blkfront *bf = calloc(1, sizeof(*bf));
+	char path[128];
+	int ret;
+
+	if (!bf)
+		return -ENOMEM;
+	defaults(bf, opts);
+	ret = open_handles(bf);
+	if (ret == 0)
+		ret = find_device(bf, path, sizeof(path));
+	if (ret == 0)
+		ret = xenbus_dev_open(&bf->dev, bf->xs, XENBUS_FRONTEND, path);
+	if (ret == 0) {
+		bf->info.backend_id = bf->dev.otherend_id;
+		bf->status = BF_DISCONNECTED;
+		ret = connect_wait(bf);
+	}
+	if (ret < 0) {
+		blkfront_close(bf);
+		return ret;
+	}
+	*bfp = bf;
+	return 0;
+}
+
+/* Wait up to ms for the back-end's state to be in mask, re-trying zombie grants meanwhile. */
+static void close_wait(struct blkfront *bf, unsigned int mask, int ms)
+{
+	long long deadline = now_ms() + ms;
+	enum xenbus_state st = XenbusStateUnknown;
+
+	while (now_ms() < deadline) {
+		if (xenbus_wait_otherend(&bf->dev, mask, 50, &st) != -ETIMEDOUT)
+			break;
+	}
+	bf_zombies_retry(bf);
+}
+
+void blkfront_close(struct blkfront *bf)
+{
+	unsigned int mask = XENBUS_STATE_BIT(XenbusStateClosing) |
+			    XENBUS_STATE_BIT(XenbusStateClosed) |
+			    XENBUS_STATE_BIT(XenbusStateUnknown);
+	struct bf_part *list = NULL;
+	unsigned int i;
+	int tries;
+
+	if (!bf)
+		return;
+	if (bf->dev.nodename) {
+		xenbus_switch_state(&bf->dev, XenbusStateClosing);
+		close_wait(bf, mask, BF_CLOSE_TIMEOUT_MS);
+	}
+	for (i = 0; i < bf->nqueues; i++)
+		bf_queue_teardown(bf, &bf->queues[i], &list);
+	bf->nqueues = 0;
+	bf->status = BF_GONE;
+	while (list) {
+		struct bf_part *p = list;
+
+		list = p->next;
+		bf_part_complete(bf, p, -ECANCELED);
+	}
+	bf_fail_all(bf, -ECANCELED);
+	bf_run_done(bf);
+	if (bf->dev.nodename) {
+		xenbus_switch_state(&bf->dev, XenbusStateClosed);
+		close_wait(
+		    bf, XENBUS_STATE_BIT(XenbusStateClosed) | XENBUS_STATE_BIT(XenbusStateUnknown),
+		    BF_CLOSE_TIMEOUT_MS);
+		xenbus_dev_close(&bf->dev);
+	}
+	for (tries = 0; bf->zombies && tries < 20; tries++) {
+		usleep(10000);
+		bf_zombies_retry(bf);
+	}
+	if (bf->zombies)
+		pvio_log(bf->log, PVIO_LOG_WARN, "blkfront", "grants still mapped: left granted");
+	if (bf->epfd >= 0)
+		close(bf->epfd);
+	if (bf->own_xs)
+		xs_close(bf->xs);
+	if (bf->own_hv)
+		hv_close(bf->hv);
+	free(bf);
+}
+
+void blkfront_get_info(const struct blkfront *bf, struct blkfront_info *info)
+{
+	*info = bf->info;
+	info->queues = bf->nqueues ? bf->nqueues : bf->info.queues;
+}
+
+void blkfront_get_stats(const struct blkfront *bf, struct blkfront_stats *st)
+{
+	*st = bf->stats;
+}

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.c - libpvio-blkfront's operations: submit and split into parts, the pending FIFO and
+ * its dispatch over the queues, completion (first error wins), blkfront_poll and the
+ * synchronous calls.
+ *
+ * queue_depth bounds the operations outstanding; ring and pool space are not the caller's
+ * concern: parts that do not fit wait in the FIFO, in submission order, and go out as
+ * responses free space.  Dispatch is strictly in order (a part that fits nowhere stops it),
+ * so every part on a ring was submitted before every part in the FIFO: that keeps re-issue
+ * after a reconnect in submission order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "frontend/blk/blkfront-priv.h"
+
+static struct bf_part *part_new(struct bf_op *op, uint8_t operation, uint64_t sector, size_t op_off,
+				size_t len, unsigned int nseg, uint64_t seq)
+{
+	struct bf_part *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pages = calloc(nseg + BF_MAX_INDIRECT_PAGES, sizeof(*p->pages));
+	if (!p->pages) {
+		free(p);
+		return NULL;
+	}
+	p->op = op;
+	p->operation = operation;
+	p->sector = sector;
+	p->op_off = op_off;
+	p->len = len;
+	p->nseg = nseg;
+	p->seq = seq;
+	return p;
+}
+
+static void part_free(struct bf_part *p)
+{
+	free(p->pages);
+	free(p);
+}
+
+static void fifo_append(struct blkfront *bf, struct bf_part *p)
+{
+	p->next = NULL;
+	if (bf->fifo_tail)
+		bf->fifo_tail->next = p;
+	else
+		bf->fifo_head = p;
+	bf->fifo_tail = p;
+}
+
+static struct bf_part *fifo_pop(struct blkfront *bf)
+{
+	struct bf_part *p = bf->fifo_head;
+
+	if (p) {
+		bf->fifo_head = p->next;
+		if (!bf->fifo_head)
+			bf->fifo_tail = NULL;
+		p->next = NULL;
+	}
+	return p;
+}
+
+static void done_append(struct blkfront *bf, struct bf_op *op)
+{
+	op->next = NULL;
+	if (bf->done_tail)
+		bf->done_tail->next = op;
+	else
+		bf->done_head = op;
+	bf->done_tail = op;
+}
+
+void bf_part_complete(struct blkfront *bf, struct bf_part *p, int result)
+{
+	struct bf_op *op = p->op;
+
+	if (result && !op->result)
+		op->result = result;
+	part_free(p);
+	if (--op->parts == 0)
+		done_append(bf, op);
+}
+
+/* Run the callbacks of completed operations: how many ran. */
+int bf_run_done(struct blkfront *bf)
+{
+	struct bf_op *op;
+	int n = 0;
+
+	while ((op = bf->done_head)) {
+		bf->done_head = op->next;
+		if (!bf->done_head)
+			bf->done_tail = NULL;
+		bf->stats.completed++;
+		bf->stats.in_flight--;
+		if (op->result)
+			bf->stats.errors++;
+		if (op->done)
+			op->done(op->arg, op->result);
+		free(op);
+		n++;
+	}
+	return n;
+}
+
+/* Complete every part in the FIFO with err (the rings must be torn down already). */
+void bf_fail_all(struct blkfront *bf, int err)
+{
+	struct bf_part *p;
+
+	while ((p = fifo_pop(bf)))
+		bf_part_complete(bf, p, err);
+}
+
+/* Cut a read/write part that has more segments than this connection allows. */
+static int part_resplit(struct blkfront *bf, struct bf_part *p)
+{
+	size_t max = (size_t)bf->part_segs * HV_PAGE_SIZE;
+
+	while (p->nseg > bf->part_segs) {
+		size_t rest = p->len - max;
+		struct bf_part *t = part_new(
+		    p->op, p->operation, p->sector + max / BF_SECTOR, p->op_off + max, rest,
+		    (unsigned int)((rest + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE), p->seq);
+
+		if (!t)
+			return -ENOMEM;
+		p->len = max;
+		p->nseg = bf->part_segs;
+		t->next = p->next;
+		p->next = t;
+		if (bf->fifo_tail == p)
+			bf->fifo_tail = t;
+		p->op->parts++;
+		p = t;
+	}
+	return 0;
+}
+
+/*
+ * Fix the part at the FIFO's head for what this connection offers: 1 if it is ready to go,
+ * 0 if it was completed here (a flush with nothing to flush, a discard no longer offered).
+ */
+static int head_prepare(struct blkfront *bf, struct bf_part *p)
+{
+	switch (p->op->op) {
+	case BLKFRONT_FLUSH:
+		if (bf->info.flush)
+			p->operation = BLKIF_OP_FLUSH_DISKCACHE;
+		else if (bf->info.barrier)
+			p->operation = BLKIF_OP_WRITE_BARRIER;
+		else
+			break;
+		return 1;
+	case BLKFRONT_DISCARD:
+	case BLKFRONT_SECURE_DISCARD:
+		if (!bf->info.discard || (p->secure && !bf->info.secure_discard))
+			break;
+		return 1;
+	default:
+		return part_resplit(bf, p) < 0 ? -ENOMEM : 1;
+	}
+	fifo_pop(bf);
+	bf_part_complete(bf, p, p->op->op == BLKFRONT_FLUSH ? 0 : -EOPNOTSUPP);
+	return 0;
+}
+
+/* The first queue from bf->rr on where p fits, or NULL. */
+static struct bf_queue *pick_queue(struct blkfront *bf, const struct bf_part *p)
+{
+	unsigned int k;
+
+	for (k = 0; k < bf->nqueues; k++) {
+		struct bf_queue *q = &bf->queues[(bf->rr + k) % bf->nqueues];
+
+		if (bf_queue_fits(bf, q, p))
+			return q;
+	}
+	return NULL;
+}
+
+/* Move parts from the FIFO onto the rings while they fit; publish and notify once per ring. */
+int bf_dispatch(struct blkfront *bf)
+{
+	unsigned int touched = 0, i;
+	struct bf_part *p;
+	int ret = 0;
+
+	if (bf->status != BF_CONNECTED)
+		return 0;
+	while ((p = bf->fifo_head)) {
+		struct bf_queue *q;
+
+		ret = head_prepare(bf, p);
+		if (ret < 0)
+			break;
+		if (ret == 0)
+			continue;
+		q = pick_queue(bf, p);
+		if (!q)
+			break;
+		ret = bf_queue_issue(bf, q, p);
+		if (ret < 0)
+			break;
+		fifo_pop(bf);
+		touched |= 1u << q->index;
+		bf->rr = (q->index + 1) % bf->nqueues;
+	}
+	for (i = 0; i < bf->nqueues; i++)
+		if ((touched & (1u << i)) && bf_queue_push(bf, &bf->queues[i]) < 0)
+			ret = -EPROTO;
+	if (ret == -EPROTO)
+		bf_lost(bf, "ring broken while queueing");
+	return ret < 0 && ret != -EPROTO ? ret : 0;
+}
+
+static int check_args(const struct blkfront *bf, enum blkfront_op op, uint64_t offset, size_t len)
+{
+	uint64_t size = bf->info.sectors * BF_SECTOR;
+
+	if (bf->status == BF_GONE)
+		return -ENODEV;
+	if (op == BLKFRONT_FLUSH)
+		return 0;
+	if (op > BLKFRONT_SECURE_DISCARD || len == 0 || offset % BF_SECTOR || len % BF_SECTOR ||
+	    offset > size || len > size - offset)
+		return -EINVAL;
+	if (op != BLKFRONT_READ && bf->info.readonly)
+		return -EROFS;
+	if (op == BLKFRONT_DISCARD && !bf->info.discard)
+		return -EOPNOTSUPP;
+	if (op == BLKFRONT_SECURE_DISCARD && !bf->info.secure_discard)
+		return -EOPNOTSUPP;
+	if (bf->stats.in_flight >= bf->depth)
+		return -EAGAIN;
+	return 0;
+}
+
+/* Cut a read or write into parts of part_segs pages at most, onto list. */
+static int split_rw(struct blkfront *bf, struct bf_op *op, struct bf_part **list)
+{
+	size_t max = (size_t)bf->part_segs * HV_PAGE_SIZE, off;
+	uint8_t operation = op->op == BLKFRONT_READ ? BLKIF_OP_READ : BLKIF_OP_WRITE;
+	struct bf_part **tail = list;
+
+	for (off = 0; off < op->len; off += max) {
+		size_t len = op->len - off < max ? op->len - off : max;
+		struct bf_part *p =
+		    part_new(op, operation, (op->offset + off) / BF_SECTOR, off, len,
+			     (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE), bf->seq++);
+
+		if (!p)
+			return -ENOMEM;
+		*tail = p;
+		tail = &p->next;
+		op->parts++;
+	}
+	return 0;
+}
+
+static int split(struct blkfront *bf, struct bf_op *op, struct bf_part **list)
+{
+	struct bf_part *p;
+
+	if (op->op == BLKFRONT_READ || op->op == BLKFRONT_WRITE)
+		return split_rw(bf, op, list);
+	p = part_new(op, op->op == BLKFRONT_FLUSH ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_DISCARD,
+		     op->offset / BF_SECTOR, 0, op->len, 0, bf->seq++);
+	if (!p)
+		return -ENOMEM;
+	p->secure = op->op == BLKFRONT_SECURE_DISCARD;
+	op->parts = 1;
+	*list = p;
+	return 0;
+}
+
+int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset,
+		    size_t len, blkfront_done_fn *done, void *arg)
+{
+	struct bf_part *list = NULL, *p;
+	struct bf_op *o;
+	int ret = check_args(bf, op, offset, len);
+
+	if (ret < 0)
+		return ret;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	*o = (struct bf_op){
+		.op = op, .buf = buf, .offset = offset, .len = len, .done = done, .arg = arg
+	};
+	ret = split(bf, o, &list);
+	if (ret < 0) {
+		while ((p = list)) {
+			list = p->next;
+			part_free(p);
+		}
+		free(o);
+		return ret;
+	}
+	while ((p = list)) {
+		list = p->next;
+		fifo_append(bf, p);
+	}
+	bf->stats.submitted++;
+	bf->stats.in_flight++;
+	return bf_dispatch(bf);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Take events and responses, follow the back-end's state, dispatch: 0 or a negative errno. */
+static int work(struct blkfront *bf)
+{
+	evtchn_port_t port;
+	unsigned int i, budget;
+	int ret;
+
+	for (budget = 0; budget < 1024 && hv_evtchn_pending(bf->hv, &port) == 0; budget++)
+		hv_evtchn_unmask(bf->hv, port);
+	ret = bf_state_step(bf);
+	if (ret < 0)
+		return ret;
+	if (bf->status == BF_CONNECTED) {
+		for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++)
+			if (bf_queue_responses(bf, &bf->queues[i]) < 0)
+				bf_lost(bf, "protocol error in a response");
+		bf_check_channels(bf);
+	}
+	if (bf->zombies)
+		bf_zombies_retry(bf);
+	return bf_dispatch(bf);
+}
+
+/* Spin up to poll_us for a response on any ring: true if one is there. */
+static bool spin(struct blkfront *bf)
+{
+	struct timespec ts;
+	long long end_ns, now_ns;
+	unsigned int i;
+
+	if (!bf->opts.poll_us || bf->status != BF_CONNECTED || !bf->stats.in_flight)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end_ns = (long long)ts.tv_sec * 1000000000 + ts.tv_nsec + bf->opts.poll_us * 1000ll;
+	do {
+		for (i = 0; i < bf->nqueues; i++)
+			if (bf_queue_has_responses(&bf->queues[i]))
+				return true;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now_ns = (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	} while (now_ns < end_ns);
+	return false;
+}
+
+/* Longest single sleep: channels and zombie grants are re-checked this often. */
+#define BF_TICK_MS 100
+
+int blkfront_poll(struct blkfront *bf, int timeout_ms)
+{
+	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int n = 0, ret;
+
+	for (;;) {
+		struct epoll_event ev;
+		long long left;
+
+		ret = work(bf);
+		n += bf_run_done(bf);
+		if (ret < 0 && n == 0)
+			return ret;
+		if (n > 0)
+			break;
+		if (bf->status == BF_GONE && bf->stats.in_flight == 0)
+			return -ENODEV;
+		if (timeout_ms == 0)
+			break;
+		if (spin(bf))
+			continue;
+		left = timeout_ms < 0 ? BF_TICK_MS : deadline - now_ms();
+		if (left <= 0)
+			break;
+		if (left > BF_TICK_MS)
+			left = BF_TICK_MS;
+		epoll_wait(bf->epfd, &ev, 1, (int)left);
+	}
+	return n;
+}
+
+int blkfront_fd(const struct blkfront *bf)
+{
+	return bf->epfd;
+}
+
+unsigned int blkfront_in_flight(const struct blkfront *bf)
+{
+	return bf->stats.in_flight;
+}
+
+/* A synchronous call's completion. */
+struct bf_sync {
+	bool done;  /* the operation completed */
+	int result; /* its result */
+};
+
+static void sync_done(void *arg, int result)
+{
+	struct bf_sync *s = arg;
+
+	s->done = true;
+	s->result = result;
+}
+
+static int sync_op(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset, size_t len)
+{
+	struct bf_sync s = { false, 0 };
+	int ret;
+
+	while ((ret = blkfront_submit(bf, op, buf, offset, len, sync_done, &s)) == -EAGAIN) {
+		ret = blkfront_poll(bf, -1);
+		if (ret < 0)
+			return ret;
+	}
+	if (ret < 0)
+		return ret;
+	while (!s.done) {
+		ret = blkfront_poll(bf, -1);
+		if (ret < 0 && !s.done)
+			return ret;
+	}
+	return s.result;
+}
+
+int blkfront_read(struct blkfront *bf, void *buf, uint64_t offset, size_t len)
+{
+	return sync_op(bf, BLKFRONT_READ, buf, offset, len);
+}
+
+int blkfront_write(struct blkfront *bf, const void *buf, uint64_t offset, size_t len)
+{
+	return sync_op(bf, BLKFRONT_WRITE, (void *)buf, offset, len);
+}
+
+int blkfront_flush(struct blkfront *bf)
+{
+	return sync_op(bf, BLKFRONT_FLUSH, NULL, 0, 0);
+}
+
+int blkfront_discard(struct blkfront *bf, uint64_t offset, size_t len, bool secure)
+{
+	return sync_op(bf, secure ? BLKFRONT_SECURE_DISCARD : BLKFRONT_DISCARD, NULL, offset, len);
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# blkfront-pkgconfig.sh - install into a scratch DESTDIR, then build a small program against the
+# installed <pvio/blkfront.h> with `pkg-config --cflags --libs --static pvio-blkfront`.
+set -e
+b=${PVIO_BUILDDIR:-.}
+command -v pkg-config >/dev/null || exit 77
+d=$(mktemp -d /tmp/blkfront-pc.XXXXXX)
+trap 'rm -rf "$d"' EXIT
+make -C "$b" -s install-libLIBRARIES install-pkgincludeHEADERS install-pkgconfigDATA \
+	DESTDIR="$d/inst" >/dev/null
+pc=$(find "$d/inst" -name pvio-blkfront.pc)
+test -n "$pc" || { echo "FAIL: no pvio-blkfront.pc installed"; exit 1; }
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+cat >"$d/t.c" <<'C'
+#include <stdio.h>
+#include <pvio/blkfront.h>
+int main(void)
+{
+	struct blkfront_opts o = { .devid = 51712 };
+	struct blkfront *bf;
+
+	if (blkfront_open(&bf, &o) == 0)
+		blkfront_close(bf);
+	return 0;
+}
+C
+flags=$(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$d/inst" \
+	pkg-config --cflags --libs --static pvio-blkfront)
+# shellcheck disable=SC2086
+cc -o "$d/t" "$d/t.c" $flags || { echo "FAIL: build against $prefix/include/pvio/blkfront.h"; exit 1; }
+test -x "$d/t"
