@@ -71,6 +71,8 @@ struct db_results {
 	bool have_fio;				/* fio ran */
 	const char *fio_why;			/* why not, if not */
 	bool direct;				/* the file is opened O_DIRECT */
+	char load[64];				/* /proc/loadavg when the run began */
+	const char *fs;				/* the file system it is on */
 };
 
 static void usage(FILE *out)
@@ -236,6 +238,7 @@ static void print_params(const struct db_params *p, const struct db_results *r)
 {
 	const struct db_pvio_info *in = &r->info;
 
+	printf("load:        %s (/proc/loadavg before the run)\n", r->load);
 	printf("hypervisor:  sim, a private pvio-hv started for this run\n");
 	printf("file:        %s, %llu MiB, %s, %s\n", p->file, (unsigned long long)(p->size >> 20),
 	       fs_name(p->file),
@@ -290,16 +293,16 @@ static void print_verdict(const struct db_workload *w, const char *base, const s
 	bool met;
 
 	if (pv->err || b->err || !iops(b)) {
-		printf("%-20s %-8s %10s\n", w->name, base, "-");
+		printf("%-20s %-9s %10s\n", w->name, base, "-");
 		return;
 	}
 	if (w->depth == 1) {
 		met = added <= TARGET_ADDED_US;
-		printf("%-20s %-8s %10.2f %13.2f   added mean <= %.0f us  %s\n", w->name, base,
+		printf("%-20s %-9s %10.2f %13.2f   added mean <= %.0f us   %s\n", w->name, base,
 		       ratio, added, TARGET_ADDED_US, met ? "met" : "not met");
 	} else {
 		met = ratio >= TARGET_RATIO;
-		printf("%-20s %-8s %10.2f %13s   IOPS ratio >= %.1f    %s\n", w->name, base, ratio,
+		printf("%-20s %-9s %10.2f %13s   IOPS ratio >= %.1f     %s\n", w->name, base, ratio,
 		       "-", TARGET_RATIO, met ? "met" : "not met");
 	}
 }
@@ -316,7 +319,7 @@ static void print_tables(const struct db_results *r)
 		if (r->have_fio)
 			print_row(db_workloads[i].name, "fio", &r->fio[i]);
 	}
-	printf("\n%-20s %-8s %10s %13s   %-22s %s\n", "workload", "baseline", "IOPS ratio",
+	printf("\n%-20s %-9s %10s %13s   %-21s %s\n", "workload", "baseline", "IOPS ratio",
 	       "added mean us", "target", "verdict");
 	for (i = 0; i < db_nr_workloads; i++) {
 		print_verdict(&db_workloads[i], "aio", &r->pvio[i], &r->aio[i]);
@@ -328,14 +331,27 @@ static void print_tables(const struct db_results *r)
 	       "The targets are reported, not asserted.\n");
 }
 
+static void read_load(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, len, "unknown");
+	if (f && fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
 static int run_all(const struct db_params *p, struct db_results *r)
 {
 	int ret;
 
+	read_load(r->load, sizeof(r->load));
 	ret = db_file_direct(p->file);
 	if (ret < 0)
 		return db_err(p->file, ret);
 	r->direct = ret;
+	r->fs = fs_name(p->file);
 	ret = db_run_pvio(p, r->pvio, &r->info);
 	if (ret < 0)
 		return ret;
