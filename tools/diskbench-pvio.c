@@ -244,28 +244,40 @@ static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs
 	return 0;
 }
 
-static void reap(pid_t pid, int sig)
+/* Wait for pid (after sig, if any): 0 if it exited with status 0, -ECHILD otherwise. */
+static int reap(pid_t pid, int sig)
 {
+	int status = 0;
+
 	if (pid <= 0)
-		return;
+		return 0;
 	if (sig)
 		kill(pid, sig);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
 }
 
-static void pvio_teardown(struct pvio_env *env)
+/* Tear everything down; -ECHILD if a process of the run did not exit cleanly (reported). */
+static int pvio_teardown(struct pvio_env *env)
 {
-	reap(env->guest, 0);
+	int ret = 0;
+
+	if (reap(env->guest, 0) < 0)
+		ret = db_err("guest", -ECHILD);
 	if (env->added) {
 		xenbus_device_detach(env->xs, &env->spec);
 		xenbus_device_wait_closed(env->xs, &env->spec, 5000);
 		xenbus_device_remove(env->xs, &env->spec, XENBUS_REMOVE_FORCE);
 	}
-	reap(env->blkback, SIGTERM);
+	if (reap(env->blkback, SIGTERM) < 0)
+		ret = db_err("pvio-blkback", -ECHILD);
 	if (env->xs)
 		xs_close(env->xs);
-	embed_stop(env->e);
+	if (embed_stop(env->e) < 0)
+		ret = db_err("pvio-hv or pvio-xenstored", -ECHILD);
+	return ret;
 }
 
 /* Collect the guest's info and results; the guest is killed if it hangs. */
@@ -315,6 +327,7 @@ int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio
 		ret = collect(&env, p, fds[0], res, info);
 	close(fds[0]);
 out:
-	pvio_teardown(&env);
+	if (pvio_teardown(&env) < 0 && ret == 0)
+		ret = -ECHILD;
 	return ret;
 }
