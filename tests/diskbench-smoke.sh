@@ -1,0 +1,55 @@
+#!/bin/sh
+# diskbench-smoke: pvio-diskbench --quick runs the guest, the driver domain and the baselines
+# (libaio, and fio when installed) to the end, exits 0 and prints a line for every workload and
+# engine and a verdict for every workload.  No figure is checked: performance is never asserted
+# by a test.
+set -u
+
+bench="${PVIO_BUILDDIR:-.}/pvio-diskbench"
+if [ ! -x "$bench" ]; then
+	echo "diskbench-smoke: $bench: not built" >&2
+	exit 77
+fi
+if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
+	echo "diskbench-smoke: no writable /dev/shm" >&2
+	exit 77
+fi
+
+out=$(mktemp "${TMPDIR:-/tmp}/diskbench-smoke.XXXXXX") || exit 1
+trap 'rm -f "$out"' EXIT
+
+engines='pvio aio'
+fio=--no-fio
+if command -v fio >/dev/null 2>&1; then
+	engines='pvio aio fio'
+	fio=
+fi
+
+if ! "$bench" --quick $fio >"$out"; then
+	echo "diskbench-smoke: pvio-diskbench --quick $fio failed" >&2
+	cat "$out" >&2
+	exit 1
+fi
+
+status=0
+for wl in 'randread 4k qd1' 'randwrite 4k qd1' 'randread 4k qd32' 'randwrite 4k qd32' \
+	'seqread 128k qd32' 'seqwrite 128k qd32'; do
+	for engine in $engines; do
+		if ! grep -Eq "^$wl +$engine +[0-9]+ " "$out"; then
+			echo "diskbench-smoke: no \"$wl\" line for $engine" >&2
+			status=1
+		fi
+	done
+	if ! grep -Eq "^$wl +aio +[0-9.]+ .*(met|not met)\$" "$out"; then
+		echo "diskbench-smoke: no verdict for \"$wl\"" >&2
+		status=1
+	fi
+done
+for fact in 'machine:' 'cpu:' 'file:' 'runtime:' 'pvio:' 'negotiated:' 'baselines:'; do
+	if ! grep -q "^$fact" "$out"; then
+		echo "diskbench-smoke: no \"$fact\" line" >&2
+		status=1
+	fi
+done
+[ "$status" -eq 0 ] || cat "$out" >&2
+exit "$status"

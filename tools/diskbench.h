@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diskbench.h - the parts of pvio-diskbench(1).
+ *
+ *   pvio-diskbench.c  options, the backing file, the report
+ *   diskbench-run.c   the workloads, the latency histogram, the loop that keeps N I/Os in flight
+ *   diskbench-pvio.c  the pvio run: private pvio-hv, driver domain with pvio-blkback, guest
+ *   diskbench-aio.c   the native baseline: the same loop on the file through libaio
+ *   diskbench-fio.c   the fio baseline: fio --output-format=json, parsed
+ */
+#ifndef PVIO_TOOLS_DISKBENCH_H
+#define PVIO_TOOLS_DISKBENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_PROG "pvio-diskbench"
+/* The deepest queue a workload keeps. */
+#define DB_DEPTH_MAX 32u
+/* The biggest I/O a workload issues. */
+#define DB_BS_MAX (128u << 10)
+/* The latency histogram: 64 exact buckets, then 64 per power of two up to 2^40 ns. */
+#define DB_HIST_SUB	64u
+#define DB_HIST_BUCKETS (2u * DB_HIST_SUB + 34u * DB_HIST_SUB)
+
+/* One workload: an access pattern at a queue depth. */
+struct db_workload {
+	const char *name;   /* the row's label, e.g. "randread 4k qd1" */
+	bool write;	    /* writes, else reads */
+	bool random;	    /* random block-aligned offsets, else sequential */
+	unsigned int bs;    /* bytes per I/O */
+	unsigned int depth; /* I/Os kept in flight */
+};
+
+/* The workloads, in the order they run and are reported. */
+#define DB_NR_WORKLOADS 6u
+extern const struct db_workload db_workloads[DB_NR_WORKLOADS];
+extern const unsigned int db_nr_workloads;
+
+/* What the command line asked for. */
+struct db_params {
+	const char *file;	 /* the backing file */
+	uint64_t size;		 /* its size in bytes */
+	unsigned int runtime_ms; /* timed run per workload */
+	unsigned int warmup_ms;	 /* untimed run before it */
+	unsigned int poll_us;	 /* --poll-us for pvio-blkback and blkfront; 0: none */
+	unsigned int queues;	 /* blkfront queues (0: its default) */
+	unsigned int ring_order; /* blkfront ring order (0: its default) */
+	bool ring_order_set;	 /* --ring-order was given */
+	bool no_persistent;	 /* blkfront does not announce feature-persistent */
+	bool no_fio;		 /* skip the fio baseline */
+	bool verbose;		 /* -v: the daemons' messages too */
+};
+
+/* One measured workload. */
+struct db_result {
+	int err;	/* 0, or the negative errno that stopped it */
+	uint64_t ops;	/* I/Os completed in the timed part */
+	uint64_t bytes; /* bytes moved in the timed part */
+	uint64_t ns;	/* the timed part's length */
+	double mean_ns; /* mean latency, submission to completion */
+	double p99_ns;	/* 99th percentile of the same */
+	bool have_lat;	/* mean_ns and p99_ns are valid */
+};
+
+/* What the guest learned from blkfront_get_info, for the report. */
+struct db_pvio_info {
+	bool persistent;	   /* persistent grants in use */
+	unsigned int queues;	   /* rings in use */
+	unsigned int ring_order;   /* log2 pages per ring */
+	unsigned int ring_entries; /* requests per ring */
+	unsigned int max_segments; /* segments per request */
+};
+
+/* Latencies in a log-linear histogram (< 1/64 relative error), bounded memory. */
+struct db_hist {
+	uint64_t count;			  /* samples */
+	double sum_ns;			  /* their sum */
+	uint64_t bucket[DB_HIST_BUCKETS]; /* samples per bucket */
+};
+
+void db_hist_add(struct db_hist *h, uint64_t ns);
+/* The q-quantile (0 < q <= 1): the upper bound of its bucket, in ns. */
+double db_hist_quantile(const struct db_hist *h, double q);
+
+uint64_t db_now_ns(void);
+
+/*
+ * An I/O engine for the loop: submit starts slot's I/O (0, -EAGAIN to retry after a wait, or
+ * an errno), wait blocks until at least one completion was passed to db_slot_done.
+ */
+struct db_slot;
+struct db_engine {
+	int (*submit)(void *ctx, struct db_slot *s);
+	int (*wait)(void *ctx);
+	void *ctx; /* the engine's own state */
+};
+
+/* One I/O kept in flight by the loop. */
+struct db_slot {
+	struct db_loop *loop; /* the loop it belongs to */
+	unsigned int index;   /* its place in the loop's slots */
+	void *buf;	      /* DB_BS_MAX bytes, page-aligned */
+	bool write;	      /* the current I/O writes buf, else reads into it */
+	unsigned int len;     /* its length in bytes */
+	uint64_t offset;      /* where the current I/O goes */
+	uint64_t start_ns;    /* when it was submitted */
+	bool deferred;	      /* submit said -EAGAIN: retry after the next wait */
+};
+
+/* Run workload w on engine e for p's warm-up, then its runtime, into *res. */
+int db_loop_run(const struct db_params *p, const struct db_workload *w, const struct db_engine *e,
+		void *bufs, struct db_result *res);
+/* The engine reports a completion: result 0 or a negative errno. */
+void db_slot_done(struct db_slot *s, int result);
+/* DB_DEPTH_MAX buffers of DB_BS_MAX bytes, filled with a pattern; free with db_bufs_free. */
+void *db_bufs_alloc(void);
+void db_bufs_free(void *bufs);
+
+/* Report an error as "pvio-diskbench: what: strerror"; returns err. */
+int db_err(const char *what, int err);
+
+/* The pvio run: every workload through blkfront in a guest, into res[db_nr_workloads]. */
+int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio_info *info);
+/* The libaio loop on the file itself, opened as pvio-blkback opens it. */
+int db_run_aio(const struct db_params *p, struct db_result *res);
+/* Whether pvio-blkback would open the file O_DIRECT (its own probe), or a negative errno. */
+int db_file_direct(const char *path);
+/* fio with libaio: -ENOENT if fio is not installed. */
+int db_run_fio(const struct db_params *p, bool direct, struct db_result *res);
+
+#endif
