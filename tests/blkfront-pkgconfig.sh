@@ -26,6 +26,9 @@ int main(void)
 C
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$d/inst" \
 	pkg-config --cflags --libs --static pvio-blkfront)
+# The build's own compiler and flags: a sanitizer build's library needs its runtime linked in.
+mk() { sed -n "s/^$1 = //p" "$b/Makefile"; }
+cc=$(mk CC)
 # shellcheck disable=SC2086
-cc -o "$d/t" "$d/t.c" $flags || { echo "FAIL: build against $prefix/include/pvio/blkfront.h"; exit 1; }
+${cc:-cc} $(mk CFLAGS) -o "$d/t" "$d/t.c" $(mk LDFLAGS) $flags || { echo "FAIL: build against $prefix/include/pvio/blkfront.h"; exit 1; }
 test -x "$d/t"

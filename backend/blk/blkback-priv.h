@@ -73,6 +73,7 @@ struct blkback_req {
 	unsigned int nbatch;	  /* pages in batch */
 	void *batch;		  /* the one map of all segments (not persistent), or NULL */
 	struct blkback_seg *segs; /* [ring max_segs]: this entry's share of the ring's table */
+	struct iovec *iov;	  /* [ring max_segs]: its iovec, live until io_submit took it */
 };
 
 struct blkback_ring {
@@ -97,7 +98,10 @@ struct blkback_ring {
 	uint32_t *free;			     /* [nr_ents] stack of free entry indices */
 	unsigned int nfree;		     /* entries on the free stack */
 	struct blkback_req *barrier;	     /* a barrier waiting for the drain, or NULL */
-	struct iovec *iov;		     /* [max_segs] scratch for one submission */
+	struct iovec *iov;		     /* [nr_ents * max_segs] the entries' iovecs */
+	struct iocb **plug;		     /* [nr_ents] iocbs prepared, not yet submitted */
+	unsigned int nplug;		     /* how many */
+	bool plugging;			     /* collect iocbs: one io_submit per batch */
 	grant_ref_t *refs;		     /* [max_segs] scratch for one batched map */
 	struct blkif_request_segment *idesc; /* [max_indirect] copied indirect descriptors */
 	unsigned int log_budget;	     /* guest-triggered messages left to print */
@@ -128,6 +132,8 @@ int blkback_segs_map(struct blkback_ring *r, struct blkback_req *e);
 void blkback_segs_release(struct blkback_ring *r, struct blkback_req *e);
 /* Start a planned request; it is answered now or when its I/O completes. */
 void blkback_start(struct blkback_ring *r, struct blkback_req *e);
+/* Submit the iocbs collected while plugging, in one io_submit; answer those it refuses. */
+void blkback_unplug(struct blkback_ring *r);
 /* Answer the I/O that has completed: 0 or io_getevents' errno. */
 int blkback_reap(struct blkback_ring *r);
 /* Run the waiting barrier once nothing is in flight any more. */

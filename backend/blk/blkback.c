@@ -179,13 +179,18 @@ static int take_batch(struct blkback_ring *r)
 	unsigned int n;
 	int rc;
 
+	/* Reads and writes of one batch go to the kernel in one io_submit (as a blk_plug). */
+	r->plugging = true;
+	rc = 0;
 	for (n = 0; n < r->rb.nr_ents && !r->barrier; n++) {
 		rc = ring_back_consume(&r->rb, &req, 1);
 		if (rc <= 0)
-			return rc;
+			break;
 		take(r, &req);
 	}
-	return 0;
+	r->plugging = false;
+	blkback_unplug(r);
+	return rc < 0 ? rc : 0;
 }
 
 static int push_notify(struct blkback_ring *r)
@@ -210,6 +215,15 @@ static int batch_run(struct blkback_ring *r)
 	rc = take_batch(r);
 	if (rc < 0)
 		return rc;
+	/*
+	 * I/O that io_submit finished on the spot (the page cache, tmpfs) is answered in this same
+	 * pass, with the one notify below, rather than after the io fd wakes the loop again.
+	 */
+	if (r->aio_inflight) {
+		rc = blkback_reap(r);
+		if (rc < 0)
+			return rc;
+	}
 	return push_notify(r);
 }
 
@@ -269,15 +283,17 @@ static int tables_alloc(struct blkback_ring *r)
 	r->reqs = calloc(n, sizeof(*r->reqs));
 	r->segs = calloc((size_t)n * r->max_segs, sizeof(*r->segs));
 	r->free = calloc(n, sizeof(*r->free));
-	r->iov = calloc(r->max_segs, sizeof(*r->iov));
+	r->iov = calloc((size_t)n * r->max_segs, sizeof(*r->iov));
+	r->plug = calloc(n, sizeof(*r->plug));
 	r->refs = calloc(r->max_segs, sizeof(*r->refs));
 	if (r->max_indirect)
 		r->idesc = calloc(r->max_indirect, sizeof(*r->idesc));
-	if (!r->reqs || !r->segs || !r->free || !r->iov || !r->refs ||
+	if (!r->reqs || !r->segs || !r->free || !r->iov || !r->plug || !r->refs ||
 	    (r->max_indirect && !r->idesc))
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		r->reqs[i].segs = &r->segs[(size_t)i * r->max_segs];
+		r->reqs[i].iov = &r->iov[(size_t)i * r->max_segs];
 		r->free[i] = n - 1 - i;
 	}
 	r->nfree = n;
@@ -290,6 +306,7 @@ static void tables_free(struct blkback_ring *r)
 	free(r->segs);
 	free(r->free);
 	free(r->iov);
+	free(r->plug);
 	free(r->refs);
 	free(r->idesc);
 }

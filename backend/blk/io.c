@@ -115,8 +115,8 @@ void blkback_segs_release(struct blkback_ring *r, struct blkback_req *e)
 	}
 }
 
-/* The iovec of what remains of e after e->done bytes, in r->iov: its length. */
-static int iov_build(struct blkback_ring *r, const struct blkback_req *e)
+/* The iovec of what remains of e after e->done bytes, in e->iov: its length. */
+static int iov_build(const struct blkback_req *e)
 {
 	uint64_t skip = e->done;
 	unsigned int i;
@@ -131,8 +131,8 @@ static int iov_build(struct blkback_ring *r, const struct blkback_req *e)
 			skip -= len;
 			continue;
 		}
-		r->iov[n].iov_base = (char *)s->page + off + skip;
-		r->iov[n].iov_len = len - skip;
+		e->iov[n].iov_base = (char *)s->page + off + skip;
+		e->iov[n].iov_len = len - skip;
 		skip = 0;
 		n++;
 	}
@@ -146,6 +146,11 @@ static int submit(struct blkback_ring *r, struct blkback_req *e)
 
 	io_set_eventfd(&e->iocb, r->efd);
 	e->iocb.data = e;
+	if (r->plugging) {
+		r->plug[r->nplug++] = &e->iocb; /* at most one per entry: nr_ents */
+		r->aio_inflight++;
+		return 0;
+	}
 	rc = io_submit(r->aio, 1, list);
 	if (rc == 1) {
 		r->aio_inflight++;
@@ -157,13 +162,13 @@ static int submit(struct blkback_ring *r, struct blkback_req *e)
 /* Submit what remains of a read or write as one iocb. */
 static int rw_submit(struct blkback_ring *r, struct blkback_req *e)
 {
-	int n = iov_build(r, e);
+	int n = iov_build(e);
 	long long off = (long long)(e->offset + e->done);
 
 	if (e->write)
-		io_prep_pwritev(&e->iocb, r->disk->fd, r->iov, n, off);
+		io_prep_pwritev(&e->iocb, r->disk->fd, e->iov, n, off);
 	else
-		io_prep_preadv(&e->iocb, r->disk->fd, r->iov, n, off);
+		io_prep_preadv(&e->iocb, r->disk->fd, e->iov, n, off);
 	return submit(r, e);
 }
 
@@ -190,6 +195,39 @@ static void flush_start(struct blkback_ring *r, struct blkback_req *e)
 		blkback_warn(r, "flush: io_submit: %s", strerror(-rc));
 		blkback_finish(r, e, BLKIF_RSP_ERROR);
 	}
+}
+
+/* io_submit refused e (err): answer it as a submission failure would have been answered. */
+static void unplug_refused(struct blkback_ring *r, struct blkback_req *e, int err)
+{
+	r->aio_inflight--;
+	if (e->nseg == 0 && err == -EINVAL) {
+		r->no_aio_fsync = true; /* before 4.18, aio had no fsync for most files */
+		fdatasync_answer(r, e);
+		return;
+	}
+	blkback_warn(r, "io_submit: %s", strerror(-err));
+	blkback_finish(r, e, BLKIF_RSP_ERROR);
+}
+
+void blkback_unplug(struct blkback_ring *r)
+{
+	unsigned int done = 0, tries = 0;
+
+	while (done < r->nplug) {
+		int rc = io_submit(r->aio, (long)(r->nplug - done), &r->plug[done]);
+
+		if (rc > 0) {
+			done += (unsigned int)rc;
+			continue;
+		}
+		if (rc == -EINTR && ++tries < IO_RETRIES)
+			continue;
+		/* The first iocb not taken is the one that failed (or none was taken at all). */
+		unplug_refused(r, r->plug[done]->data, rc < 0 ? rc : -EIO);
+		done++;
+	}
+	r->nplug = 0;
 }
 
 /* Map and submit a read or write. */
@@ -241,8 +279,8 @@ static int sync_write(struct blkback_ring *r, struct blkback_req *e)
 	unsigned int tries;
 
 	for (tries = 0; e->done < e->bytes && tries < IO_RETRIES; tries++) {
-		int n = iov_build(r, e);
-		ssize_t k = pwritev(r->disk->fd, r->iov, n, (off_t)(e->offset + e->done));
+		int n = iov_build(e);
+		ssize_t k = pwritev(r->disk->fd, e->iov, n, (off_t)(e->offset + e->done));
 
 		if (k < 0 && errno == EINTR)
 			continue;
