@@ -49,6 +49,7 @@ struct db_params {
 	unsigned int ring_order; /* blkfront ring order (0: its default) */
 	bool ring_order_set;	 /* --ring-order was given */
 	bool no_persistent;	 /* blkfront does not announce feature-persistent */
+	bool copy;		 /* guest buffers from malloc (copied), not blkfront_buf_alloc */
 	bool no_fio;		 /* skip the fio baseline */
 	bool verbose;		 /* -v: the daemons' messages too */
 };

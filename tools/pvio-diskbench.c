@@ -44,6 +44,7 @@ enum {
 	OPT_QUEUES,
 	OPT_RING_ORDER,
 	OPT_NO_PERSISTENT,
+	OPT_COPY,
 	OPT_NO_FIO,
 };
 
@@ -56,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "ring-order", required_argument, NULL, OPT_RING_ORDER },
 	{ "no-persistent", no_argument, NULL, OPT_NO_PERSISTENT },
+	{ "copy", no_argument, NULL, OPT_COPY },
 	{ "no-fio", no_argument, NULL, OPT_NO_FIO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -91,6 +93,8 @@ static void usage(FILE *out)
 	    "      --queues N        blkfront queues wanted (default: its own)\n"
 	    "      --ring-order N    blkfront ring-page-order wanted (default: its own)\n"
 	    "      --no-persistent   blkfront does not announce feature-persistent\n"
+	    "      --copy            the guest's buffers are plain memory that blkfront copies\n"
+	    "                        (default: granted with blkfront_buf_alloc, no copy)\n"
 	    "      --no-fio          skip the fio baseline\n"
 	    "  -v, --verbose         the daemons' messages too\n"
 	    "  -h, --help            print this help\n",
@@ -145,6 +149,8 @@ static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, u
 		p->ring_order_set = true;
 	} else if (c == OPT_NO_PERSISTENT)
 		p->no_persistent = true;
+	else if (c == OPT_COPY)
+		p->copy = true;
 	else if (c == OPT_NO_FIO)
 		p->no_fio = true;
 	else if (c == 'v')
@@ -250,9 +256,12 @@ static void print_params(const struct db_params *p, const struct db_results *r)
 	       "offsets)\n");
 	printf("pvio:        guest: libpvio-blkfront, driver domain: pvio-blkback%s%.0u\n",
 	       p->poll_us ? " --poll-us " : "", p->poll_us);
-	printf("options:     poll-us %u, queues %s, ring-order %s, persistent %s\n", p->poll_us,
-	       p->queues ? "asked" : "default", p->ring_order_set ? "asked" : "default",
-	       p->no_persistent ? "off" : "on");
+	printf("options:     poll-us %u, queues %s, ring-order %s, persistent %s,\n"
+	       "             guest buffers %s\n",
+	       p->poll_us, p->queues ? "asked" : "default", p->ring_order_set ? "asked" : "default",
+	       p->no_persistent ? "off" : "on",
+	       p->copy ? "malloc (copied through blkfront's pool)"
+		       : "blkfront_buf_alloc (granted, no copy)");
 	printf("negotiated:  %u queue%s, ring order %u (%u requests), %u segments a request,\n"
 	       "             persistent grants %s\n",
 	       in->queues, in->queues == 1 ? "" : "s", in->ring_order, in->ring_entries,

@@ -60,17 +60,19 @@ struct bf_op {
 
 /* One blkif request's worth of an operation. */
 struct bf_part {
-	struct bf_op *op;     /* the operation it belongs to */
-	uint64_t seq;	      /* submission order, for re-issue */
-	uint8_t operation;    /* BLKIF_OP_READ/WRITE/FLUSH_DISKCACHE/WRITE_BARRIER/DISCARD */
-	bool secure;	      /* discard: BLKIF_DISCARD_SECURE */
-	uint64_t sector;      /* first 512-byte sector */
-	size_t op_off;	      /* byte offset of this part inside the operation's buffer */
-	size_t len;	      /* bytes (discard: the range) */
-	unsigned int nseg;    /* data segments (pages) */
-	unsigned int nind;    /* indirect descriptor pages (0: a direct request) */
-	unsigned int *pages;  /* pool indexes: nseg data pages, then nind indirect pages */
-	struct bf_part *next; /* link in the pending FIFO */
+	struct bf_op *op;	 /* the operation it belongs to */
+	uint64_t seq;		 /* submission order, for re-issue */
+	uint8_t operation;	 /* BLKIF_OP_READ/WRITE/FLUSH_DISKCACHE/WRITE_BARRIER/DISCARD */
+	bool secure;		 /* discard: BLKIF_DISCARD_SECURE */
+	uint64_t sector;	 /* first 512-byte sector */
+	size_t op_off;		 /* byte offset of this part inside the operation's buffer */
+	size_t len;		 /* bytes (discard: the range) */
+	unsigned int nseg;	 /* data segments (pages) */
+	unsigned int nind;	 /* indirect descriptor pages (0: a direct request) */
+	unsigned int *pages;	 /* pool indexes: nseg data pages, then nind indirect pages */
+	const grant_ref_t *zref; /* data in a blkfront_buf_alloc region: its pages' refs (no copy,
+				    pages[0..nseg) unused), or NULL */
+	struct bf_part *next;	 /* link in the pending FIFO */
 };
 
 /* One ring with its event channel and data pages (Linux's blkfront_ring_info). */
@@ -87,6 +89,15 @@ struct bf_queue {
 	unsigned int *free_ids;	 /* stack of free request ids */
 	unsigned int nfree;	 /* entries on that stack */
 	unsigned int busy;	 /* requests on the ring */
+};
+
+/* Caller memory granted to the back-end (blkfront_buf_alloc). */
+struct bf_region {
+	uint8_t *addr;		/* the pages, virtually contiguous */
+	unsigned int pages;	/* how many */
+	domid_t domid;		/* the back-end they are granted to */
+	grant_ref_t *refs;	/* [pages] their references */
+	struct bf_region *next; /* list link */
 };
 
 /* Grants a back-end still maps after teardown: retried, never reused (XSA-396). */
@@ -124,6 +135,7 @@ struct blkfront {
 	struct bf_op *done_tail;	       /* its last */
 	uint64_t seq;			       /* next part sequence number */
 	struct bf_zombie *zombies;	       /* grants not yet ended */
+	struct bf_region *regions;	       /* blkfront_buf_alloc memory */
 	struct blkfront_stats stats;	       /* counters */
 	bool was_connected;		       /* connected once: the next connect is a reconnect */
 };
@@ -142,6 +154,14 @@ int bf_queue_push(struct blkfront *bf, struct bf_queue *q);
 int bf_queue_responses(struct blkfront *bf, struct bf_queue *q);
 bool bf_queue_has_responses(const struct bf_queue *q);
 void bf_zombies_retry(struct blkfront *bf);
+/* Keep grants the back-end still maps, to end later (XSA-396: never reuse them). */
+void bf_zombie_add(struct blkfront *bf, void *ring, unsigned int pages, struct gntpool *pool);
+
+/* buf.c */
+/* The refs of part p's data if it lies in a region granted to the current back-end, or NULL. */
+const grant_ref_t *bf_region_refs(const struct blkfront *bf, const struct bf_part *p);
+/* End every region (at close); what the back-end still maps becomes a zombie. */
+void bf_regions_release(struct blkfront *bf);
 
 /* ops.c */
 void bf_part_complete(struct blkfront *bf, struct bf_part *p, int result);

@@ -435,6 +435,7 @@ void blkfront_close(struct blkfront *bf)
 		    BF_CLOSE_TIMEOUT_MS);
 		xenbus_dev_close(&bf->dev);
 	}
+	bf_regions_release(bf);
 	for (tries = 0; bf->zombies && tries < 20; tries++) {
 		usleep(10000);
 		bf_zombies_retry(bf);

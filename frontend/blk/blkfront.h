@@ -15,7 +15,8 @@
  *
  * Data is copied into pages granted once to the back-end (persistent grants when the back-end
  * offers feature-persistent; without it the back-end maps them per request).  The caller's
- * buffer needs no alignment; offsets and lengths are in bytes, multiples of 512.
+ * buffer needs no alignment; offsets and lengths are in bytes, multiples of 512.  Buffers from
+ * blkfront_buf_alloc are themselves granted and go without a copy.
  *
  * If the back-end goes away (its state moves to Closing or Closed, or its end of an event
  * channel closes) the library tears the rings down, keeps every operation not yet answered,
@@ -150,6 +151,19 @@ int blkfront_fd(const struct blkfront *bf);
 
 /* Operations submitted and not yet completed. */
 unsigned int blkfront_in_flight(const struct blkfront *bf);
+
+/*
+ * Memory granted to the back-end, for I/O without a copy: an operation whose buffer starts on a
+ * page of such memory and lies inside it uses those pages as its segments (the back-end reads or
+ * writes them directly); any other buffer is copied through the library's own granted pages.
+ * len is rounded up to whole pages; the memory is page-aligned and zeroed.  NULL with errno set
+ * on failure.  With persistent grants the back-end may keep these pages mapped for as long as it
+ * is connected: blkfront_buf_free then keeps them granted until it has unmapped them (they are
+ * never handed out again, XSA-396), at the latest until blkfront_close.  Buffers left allocated
+ * are released by blkfront_close.
+ */
+void *blkfront_buf_alloc(struct blkfront *bf, size_t len);
+void blkfront_buf_free(struct blkfront *bf, void *buf);
 
 /* Synchronous forms: submit, then poll until this operation completes; its result. */
 int blkfront_read(struct blkfront *bf, void *buf, uint64_t offset, size_t len);

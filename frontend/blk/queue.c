@@ -53,8 +53,7 @@ int bf_queue_setup(struct blkfront *bf, struct bf_queue *q, unsigned int index)
 	return gntpool_create(&q->pool, bf->hv, be, bf->opts.pool_pages, true);
 }
 
-/* Keep what the back-end still maps, to end later (XSA-396: never reuse it). */
-static void zombie_add(struct blkfront *bf, void *ring, unsigned int pages, struct gntpool *pool)
+void bf_zombie_add(struct blkfront *bf, void *ring, unsigned int pages, struct gntpool *pool)
 {
 	struct bf_zombie *z = calloc(1, sizeof(*z));
 
@@ -117,7 +116,7 @@ void bf_queue_teardown(struct blkfront *bf, struct bf_queue *q, struct bf_part *
 	if (q->sring && hv_grant_end(bf->hv, q->sring, 1u << q->order) < 0)
 		ring = q->sring;
 	if (ring || pool)
-		zombie_add(bf, ring, 1u << q->order, pool);
+		bf_zombie_add(bf, ring, 1u << q->order, pool);
 	free(q->shadow);
 	free(q->free_ids);
 	memset(q, 0, sizeof(*q));
@@ -146,17 +145,20 @@ static size_t seg_len(const struct bf_part *p, unsigned int i)
 	return left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
 }
 
-/* Take the part's pages from the pool and copy write data into them. */
+/*
+ * Take the part's pages from the pool and copy write data into them; a part whose data lies in
+ * a granted region (p->zref) takes only its indirect pages.
+ */
 static int part_pages_get(struct bf_queue *q, struct bf_part *p)
 {
-	unsigned int i, n = p->nseg + p->nind;
+	unsigned int i, first = p->zref ? p->nseg : 0, n = p->nseg + p->nind;
 	struct gntpool_page pg;
 
-	for (i = 0; i < n; i++) {
+	for (i = first; i < n; i++) {
 		int ret = gntpool_get(q->pool, &pg);
 
 		if (ret < 0) {
-			while (i--)
+			while (i-- > first)
 				gntpool_put(q->pool, p->pages[i]);
 			return ret;
 		}
@@ -172,7 +174,7 @@ static void part_pages_put(struct bf_queue *q, struct bf_part *p)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->nseg + p->nind; i++)
+	for (i = p->zref ? p->nseg : 0; i < p->nseg + p->nind; i++)
 		gntpool_put(q->pool, p->pages[i]);
 }
 
@@ -187,7 +189,7 @@ static void fill_rw(struct bf_queue *q, const struct bf_part *p, struct blkif_re
 	r->id = id;
 	r->sector_number = p->sector;
 	for (i = 0; i < p->nseg; i++) {
-		r->seg[i].gref = gntpool_ref_of(q->pool, p->pages[i]);
+		r->seg[i].gref = p->zref ? p->zref[i] : gntpool_ref_of(q->pool, p->pages[i]);
 		r->seg[i].first_sect = 0;
 		r->seg[i].last_sect = (uint8_t)(seg_len(p, i) / BF_SECTOR - 1);
 	}
@@ -211,7 +213,7 @@ static void fill_indirect(struct bf_queue *q, const struct bf_part *p,
 		    gntpool_addr_of(q->pool, p->pages[p->nseg + i / BF_SEGS_PER_PAGE]);
 		struct blkif_request_segment *s = &segs[i % BF_SEGS_PER_PAGE];
 
-		s->gref = gntpool_ref_of(q->pool, p->pages[i]);
+		s->gref = p->zref ? p->zref[i] : gntpool_ref_of(q->pool, p->pages[i]);
 		s->first_sect = 0;
 		s->last_sect = (uint8_t)(seg_len(p, i) / BF_SECTOR - 1);
 	}
@@ -237,6 +239,8 @@ int bf_queue_issue(struct blkfront *bf, struct bf_queue *q, struct bf_part *p)
 	int ret;
 
 	p->nind = part_nind(p);
+	/* Looked up at each issue: after a reconnect the back-end may be another domain. */
+	p->zref = p->operation == BLKIF_OP_DISCARD ? NULL : bf_region_refs(bf, p);
 	ret = part_pages_get(q, p);
 	if (ret < 0)
 		return ret;
@@ -308,7 +312,7 @@ static int response(struct blkfront *bf, struct bf_queue *q, const struct blkif_
 	q->free_ids[q->nfree++] = (unsigned int)id;
 	q->busy--;
 	result = status_errno(rsp->status);
-	if (result == 0 && p->operation == BLKIF_OP_READ)
+	if (result == 0 && p->operation == BLKIF_OP_READ && !p->zref)
 		for (i = 0; i < p->nseg; i++)
 			memcpy(p->op->buf + p->op_off + (size_t)i * HV_PAGE_SIZE,
 			       gntpool_addr_of(q->pool, p->pages[i]), seg_len(p, i));
