@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <xen/io/blkif.h>
 
 #include "tests/blkback-front.h"
 #include "tests/hv-test.h"
+#include "tests/xs-helpers.h"
 
 int tf_open(struct tfront *f, struct hv *hv, struct xs_handle *xs, const char *front_path)
 {
@@ -172,4 +174,22 @@ void tf_release(struct tfront *f)
 		hv_grant_end(f->hv, f->data, 2);
 	f->nq = 0;
 	f->data = NULL;
+}
+
+int tf_guest(int fd, domid_t *fe, domid_t *dd, int (*run)(struct hv *hv, struct xs_handle *xs))
+{
+	struct xs_handle *xs;
+	struct hv *hv;
+	domid_t ids[2];
+	int ret;
+
+	T_CHECK(read(fd, ids, sizeof(ids)) == sizeof(ids), "read domids");
+	*fe = ids[0];
+	*dd = ids[1];
+	T_CHECK(hv_open(&hv, NULL) == 0, "hv_open");
+	T_CHECK((xs = t_xs_open_domain(*fe)), "guest xs_open");
+	ret = run(hv, xs);
+	xs_close(xs);
+	hv_close(hv);
+	return ret;
 }

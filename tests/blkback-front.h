@@ -46,6 +46,13 @@ struct tf_keys {
 	bool skip_initialised; /* switch straight to Connected (Mini-OS) */
 };
 
+/*
+ * A guest domain's first process: read the two domids (guest, driver domain) dom0 writes on fd
+ * into *fe and *dd, open the hypervisor and the guest's own xenstore socket, and run.  run's
+ * result (0 pass, 1 fail).
+ */
+int tf_guest(int fd, domid_t *fe, domid_t *dd, int (*run)(struct hv *hv, struct xs_handle *xs));
+
 int tf_open(struct tfront *f, struct hv *hv, struct xs_handle *xs, const char *front_path);
 /* Grant nq rings of 1 << order pages and two data pages, and allocate the ports. */
 int tf_share(struct tfront *f, unsigned int nq, unsigned int order);

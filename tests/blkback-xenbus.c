@@ -201,22 +201,9 @@ static int guest_devices(struct hv *hv, struct xs_handle *xs)
 
 static int guest(void *arg)
 {
-	struct xs_handle *xs;
-	struct hv *hv;
-	domid_t ids[2];
-	int ret;
-
 	(void)arg;
 	close(go_fe[1]);
-	T_CHECK(read(go_fe[0], ids, sizeof(ids)) == sizeof(ids), "read domids");
-	fe = ids[0];
-	dd = ids[1];
-	T_CHECK(hv_open(&hv, NULL) == 0, "hv_open");
-	T_CHECK((xs = t_xs_open_domain(fe)), "guest xs_open");
-	ret = guest_devices(hv, xs);
-	xs_close(xs);
-	hv_close(hv);
-	return ret;
+	return tf_guest(go_fe[0], &fe, &dd, guest_devices);
 }
 
 /* ---- the driver domain ---- */
