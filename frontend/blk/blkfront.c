@@ -361,6 +361,26 @@ static int connect_wait(struct blkfront *bf)
 	return ret;
 }
 
+/*
+ * Our own state as an earlier front-end left it.  Initialising is the toolstack's fresh device,
+ * and Closed a clean close: both start the handshake as they are (a back-end already Connected
+ * then is one that connects early, as NetBSD's xbdback does).  Anything else is a front-end
+ * process that died connected, and its back-end may still be serving that front's rings:
+ * switch to Closed so that it disconnects, and go on from its Closed as after losing it.
+ */
+static int reset_stale(struct blkfront *bf)
+{
+	uint32_t own;
+	int ret = xenbus_read_u32(&bf->dev, XBT_NULL, "state", &own);
+
+	if (ret == -ENOENT ||
+	    (ret == 0 && (own == XenbusStateInitialising || own == XenbusStateClosed)))
+		return 0;
+	pvio_log(bf->log, PVIO_LOG_INFO, "blkfront", "vbd %u: stale state %d: reset through Closed",
+		 bf->info.devid, ret == 0 ? (int)own : ret);
+	return xenbus_switch_state(&bf->dev, XenbusStateClosed);
+}
+
 int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
 {
 	struct blkfront *bf = calloc(1, sizeof(*bf));
@@ -378,8 +398,10 @@ int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
 	if (ret == 0) {
 		bf->info.backend_id = bf->dev.otherend_id;
 		bf->status = BF_DISCONNECTED;
-		ret = connect_wait(bf);
+		ret = reset_stale(bf);
 	}
+	if (ret == 0)
+		ret = connect_wait(bf);
 	if (ret < 0) {
 		blkfront_close(bf);
 		return ret;
