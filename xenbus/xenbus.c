@@ -235,7 +235,11 @@ int xenbus_read_otherend_state(struct xenbus_dev *dev, enum xenbus_state *state)
 	char *v;
 	int ret = xenbus_otherend_read_str(dev, XBT_NULL, "state", &v);
 
-	if (ret == -ENOENT) {
+	/*
+	 * Gone: no key, or (EACCES) no directory under a parent we may not read, which is how
+	 * xenstored answers once a dead domain's nodes are deleted.
+	 */
+	if (ret == -ENOENT || ret == -EACCES) {
 		*state = XenbusStateUnknown;
 		ret = 0;
 	} else if (ret == 0) {

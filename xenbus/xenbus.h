@@ -131,9 +131,10 @@ char *xenbus_dev_error_path(const struct xenbus_dev *dev);
 int xenbus_switch_state(struct xenbus_dev *dev, enum xenbus_state state);
 
 /*
- * Read <otherend>/state into *state.  A missing key reads as
- * XenbusStateUnknown (the other end has gone); a value outside the enum is
- * -EINVAL.
+ * Read <otherend>/state into *state.  A missing key, or one xenstored
+ * refuses with EACCES (its directory deleted under a parent we may not
+ * read), reads as XenbusStateUnknown (the other end has gone); a value
+ * outside the enum is -EINVAL.
  */
 int xenbus_read_otherend_state(struct xenbus_dev *dev, enum xenbus_state *state);
 

@@ -33,6 +33,8 @@
 #define BF_DEFAULT_POOL	      1024u
 #define BF_MAX_QUEUES	      16u
 #define BF_DEFAULT_TIMEOUT_MS 10000
+/* Longest single sleep of blkfront_poll: channels and zombie grants are re-checked this often. */
+#define BF_TICK_MS 100
 /* How long close waits for the back-end to close. */
 #define BF_CLOSE_TIMEOUT_MS 5000
 
@@ -138,6 +140,7 @@ struct blkfront {
 	struct bf_region *regions;	       /* blkfront_buf_alloc memory */
 	struct blkfront_stats stats;	       /* counters */
 	bool was_connected;		       /* connected once: the next connect is a reconnect */
+	long long chan_checked_ms;	       /* when the ports' states were last looked at */
 };
 
 /* blkfront.c */

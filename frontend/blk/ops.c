@@ -330,19 +330,32 @@ static long long now_ms(void)
 static int work(struct blkfront *bf)
 {
 	evtchn_port_t port;
-	unsigned int i, budget;
-	int ret;
+	unsigned int i, pending;
+	int ret, taken = 0;
 
-	for (budget = 0; budget < 1024 && hv_evtchn_pending(bf->hv, &port) == 0; budget++)
+	for (pending = 0; pending < 1024 && hv_evtchn_pending(bf->hv, &port) == 0; pending++)
 		hv_evtchn_unmask(bf->hv, port);
+	if (bf->status == BF_GONE)
+		return 0; /* nothing left to drive: the directories may be gone too */
 	ret = bf_state_step(bf);
 	if (ret < 0)
 		return ret;
 	if (bf->status == BF_CONNECTED) {
-		for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++)
-			if (bf_queue_responses(bf, &bf->queues[i]) < 0)
+		for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++) {
+			ret = bf_queue_responses(bf, &bf->queues[i]);
+			if (ret < 0)
 				bf_lost(bf, "protocol error in a response");
-		bf_check_channels(bf);
+			else
+				taken += ret;
+		}
+		/*
+		 * A port's state costs a hypercall on Xen: look when an event brought no response
+		 * (the wake-up of a peer closing its end) and once a tick, not on every poll.
+		 */
+		if ((pending && !taken) || now_ms() - bf->chan_checked_ms >= BF_TICK_MS) {
+			bf->chan_checked_ms = now_ms();
+			bf_check_channels(bf);
+		}
 	}
 	if (bf->zombies)
 		bf_zombies_retry(bf);
@@ -369,9 +382,6 @@ static bool spin(struct blkfront *bf)
 	} while (now_ns < end_ns);
 	return false;
 }
-
-/* Longest single sleep: channels and zombie grants are re-checked this often. */
-#define BF_TICK_MS 100
 
 int blkfront_poll(struct blkfront *bf, int timeout_ms)
 {

@@ -108,14 +108,15 @@ static int on_disconnected(struct blkfront *bf, enum xenbus_state st)
 	int online;
 
 	if (st != XenbusStateClosed && st != XenbusStateInitWait && st != XenbusStateUnknown &&
-	    st != XenbusStateInitialising)
+	    st != XenbusStateInitialising && st != XenbusStateClosing)
 		return 0;
 	online = bf_backend_online(bf);
 	if (online <= 0 || st == XenbusStateUnknown) {
+		/* Removed: online=0 with Closing is enough, the back-end may be dead. */
 		gone(bf);
 		return 0;
 	}
-	if (st == XenbusStateInitialising)
+	if (st == XenbusStateInitialising || st == XenbusStateClosing)
 		return 0;
 	bf->status = BF_INITIALISING;
 	return xenbus_switch_state(&bf->dev, XenbusStateInitialising);
@@ -162,7 +163,8 @@ static int act_once(struct blkfront *bf, enum xenbus_state st)
 			ret = bf_talk_to_backend(bf);
 			if (ret == 0)
 				bf->status = BF_CONNECTING;
-		} else if (st == XenbusStateClosed || st == XenbusStateUnknown) {
+		} else if (st == XenbusStateClosed || st == XenbusStateUnknown ||
+			   st == XenbusStateClosing) {
 			bf->status = BF_DISCONNECTED;
 		}
 		break;
