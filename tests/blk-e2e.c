@@ -507,7 +507,7 @@ static int serve_guest(struct blk_env *env, pid_t pid)
 int main(void)
 {
 	static const char *const opts[] = { "--max-queues", "4", "--max-ring-order", "2", NULL };
-	struct blk_env env;
+	static struct blk_env env; /* static: the exit handler may still need it after main */
 	char path[PATH_MAX], ro[PATH_MAX];
 	pid_t pid;
 	int rc = blk_env_start(&env);

@@ -59,7 +59,7 @@ static int reader(void *arg)
 
 int main(void)
 {
-	struct blk_env env;
+	static struct blk_env env; /* static: the exit handler may still need it after main */
 	char path[PATH_MAX];
 	pid_t pid;
 	int rc = blk_env_start(&env);

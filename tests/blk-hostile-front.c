@@ -128,6 +128,7 @@ static int healthy(void *arg)
 	T_CHECK(st.errors == 0 && st.reconnects == 0, "xvdb: %llu errors, %llu reconnects",
 		(unsigned long long)st.errors, (unsigned long long)st.reconnects);
 	blkfront_close(bf);
+	free(shadow);
 	return c == 'q' ? 0 : T_FAIL;
 }
 
@@ -679,7 +680,7 @@ static int run_hostile(struct blk_env *env, int fds_before)
 
 int main(void)
 {
-	struct blk_env env;
+	static struct blk_env env; /* static: the exit handler may still need it after main */
 	char a[PATH_MAX], b[PATH_MAX];
 	pid_t hpid;
 	int fds, rc = blk_env_start(&env);

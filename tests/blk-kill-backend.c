@@ -206,6 +206,10 @@ static int guest(void *arg)
 		(unsigned long long)s->failures);
 	T_CHECK(st.reconnects >= KILLS, "reconnects %llu", (unsigned long long)st.reconnects);
 	blkfront_close(s->bf);
+	free(s->acked);
+	free(s->failed);
+	free(s->busy);
+	free(s);
 	return 0;
 }
 
@@ -226,7 +230,7 @@ static int kill_and_restart(struct blk_env *env, int round)
 
 int main(void)
 {
-	struct blk_env env;
+	static struct blk_env env; /* static: the exit handler may still need it after main */
 	char path[PATH_MAX], c;
 	pid_t pid;
 	int rc = blk_env_start(&env);
