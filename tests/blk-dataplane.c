@@ -336,20 +336,8 @@ static int back(void *arg)
 
 static int run(bool readonly)
 {
-	pid_t pb, pg;
-
 	ctx.readonly = readonly;
-	T_CHECK(t_link_init(&ctx.link) == 0, "pipes");
-	T_CHECK(t_domain_fork("blkback", back, NULL, &ctx.back, &pb) == 0, "fork back");
-	T_CHECK(t_domain_fork("guest", readonly ? guest_ro : guest_rw, NULL, NULL, &pg) == 0,
-		"fork guest");
-	T_CHECK(t_wait(pg) == 0, "guest failed");
-	T_CHECK(t_wait(pb) == 0, "back-end failed");
-	for (int i = 0; i < 2; i++) {
-		close(ctx.link.ab[i]);
-		close(ctx.link.ba[i]);
-	}
-	return 0;
+	return t_blk_pair(&ctx.link, &ctx.back, back, readonly ? guest_ro : guest_rw);
 }
 
 int main(void)

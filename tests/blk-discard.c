@@ -185,21 +185,8 @@ static int back(void *arg)
 
 static int run(bool readonly)
 {
-	pid_t pb, pg;
-	int rc;
-
 	ctx.readonly = readonly;
-	T_CHECK(t_link_init(&ctx.link) == 0, "pipes");
-	T_CHECK(t_domain_fork("blkback", back, NULL, &ctx.back, &pb) == 0, "fork back");
-	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
-	rc = t_wait(pg);
-	T_CHECK(rc == 0 || rc == T_SKIP, "guest failed");
-	T_CHECK(t_wait(pb) == 0, "back-end failed");
-	for (int i = 0; i < 2; i++) {
-		close(ctx.link.ab[i]);
-		close(ctx.link.ba[i]);
-	}
-	return rc;
+	return t_blk_pair(&ctx.link, &ctx.back, back, guest);
 }
 
 int main(void)

@@ -151,38 +151,15 @@ static int guest(void *arg)
 
 static int back(void *arg)
 {
-	struct blkback_ring_params p = { 0 };
-	struct blkback_disk disk;
-	struct blkback_ring *r;
-	struct blkback_stats st;
-	struct hv *hv;
-	char path[32];
+	struct blkback_ring_params p = { .name = "blk-flush-barrier" };
 
 	(void)arg;
-	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
-	T_CHECK(t_blk_disk_make(path, SECTORS * 512ull) == 0, "disk file");
-	T_CHECK(blkback_disk_open(&disk, path, false) == 0, "disk");
-	unlink(path);
-	p.disk = &disk;
-	p.name = "blk-flush-barrier";
-	T_CHECK(t_blk_back_attach(hv, ctx.link.ab[0], &p, &r) == 0, "attach");
-	T_CHECK(t_blk_serve(hv, r, ctx.link.ab[0]) == 0, "serve");
-	blkback_ring_stats(r, &st);
-	t_blk_back_close(hv, r, p.port);
-	blkback_disk_close(&disk);
-	T_CHECK(t_put(ctx.link.ba[1], &st, sizeof(st)) == 0, "send stats");
-	return 0;
+	return t_blk_back_file(ctx.link.ab[0], ctx.link.ba[1], SECTORS * 512ull, &p);
 }
 
 int main(void)
 {
-	pid_t pb, pg;
-
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	T_CHECK(t_link_init(&ctx.link) == 0, "pipes");
-	T_CHECK(t_domain_fork("blkback", back, NULL, &ctx.back, &pb) == 0, "fork back");
-	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
-	T_CHECK(t_wait(pg) == 0, "guest failed");
-	T_CHECK(t_wait(pb) == 0, "back-end failed");
+	T_CHECK(t_blk_pair(&ctx.link, &ctx.back, back, guest) == 0, "flush and barrier");
 	return T_PASS;
 }

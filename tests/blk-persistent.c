@@ -181,13 +181,7 @@ static int back(void *arg)
 
 int main(void)
 {
-	pid_t pb, pg;
-
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	T_CHECK(t_link_init(&ctx.link) == 0, "pipes");
-	T_CHECK(t_domain_fork("blkback", back, NULL, &ctx.back, &pb) == 0, "fork back");
-	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
-	T_CHECK(t_wait(pg) == 0, "guest failed");
-	T_CHECK(t_wait(pb) == 0, "back-end failed");
+	T_CHECK(t_blk_pair(&ctx.link, &ctx.back, back, guest) == 0, "persistent grants");
 	return T_PASS;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/blk-test.h"
 
@@ -134,6 +135,46 @@ void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port)
 	blkback_ring_detach(r);
 	hv_evtchn_unbind(hv, port);
 	hv_close(hv);
+}
+
+int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *p)
+{
+	struct blkback_disk disk;
+	struct blkback_ring *r;
+	struct blkback_stats st;
+	struct hv *hv;
+	char path[32];
+
+	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
+	T_CHECK(t_blk_disk_make(path, bytes) == 0, "disk file");
+	T_CHECK(blkback_disk_open(&disk, path, false) == 0, "disk");
+	unlink(path);
+	p->disk = &disk;
+	T_CHECK(t_blk_back_attach(hv, rx, p, &r) == 0, "attach");
+	T_CHECK(t_blk_serve(hv, r, rx) == 0, "serve");
+	blkback_ring_stats(r, &st);
+	t_blk_back_close(hv, r, p->port);
+	blkback_disk_close(&disk);
+	T_CHECK(t_put(tx, &st, sizeof(st)) == 0, "send stats");
+	return 0;
+}
+
+int t_blk_pair(struct t_link *link, domid_t *back_id, int (*back)(void *), int (*guest)(void *))
+{
+	pid_t pb, pg;
+	int rc;
+
+	T_CHECK(t_link_init(link) == 0, "pipes");
+	T_CHECK(t_domain_fork("blkback", back, NULL, back_id, &pb) == 0, "fork back");
+	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
+	rc = t_wait(pg);
+	T_CHECK(rc == 0 || rc == T_SKIP, "guest failed");
+	T_CHECK(t_wait(pb) == 0, "back-end failed");
+	for (int i = 0; i < 2; i++) {
+		close(link->ab[i]);
+		close(link->ba[i]);
+	}
+	return rc;
 }
 
 int t_blk_disk_make(char *path, uint64_t bytes)

@@ -63,6 +63,19 @@ int t_blk_serve(struct hv *hv, struct blkback_ring *r, int ctl);
 /* Detach r, unbind port and close hv. */
 void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port);
 
+/*
+ * A back-end domain's whole life: open hv, serve a fresh pattern file of bytes bytes through a
+ * ring attached as p says until 'q' arrives on rx, then send the ring's blkback_stats on tx.
+ */
+int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *p);
+
+/*
+ * One phase: fresh pipes in link, back (domain "blkback", its id in *back_id) and guest
+ * (domain "guest") forked, both waited for, pipes closed.  The guest's status when it and the
+ * back-end succeeded (0, or T_SKIP), else T_FAIL.
+ */
+int t_blk_pair(struct t_link *link, domid_t *back_id, int (*back)(void *), int (*guest)(void *));
+
 /* Create a temporary file of bytes bytes, filled with t_blk_pattern; its path in path[32]. */
 int t_blk_disk_make(char *path, uint64_t bytes);
 /* The byte at off of a pattern sector. */
