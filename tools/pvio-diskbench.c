@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "tools/bench-machine.h"
+#include "tools/bench-parse.h"
 #include "tools/diskbench.h"
 
 #define SIZE_DEFAULT	(256ull << 20)
@@ -101,30 +102,6 @@ static void usage(FILE *out)
 	    DB_PROG, RUNTIME_DEFAULT);
 }
 
-static int parse_u64(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned int shift = 0;
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -errno;
-	if (suffix && *end && strchr("kKmMgG", *end) && end[1] == '\0') {
-		shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20 : 30;
-		end++;
-	}
-	if (*end)
-		return -EINVAL;
-	if (v > (max >> shift) || (v << shift) < min)
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, uint64_t *rt)
 {
 	char what[64];
@@ -135,16 +112,16 @@ static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, u
 	if (c == 'f')
 		p->file = arg;
 	else if (c == 's')
-		ret = parse_u64(arg, true, 1u << 20, SIZE_MAX_BYTES, &p->size);
+		ret = bench_parse_count(arg, true, 1u << 20, SIZE_MAX_BYTES, &p->size);
 	else if (c == 't')
-		ret = parse_u64(arg, false, 1, RUNTIME_MAX, rt);
+		ret = bench_parse_count(arg, false, 1, RUNTIME_MAX, rt);
 	else if (c == OPT_QUICK)
 		*quick = true;
-	else if (c == OPT_POLL_US && (ret = parse_u64(arg, false, 0, 1000000, &v)) == 0)
+	else if (c == OPT_POLL_US && (ret = bench_parse_count(arg, false, 0, 1000000, &v)) == 0)
 		p->poll_us = (unsigned int)v;
-	else if (c == OPT_QUEUES && (ret = parse_u64(arg, false, 1, 64, &v)) == 0)
+	else if (c == OPT_QUEUES && (ret = bench_parse_count(arg, false, 1, 64, &v)) == 0)
 		p->queues = (unsigned int)v;
-	else if (c == OPT_RING_ORDER && (ret = parse_u64(arg, false, 0, 4, &v)) == 0) {
+	else if (c == OPT_RING_ORDER && (ret = bench_parse_count(arg, false, 0, 4, &v)) == 0) {
 		p->ring_order = (unsigned int)v;
 		p->ring_order_set = true;
 	} else if (c == OPT_NO_PERSISTENT)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "tools/bench-machine.h"
+#include "tools/bench-parse.h"
 #include "tools/ringbench.h"
 
 #define ITERATIONS_DEFAULT 100000u
@@ -71,31 +72,6 @@ static void usage(FILE *out)
 		RB_PROG, RING_ORDER_MAX, ORDER_DEFAULT, ITERATIONS_DEFAULT, ITERATIONS_QUICK);
 }
 
-/* A decimal count, with a binary K, M or G suffix where allowed; 0 or -EINVAL/-ERANGE. */
-static int parse_count(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out)
-{
-	unsigned int shift = 0;
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -errno;
-	if (suffix && *end && strchr("kKmMgG", *end) && end[1] == '\0') {
-		shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20 : 30;
-		end++;
-	}
-	if (*end)
-		return -EINVAL;
-	if (v > (max >> shift) || (v << shift) < min)
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 /* Parse one option's argument into p; 0 or a negative errno, reported. */
 static int parse_opt(int c, const char *arg, struct rb_params *p, bool *quick)
 {
@@ -106,12 +82,12 @@ static int parse_opt(int c, const char *arg, struct rb_params *p, bool *quick)
 	snprintf(what, sizeof(what), "-%c %s", c, arg ? arg : "");
 	if (c == 's')
 		p->socket = arg;
-	else if (c == 'o' && (ret = parse_count(arg, false, 0, RING_ORDER_MAX, &v)) == 0)
+	else if (c == 'o' && (ret = bench_parse_count(arg, false, 0, RING_ORDER_MAX, &v)) == 0)
 		p->order = (unsigned int)v;
 	else if (c == 'n')
-		ret = parse_count(arg, false, 1, ITERATIONS_MAX, &p->iterations);
+		ret = bench_parse_count(arg, false, 1, ITERATIONS_MAX, &p->iterations);
 	else if (c == 'b')
-		ret = parse_count(arg, true, HV_PAGE_SIZE, BYTES_MAX, &p->bytes);
+		ret = bench_parse_count(arg, true, HV_PAGE_SIZE, BYTES_MAX, &p->bytes);
 	else if (c == OPT_QUICK)
 		*quick = true;
 	return ret < 0 ? rb_err(what, ret) : 0;
