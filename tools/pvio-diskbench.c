@@ -102,13 +102,24 @@ static void usage(FILE *out)
 	    DB_PROG, RUNTIME_DEFAULT);
 }
 
+/* The long name of option c, for messages. */
+static const char *opt_name(int c)
+{
+	const struct option *o;
+
+	for (o = long_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
 static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, uint64_t *rt)
 {
-	char what[64];
+	char what[96];
 	uint64_t v = 0;
 	int ret = 0;
 
-	snprintf(what, sizeof(what), "option %s", arg ? arg : "");
+	snprintf(what, sizeof(what), "--%s %s", opt_name(c), arg ? arg : "");
 	if (c == 'f')
 		p->file = arg;
 	else if (c == 's')
