@@ -494,7 +494,13 @@ static int serve_guest(struct blk_env *env, pid_t pid)
 	struct stats_msg m;
 	int rc;
 
-	while (t_get(link_.ab[0], &m, sizeof(m)) == 0) {
+	/*
+	 * The guest reports after every configuration has run, which takes longer than t_get's
+	 * 20 s under a sanitizer on a loaded machine: wait for it as long as the test may run.
+	 * Its exit closes the pipe and ends the loop.
+	 */
+	while (t_readable(link_.ab[0], BLK_ENV_ALARM_S * 1000) &&
+	       t_get(link_.ab[0], &m, sizeof(m)) == 0) {
 		rc = check_stats(env, &m);
 		T_CHECK(t_put(link_.ba[1], rc == 0 ? "k" : "f", 1) == 0, "reply");
 	}

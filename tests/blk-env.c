@@ -24,9 +24,6 @@
 #include "tests/blk-env.h"
 #include "tools/embed.h"
 
-/* A test that runs longer than this has hung: SIGALRM kills it, the daemons die with it. */
-#define BLK_ENV_ALARM_S 90
-
 #define BLK_TAG_MAGIC 0x70766b31u /* "pvk1" */
 #define BLK_TAG_CRC   (BLK_SECTOR - 4)
 

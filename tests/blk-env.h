@@ -47,6 +47,8 @@ struct xs_handle;
 /* Options of the daemon kept for a restart, and devices attached. */
 #define BLK_ENV_MAX_ARGS    16
 #define BLK_ENV_MAX_DEVICES 4
+/* Seconds a test may run before the alarm blk_env_start sets kills it. */
+#define BLK_ENV_ALARM_S 90
 
 /* Everything a test's environment holds. */
 struct blk_env {
