@@ -136,7 +136,7 @@ void blkback_start(struct blkback_ring *r, struct blkback_req *e);
 void blkback_unplug(struct blkback_ring *r);
 /* Answer the I/O that has completed: 0 or io_getevents' errno. */
 int blkback_reap(struct blkback_ring *r);
-/* Run the waiting barrier once nothing is in flight any more. */
+/* Run the waiting barrier if there is one and nothing is in flight any more. */
 void blkback_barrier_run(struct blkback_ring *r);
 
 #endif

@@ -210,8 +210,7 @@ static int batch_run(struct blkback_ring *r)
 	rc = blkback_reap(r);
 	if (rc < 0)
 		return rc;
-	if (r->barrier && r->aio_inflight == 0)
-		blkback_barrier_run(r);
+	blkback_barrier_run(r);
 	rc = take_batch(r);
 	if (rc < 0)
 		return rc;
@@ -224,6 +223,12 @@ static int batch_run(struct blkback_ring *r)
 		if (rc < 0)
 			return rc;
 	}
+	/*
+	 * A barrier taken behind that I/O waits for a drain that may just have ended here (or
+	 * that io_submit refused): no completion is left to wake the loop for it, so run it now.
+	 * If it still waits, I/O is in flight and its completion will make the io fd readable.
+	 */
+	blkback_barrier_run(r);
 	return push_notify(r);
 }
 
@@ -238,7 +243,7 @@ int blkback_ring_process(struct blkback_ring *r)
 		if (rc < 0)
 			goto fail;
 		if (r->barrier)
-			return 0; /* the completions of the drain make the io fd readable */
+			return 0; /* I/O in flight: its completion makes the io fd readable */
 		rc = ring_back_final_check(&r->rb);
 		if (rc < 0)
 			goto fail;

@@ -7,7 +7,8 @@
  * ring references, the event channel and the negotiated features from xenstore, binds the port
  * and hands them to blkback_ring_attach, once per queue.  From then on the event loop calls
  * blkback_ring_process whenever the ring's port fires or its I/O completion fd
- * (blkback_ring_io_fd) polls readable, and again at once while it returns 1.
+ * (blkback_ring_io_fd) polls readable, and again while it returns 1 (the contract is at
+ * blkback_ring_process).
  *
  * I/O goes through libaio, straight into the mapped guest pages: reads and writes as
  * IOCB_CMD_PREADV/PWRITEV, a flush as IOCB_CMD_FDSYNC.  Discard, and the drain of a write
@@ -109,9 +110,24 @@ int blkback_ring_io_fd(const struct blkback_ring *r);
 
 /*
  * Reap completed I/O and answer it, then take new requests off the ring and submit them, at
- * most two batches: 0 when there is nothing more to do until the port fires or the io fd polls
- * readable (req_event is armed), 1 when more work remains (call again), -EPROTO once the ring
- * is broken (disconnect), or another negative errno if notifying the front failed.
+ * most two batches.
+ *
+ * The event loop's contract.  Call it once after attach (the front may have queued requests
+ * before), then whenever the ring's port fires or its io fd (blkback_ring_io_fd) polls
+ * readable, and again, soon, while it returns 1; calling it more often is harmless.  Nothing
+ * else is needed: no timer or periodic call may be what moves a ring along.  In return, on
+ * every return it leaves one of these armed, so that every request the front has published is
+ * answered without a further call beyond those:
+ *   0   nothing to do until an event.  Either req_event is re-armed and the final check found
+ *       no request unconsumed (a new request fires the port), or requests wait behind a write
+ *       barrier while its drain is in flight (a completion makes the io fd readable; the barrier
+ *       never waits with nothing in flight).  Every I/O still in flight, a flush's included,
+ *       makes the io fd readable when it completes; completions left unreaped leave it
+ *       readable.
+ *   1   more work remains (requests on the ring, after the two batches): call again, after
+ *       other rings' turn.
+ *   -EPROTO  the ring is broken, for good: disconnect the device.
+ *   another negative errno: notifying the front or io_getevents failed; treat as -EPROTO.
  */
 int blkback_ring_process(struct blkback_ring *r);
 

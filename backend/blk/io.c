@@ -252,8 +252,7 @@ void blkback_start(struct blkback_ring *r, struct blkback_req *e)
 	switch (e->kind) {
 	case BLKBACK_KIND_BARRIER:
 		r->barrier = e;
-		if (r->aio_inflight == 0)
-			blkback_barrier_run(r);
+		blkback_barrier_run(r);
 		return;
 	case BLKBACK_KIND_FLUSH:
 		if (e->nseg == 0) {
@@ -298,6 +297,8 @@ void blkback_barrier_run(struct blkback_ring *r)
 	struct blkback_req *e = r->barrier;
 	int rc;
 
+	if (!e || r->aio_inflight)
+		return; /* no barrier, or its drain is not over */
 	r->barrier = NULL;
 	if (fdatasync(r->disk->fd) < 0) {
 		rc = -errno;
