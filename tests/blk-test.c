@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,32 +104,68 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int t_blk_serve(struct hv *hv, struct blkback_ring *r, int ctl)
+/* Nothing woke us for T_BLK_STALL_MS: a failure if the ring holds work it will never finish. */
+static int serve_idle(const struct blkback_ring *r)
 {
-	long deadline = now_ms() + 60000;
+	struct blkback_stats st;
+	bool waiting = blkback_ring_has_requests(r);
 
-	while (now_ms() < deadline) {
+	blkback_ring_stats(r, &st);
+	if (st.in_flight == 0 && !waiting)
+		return 0;
+	fprintf(stderr,
+		"FAIL: blkback ring stalled: %u request(s) unanswered, %s on the ring, and no "
+		"wake-up for %d ms\n",
+		st.in_flight, waiting ? "requests waiting" : "none waiting", T_BLK_STALL_MS);
+	return -ETIMEDOUT;
+}
+
+/* Wait for the port, the io fd or ctl: 1 to process, 0 for 'q', or a negative errno. */
+static int serve_wait(struct hv *hv, const struct blkback_ring *r, int ctl, long deadline)
+{
+	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = hv_evtchn_fd(hv), .events = POLLIN },
 			{ .fd = blkback_ring_io_fd(r), .events = POLLIN },
 			{ .fd = ctl, .events = POLLIN },
 		};
 		evtchn_port_t port;
-		int rc = blkback_ring_process(r);
+		bool woken = false;
+		int n = poll(pfd, 3, T_BLK_STALL_MS);
 		char c;
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n == 0 && serve_idle(r) < 0)
+			return -ETIMEDOUT;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		if ((pfd[2].revents & POLLIN) && read(ctl, &c, 1) == 1 && c == 'q')
+			return 0;
+		while (hv_evtchn_pending(hv, &port) == 0) {
+			hv_evtchn_unmask(hv, port);
+			woken = true;
+		}
+		if (woken || (pfd[1].revents & POLLIN))
+			return 1;
+	}
+}
+
+int t_blk_serve(struct hv *hv, struct blkback_ring *r, int ctl)
+{
+	long deadline = now_ms() + 60000;
+
+	for (;;) {
+		int rc = blkback_ring_process(r);
 
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
 			continue;
-		if (poll(pfd, 3, 1000) < 0)
-			return -errno;
-		if ((pfd[2].revents & POLLIN) && read(ctl, &c, 1) == 1 && c == 'q')
-			return 0;
-		while (hv_evtchn_pending(hv, &port) == 0)
-			hv_evtchn_unmask(hv, port);
+		rc = serve_wait(hv, r, ctl, deadline);
+		if (rc <= 0)
+			return rc;
 	}
-	return -ETIMEDOUT;
 }
 
 void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port)
@@ -147,7 +185,7 @@ int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *
 
 	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
 	T_CHECK(t_blk_disk_make(path, bytes) == 0, "disk file");
-	T_CHECK(blkback_disk_open(&disk, path, false) == 0, "disk");
+	T_CHECK(t_blk_disk_open(&disk, path, false) == 0, "disk");
 	unlink(path);
 	p->disk = &disk;
 	T_CHECK(t_blk_back_attach(hv, rx, p, &r) == 0, "attach");
@@ -193,4 +231,55 @@ int t_blk_disk_make(char *path, uint64_t bytes)
 	T_CHECK(fsync(fd) == 0, "fsync");
 	close(fd);
 	return 0;
+}
+
+enum t_blk_image t_blk_image = T_BLK_DIRECT;
+
+int t_blk_disk_open(struct blkback_disk *d, const char *path, bool readonly)
+{
+	int flags;
+
+	T_CHECK(blkback_disk_open(d, path, readonly) == 0, "blkback_disk_open %s", path);
+	if (t_blk_image != T_BLK_BUFFERED || !d->direct)
+		return 0;
+	flags = fcntl(d->fd, F_GETFL);
+	T_CHECK(flags >= 0 && fcntl(d->fd, F_SETFL, flags & ~O_DIRECT) == 0, "drop O_DIRECT");
+	d->direct = false;
+	return 0;
+}
+
+/* Whether blkback opens an image in /tmp (where t_blk_disk_make puts them) O_DIRECT. */
+static bool direct_available(void)
+{
+	struct blkback_disk d;
+	char path[32];
+	bool direct;
+
+	if (t_blk_disk_make(path, 4096) != 0)
+		return false;
+	direct = blkback_disk_open(&d, path, true) == 0 && d.direct;
+	blkback_disk_close(&d);
+	unlink(path);
+	return direct;
+}
+
+int t_blk_each_image(int (*phases)(void))
+{
+	bool skipped;
+	int rc;
+
+	t_blk_image = T_BLK_BUFFERED;
+	fprintf(stderr, "-- a buffered image\n");
+	rc = phases();
+	T_CHECK(rc == T_PASS || rc == T_SKIP, "on a buffered image");
+	skipped = rc == T_SKIP;
+	if (!direct_available()) {
+		fprintf(stderr, "SKIP: /tmp takes no O_DIRECT: the O_DIRECT image is not tested\n");
+		return T_SKIP;
+	}
+	t_blk_image = T_BLK_DIRECT;
+	fprintf(stderr, "-- an O_DIRECT image\n");
+	rc = phases();
+	T_CHECK(rc == T_PASS || rc == T_SKIP, "on an O_DIRECT image");
+	return skipped || rc == T_SKIP ? T_SKIP : T_PASS;
 }

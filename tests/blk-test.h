@@ -56,10 +56,15 @@ void t_blk_req(struct blkif_request *req, uint8_t op, uint64_t id, uint64_t sect
 int t_blk_back_attach(struct hv *hv, int rx, struct blkback_ring_params *p,
 		      struct blkback_ring **r);
 /*
- * Serve r, waiting on the port, the ring's io fd and ctl, until ctl delivers 'q' (0), the
- * ring fails (its negative errno) or 60 s pass (-ETIMEDOUT).
+ * Serve r as blkback.h says a loop must: blkback_ring_process once at the start, then only when
+ * the port fires or the ring's io fd polls readable (or at once while it returns 1).  Returns 0
+ * when ctl delivers 'q', the ring's negative errno when it fails, and -ETIMEDOUT, after printing
+ * why, when nothing wakes the loop for T_BLK_STALL_MS while requests are outstanding (the ring
+ * stalled: blkback_ring_process left nothing armed) or when 60 s pass.
  */
 int t_blk_serve(struct hv *hv, struct blkback_ring *r, int ctl);
+/* A wait this long with requests outstanding and no wake-up is a stall (the guest waits 10 s). */
+#define T_BLK_STALL_MS 5000
 /* Detach r, unbind port and close hv. */
 void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port);
 
@@ -75,6 +80,28 @@ int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *
  * back-end succeeded (0, or T_SKIP), else T_FAIL.
  */
 int t_blk_pair(struct t_link *link, domid_t *back_id, int (*back)(void *), int (*guest)(void *));
+
+/*
+ * How the data-plane tests open their image.  A buffered image makes io_submit carry out reads
+ * and writes before it returns (the page cache), an O_DIRECT one mostly completes them later:
+ * the ring loop must keep its promises in both cases.  Set before t_blk_pair (forked domains
+ * inherit it); T_BLK_DIRECT by default.
+ */
+enum t_blk_image {
+	T_BLK_DIRECT,
+	T_BLK_BUFFERED
+};
+extern enum t_blk_image t_blk_image;
+
+/* blkback_disk_open, then, for a T_BLK_BUFFERED image, O_DIRECT dropped: 0 or 1. */
+int t_blk_disk_open(struct blkback_disk *d, const char *path, bool readonly);
+
+/*
+ * Run phases (the test's whole sequence of t_blk_pair calls) once on a buffered image and once
+ * on an O_DIRECT one.  T_PASS, T_FAIL, or T_SKIP when phases skipped or the filesystem of /tmp
+ * takes no O_DIRECT (after the buffered run passed; the skip says so).
+ */
+int t_blk_each_image(int (*phases)(void));
 
 /* Create a temporary file of bytes bytes, filled with t_blk_pattern; its path in path[32]. */
 int t_blk_disk_make(char *path, uint64_t bytes);
