@@ -5,6 +5,7 @@
  * answered with an error while good requests around them are still served; a write to a
  * read-only disk is refused; a corrupted ring makes blkback return -EPROTO and the back-end
  * exits cleanly.  The back-end's loop waits on both the port and the ring's io fd.
+ * All of it on a buffered image, then on an O_DIRECT one (t_blk_each_image).
  */
 #include "config.h"
 
@@ -274,7 +275,7 @@ static int disk_open(struct blkback_disk *d)
 	char path[32];
 
 	T_CHECK(t_blk_disk_make(path, SECTORS * 512) == 0, "disk file");
-	T_CHECK(blkback_disk_open(d, path, ctx.readonly) == 0, "blkback_disk_open");
+	T_CHECK(t_blk_disk_open(d, path, ctx.readonly) == 0, "blkback_disk_open");
 	unlink(path);
 	T_CHECK(d->sectors == SECTORS && d->sector_size == 512 && d->readonly == ctx.readonly,
 		"disk geometry");
@@ -340,10 +341,15 @@ static int run(bool readonly)
 	return t_blk_pair(&ctx.link, &ctx.back, back, readonly ? guest_ro : guest_rw);
 }
 
-int main(void)
+static int phases(void)
 {
-	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	T_CHECK(run(false) == 0, "read-write disk");
 	T_CHECK(run(true) == 0, "read-only disk");
 	return T_PASS;
+}
+
+int main(void)
+{
+	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
+	return t_blk_each_image(phases);
 }

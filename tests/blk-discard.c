@@ -5,6 +5,7 @@
  * past the end (or whose range overflows) gets BLKIF_RSP_ERROR, a secure discard on a file
  * EOPNOTSUPP, an empty one OKAY, and on a read-only disk a discard gets BLKIF_RSP_ERROR.
  * Skips if the filesystem under /tmp cannot punch holes.
+ * All of it on a buffered image, then on an O_DIRECT one (t_blk_each_image).
  */
 #include "config.h"
 
@@ -163,7 +164,7 @@ static int back(void *arg)
 	(void)arg;
 	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
 	T_CHECK(t_blk_disk_make(path, SECTORS * 512ull) == 0, "disk file");
-	T_CHECK(blkback_disk_open(&disk, path, ctx.readonly) == 0, "disk");
+	T_CHECK(t_blk_disk_open(&disk, path, ctx.readonly) == 0, "disk");
 	unlink(path);
 	T_CHECK(disk.discard && !disk.secure_discard && disk.discard_granularity >= 512,
 		"a file's discard");
@@ -189,15 +190,20 @@ static int run(bool readonly)
 	return t_blk_pair(&ctx.link, &ctx.back, back, guest);
 }
 
-int main(void)
+static int phases(void)
 {
 	int rc;
 
-	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	rc = run(false);
 	if (rc == T_SKIP)
 		return T_SKIP;
 	T_CHECK(rc == 0, "read-write disk");
 	T_CHECK(run(true) == 0, "read-only disk");
 	return T_PASS;
+}
+
+int main(void)
+{
+	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
+	return t_blk_each_image(phases);
 }

@@ -8,6 +8,7 @@
  * are granted read-only, so the cache falls back to single maps for them, and 256 segments
  * overflow a 64-entry cache); with max_indirect_segments 0 the operation is refused with
  * EOPNOTSUPP.
+ * All of it on a buffered image, then on an O_DIRECT one (t_blk_each_image).
  */
 #include "config.h"
 
@@ -277,11 +278,16 @@ static int run(bool persistent, unsigned int max_indirect)
 	return t_blk_pair(&ctx.link, &ctx.back, back, guest);
 }
 
-int main(void)
+static int phases(void)
 {
-	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	T_CHECK(run(false, BLKBACK_MAX_INDIRECT_SEGMENTS) == 0, "indirect");
 	T_CHECK(run(true, BLKBACK_MAX_INDIRECT_SEGMENTS) == 0, "indirect, persistent");
 	T_CHECK(run(false, 0) == 0, "indirect not advertised");
 	return T_PASS;
+}
+
+int main(void)
+{
+	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
+	return t_blk_each_image(phases);
 }

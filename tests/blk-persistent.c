@@ -6,6 +6,7 @@
  * holds (the cache answers -EBUSY and blkback maps those segments for the one request): every
  * byte still reads back right.  After detach no grant is left mapped: the guest's
  * gntpool_destroy and the ring's hv_grant_end both succeed at once.
+ * All of it on a buffered image, then on an O_DIRECT one (t_blk_each_image).
  */
 #include "config.h"
 
@@ -161,7 +162,7 @@ static int back(void *arg)
 	(void)arg;
 	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
 	T_CHECK(t_blk_disk_make(path, SECTORS * 512ull) == 0, "disk file");
-	T_CHECK(blkback_disk_open(&disk, path, false) == 0, "disk");
+	T_CHECK(t_blk_disk_open(&disk, path, false) == 0, "disk");
 	unlink(path);
 	p.disk = &disk;
 	p.persistent = true;
@@ -179,9 +180,14 @@ static int back(void *arg)
 	return 0;
 }
 
+static int phases(void)
+{
+	T_CHECK(t_blk_pair(&ctx.link, &ctx.back, back, guest) == 0, "persistent grants");
+	return T_PASS;
+}
+
 int main(void)
 {
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	T_CHECK(t_blk_pair(&ctx.link, &ctx.back, back, guest) == 0, "persistent grants");
-	return T_PASS;
+	return t_blk_each_image(phases);
 }
