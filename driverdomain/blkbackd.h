@@ -20,6 +20,8 @@
 
 /* Ports the daemon can index (Xen's FIFO ABI has at most 2^17). */
 #define BBD_PORTS_MAX (1u << 17)
+/* The epoll data of a ring's io fd is EPOLL_PORT_FLAG | its port; the fixed fds' tags are small. */
+#define EPOLL_PORT_FLAG (1ull << 32)
 
 /* What the command line sets. */
 struct bbd_opts {

@@ -18,9 +18,8 @@
 
 #include "driverdomain/blkbackd.h"
 
-#define PREFIX		"pvio-blkback"
-#define TOKEN_BACKEND	"pvio-blkback-backend"
-#define EPOLL_PORT_FLAG (1ull << 32) /* epoll data of an io fd: this | port */
+#define PREFIX	      "pvio-blkback"
+#define TOKEN_BACKEND "pvio-blkback-backend"
 
 static const char *const kind_names[] = { "vbd", "qdisk" };
 

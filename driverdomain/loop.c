@@ -43,7 +43,6 @@ enum {
 	TAG_SIGNAL,
 	TAG_TIMER
 };
-#define EPOLL_PORT_FLAG (1ull << 32)
 
 #define EVENTS_PER_WAIT	 64   /* epoll events taken per wake-up */
 #define PORTS_PER_WAKEUP 1024 /* pending ports taken per wake-up */
