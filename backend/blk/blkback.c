@@ -280,6 +280,24 @@ void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st)
 	}
 }
 
+void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st)
+{
+	sum->reads += st->reads;
+	sum->writes += st->writes;
+	sum->flushes += st->flushes;
+	sum->barriers += st->barriers;
+	sum->discards += st->discards;
+	sum->indirect += st->indirect;
+	sum->unsupported += st->unsupported;
+	sum->errors += st->errors;
+	sum->bytes_read += st->bytes_read;
+	sum->bytes_written += st->bytes_written;
+	sum->bytes_discarded += st->bytes_discarded;
+	sum->pgrant_hits += st->pgrant_hits;
+	sum->pgrant_misses += st->pgrant_misses;
+	sum->in_flight += st->in_flight;
+}
+
 /* The table of requests and the scratch arrays, sized at attach. */
 static int tables_alloc(struct blkback_ring *r)
 {

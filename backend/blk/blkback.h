@@ -137,6 +137,9 @@ bool blkback_ring_has_requests(const struct blkback_ring *r);
 /* A snapshot of the ring's counters. */
 void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st);
 
+/* Add every counter of st to sum (in_flight included), e.g. over the rings of a device. */
+void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st);
+
 /*
  * Wait for the I/O in flight (the kernel cannot be told to drop it: its buffers are guest
  * pages), release every mapped grant and the ring, and free it.  The disk and the port stay

@@ -239,21 +239,9 @@ void blkback_dev_disconnect(struct blkback_dev *dev)
 			struct blkback_stats st;
 
 			blkback_ring_stats(dq->ring, &st);
-			st.in_flight = 0;
+			st.in_flight = 0; /* detach drains it */
 			blkback_ring_detach(dq->ring);
-			dev->past.reads += st.reads;
-			dev->past.writes += st.writes;
-			dev->past.flushes += st.flushes;
-			dev->past.barriers += st.barriers;
-			dev->past.discards += st.discards;
-			dev->past.indirect += st.indirect;
-			dev->past.unsupported += st.unsupported;
-			dev->past.errors += st.errors;
-			dev->past.bytes_read += st.bytes_read;
-			dev->past.bytes_written += st.bytes_written;
-			dev->past.bytes_discarded += st.bytes_discarded;
-			dev->past.pgrant_hits += st.pgrant_hits;
-			dev->past.pgrant_misses += st.pgrant_misses;
+			blkback_stats_add(&dev->past, &st);
 		}
 		if (dq->port)
 			hv_evtchn_unbind(dev->hv, dq->port);
@@ -565,20 +553,7 @@ void blkback_dev_stats(const struct blkback_dev *dev, struct blkback_stats *st)
 		if (!dev->queues[q].ring)
 			continue;
 		blkback_ring_stats(dev->queues[q].ring, &r);
-		st->reads += r.reads;
-		st->writes += r.writes;
-		st->flushes += r.flushes;
-		st->barriers += r.barriers;
-		st->discards += r.discards;
-		st->indirect += r.indirect;
-		st->unsupported += r.unsupported;
-		st->errors += r.errors;
-		st->bytes_read += r.bytes_read;
-		st->bytes_written += r.bytes_written;
-		st->bytes_discarded += r.bytes_discarded;
-		st->pgrant_hits += r.pgrant_hits;
-		st->pgrant_misses += r.pgrant_misses;
-		st->in_flight += r.in_flight;
+		blkback_stats_add(st, &r);
 	}
 }
 
