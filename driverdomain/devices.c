@@ -25,48 +25,78 @@ static const char *const kind_names[] = { "vbd", "qdisk" };
 
 /* ---- rings: the notify hook ---- */
 
-static void rings_up(struct bbd_device *d)
+/* Make room in the port table for port: 0 or -ENOMEM. */
+static int ports_grow(struct bbd *b, evtchn_port_t port)
+{
+	unsigned int n = port + 64 < BBD_PORTS_MAX ? port + 64 : BBD_PORTS_MAX;
+	struct bbd_queue **p;
+
+	if (port < b->nports)
+		return 0;
+	p = realloc(b->ports, n * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + b->nports, 0, (n - b->nports) * sizeof(*p));
+	b->ports = p;
+	b->nports = n;
+	return 0;
+}
+
+/* Route q's port and io fd to q: 0 or a negative errno (rings_down undoes what was done). */
+static int queue_register(struct bbd *b, struct bbd_queue *q)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EPOLL_PORT_FLAG | q->port };
+	int ret;
+
+	if (q->port >= BBD_PORTS_MAX)
+		return -ERANGE;
+	ret = ports_grow(b, q->port);
+	if (ret)
+		return ret;
+	b->ports[q->port] = q;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, blkback_ring_io_fd(q->ring), &ev))
+		return -errno;
+	q->io_fd = blkback_ring_io_fd(q->ring);
+	return 0;
+}
+
+/*
+ * BLKBACK_DEV_RINGS_UP: route every ring of d (port table, epoll set) and put it on the ready
+ * list, for the front may have queued requests before we attached.  A ring that could not be
+ * routed would never be served: a negative errno then, and the device fails (blkback_dev_opts).
+ */
+static int rings_up(struct bbd_device *d)
 {
 	struct blkback_dev *dev = d->dev;
 	struct bbd *b = d->b;
+	unsigned int i;
+	int ret = 0;
 
 	d->queues = calloc(dev->nr_queues, sizeof(*d->queues));
 	if (!d->queues) {
 		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "%s: out of memory", dev->name);
-		return;
+		return -ENOMEM;
 	}
 	d->nr_queues = dev->nr_queues;
-	for (unsigned int i = 0; i < d->nr_queues; i++) {
+	for (i = 0; i < d->nr_queues; i++) {
 		struct bbd_queue *q = &d->queues[i];
-		evtchn_port_t port = dev->queues[i].port;
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EPOLL_PORT_FLAG | port };
 
 		q->d = d;
 		q->ring = dev->queues[i].ring;
-		q->port = port;
+		q->port = dev->queues[i].port;
 		q->io_fd = -1;
 		dev->queues[i].user = q;
-		if (port >= BBD_PORTS_MAX) {
-			pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "%s: port %u out of range",
-				 dev->name, port);
-			continue;
-		}
-		if (port >= b->nports) {
-			unsigned int n = port + 64 < BBD_PORTS_MAX ? port + 64 : BBD_PORTS_MAX;
-			struct bbd_queue **p = realloc(b->ports, n * sizeof(*p));
-
-			if (!p)
-				continue;
-			memset(p + b->nports, 0, (n - b->nports) * sizeof(*p));
-			b->ports = p;
-			b->nports = n;
-		}
-		b->ports[port] = q;
-		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, blkback_ring_io_fd(q->ring), &ev) == 0)
-			q->io_fd = blkback_ring_io_fd(q->ring);
-		/* The front may have queued requests before we attached. */
-		bbd_queue_ready(b, q);
 	}
+	for (i = 0; i < d->nr_queues && !ret; i++)
+		ret = queue_register(b, &d->queues[i]);
+	if (ret) {
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "%s: queue %u (port %u): %s", dev->name,
+			 i - 1, d->queues[i - 1].port, strerror(-ret));
+		return ret;
+	}
+	for (i = 0; i < d->nr_queues; i++)
+		bbd_queue_ready(b, &d->queues[i]);
+	return 0;
 }
 
 static void rings_down(struct bbd_device *d)
@@ -88,17 +118,18 @@ static void rings_down(struct bbd_device *d)
 	d->nr_queues = 0;
 }
 
-static void dev_notify(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev)
+static int dev_notify(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev)
 {
 	struct bbd_device *d = arg;
 
 	(void)dev;
 	if (ev == BLKBACK_DEV_RINGS_UP)
-		rings_up(d);
-	else if (ev == BLKBACK_DEV_RINGS_DOWN)
+		return rings_up(d);
+	if (ev == BLKBACK_DEV_RINGS_DOWN)
 		rings_down(d);
 	else
 		d->stats_dirty = true;
+	return 0;
 }
 
 /* ---- the device table ---- */

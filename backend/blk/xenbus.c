@@ -26,10 +26,9 @@ static struct pvio_log *dev_log(const struct blkback_dev *dev)
 	return dev->opts.log ? dev->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
 }
 
-static void notify(struct blkback_dev *dev, enum blkback_dev_event ev)
+static int notify(struct blkback_dev *dev, enum blkback_dev_event ev)
 {
-	if (dev->opts.notify)
-		dev->opts.notify(dev->opts.arg, dev, ev);
+	return dev->opts.notify ? dev->opts.notify(dev->opts.arg, dev, ev) : 0;
 }
 
 static void set_state(struct blkback_dev *dev, enum xenbus_state state)
@@ -406,7 +405,12 @@ static int connect(struct blkback_dev *dev)
 		if (ret)
 			return ret;
 	}
-	notify(dev, BLKBACK_DEV_RINGS_UP);
+	/* Connected with rings nobody serves would hang the front: fail the device instead. */
+	ret = notify(dev, BLKBACK_DEV_RINGS_UP);
+	if (ret) {
+		dev_fatal(dev, ret, "scheduling the rings: %s", strerror(-ret));
+		return ret;
+	}
 	ret = xenbus_transaction(&dev->xd, connected_fn, dev);
 	if (ret) {
 		dev_fatal(dev, ret, "writing the disk's properties");

@@ -57,8 +57,13 @@ struct blkback_dev_opts {
 	bool no_persistent;		    /* do not offer feature-persistent */
 	unsigned int max_persistent;	    /* grants kept mapped per ring; 0: blkback's default */
 	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
-	/* Called (may be NULL) at each event, with arg; the device may not be destroyed from it. */
-	void (*notify)(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev);
+	/*
+	 * Called (may be NULL) at each event, with arg; the device may not be destroyed from it.
+	 * 0, or for BLKBACK_DEV_RINGS_UP a negative errno when the caller cannot serve the rings:
+	 * the device then fails (error node, Closing) and is disconnected (BLKBACK_DEV_RINGS_DOWN)
+	 * instead of switching to Connected.  Other events' results are ignored.
+	 */
+	int (*notify)(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev);
 	void *arg; /* notify's */
 };
 
