@@ -71,7 +71,7 @@ struct bbd {
 	char home[32];			/* /local/domain/<domid> */
 	int epfd;			/* the epoll set */
 	int sigfd;			/* signalfd: SIGTERM, SIGINT */
-	int timerfd;			/* statistics tick (1 s), -1 without --stats-dir */
+	int timerfd;			/* stats files only, 1 s; -1 without --stats-dir */
 	bool stop;			/* a signal asked us to exit */
 	bool rescan;			/* the backend tree changed above a device: rescan */
 	struct bbd_device_list devices; /* every device served */

@@ -4,7 +4,16 @@
  *
  * One thread, one epoll set over: the hypervisor's event-channel fd (a pending port leads to its
  * ring through the port table), each ring's I/O completion eventfd, the xenstore fd (watch
- * events), a signalfd (SIGTERM, SIGINT) and a timerfd (statistics).
+ * events), a signalfd (SIGTERM, SIGINT) and, with --stats-dir, a timerfd.
+ *
+ * The contract with the rings (blkback_ring_process in backend/blk/blkback.h): a ring is put on
+ * the ready list, and processed in the next round, when its device connects (the front may
+ * have queued requests already; devices.c), when its port is pending, when its io fd polls
+ * readable (epoll is level-triggered, so completions left unreaped wake us again), and after
+ * each call that returned 1.  That is all blkback_ring_process asks for: on every other return
+ * it leaves req_event armed or a completion pending on the io fd, so no ring needs a timer.
+ * The timerfd only rewrites the statistics files once a second and touches no ring; --poll-us
+ * only adds calls.  A ring whose process call fails fails its device (error node, Closing).
  *
  * Why one thread: all disk I/O is asynchronous through libaio, so the loop never blocks on a
  * disk; it only copies requests off rings, submits them and answers completions.  One thread
