@@ -20,8 +20,8 @@
 
 #include <xen/io/blkif.h>
 
+#include "tests/blkback-env.h"
 #include "tests/blkback-front.h"
-#include "tests/hv-test.h"
 #include "tests/xs-helpers.h"
 #include "xenbus/toolstack.h"
 
@@ -31,45 +31,16 @@ enum {
 };
 #define B_QUEUES "3" /* the queue count whose ring table fails to allocate */
 
-static char dir[64];	       /* the disk */
-static int go_dd[2], go_fe[2]; /* dom0 -> driver domain, dom0 -> guest: the domids */
-static int dd_out[2];	       /* driver domain -> dom0: the daemon's pid and exit status */
-static struct t_link steps;    /* a = guest, b = dom0 */
-static domid_t dd, fe;	       /* the two domains */
+static struct tb_env env;
 
 static struct xenbus_device_spec spec(unsigned int devid)
 {
 	return (struct xenbus_device_spec){
-		.kind = "vbd", .devid = devid, .frontend_id = fe, .backend_id = dd
+		.kind = "vbd", .devid = devid, .frontend_id = env.fe, .backend_id = env.dd
 	};
 }
 
-static int step(char c)
-{
-	char ack;
-
-	T_CHECK(t_put(steps.ab[1], &c, 1) == 0 && t_get(steps.ba[0], &ack, 1) == 0 && ack == c,
-		"step %c not acknowledged", c);
-	return 0;
-}
-
 /* ---- the guest ---- */
-
-/* A write and a read back on queue 0. */
-static int round_trip(struct tfront *f, uint64_t sector)
-{
-	int16_t st;
-
-	for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
-		f->data[i] = (uint8_t)(i * 11 + sector);
-	memset(f->data + HV_PAGE_SIZE, 0, HV_PAGE_SIZE);
-	T_CHECK(tf_io(f, 0, BLKIF_OP_WRITE, sector, 0, &st) == 0 && st == BLKIF_RSP_OKAY,
-		"write: %d", st);
-	T_CHECK(tf_io(f, 0, BLKIF_OP_READ, sector, 1, &st) == 0 && st == BLKIF_RSP_OKAY, "read: %d",
-		st);
-	T_CHECK(!memcmp(f->data, f->data + HV_PAGE_SIZE, HV_PAGE_SIZE), "data differs");
-	return 0;
-}
 
 /* Open devid's front and publish nq rings: the back end's answer in *state. */
 static int publish(struct tfront *f, struct hv *hv, struct xs_handle *xs, unsigned int devid,
@@ -98,51 +69,33 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 
 	T_CHECK(publish(&a, hv, xs, DEV_A, 1, &state) == 0, "device A");
 	T_CHECK(state == XenbusStateConnected, "A: %s", xenbus_state_name(state));
-	T_CHECK(round_trip(&a, 0) == 0, "A before B");
+	T_CHECK(tf_round_trip(&a, 0, 0, false) == 0, "A before B");
 	T_CHECK(publish(&b, hv, xs, DEV_B, atoi(B_QUEUES), &state) == 0, "device B");
 	T_CHECK(state == XenbusStateClosing,
 		"B (ring table not allocated): %s, want Closing with an error node",
 		xenbus_state_name(state));
-	T_CHECK(step('B') == 0, "B's error node");
+	T_CHECK(tb_step(&env, 'B') == 0, "B's error node");
 	T_CHECK(tf_close(&b) == 0, "close B");
 	xenbus_dev_close(&b.xd);
-	T_CHECK(round_trip(&a, 64) == 0, "A after B failed");
+	T_CHECK(tf_round_trip(&a, 0, 64, false) == 0, "A after B failed");
 	T_CHECK(tf_close(&a) == 0, "close A");
 	xenbus_dev_close(&a.xd);
 	return 0;
-}
-
-static int guest(void *arg)
-{
-	(void)arg;
-	close(go_fe[1]);
-	return tf_guest(go_fe[0], &fe, &dd, guest_run);
 }
 
 /* ---- the driver domain: runs the daemon, reports its pid and exit status, stays ---- */
 
 static int driver_domain(void *arg)
 {
-	const char *builddir = getenv("PVIO_BUILDDIR");
 	const char *argv[] = { "pvio-blkback-allocfail", "--max-queues", "4",
 			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
-	char prog[512], sock[256];
-	domid_t id;
-	pid_t pid;
-	int status;
+	char prog[512];
 
 	(void)arg;
-	close(go_dd[1]);
-	T_CHECK(read(go_dd[0], &id, sizeof(id)) == sizeof(id), "read domid");
-	t_xs_domain_socket(id, sock, sizeof(sock));
-	setenv("XENSTORED_PATH", sock, 1);
+	T_CHECK(tb_dd_enter(&env, "tests/pvio-blkback-allocfail", prog, sizeof(prog)) == 0,
+		"enter");
 	setenv("PVIO_TEST_FAIL_QUEUES", B_QUEUES, 1);
-	snprintf(prog, sizeof(prog), "%s/tests/pvio-blkback-allocfail",
-		 builddir && *builddir ? builddir : ".");
-	pid = t_daemon_exec(prog, argv);
-	T_CHECK(pid > 0 && t_put(dd_out[1], &pid, sizeof(pid)) == 0, "start the daemon");
-	status = t_wait(pid);
-	T_CHECK(t_put(dd_out[1], &status, sizeof(status)) == 0, "report");
+	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
 	for (;;)
 		pause();
 }
@@ -154,8 +107,8 @@ static int error_node_has(struct xs_handle *h, unsigned int devid, const char *t
 	char path[300], *v;
 	unsigned int len;
 
-	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/vbd/%u/%u/error", dd, fe,
-		 devid);
+	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/vbd/%u/%u/error", env.dd,
+		 env.fe, devid);
 	v = xs_read(h, XBT_NULL, path, &len);
 	T_CHECK(v && !strncmp(v, text, strlen(text)), "%s: \"%s\", want \"%s...\"", path,
 		v ? v : "(none)", text);
@@ -175,64 +128,29 @@ static int add(struct xs_handle *h, unsigned int devid, const char *disk)
 	return 0;
 }
 
-static int run(struct xs_handle *h, pid_t guest_pid)
+static int run(struct xs_handle *h)
 {
-	domid_t ids[2] = { fe, dd };
 	char disk[128], c;
 	pid_t daemon;
-	int fd, status;
+	int fd;
 
-	snprintf(disk, sizeof(disk), "%s/disk.img", dir);
+	snprintf(disk, sizeof(disk), "%s/disk.img", env.dir);
 	fd = open(disk, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	T_CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "disk");
 	close(fd);
 	T_CHECK(add(h, DEV_A, disk) == 0 && add(h, DEV_B, disk) == 0, "devices");
-	T_CHECK(write(go_dd[1], &dd, sizeof(dd)) == sizeof(dd), "go driver domain");
-	T_CHECK(t_get(dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
-	T_CHECK(write(go_fe[1], ids, sizeof(ids)) == sizeof(ids), "go guest");
-	T_CHECK(t_get(steps.ab[0], &c, 1) == 0 && c == 'B', "guest stopped early");
+	T_CHECK(tb_env_go_dd(&env) == 0, "go");
+	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
+	T_CHECK(tb_env_go_guest(&env) == 0, "go");
+	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'B', "guest stopped early");
 	T_CHECK(error_node_has(h, DEV_B, "12 ") == 0, "B's error node (ENOMEM)");
-	T_CHECK(t_put(steps.ba[1], &c, 1) == 0, "ack");
-	T_CHECK(t_wait(guest_pid) == 0, "guest failed");
-	T_CHECK(kill(daemon, SIGTERM) == 0 && t_get(dd_out[0], &status, sizeof(status)) == 0 &&
-		    status == 0,
-		"daemon exit status %d", status);
+	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
+	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
+	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
 	return 0;
 }
 
 int main(void)
 {
-	const char *extra[3] = { "--hv-socket", NULL, NULL };
-	struct xs_handle *h;
-	pid_t dd_pid, guest_pid;
-	int ret;
-
-	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	extra[1] = t_hv_socket();
-	T_CHECK(t_xs_start(extra) == 0, "pvio-xenstored did not start");
-	snprintf(dir, sizeof(dir), "/tmp/pvio-blkback-XXXXXX");
-	T_CHECK(mkdtemp(dir), "mkdtemp");
-	T_CHECK(pipe(go_dd) == 0 && pipe(go_fe) == 0 && pipe(dd_out) == 0 &&
-		    t_link_init(&steps) == 0,
-		"pipes");
-	T_CHECK(t_domain_fork("dd", driver_domain, NULL, &dd, &dd_pid) == 0, "driver domain");
-	T_CHECK(t_domain_fork("guest", guest, NULL, &fe, &guest_pid) == 0, "guest domain");
-	close(go_dd[0]);
-	close(go_fe[0]);
-	T_CHECK((h = t_xs_open()), "xs_open");
-	T_CHECK(xs_introduce_domain(h, dd, 0, 0) && xs_introduce_domain(h, fe, 0, 0), "INTRODUCE");
-	ret = run(h, guest_pid);
-	xs_close(h);
-	kill(dd_pid, SIGKILL); /* and the daemon with it (PR_SET_PDEATHSIG) */
-	t_wait(dd_pid);
-	if (ret)
-		kill(guest_pid, SIGKILL);
-	else {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd))
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
-	return ret ? T_FAIL : T_PASS;
+	return tb_env_main(&env, driver_domain, guest_run, run);
 }

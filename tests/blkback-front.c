@@ -151,6 +151,22 @@ int tf_io(struct tfront *f, unsigned int q, uint8_t op, uint64_t sector, unsigne
 	return 0;
 }
 
+int tf_round_trip(struct tfront *f, unsigned int q, uint64_t sector, bool check_only)
+{
+	int16_t st;
+
+	for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
+		f->data[i] = (uint8_t)(i * 7 + sector + q);
+	memset(f->data + HV_PAGE_SIZE, 0, HV_PAGE_SIZE);
+	if (!check_only)
+		T_CHECK(tf_io(f, q, BLKIF_OP_WRITE, sector, 0, &st) == 0 && st == BLKIF_RSP_OKAY,
+			"write: status %d", st);
+	T_CHECK(tf_io(f, q, BLKIF_OP_READ, sector, 1, &st) == 0 && st == BLKIF_RSP_OKAY,
+		"read: status %d", st);
+	T_CHECK(!memcmp(f->data, f->data + HV_PAGE_SIZE, HV_PAGE_SIZE), "read back differs");
+	return 0;
+}
+
 int tf_close(struct tfront *f)
 {
 	const unsigned int closing =

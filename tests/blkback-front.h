@@ -65,6 +65,11 @@ int tf_expect(struct tfront *f, const char *key, uint32_t want);
 /* One request of op on queue q: 8 sectors at sector in data page page; *status gets the answer. */
 int tf_io(struct tfront *f, unsigned int q, uint8_t op, uint64_t sector, unsigned int page,
 	  int16_t *status);
+/*
+ * A page of a pattern of sector and q: written at sector on queue q from data page 0 (unless
+ * check_only: it is there already), read back into page 1 and compared.
+ */
+int tf_round_trip(struct tfront *f, unsigned int q, uint64_t sector, bool check_only);
 /* Close: Closing, wait for the back end's Closing or Closed, Closed, wait Closed; release. */
 int tf_close(struct tfront *f);
 /* End the grants and unbind the ports (after the back end has let go). */

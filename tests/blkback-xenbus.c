@@ -28,8 +28,8 @@
 
 #include <xen/io/blkif.h>
 
+#include "tests/blkback-env.h"
 #include "tests/blkback-front.h"
-#include "tests/hv-test.h"
 #include "tests/xs-helpers.h"
 #include "xenbus/toolstack.h"
 
@@ -45,12 +45,8 @@ enum {
 	DEV_F = 51792
 };
 
-static char dir[64];	       /* disks and stats under here */
-static char statsdir[80];      /* --stats-dir */
-static int go_dd[2], go_fe[2]; /* dom0 -> driver domain, dom0 -> guest: the domid */
-static int dd_out[2];	       /* driver domain -> dom0: the daemon's pid, exit status */
-static struct t_link steps;    /* a = guest, b = dom0: step codes and acks */
-static domid_t dd, fe;	       /* the two domains (dom0's copy) */
+static struct tb_env env; /* disks and stats under env.dir */
+static char statsdir[80]; /* --stats-dir */
 
 static struct xenbus_device_spec spec(unsigned int devid, domid_t front, domid_t back)
 {
@@ -76,22 +72,6 @@ static int check_features(struct tfront *f)
 	return 0;
 }
 
-/* A WRITE of a pattern from page 0, a READ of it into page 1. */
-static int round_trip(struct tfront *f, unsigned int q, uint64_t sector)
-{
-	int16_t st;
-
-	for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
-		f->data[i] = (uint8_t)(i * 7 + sector + q);
-	memset(f->data + HV_PAGE_SIZE, 0, HV_PAGE_SIZE);
-	T_CHECK(tf_io(f, q, BLKIF_OP_WRITE, sector, 0, &st) == 0 && st == BLKIF_RSP_OKAY,
-		"write: status %d", st);
-	T_CHECK(tf_io(f, q, BLKIF_OP_READ, sector, 1, &st) == 0 && st == BLKIF_RSP_OKAY,
-		"read: status %d", st);
-	T_CHECK(!memcmp(f->data, f->data + HV_PAGE_SIZE, HV_PAGE_SIZE), "read back differs");
-	return 0;
-}
-
 static int connect_checked(struct tfront *f, unsigned int nq, unsigned int order,
 			   const struct tf_keys *k)
 {
@@ -104,17 +84,7 @@ static int connect_checked(struct tfront *f, unsigned int nq, unsigned int order
 	T_CHECK(tf_expect(f, "sector-size", 512) == 0, "sector-size");
 	T_CHECK(tf_expect(f, "feature-persistent", k->persistent) == 0, "persistent in use");
 	for (unsigned int q = 0; q < nq; q++)
-		T_CHECK(round_trip(f, q, 64 + 8 * q) == 0, "round trip on queue %u", q);
-	return 0;
-}
-
-/* Tell dom0 step c is done and wait for its ack. */
-static int step(char c)
-{
-	char ack;
-
-	T_CHECK(t_put(steps.ab[1], &c, 1) == 0 && t_get(steps.ba[0], &ack, 1) == 0 && ack == c,
-		"step %c not acknowledged", c);
+		T_CHECK(tf_round_trip(f, q, 64 + 8 * q, false) == 0, "round trip on queue %u", q);
 	return 0;
 }
 
@@ -122,7 +92,7 @@ static int step(char c)
 static int bad_front(struct hv *hv, struct xs_handle *xs, unsigned int devid,
 		     const struct tf_keys *k)
 {
-	struct xenbus_device_spec s = spec(devid, fe, dd);
+	struct xenbus_device_spec s = spec(devid, env.fe, env.dd);
 	struct tfront f;
 	char path[256];
 
@@ -141,7 +111,7 @@ static int bad_front(struct hv *hv, struct xs_handle *xs, unsigned int devid,
 static int broken_ring(struct hv *hv, struct xs_handle *xs)
 {
 	const struct tf_keys k = { .protocol = "x86_64-abi" };
-	struct xenbus_device_spec s = spec(DEV_F, fe, dd);
+	struct xenbus_device_spec s = spec(DEV_F, env.fe, env.dd);
 	struct ring_shared *sr;
 	struct tfront f;
 	char path[256];
@@ -166,44 +136,38 @@ static int guest_devices(struct hv *hv, struct xs_handle *xs)
 	const struct tf_keys kb = { .nq_key = 2, .skip_initialised = true };
 	const struct tf_keys kd = { .protocol = "x86_32-abi" };
 	const struct tf_keys ke = { .nq_key = 99 };
-	struct xenbus_device_spec sa = spec(DEV_A, fe, dd), sb = spec(DEV_B, fe, dd);
-	struct xenbus_device_spec sc = spec(DEV_C, fe, dd);
+	struct xenbus_device_spec sa = spec(DEV_A, env.fe, env.dd),
+				  sb = spec(DEV_B, env.fe, env.dd);
+	struct xenbus_device_spec sc = spec(DEV_C, env.fe, env.dd);
 	struct tfront f;
 	char path[256];
 
 	T_CHECK(xenbus_frontend_path(&sa, path, sizeof(path)) == 0, "path");
 	T_CHECK(tf_open(&f, hv, xs, path) == 0 && connect_checked(&f, 1, 0, &ka) == 0, "dev A");
-	T_CHECK(step('A') == 0, "A");
+	T_CHECK(tb_step(&env, 'A') == 0, "A");
 	/* dom0 detaches A: the back end says Closing. */
 	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateClosing), NULL) == 0, "A detached");
 	T_CHECK(tf_close(&f) == 0, "close A");
 	xenbus_dev_close(&f.xd);
-	T_CHECK(step('a') == 0, "a");
+	T_CHECK(tb_step(&env, 'a') == 0, "a");
 
 	T_CHECK(xenbus_frontend_path(&sb, path, sizeof(path)) == 0, "path");
 	T_CHECK(tf_open(&f, hv, xs, path) == 0 && connect_checked(&f, 2, 2, &kb) == 0, "dev B");
 	T_CHECK(tf_close(&f) == 0, "close B");
 	xenbus_dev_close(&f.xd);
-	T_CHECK(step('B') == 0, "B");
+	T_CHECK(tb_step(&env, 'B') == 0, "B");
 
-	T_CHECK(bad_front(hv, xs, DEV_D, &kd) == 0 && step('D') == 0, "dev D");
-	T_CHECK(bad_front(hv, xs, DEV_E, &ke) == 0 && step('E') == 0, "dev E");
+	T_CHECK(bad_front(hv, xs, DEV_D, &kd) == 0 && tb_step(&env, 'D') == 0, "dev D");
+	T_CHECK(bad_front(hv, xs, DEV_E, &ke) == 0 && tb_step(&env, 'E') == 0, "dev E");
 
-	T_CHECK(broken_ring(hv, xs) == 0 && step('F') == 0, "dev F");
+	T_CHECK(broken_ring(hv, xs) == 0 && tb_step(&env, 'F') == 0, "dev F");
 
 	T_CHECK(xenbus_frontend_path(&sc, path, sizeof(path)) == 0, "path");
 	T_CHECK(tf_open(&f, hv, xs, path) == 0, "open C");
 	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateClosing), NULL) == 0, "C Closing");
 	xenbus_dev_close(&f.xd);
-	T_CHECK(step('C') == 0, "C");
+	T_CHECK(tb_step(&env, 'C') == 0, "C");
 	return 0;
-}
-
-static int guest(void *arg)
-{
-	(void)arg;
-	close(go_fe[1]);
-	return tf_guest(go_fe[0], &fe, &dd, guest_devices);
 }
 
 /* ---- the driver domain ---- */
@@ -215,8 +179,6 @@ static int guest(void *arg)
  */
 static int driver_domain(void *arg)
 {
-	const char *builddir = getenv("PVIO_BUILDDIR");
-	char prog[512], sock[256];
 	const char *argv[] = { "pvio-blkback",
 			       "--max-queues",
 			       "4",
@@ -224,20 +186,12 @@ static int driver_domain(void *arg)
 			       statsdir,
 			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
 			       NULL };
-	int status;
-	domid_t id;
-	pid_t pid;
+	char prog[512];
 
 	(void)arg;
-	close(go_dd[1]);
-	T_CHECK(read(go_dd[0], &id, sizeof(id)) == sizeof(id), "read domid");
-	t_xs_domain_socket(id, sock, sizeof(sock));
-	setenv("XENSTORED_PATH", sock, 1);
-	snprintf(prog, sizeof(prog), "%s/pvio-blkback", builddir && *builddir ? builddir : ".");
-	pid = t_daemon_exec(prog, argv);
-	T_CHECK(pid > 0 && t_put(dd_out[1], &pid, sizeof(pid)) == 0, "start the daemon");
-	status = t_wait(pid);
-	T_CHECK(t_put(dd_out[1], &status, sizeof(status)) == 0, "report");
+	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
+	T_CHECK(tb_dd_enter(&env, "pvio-blkback", prog, sizeof(prog)) == 0, "enter");
+	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
 	for (;;)
 		pause();
 }
@@ -265,7 +219,7 @@ static bool stats_match(unsigned int devid, const char *const *want)
 {
 	char path[160];
 
-	snprintf(path, sizeof(path), "%s/%u.%u", statsdir, fe, devid);
+	snprintf(path, sizeof(path), "%s/%u.%u", statsdir, env.fe, devid);
 	for (int i = 0; i < 500; i++, t_msleep(10)) {
 		char *text = read_text(path);
 		bool ok = want ? text != NULL : text == NULL;
@@ -284,7 +238,7 @@ static bool stats_match(unsigned int devid, const char *const *want)
 /* The back end's key of devid, or "" (free() it). */
 static char *back_read(struct xs_handle *h, unsigned int devid, const char *key)
 {
-	struct xenbus_device_spec s = spec(devid, fe, dd);
+	struct xenbus_device_spec s = spec(devid, env.fe, env.dd);
 	char path[300], *v;
 	unsigned int len;
 
@@ -315,8 +269,8 @@ static int error_node_has(struct xs_handle *h, unsigned int devid, const char *t
 	char path[300], *v;
 	unsigned int len;
 
-	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/%s/%u/%u/error", dd,
-		 devid == DEV_B ? "qdisk" : "vbd", fe, devid);
+	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/%s/%u/%u/error", env.dd,
+		 devid == DEV_B ? "qdisk" : "vbd", env.fe, devid);
 	v = xs_read(h, XBT_NULL, path, &len);
 	T_CHECK(v && strstr(v, text), "%s: \"%s\", want \"%s\"", path, v ? v : "(none)", text);
 	free(v);
@@ -330,7 +284,7 @@ static int on_step(struct xs_handle *h, char c)
 		"reads 1\n",	     "writes 1\n", "bytes-written 4096\n",
 		"state Connected\n", "queues 1\n", NULL
 	};
-	struct xenbus_device_spec sa = spec(DEV_A, fe, dd);
+	struct xenbus_device_spec sa = spec(DEV_A, env.fe, env.dd);
 
 	switch (c) {
 	case 'A':
@@ -364,7 +318,7 @@ static int on_step(struct xs_handle *h, char c)
 static int add(struct xs_handle *h, unsigned int devid, const char *params)
 {
 	const struct xenbus_kv back[] = { { "params", params }, { "mode", "w" } };
-	struct xenbus_device_spec s = spec(devid, fe, dd);
+	struct xenbus_device_spec s = spec(devid, env.fe, env.dd);
 
 	s.back_extra = back;
 	s.n_back_extra = 2;
@@ -376,7 +330,7 @@ static int make_disk(const char *name, char *path, size_t len)
 {
 	int fd;
 
-	snprintf(path, len, "%s/%s", dir, name);
+	snprintf(path, len, "%s/%s", env.dir, name);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	T_CHECK(fd >= 0 && ftruncate(fd, SECTORS * 512) == 0, "disk %s", path);
 	close(fd);
@@ -417,80 +371,49 @@ static int unit_dev_error(struct xs_handle *h)
 	return 0;
 }
 
-static int run(struct xs_handle *h, pid_t guest_pid)
+static int run(struct xs_handle *h)
 {
 	pid_t daemon;
-	int status;
 	char disk_a[128], disk_b[128], aio_b[140], missing[140];
-	domid_t ids[2] = { fe, dd };
 	char c;
 
 	T_CHECK(make_disk("a.img", disk_a, sizeof(disk_a)) == 0, "disk a");
 	T_CHECK(make_disk("b.img", disk_b, sizeof(disk_b)) == 0, "disk b");
 	snprintf(aio_b, sizeof(aio_b), "aio:%s", disk_b);
-	snprintf(missing, sizeof(missing), "%s/missing.img", dir);
+	snprintf(missing, sizeof(missing), "%s/missing.img", env.dir);
 	T_CHECK(add(h, DEV_A, disk_a) == 0, "A");
-	T_CHECK(write(go_dd[1], &dd, sizeof(dd)) == sizeof(dd), "go driver domain");
-	T_CHECK(t_get(dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
+	T_CHECK(tb_env_go_dd(&env) == 0, "go");
+	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
 	T_CHECK(back_state_is(h, DEV_A, "2"), "A (added before the daemon) InitWait");
 	T_CHECK(add(h, DEV_B, aio_b) == 0 && add(h, DEV_C, missing) == 0 &&
 		    add(h, DEV_D, disk_a) == 0 && add(h, DEV_E, disk_a) == 0 &&
 		    add(h, DEV_F, disk_b) == 0,
 		"add B..E");
-	T_CHECK(write(go_fe[1], ids, sizeof(ids)) == sizeof(ids), "go guest");
-	while (t_get(steps.ab[0], &c, 1) == 0) {
+	T_CHECK(tb_env_go_guest(&env) == 0, "go");
+	while (t_get(env.steps.ab[0], &c, 1) == 0) {
 		T_CHECK(on_step(h, c) == 0, "step %c", c);
-		T_CHECK(t_put(steps.ba[1], &c, 1) == 0, "ack");
+		T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
 		if (c == 'C')
 			break;
 	}
 	T_CHECK(c == 'C', "guest stopped early");
-	T_CHECK(t_wait(guest_pid) == 0, "guest failed");
+	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
 	T_CHECK(kill(daemon, 0) == 0, "daemon alive");
-	T_CHECK(kill(daemon, SIGTERM) == 0 && t_get(dd_out[0], &status, sizeof(status)) == 0 &&
-		    status == 0,
-		"daemon exit status");
+	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
 	T_CHECK(back_state_is(h, DEV_C, "6"), "C Closed at exit");
 	T_CHECK(stats_match(DEV_B, NULL), "stats files removed at exit");
 	return 0;
 }
 
+static int setup_run(struct xs_handle *h)
+{
+	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
+	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
+	T_CHECK(unit_dev_error(h) == 0, "xenbus_dev_error/fatal");
+	return run(h);
+}
+
 int main(void)
 {
-	const char *extra[3] = { "--hv-socket", NULL, NULL };
-	struct xs_handle *h;
-	pid_t dd_pid, guest_pid;
-	int ret;
-
-	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	extra[1] = t_hv_socket();
-	T_CHECK(t_xs_start(extra) == 0, "pvio-xenstored did not start");
-	snprintf(dir, sizeof(dir), "/tmp/pvio-blkback-XXXXXX");
-	T_CHECK(mkdtemp(dir), "mkdtemp");
-	snprintf(statsdir, sizeof(statsdir), "%s/stats", dir);
-	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
-	T_CHECK(pipe(go_dd) == 0 && pipe(go_fe) == 0 && pipe(dd_out) == 0 &&
-		    t_link_init(&steps) == 0,
-		"pipes");
-	T_CHECK(t_domain_fork("dd", driver_domain, NULL, &dd, &dd_pid) == 0, "driver domain");
-	T_CHECK(t_domain_fork("guest", guest, NULL, &fe, &guest_pid) == 0, "guest domain");
-	close(go_dd[0]);
-	close(go_fe[0]);
-	T_CHECK((h = t_xs_open()), "xs_open");
-	T_CHECK(xs_introduce_domain(h, dd, 0, 0) && xs_introduce_domain(h, fe, 0, 0), "INTRODUCE");
-	T_CHECK(unit_dev_error(h) == 0, "xenbus_dev_error/fatal");
-	ret = run(h, guest_pid);
-	xs_close(h);
-	kill(dd_pid, SIGKILL); /* and the daemon with it (PR_SET_PDEATHSIG) */
-	t_wait(dd_pid);
-	if (ret)
-		kill(guest_pid, SIGKILL);
-	if (!ret) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd))
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
-	return ret ? T_FAIL : T_PASS;
+	return tb_env_main(&env, driver_domain, guest_devices, setup_run);
 }

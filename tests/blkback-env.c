@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* blkback-env.c - the three domains of the pvio-blkback(8) tests (see blkback-env.h). */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tests/blkback-env.h"
+#include "tests/blkback-front.h"
+#include "tests/xs-helpers.h"
+
+/* The guest domain's first process. */
+static int guest_main(void *arg)
+{
+	struct tb_env *e = arg;
+
+	close(e->go_fe[1]);
+	return tf_guest(e->go_fe[0], &e->fe, &e->dd, e->guest);
+}
+
+int tb_env_start(struct tb_env *e, int (*dd)(void *), int (*guest)(struct hv *, struct xs_handle *))
+{
+	const char *extra[3] = { "--hv-socket", NULL, NULL };
+
+	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
+	extra[1] = t_hv_socket();
+	T_CHECK(t_xs_start(extra) == 0, "pvio-xenstored did not start");
+	snprintf(e->dir, sizeof(e->dir), "/tmp/pvio-blkback-XXXXXX");
+	T_CHECK(mkdtemp(e->dir), "mkdtemp");
+	T_CHECK(pipe(e->go_dd) == 0 && pipe(e->go_fe) == 0 && pipe(e->dd_out) == 0 &&
+		    t_link_init(&e->steps) == 0,
+		"pipes");
+	e->guest = guest;
+	T_CHECK(t_domain_fork("dd", dd, e, &e->dd, &e->dd_pid) == 0, "driver domain");
+	T_CHECK(t_domain_fork("guest", guest_main, e, &e->fe, &e->guest_pid) == 0, "guest domain");
+	close(e->go_dd[0]);
+	close(e->go_fe[0]);
+	T_CHECK((e->xs = t_xs_open()), "xs_open");
+	T_CHECK(xs_introduce_domain(e->xs, e->dd, 0, 0) && xs_introduce_domain(e->xs, e->fe, 0, 0),
+		"INTRODUCE");
+	return 0;
+}
+
+int tb_env_go_dd(struct tb_env *e)
+{
+	T_CHECK(write(e->go_dd[1], &e->dd, sizeof(e->dd)) == sizeof(e->dd), "go driver domain");
+	return 0;
+}
+
+int tb_env_go_guest(struct tb_env *e)
+{
+	domid_t ids[2] = { e->fe, e->dd };
+
+	T_CHECK(write(e->go_fe[1], ids, sizeof(ids)) == sizeof(ids), "go guest");
+	return 0;
+}
+
+int tb_env_end(struct tb_env *e, int ret)
+{
+	char cmd[128];
+
+	if (e->xs)
+		xs_close(e->xs);
+	if (e->dd_pid > 0) {
+		kill(e->dd_pid, SIGKILL); /* and the daemon with it (PR_SET_PDEATHSIG) */
+		t_wait(e->dd_pid);
+	}
+	if (ret) {
+		if (e->guest_pid > 0)
+			kill(e->guest_pid, SIGKILL);
+		return T_FAIL;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", e->dir);
+	return T_PASS;
+}
+
+int tb_env_main(struct tb_env *e, int (*dd)(void *), int (*guest)(struct hv *, struct xs_handle *),
+		int (*run)(struct xs_handle *xs))
+{
+	int ret = tb_env_start(e, dd, guest);
+
+	return tb_env_end(e, ret ? ret : run(e->xs));
+}
+
+int tb_daemon_term(struct tb_env *e, pid_t pid)
+{
+	int status = -1;
+
+	T_CHECK(kill(pid, SIGTERM) == 0 && t_get(e->dd_out[0], &status, sizeof(status)) == 0 &&
+		    status == 0,
+		"daemon's exit status after SIGTERM: %d", status);
+	return 0;
+}
+
+int tb_dd_enter(struct tb_env *e, const char *rel, char *prog, size_t len)
+{
+	const char *builddir = getenv("PVIO_BUILDDIR");
+	char sock[256];
+	domid_t id;
+
+	close(e->go_dd[1]);
+	T_CHECK(read(e->go_dd[0], &id, sizeof(id)) == sizeof(id), "read domid");
+	t_xs_domain_socket(id, sock, sizeof(sock));
+	setenv("XENSTORED_PATH", sock, 1);
+	snprintf(prog, len, "%s/%s", builddir && *builddir ? builddir : ".", rel);
+	return 0;
+}
+
+int tb_dd_run(struct tb_env *e, const char *prog, const char *const *argv)
+{
+	pid_t pid = t_daemon_exec(prog, argv);
+	int status;
+
+	T_CHECK(pid > 0 && t_put(e->dd_out[1], &pid, sizeof(pid)) == 0, "start %s", prog);
+	status = t_wait(pid);
+	T_CHECK(t_put(e->dd_out[1], &status, sizeof(status)) == 0, "report");
+	return 0;
+}
+
+int tb_step(struct tb_env *e, char c)
+{
+	char ack;
+
+	T_CHECK(t_put(e->steps.ab[1], &c, 1) == 0 && t_get(e->steps.ba[0], &ack, 1) == 0 &&
+		    ack == c,
+		"step %c not acknowledged", c);
+	return 0;
+}

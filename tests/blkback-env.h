@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkback-env.h - the three domains of the pvio-blkback(8) tests.  dom0 (the test) runs pvio-hv
+ * and pvio-xenstored and forks a driver domain, which runs the daemon, and a guest domain, which
+ * runs a scripted front end (tests/blkback-front.h); pipes carry the domids, the daemon's pid
+ * and exit status, and the guest's steps.  Functions return 0 (or T_PASS) on success and
+ * T_FAIL after printing why.
+ */
+#ifndef PVIO_TESTS_BLKBACK_ENV_H
+#define PVIO_TESTS_BLKBACK_ENV_H
+
+#include <sys/types.h>
+
+#include "tests/hv-test.h"
+
+struct hv;
+struct xs_handle;
+
+struct tb_env {
+	char dir[64];		 /* a fresh directory for the disks, removed if the test passed */
+	int go_dd[2];		 /* dom0 -> driver domain: its domid, then the test's commands */
+	int go_fe[2];		 /* dom0 -> guest: the two domids (tf_guest reads them) */
+	int dd_out[2];		 /* driver domain -> dom0: the daemon's pid, its exit status */
+	struct t_link steps;	 /* a = guest, b = dom0: step codes and their acks */
+	domid_t dd, fe;		 /* the driver domain and the guest (dom0's copy) */
+	pid_t dd_pid, guest_pid; /* their first processes */
+	struct xs_handle *xs;	 /* dom0's xenstore connection */
+	/* The guest's script, run by tf_guest (tests/blkback-front.h) once dom0 says go. */
+	int (*guest)(struct hv *hv, struct xs_handle *xs);
+};
+
+/*
+ * Start pvio-hv and pvio-xenstored, make dir and the pipes, fork the driver domain (dd, given e)
+ * and the guest (running guest), and introduce both to xenstore.  The children inherit *e as it
+ * is before the forks.
+ */
+int tb_env_start(struct tb_env *e, int (*dd)(void *),
+		 int (*guest)(struct hv *, struct xs_handle *));
+/* Send the driver domain its domid and the guest both domids. */
+int tb_env_go_dd(struct tb_env *e);
+int tb_env_go_guest(struct tb_env *e);
+/* Tear down after the test's result ret: T_PASS when ret is 0, else T_FAIL. */
+int tb_env_end(struct tb_env *e, int ret);
+/* A test's main: tb_env_start, then run (with dom0's xenstore connection), then tb_env_end. */
+int tb_env_main(struct tb_env *e, int (*dd)(void *), int (*guest)(struct hv *, struct xs_handle *),
+		int (*run)(struct xs_handle *xs));
+/* SIGTERM the daemon (pid) of the driver domain: it must exit with status 0. */
+int tb_daemon_term(struct tb_env *e, pid_t pid);
+
+/*
+ * In the driver domain: wait for its domid, point XENSTORED_PATH at its socket and put the path
+ * of the program rel (under $PVIO_BUILDDIR) in prog.
+ */
+int tb_dd_enter(struct tb_env *e, const char *rel, char *prog, size_t len);
+/* In the driver domain: run prog, report its pid and, once it exits, its status on dd_out. */
+int tb_dd_run(struct tb_env *e, const char *prog, const char *const *argv);
+
+/* In the guest: tell dom0 step c is done and wait for its ack. */
+int tb_step(struct tb_env *e, char c);
+
+#endif
