@@ -21,6 +21,7 @@
 
 #include "frontend/blk/blkfront.h"
 #include "grant/gntpool.h"
+#include "hv/clock.h"
 #include "hv/hv.h"
 #include "ring/ring.h"
 #include "xenbus/xenbus.h"

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <xen/io/protocols.h>
@@ -245,15 +244,14 @@ static int find_device(struct blkfront *bf, char *path, size_t len)
 	return 0;
 }
 
-static long long now_ms(void);
-
 /*
  * find_device, polled every 100 ms for up to device_wait_ms: a guest's program may start before
  * the toolstack has attached the disk, as a guest kernel boots before a hot-plugged disk.
  */
 static int find_device_wait(struct blkfront *bf, char *path, size_t len)
 {
-	long long deadline = now_ms() + (bf->opts.device_wait_ms > 0 ? bf->opts.device_wait_ms : 0);
+	long long deadline =
+	    hv_now_ms() + (bf->opts.device_wait_ms > 0 ? bf->opts.device_wait_ms : 0);
 	unsigned int devid = bf->opts.devid;
 	int ret;
 
@@ -269,7 +267,7 @@ static int find_device_wait(struct blkfront *bf, char *path, size_t len)
 			if (!state)
 				ret = -ENOENT;
 		}
-		if (ret != -ENOENT || now_ms() >= deadline)
+		if (ret != -ENOENT || hv_now_ms() >= deadline)
 			return ret;
 		usleep(100 * 1000);
 	}
@@ -327,18 +325,10 @@ static int open_handles(struct blkfront *bf)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drive the handshake until Connected, the device is gone, or the timeout. */
 static int connect_wait(struct blkfront *bf)
 {
-	long long deadline = now_ms() + bf->opts.timeout_ms;
+	long long deadline = hv_now_ms() + bf->opts.timeout_ms;
 	enum xenbus_state st;
 	int ret = xenbus_watch_otherend(&bf->dev);
 
@@ -348,7 +338,7 @@ static int connect_wait(struct blkfront *bf)
 		ret = bf_state_act(bf, st);
 	while (ret == 0 && bf->status != BF_CONNECTED && bf->status != BF_GONE) {
 		struct epoll_event ev;
-		long long left = deadline - now_ms();
+		long long left = deadline - hv_now_ms();
 
 		if (bf->opts.timeout_ms > 0 && left <= 0)
 			return -ETIMEDOUT;
@@ -413,10 +403,10 @@ int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
 /* Wait up to ms for the back-end's state to be in mask, re-trying zombie grants meanwhile. */
 static void close_wait(struct blkfront *bf, unsigned int mask, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = hv_now_ms() + ms;
 	enum xenbus_state st = XenbusStateUnknown;
 
-	while (now_ms() < deadline) {
+	while (hv_now_ms() < deadline) {
 		if (xenbus_wait_otherend(&bf->dev, mask, 50, &st) != -ETIMEDOUT)
 			break;
 	}

@@ -318,14 +318,6 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_
 	return bf_dispatch(bf);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Take events and responses, follow the back-end's state, dispatch: 0 or a negative errno. */
 static int work(struct blkfront *bf)
 {
@@ -352,8 +344,8 @@ static int work(struct blkfront *bf)
 		 * A port's state costs a hypercall on Xen: look when an event brought no response
 		 * (the wake-up of a peer closing its end) and once a tick, not on every poll.
 		 */
-		if ((pending && !taken) || now_ms() - bf->chan_checked_ms >= BF_TICK_MS) {
-			bf->chan_checked_ms = now_ms();
+		if ((pending && !taken) || hv_now_ms() - bf->chan_checked_ms >= BF_TICK_MS) {
+			bf->chan_checked_ms = hv_now_ms();
 			bf_check_channels(bf);
 		}
 	}
@@ -385,7 +377,7 @@ static bool spin(struct blkfront *bf)
 
 int blkfront_poll(struct blkfront *bf, int timeout_ms)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline = hv_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int n = 0, ret;
 
 	for (;;) {
@@ -404,7 +396,7 @@ int blkfront_poll(struct blkfront *bf, int timeout_ms)
 			break;
 		if (spin(bf))
 			continue;
-		left = timeout_ms < 0 ? BF_TICK_MS : deadline - now_ms();
+		left = timeout_ms < 0 ? BF_TICK_MS : deadline - hv_now_ms();
 		if (left <= 0)
 			break;
 		if (left > BF_TICK_MS)
