@@ -57,6 +57,7 @@ struct bf_op {
 	blkfront_done_fn *done; /* callback */
 	void *arg;		/* its argument */
 	unsigned int parts;	/* parts not yet completed */
+	unsigned int on_ring;	/* parts on a ring now: the back-end may still write buf */
 	int result;		/* first error of a part, or 0 */
 	struct bf_op *next;	/* link in the device's done list */
 };
@@ -142,6 +143,9 @@ struct blkfront {
 	struct blkfront_stats stats;	       /* counters */
 	bool was_connected;		       /* connected once: the next connect is a reconnect */
 	long long chan_checked_ms;	       /* when the ports' states were last looked at */
+	bool xs_lost; /* xenstore is gone: the rings serve on, no reconnect */
+	int report;   /* an error blkfront_poll reports once, or 0 */
+	int gone_err; /* what everything fails with once BF_GONE */
 };
 
 /* blkfront.c */
@@ -169,12 +173,16 @@ void bf_regions_release(struct blkfront *bf);
 
 /* ops.c */
 void bf_part_complete(struct blkfront *bf, struct bf_part *p, int result);
-int bf_dispatch(struct blkfront *bf);
+void bf_dispatch(struct blkfront *bf);
 void bf_fail_all(struct blkfront *bf, int err);
 int bf_run_done(struct blkfront *bf);
 
 /* reconnect.c */
 void bf_lost(struct blkfront *bf, const char *why);
+/* The device cannot continue: everything pending, and every later call, fails with err. */
+void bf_gone(struct blkfront *bf, int err);
+/* Follow the back-end's state in xenstore, or note once that xenstore is gone. */
+int bf_follow_xenstore(struct blkfront *bf);
 int bf_state_step(struct blkfront *bf);
 int bf_state_act(struct blkfront *bf, enum xenbus_state st);
 int bf_check_channels(struct blkfront *bf);

@@ -23,7 +23,9 @@
  * and reconnects when a back-end serves the device again; it then re-issues those operations
  * in submission order.  An operation completes with success only once the back-end answered
  * it: an acknowledged write is never lost.  When the toolstack removes the device (online=0,
- * or the directory is gone) the pending operations complete with -ENODEV.
+ * or the directory is gone) the pending operations complete with -ENODEV.  If xenstore goes
+ * away the connected rings keep serving; if the back-end then goes too, nothing can reconnect
+ * the device and the pending operations complete with -ENOTCONN.
  *
  * Every call returns 0 (or a count where said) or a negative errno, never exits and prints
  * only through the logger.  A handle is not thread-safe: one thread drives it.
@@ -106,9 +108,11 @@ enum blkfront_op {
 
 /*
  * A completion: result is 0, -EIO (the back-end answered BLKIF_RSP_ERROR), -EOPNOTSUPP (it
- * answered BLKIF_RSP_EOPNOTSUPP), -ENODEV (the device was removed) or -ECANCELED (the handle
- * was closed first).  Called from blkfront_poll or a synchronous call, never from submit.  It
- * may submit more operations.
+ * answered BLKIF_RSP_EOPNOTSUPP), -ENODEV (the device was removed), -ENOTCONN (the device
+ * cannot continue: its back-end went while xenstore was gone, so it cannot reconnect),
+ * -ENOMEM (no memory to re-cut it for a back-end that reconnected with smaller requests) or
+ * -ECANCELED (the handle was closed first).  Called from blkfront_poll or a synchronous call,
+ * never from submit.  It may submit more operations.
  */
 typedef void blkfront_done_fn(void *arg, int result);
 
@@ -129,11 +133,13 @@ void blkfront_get_info(const struct blkfront *bf, struct blkfront_info *info);
 void blkfront_get_stats(const struct blkfront *bf, struct blkfront_stats *st);
 
 /*
- * Queue an operation; done(arg, result) runs when it completes.  buf must stay valid until
- * then.  0, or: -EAGAIN when queue_depth operations are outstanding (poll, then retry);
+ * Queue an operation; done(arg, result) runs when it completes, exactly once.  buf must stay
+ * valid until then.  An error means nothing was queued and done never runs.  0, or: -ENOMEM;
+ * -EAGAIN when queue_depth operations are outstanding (poll, then retry);
  * -EINVAL for an offset or length not a multiple of 512, a zero-length read/write/discard,
  * or a range past the end of the disk; -EROFS for a write or discard on a read-only disk;
- * -EOPNOTSUPP for a discard the back-end does not offer; -ENODEV once the device is gone.
+ * -EOPNOTSUPP for a discard the back-end does not offer; -ENODEV once the device is gone,
+ * -ENOTCONN once it cannot continue.
  * A flush on a back-end without flush or barrier completes at once with 0 (nothing to flush).
  */
 int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset,
@@ -142,7 +148,9 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_
 /*
  * Take responses and run completions, waiting up to timeout_ms (-1: until one completes, 0:
  * not at all) for the first; also drives a reconnect.  The number of operations completed,
- * or -ENODEV once the device is gone.
+ * or -ENODEV once the device is gone, or -ENOTCONN: once when the connection to xenstore is
+ * lost (the connected rings go on serving, but the device can no longer reconnect), and for
+ * good once the device cannot continue.  Responses already on a ring are always delivered.
  */
 int blkfront_poll(struct blkfront *bf, int timeout_ms);
 
@@ -165,7 +173,12 @@ unsigned int blkfront_in_flight(const struct blkfront *bf);
 void *blkfront_buf_alloc(struct blkfront *bf, size_t len);
 void blkfront_buf_free(struct blkfront *bf, void *buf);
 
-/* Synchronous forms: submit, then poll until this operation completes; its result. */
+/*
+ * Synchronous forms: submit, then poll until this operation completes; its result.  They never
+ * return while the operation is queued: on an error of blkfront_poll they return that error
+ * only after taking the operation back out of the queue, which they can while no part of it
+ * is on a ring; otherwise they wait for it.
+ */
 int blkfront_read(struct blkfront *bf, void *buf, uint64_t offset, size_t len);
 int blkfront_write(struct blkfront *bf, const void *buf, uint64_t offset, size_t len);
 int blkfront_flush(struct blkfront *bf);
