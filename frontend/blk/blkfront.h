@@ -164,13 +164,13 @@ unsigned int blkfront_in_flight(const struct blkfront *bf);
  * Memory granted to the back-end, for I/O without a copy: an operation whose buffer starts on a
  * page of such memory and lies inside it uses those pages as its segments (the back-end reads or
  * writes them directly); any other buffer is copied through the library's own granted pages.
- * len is rounded up to whole pages; the memory is page-aligned and zeroed.  NULL with errno set
- * on failure.  With persistent grants the back-end may keep these pages mapped for as long as it
- * is connected: blkfront_buf_free then keeps them granted until it has unmapped them (they are
- * never handed out again, XSA-396), at the latest until blkfront_close.  Buffers left allocated
- * are released by blkfront_close.
+ * len is rounded up to whole pages; the memory is page-aligned and zeroed, in *out.  0, or
+ * -EINVAL (len 0), -ENOMEM or the hypervisor's error.  With persistent grants the back-end may keep
+ * these pages mapped for as long as it is connected: blkfront_buf_free then keeps them granted
+ * until it has unmapped them (they are never handed out again, XSA-396), at the latest until
+ * blkfront_close.  Buffers left allocated are released by blkfront_close.
  */
-void *blkfront_buf_alloc(struct blkfront *bf, size_t len);
+int blkfront_buf_alloc(struct blkfront *bf, size_t len, void **out);
 void blkfront_buf_free(struct blkfront *bf, void *buf);
 
 /*
