@@ -14,13 +14,23 @@ prefix=$(sed -n 's/^prefix=//p' "$pc")
 cat >"$d/t.c" <<'C'
 #include <stdio.h>
 #include <pvio/blkfront.h>
+/* Every field of blkfront_opts can be set from the installed header alone. */
+static void log_line(void *arg, enum blkfront_log_level level, const char *line)
+{
+	fprintf(arg, "%d %s\n", (int)level, line);
+}
 int main(void)
 {
-	struct blkfront_opts o = { .devid = 51712 };
+	struct blkfront_opts o = { .devid = 51712, .log = log_line, .log_arg = stderr,
+				   .log_level = BLKFRONT_LOG_DEBUG };
 	struct blkfront *bf;
+	void *buf;
 
-	if (blkfront_open(&bf, &o) == 0)
+	if (blkfront_open(&bf, &o) == 0) {
+		if (blkfront_buf_alloc(bf, 4096, &buf) == 0)
+			blkfront_buf_free(bf, buf);
 		blkfront_close(bf);
+	}
 	return 0;
 }
 C

@@ -104,6 +104,13 @@ struct bf_region {
 	struct bf_region *next; /* list link */
 };
 
+/* The caller's blkfront_log_fn as the pvio_log the lower layers take. */
+struct bf_logger {
+	struct pvio_log log; /* first: what hv/, xenbus/ and we log through */
+	blkfront_log_fn *fn; /* the caller's function */
+	void *arg;	     /* its argument */
+};
+
 /* Grants a back-end still maps after teardown: retried, never reused (XSA-396). */
 struct bf_zombie {
 	void *ring;		 /* ring pages to hv_grant_end, or NULL */
@@ -115,11 +122,11 @@ struct bf_zombie {
 /* The device handle. */
 struct blkfront {
 	struct blkfront_opts opts;	       /* as given, defaults filled in */
-	struct hv *hv;			       /* hypervisor seam */
-	bool own_hv;			       /* we opened hv */
+	struct hv *hv;			       /* hypervisor seam, our own session */
 	struct xs_handle *xs;		       /* xenstore */
 	bool own_xs;			       /* we opened xs */
-	struct pvio_log *log;		       /* logger */
+	struct pvio_log *log;		       /* logger: &logger.log or pvio_log_stderr */
+	struct bf_logger logger;	       /* the caller's log function, if any */
 	struct xenbus_dev dev;		       /* our device directory and the back-end's */
 	int epfd;			       /* epoll over the evtchn fd and the xenstore fd */
 	enum bf_status status;		       /* where the device stands */

@@ -273,6 +273,39 @@ static int find_device_wait(struct blkfront *bf, char *path, size_t len)
 	}
 }
 
+_Static_assert(BLKFRONT_LOG_ERROR == (int)PVIO_LOG_ERROR &&
+		   BLKFRONT_LOG_DEBUG == (int)PVIO_LOG_DEBUG,
+	       "the public log levels are pvio's");
+
+static void logger_vlog(struct pvio_log *log, enum pvio_log_level level, const char *prefix,
+			const char *fmt, va_list ap)
+{
+	struct bf_logger *l = (struct bf_logger *)log;
+	char msg[512], line[600];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(line, sizeof(line), "%s: %s", prefix, msg);
+	l->fn(l->arg, (enum blkfront_log_level)level, line);
+}
+
+/* The caller's log function, or stderr, up to the level asked for. */
+static void logger_init(struct blkfront *bf)
+{
+	enum pvio_log_level max =
+	    bf->opts.log_level ? (enum pvio_log_level)bf->opts.log_level : PVIO_LOG_WARN;
+
+	if (!bf->opts.log) {
+		bf->log = pvio_log_stderr(max);
+		return;
+	}
+	bf->logger = (struct bf_logger){
+		.log = { .vlog = logger_vlog, .max = max },
+		.fn = bf->opts.log,
+		.arg = bf->opts.log_arg,
+	};
+	bf->log = &bf->logger.log;
+}
+
 static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 {
 	if (opts)
@@ -292,7 +325,7 @@ static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 	if (!bf->opts.timeout_ms)
 		bf->opts.timeout_ms = BF_DEFAULT_TIMEOUT_MS;
 	bf->depth = bf->opts.queue_depth;
-	bf->log = bf->opts.log ? bf->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+	logger_init(bf);
 	bf->epfd = -1;
 }
 
@@ -302,13 +335,9 @@ static int open_handles(struct blkfront *bf)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int ret;
 
-	bf->hv = bf->opts.hv;
-	if (!bf->hv) {
-		ret = hv_open(&bf->hv, &ho);
-		if (ret < 0)
-			return ret;
-		bf->own_hv = true;
-	}
+	ret = hv_open(&bf->hv, &ho);
+	if (ret < 0)
+		return ret;
 	bf->xs = bf->opts.xs;
 	if (!bf->xs) {
 		bf->xs = xs_open(0);
@@ -458,7 +487,7 @@ void blkfront_close(struct blkfront *bf)
 		close(bf->epfd);
 	if (bf->own_xs)
 		xs_close(bf->xs);
-	if (bf->own_hv)
+	if (bf->hv)
 		hv_close(bf->hv);
 	free(bf);
 }

@@ -41,15 +41,23 @@
 extern "C" {
 #endif
 
-struct hv;	  /* pvio's hypervisor handle (hv/hv.h) */
-struct xs_handle; /* libxenstore's connection */
-struct pvio_log;  /* pvio's logger (hv/log.h) */
+struct xs_handle; /* libxenstore's connection (<xenstore.h>) */
 struct blkfront;
+
+/* Log levels: what blkfront_log_fn receives and blkfront_opts.log_level selects. */
+enum blkfront_log_level {
+	BLKFRONT_LOG_ERROR = 0,
+	BLKFRONT_LOG_WARN = 1,
+	BLKFRONT_LOG_INFO = 2,
+	BLKFRONT_LOG_DEBUG = 3,
+};
+
+/* One line of the library's log, without a newline, "module: message" (as xentoollog). */
+typedef void blkfront_log_fn(void *arg, enum blkfront_log_level level, const char *line);
 
 /* What the caller asks for; zero means the default everywhere. */
 struct blkfront_opts {
 	unsigned int devid;	 /* device/vbd/<devid>; 0: the lowest-numbered one */
-	struct hv *hv;		 /* NULL: open one; else its event channels are ours alone */
 	struct xs_handle *xs;	 /* NULL: xs_open(0); else it must carry no other watches */
 	unsigned int queues;	 /* rings wanted, capped by multi-queue-max-queues; 0: 1 */
 	unsigned int ring_order; /* log2 of ring pages wanted, capped by max-ring-page-order */
@@ -61,7 +69,9 @@ struct blkfront_opts {
 	unsigned int poll_us;		    /* spin this long for responses before sleeping */
 	int timeout_ms;	      /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
 	int device_wait_ms;   /* the device may not exist yet: wait this long for it to appear */
-	struct pvio_log *log; /* NULL: warnings to stderr */
+	blkfront_log_fn *log; /* NULL: lines to stderr */
+	void *log_arg;	      /* log's argument */
+	enum blkfront_log_level log_level; /* most verbose level logged; 0: BLKFRONT_LOG_WARN */
 };
 
 /* What was negotiated, and the disk's properties (the back-end's keys). */
