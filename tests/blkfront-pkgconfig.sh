@@ -6,7 +6,7 @@ b=${PVIO_BUILDDIR:-.}
 command -v pkg-config >/dev/null || exit 77
 d=$(mktemp -d /tmp/blkfront-pc.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-make -C "$b" -s install-libLIBRARIES install-pkgincludeHEADERS install-pkgconfigDATA \
+make -C "$b" -s install-blkfront_libDATA install-pkgincludeHEADERS install-pkgconfigDATA \
 	DESTDIR="$d/inst" >/dev/null
 pc=$(find "$d/inst" -name pvio-blkfront.pc)
 test -n "$pc" || { echo "FAIL: no pvio-blkfront.pc installed"; exit 1; }
