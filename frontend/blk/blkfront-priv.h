@@ -188,6 +188,11 @@ int bf_run_done(struct blkfront *bf);
 void bf_lost(struct blkfront *bf, const char *why);
 /* The device cannot continue: everything pending, and every later call, fails with err. */
 void bf_gone(struct blkfront *bf, int err);
+/*
+ * The hypervisor is gone (pvio-hv died): no grant can end, no back-end's death would be seen,
+ * no reconnect is possible, so the device cannot continue.
+ */
+void bf_check_hv(struct blkfront *bf);
 /* Follow the back-end's state in xenstore, or note once that xenstore is gone. */
 int bf_follow_xenstore(struct blkfront *bf);
 int bf_state_step(struct blkfront *bf);

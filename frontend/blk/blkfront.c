@@ -429,12 +429,17 @@ int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
 	return 0;
 }
 
-/* Wait up to ms for the back-end's state to be in mask, re-trying zombie grants meanwhile. */
+/*
+ * Wait up to ms for the back-end's state to be in mask, re-trying zombie grants meanwhile.  Not
+ * when xenstore or the hypervisor is gone: nothing could answer, or no grant could end.
+ */
 static void close_wait(struct blkfront *bf, unsigned int mask, int ms)
 {
 	long long deadline = hv_now_ms() + ms;
 	enum xenbus_state st = XenbusStateUnknown;
 
+	if (bf->xs_lost || !bf->hv || hv_check(bf->hv) < 0)
+		return;
 	while (hv_now_ms() < deadline) {
 		if (xenbus_wait_otherend(&bf->dev, mask, 50, &st) != -ETIMEDOUT)
 			break;

@@ -25,7 +25,9 @@
  * it: an acknowledged write is never lost.  When the toolstack removes the device (online=0,
  * or the directory is gone) the pending operations complete with -ENODEV.  If xenstore goes
  * away the connected rings keep serving; if the back-end then goes too, nothing can reconnect
- * the device and the pending operations complete with -ENOTCONN.
+ * the device and the pending operations complete with -ENOTCONN.  So they do at once when
+ * the hypervisor goes (the embedded pvio-hv dies): no grant could end and no back-end's death
+ * would be seen any more.
  *
  * Every call returns 0 (or a count where said) or a negative errno, never exits and prints
  * only through the logger.  A handle is not thread-safe: one thread drives it.
@@ -119,7 +121,7 @@ enum blkfront_op {
 /*
  * A completion: result is 0, -EIO (the back-end answered BLKIF_RSP_ERROR), -EOPNOTSUPP (it
  * answered BLKIF_RSP_EOPNOTSUPP), -ENODEV (the device was removed), -ENOTCONN (the device
- * cannot continue: its back-end went while xenstore was gone, so it cannot reconnect),
+ * cannot continue: the hypervisor is gone, or its back-end went while xenstore was gone),
  * -ENOMEM (no memory to re-cut it for a back-end that reconnected with smaller requests) or
  * -ECANCELED (the handle was closed first).  Called from blkfront_poll or a synchronous call,
  * never from submit.  It may submit more operations.
@@ -160,7 +162,8 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_
  * not at all) for the first; also drives a reconnect.  The number of operations completed,
  * or -ENODEV once the device is gone, or -ENOTCONN: once when the connection to xenstore is
  * lost (the connected rings go on serving, but the device can no longer reconnect), and for
- * good once the device cannot continue.  Responses already on a ring are always delivered.
+ * good once the device cannot continue (see the completions).  Responses already on a ring are
+ * always delivered.
  */
 int blkfront_poll(struct blkfront *bf, int timeout_ms);
 

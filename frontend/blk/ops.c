@@ -428,6 +428,7 @@ static int work(struct blkfront *bf)
 		return 0; /* nothing left to drive: the directories may be gone too */
 	if (bf->status == BF_CONNECTED)
 		taken = take_responses(bf);
+	bf_check_hv(bf);
 	ret = bf_follow_xenstore(bf);
 	/*
 	 * A port's state costs a hypercall on Xen: look when an event brought no response (the

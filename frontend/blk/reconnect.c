@@ -126,6 +126,15 @@ static void xs_lost(struct blkfront *bf, int err)
 		bf_gone(bf, -ENOTCONN);
 }
 
+void bf_check_hv(struct blkfront *bf)
+{
+	if (bf->status == BF_GONE || hv_check(bf->hv) == 0)
+		return;
+	pvio_log(bf->log, PVIO_LOG_WARN, "blkfront",
+		 "vbd %u: hypervisor connection lost: the device cannot continue", bf->info.devid);
+	bf_gone(bf, -ENOTCONN);
+}
+
 int bf_follow_xenstore(struct blkfront *bf)
 {
 	int ret;
