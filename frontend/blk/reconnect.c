@@ -11,6 +11,11 @@
  * Once the back-end reads Closed or InitWait and its `online` is not 0 we switch to
  * Initialising; at its InitWait we hand-shake again, and at Connected re-issue.  online=0, or
  * the back-end's directory gone, completes everything with -ENODEV.
+ *
+ * Without xenstore (pvio-xenstored died) no handshake is possible: the connected rings serve
+ * on, and losing the back-end then ends the device with -ENOTCONN.  Without the hypervisor
+ * (pvio-hv died) no grant can end and no peer's death is seen: the device ends at once with
+ * -ENOTCONN.
  */
 #include "config.h"
 
