@@ -162,3 +162,8 @@ int hv_evtchn_state(struct hv *hv, evtchn_port_t port)
 {
 	return hv->ops->evtchn_state(hv, port);
 }
+
+int hv_check(struct hv *hv)
+{
+	return hv->ops->check ? hv->ops->check(hv) : 0;
+}

@@ -43,6 +43,13 @@ void hv_close(struct hv *hv);
 const char *hv_provider(const struct hv *hv);
 /* The caller's own domain id. */
 int hv_domid(struct hv *hv, domid_t *domid);
+/*
+ * 0 while the hypervisor answers; -ENOTCONN once it is gone (pvio-hv died: the session hung
+ * up; never on Xen).  Its hang-up also makes hv_evtchn_fd poll readable, so that a waiter wakes
+ * and sees it at its next hv_evtchn_pending.  Mapped grants and bound event channels may go on
+ * working, but nothing else will: no grant ends, no peer's death is noticed.
+ */
+int hv_check(struct hv *hv);
 
 /*
  * Granting side.  Share count fresh zeroed pages with domain peer; *addr

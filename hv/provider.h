@@ -16,6 +16,8 @@ struct hv_ops {
 	int (*open)(struct hv *hv, const struct hv_open_opts *opts);
 	void (*close)(struct hv *hv);
 	int (*domid)(struct hv *hv, domid_t *domid);
+	/* NULL: the hypervisor cannot go away under us. */
+	int (*check)(struct hv *hv);
 	int (*grant_share)(struct hv *hv, domid_t peer, unsigned int count, bool writable,
 			   void **addr, grant_ref_t *refs);
 	int (*grant_end)(struct hv *hv, void *addr, unsigned int count);

@@ -173,13 +173,20 @@ int sim_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms)
 	struct epoll_event ev;
 	int n;
 
-	do {
-		n = epoll_wait(s->epfd, &ev, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -EAGAIN;
+	for (;;) {
+		do {
+			n = epoll_wait(s->epfd, &ev, 1, timeout_ms);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EAGAIN;
+		if (ev.data.u32 != SIM_SESSION_TAG)
+			break;
+		/* The session hung up (once: edge-triggered); look for a port at once. */
+		s->gone = true;
+		timeout_ms = 0;
+	}
 	*port = ev.data.u32;
 	return 0;
 }

@@ -64,6 +64,7 @@ struct sim {
 	uint16_t *status;	 /* per-port status words, written by the daemon */
 	int epfd;		 /* hv_evtchn_fd(): our ports' eventfds */
 	bool strict_map;	 /* $PVIO_SIM_STRICT_MAP: every map is its own mmap */
+	bool gone;		 /* the session hung up: pvio-hv died */
 	pthread_mutex_t lock;	 /* guards everything below and the socket */
 	struct sim_granter *granters;
 	struct sim_share *shares;
@@ -71,6 +72,9 @@ struct sim {
 	struct sim_map *free_maps;	       /* records kept for reuse */
 	struct sim_port ports[HVSIM_MAX_PORTS];
 };
+
+/* The epoll tag of the session socket in epfd: no port has it. */
+#define SIM_SESSION_TAG HVSIM_MAX_PORTS
 
 static inline struct sim *sim_of(struct hv *hv)
 {

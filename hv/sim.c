@@ -28,6 +28,9 @@
  *    next hv_evtchn_pending.  When a peer closes its end, the local port
  *    reverts to unbound (as on Xen) and also receives one event, so that a
  *    poller notices; Xen sends none.
+ *  - pvio-hv can die under its clients (Xen cannot): the session's hang-up wakes
+ *    hv_evtchn_fd and hv_check then says -ENOTCONN; mapped grants and bound
+ *    event channels go on working, nothing else does.
  *  - Domains are processes: a domain lives while any process holds its token
  *    ($PVIO_HV_FD) or a session; pvio-hv has no vCPUs, memory or devices.
  */
@@ -188,6 +191,22 @@ static void sim_free(struct sim *s)
 	free(s);
 }
 
+/*
+ * Watch the session socket in the event channels' epoll set: pvio-hv's death then wakes a
+ * waiter on hv_evtchn_fd, and hv_check reports it.
+ */
+static int session_watch(struct sim *s)
+{
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET, .data.u32 = SIM_SESSION_TAG };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sock, &ev) < 0 ? -errno : 0;
+}
+
+static int sim_check(struct hv *hv)
+{
+	return sim_of(hv)->gone ? -ENOTCONN : 0;
+}
+
 static int sim_open(struct hv *hv, const struct hv_open_opts *opts)
 {
 	const char *strict = getenv("PVIO_SIM_STRICT_MAP");
@@ -213,6 +232,9 @@ static int sim_open(struct hv *hv, const struct hv_open_opts *opts)
 		goto fail;
 	}
 	ret = session_hello(hv, s, !getenv(HVSIM_FD_ENV) || !*getenv(HVSIM_FD_ENV));
+	if (ret < 0)
+		goto fail;
+	ret = session_watch(s);
 	if (ret < 0)
 		goto fail;
 	hv->priv = s;
@@ -243,6 +265,7 @@ const struct hv_ops hv_sim_ops = {
 	.open = sim_open,
 	.close = sim_close,
 	.domid = sim_domid,
+	.check = sim_check,
 	.grant_share = sim_grant_share,
 	.grant_end = sim_grant_end,
 	.grant_map = sim_grant_map,

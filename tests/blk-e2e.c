@@ -140,10 +140,14 @@ static int sync_io(struct guest *g, struct blkfront *bf)
 static int granted_io(struct guest *g, struct blkfront *bf)
 {
 	static const size_t starts[] = { 0, HV_PAGE_SIZE, BLK_SECTOR };
-	uint8_t *w = blkfront_buf_alloc(bf, MIB + HV_PAGE_SIZE);
-	uint8_t *r = blkfront_buf_alloc(bf, MIB + HV_PAGE_SIZE);
+	void *wv = NULL, *rv = NULL;
+	int ret = blkfront_buf_alloc(bf, MIB + HV_PAGE_SIZE, &wv);
 
-	T_CHECK(w && r, "blkfront_buf_alloc: %s", strerror(errno));
+	if (ret == 0)
+		ret = blkfront_buf_alloc(bf, MIB + HV_PAGE_SIZE, &rv);
+	T_CHECK(ret == 0, "blkfront_buf_alloc: %s", strerror(-ret));
+	uint8_t *w = wv, *r = rv;
+
 	T_CHECK(((uintptr_t)w & (HV_PAGE_SIZE - 1)) == 0, "granted memory is page-aligned");
 	for (unsigned int i = 0; i < NSIZES; i++) {
 		uint32_t nsect = (uint32_t)(sizes[i] / BLK_SECTOR);

@@ -299,7 +299,7 @@ static int serve_queue(struct fb *f, struct fbq *q)
 	int n = 0, i, ret;
 
 	do {
-		while (!(f->stalled |= *fb_env.stall != 0) &&
+		while (!(f->stalled |= *fb_env.stall != 0) && !*fb_env.hold &&
 		       (n = ring_back_consume(&q->rb, reqs, FB_BATCH)) > 0) {
 			for (i = 0; i < n; i++) {
 				uint8_t op;
@@ -313,7 +313,7 @@ static int serve_queue(struct fb *f, struct fbq *q)
 			    (f->kind == FB_STALL || f->kind == FB_CLOSE))
 				f->stalled = true;
 		}
-		if (f->stalled)
+		if (f->stalled || *fb_env.hold)
 			return 0;
 		if (n < 0)
 			return -1;
@@ -345,6 +345,7 @@ static int serve(struct fb *f)
 	unsigned int i, idle = 0;
 	enum xenbus_state st;
 	uint32_t online;
+	int ret;
 
 	for (;;) {
 		evtchn_port_t port;
@@ -356,10 +357,14 @@ static int serve(struct fb *f)
 				return 0;
 		if (f->stalled && f->kind == FB_CLOSE && ++idle > 30)
 			return 1;
+		if (*fb_env.quit || (f->o->survive_xs && f->nq &&
+				     hv_evtchn_state(f->hv, f->q[0].port) != HV_EVTCHN_CONNECTED))
+			return 0;
 		if (xenbus_read_otherend_state(&f->dev, &st) == 0 && st != XenbusStateConnected &&
 		    st != XenbusStateInitialised)
 			return 0;
-		if (xenbus_read_u32(&f->dev, XBT_NULL, "online", &online) != 0 || online == 0)
+		ret = xenbus_read_u32(&f->dev, XBT_NULL, "online", &online);
+		if ((ret != 0 && !f->o->survive_xs) || (ret == 0 && online == 0))
 			return 0;
 	}
 }
@@ -396,6 +401,8 @@ static int fb_serve_loop(struct fb *f)
 		if (ret == 0)
 			ret = serve(f);
 		unmap_all(f);
+		if (*fb_env.quit || (f->o->survive_xs && xenbus_read_otherend_state(&f->dev, &st)))
+			return 0; /* told to go, or no xenstore to start over with */
 		xenbus_switch_state(&f->dev, XenbusStateClosing);
 		xenbus_switch_state(&f->dev, XenbusStateClosed);
 		if (ret == 1)
@@ -432,6 +439,38 @@ int fb_serve(const struct fb_opts *o)
 	hv_close(f.hv);
 	xs_close(xs);
 	return ret;
+}
+
+int fb_serve_instance(const struct fb_opts *o)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fb_serve(o) == 0 ? 0 : T_FAIL);
+	return pid > 0 ? t_wait(pid) : -1;
+}
+
+/* fb_run's back-ends. */
+static const struct fb_opts *run_opts;
+static unsigned int run_n;
+
+static int serve_body(void *arg)
+{
+	unsigned int i;
+
+	(void)arg;
+	for (i = 0; i < run_n; i++)
+		T_CHECK(fb_serve_instance(&run_opts[i]) == 0, "back-end %u", i);
+	return 0;
+}
+
+int fb_run(const struct fb_opts *o, unsigned int n, int (*front)(void *))
+{
+	run_opts = o;
+	run_n = n;
+	if (fb_env_start(serve_body, front, NULL))
+		return -1;
+	return fb_env_wait();
 }
 
 /* What a domain body needs before it runs. */
@@ -477,6 +516,8 @@ int fb_env_start(int (*back)(void *), int (*front)(void *), void *arg)
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	T_CHECK(fb_env.disk != MAP_FAILED, "mmap disk");
 	fb_env.stall = (volatile int *)(fb_env.disk + fb_env.disk_bytes);
+	fb_env.hold = fb_env.stall + 1;
+	fb_env.quit = fb_env.stall + 2;
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	extra[1] = t_hv_socket();
 	T_CHECK(t_xs_start(extra) == 0, "pvio-xenstored did not start");
@@ -512,6 +553,43 @@ int fb_env_request_detach(void)
 	return write(detach_pipe[1], &c, 1) == 1 ? 0 : -1;
 }
 
+static int detach(void);
+
+/* Ask the main process for c ('x': kill pvio-xenstored, 'h': pvio-hv); wait until pid is gone. */
+static int kill_request(char c, pid_t pid)
+{
+	int i;
+
+	if (write(detach_pipe[1], &c, 1) != 1)
+		return -1;
+	for (i = 0; i < 1000; i++) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return 0;
+		fb_msleep(10);
+	}
+	return -1;
+}
+
+int fb_env_kill_xenstored(void)
+{
+	return kill_request('x', t_xs_pid());
+}
+
+int fb_env_kill_hv(void)
+{
+	return kill_request('h', t_hv_pid());
+}
+
+/* A domain's request: 'd' detach the device (true if done), 'x' or 'h' kill a daemon. */
+static bool request(char c)
+{
+	if (c == 'x')
+		t_xs_kill();
+	else if (c == 'h')
+		t_hv_kill();
+	return c == 'd' && detach() == 0;
+}
+
 static int detach(void)
 {
 	struct xs_handle *h = t_xs_open();
@@ -536,12 +614,13 @@ int fb_env_wait(void)
 			fe_rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			break;
 		}
-		if (!detached && t_readable(detach_pipe[0], 20)) {
+		if (t_readable(detach_pipe[0], 20)) {
 			char c;
 
-			detached = read(detach_pipe[0], &c, 1) == 1 && detach() == 0;
-		} else if (detached) {
-			t_msleep(20);
+			if (read(detach_pipe[0], &c, 1) == 1)
+				detached |= request(c);
+			else
+				t_msleep(20); /* both domains closed the pipe */
 		}
 	}
 	if (!detached)

@@ -50,6 +50,7 @@ struct fb_opts {
 	enum fb_misbehave misbehave; /* what to do wrong */
 	unsigned int after;	     /* requests served first */
 	bool cycle; /* ignore misbehave: one of each hostile answer per connection, then none */
+	bool survive_xs; /* keep serving without xenstore, until the front's channel closes */
 };
 
 /* The shared set-up. */
@@ -61,6 +62,8 @@ struct fb_env {
 	size_t disk_bytes;	    /* its size */
 	void *arg;		    /* the test's argument for its bodies */
 	volatile int *stall;	    /* shared: non-zero makes every back-end stop answering */
+	volatile int *hold;	    /* shared: while non-zero, requests wait on the ring */
+	volatile int *quit;	    /* shared: non-zero makes the back-end unmap and return */
 };
 
 /* Disk size used by the tests: 16 MiB. */
@@ -81,8 +84,22 @@ int fb_env_wait(void);
  * body has returned, so that the back-end ends.
  */
 int fb_env_request_detach(void);
+/*
+ * From a domain: ask the test's main process to SIGKILL pvio-xenstored (or pvio-hv), and wait
+ * until it is dead.  0, or -1 if it did not die within 10 s.
+ */
+int fb_env_kill_xenstored(void);
+int fb_env_kill_hv(void);
 
 /* Serve the device as described (in the back-end domain).  0, or -1 on a failure. */
 int fb_serve(const struct fb_opts *o);
+/* fb_serve in a child process of the back-end domain (a back-end that can restart): 0 if it
+ * exited 0. */
+int fb_serve_instance(const struct fb_opts *o);
+/*
+ * A whole test: n back-end instances one after the other, serving o[0], o[1]..., and front in
+ * the front-end domain.  0 if all ended well.
+ */
+int fb_run(const struct fb_opts *o, unsigned int n, int (*front)(void *));
 
 #endif

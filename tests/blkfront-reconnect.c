@@ -170,35 +170,18 @@ static int front(void *arg)
 	return 0;
 }
 
-static int instance(const struct fb_opts *o)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(fb_serve(o) == 0 ? 0 : T_FAIL);
-	return pid > 0 ? t_wait(pid) : -1;
-}
-
-static int back(void *arg)
-{
-	struct fb_opts first = { .max_queues = 4,
-				 .max_order = 2,
-				 .max_indirect = 256,
-				 .persistent = true,
-				 .flush = true,
-				 .misbehave = FB_CLOSE,
-				 .after = 300 };
-	struct fb_opts second = { .persistent = true, .barrier = true };
-
-	(void)arg;
-	T_CHECK(instance(&first) == 0, "first back-end");
-	T_CHECK(instance(&second) == 0, "second back-end");
-	return 0;
-}
-
 int main(void)
 {
-	if (fb_env_start(back, front, NULL))
-		return T_FAIL;
-	return fb_env_wait() ? T_FAIL : T_PASS;
+	static const struct fb_opts backs[] = {
+		{ .max_queues = 4,
+		  .max_order = 2,
+		  .max_indirect = 256,
+		  .persistent = true,
+		  .flush = true,
+		  .misbehave = FB_CLOSE,
+		  .after = 300 },
+		{ .persistent = true, .barrier = true },
+	};
+
+	return fb_run(backs, 2, front) ? T_FAIL : T_PASS;
 }

@@ -311,3 +311,22 @@ int t_fd_count(pid_t pid)
 	closedir(d);
 	return n;
 }
+
+int t_daemon_kill(pid_t *pid, pid_t starter)
+{
+	int status;
+
+	if (!*pid || getpid() != starter)
+		return -ESRCH;
+	if (kill(*pid, SIGKILL) < 0)
+		return -errno;
+	while (waitpid(*pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*pid = 0;
+	return 0;
+}
+
+int t_hv_kill(void)
+{
+	return t_daemon_kill(&t_hv.pid, t_hv.starter);
+}

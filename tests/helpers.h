@@ -114,4 +114,12 @@ int t_fd_count(pid_t pid);
 /* Sleep ms milliseconds. */
 void t_msleep(unsigned int ms);
 
+/*
+ * SIGKILL the private pvio-hv and reap it (from the process that started it): a test of what
+ * its clients do when the hypervisor dies.  Its exit then no longer fails the test.  0 or -errno.
+ */
+int t_hv_kill(void);
+/* SIGKILL and reap *pid if this process is starter (the daemon's parent); *pid becomes 0. */
+int t_daemon_kill(pid_t *pid, pid_t starter);
+
 #endif

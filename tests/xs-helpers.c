@@ -165,3 +165,13 @@ bool t_xs_expect(struct xs_handle *h, const char *path, const char *token, int m
 	free(ev);
 	return ok;
 }
+
+int t_xs_kill(void)
+{
+	return t_daemon_kill(&t_xs.pid, t_xs.starter);
+}
+
+pid_t t_xs_pid(void)
+{
+	return t_xs.pid;
+}

@@ -31,4 +31,12 @@ char **t_xs_event(struct xs_handle *h, int ms);
 /* Whether an event for path/token arrives within ms. */
 bool t_xs_expect(struct xs_handle *h, const char *path, const char *token, int ms);
 
+/*
+ * SIGKILL the daemon and reap it (from the starting process): a test of what its clients do when
+ * xenstored dies.  Its exit then no longer fails the test.  0 or -errno.
+ */
+int t_xs_kill(void);
+/* The daemon's pid (0 once killed): also valid in the forked children of the starter. */
+pid_t t_xs_pid(void);
+
 #endif

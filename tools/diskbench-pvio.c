@@ -102,12 +102,15 @@ static void guest_send_info(struct blkfront *bf, int fd)
 static void *guest_bufs_granted(struct blkfront *bf)
 {
 	size_t len = (size_t)DB_DEPTH_MAX * DB_BS_MAX, i;
-	unsigned char *b = blkfront_buf_alloc(bf, len);
+	unsigned char *b;
+	void *mem;
+	int ret = blkfront_buf_alloc(bf, len, &mem);
 
-	if (!b) {
-		db_err("guest: blkfront_buf_alloc", -errno);
+	if (ret < 0) {
+		db_err("guest: blkfront_buf_alloc", ret);
 		return NULL;
 	}
+	b = mem;
 	for (i = 0; i < len; i++)
 		b[i] = (unsigned char)(i * 7 + 1);
 	return b;

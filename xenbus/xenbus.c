@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv/clock.h"
 #include "xenbus/xenbus.h"
 
 static const char *const state_names[] = {
@@ -302,18 +303,10 @@ int xenbus_otherend_changed(struct xenbus_dev *dev, enum xenbus_state *state)
 	return ret ? ret : 1;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int xenbus_wait_otherend(struct xenbus_dev *dev, unsigned int mask, int timeout_ms,
 			 enum xenbus_state *state)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = hv_now_ms() + timeout_ms;
 	enum xenbus_state cur;
 	int ret = xenbus_watch_otherend(dev);
 
@@ -321,7 +314,7 @@ int xenbus_wait_otherend(struct xenbus_dev *dev, unsigned int mask, int timeout_
 		ret = xenbus_read_otherend_state(dev, &cur);
 	while (ret == 0 && !(mask & XENBUS_STATE_BIT(cur))) {
 		struct pollfd pfd = { .fd = xs_fileno(dev->xs), .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - hv_now_ms();
 
 		if (left <= 0) {
 			ret = -ETIMEDOUT;

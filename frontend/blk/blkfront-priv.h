@@ -21,6 +21,7 @@
 
 #include "frontend/blk/blkfront.h"
 #include "grant/gntpool.h"
+#include "hv/clock.h"
 #include "hv/hv.h"
 #include "ring/ring.h"
 #include "xenbus/xenbus.h"
@@ -56,6 +57,7 @@ struct bf_op {
 	blkfront_done_fn *done; /* callback */
 	void *arg;		/* its argument */
 	unsigned int parts;	/* parts not yet completed */
+	unsigned int on_ring;	/* parts on a ring now: the back-end may still write buf */
 	int result;		/* first error of a part, or 0 */
 	struct bf_op *next;	/* link in the device's done list */
 };
@@ -102,6 +104,13 @@ struct bf_region {
 	struct bf_region *next; /* list link */
 };
 
+/* The caller's blkfront_log_fn as the pvio_log the lower layers take. */
+struct bf_logger {
+	struct pvio_log log; /* first: what hv/, xenbus/ and we log through */
+	blkfront_log_fn *fn; /* the caller's function */
+	void *arg;	     /* its argument */
+};
+
 /* Grants a back-end still maps after teardown: retried, never reused (XSA-396). */
 struct bf_zombie {
 	void *ring;		 /* ring pages to hv_grant_end, or NULL */
@@ -113,11 +122,11 @@ struct bf_zombie {
 /* The device handle. */
 struct blkfront {
 	struct blkfront_opts opts;	       /* as given, defaults filled in */
-	struct hv *hv;			       /* hypervisor seam */
-	bool own_hv;			       /* we opened hv */
+	struct hv *hv;			       /* hypervisor seam, our own session */
 	struct xs_handle *xs;		       /* xenstore */
 	bool own_xs;			       /* we opened xs */
-	struct pvio_log *log;		       /* logger */
+	struct pvio_log *log;		       /* logger: &logger.log or pvio_log_stderr */
+	struct bf_logger logger;	       /* the caller's log function, if any */
 	struct xenbus_dev dev;		       /* our device directory and the back-end's */
 	int epfd;			       /* epoll over the evtchn fd and the xenstore fd */
 	enum bf_status status;		       /* where the device stands */
@@ -141,6 +150,9 @@ struct blkfront {
 	struct blkfront_stats stats;	       /* counters */
 	bool was_connected;		       /* connected once: the next connect is a reconnect */
 	long long chan_checked_ms;	       /* when the ports' states were last looked at */
+	bool xs_lost; /* xenstore is gone: the rings serve on, no reconnect */
+	int report;   /* an error blkfront_poll reports once, or 0 */
+	int gone_err; /* what everything fails with once BF_GONE */
 };
 
 /* blkfront.c */
@@ -168,12 +180,21 @@ void bf_regions_release(struct blkfront *bf);
 
 /* ops.c */
 void bf_part_complete(struct blkfront *bf, struct bf_part *p, int result);
-int bf_dispatch(struct blkfront *bf);
+void bf_dispatch(struct blkfront *bf);
 void bf_fail_all(struct blkfront *bf, int err);
 int bf_run_done(struct blkfront *bf);
 
 /* reconnect.c */
 void bf_lost(struct blkfront *bf, const char *why);
+/* The device cannot continue: everything pending, and every later call, fails with err. */
+void bf_gone(struct blkfront *bf, int err);
+/*
+ * The hypervisor is gone (pvio-hv died): no grant can end, no back-end's death would be seen,
+ * no reconnect is possible, so the device cannot continue.
+ */
+void bf_check_hv(struct blkfront *bf);
+/* Follow the back-end's state in xenstore, or note once that xenstore is gone. */
+int bf_follow_xenstore(struct blkfront *bf);
 int bf_state_step(struct blkfront *bf);
 int bf_state_act(struct blkfront *bf, enum xenbus_state st);
 int bf_check_channels(struct blkfront *bf);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <xen/io/protocols.h>
@@ -245,15 +244,14 @@ static int find_device(struct blkfront *bf, char *path, size_t len)
 	return 0;
 }
 
-static long long now_ms(void);
-
 /*
  * find_device, polled every 100 ms for up to device_wait_ms: a guest's program may start before
  * the toolstack has attached the disk, as a guest kernel boots before a hot-plugged disk.
  */
 static int find_device_wait(struct blkfront *bf, char *path, size_t len)
 {
-	long long deadline = now_ms() + (bf->opts.device_wait_ms > 0 ? bf->opts.device_wait_ms : 0);
+	long long deadline =
+	    hv_now_ms() + (bf->opts.device_wait_ms > 0 ? bf->opts.device_wait_ms : 0);
 	unsigned int devid = bf->opts.devid;
 	int ret;
 
@@ -269,10 +267,43 @@ static int find_device_wait(struct blkfront *bf, char *path, size_t len)
 			if (!state)
 				ret = -ENOENT;
 		}
-		if (ret != -ENOENT || now_ms() >= deadline)
+		if (ret != -ENOENT || hv_now_ms() >= deadline)
 			return ret;
 		usleep(100 * 1000);
 	}
+}
+
+_Static_assert(BLKFRONT_LOG_ERROR == (int)PVIO_LOG_ERROR &&
+		   BLKFRONT_LOG_DEBUG == (int)PVIO_LOG_DEBUG,
+	       "the public log levels are pvio's");
+
+static void logger_vlog(struct pvio_log *log, enum pvio_log_level level, const char *prefix,
+			const char *fmt, va_list ap)
+{
+	struct bf_logger *l = (struct bf_logger *)log;
+	char msg[512], line[600];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(line, sizeof(line), "%s: %s", prefix, msg);
+	l->fn(l->arg, (enum blkfront_log_level)level, line);
+}
+
+/* The caller's log function, or stderr, up to the level asked for. */
+static void logger_init(struct blkfront *bf)
+{
+	enum pvio_log_level max =
+	    bf->opts.log_level ? (enum pvio_log_level)bf->opts.log_level : PVIO_LOG_WARN;
+
+	if (!bf->opts.log) {
+		bf->log = pvio_log_stderr(max);
+		return;
+	}
+	bf->logger = (struct bf_logger){
+		.log = { .vlog = logger_vlog, .max = max },
+		.fn = bf->opts.log,
+		.arg = bf->opts.log_arg,
+	};
+	bf->log = &bf->logger.log;
 }
 
 static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
@@ -294,7 +325,7 @@ static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 	if (!bf->opts.timeout_ms)
 		bf->opts.timeout_ms = BF_DEFAULT_TIMEOUT_MS;
 	bf->depth = bf->opts.queue_depth;
-	bf->log = bf->opts.log ? bf->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+	logger_init(bf);
 	bf->epfd = -1;
 }
 
@@ -304,13 +335,9 @@ static int open_handles(struct blkfront *bf)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int ret;
 
-	bf->hv = bf->opts.hv;
-	if (!bf->hv) {
-		ret = hv_open(&bf->hv, &ho);
-		if (ret < 0)
-			return ret;
-		bf->own_hv = true;
-	}
+	ret = hv_open(&bf->hv, &ho);
+	if (ret < 0)
+		return ret;
 	bf->xs = bf->opts.xs;
 	if (!bf->xs) {
 		bf->xs = xs_open(0);
@@ -327,18 +354,10 @@ static int open_handles(struct blkfront *bf)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drive the handshake until Connected, the device is gone, or the timeout. */
 static int connect_wait(struct blkfront *bf)
 {
-	long long deadline = now_ms() + bf->opts.timeout_ms;
+	long long deadline = hv_now_ms() + bf->opts.timeout_ms;
 	enum xenbus_state st;
 	int ret = xenbus_watch_otherend(&bf->dev);
 
@@ -348,7 +367,7 @@ static int connect_wait(struct blkfront *bf)
 		ret = bf_state_act(bf, st);
 	while (ret == 0 && bf->status != BF_CONNECTED && bf->status != BF_GONE) {
 		struct epoll_event ev;
-		long long left = deadline - now_ms();
+		long long left = deadline - hv_now_ms();
 
 		if (bf->opts.timeout_ms > 0 && left <= 0)
 			return -ETIMEDOUT;
@@ -410,13 +429,18 @@ int blkfront_open(struct blkfront **bfp, const struct blkfront_opts *opts)
 	return 0;
 }
 
-/* Wait up to ms for the back-end's state to be in mask, re-trying zombie grants meanwhile. */
+/*
+ * Wait up to ms for the back-end's state to be in mask, re-trying zombie grants meanwhile.  Not
+ * when xenstore or the hypervisor is gone: nothing could answer, or no grant could end.
+ */
 static void close_wait(struct blkfront *bf, unsigned int mask, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = hv_now_ms() + ms;
 	enum xenbus_state st = XenbusStateUnknown;
 
-	while (now_ms() < deadline) {
+	if (bf->xs_lost || !bf->hv || hv_check(bf->hv) < 0)
+		return;
+	while (hv_now_ms() < deadline) {
 		if (xenbus_wait_otherend(&bf->dev, mask, 50, &st) != -ETIMEDOUT)
 			break;
 	}
@@ -468,7 +492,7 @@ void blkfront_close(struct blkfront *bf)
 		close(bf->epfd);
 	if (bf->own_xs)
 		xs_close(bf->xs);
-	if (bf->own_hv)
+	if (bf->hv)
 		hv_close(bf->hv);
 	free(bf);
 }

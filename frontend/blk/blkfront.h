@@ -23,7 +23,11 @@
  * and reconnects when a back-end serves the device again; it then re-issues those operations
  * in submission order.  An operation completes with success only once the back-end answered
  * it: an acknowledged write is never lost.  When the toolstack removes the device (online=0,
- * or the directory is gone) the pending operations complete with -ENODEV.
+ * or the directory is gone) the pending operations complete with -ENODEV.  If xenstore goes
+ * away the connected rings keep serving; if the back-end then goes too, nothing can reconnect
+ * the device and the pending operations complete with -ENOTCONN.  So they do at once when
+ * the hypervisor goes (the embedded pvio-hv dies): no grant could end and no back-end's death
+ * would be seen any more.
  *
  * Every call returns 0 (or a count where said) or a negative errno, never exits and prints
  * only through the logger.  A handle is not thread-safe: one thread drives it.
@@ -39,15 +43,23 @@
 extern "C" {
 #endif
 
-struct hv;	  /* pvio's hypervisor handle (hv/hv.h) */
-struct xs_handle; /* libxenstore's connection */
-struct pvio_log;  /* pvio's logger (hv/log.h) */
+struct xs_handle; /* libxenstore's connection (<xenstore.h>) */
 struct blkfront;
+
+/* Log levels: what blkfront_log_fn receives and blkfront_opts.log_level selects. */
+enum blkfront_log_level {
+	BLKFRONT_LOG_ERROR = 0,
+	BLKFRONT_LOG_WARN = 1,
+	BLKFRONT_LOG_INFO = 2,
+	BLKFRONT_LOG_DEBUG = 3,
+};
+
+/* One line of the library's log, without a newline, "module: message" (as xentoollog). */
+typedef void blkfront_log_fn(void *arg, enum blkfront_log_level level, const char *line);
 
 /* What the caller asks for; zero means the default everywhere. */
 struct blkfront_opts {
 	unsigned int devid;	 /* device/vbd/<devid>; 0: the lowest-numbered one */
-	struct hv *hv;		 /* NULL: open one; else its event channels are ours alone */
 	struct xs_handle *xs;	 /* NULL: xs_open(0); else it must carry no other watches */
 	unsigned int queues;	 /* rings wanted, capped by multi-queue-max-queues; 0: 1 */
 	unsigned int ring_order; /* log2 of ring pages wanted, capped by max-ring-page-order */
@@ -59,7 +71,9 @@ struct blkfront_opts {
 	unsigned int poll_us;		    /* spin this long for responses before sleeping */
 	int timeout_ms;	      /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
 	int device_wait_ms;   /* the device may not exist yet: wait this long for it to appear */
-	struct pvio_log *log; /* NULL: warnings to stderr */
+	blkfront_log_fn *log; /* NULL: lines to stderr */
+	void *log_arg;	      /* log's argument */
+	enum blkfront_log_level log_level; /* most verbose level logged; 0: BLKFRONT_LOG_WARN */
 };
 
 /* What was negotiated, and the disk's properties (the back-end's keys). */
@@ -106,9 +120,11 @@ enum blkfront_op {
 
 /*
  * A completion: result is 0, -EIO (the back-end answered BLKIF_RSP_ERROR), -EOPNOTSUPP (it
- * answered BLKIF_RSP_EOPNOTSUPP), -ENODEV (the device was removed) or -ECANCELED (the handle
- * was closed first).  Called from blkfront_poll or a synchronous call, never from submit.  It
- * may submit more operations.
+ * answered BLKIF_RSP_EOPNOTSUPP), -ENODEV (the device was removed), -ENOTCONN (the device
+ * cannot continue: the hypervisor is gone, or its back-end went while xenstore was gone),
+ * -ENOMEM (no memory to re-cut it for a back-end that reconnected with smaller requests) or
+ * -ECANCELED (the handle was closed first).  Called from blkfront_poll or a synchronous call,
+ * never from submit.  It may submit more operations.
  */
 typedef void blkfront_done_fn(void *arg, int result);
 
@@ -129,11 +145,13 @@ void blkfront_get_info(const struct blkfront *bf, struct blkfront_info *info);
 void blkfront_get_stats(const struct blkfront *bf, struct blkfront_stats *st);
 
 /*
- * Queue an operation; done(arg, result) runs when it completes.  buf must stay valid until
- * then.  0, or: -EAGAIN when queue_depth operations are outstanding (poll, then retry);
+ * Queue an operation; done(arg, result) runs when it completes, exactly once.  buf must stay
+ * valid until then.  An error means nothing was queued and done never runs.  0, or: -ENOMEM;
+ * -EAGAIN when queue_depth operations are outstanding (poll, then retry);
  * -EINVAL for an offset or length not a multiple of 512, a zero-length read/write/discard,
  * or a range past the end of the disk; -EROFS for a write or discard on a read-only disk;
- * -EOPNOTSUPP for a discard the back-end does not offer; -ENODEV once the device is gone.
+ * -EOPNOTSUPP for a discard the back-end does not offer; -ENODEV once the device is gone,
+ * -ENOTCONN once it cannot continue.
  * A flush on a back-end without flush or barrier completes at once with 0 (nothing to flush).
  */
 int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset,
@@ -142,7 +160,10 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_
 /*
  * Take responses and run completions, waiting up to timeout_ms (-1: until one completes, 0:
  * not at all) for the first; also drives a reconnect.  The number of operations completed,
- * or -ENODEV once the device is gone.
+ * or -ENODEV once the device is gone, or -ENOTCONN: once when the connection to xenstore is
+ * lost (the connected rings go on serving, but the device can no longer reconnect), and for
+ * good once the device cannot continue (see the completions).  Responses already on a ring are
+ * always delivered.
  */
 int blkfront_poll(struct blkfront *bf, int timeout_ms);
 
@@ -156,16 +177,21 @@ unsigned int blkfront_in_flight(const struct blkfront *bf);
  * Memory granted to the back-end, for I/O without a copy: an operation whose buffer starts on a
  * page of such memory and lies inside it uses those pages as its segments (the back-end reads or
  * writes them directly); any other buffer is copied through the library's own granted pages.
- * len is rounded up to whole pages; the memory is page-aligned and zeroed.  NULL with errno set
- * on failure.  With persistent grants the back-end may keep these pages mapped for as long as it
- * is connected: blkfront_buf_free then keeps them granted until it has unmapped them (they are
- * never handed out again, XSA-396), at the latest until blkfront_close.  Buffers left allocated
- * are released by blkfront_close.
+ * len is rounded up to whole pages; the memory is page-aligned and zeroed, in *out.  0, or
+ * -EINVAL (len 0), -ENOMEM or the hypervisor's error.  With persistent grants the back-end may keep
+ * these pages mapped for as long as it is connected: blkfront_buf_free then keeps them granted
+ * until it has unmapped them (they are never handed out again, XSA-396), at the latest until
+ * blkfront_close.  Buffers left allocated are released by blkfront_close.
  */
-void *blkfront_buf_alloc(struct blkfront *bf, size_t len);
+int blkfront_buf_alloc(struct blkfront *bf, size_t len, void **out);
 void blkfront_buf_free(struct blkfront *bf, void *buf);
 
-/* Synchronous forms: submit, then poll until this operation completes; its result. */
+/*
+ * Synchronous forms: submit, then poll until this operation completes; its result.  They never
+ * return while the operation is queued: on an error of blkfront_poll they return that error
+ * only after taking the operation back out of the queue, which they can while no part of it
+ * is on a ring; otherwise they wait for it.
+ */
 int blkfront_read(struct blkfront *bf, void *buf, uint64_t offset, size_t len);
 int blkfront_write(struct blkfront *bf, const void *buf, uint64_t offset, size_t len);
 int blkfront_flush(struct blkfront *bf);

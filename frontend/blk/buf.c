@@ -15,38 +15,35 @@
 
 #include "frontend/blk/blkfront-priv.h"
 
-void *blkfront_buf_alloc(struct blkfront *bf, size_t len)
+int blkfront_buf_alloc(struct blkfront *bf, size_t len, void **out)
 {
 	struct bf_region *g;
 	size_t pages = (len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE;
 	void *addr;
 	int ret;
 
-	if (!bf || len == 0 || pages > UINT32_MAX / 2) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (!bf || !out || len == 0 || pages > UINT32_MAX / 2)
+		return -EINVAL;
 	g = calloc(1, sizeof(*g));
 	if (g)
 		g->refs = calloc(pages, sizeof(*g->refs));
 	if (!g || !g->refs) {
 		free(g);
-		errno = ENOMEM;
-		return NULL;
+		return -ENOMEM;
 	}
 	g->domid = (domid_t)bf->info.backend_id;
 	ret = hv_grant_share(bf->hv, g->domid, (unsigned int)pages, true, &addr, g->refs);
 	if (ret < 0) {
 		free(g->refs);
 		free(g);
-		errno = -ret;
-		return NULL;
+		return ret;
 	}
 	g->addr = addr;
 	g->pages = (unsigned int)pages;
 	g->next = bf->regions;
 	bf->regions = g;
-	return addr;
+	*out = addr;
+	return 0;
 }
 
 /* End a region's grants; what the back-end still maps waits as a zombie. */

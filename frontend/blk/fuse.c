@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "frontend/blk/fuse-ops.h"
-#include "hv/log.h"
 #include "xenbus/vdev.h"
 
 #define PROG "pvio-blkfront"
@@ -235,9 +234,9 @@ static int bfuse_connect(struct bfuse *b, struct bfuse_args *a)
 {
 	int r;
 
-	a->bo.log = pvio_log_stderr(a->verbose > 1 ? PVIO_LOG_DEBUG
-				    : a->verbose   ? PVIO_LOG_INFO
-						   : PVIO_LOG_WARN);
+	a->bo.log_level = a->verbose > 1 ? BLKFRONT_LOG_DEBUG
+			  : a->verbose	 ? BLKFRONT_LOG_INFO
+					 : BLKFRONT_LOG_WARN;
 	r = blkfront_open(&b->bf, &a->bo);
 	if (r < 0) {
 		/* No device/vbd/<devid>: say so as a device, not as a file. */

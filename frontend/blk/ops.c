@@ -48,6 +48,16 @@ static void part_free(struct bf_part *p)
 	free(p);
 }
 
+static void parts_free(struct bf_part *list)
+{
+	struct bf_part *p;
+
+	while ((p = list)) {
+		list = p->next;
+		part_free(p);
+	}
+}
+
 static void fifo_append(struct blkfront *bf, struct bf_part *p)
 {
 	p->next = NULL;
@@ -123,37 +133,55 @@ void bf_fail_all(struct blkfront *bf, int err)
 		bf_part_complete(bf, p, err);
 }
 
-/* Cut a read/write part that has more segments than this connection allows. */
+static unsigned int pages_of(size_t len)
+{
+	return (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+}
+
+/*
+ * Cut a read/write part that has more segments than this connection allows.  The new parts are
+ * all allocated before p changes: on -ENOMEM p is as it was.
+ */
 static int part_resplit(struct blkfront *bf, struct bf_part *p)
 {
-	size_t max = (size_t)bf->part_segs * HV_PAGE_SIZE;
+	size_t max = (size_t)bf->part_segs * HV_PAGE_SIZE, off;
+	struct bf_part *list = NULL, **tail = &list, *t = p;
+	unsigned int n = 0;
 
-	while (p->nseg > bf->part_segs) {
-		size_t rest = p->len - max;
-		struct bf_part *t = part_new(
-		    p->op, p->operation, p->sector + max / BF_SECTOR, p->op_off + max, rest,
-		    (unsigned int)((rest + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE), p->seq);
+	if (p->nseg <= bf->part_segs)
+		return 0;
+	for (off = max; off < p->len; off += max) {
+		size_t len = p->len - off < max ? p->len - off : max;
 
-		if (!t)
+		t = part_new(p->op, p->operation, p->sector + off / BF_SECTOR, p->op_off + off, len,
+			     pages_of(len), p->seq);
+		if (!t) {
+			parts_free(list);
 			return -ENOMEM;
-		p->len = max;
-		p->nseg = bf->part_segs;
-		t->next = p->next;
-		p->next = t;
-		if (bf->fifo_tail == p)
-			bf->fifo_tail = t;
-		p->op->parts++;
-		p = t;
+		}
+		*tail = t;
+		tail = &t->next;
+		n++;
 	}
+	*tail = p->next;
+	if (bf->fifo_tail == p)
+		bf->fifo_tail = t;
+	p->next = list;
+	p->len = max;
+	p->nseg = bf->part_segs;
+	p->op->parts += n;
 	return 0;
 }
 
 /*
- * Fix the part at the FIFO's head for what this connection offers: 1 if it is ready to go,
- * 0 if it was completed here (a flush with nothing to flush, a discard no longer offered).
+ * Fix the part at the FIFO's head for what this connection offers: true if it is ready to go,
+ * false if it was completed here (a flush with nothing to flush, a discard no longer offered,
+ * no memory to cut it into requests).
  */
-static int head_prepare(struct blkfront *bf, struct bf_part *p)
+static bool head_prepare(struct blkfront *bf, struct bf_part *p)
 {
+	int result;
+
 	switch (p->op->op) {
 	case BLKFRONT_FLUSH:
 		if (bf->info.flush)
@@ -162,18 +190,24 @@ static int head_prepare(struct blkfront *bf, struct bf_part *p)
 			p->operation = BLKIF_OP_WRITE_BARRIER;
 		else
 			break;
-		return 1;
+		return true;
 	case BLKFRONT_DISCARD:
 	case BLKFRONT_SECURE_DISCARD:
 		if (!bf->info.discard || (p->secure && !bf->info.secure_discard))
 			break;
-		return 1;
+		return true;
 	default:
-		return part_resplit(bf, p) < 0 ? -ENOMEM : 1;
+		/* The operation was accepted: it fails through its callback, like any other. */
+		result = part_resplit(bf, p);
+		if (result == 0)
+			return true;
+		fifo_pop(bf);
+		bf_part_complete(bf, p, result);
+		return false;
 	}
 	fifo_pop(bf);
 	bf_part_complete(bf, p, p->op->op == BLKFRONT_FLUSH ? 0 : -EOPNOTSUPP);
-	return 0;
+	return false;
 }
 
 /* The first queue from bf->rr on where p fits, or NULL. */
@@ -190,27 +224,30 @@ static struct bf_queue *pick_queue(struct blkfront *bf, const struct bf_part *p)
 	return NULL;
 }
 
-/* Move parts from the FIFO onto the rings while they fit; publish and notify once per ring. */
-int bf_dispatch(struct blkfront *bf)
+/*
+ * Move parts from the FIFO onto the rings while they fit; publish and notify once per ring.
+ * What does not go out now stays queued for the next call: nothing here fails an operation
+ * back to its submitter.
+ */
+void bf_dispatch(struct blkfront *bf)
 {
 	unsigned int touched = 0, i;
 	struct bf_part *p;
-	int ret = 0;
+	bool broken = false;
 
 	if (bf->status != BF_CONNECTED)
-		return 0;
+		return;
 	while ((p = bf->fifo_head)) {
 		struct bf_queue *q;
+		int ret;
 
-		ret = head_prepare(bf, p);
-		if (ret < 0)
-			break;
-		if (ret == 0)
+		if (!head_prepare(bf, p))
 			continue;
 		q = pick_queue(bf, p);
 		if (!q)
 			break;
 		ret = bf_queue_issue(bf, q, p);
+		broken = ret == -EPROTO;
 		if (ret < 0)
 			break;
 		fifo_pop(bf);
@@ -219,10 +256,9 @@ int bf_dispatch(struct blkfront *bf)
 	}
 	for (i = 0; i < bf->nqueues; i++)
 		if ((touched & (1u << i)) && bf_queue_push(bf, &bf->queues[i]) < 0)
-			ret = -EPROTO;
-	if (ret == -EPROTO)
+			broken = true;
+	if (broken)
 		bf_lost(bf, "ring broken while queueing");
-	return ret < 0 && ret != -EPROTO ? ret : 0;
 }
 
 static int check_args(const struct blkfront *bf, enum blkfront_op op, uint64_t offset, size_t len)
@@ -230,7 +266,7 @@ static int check_args(const struct blkfront *bf, enum blkfront_op op, uint64_t o
 	uint64_t size = bf->info.sectors * BF_SECTOR;
 
 	if (bf->status == BF_GONE)
-		return -ENODEV;
+		return bf->gone_err ? bf->gone_err : -ENODEV;
 	if (op == BLKFRONT_FLUSH)
 		return 0;
 	if (op > BLKFRONT_SECURE_DISCARD || len == 0 || offset % BF_SECTOR || len % BF_SECTOR ||
@@ -256,9 +292,8 @@ static int split_rw(struct blkfront *bf, struct bf_op *op, struct bf_part **list
 
 	for (off = 0; off < op->len; off += max) {
 		size_t len = op->len - off < max ? op->len - off : max;
-		struct bf_part *p =
-		    part_new(op, operation, (op->offset + off) / BF_SECTOR, off, len,
-			     (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE), bf->seq++);
+		struct bf_part *p = part_new(op, operation, (op->offset + off) / BF_SECTOR, off,
+					     len, pages_of(len), bf->seq++);
 
 		if (!p)
 			return -ENOMEM;
@@ -285,27 +320,26 @@ static int split(struct blkfront *bf, struct bf_op *op, struct bf_part **list)
 	return 0;
 }
 
-int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset,
-		    size_t len, blkfront_done_fn *done, void *arg)
+/*
+ * Queue an operation: 0 with every part in the FIFO and *out set, or an error with nothing
+ * queued.  From here on the operation completes through its callback exactly once (or is
+ * cancelled by op_cancel before any of it went out).
+ */
+static int op_queue(struct blkfront *bf, const struct bf_op *args, struct bf_op **out)
 {
 	struct bf_part *list = NULL, *p;
 	struct bf_op *o;
-	int ret = check_args(bf, op, offset, len);
+	int ret = check_args(bf, args->op, args->offset, args->len);
 
 	if (ret < 0)
 		return ret;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	*o = (struct bf_op){
-		.op = op, .buf = buf, .offset = offset, .len = len, .done = done, .arg = arg
-	};
+	*o = *args;
 	ret = split(bf, o, &list);
 	if (ret < 0) {
-		while ((p = list)) {
-			list = p->next;
-			part_free(p);
-		}
+		parts_free(list);
 		free(o);
 		return ret;
 	}
@@ -315,51 +349,100 @@ int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_
 	}
 	bf->stats.submitted++;
 	bf->stats.in_flight++;
-	return bf_dispatch(bf);
+	*out = o;
+	return 0;
 }
 
-static long long now_ms(void)
+int blkfront_submit(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset,
+		    size_t len, blkfront_done_fn *done, void *arg)
 {
-	struct timespec ts;
+	struct bf_op args = { .op = op,
+			      .buf = buf,
+			      .offset = offset,
+			      .len = len,
+			      .done = done,
+			      .arg = arg },
+		     *o;
+	int ret = op_queue(bf, &args, &o);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (ret == 0)
+		bf_dispatch(bf);
+	return ret;
 }
 
-/* Take events and responses, follow the back-end's state, dispatch: 0 or a negative errno. */
+/*
+ * Forget an operation none of whose parts went out (all still in the FIFO): its callback never
+ * runs and nothing touches its buffer again.  -EBUSY while a ring holds a part of it, or once it
+ * has completed (its callback is about to run).
+ */
+static int op_cancel(struct blkfront *bf, struct bf_op *op)
+{
+	struct bf_part **pp = &bf->fifo_head, *p;
+
+	if (op->on_ring || op->parts == 0)
+		return -EBUSY;
+	bf->fifo_tail = NULL;
+	while ((p = *pp)) {
+		if (p->op == op) {
+			*pp = p->next;
+			part_free(p);
+		} else {
+			bf->fifo_tail = p;
+			pp = &p->next;
+		}
+	}
+	bf->stats.in_flight--;
+	free(op);
+	return 0;
+}
+
+/* Take the responses on every ring: how many. */
+static int take_responses(struct blkfront *bf)
+{
+	unsigned int i;
+	int ret, taken = 0;
+
+	for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++) {
+		ret = bf_queue_responses(bf, &bf->queues[i]);
+		if (ret < 0)
+			bf_lost(bf, "protocol error in a response");
+		else
+			taken += ret;
+	}
+	return taken;
+}
+
+/*
+ * Take events and responses, follow the back-end's state, dispatch: 0 or a negative errno.
+ * Responses come first: whatever happens to xenstore, what the back-end answered is delivered.
+ */
 static int work(struct blkfront *bf)
 {
 	evtchn_port_t port;
-	unsigned int i, pending;
+	unsigned int pending;
 	int ret, taken = 0;
 
 	for (pending = 0; pending < 1024 && hv_evtchn_pending(bf->hv, &port) == 0; pending++)
 		hv_evtchn_unmask(bf->hv, port);
 	if (bf->status == BF_GONE)
 		return 0; /* nothing left to drive: the directories may be gone too */
-	ret = bf_state_step(bf);
-	if (ret < 0)
-		return ret;
-	if (bf->status == BF_CONNECTED) {
-		for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++) {
-			ret = bf_queue_responses(bf, &bf->queues[i]);
-			if (ret < 0)
-				bf_lost(bf, "protocol error in a response");
-			else
-				taken += ret;
-		}
-		/*
-		 * A port's state costs a hypercall on Xen: look when an event brought no response
-		 * (the wake-up of a peer closing its end) and once a tick, not on every poll.
-		 */
-		if ((pending && !taken) || now_ms() - bf->chan_checked_ms >= BF_TICK_MS) {
-			bf->chan_checked_ms = now_ms();
-			bf_check_channels(bf);
-		}
+	if (bf->status == BF_CONNECTED)
+		taken = take_responses(bf);
+	bf_check_hv(bf);
+	ret = bf_follow_xenstore(bf);
+	/*
+	 * A port's state costs a hypercall on Xen: look when an event brought no response (the
+	 * wake-up of a peer closing its end) and once a tick, not on every poll.
+	 */
+	if (bf->status == BF_CONNECTED &&
+	    ((pending && !taken) || hv_now_ms() - bf->chan_checked_ms >= BF_TICK_MS)) {
+		bf->chan_checked_ms = hv_now_ms();
+		bf_check_channels(bf);
 	}
 	if (bf->zombies)
 		bf_zombies_retry(bf);
-	return bf_dispatch(bf);
+	bf_dispatch(bf);
+	return ret;
 }
 
 /* Spin up to poll_us for a response on any ring: true if one is there. */
@@ -385,7 +468,7 @@ static bool spin(struct blkfront *bf)
 
 int blkfront_poll(struct blkfront *bf, int timeout_ms)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline = hv_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int n = 0, ret;
 
 	for (;;) {
@@ -394,17 +477,22 @@ int blkfront_poll(struct blkfront *bf, int timeout_ms)
 
 		ret = work(bf);
 		n += bf_run_done(bf);
-		if (ret < 0 && n == 0)
-			return ret;
 		if (n > 0)
 			break;
+		if (bf->report) {
+			ret = bf->report;
+			bf->report = 0;
+			return ret;
+		}
+		if (ret < 0)
+			return ret;
 		if (bf->status == BF_GONE && bf->stats.in_flight == 0)
-			return -ENODEV;
+			return bf->gone_err ? bf->gone_err : -ENODEV;
 		if (timeout_ms == 0)
 			break;
 		if (spin(bf))
 			continue;
-		left = timeout_ms < 0 ? BF_TICK_MS : deadline - now_ms();
+		left = timeout_ms < 0 ? BF_TICK_MS : deadline - hv_now_ms();
 		if (left <= 0)
 			break;
 		if (left > BF_TICK_MS)
@@ -438,21 +526,34 @@ static void sync_done(void *arg, int result)
 	s->result = result;
 }
 
+/*
+ * Submit, then poll until the operation completed: s lives in this frame and buf is the
+ * caller's, so it returns early only after cancelling the operation, and it cannot cancel what
+ * the back-end holds (that completes, or fails when the device cannot continue).
+ */
 static int sync_op(struct blkfront *bf, enum blkfront_op op, void *buf, uint64_t offset, size_t len)
 {
 	struct bf_sync s = { false, 0 };
+	struct bf_op args = { .op = op,
+			      .buf = buf,
+			      .offset = offset,
+			      .len = len,
+			      .done = sync_done,
+			      .arg = &s },
+		     *o;
 	int ret;
 
-	while ((ret = blkfront_submit(bf, op, buf, offset, len, sync_done, &s)) == -EAGAIN) {
+	while ((ret = op_queue(bf, &args, &o)) == -EAGAIN) {
 		ret = blkfront_poll(bf, -1);
 		if (ret < 0)
 			return ret;
 	}
 	if (ret < 0)
 		return ret;
+	bf_dispatch(bf);
 	while (!s.done) {
 		ret = blkfront_poll(bf, -1);
-		if (ret < 0 && !s.done)
+		if (ret < 0 && !s.done && op_cancel(bf, o) == 0)
 			return ret;
 	}
 	return s.result;

@@ -105,6 +105,7 @@ void bf_queue_teardown(struct blkfront *bf, struct bf_queue *q, struct bf_part *
 		if (!p)
 			continue;
 		p->nind = 0;
+		p->op->on_ring--;
 		p->next = *list;
 		*list = p;
 		q->shadow[i] = NULL;
@@ -252,6 +253,7 @@ int bf_queue_issue(struct blkfront *bf, struct bf_queue *q, struct bf_part *p)
 	id = q->free_ids[--q->nfree];
 	q->shadow[id] = p;
 	q->busy++;
+	p->op->on_ring++;
 	if (p->operation == BLKIF_OP_DISCARD)
 		fill_discard(p, slot, id, handle);
 	else if (p->nind)
@@ -311,6 +313,7 @@ static int response(struct blkfront *bf, struct bf_queue *q, const struct blkif_
 	q->shadow[id] = NULL;
 	q->free_ids[q->nfree++] = (unsigned int)id;
 	q->busy--;
+	p->op->on_ring--;
 	result = status_errno(rsp->status);
 	if (result == 0 && p->operation == BLKIF_OP_READ && !p->zref)
 		for (i = 0; i < p->nseg; i++)

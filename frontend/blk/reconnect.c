@@ -11,11 +11,18 @@
  * Once the back-end reads Closed or InitWait and its `online` is not 0 we switch to
  * Initialising; at its InitWait we hand-shake again, and at Connected re-issue.  online=0, or
  * the back-end's directory gone, completes everything with -ENODEV.
+ *
+ * Without xenstore (pvio-xenstored died) no handshake is possible: the connected rings serve
+ * on, and losing the back-end then ends the device with -ENOTCONN.  Without the hypervisor
+ * (pvio-hv died) no grant can end and no peer's death is seen: the device ends at once with
+ * -ENOTCONN.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
 
 #include "frontend/blk/blkfront-priv.h"
 
@@ -78,18 +85,73 @@ void bf_lost(struct blkfront *bf, const char *why)
 		return;
 	pvio_log(bf->log, PVIO_LOG_WARN, "blkfront", "vbd %u: back-end lost (%s)", bf->info.devid,
 		 why);
+	if (bf->xs_lost) {
+		/* No xenstore to hand-shake through again. */
+		bf_gone(bf, -ENOTCONN);
+		return;
+	}
 	teardown_all(bf);
 	bf->status = BF_DISCONNECTED;
 	xenbus_switch_state(&bf->dev, XenbusStateClosed);
 }
 
-/* The device was removed: everything pending fails -ENODEV. */
-static void gone(struct blkfront *bf)
+void bf_gone(struct blkfront *bf, int err)
 {
 	teardown_all(bf);
 	bf->status = BF_GONE;
-	bf_fail_all(bf, -ENODEV);
-	xenbus_switch_state(&bf->dev, XenbusStateClosed);
+	bf->gone_err = err;
+	bf_fail_all(bf, err);
+	if (!bf->xs_lost)
+		xenbus_switch_state(&bf->dev, XenbusStateClosed);
+}
+
+/* Whether xenstore still answers: our own state key can be read (or is legitimately absent). */
+static bool xs_alive(struct blkfront *bf)
+{
+	uint32_t v;
+	int ret = xenbus_read_u32(&bf->dev, XBT_NULL, "state", &v);
+
+	return ret == 0 || ret == -ENOENT || ret == -EACCES;
+}
+
+/*
+ * xenstore is gone (pvio-xenstored died, or the connection broke): say so once, and serve on
+ * with the rings that are connected; without them the device cannot continue.
+ */
+static void xs_lost(struct blkfront *bf, int err)
+{
+	pvio_log(bf->log, PVIO_LOG_WARN, "blkfront",
+		 "vbd %u: xenstore connection lost (%s): no reconnect possible", bf->info.devid,
+		 strerror(-err));
+	bf->xs_lost = true;
+	bf->report = -ENOTCONN;
+	/* A dead connection's fd may poll readable for good. */
+	epoll_ctl(bf->epfd, EPOLL_CTL_DEL, xs_fileno(bf->xs), NULL);
+	if (bf->status != BF_CONNECTED && bf->status != BF_GONE)
+		bf_gone(bf, -ENOTCONN);
+}
+
+void bf_check_hv(struct blkfront *bf)
+{
+	if (bf->status == BF_GONE || hv_check(bf->hv) == 0)
+		return;
+	pvio_log(bf->log, PVIO_LOG_WARN, "blkfront",
+		 "vbd %u: hypervisor connection lost: the device cannot continue", bf->info.devid);
+	bf_gone(bf, -ENOTCONN);
+}
+
+int bf_follow_xenstore(struct blkfront *bf)
+{
+	int ret;
+
+	if (bf->xs_lost || bf->status == BF_GONE)
+		return 0;
+	ret = bf_state_step(bf);
+	if (ret < 0 && !xs_alive(bf)) {
+		xs_lost(bf, ret);
+		return 0;
+	}
+	return ret;
 }
 
 int bf_check_channels(struct blkfront *bf)
@@ -113,7 +175,7 @@ static int on_disconnected(struct blkfront *bf, enum xenbus_state st)
 	online = bf_backend_online(bf);
 	if (online <= 0 || st == XenbusStateUnknown) {
 		/* Removed: online=0 with Closing is enough, the back-end may be dead. */
-		gone(bf);
+		bf_gone(bf, -ENODEV);
 		return 0;
 	}
 	if (st == XenbusStateInitialising || st == XenbusStateClosing)
