@@ -109,26 +109,46 @@ int hvd_op_grant_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 	return 0;
 }
 
+/* Set or clear the orphan mark of refs [ref, ref + count) in every active table of granter. */
+static void marks_set(struct hvd *hvd, const struct hvd_domain *granter, uint32_t ref,
+		      uint32_t count, bool on)
+{
+	unsigned int id;
+
+	for (id = 0; id < HVD_NR_DOMIDS; id++) {
+		struct hvd_domain *mapper = hvd->domains[id];
+		struct hvd_list *pos;
+
+		if (!mapper)
+			continue;
+		for (pos = mapper->actives.next; pos != &mapper->actives; pos = pos->next) {
+			struct hvd_active_tab *tab =
+			    hvd_container_of(pos, struct hvd_active_tab, link);
+
+			if (tab->granter != granter->domid)
+				continue;
+			for (uint32_t i = ref; i < ref + count; i++)
+				__atomic_store_n(&tab->map[i].flags, on ? HVSIM_ACTIVE_ORPHAN : 0,
+						 __ATOMIC_RELAXED);
+		}
+	}
+}
+
 /*
- * End access to a share's entries and free it, unless a mapper still holds
- * one (-EBUSY).  The first pass leaves a busy share untouched; the second
- * can still lose a race with a new map, which leaves the share allocated
- * with some entries already ended.
+ * End access to every idle entry of a share, so that nobody maps it anew, and
+ * free the share once all are ended; -EBUSY while a mapper still holds one.
  */
-static int share_release(struct hvd_domain *dom, uint32_t ref)
+static int share_release(struct hvd *hvd, struct hvd_domain *dom, uint32_t ref)
 {
 	struct hvd_share *share = dom->shares[ref];
-	uint32_t i;
+	uint32_t i, busy = 0;
 
-	for (i = ref; i < ref + share->count; i++) {
-		if (__atomic_load_n(&dom->table[i].flags, __ATOMIC_ACQUIRE) &
-		    (GTF_reading | GTF_writing))
-			return -EBUSY;
-	}
-	for (i = ref; i < ref + share->count; i++) {
-		if (hvsim_end_access(&dom->table[i]) < 0)
-			return -EBUSY;
-	}
+	for (i = ref; i < ref + share->count; i++)
+		busy += hvsim_end_access(&dom->table[i]) < 0;
+	if (busy)
+		return -EBUSY;
+	if (share->owner_sid == 0)
+		marks_set(hvd, dom, ref, share->count, false);
 	entries_clear(dom, ref, share->count);
 	pages_punch(dom, share->page, share->count);
 	hvd_bitmap_clear(dom->ref_map, ref, share->count);
@@ -139,6 +159,21 @@ static int share_release(struct hvd_domain *dom, uint32_t ref)
 	return 0;
 }
 
+/*
+ * The share's session has gone: free it now if nobody maps it, else mark its
+ * entries so that the mapper dropping the last pin tells us (GRANT_RELEASE).
+ * The mark goes first, then a full barrier, then the attempt to end each
+ * entry: a mapper clears its in-use flags before it reads the mark, so either
+ * we see the entry idle or it sees the mark.
+ */
+static void share_orphan(struct hvd *hvd, struct hvd_domain *dom, uint32_t ref)
+{
+	dom->shares[ref]->owner_sid = 0;
+	marks_set(hvd, dom, ref, dom->shares[ref]->count, true);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	share_release(hvd, dom, ref);
+}
+
 /* GRANT_FREE: arg[0] first ref, arg[1] count, exactly as allocated in this domain. */
 int hvd_op_grant_free(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
 		      struct hvd_reply *rep)
@@ -146,22 +181,52 @@ int hvd_op_grant_free(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_ms
 	struct hvd_domain *dom = c->dom;
 	uint32_t ref = req->arg[0];
 
-	(void)hvd;
 	(void)rep;
 	if (ref >= HVSIM_GNT_ENTRIES || !dom->shares[ref] || dom->shares[ref]->count != req->arg[1])
 		return -EINVAL;
-	return share_release(dom, ref);
+	return share_release(hvd, dom, ref);
 }
 
 /* Free the shares whose session has gone and that nobody maps any more. */
-static void shares_reap(struct hvd_domain *dom)
+static void shares_reap(struct hvd *hvd, struct hvd_domain *dom)
 {
 	uint32_t ref;
 
 	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
 		if (dom->shares[ref] && dom->shares[ref]->owner_sid == 0)
-			share_release(dom, ref);
+			share_release(hvd, dom, ref);
 	}
+}
+
+/* The first ref of the share holding ref, or -1: shares are at most HVSIM_BATCH_MAX long. */
+static long share_find(const struct hvd_domain *dom, uint32_t ref)
+{
+	uint32_t first = ref >= HVSIM_BATCH_MAX ? ref - HVSIM_BATCH_MAX + 1 : 0;
+
+	for (uint32_t r = ref + 1; r-- > first;) {
+		if (dom->shares[r])
+			return r + dom->shares[r]->count > ref ? (long)r : -1;
+	}
+	return -1;
+}
+
+/* GRANT_RELEASE: arg[0] granter, arg[1] a ref whose last pin the caller's domain dropped. */
+int hvd_op_grant_release(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+			 struct hvd_reply *rep)
+{
+	struct hvd_domain *granter = hvd_domain_get(hvd, c->dom, req->arg[0]);
+	long first;
+
+	(void)rep;
+	if (!granter)
+		return -ESRCH;
+	if (req->arg[1] >= HVSIM_GNT_ENTRIES)
+		return -EINVAL;
+	first = share_find(granter, req->arg[1]);
+	/* A live owner's share is its own to end; a busy orphan waits for its next release. */
+	if (first >= 0 && granter->shares[first]->owner_sid == 0)
+		share_release(hvd, granter, (uint32_t)first);
+	return 0;
 }
 
 /* Drop every pin the closing session holds on one granter, as gntdev's release does. */
@@ -179,14 +244,15 @@ static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach 
 	};
 
 	hvsim_unpin_all(&view, c->sid);
-	shares_reap(granter);
+	shares_reap(hvd, granter);
 }
 
 /*
  * A session closes: its maps go first (they may be of its own domain's
  * grants), then its shares.  A share still mapped by someone stays granted,
- * orphaned, until its last mapper's session closes or the domain dies: as
- * gntalloc defers freeing a page until its last map is gone.
+ * orphaned, until its last mapper unmaps it (GRANT_RELEASE), that mapper's
+ * session closes or the domain dies: as gntalloc defers freeing a page until
+ * its last map is gone.
  */
 void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 {
@@ -201,10 +267,8 @@ void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 		attach_free(att);
 	}
 	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
-		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid) {
-			dom->shares[ref]->owner_sid = 0;
-			share_release(dom, ref);
-		}
+		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid)
+			share_orphan(hvd, dom, ref);
 	}
 }
 
@@ -311,6 +375,10 @@ static void mapper_forget(struct hvd_domain *dom, domid_t granter)
 		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, link);
 
 		if (tab->granter == granter) {
+			/* Its mappers release their last pins to us: they then learn it died. */
+			for (uint32_t ref = 0; ref < HVSIM_GNT_ENTRIES; ref++)
+				__atomic_store_n(&tab->map[ref].flags, HVSIM_ACTIVE_ORPHAN,
+						 __ATOMIC_RELAXED);
 			active_free(tab);
 			return;
 		}

@@ -207,7 +207,7 @@ int hvd_grant_init(struct hvd_domain *dom);
 void hvd_grant_fini(struct hvd_domain *dom);
 void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter);
 void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c);
-hvd_op_fn hvd_op_grant_alloc, hvd_op_grant_free, hvd_op_grant_attach;
+hvd_op_fn hvd_op_grant_alloc, hvd_op_grant_free, hvd_op_grant_attach, hvd_op_grant_release;
 
 /* evtchn.c */
 int hvd_evtchn_init(struct hvd_domain *dom);
