@@ -542,7 +542,9 @@ static int closing_unanswered(struct blkback_dev *dev)
 {
 	enum xenbus_state fstate;
 
-	if (own_state(dev) != XenbusStateClosing || xenbus_read_otherend_state(&dev->xd, &fstate) ||
+	/* Our own Closing (a failure) waits for the front-end, as Linux's does. */
+	if (dev->xd.state == XenbusStateClosing || own_state(dev) != XenbusStateClosing ||
+	    xenbus_read_otherend_state(&dev->xd, &fstate) ||
 	    (fstate != XenbusStateInitialising && fstate != XenbusStateClosed &&
 	     fstate != XenbusStateUnknown))
 		return 0;
