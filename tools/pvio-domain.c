@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tools/pvio.h"
+#include "tools/teardown.h"
 
 /* What the detached child of pvio create needs. */
 struct create_child {
@@ -162,7 +163,7 @@ int pvio_cmd_create(int argc, char **argv)
 		fputs(create_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT))
 		return 1;
 	if (!strcmp(argv[optind + 1], "--")) {
 		if (argc - optind < 3) {
@@ -190,7 +191,7 @@ int pvio_cmd_list(int argc, char **argv)
 		fputs(list_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false) || pvio_hv_open(&env, &ctl))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) || pvio_hv_open(&env, &ctl))
 		return 1;
 	n = hvctl_domain_list(ctl, info, 256);
 	hvctl_close(ctl);
@@ -208,12 +209,15 @@ int pvio_cmd_list(int argc, char **argv)
 	return 0;
 }
 
-static const char destroy_usage[] = "usage: pvio destroy NAME|DOMID\n"
-				    "Kill the domain's processes and tear it down.\n";
+static const char destroy_usage[] =
+    "usage: pvio destroy NAME|DOMID\n"
+    "Kill the domain's processes, tear it down and remove its devices (waiting up to 10 s for\n"
+    "their back-ends to close) and its xenstore home.\n";
 
 int pvio_cmd_destroy(int argc, char **argv)
 {
 	struct pvio_env env;
+	struct xs_handle *xs;
 	struct hvctl *ctl;
 	domid_t domid;
 	int opt, ret;
@@ -224,13 +228,19 @@ int pvio_cmd_destroy(int argc, char **argv)
 		fputs(destroy_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false) || pvio_domain_lookup(&env, argv[optind], &domid))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
+	    pvio_domain_lookup(&env, argv[optind], &domid))
 		return 1;
 	if (domid == 0)
 		return pvio_fail("%s: domain 0 cannot be destroyed", argv[optind]);
 	if (pvio_hv_open(&env, &ctl))
 		return 1;
-	ret = hvctl_domain_destroy(ctl, domid);
+	if (pvio_xs_open(&env, &xs)) {
+		hvctl_close(ctl);
+		return 1;
+	}
+	ret = teardown_domain(ctl, xs, domid, TEARDOWN_TIMEOUT_MS, pvio_tool_log());
+	xs_close(xs);
 	hvctl_close(ctl);
 	return ret < 0 ? pvio_err(argv[optind], ret) : 0;
 }
