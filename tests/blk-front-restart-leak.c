@@ -62,39 +62,6 @@ static int front(void *arg)
 	}
 }
 
-static int map_count(pid_t pid)
-{
-	char path[64], line[512];
-	int n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		n += strchr(line, '\n') != NULL;
-	fclose(f);
-	return n;
-}
-
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static int guest_grants(const struct blk_env *env, unsigned int *used)
 {
 	struct hvctl_domain_info info[16];
@@ -120,11 +87,11 @@ static int measure(const struct blk_env *env, struct figures *f)
 
 	T_CHECK(guest_grants(env, &f->grants) == 0, "the guest's grants");
 	f->hv_fds = t_fd_count(hv);
-	f->hv_maps = map_count(hv);
-	f->hv_rss = rss_kb(hv);
+	f->hv_maps = t_map_count(hv);
+	f->hv_rss = t_rss_kb(hv);
 	f->bb_fds = t_fd_count(bb);
-	f->bb_maps = map_count(bb);
-	f->bb_rss = rss_kb(bb);
+	f->bb_maps = t_map_count(bb);
+	f->bb_rss = t_rss_kb(bb);
 	T_CHECK(f->hv_fds > 0 && f->hv_maps > 0 && f->hv_rss > 0, "pvio-hv's figures");
 	T_CHECK(f->bb_fds > 0 && f->bb_maps > 0 && f->bb_rss > 0, "pvio-blkback's figures");
 	return 0;

@@ -51,18 +51,9 @@ static int front(void *arg)
 
 static int usage_get(pid_t pid, struct usage *u)
 {
-	char path[64], line[512];
-	FILE *f;
-
 	u->fds = t_fd_count(pid);
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f || u->fds < 0)
-		return -1;
-	for (u->maps = 0; fgets(line, sizeof(line), f);)
-		u->maps += strchr(line, '\n') != NULL;
-	fclose(f);
-	return 0;
+	u->maps = t_map_count(pid);
+	return u->fds < 0 || u->maps < 0 ? -1 : 0;
 }
 
 static bool xs_exists(struct xs_handle *xs, const char *path)

@@ -2,10 +2,8 @@
 # pvio-up-dir: pvio up --dir DIR prints everything a later command needs (PVIO_RUNDIR too), so
 # that, tried as a new user would, pvio create logs into DIR and pvio down stops exactly DIR's
 # daemons, not those of another instance in the default runtime directory.
-set -u
-build=${PVIO_BUILDDIR:-.}
-pvio=$build/pvio
-[ -x "$pvio" ] || { echo "SKIP: $pvio not built"; exit 77; }
+. "$(dirname "$0")/pvio-lib.sh"
+t_need "$pvio"
 top=$(mktemp -d /tmp/pvio-updir-XXXXXX) || exit 1
 # A new user: no pvio variable set; the default directory is $XDG_RUNTIME_DIR/pvio.
 unset PVIO_RUNDIR XENSTORED_PATH PVIO_HV_SOCKET PVIO_HV_FD
@@ -20,7 +18,6 @@ cleanup() {
 	rm -rf "$top"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 # alive DIR NAME: the daemon whose pid DIR/NAME.pid holds runs (not a zombie).
 alive() {
 	p=$(cat "$1/$2.pid" 2>/dev/null) || return 1

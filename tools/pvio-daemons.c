@@ -87,22 +87,32 @@ static int pidfile_write(const struct pvio_env *env, const struct pvio_daemon *d
 	return ret;
 }
 
-/* Whether pid runs (not a zombie) as the program named. */
-static bool daemon_alive(pid_t pid, const char *name)
+/* Read /proc/PID/what into buf (NUL-terminated): the bytes read, or 0. */
+static ssize_t proc_read(pid_t pid, const char *what, char *buf, size_t len)
 {
-	char path[64], stat[256], *p;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = read(fd, stat, sizeof(stat) - 1);
+		return 0;
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Whether pid runs (not a zombie) as the program named. */
+static bool daemon_alive(pid_t pid, const char *name)
+{
+	char stat[256], *p;
+
+	if (!proc_read(pid, "stat", stat, sizeof(stat)))
 		return false;
-	stat[n] = '\0';
 	/* "pid (comm) S ...": comm is at most 15 characters. */
 	p = strrchr(stat, ')');
 	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
@@ -115,19 +125,9 @@ static bool daemon_alive(pid_t pid, const char *name)
 /* Whether one argument of pid's command line is arg. */
 static bool cmdline_has(pid_t pid, const char *arg)
 {
-	char path[64], buf[8192];
-	ssize_t n;
-	int fd;
+	char buf[8192];
+	ssize_t n = proc_read(pid, "cmdline", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
 		if (!strcmp(p, arg))
 			return true;

@@ -114,13 +114,21 @@ static int td_collect(struct xs_handle *xs, domid_t fe, struct td_list *l)
 	return ret;
 }
 
-/* online=0 and Closing on every device, then wait for them all within one deadline. */
+/*
+ * The front-end directory goes first (the domain cannot answer any more, as libxl's forced
+ * remove), so that a back-end that sees the Closing sees no active front-end either; then
+ * online=0 and Closing on every device, and a wait for them all within one deadline.
+ */
 static void td_close_all(struct xs_handle *xs, struct td_list *l, int timeout_ms)
 {
 	long long deadline = td_now_ms() + timeout_ms;
+	char front[256];
 
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
+		if (xenbus_frontend_path(&l->v[i].spec, front, sizeof(front)) == 0)
+			xs_rm(xs, XBT_NULL, front);
 		xenbus_device_detach(xs, &l->v[i].spec);
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		long long left = deadline - td_now_ms();
 
