@@ -26,10 +26,10 @@
 #define DISK_BYTES (4u << 20)
 #define GONE_MS	   5000
 
-/* pvio-blkback's fds and mappings. */
+/* pvio-blkback's fds and mappings of pvio-hv's shared memory (grant tables, pools). */
 struct usage {
 	int fds;  /* open fds */
-	int maps; /* lines of /proc/PID/maps */
+	int maps; /* lines of /proc/PID/maps naming a pvio-hv memfd */
 };
 
 /* Guest: connect, write, say so, then stay connected until killed. */
@@ -52,7 +52,7 @@ static int front(void *arg)
 static int usage_get(pid_t pid, struct usage *u)
 {
 	u->fds = t_fd_count(pid);
-	u->maps = t_map_count(pid);
+	u->maps = t_map_count(pid, "memfd:pvio-hv");
 	return u->fds < 0 || u->maps < 0 ? -1 : 0;
 }
 

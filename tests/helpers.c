@@ -312,7 +312,7 @@ int t_fd_count(pid_t pid)
 	return n;
 }
 
-int t_map_count(pid_t pid)
+int t_map_count(pid_t pid, const char *match)
 {
 	char path[64], line[512];
 	int n = 0;
@@ -323,7 +323,7 @@ int t_map_count(pid_t pid)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
-		n += strchr(line, '\n') != NULL;
+		n += strchr(line, '\n') != NULL && (!match || strstr(line, match));
 	fclose(f);
 	return n;
 }
