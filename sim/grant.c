@@ -32,6 +32,7 @@ int hvd_grant_init(struct hvd_domain *dom)
 static void active_free(struct hvd_active_tab *tab)
 {
 	hvd_list_del(&tab->link);
+	hvd_list_del(&tab->shadow);
 	hvd_shm_destroy(tab->fd, tab->map, ACTIVE_BYTES);
 	free(tab);
 }
@@ -48,6 +49,9 @@ void hvd_grant_fini(struct hvd_domain *dom)
 {
 	unsigned int ref;
 
+	/* Mappers' tables of our grants outlive us only at daemon exit: unhook them. */
+	while (!hvd_list_empty(&dom->shadows))
+		hvd_list_del(dom->shadows.next);
 	while (!hvd_list_empty(&dom->actives))
 		active_free(hvd_container_of(dom->actives.next, struct hvd_active_tab, link));
 	for (ref = 0; dom->shares && ref < HVSIM_GNT_ENTRIES; ref++)
@@ -110,27 +114,16 @@ int hvd_op_grant_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 }
 
 /* Set or clear the orphan mark of refs [ref, ref + count) in every active table of granter. */
-static void marks_set(struct hvd *hvd, const struct hvd_domain *granter, uint32_t ref,
-		      uint32_t count, bool on)
+static void marks_set(struct hvd_domain *granter, uint32_t ref, uint32_t count, bool on)
 {
-	unsigned int id;
+	struct hvd_list *pos;
 
-	for (id = 0; id < HVD_NR_DOMIDS; id++) {
-		struct hvd_domain *mapper = hvd->domains[id];
-		struct hvd_list *pos;
+	for (pos = granter->shadows.next; pos != &granter->shadows; pos = pos->next) {
+		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, shadow);
 
-		if (!mapper)
-			continue;
-		for (pos = mapper->actives.next; pos != &mapper->actives; pos = pos->next) {
-			struct hvd_active_tab *tab =
-			    hvd_container_of(pos, struct hvd_active_tab, link);
-
-			if (tab->granter != granter->domid)
-				continue;
-			for (uint32_t i = ref; i < ref + count; i++)
-				__atomic_store_n(&tab->map[i].flags, on ? HVSIM_ACTIVE_ORPHAN : 0,
-						 __ATOMIC_RELAXED);
-		}
+		for (uint32_t i = ref; i < ref + count; i++)
+			__atomic_store_n(&tab->map[i].flags, on ? HVSIM_ACTIVE_ORPHAN : 0,
+					 __ATOMIC_RELAXED);
 	}
 }
 
@@ -138,7 +131,7 @@ static void marks_set(struct hvd *hvd, const struct hvd_domain *granter, uint32_
  * End access to every idle entry of a share, so that nobody maps it anew, and
  * free the share once all are ended; -EBUSY while a mapper still holds one.
  */
-static int share_release(struct hvd *hvd, struct hvd_domain *dom, uint32_t ref)
+static int share_release(struct hvd_domain *dom, uint32_t ref)
 {
 	struct hvd_share *share = dom->shares[ref];
 	uint32_t i, busy = 0;
@@ -148,7 +141,7 @@ static int share_release(struct hvd *hvd, struct hvd_domain *dom, uint32_t ref)
 	if (busy)
 		return -EBUSY;
 	if (share->owner_sid == 0)
-		marks_set(hvd, dom, ref, share->count, false);
+		marks_set(dom, ref, share->count, false);
 	entries_clear(dom, ref, share->count);
 	pages_punch(dom, share->page, share->count);
 	hvd_bitmap_clear(dom->ref_map, ref, share->count);
@@ -166,12 +159,12 @@ static int share_release(struct hvd *hvd, struct hvd_domain *dom, uint32_t ref)
  * entry: a mapper clears its in-use flags before it reads the mark, so either
  * we see the entry idle or it sees the mark.
  */
-static void share_orphan(struct hvd *hvd, struct hvd_domain *dom, uint32_t ref)
+static void share_orphan(struct hvd_domain *dom, uint32_t ref)
 {
 	dom->shares[ref]->owner_sid = 0;
-	marks_set(hvd, dom, ref, dom->shares[ref]->count, true);
+	marks_set(dom, ref, dom->shares[ref]->count, true);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	share_release(hvd, dom, ref);
+	share_release(dom, ref);
 }
 
 /* GRANT_FREE: arg[0] first ref, arg[1] count, exactly as allocated in this domain. */
@@ -181,20 +174,21 @@ int hvd_op_grant_free(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_ms
 	struct hvd_domain *dom = c->dom;
 	uint32_t ref = req->arg[0];
 
+	(void)hvd;
 	(void)rep;
 	if (ref >= HVSIM_GNT_ENTRIES || !dom->shares[ref] || dom->shares[ref]->count != req->arg[1])
 		return -EINVAL;
-	return share_release(hvd, dom, ref);
+	return share_release(dom, ref);
 }
 
 /* Free the shares whose session has gone and that nobody maps any more. */
-static void shares_reap(struct hvd *hvd, struct hvd_domain *dom)
+static void shares_reap(struct hvd_domain *dom)
 {
 	uint32_t ref;
 
 	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
 		if (dom->shares[ref] && dom->shares[ref]->owner_sid == 0)
-			share_release(hvd, dom, ref);
+			share_release(dom, ref);
 	}
 }
 
@@ -225,7 +219,7 @@ int hvd_op_grant_release(struct hvd *hvd, struct hvd_conn *c, const struct hvsim
 	first = share_find(granter, req->arg[1]);
 	/* A live owner's share is its own to end; a busy orphan waits for its next release. */
 	if (first >= 0 && granter->shares[first]->owner_sid == 0)
-		share_release(hvd, granter, (uint32_t)first);
+		share_release(granter, (uint32_t)first);
 	return 0;
 }
 
@@ -244,7 +238,7 @@ static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach 
 	};
 
 	hvsim_unpin_all(&view, c->sid);
-	shares_reap(hvd, granter);
+	shares_reap(granter);
 }
 
 /*
@@ -268,12 +262,12 @@ void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 	}
 	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
 		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid)
-			share_orphan(hvd, dom, ref);
+			share_orphan(dom, ref);
 	}
 }
 
 /* The mapping domain's active table for granter, made on first use. */
-static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter)
+static struct hvd_active_tab *active_get(struct hvd_domain *dom, struct hvd_domain *granter)
 {
 	struct hvd_active_tab *tab;
 	struct hvd_list *pos;
@@ -281,7 +275,7 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter
 
 	for (pos = dom->actives.next; pos != &dom->actives; pos = pos->next) {
 		tab = hvd_container_of(pos, struct hvd_active_tab, link);
-		if (tab->granter == granter)
+		if (tab->granter == granter->domid)
 			return tab;
 	}
 	tab = calloc(1, sizeof(*tab));
@@ -293,13 +287,14 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter
 		return NULL;
 	}
 	tab->map = map;
-	tab->granter = granter;
+	tab->granter = granter->domid;
 	hvd_list_add(&dom->actives, &tab->link);
+	hvd_list_add(&granter->shadows, &tab->shadow);
 	return tab;
 }
 
 /* The session's attachment to granter, made on first use. */
-static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
+static struct hvd_attach *attach_get(struct hvd_conn *c, struct hvd_domain *granter)
 {
 	struct hvd_active_tab *tab;
 	struct hvd_attach *att;
@@ -308,7 +303,7 @@ static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
 
 	for (pos = c->attaches.next; pos != &c->attaches; pos = pos->next) {
 		att = hvd_container_of(pos, struct hvd_attach, link);
-		if (att->granter == granter)
+		if (att->granter == granter->domid)
 			return att;
 	}
 	tab = active_get(c->dom, granter);
@@ -321,7 +316,7 @@ static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
 		return NULL;
 	}
 	att->rec = map;
-	att->granter = granter;
+	att->granter = granter->domid;
 	att->active = tab;
 	hvd_list_add(&c->attaches, &att->link);
 	return att;
@@ -336,7 +331,7 @@ int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 
 	if (!granter)
 		return -ESRCH;
-	att = attach_get(c, granter->domid);
+	att = attach_get(c, granter);
 	if (!att)
 		return -ENOMEM;
 	rep->msg.arg[0] = HVSIM_GNT_ENTRIES;
