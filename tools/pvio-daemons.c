@@ -19,7 +19,6 @@
 
 #include "tools/embed.h"
 #include "tools/pvio.h"
-#include "tools/teardown.h"
 
 #define PVIO_STOP_MS 5000 /* SIGTERM, then this long, then SIGKILL */
 #define PVIO_POLL_MS 10
@@ -261,7 +260,6 @@ static bool down_is_driver_domain(struct xs_handle *xs, domid_t domid)
  */
 static int down_domains(const struct pvio_env *env)
 {
-	struct pvio_log *log = pvio_tool_log();
 	struct hvctl_domain_info info[256];
 	bool driver[256];
 	struct xs_handle *xs;
@@ -283,7 +281,7 @@ static int down_domains(const struct pvio_env *env)
 
 			if (driver[i] != (pass == 1))
 				continue;
-			r = teardown_domain(ctl, xs, info[i].domid, TEARDOWN_TIMEOUT_MS, log);
+			r = pvio_domain_destroy(env, ctl, xs, info[i].domid);
 			if (r < 0 && r != -ESRCH)
 				ret = pvio_err(info[i].name, r);
 		}

@@ -67,6 +67,14 @@ int pvio_domain_lookup(const struct pvio_env *env, const char *what, domid_t *do
 int pvio_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 		const char *usage);
 
+/*
+ * Destroy domain domid: kill the process group pvio create started in it, then as
+ * teardown_domain() (its sessions' processes, its devices, its xenstore home).  0, the number
+ * of back-ends removed after the wait, or a negative errno.
+ */
+int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
+			domid_t domid);
+
 int pvio_cmd_up(int argc, char **argv);
 int pvio_cmd_down(int argc, char **argv);
 int pvio_cmd_create(int argc, char **argv);
