@@ -166,8 +166,11 @@ static void group_kill(const struct pvio_env *env, domid_t domid)
 int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
 			domid_t domid)
 {
+	/* pvio-hv first: the group's death alone could end the domain and make this -ESRCH. */
+	int ret = hvctl_domain_destroy(ctl, domid);
+
 	group_kill(env, domid);
-	return teardown_domain(ctl, xs, domid, TEARDOWN_TIMEOUT_MS, pvio_tool_log());
+	return ret < 0 ? ret : teardown_devices(xs, domid, TEARDOWN_TIMEOUT_MS, pvio_tool_log());
 }
 
 /* INTRODUCE the domain and write its name, as libxl does. */

@@ -68,9 +68,10 @@ int pvio_getopt(int argc, char **argv, const char *shortopts, const struct optio
 		const char *usage);
 
 /*
- * Destroy domain domid: kill the process group pvio create started in it, then as
- * teardown_domain() (its sessions' processes, its devices, its xenstore home).  0, the number
- * of back-ends removed after the wait, or a negative errno.
+ * Destroy domain domid as libxl does: pvio-hv kills its sessions' processes (nothing of the
+ * guest can act any more, as libxl pauses it), the process group pvio create started is killed,
+ * then teardown_devices() removes its devices and xenstore home.  0, the number of back-ends
+ * removed after the wait, or a negative errno (-ESRCH: not alive).
  */
 int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
 			domid_t domid);

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hv/simctl.h"
+#include "hv/simctl.h" /* hvctl_death_read */
 #include "tools/teardown.h"
 #include "xenbus/toolstack.h"
 
@@ -178,14 +178,6 @@ int teardown_devices(struct xs_handle *xs, domid_t domid, int timeout_ms, struct
 	if (ret == 0)
 		ret = td_rm_home(xs, domid);
 	return ret < 0 ? ret : late;
-}
-
-int teardown_domain(struct hvctl *ctl, struct xs_handle *xs, domid_t domid, int timeout_ms,
-		    struct pvio_log *log)
-{
-	int ret = hvctl_domain_destroy(ctl, domid);
-
-	return ret < 0 ? ret : teardown_devices(xs, domid, timeout_ms, log);
 }
 
 /* A signalfd for SIGTERM and SIGINT, which are blocked from now on. */

@@ -19,8 +19,6 @@
 
 #include "hv/log.h"
 
-struct hvctl;
-
 /* libxl's LIBXL_DESTROY_TIMEOUT: how long back-ends get to reach Closed. */
 #define TEARDOWN_TIMEOUT_MS 10000
 
@@ -30,13 +28,6 @@ struct hvctl;
  * or a negative errno.
  */
 int teardown_devices(struct xs_handle *xs, domid_t domid, int timeout_ms, struct pvio_log *log);
-
-/*
- * Destroy domain domid (pvio-hv kills its processes: nothing of the guest can act any more, as
- * libxl pauses it), then teardown_devices.  -ESRCH if the domain is not alive.
- */
-int teardown_domain(struct hvctl *ctl, struct xs_handle *xs, domid_t domid, int timeout_ms,
-		    struct pvio_log *log);
 
 /*
  * The reaper: read pvio-hv's death stream death_fd and tear every dead domain's devices down,
