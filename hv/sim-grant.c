@@ -214,7 +214,7 @@ int sim_granter_get(struct hv *hv, domid_t domid, struct sim_granter **gp)
 	for (g = s->granters; g; g = g->next) {
 		if (g->domid == domid) {
 			*gp = g;
-			return 0;
+			return g->dead ? -ESRCH : 0;
 		}
 	}
 	return granter_attach(s, domid, gp);
@@ -257,10 +257,42 @@ static void map_record_put(struct sim *s, struct sim_map *m)
 	s->free_maps = m;
 }
 
-static void unpin_refs(struct sim_granter *g, const grant_ref_t *refs, unsigned int n, bool w)
+/*
+ * Tell pvio-hv that we dropped our domain's last pin on ref, an entry whose share lost its owner
+ * (or whose granter died), so that it can free the share now; learn that the granter died.
+ */
+static void release_tell(struct sim *s, struct sim_granter *g, grant_ref_t ref)
+{
+	struct hvsim_msg req = { .op = HVSIM_GRANT_RELEASE, .arg = { g->domid, ref } }, rep;
+
+	if (!g->dead && sim_call(s, &req, &rep, NULL, 0, NULL) == -ESRCH)
+		g->dead = true;
+}
+
+static void unpin_one(struct sim *s, struct sim_granter *g, grant_ref_t ref, bool w)
+{
+	if (hvsim_unpin(&g->view, ref, w))
+		release_tell(s, g, ref);
+}
+
+static void unpin_refs(struct sim *s, struct sim_granter *g, const grant_ref_t *refs,
+		       unsigned int n, bool w)
 {
 	while (n--)
-		hvsim_unpin(&g->view, refs[n], w);
+		unpin_one(s, g, refs[n], w);
+}
+
+/* Forget a dead granter once nothing of it is mapped: its pool goes with our views of it. */
+static void granter_put(struct sim *s, struct sim_granter *g)
+{
+	struct sim_granter **pp;
+
+	if (!g->dead || g->nr_maps)
+		return;
+	for (pp = &s->granters; *pp != g; pp = &(*pp)->next)
+		;
+	*pp = g->next;
+	granter_free(g);
 }
 
 /* A contiguous address for scattered frames: one private mmap per run. */
@@ -322,7 +354,7 @@ static int map_pinned(struct sim *s, struct sim_granter *g, struct sim_map *m, u
 	if (ret == 0)
 		return 0;
 unpin:
-	unpin_refs(g, m->refs, i, m->writable);
+	unpin_refs(s, g, m->refs, i, m->writable);
 	return ret;
 }
 
@@ -352,8 +384,10 @@ int sim_grant_map(struct hv *hv, domid_t granter, unsigned int count, const gran
 	ret = map_pinned(s, g, m, frames);
 	if (ret < 0) {
 		map_record_put(s, m);
+		granter_put(s, g);
 		goto out;
 	}
+	g->nr_maps++;
 	m->next = s->maps[map_bucket(m->addr)];
 	s->maps[map_bucket(m->addr)] = m;
 	*addr = m->addr;
@@ -366,10 +400,14 @@ out:
 
 static void map_release(struct sim *s, struct sim_map *m)
 {
+	struct sim_granter *g = m->g;
+
 	if (m->mmapped)
 		munmap(m->addr, (size_t)m->count * HV_PAGE_SIZE);
-	unpin_refs(m->g, m->refs, m->count, m->writable);
+	unpin_refs(s, g, m->refs, m->count, m->writable);
 	map_record_put(s, m);
+	g->nr_maps--;
+	granter_put(s, g);
 }
 
 int sim_grant_unmap(struct hv *hv, void *addr, unsigned int count)
@@ -412,6 +450,7 @@ static int16_t gntst_of(int err)
 static int copy_side(struct hv *hv, union hv_copy_ptr *p, bool gref, bool write, uint16_t len,
 		     struct sim_granter **gp, uint8_t **ptr)
 {
+	struct sim_granter *g;
 	uint32_t frame;
 	int ret;
 
@@ -422,13 +461,14 @@ static int copy_side(struct hv *hv, union hv_copy_ptr *p, bool gref, bool write,
 	}
 	if ((unsigned int)p->foreign.offset + len > HV_PAGE_SIZE)
 		return -E2BIG;
-	ret = sim_granter_get(hv, p->foreign.domid, gp);
+	ret = sim_granter_get(hv, p->foreign.domid, &g);
+	if (ret == 0)
+		ret = hvsim_pin(&g->view, p->foreign.ref, write, &frame);
 	if (ret < 0)
 		return ret;
-	ret = hvsim_pin(&(*gp)->view, p->foreign.ref, write, &frame);
-	if (ret < 0)
-		return ret;
-	*ptr = (*gp)->pool_rw + (size_t)frame * HV_PAGE_SIZE + p->foreign.offset;
+	/* Set only once pinned: the caller unpins what it gets back. */
+	*gp = g;
+	*ptr = g->pool_rw + (size_t)frame * HV_PAGE_SIZE + p->foreign.offset;
 	return 0;
 }
 
@@ -446,9 +486,14 @@ static int16_t copy_one(struct hv *hv, struct hv_copy_seg *seg)
 	if (ret == 0)
 		memmove(dst, src, seg->len);
 	if (gd)
-		hvsim_unpin(&gd->view, seg->dest.foreign.ref, true);
+		unpin_one(sim_of(hv), gd, seg->dest.foreign.ref, true);
 	if (gs)
-		hvsim_unpin(&gs->view, seg->source.foreign.ref, false);
+		unpin_one(sim_of(hv), gs, seg->source.foreign.ref, false);
+	/* Both sides may be the same granter: forget it (if dead) once. */
+	if (gd)
+		granter_put(sim_of(hv), gd);
+	if (gs && gs != gd)
+		granter_put(sim_of(hv), gs);
 	if (ret < 0)
 		return ret == -E2BIG ? GNTST_bad_copy_arg : gntst_of(ret);
 	return GNTST_okay;

@@ -19,6 +19,8 @@ struct sim_granter {
 	uint8_t *pool_ro;	    /* its whole pool, mapped read-only */
 	uint8_t *pool_rw;	    /* its whole pool, mapped read-write */
 	int pool_fd;		    /* kept to mmap scattered frames contiguously */
+	unsigned int nr_maps;	    /* live maps of its grants */
+	bool dead;		    /* GRANT_RELEASE said it died: dropped at its last unmap */
 };
 
 /* Refs held inline by a map record; bigger maps allocate their array. */

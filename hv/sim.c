@@ -21,8 +21,11 @@
  *    mapping domain's processes and pvio-hv; a hostile mapper can corrupt its
  *    own domain's pin counts, not another domain's.
  *  - hv_grant_end returns -EBUSY while mapped, as end-foreign-access does.
- *    Shares left by an exiting process stay granted while still mapped and
- *    are reclaimed when the domain dies (gntalloc defers the same way).
+ *    Shares left by an exiting process stay granted while still mapped;
+ *    their entries and pages are freed at the last unmap, which the mapper
+ *    reports (HVSIM_GRANT_RELEASE), as gntalloc frees a closed file's
+ *    grants once no longer mapped.  A mapper drops its view of a dead
+ *    granter's pool at its last unmap of it.
  *  - Event channels are eventfds.  Unmask does nothing: a port never stays
  *    masked, so an event that arrives while the handler runs is seen at the
  *    next hv_evtchn_pending.  When a peer closes its end, the local port

@@ -159,17 +159,24 @@ static void unpin_locked(struct hvsim_gnt_view *v, grant_ref_t ref, bool write)
 	entry_release(&v->table[ref], a);
 }
 
-void hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write)
+bool hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write)
 {
 	struct hvsim_active *a;
+	bool idle;
 
 	if (ref >= v->nr_entries)
-		return;
+		return false;
 	a = &v->active[ref];
 	if (active_lock(a, v->sid) < 0)
-		return;
+		return false;
 	unpin_locked(v, ref, write);
+	idle = a->rpins == 0 && a->wpins == 0;
 	active_unlock(a);
+	if (!idle)
+		return false;
+	/* Pairs with the daemon's barrier between marking and ending the entry. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&a->flags, __ATOMIC_RELAXED) & HVSIM_ACTIVE_ORPHAN;
 }
 
 void hvsim_unpin_all(struct hvsim_gnt_view *v, uint32_t dead_sid)

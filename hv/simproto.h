@@ -129,6 +129,15 @@ enum hvsim_op {
 	 * and can read the new state.
 	 */
 	HVSIM_EVTCHN_CLOSE = 13,
+	/*
+	 * arg[0] granter, arg[1] a ref of it: this session dropped the last pin
+	 * its domain held on that ref, and the active entry was marked
+	 * HVSIM_ACTIVE_ORPHAN.  The daemon frees the share holding the ref if
+	 * its owner has gone and nobody maps it any more (gntalloc frees a page
+	 * at its last unmap).  -ESRCH when the granter has died: the caller may
+	 * then drop its view of the granter once it maps nothing of it.
+	 */
+	HVSIM_GRANT_RELEASE = 14,
 };
 
 struct hvsim_msg {
@@ -149,8 +158,17 @@ struct hvsim_active {
 	uint16_t rpins; /* read-only pins (maps and copies in progress) */
 	uint16_t wpins; /* writable pins */
 	uint32_t frame; /* the pool page, latched when the first pin is taken */
-	uint32_t pad;
+	uint32_t flags; /* HVSIM_ACTIVE_*, written by the daemon only */
 };
+
+/*
+ * The entry's share has lost its owner (or its granter died): whoever drops
+ * the last pin of the entry sends HVSIM_GRANT_RELEASE.  The daemon marks
+ * before it tries to end the entry, and a mapper reads the mark after it
+ * cleared its in-use flags, with a full barrier on both sides, so that one
+ * of them always sees the entry idle.
+ */
+#define HVSIM_ACTIVE_ORPHAN 1u
 
 /* One session's share of the pins in its domain's active entry. */
 struct hvsim_pinrec {
@@ -178,8 +196,12 @@ struct hvsim_gnt_view {
  * -EBUSY (the entry kept changing, or too many pins).
  */
 int hvsim_pin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write, uint32_t *frame);
-/* Drop one pin taken by hvsim_pin; clears GTF_writing/GTF_reading with the last. */
-void hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write);
+/*
+ * Drop one pin taken by hvsim_pin; clears GTF_writing/GTF_reading with the
+ * last.  True when that was the domain's last pin on an entry marked
+ * HVSIM_ACTIVE_ORPHAN: the caller then sends HVSIM_GRANT_RELEASE.
+ */
+bool hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write);
 /*
  * Daemon: drop every pin that a dead session sid recorded in rec, breaking
  * the entry lock if that session died holding it.

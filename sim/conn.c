@@ -48,6 +48,7 @@ static const struct {
 	[HVSIM_EVTCHN_BIND] = { hvd_op_evtchn_bind, OP_SESSION },
 	[HVSIM_EVTCHN_PEER] = { hvd_op_evtchn_peer, OP_SESSION },
 	[HVSIM_EVTCHN_CLOSE] = { hvd_op_evtchn_close, OP_SESSION },
+	[HVSIM_GRANT_RELEASE] = { hvd_op_grant_release, OP_SESSION },
 };
 
 static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events);

@@ -50,6 +50,7 @@ static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
 	dom->watch.ready = hvd_token_ready;
 	hvd_list_init(&dom->sessions);
 	hvd_list_init(&dom->actives);
+	hvd_list_init(&dom->shadows);
 	ret = dom->table_fd = hvd_shm_create("pvio-hv-grant-table", TABLE_BYTES, &table, false);
 	dom->table = table;
 	if (ret >= 0)

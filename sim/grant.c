@@ -32,6 +32,7 @@ int hvd_grant_init(struct hvd_domain *dom)
 static void active_free(struct hvd_active_tab *tab)
 {
 	hvd_list_del(&tab->link);
+	hvd_list_del(&tab->shadow);
 	hvd_shm_destroy(tab->fd, tab->map, ACTIVE_BYTES);
 	free(tab);
 }
@@ -48,6 +49,9 @@ void hvd_grant_fini(struct hvd_domain *dom)
 {
 	unsigned int ref;
 
+	/* Mappers' tables of our grants outlive us only at daemon exit: unhook them. */
+	while (!hvd_list_empty(&dom->shadows))
+		hvd_list_del(dom->shadows.next);
 	while (!hvd_list_empty(&dom->actives))
 		active_free(hvd_container_of(dom->actives.next, struct hvd_active_tab, link));
 	for (ref = 0; dom->shares && ref < HVSIM_GNT_ENTRIES; ref++)
@@ -109,26 +113,35 @@ int hvd_op_grant_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 	return 0;
 }
 
+/* Set or clear the orphan mark of refs [ref, ref + count) in every active table of granter. */
+static void marks_set(struct hvd_domain *granter, uint32_t ref, uint32_t count, bool on)
+{
+	struct hvd_list *pos;
+
+	for (pos = granter->shadows.next; pos != &granter->shadows; pos = pos->next) {
+		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, shadow);
+
+		for (uint32_t i = ref; i < ref + count; i++)
+			__atomic_store_n(&tab->map[i].flags, on ? HVSIM_ACTIVE_ORPHAN : 0,
+					 __ATOMIC_RELAXED);
+	}
+}
+
 /*
- * End access to a share's entries and free it, unless a mapper still holds
- * one (-EBUSY).  The first pass leaves a busy share untouched; the second
- * can still lose a race with a new map, which leaves the share allocated
- * with some entries already ended.
+ * End access to every idle entry of a share, so that nobody maps it anew, and
+ * free the share once all are ended; -EBUSY while a mapper still holds one.
  */
 static int share_release(struct hvd_domain *dom, uint32_t ref)
 {
 	struct hvd_share *share = dom->shares[ref];
-	uint32_t i;
+	uint32_t i, busy = 0;
 
-	for (i = ref; i < ref + share->count; i++) {
-		if (__atomic_load_n(&dom->table[i].flags, __ATOMIC_ACQUIRE) &
-		    (GTF_reading | GTF_writing))
-			return -EBUSY;
-	}
-	for (i = ref; i < ref + share->count; i++) {
-		if (hvsim_end_access(&dom->table[i]) < 0)
-			return -EBUSY;
-	}
+	for (i = ref; i < ref + share->count; i++)
+		busy += hvsim_end_access(&dom->table[i]) < 0;
+	if (busy)
+		return -EBUSY;
+	if (share->owner_sid == 0)
+		marks_set(dom, ref, share->count, false);
 	entries_clear(dom, ref, share->count);
 	pages_punch(dom, share->page, share->count);
 	hvd_bitmap_clear(dom->ref_map, ref, share->count);
@@ -137,6 +150,21 @@ static int share_release(struct hvd_domain *dom, uint32_t ref)
 	dom->shares[ref] = NULL;
 	free(share);
 	return 0;
+}
+
+/*
+ * The share's session has gone: free it now if nobody maps it, else mark its
+ * entries so that the mapper dropping the last pin tells us (GRANT_RELEASE).
+ * The mark goes first, then a full barrier, then the attempt to end each
+ * entry: a mapper clears its in-use flags before it reads the mark, so either
+ * we see the entry idle or it sees the mark.
+ */
+static void share_orphan(struct hvd_domain *dom, uint32_t ref)
+{
+	dom->shares[ref]->owner_sid = 0;
+	marks_set(dom, ref, dom->shares[ref]->count, true);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	share_release(dom, ref);
 }
 
 /* GRANT_FREE: arg[0] first ref, arg[1] count, exactly as allocated in this domain. */
@@ -164,6 +192,37 @@ static void shares_reap(struct hvd_domain *dom)
 	}
 }
 
+/* The first ref of the share holding ref, or -1: shares are at most HVSIM_BATCH_MAX long. */
+static long share_find(const struct hvd_domain *dom, uint32_t ref)
+{
+	uint32_t first = ref >= HVSIM_BATCH_MAX ? ref - HVSIM_BATCH_MAX + 1 : 0;
+
+	for (uint32_t r = ref + 1; r-- > first;) {
+		if (dom->shares[r])
+			return r + dom->shares[r]->count > ref ? (long)r : -1;
+	}
+	return -1;
+}
+
+/* GRANT_RELEASE: arg[0] granter, arg[1] a ref whose last pin the caller's domain dropped. */
+int hvd_op_grant_release(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+			 struct hvd_reply *rep)
+{
+	struct hvd_domain *granter = hvd_domain_get(hvd, c->dom, req->arg[0]);
+	long first;
+
+	(void)rep;
+	if (!granter)
+		return -ESRCH;
+	if (req->arg[1] >= HVSIM_GNT_ENTRIES)
+		return -EINVAL;
+	first = share_find(granter, req->arg[1]);
+	/* A live owner's share is its own to end; a busy orphan waits for its next release. */
+	if (first >= 0 && granter->shares[first]->owner_sid == 0)
+		share_release(granter, (uint32_t)first);
+	return 0;
+}
+
 /* Drop every pin the closing session holds on one granter, as gntdev's release does. */
 static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach *att)
 {
@@ -185,8 +244,9 @@ static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach 
 /*
  * A session closes: its maps go first (they may be of its own domain's
  * grants), then its shares.  A share still mapped by someone stays granted,
- * orphaned, until its last mapper's session closes or the domain dies: as
- * gntalloc defers freeing a page until its last map is gone.
+ * orphaned, until its last mapper unmaps it (GRANT_RELEASE), that mapper's
+ * session closes or the domain dies: as gntalloc defers freeing a page until
+ * its last map is gone.
  */
 void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 {
@@ -201,15 +261,13 @@ void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 		attach_free(att);
 	}
 	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
-		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid) {
-			dom->shares[ref]->owner_sid = 0;
-			share_release(dom, ref);
-		}
+		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid)
+			share_orphan(dom, ref);
 	}
 }
 
 /* The mapping domain's active table for granter, made on first use. */
-static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter)
+static struct hvd_active_tab *active_get(struct hvd_domain *dom, struct hvd_domain *granter)
 {
 	struct hvd_active_tab *tab;
 	struct hvd_list *pos;
@@ -217,7 +275,7 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter
 
 	for (pos = dom->actives.next; pos != &dom->actives; pos = pos->next) {
 		tab = hvd_container_of(pos, struct hvd_active_tab, link);
-		if (tab->granter == granter)
+		if (tab->granter == granter->domid)
 			return tab;
 	}
 	tab = calloc(1, sizeof(*tab));
@@ -229,13 +287,14 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, domid_t granter
 		return NULL;
 	}
 	tab->map = map;
-	tab->granter = granter;
+	tab->granter = granter->domid;
 	hvd_list_add(&dom->actives, &tab->link);
+	hvd_list_add(&granter->shadows, &tab->shadow);
 	return tab;
 }
 
 /* The session's attachment to granter, made on first use. */
-static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
+static struct hvd_attach *attach_get(struct hvd_conn *c, struct hvd_domain *granter)
 {
 	struct hvd_active_tab *tab;
 	struct hvd_attach *att;
@@ -244,7 +303,7 @@ static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
 
 	for (pos = c->attaches.next; pos != &c->attaches; pos = pos->next) {
 		att = hvd_container_of(pos, struct hvd_attach, link);
-		if (att->granter == granter)
+		if (att->granter == granter->domid)
 			return att;
 	}
 	tab = active_get(c->dom, granter);
@@ -257,7 +316,7 @@ static struct hvd_attach *attach_get(struct hvd_conn *c, domid_t granter)
 		return NULL;
 	}
 	att->rec = map;
-	att->granter = granter;
+	att->granter = granter->domid;
 	att->active = tab;
 	hvd_list_add(&c->attaches, &att->link);
 	return att;
@@ -272,7 +331,7 @@ int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 
 	if (!granter)
 		return -ESRCH;
-	att = attach_get(c, granter->domid);
+	att = attach_get(c, granter);
 	if (!att)
 		return -ENOMEM;
 	rep->msg.arg[0] = HVSIM_GNT_ENTRIES;
@@ -311,6 +370,10 @@ static void mapper_forget(struct hvd_domain *dom, domid_t granter)
 		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, link);
 
 		if (tab->granter == granter) {
+			/* Its mappers release their last pins to us: they then learn it died. */
+			for (uint32_t ref = 0; ref < HVSIM_GNT_ENTRIES; ref++)
+				__atomic_store_n(&tab->map[ref].flags, HVSIM_ACTIVE_ORPHAN,
+						 __ATOMIC_RELAXED);
 			active_free(tab);
 			return;
 		}

@@ -106,6 +106,7 @@ struct hvd_port {
 /* Pin state of one granter's entries as seen by one mapping domain. */
 struct hvd_active_tab {
 	struct hvd_list link;	  /* in the mapping domain's actives */
+	struct hvd_list shadow;	  /* in the granter's shadows */
 	domid_t granter;	  /* whose grant table this shadows */
 	int fd;			  /* memfd: struct hvsim_active[HVSIM_GNT_ENTRIES] */
 	struct hvsim_active *map; /* the daemon's mapping, for cleanup */
@@ -138,6 +139,7 @@ struct hvd_domain {
 	struct hvd_list sessions;  /* struct hvd_conn in state SESSION */
 	unsigned int nr_sessions;  /* entries in sessions */
 	struct hvd_list actives;   /* struct hvd_active_tab: granters it maps from */
+	struct hvd_list shadows;   /* struct hvd_active_tab (by shadow): mappers of its grants */
 	bool dying;		   /* being torn down: no death check, no new sessions */
 };
 
@@ -207,7 +209,7 @@ int hvd_grant_init(struct hvd_domain *dom);
 void hvd_grant_fini(struct hvd_domain *dom);
 void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter);
 void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c);
-hvd_op_fn hvd_op_grant_alloc, hvd_op_grant_free, hvd_op_grant_attach;
+hvd_op_fn hvd_op_grant_alloc, hvd_op_grant_free, hvd_op_grant_attach, hvd_op_grant_release;
 
 /* evtchn.c */
 int hvd_evtchn_init(struct hvd_domain *dom);

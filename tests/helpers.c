@@ -330,3 +330,36 @@ int t_hv_kill(void)
 {
 	return t_daemon_kill(&t_hv.pid, t_hv.starter);
 }
+
+int t_map_count(pid_t pid, const char *match)
+{
+	char path[64], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		n += strchr(line, '\n') != NULL && (!match || strstr(line, match));
+	fclose(f);
+	return n;
+}
+
+long t_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

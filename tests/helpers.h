@@ -113,6 +113,13 @@ bool t_readable(int fd, int ms);
 int t_fd_count(pid_t pid);
 /* Sleep ms milliseconds. */
 void t_msleep(unsigned int ms);
+/*
+ * The number of mappings of process pid (lines of /proc/PID/maps) whose line contains match
+ * (NULL: all of them), or a negative errno.
+ */
+int t_map_count(pid_t pid, const char *match);
+/* The resident memory of process pid in KiB (VmRSS), or a negative errno. */
+long t_rss_kb(pid_t pid);
 
 /*
  * SIGKILL the private pvio-hv and reap it (from the process that started it): a test of what

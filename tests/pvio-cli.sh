@@ -3,36 +3,15 @@
 # create (and a missing program), list, block-attach (xenstore checked key by key, a missing
 # target and a bad vdev refused with one clear line), block-list, block-detach (a back-end
 # that reached Closed, and --force), destroy, down.
-set -u
-build=${PVIO_BUILDDIR:-.}
-pvio=$build/pvio
-[ -x "$pvio" ] || { echo "SKIP: $pvio not built"; exit 77; }
-for t in xenstore-read xenstore-write xenstore-ls xenstore-exists; do
-	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: no $t"; exit 77; }
-done
-dir=$(mktemp -d /tmp/pvio-cli-XXXXXX) || exit 1
-PVIO_RUNDIR=$dir
-export PVIO_RUNDIR
-unset XENSTORED_PATH PVIO_HV_SOCKET PVIO_HV_FD
-cleanup() {
-	for d in guest dd; do "$pvio" destroy "$d" >/dev/null 2>&1; done
-	"$pvio" down >/dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/pvio-lib.sh"
+t_need "$pvio" xenstore-read xenstore-write xenstore-ls xenstore-exists
+t_rundir pvio-cli
+t_domains="guest dd"
 # expect_err WANT CMD...: CMD fails and its stderr is exactly WANT.
 expect_err() {
 	want=$1; shift
 	if "$@" >"$dir/out" 2>"$dir/err"; then fail "$* succeeded"; fi
 	[ "$(cat "$dir/err")" = "$want" ] || fail "$*: said '$(cat "$dir/err")', wanted '$want'"
-}
-# wait_for CMD...: up to 5 s for CMD to succeed.
-wait_for() {
-	i=0
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 250 ] || return 1; sleep 0.02
-	done
 }
 
 "$pvio" up >"$dir/env" || fail "pvio up"

@@ -31,10 +31,12 @@
 
 #include "hv/simctl.h"
 #include "tools/embed.h"
+#include "tools/teardown.h"
 
 #define EMBED_PREFIX   "embed"
 #define HV_NAME	       "pvio-hv"
 #define XS_NAME	       "pvio-xenstored"
+#define REAPER_NAME    "pvio-reaper"
 #define EMBED_READY_MS 10000 /* how long a daemon gets to answer */
 #define EMBED_STOP_MS  5000  /* how long a daemon gets to exit on SIGTERM */
 #define EMBED_POLL_MS  10    /* polling step of both waits */
@@ -66,6 +68,8 @@ struct embed {
 	pid_t owner;		      /* the process that called embed_start */
 	struct embed_daemon hv;	      /* pvio-hv */
 	struct embed_daemon xs;	      /* pvio-xenstored */
+	struct embed_daemon reaper;   /* the reaper (teardown_reap): a forked child, no socket */
+	int death_fd;		      /* pvio-hv's death stream, for the reaper; -1 once passed */
 	struct embed_domain *domains; /* domains created here */
 	size_t n_domains;	      /* how many are in use */
 	size_t cap_domains;	      /* how many are allocated */
@@ -410,7 +414,55 @@ static struct embed *embed_alloc(const struct embed_opts *opts)
 	e->hv.sock_type = SOCK_SEQPACKET;
 	e->xs.name = XS_NAME;
 	e->xs.sock_type = SOCK_STREAM;
+	e->reaper.name = REAPER_NAME;
+	e->death_fd = -1;
 	return e;
+}
+
+static struct xs_handle *embed_xs_open(struct embed *e);
+
+/*
+ * The reaper's body: it keeps only stdio and the death stream (no pipe of the caller's is held
+ * open by it), and tears down the devices of every domain that dies until pvio-hv exits.
+ */
+static int embed_reaper_fn(void *arg)
+{
+	struct embed *e = arg;
+	struct xs_handle *xs;
+
+	prctl(PR_SET_NAME, REAPER_NAME);
+	if (dup2(e->death_fd, 3) < 0 || close_range(4, ~0u, 0) < 0)
+		return 1;
+	xs = embed_xs_open(e);
+	if (!xs) {
+		embed_err(e, errno ? -errno : -EIO, e->xs.sock);
+		return 1;
+	}
+	return teardown_reap(3, xs, e->log) < 0;
+}
+
+/* Subscribe to pvio-hv's deaths here, so that none is missed, and fork the reaper. */
+static int embed_reaper_start(struct embed *e)
+{
+	char log[PATH_MAX + 16];
+	struct embed_child c = { .fn = embed_reaper_fn, .arg = e, .token = -1 };
+	int ret = hvctl_subscribe(e->hv.sock, &e->death_fd);
+
+	if (ret < 0)
+		return embed_err(e, ret, "pvio-hv: subscribe");
+	c.new_session = e->detach;
+	if (e->detach) {
+		snprintf(log, sizeof(log), "%s/%s.log", e->dir, REAPER_NAME);
+		c.out = log;
+	}
+	ret = embed_child_start(e, &c, &e->reaper.pid);
+	close(e->death_fd);
+	e->death_fd = -1;
+	if (ret < 0) {
+		e->reaper.pid = 0;
+		return embed_err(e, ret, REAPER_NAME);
+	}
+	return 0;
 }
 
 int embed_start(struct embed **ep, const struct embed_opts *opts)
@@ -443,6 +495,8 @@ int embed_start(struct embed **ep, const struct embed_opts *opts)
 	ret = embed_daemon_start(e, &e->hv, hv_args);
 	if (ret == 0)
 		ret = embed_daemon_start(e, &e->xs, xs_args);
+	if (ret == 0)
+		ret = embed_reaper_start(e);
 	if (ret == 0)
 		ret = embed_export(e);
 	if (ret < 0) {
@@ -495,7 +549,9 @@ int embed_stop(struct embed *e)
 	}
 	free(e->domains);
 	if (getpid() == e->owner) {
-		/* xenstored first: it follows pvio-hv, and must not see it go. */
+		/* The reaper, then xenstored: both follow pvio-hv, and must not see it go. */
+		if (embed_daemon_stop(e, &e->reaper) < 0)
+			ret = -ECHILD;
 		if (embed_daemon_stop(e, &e->xs) < 0)
 			ret = -ECHILD;
 		if (embed_daemon_stop(e, &e->hv) < 0)
@@ -537,6 +593,11 @@ pid_t embed_hv_pid(const struct embed *e)
 pid_t embed_xs_pid(const struct embed *e)
 {
 	return e->xs.pid;
+}
+
+pid_t embed_reaper_pid(const struct embed *e)
+{
+	return e->reaper.pid;
 }
 
 const char *embed_dir(const struct embed *e)
@@ -640,7 +701,6 @@ out_close:
 
 int embed_domain_destroy(struct embed *e, domid_t domid)
 {
-	struct embed_domain *d = embed_domain_find(e, domid);
 	struct hvctl *ctl;
 	char what[32];
 	int ret;
@@ -650,16 +710,24 @@ int embed_domain_destroy(struct embed *e, domid_t domid)
 		return embed_err(e, ret, e->hv.sock);
 	ret = hvctl_domain_destroy(ctl, domid);
 	hvctl_close(ctl);
-	if (d) {
-		if (d->token >= 0)
-			close(d->token);
-		*d = e->domains[--e->n_domains];
-	}
+	embed_domain_release(e, domid);
 	if (ret < 0) {
 		snprintf(what, sizeof(what), "domain %u", (unsigned int)domid);
 		embed_err(e, ret, what);
 	}
 	return ret;
+}
+
+int embed_domain_release(struct embed *e, domid_t domid)
+{
+	struct embed_domain *d = embed_domain_find(e, domid);
+
+	if (!d)
+		return -ESRCH;
+	if (d->token >= 0)
+		close(d->token);
+	*d = e->domains[--e->n_domains];
+	return 0;
 }
 
 int embed_domain_xs_socket(const struct embed *e, domid_t domid, char *buf, size_t len)

@@ -32,27 +32,31 @@ struct embed_opts {
 	bool die_with_parent; /* the daemons get SIGKILL if the caller dies (PR_SET_PDEATHSIG) */
 	struct pvio_log *log; /* NULL: stderr at PVIO_LOG_WARN */
 	bool detach; /* the daemons run in their own session (setsid), stdin /dev/null, stdout and
-			stderr appended to <dir>/pvio-hv.log and <dir>/pvio-xenstored.log, and
-			outlive the caller (die_with_parent is ignored for them) */
+			stderr appended to <dir>/pvio-hv.log, <dir>/pvio-xenstored.log and
+			<dir>/pvio-reaper.log, and outlive the caller (die_with_parent is
+			ignored for them) */
 };
 
 /*
  * Start pvio-hv, then pvio-xenstored --hv-socket, each on a socket in the runtime directory,
- * and wait until both answer.  Exports PVIO_HV=sim, PVIO_HV_SOCKET and XENSTORED_PATH in the
- * caller's environment, so that the caller is dom0 to hv_open and xs_open.
+ * and wait until both answer; then the reaper, a forked child named pvio-reaper that plays xl's
+ * part of watching for domain deaths: when a domain dies (destroyed, or its last process gone)
+ * it removes the domain's devices as libxl does (tools/teardown.h).  Exports PVIO_HV=sim,
+ * PVIO_HV_SOCKET and XENSTORED_PATH in the caller's environment, so that the caller is dom0 to
+ * hv_open and xs_open.
  */
 int embed_start(struct embed **ep, const struct embed_opts *opts);
 
 /*
- * Ask both daemons to exit (SIGTERM, then SIGKILL after 5 s), reap them, and remove a runtime
- * directory embed_start created.  Domains die with pvio-hv.  Returns 0 if both exited with
- * status 0, -ECHILD otherwise (a crash or a sanitizer report).  NULL is fine.
+ * Ask the reaper and both daemons to exit (SIGTERM, then SIGKILL after 5 s), reap them, and remove
+ * a runtime directory embed_start created.  Domains die with pvio-hv.  Returns 0 if both exited
+ * with status 0, -ECHILD otherwise (a crash or a sanitizer report).  NULL is fine.
  */
 int embed_stop(struct embed *e);
 
 /*
- * Free e but leave both daemons running and the runtime directory in place (pvio up: the
- * daemons outlive it; with opts->detach they are in their own session).  Domain tokens held by
+ * Free e but leave the daemons and the reaper running and the runtime directory in place (pvio up:
+ * the daemons outlive it; with opts->detach they are in their own session).  Domain tokens held by
  * e are closed.  NULL is fine.
  */
 void embed_release(struct embed *e);
@@ -65,6 +69,8 @@ const char *embed_hv_socket(const struct embed *e);
 const char *embed_xs_socket(const struct embed *e);
 pid_t embed_hv_pid(const struct embed *e);
 pid_t embed_xs_pid(const struct embed *e);
+/* The reaper's pid (see embed_start). */
+pid_t embed_reaper_pid(const struct embed *e);
 
 /*
  * Create a domain named name in pvio-hv and introduce it to xenstored, which gives it its home
@@ -75,6 +81,13 @@ int embed_domain_create(struct embed *e, const char *name, domid_t *domid);
 
 /* Kill the domain's processes and tear it down (xenstored releases it when pvio-hv reports). */
 int embed_domain_destroy(struct embed *e, domid_t domid);
+
+/*
+ * Close the embed's token of domain domid: the domain then lives only as long as processes of
+ * its own (started with embed_domain_spawn or embed_domain_fork) hold it, and dies on its own
+ * when the last has exited.  No process can be started in it any more.  -ESRCH if unknown.
+ */
+int embed_domain_release(struct embed *e, domid_t domid);
 
 /* The xenstored socket a process of domain domid uses (into buf). */
 int embed_domain_xs_socket(const struct embed *e, domid_t domid, char *buf, size_t len);

@@ -126,7 +126,7 @@ int pvio_cmd_block_detach(int argc, char **argv)
 		fputs(detach_usage, stderr);
 		return 2;
 	}
-	if (vdev_arg(argv[optind + 1], &devid) || pvio_env_init(&env, NULL, false) ||
+	if (vdev_arg(argv[optind + 1], &devid) || pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
 	    pvio_domain_lookup(&env, argv[optind], &spec.frontend_id) || pvio_xs_open(&env, &xs))
 		return 1;
 	spec.devid = devid;
@@ -197,8 +197,8 @@ int pvio_cmd_block_list(int argc, char **argv)
 		fputs(list_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false) || pvio_domain_lookup(&env, argv[optind], &fe) ||
-	    pvio_xs_open(&env, &xs))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
+	    pvio_domain_lookup(&env, argv[optind], &fe) || pvio_xs_open(&env, &xs))
 		return 1;
 	snprintf(base, sizeof(base), "/local/domain/%u/device/vbd", (unsigned int)fe);
 	ents = xs_directory(xs, XBT_NULL, base, &n);

@@ -240,7 +240,7 @@ int pvio_cmd_block_attach(int argc, char **argv)
 	if (ret == 0)
 		ret = disk_target(&d);
 	if (ret == 0)
-		ret = pvio_env_init(&env, NULL, false);
+		ret = pvio_env_init(&env, NULL, PVIO_ENV_CLIENT);
 	if (ret == 0)
 		ret = pvio_domain_lookup(&env, argv[optind], &fe);
 	if (ret == 0 && d.backend)

@@ -4,12 +4,14 @@
  *
  * A domain pvio creates lives as long as the command run in it: pvio hands the domain's token
  * to that command only (and closes its own copy), so pvio-hv tears the domain down, and
- * xenstored releases it, once the command and whatever it started have exited.
+ * xenstored releases it, once the command and whatever it started have exited.  The command's
+ * process group is recorded in the runtime directory for destroy, which kills it too.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "tools/pvio.h"
+#include "tools/teardown.h"
 
 /* What the detached child of pvio create needs. */
 struct create_child {
@@ -67,7 +70,7 @@ static __attribute__((noreturn)) void create_child_run(const struct create_child
 }
 
 /* Fork the command into the domain; an exec failure comes back as its negative errno. */
-static int create_spawn(const struct create_child *c)
+static int create_spawn(const struct create_child *c, pid_t *pid)
 {
 	int report[2], err = 0;
 	pid_t child;
@@ -92,7 +95,82 @@ static int create_spawn(const struct create_child *c)
 			waitpid(child, NULL, 0);
 	}
 	close(report[0]);
+	*pid = child;
 	return -err;
+}
+
+/* <rundir>/domain-<domid>.pgid: the process group pvio create started in the domain. */
+static void group_path(const struct pvio_env *env, domid_t domid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/domain-%u.pgid", env->rundir, (unsigned int)domid);
+}
+
+/* Field 22 of /proc/PID/stat, the start time: with the pid, names one process for good. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	/* After "pid (comm)": state is field 3, start time field 22. */
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &start) != 1)
+		start = 0;
+	fclose(f);
+	return start;
+}
+
+/*
+ * Record the command's process group (it called setsid: its pid), so that destroy can kill what
+ * has no hypervisor session of its own (a shell, a sleep) and pvio-hv cannot see.
+ */
+static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	group_path(env, domid, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%d %llu\n", (int)pid, proc_start(pid));
+	fclose(f);
+}
+
+/* SIGKILL the group recorded for domid if its leader is still the process started. */
+static void group_kill(const struct pvio_env *env, domid_t domid)
+{
+	char path[PATH_MAX + 32];
+	unsigned long long start;
+	int pgid;
+	FILE *f;
+
+	group_path(env, domid, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fscanf(f, "%d %llu", &pgid, &start) == 2 && pgid > 1 && start &&
+	    proc_start(pgid) == start)
+		kill(-pgid, SIGKILL);
+	fclose(f);
+	unlink(path);
+}
+
+int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
+			domid_t domid)
+{
+	/* pvio-hv first: the group's death alone could end the domain and make this -ESRCH. */
+	int ret = hvctl_domain_destroy(ctl, domid);
+
+	group_kill(env, domid);
+	return ret < 0 ? ret : teardown_devices(xs, domid, TEARDOWN_TIMEOUT_MS, pvio_tool_log());
 }
 
 /* INTRODUCE the domain and write its name, as libxl does. */
@@ -118,6 +196,7 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 	char log[PATH_MAX + 80];
 	struct create_child c = { .env = env, .argv = argv, .log = log, .token = -1 };
 	struct hvctl *ctl;
+	pid_t pid = -1;
 	int ret;
 
 	if (snprintf(log, sizeof(log), "%s/%s.log", env->rundir, name) >= (int)sizeof(log))
@@ -132,9 +211,11 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 	}
 	ret = create_introduce(env, c.domid, name);
 	if (ret == 0) {
-		ret = create_spawn(&c);
+		ret = create_spawn(&c, &pid);
 		if (ret < 0)
 			ret = pvio_err(argv[0], ret);
+		else
+			group_record(env, c.domid, pid);
 	}
 	close(c.token);
 	if (ret)
@@ -162,7 +243,7 @@ int pvio_cmd_create(int argc, char **argv)
 		fputs(create_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT))
 		return 1;
 	if (!strcmp(argv[optind + 1], "--")) {
 		if (argc - optind < 3) {
@@ -190,7 +271,7 @@ int pvio_cmd_list(int argc, char **argv)
 		fputs(list_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false) || pvio_hv_open(&env, &ctl))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) || pvio_hv_open(&env, &ctl))
 		return 1;
 	n = hvctl_domain_list(ctl, info, 256);
 	hvctl_close(ctl);
@@ -208,12 +289,15 @@ int pvio_cmd_list(int argc, char **argv)
 	return 0;
 }
 
-static const char destroy_usage[] = "usage: pvio destroy NAME|DOMID\n"
-				    "Kill the domain's processes and tear it down.\n";
+static const char destroy_usage[] =
+    "usage: pvio destroy NAME|DOMID\n"
+    "Kill the domain's processes, tear it down and remove its devices (waiting up to 10 s for\n"
+    "their back-ends to close) and its xenstore home.\n";
 
 int pvio_cmd_destroy(int argc, char **argv)
 {
 	struct pvio_env env;
+	struct xs_handle *xs;
 	struct hvctl *ctl;
 	domid_t domid;
 	int opt, ret;
@@ -224,13 +308,19 @@ int pvio_cmd_destroy(int argc, char **argv)
 		fputs(destroy_usage, stderr);
 		return 2;
 	}
-	if (pvio_env_init(&env, NULL, false) || pvio_domain_lookup(&env, argv[optind], &domid))
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
+	    pvio_domain_lookup(&env, argv[optind], &domid))
 		return 1;
 	if (domid == 0)
 		return pvio_fail("%s: domain 0 cannot be destroyed", argv[optind]);
 	if (pvio_hv_open(&env, &ctl))
 		return 1;
-	ret = hvctl_domain_destroy(ctl, domid);
+	if (pvio_xs_open(&env, &xs)) {
+		hvctl_close(ctl);
+		return 1;
+	}
+	ret = pvio_domain_destroy(&env, ctl, xs, domid);
+	xs_close(xs);
 	hvctl_close(ctl);
 	return ret < 0 ? pvio_err(argv[optind], ret) : 0;
 }

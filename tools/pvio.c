@@ -80,6 +80,24 @@ void pvio_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "pvio: warning: message" or "pvio: message": library messages read as pvio's own. */
+static void pvio_vlog(struct pvio_log *log, enum pvio_log_level level, const char *prefix,
+		      const char *fmt, va_list ap)
+{
+	(void)log;
+	(void)prefix;
+	fprintf(stderr, "%s: %s", PVIO_PROG, level == PVIO_LOG_WARN ? "warning: " : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+struct pvio_log *pvio_tool_log(void)
+{
+	static struct pvio_log log = { .vlog = pvio_vlog, .max = PVIO_LOG_WARN };
+
+	return &log;
+}
+
 int pvio_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 		const char *cmd_usage)
 {
@@ -100,10 +118,25 @@ static int pvio_path(char *buf, size_t len, const char *a, const char *b)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int pvio_rundir(char *buf, size_t len, const char *dir)
+/* The directory of $PVIO_HV_SOCKET if it is a runtime directory's hv.sock: what pvio up set. */
+static int pvio_rundir_of_socket(char *buf, size_t len)
+{
+	const char *hv = getenv("PVIO_HV_SOCKET");
+	const char *slash = hv ? strrchr(hv, '/') : NULL;
+
+	if (!slash || slash == hv || strcmp(slash, "/hv.sock"))
+		return -ENOENT;
+	if ((size_t)(slash - hv) >= len)
+		return -ENAMETOOLONG;
+	snprintf(buf, len, "%.*s", (int)(slash - hv), hv);
+	return 0;
+}
+
+static int pvio_rundir(char *buf, size_t len, const char *dir, bool follow)
 {
 	const char *env = getenv("PVIO_RUNDIR"), *xdg = getenv("XDG_RUNTIME_DIR");
 	char uid[32];
+	int ret;
 
 	if (!dir)
 		dir = pvio_dir_opt;
@@ -111,17 +144,19 @@ static int pvio_rundir(char *buf, size_t len, const char *dir)
 		return pvio_path(buf, len, dir, "");
 	if (env && *env)
 		return pvio_path(buf, len, env, "");
+	if (follow && (ret = pvio_rundir_of_socket(buf, len)) != -ENOENT)
+		return ret;
 	if (xdg && *xdg)
 		return pvio_path(buf, len, xdg, "/pvio");
 	snprintf(uid, sizeof(uid), "%u", (unsigned int)getuid());
 	return pvio_path(buf, len, "/tmp/pvio-", uid);
 }
 
-int pvio_env_init(struct pvio_env *env, const char *dir, bool ignore_env)
+int pvio_env_init(struct pvio_env *env, const char *dir, unsigned int flags)
 {
-	const char *hv = ignore_env ? NULL : getenv("PVIO_HV_SOCKET");
-	const char *xs = ignore_env ? NULL : getenv("XENSTORED_PATH");
-	int ret = pvio_rundir(env->rundir, sizeof(env->rundir), dir);
+	const char *hv = flags & PVIO_ENV_SOCKETS ? getenv("PVIO_HV_SOCKET") : NULL;
+	const char *xs = flags & PVIO_ENV_SOCKETS ? getenv("XENSTORED_PATH") : NULL;
+	int ret = pvio_rundir(env->rundir, sizeof(env->rundir), dir, flags & PVIO_ENV_FOLLOW);
 
 	if (ret == 0)
 		ret = hv && *hv

@@ -16,6 +16,7 @@
 #include <xen/xen.h>
 #include <xenstore.h>
 
+#include "hv/log.h"
 #include "hv/simctl.h"
 
 #define PVIO_PROG "pvio"
@@ -34,14 +35,23 @@ extern const char *pvio_dir_opt;
 int pvio_err(const char *what, int err);
 /* Print "pvio: " and the message; return 1. */
 __attribute__((format(printf, 1, 2))) int pvio_fail(const char *fmt, ...);
+/* A logger for the library calls pvio makes: errors and warnings as pvio's own lines. */
+struct pvio_log *pvio_tool_log(void);
 /* Print "pvio: warning: " and the message. */
 __attribute__((format(printf, 1, 2))) void pvio_warn(const char *fmt, ...);
 
+/* pvio_env_init's flags. */
+#define PVIO_ENV_SOCKETS 1u /* the sockets from $PVIO_HV_SOCKET and $XENSTORED_PATH if set */
+#define PVIO_ENV_FOLLOW	 2u /* no -d nor $PVIO_RUNDIR: the directory of $PVIO_HV_SOCKET */
+/* What the commands that use the daemons (all but up and down) resolve. */
+#define PVIO_ENV_CLIENT (PVIO_ENV_SOCKETS | PVIO_ENV_FOLLOW)
+
 /*
- * Resolve the runtime directory (dir, else -d, else $PVIO_RUNDIR, else $XDG_RUNTIME_DIR/pvio,
- * else /tmp/pvio-<uid>) and the sockets (the environment first unless ignore_env).
+ * Resolve the runtime directory (dir, else -d, else $PVIO_RUNDIR, else with PVIO_ENV_FOLLOW the
+ * directory of a $PVIO_HV_SOCKET named hv.sock, else $XDG_RUNTIME_DIR/pvio, else
+ * /tmp/pvio-<uid>) and the sockets (in that directory unless PVIO_ENV_SOCKETS finds them set).
  */
-int pvio_env_init(struct pvio_env *env, const char *dir, bool ignore_env);
+int pvio_env_init(struct pvio_env *env, const char *dir, unsigned int flags);
 
 /* Connect to pvio-hv as dom0 (printing why not), and xs_open on dom0's xenstored socket. */
 int pvio_hv_open(const struct pvio_env *env, struct hvctl **ctl);
@@ -56,6 +66,15 @@ int pvio_domain_lookup(const struct pvio_env *env, const char *what, domid_t *do
  */
 int pvio_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 		const char *usage);
+
+/*
+ * Destroy domain domid as libxl does: pvio-hv kills its sessions' processes (nothing of the
+ * guest can act any more, as libxl pauses it), the process group pvio create started is killed,
+ * then teardown_devices() removes its devices and xenstore home.  0, the number of back-ends
+ * removed after the wait, or a negative errno (-ESRCH: not alive).
+ */
+int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
+			domid_t domid);
 
 int pvio_cmd_up(int argc, char **argv);
 int pvio_cmd_down(int argc, char **argv);

@@ -466,7 +466,8 @@ static int frontend_changed(struct blkback_dev *dev, enum xenbus_state fstate)
 	case XenbusStateUnknown: /* the front's directory is gone (the guest died) */
 		blkback_dev_disconnect(dev);
 		set_state(dev, XenbusStateClosed);
-		if (!online(dev))
+		/* As Linux blkback: a front-end that is gone takes the device with it. */
+		if (!online(dev) || fstate == XenbusStateUnknown)
 			return 1;
 		dev->failed = false; /* a fresh handshake may connect again */
 		break;
@@ -524,6 +525,26 @@ int blkback_dev_start(struct blkback_dev *dev)
 	return blkback_dev_otherend_changed(dev);
 }
 
+/*
+ * QEMU's xen-bus rule: Closing written by the toolstack (a detach) while no front-end is active
+ * (it is Initialising, Closed or gone) means Closed at once, since nobody else will answer it.
+ * 1 when the device is then finished (online=0).
+ */
+static int closing_unanswered(struct blkback_dev *dev)
+{
+	enum xenbus_state fstate;
+
+	/* Our own Closing (a failure) waits for the front-end, as Linux's does. */
+	if (dev->xd.state == XenbusStateClosing || own_state(dev) != XenbusStateClosing ||
+	    xenbus_read_otherend_state(&dev->xd, &fstate) ||
+	    (fstate != XenbusStateInitialising && fstate != XenbusStateClosed &&
+	     fstate != XenbusStateUnknown))
+		return 0;
+	blkback_dev_disconnect(dev);
+	set_state(dev, XenbusStateClosed);
+	return !online(dev);
+}
+
 int blkback_dev_backend_changed(struct blkback_dev *dev)
 {
 	unsigned int len;
@@ -532,6 +553,8 @@ int blkback_dev_backend_changed(struct blkback_dev *dev)
 	if (!v)
 		return errno == ENOENT ? 1 : 0;
 	free(v);
+	if (closing_unanswered(dev))
+		return 1;
 	if (dev->probed || dev->failed || probe(dev))
 		return 0;
 	if (dev->xd.state == XenbusStateInitialising)

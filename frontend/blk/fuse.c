@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 #include <unistd.h>
 
 #include "frontend/blk/fuse-ops.h"
+
+#include <fuse_lowlevel.h>
 #include "xenbus/vdev.h"
 
 #define PROG "pvio-blkfront"
@@ -260,6 +263,46 @@ static int bfuse_connect(struct bfuse *b, struct bfuse_args *a)
 }
 
 /*
+ * fuse_loop, with the device's events served while no operation runs: an idle front-end must
+ * still see its back-end go (a detach's Closing is answered by closing, or pvio block-detach
+ * waits out its 10 s).  0 when unmounted, a positive signal number when asked to stop, or a
+ * negative errno.
+ */
+static int bfuse_loop(struct bfuse *b, struct fuse *f)
+{
+	struct fuse_session *se = fuse_get_session(f);
+	struct fuse_buf buf = { 0 };
+	int r = 0;
+
+	while (!fuse_session_exited(se)) {
+		struct pollfd p[2] = { { .fd = fuse_session_fd(se), .events = POLLIN },
+				       { .fd = b->bf ? blkfront_fd(b->bf) : -1,
+					 .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (p[1].revents && b->bf)
+			blkfront_poll(b->bf, 0);
+		if (!p[0].revents)
+			continue;
+		r = fuse_session_receive_buf(se, &buf);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		fuse_session_process_buf(se, &buf);
+		r = 0;
+	}
+	free(buf.mem);
+	fuse_session_reset(se);
+	return r < 0 ? r : 0;
+}
+
+/*
  * Mount and serve until unmounted or signalled; 0 for a clean end, -1 after a message.
  *
  * The loop is single-threaded (fuse_loop, what `-s` selects in fuse_main) because a blkfront
@@ -288,7 +331,7 @@ static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
 	}
 	if (ready_fd >= 0)
 		bfuse_detach(ready_fd);
-	lr = fuse_loop(f);
+	lr = bfuse_loop(b, f);
 	/* 0: unmounted; a positive signal number: asked to stop; negative: an error. */
 	r = lr < 0 ? -1 : 0;
 	if (lr < 0)

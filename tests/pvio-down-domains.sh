@@ -1,0 +1,34 @@
+#!/bin/sh
+# pvio-down-domains: pvio down destroys every domain before it stops the daemons, guests first,
+# so that nothing is left running (pvio-blkback in a driver domain, a guest's program, one with
+# no hypervisor session of its own) and the driver domain's back-end closes the guest's device
+# cleanly before it goes itself.
+. "$(dirname "$0")/pvio-lib.sh"
+blkback=$build/pvio-blkback
+t_need "$pvio" "$blkback" xenstore-read
+t_rundir pvio-down
+t_pidfiles="$dir/dd.pid $dir/guest.pid $dir/idle.pid"
+
+eval "$("$pvio" up)" || fail "pvio up"
+# Each program records its pid, then becomes the daemon (exec keeps the pid).
+dd=$("$pvio" create dd -- sh -c 'echo $$ >"$0"; exec "$1" -v' "$dir/dd.pid" "$blkback") ||
+	fail "create dd"
+guest=$("$pvio" create guest -- sh -c 'echo $$ >"$0"; exec "$1"' "$dir/guest.pid" "$blkback") ||
+	fail "create guest"
+"$pvio" create idle -- sh -c 'echo $$ >"$0"; exec sleep 60' "$dir/idle.pid" >/dev/null ||
+	fail "create idle"
+truncate -s 1M "$dir/disk.img" || fail "truncate"
+"$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"
+be=/local/domain/$dd/backend/vbd/$guest/51728
+wait_for sh -c "[ \"\$(xenstore-read $be/state)\" = 2 ]" || fail "the back-end never reached InitWait"
+wait_for test -s "$dir/guest.pid" || fail "the guest's program did not start"
+wait_for test -s "$dir/idle.pid" || fail "the idle domain's program did not start"
+pids="$(cat "$dir/hv.pid" "$dir/xenstored.pid" "$dir/dd.pid" "$dir/guest.pid" "$dir/idle.pid")"
+timeout 60 "$pvio" down 2>"$dir/err" || fail "pvio down: $(cat "$dir/err")"
+[ -s "$dir/err" ] && fail "pvio down said: $(cat "$dir/err")"
+for p in $pids; do
+	wait_for gone "$p" || fail "pid $p ($(cat "/proc/$p/comm")) still runs after pvio down"
+done
+grep -q "51728: forgotten" "$dir/dd.log" ||
+	fail "the driver domain did not close the guest's device: $(cat "$dir/dd.log")"
+exit 0
