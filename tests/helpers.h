@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "hv/simproto.h"
@@ -53,6 +54,18 @@ __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, co
 		if (!(cond)) {                                                                     \
 			t_fail(__FILE__, __LINE__, __VA_ARGS__);                                   \
 			return T_FAIL;                                                             \
+		}                                                                                  \
+	} while (0)
+
+/*
+ * If cond is false, print "FAIL file:line: ..." and exit(T_FAIL): for checks in
+ * void functions and threads, which have no status to return.
+ */
+#define T_ASSERT(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			t_fail(__FILE__, __LINE__, __VA_ARGS__);                                   \
+			exit(T_FAIL);                                                              \
 		}                                                                                  \
 	} while (0)
 
