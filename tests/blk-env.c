@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <xenstore.h>
@@ -448,17 +447,15 @@ static uint32_t blk_crc32(const uint8_t *p, size_t n)
 
 void blk_env_note(const char *fmt, ...)
 {
-	static struct timespec t0;
-	struct timespec now;
+	static uint64_t t0;
+	uint64_t now = t_now_ms();
 	va_list ap;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!t0.tv_sec)
+	if (!t0)
 		t0 = now;
 	if (!getenv("PVIO_TEST_VERBOSE"))
 		return;
-	fprintf(stderr, "[%6lld ms] ",
-		(long long)(now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+	fprintf(stderr, "[%6llu ms] ", (unsigned long long)(now - t0));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -51,6 +51,14 @@ void t_msleep(unsigned int ms)
 		;
 }
 
+uint64_t t_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 const char *t_hv_socket(void)
 {
 	return t_hv.sock;

@@ -126,5 +126,7 @@ bool t_readable(int fd, int ms);
 int t_fd_count(pid_t pid);
 /* Sleep ms milliseconds. */
 void t_msleep(unsigned int ms);
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines and elapsed times. */
+uint64_t t_now_ms(void);
 
 #endif
