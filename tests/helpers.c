@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -318,4 +319,64 @@ int t_fd_count(pid_t pid)
 		n += de->d_name[0] != '.';
 	closedir(d);
 	return n;
+}
+
+int t_loop_usable(void)
+{
+	int fd;
+
+	if (geteuid() != 0) {
+		printf("SKIP: loop devices need root\n");
+		return T_SKIP;
+	}
+	fd = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return T_PASS;
+	}
+	if (errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == EACCES ||
+	    errno == EPERM) {
+		printf("SKIP: /dev/loop-control: %s\n", strerror(errno));
+		return T_SKIP;
+	}
+	fprintf(stderr, "FAIL /dev/loop-control: %s\n", strerror(errno));
+	return T_FAIL;
+}
+
+int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len)
+{
+	char cmd[PATH_MAX + 64], out[512];
+	size_t n = 0;
+	FILE *p;
+	int status;
+
+	dev[0] = 0;
+	snprintf(cmd, sizeof(cmd), "losetup --sector-size %u --show -f '%s' 2>&1", bs, path);
+	p = popen(cmd, "r");
+	if (!p) {
+		fprintf(stderr, "FAIL popen %s: %s\n", cmd, strerror(errno));
+		return T_FAIL;
+	}
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	out[strcspn(out, "\n")] = 0;
+	status = pclose(p);
+	if (status != 0 || strncmp(out, "/dev/", 5) != 0 || strlen(out) >= len) {
+		fprintf(stderr, "FAIL %s: status 0x%x: %s\n", cmd, status, out);
+		return T_FAIL;
+	}
+	snprintf(dev, len, "%s", out);
+	return 0;
+}
+
+int t_loop_detach(const char *dev)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", dev);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "FAIL %s\n", cmd);
+		return T_FAIL;
+	}
+	return 0;
 }

@@ -129,4 +129,20 @@ void t_msleep(unsigned int ms);
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines and elapsed times. */
 uint64_t t_now_ms(void);
 
+/*
+ * Whether this host can give a test loop devices: T_PASS (0) as root with a
+ * /dev/loop-control that opens; T_SKIP after printing "SKIP: why" when there
+ * is none (no root, no loop module, a container that denies it).  Anything
+ * else is the test's failure: T_FAIL after saying why.
+ */
+int t_loop_usable(void);
+/*
+ * Attach path to a free loop device of logical block size bs with losetup(8):
+ * 0 and the device's name in dev[len], or T_FAIL after printing losetup's
+ * own message (once t_loop_usable passed, a refusal is a real error).
+ */
+int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len);
+/* Detach dev (losetup -d): 0, or T_FAIL after saying so. */
+int t_loop_detach(const char *dev);
+
 #endif
