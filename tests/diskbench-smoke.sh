@@ -8,7 +8,7 @@ set -u
 bench="${PVIO_BUILDDIR:-.}/pvio-diskbench"
 if [ ! -x "$bench" ]; then
 	echo "diskbench-smoke: $bench: not built" >&2
-	exit 77
+	exit 1
 fi
 if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
 	echo "diskbench-smoke: no writable /dev/shm" >&2

@@ -6,7 +6,7 @@
 set -u
 build=${PVIO_BUILDDIR:-.}
 pvio=$build/pvio
-[ -x "$pvio" ] || { echo "SKIP: $pvio not built"; exit 77; }
+[ -x "$pvio" ] || { echo "FAIL: $pvio not built"; exit 1; }
 for t in xenstore-read xenstore-write xenstore-ls xenstore-exists; do
 	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: no $t"; exit 77; }
 done

@@ -7,7 +7,7 @@ set -u
 bench="${PVIO_BUILDDIR:-.}/pvio-ringbench"
 if [ ! -x "$bench" ]; then
 	echo "ringbench-smoke: $bench: not built" >&2
-	exit 77
+	exit 1
 fi
 
 out=$(mktemp "${TMPDIR:-/tmp}/ringbench-smoke.XXXXXX") || exit 1
