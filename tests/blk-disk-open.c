@@ -92,6 +92,7 @@ int main(void)
 {
 	int rc;
 
+	t_time_limit(T_TIME_LIMIT_S);
 	T_CHECK(files() == 0, "files");
 	/* Without loop devices half of the test did not run: a skip, not a pass. */
 	rc = t_loop_usable();

@@ -133,7 +133,7 @@ int blk_env_start(struct blk_env *env)
 		atexit(blk_env_atexit);
 	blk_env_owner = getpid();
 	blk_env_live = env;
-	alarm(BLK_ENV_ALARM_S);
+	t_time_limit(BLK_ENV_ALARM_S);
 	signal(SIGPIPE, SIG_IGN);
 	rc = blk_env_aio_probe();
 	if (rc != T_PASS)

@@ -151,7 +151,8 @@ trap 'exit 1' INT TERM HUP
 mkdir "$dir/mnt" || exit 1
 truncate -s 64M "$dir/disk.img" || exit 1
 
-"$env" "$dir/disk.img" "$dir/mnt" sh "$0" --inner "$dir/mnt" 2>"$log"
+# Bounded: a hang anywhere (the daemons, FUSE, fio) fails the test; cleanup() then tidies up.
+timeout -k 10 600 "$env" "$dir/disk.img" "$dir/mnt" sh "$0" --inner "$dir/mnt" 2>"$log"
 rc=$?
 cat "$log" >&2
 case $rc in

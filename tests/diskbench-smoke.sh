@@ -25,7 +25,7 @@ if command -v fio >/dev/null 2>&1; then
 	fio=
 fi
 
-if ! "$bench" --quick $fio >"$out"; then
+if ! timeout -k 10 600 "$bench" --quick $fio >"$out"; then
 	echo "diskbench-smoke: pvio-diskbench --quick $fio failed" >&2
 	cat "$out" >&2
 	exit 1

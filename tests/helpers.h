@@ -41,6 +41,9 @@
 #define T_FAIL 1
 #define T_SKIP 77
 
+/* Seconds a test may run unless it says otherwise (t_time_limit). */
+#define T_TIME_LIMIT_S 120
+
 /* Print "FAIL file:line: message" to stderr. */
 __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, const char *fmt, ...);
 
@@ -77,7 +80,8 @@ __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, co
  * of its children) the daemon gets SIGTERM and is reaped, and the directory
  * removed; a daemon that then exits other than with status 0 (a sanitizer
  * report, a crash) turns the test into a failure.  The daemon also dies
- * with the test if that is killed, and a 120 s alarm kills a hung test.
+ * with the test if that is killed, and t_time_limit(T_TIME_LIMIT_S) ends a
+ * hung test.
  * 0, or a negative errno after printing why.
  */
 int t_hv_start(void);
@@ -124,6 +128,12 @@ int t_rpc(int sock, uint32_t op, const uint32_t *args, unsigned int nargs, struc
 bool t_readable(int fd, int ms);
 /* The number of open fds of process pid (via /proc), or a negative errno. */
 int t_fd_count(pid_t pid);
+/*
+ * Fail the test (exit T_FAIL, saying so on stderr) if it still runs after
+ * seconds: every test sets one, through this or t_hv_start.  A later call
+ * replaces the limit; forked children do not inherit it.
+ */
+void t_time_limit(unsigned int seconds);
 /* Sleep ms milliseconds. */
 void t_msleep(unsigned int ms);
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines and elapsed times. */
