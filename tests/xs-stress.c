@@ -831,7 +831,7 @@ int main(void)
 	ret = t_xs_start(NULL);
 	T_CHECK(ret == 0, "pvio-xenstored did not start: %s", strerror(-ret));
 	/* Sanitizer builds outrun t_xs_start()'s 120 s alarm; clients bound their own waits. */
-	alarm(600);
+	t_time_limit(600);
 	res = mmap(NULL, sizeof(*res) * NR_CLIENTS, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED) {
