@@ -56,10 +56,10 @@ void t_msleep(unsigned int ms)
 static void t_time_up(int sig)
 {
 	static const char msg[] = "FAIL the test's time limit passed: a hang?\n";
-
-	ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	ssize_t n;
 
 	(void)sig;
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	(void)n;
 	_exit(T_FAIL);
 }
@@ -364,7 +364,7 @@ int t_loop_usable(void)
 int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len)
 {
 	char cmd[PATH_MAX + 64], out[512];
-	size_t n = 0;
+	size_t n;
 	FILE *p;
 	int status;
 
