@@ -131,12 +131,16 @@ static pid_t t_hv_exec(const char *prog)
 	return t_daemon_exec(prog, argv);
 }
 
-/* Poll until the daemon accepts a connection, or it exits, or 10 s pass. */
+/*
+ * Poll until the daemon accepts a connection, or it exits, or 60 s pass: under valgrind on a
+ * loaded machine it takes more than 10 s to start.
+ */
 static int t_hv_wait_ready(void)
 {
-	int i, sock, status;
+	uint64_t deadline = t_now_ms() + 60000;
+	int sock, status;
 
-	for (i = 0; i < 1000; i++) {
+	while (t_now_ms() < deadline) {
 		if (t_connect(&sock) == 0) {
 			close(sock);
 			return 0;
