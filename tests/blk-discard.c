@@ -4,7 +4,8 @@
  * zeros, the sectors around it keep their data and the file's blocks are freed.  A discard
  * past the end (or whose range overflows) gets BLKIF_RSP_ERROR, a secure discard on a file
  * EOPNOTSUPP, an empty one OKAY, and on a read-only disk a discard gets BLKIF_RSP_ERROR.
- * Skips if the filesystem under /tmp cannot punch holes.
+ * Where the file system under /tmp cannot punch holes, everything but the hole is checked and
+ * the test then skips.
  * All of it on a buffered image, then on an O_DIRECT one (t_blk_each_image).
  */
 #include "config.h"
@@ -38,6 +39,7 @@ static struct {
 	uint8_t *data;
 	grant_ref_t refs[NDATA];
 	uint64_t next_id;
+	bool no_punch; /* the first discard got EOPNOTSUPP: no hole punching under /tmp */
 } g;
 
 static uint64_t discard(uint64_t sector, uint64_t n, uint8_t flag)
@@ -77,7 +79,8 @@ static int read_check(uint64_t sector)
 		  (const uint8_t(*)[3])seg);
 	T_CHECK(run1(g.next_id - 1, BLKIF_RSP_OKAY) == 0, "read %llu", (unsigned long long)sector);
 	for (uint64_t s = 0; s < NDATA * 8u; s++) {
-		bool hole = !ctx.readonly && sector + s >= HOLE && sector + s < HOLE + HOLE_N;
+		bool hole = !ctx.readonly && !g.no_punch && sector + s >= HOLE &&
+			    sector + s < HOLE + HOLE_N;
 
 		for (unsigned int o = 0; o < 512; o++)
 			T_CHECK(g.data[s * 512 + o] == (hole ? 0 : t_blk_pattern(sector + s, o)),
@@ -92,10 +95,10 @@ static int guest_rw(void)
 	uint64_t id = discard(HOLE, HOLE_N, 0);
 
 	T_CHECK(t_blk_front_run(&g.f, &rsp, 1) == 0 && rsp.id == id, "discard");
-	if (rsp.status == BLKIF_RSP_EOPNOTSUPP)
-		return T_SKIP; /* no hole punching here */
-	T_CHECK(rsp.status == BLKIF_RSP_OKAY && rsp.operation == BLKIF_OP_DISCARD, "discard: %d",
-		rsp.status);
+	/* Without hole punching only the hole is not checked: the bounds checks still run. */
+	g.no_punch = rsp.status == BLKIF_RSP_EOPNOTSUPP;
+	T_CHECK(g.no_punch || (rsp.status == BLKIF_RSP_OKAY && rsp.operation == BLKIF_OP_DISCARD),
+		"discard: %d", rsp.status);
 	T_CHECK(read_check(HOLE - 4) == 0, "the hole's start");
 	T_CHECK(read_check(HOLE + HOLE_N - 84) == 0, "the hole's end");
 	T_CHECK(read_check(HOLE + 700) == 0, "the hole's middle");
@@ -118,9 +121,12 @@ static int check_report(const struct report *rep)
 		T_CHECK(rep->blocks_after == rep->blocks_before, "ro blocks");
 		return 0;
 	}
-	T_CHECK(st->discards == 6 && st->errors == 3 && st->unsupported == 1, "stats");
-	T_CHECK(st->bytes_discarded == HOLE_N * 512ull, "bytes discarded %llu",
+	T_CHECK(st->discards == 6 && st->errors == 3 && st->unsupported == 1u + g.no_punch,
+		"stats");
+	T_CHECK(st->bytes_discarded == (g.no_punch ? 0 : HOLE_N * 512ull), "bytes discarded %llu",
 		(unsigned long long)st->bytes_discarded);
+	if (g.no_punch)
+		return 0;
 	T_CHECK(rep->blocks_before - rep->blocks_after >= HOLE_N, "blocks %lld -> %lld",
 		(long long)rep->blocks_before, (long long)rep->blocks_after);
 	return 0;
@@ -129,7 +135,6 @@ static int check_report(const struct report *rep)
 static int guest(void *arg)
 {
 	struct report rep;
-	int rc = 0;
 
 	(void)arg;
 	T_CHECK(t_blk_front_open(&g.f, ctx.back, ctx.link.ab[1]) == 0, "front");
@@ -139,16 +144,14 @@ static int guest(void *arg)
 		T_CHECK(run1(discard(0, 8, 0), BLKIF_RSP_ERROR) == 0, "read-only discard");
 		T_CHECK(read_check(0) == 0, "read-only read");
 	} else {
-		rc = guest_rw();
-		T_CHECK(rc == 0 || rc == T_SKIP, "read-write phase");
+		T_CHECK(guest_rw() == 0, "read-write phase");
 	}
 	T_CHECK(t_put(ctx.link.ab[1], "q", 1) == 0, "quit");
 	T_CHECK(t_get(ctx.link.ba[0], &rep, sizeof(rep)) == 0, "report");
-	if (rc == 0)
-		T_CHECK(check_report(&rep) == 0, "report");
+	T_CHECK(check_report(&rep) == 0, "report");
 	T_CHECK(hv_grant_end(g.f.hv, g.data, NDATA) == 0, "data pages still mapped");
 	T_CHECK(t_blk_front_close(&g.f) == 0, "close");
-	return rc;
+	return g.no_punch ? T_SKIP : 0;
 }
 
 static int back(void *arg)
@@ -195,11 +198,11 @@ static int phases(void)
 	int rc;
 
 	rc = run(false);
-	if (rc == T_SKIP)
-		return T_SKIP;
-	T_CHECK(rc == 0, "read-write disk");
+	T_CHECK(rc == 0 || rc == T_SKIP, "read-write disk");
 	T_CHECK(run(true) == 0, "read-only disk");
-	return T_PASS;
+	if (rc == T_SKIP)
+		printf("SKIP: /tmp cannot punch holes: all but the hole's contents checked\n");
+	return rc;
 }
 
 int main(void)

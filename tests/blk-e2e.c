@@ -421,17 +421,18 @@ static int guest(void *arg)
 static int read_stats(struct blk_env *env, unsigned int devid, uint64_t v[5], uint64_t *ops)
 {
 	static const char *const keys[] = { "reads", "writes", "flushes", "discards", "errors" };
-	uint64_t barriers = 0;
+	uint64_t barriers;
 
 	for (int i = 0; i < 5; i++)
 		if (blk_env_stat(env, devid, keys[i], &v[i]) < 0)
 			return -ENOENT;
-	blk_env_stat(env, devid, "barriers", &barriers);
+	if (blk_env_stat(env, devid, "barriers", &barriers) < 0)
+		return -ENOENT;
 	*ops = v[0] + v[1] + v[2] + v[3] + barriers;
 	return 0;
 }
 
-/* The stats file says what the front negotiated (keys the daemon may leave out are skipped). */
+/* The stats file says what the front negotiated: a key missing is a failure. */
 static int check_negotiated(struct blk_env *env, const struct stats_msg *m)
 {
 	static const char *const keys[] = { "queues", "ring-order", "persistent" };
@@ -439,10 +440,11 @@ static int check_negotiated(struct blk_env *env, const struct stats_msg *m)
 
 	for (int i = 0; i < 3; i++) {
 		uint64_t v;
+		int rc = blk_env_stat(env, m->devid, keys[i], &v);
 
-		if (blk_env_stat(env, m->devid, keys[i], &v) == 0)
-			T_CHECK(v == want[i], "stats file: %s %llu, the front negotiated %u",
-				keys[i], (unsigned long long)v, want[i]);
+		T_CHECK(rc == 0, "stats file: %s: %s", keys[i], strerror(-rc));
+		T_CHECK(v == want[i], "stats file: %s %llu, the front negotiated %u", keys[i],
+			(unsigned long long)v, want[i]);
 	}
 	return 0;
 }

@@ -68,7 +68,8 @@ struct blk_env {
 /*
  * Start the embedded hypervisor (die_with_parent), create "dd" and "guest" and the private
  * directory, and arm a 90 s alarm against a hung test.  T_PASS (0), T_SKIP when the host
- * cannot run the test (no usable libaio), T_FAIL otherwise; says why on stderr.
+ * cannot run the test (no libaio: ENOSYS or EPERM), T_FAIL otherwise (io_setup's EAGAIN
+ * included); says why on stderr.
  */
 int blk_env_start(struct blk_env *env);
 

@@ -597,6 +597,7 @@ static int healthy_advances(void)
 static int check_counters(struct blk_env *env, const struct hmsg *m)
 {
 	uint64_t errors = 0, unsupp = 0;
+	int rc;
 
 	if (blk_env_stat_wait(env, BLK_XVDA, "errors", m->errors, 3000, &errors) < 0 ||
 	    errors != m->errors) {
@@ -606,9 +607,10 @@ static int check_counters(struct blk_env *env, const struct hmsg *m)
 	}
 	fprintf(stderr, "xvda: %u requests answered BLKIF_RSP_ERROR, %u EOPNOTSUPP\n", m->errors,
 		m->unsupported);
-	if (blk_env_stat(env, BLK_XVDA, "unsupported", &unsupp) == 0)
-		T_CHECK(unsupp == m->unsupported, "unsupported counted %llu, answered %u",
-			(unsigned long long)unsupp, m->unsupported);
+	rc = blk_env_stat(env, BLK_XVDA, "unsupported", &unsupp);
+	T_CHECK(rc == 0, "stats file: unsupported: %s", strerror(-rc));
+	T_CHECK(unsupp == m->unsupported, "unsupported counted %llu, answered %u",
+		(unsigned long long)unsupp, m->unsupported);
 	return 0;
 }
 

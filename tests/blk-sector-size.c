@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blk-sector-size: blkback on a block device with 4096-byte logical blocks (a loop device;
- * root only, else skip).  Aligned reads and writes are served, O_DIRECT into the guest's
- * pages; a request whose start, segment offset or segment length is not a multiple of 4096
- * bytes gets BLKIF_RSP_ERROR; an aligned discard (BLKDISCARD) succeeds and a secure one is
- * refused with EOPNOTSUPP.
+ * skips only where the host has none, see t_loop_usable).  Aligned reads and writes are
+ * served, O_DIRECT into the guest's pages; a request whose start, segment offset or segment
+ * length is not a multiple of 4096 bytes gets BLKIF_RSP_ERROR; an aligned discard (BLKDISCARD)
+ * succeeds and a secure one is refused with EOPNOTSUPP.
  */
 #include "config.h"
 
@@ -95,41 +95,26 @@ static int back(void *arg)
 	return 0;
 }
 
-static int loop_attach(void)
-{
-	char path[32], cmd[128];
-	FILE *pp;
-
-	T_CHECK(t_blk_disk_make(path, 4 << 20) == 0, "file");
-	snprintf(cmd, sizeof(cmd), "losetup --sector-size 4096 --show -f %s 2>/dev/null", path);
-	pp = popen(cmd, "r");
-	T_CHECK(pp, "popen");
-	if (!fgets(ctx.dev, sizeof(ctx.dev), pp))
-		ctx.dev[0] = 0;
-	ctx.dev[strcspn(ctx.dev, "\n")] = 0;
-	pclose(pp);
-	unlink(path);
-	return ctx.dev[0] ? 0 : T_SKIP;
-}
-
 int main(void)
 {
-	char cmd[96];
+	char path[32];
 	pid_t pb, pg;
 	int rc, rb;
 
-	if (geteuid() != 0 || access("/dev/loop-control", W_OK) != 0)
-		return T_SKIP;
+	rc = t_loop_usable();
+	if (rc != T_PASS)
+		return rc;
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	if (loop_attach() != 0)
-		return T_SKIP;
+	T_CHECK(t_blk_disk_make(path, 4 << 20) == 0, "file");
+	rc = t_loop_attach(path, 4096, ctx.dev, sizeof(ctx.dev));
+	unlink(path);
+	T_CHECK(rc == 0, "loop device");
 	T_CHECK(t_link_init(&ctx.link) == 0, "pipes");
 	T_CHECK(t_domain_fork("blkback", back, NULL, &ctx.back, &pb) == 0, "fork back");
 	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
 	rc = t_wait(pg);
 	rb = t_wait(pb);
-	snprintf(cmd, sizeof(cmd), "losetup -d %s", ctx.dev);
-	T_CHECK(system(cmd) == 0, "losetup -d");
+	T_CHECK(t_loop_detach(ctx.dev) == 0, "losetup -d");
 	T_CHECK(rc == 0, "guest failed");
 	T_CHECK(rb == 0, "back-end failed");
 	return T_PASS;

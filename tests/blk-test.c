@@ -96,14 +96,6 @@ int t_blk_back_attach(struct hv *hv, int rx, struct blkback_ring_params *p, stru
 	return 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Nothing woke us for T_BLK_STALL_MS: a failure if the ring holds work it will never finish. */
 static int serve_idle(const struct blkback_ring *r)
 {
@@ -138,7 +130,7 @@ static int serve_wait(struct hv *hv, const struct blkback_ring *r, int ctl, long
 			return -errno;
 		if (n == 0 && serve_idle(r) < 0)
 			return -ETIMEDOUT;
-		if (now_ms() >= deadline)
+		if (t_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		if ((pfd[2].revents & POLLIN) && read(ctl, &c, 1) == 1 && c == 'q')
 			return 0;
@@ -153,7 +145,7 @@ static int serve_wait(struct hv *hv, const struct blkback_ring *r, int ctl, long
 
 int t_blk_serve(struct hv *hv, struct blkback_ring *r, int ctl)
 {
-	long deadline = now_ms() + 60000;
+	uint64_t deadline = t_now_ms() + 60000;
 
 	for (;;) {
 		int rc = blkback_ring_process(r);

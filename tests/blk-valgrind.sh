@@ -27,7 +27,8 @@ chmod +x "$dir/bin/pvio-blkback"
 
 status=0
 for t in blk-kill-backend blk-hostile-front; do
-	if ! PVIO_BUILDDIR="$dir/bin" $vg --log-file="$dir/log/$t.%p" "$b/tests/$t"; then
+	if ! PVIO_BUILDDIR="$dir/bin" timeout -k 10 600 $vg --log-file="$dir/log/$t.%p" \
+		"$b/tests/$t"; then
 		echo "FAIL: $t under valgrind"
 		status=1
 	fi

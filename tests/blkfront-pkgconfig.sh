@@ -3,7 +3,7 @@
 # installed <pvio/blkfront.h> with `pkg-config --cflags --libs --static pvio-blkfront`.
 set -e
 b=${PVIO_BUILDDIR:-.}
-command -v pkg-config >/dev/null || exit 77
+command -v pkg-config >/dev/null || { echo "SKIP: no pkg-config"; exit 77; }
 d=$(mktemp -d /tmp/blkfront-pc.XXXXXX)
 trap 'rm -rf "$d"' EXIT
 make -C "$b" -s install-blkfront_libDATA install-pkgincludeHEADERS install-pkgconfigDATA \

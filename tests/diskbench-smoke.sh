@@ -8,7 +8,7 @@ set -u
 bench="${PVIO_BUILDDIR:-.}/pvio-diskbench"
 if [ ! -x "$bench" ]; then
 	echo "diskbench-smoke: $bench: not built" >&2
-	exit 77
+	exit 1
 fi
 if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
 	echo "diskbench-smoke: no writable /dev/shm" >&2
@@ -25,7 +25,7 @@ if command -v fio >/dev/null 2>&1; then
 	fio=
 fi
 
-if ! "$bench" --quick $fio >"$out"; then
+if ! timeout -k 10 600 "$bench" --quick $fio >"$out"; then
 	echo "diskbench-smoke: pvio-diskbench --quick $fio failed" >&2
 	cat "$out" >&2
 	exit 1

@@ -103,7 +103,7 @@ int main(void)
 	struct embed *e;
 	pid_t pa, pb;
 
-	alarm(120);
+	t_time_limit(T_TIME_LIMIT_S);
 	T_CHECK(embed_start(&e, &opts) == 0, "embed_start");
 	T_CHECK(getenv("XENSTORED_PATH") && !strcmp(getenv("XENSTORED_PATH"), embed_xs_socket(e)),
 		"XENSTORED_PATH exported");

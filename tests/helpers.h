@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "hv/simproto.h"
@@ -39,6 +40,9 @@
 #define T_PASS 0
 #define T_FAIL 1
 #define T_SKIP 77
+
+/* Seconds a test may run unless it says otherwise (t_time_limit). */
+#define T_TIME_LIMIT_S 120
 
 /* Print "FAIL file:line: message" to stderr. */
 __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, const char *fmt, ...);
@@ -57,6 +61,18 @@ __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, co
 	} while (0)
 
 /*
+ * If cond is false, print "FAIL file:line: ..." and exit(T_FAIL): for checks in
+ * void functions and threads, which have no status to return.
+ */
+#define T_ASSERT(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			t_fail(__FILE__, __LINE__, __VA_ARGS__);                                   \
+			exit(T_FAIL);                                                              \
+		}                                                                                  \
+	} while (0)
+
+/*
  * Start a private pvio-hv ($PVIO_BUILDDIR/pvio-hv, "." by default; -v when
  * $PVIO_TEST_VERBOSE is set) on a socket in a fresh directory under /tmp,
  * wait until it answers, and export PVIO_HV_SOCKET and PVIO_HV=sim so that
@@ -64,7 +80,8 @@ __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, co
  * of its children) the daemon gets SIGTERM and is reaped, and the directory
  * removed; a daemon that then exits other than with status 0 (a sanitizer
  * report, a crash) turns the test into a failure.  The daemon also dies
- * with the test if that is killed, and a 120 s alarm kills a hung test.
+ * with the test if that is killed, and t_time_limit(T_TIME_LIMIT_S) ends a
+ * hung test.
  * 0, or a negative errno after printing why.
  */
 int t_hv_start(void);
@@ -111,6 +128,12 @@ int t_rpc(int sock, uint32_t op, const uint32_t *args, unsigned int nargs, struc
 bool t_readable(int fd, int ms);
 /* The number of open fds of process pid (via /proc), or a negative errno. */
 int t_fd_count(pid_t pid);
+/*
+ * Fail the test (exit T_FAIL, saying so on stderr) if it still runs after
+ * seconds: every test sets one, through this or t_hv_start.  A later call
+ * replaces the limit; forked children do not inherit it.
+ */
+void t_time_limit(unsigned int seconds);
 /* Sleep ms milliseconds. */
 void t_msleep(unsigned int ms);
 /*
@@ -128,5 +151,23 @@ long t_rss_kb(pid_t pid);
 int t_hv_kill(void);
 /* SIGKILL and reap *pid if this process is starter (the daemon's parent); *pid becomes 0. */
 int t_daemon_kill(pid_t *pid, pid_t starter);
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines and elapsed times. */
+uint64_t t_now_ms(void);
+
+/*
+ * Whether this host can give a test loop devices: T_PASS (0) as root with a
+ * /dev/loop-control that opens; T_SKIP after printing "SKIP: why" when there
+ * is none (no root, no loop module, a container that denies it).  Anything
+ * else is the test's failure: T_FAIL after saying why.
+ */
+int t_loop_usable(void);
+/*
+ * Attach path to a free loop device of logical block size bs with losetup(8):
+ * 0 and the device's name in dev[len], or T_FAIL after printing losetup's
+ * own message (once t_loop_usable passed, a refusal is a real error).
+ */
+int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len);
+/* Detach dev (losetup -d): 0, or T_FAIL after saying so. */
+int t_loop_detach(const char *dev);
 
 #endif

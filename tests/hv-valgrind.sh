@@ -15,7 +15,7 @@ log=$(mktemp -d /tmp/pvio-valgrind.XXXXXX) || exit 1
 trap 'rm -rf "$log"' EXIT
 status=0
 for t in hv-grant-map hv-evtchn hv-domain-death; do
-	if ! valgrind -q --trace-children=yes --leak-check=full \
+	if ! timeout -k 10 600 valgrind -q --trace-children=yes --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 		--error-exitcode=99 --log-file="$log/$t.%p" "$b/tests/$t"; then
 		echo "FAIL: $t under valgrind"

@@ -1,7 +1,7 @@
 # pvio-lib.sh - what the pvio(1) test scripts share; sourced by them, never run alone.
 #
 #	. "$(dirname "$0")/pvio-lib.sh"
-#	t_need "$pvio" xenstore-read	(SKIP unless each is built or installed)
+#	t_need "$pvio" xenstore-read	(FAIL unless each built program is there; SKIP without a command)
 #	t_rundir pvio-name		(a private runtime directory $dir, the only one in sight)
 #
 # At exit, pvio destroys the domains named in $t_domains, stops the daemons, kills what the pid
@@ -14,11 +14,11 @@ t_pidfiles=""
 
 fail() { echo "FAIL: $*"; exit 1; }
 
-# t_need PROG...: skip the test unless each is an executable path or a command.
+# t_need PROG...: fail unless each built program (a path) is there; skip without a command.
 t_need() {
 	for t in "$@"; do
 		case $t in
-		*/*) [ -x "$t" ] || { echo "SKIP: $t not built"; exit 77; } ;;
+		*/*) [ -x "$t" ] || { echo "FAIL: $t not built (make check builds it)"; exit 1; } ;;
 		*) command -v "$t" >/dev/null 2>&1 || { echo "SKIP: no $t"; exit 77; } ;;
 		esac
 	done

@@ -147,6 +147,7 @@ int main(void)
 {
 	unsigned int order;
 
+	t_time_limit(T_TIME_LIMIT_S);
 	check_bad_arguments();
 	for (order = 0; order <= RING_ORDER_MAX; order++) {
 		check_geometry(order);

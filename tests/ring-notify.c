@@ -99,6 +99,7 @@ int main(void)
 	struct ring_front rf;
 	struct ring_back rb;
 
+	t_time_limit(T_TIME_LIMIT_S);
 	T_ASSERT(ring_blkif_front_init(&rf, s, 0) == 0, "front init");
 	T_ASSERT(ring_blkif_back_attach(&rb, s, 0) == 0, "back attach");
 	check_requests(&rf, &rb);

@@ -161,6 +161,7 @@ static void check_overproduce(void)
 
 int main(void)
 {
+	t_time_limit(T_TIME_LIMIT_S);
 	check_back_overruns();
 	check_attach_overrun();
 	check_front_overruns();

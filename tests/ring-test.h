@@ -1,6 +1,7 @@
 /*
- * Helpers shared by the tests/ring-*.c programs: failure reporting, exactly-sized ring memory
- * (so that ASan catches any access past the ring), and blkif requests with a sequence number.
+ * Helpers shared by the tests/ring-*.c programs: exactly-sized ring memory (so that ASan catches
+ * any access past the ring) and blkif requests with a sequence number.  Checks are T_ASSERT
+ * (tests/helpers.h).
  */
 #ifndef PVIO_TESTS_RING_TEST_H
 #define PVIO_TESTS_RING_TEST_H
@@ -14,17 +15,7 @@
 #include <xen/io/blkif.h>
 
 #include "ring/ring.h"
-
-/* Exit 1 with one line naming the check that failed. */
-#define T_ASSERT(cond, ...)                                                                        \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                      \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "tests/helpers.h"
 
 /* Exactly ring_bytes(order) bytes, page-aligned, filled with junk rather than zeroes. */
 static inline struct ring_shared *t_ring_alloc(unsigned int order)

@@ -109,6 +109,7 @@ int main(void)
 	struct ring_back rb;
 	pthread_t front, back;
 
+	t_time_limit(T_TIME_LIMIT_S);
 	T_ASSERT(ring_blkif_front_init(&rf, s, ORDER) == 0, "front init");
 	T_ASSERT(ring_blkif_back_attach(&rb, s, ORDER) == 0, "back attach");
 	T_ASSERT(rf.nr_ents == 128, "a 4-page blkif ring has %u entries, not 128", rf.nr_ents);

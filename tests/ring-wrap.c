@@ -126,6 +126,7 @@ static void run(unsigned int order)
 
 int main(void)
 {
+	t_time_limit(T_TIME_LIMIT_S);
 	run(0);
 	run(RING_ORDER_MAX);
 	return 0;

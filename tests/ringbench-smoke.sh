@@ -7,13 +7,13 @@ set -u
 bench="${PVIO_BUILDDIR:-.}/pvio-ringbench"
 if [ ! -x "$bench" ]; then
 	echo "ringbench-smoke: $bench: not built" >&2
-	exit 77
+	exit 1
 fi
 
 out=$(mktemp "${TMPDIR:-/tmp}/ringbench-smoke.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 
-if ! "$bench" --quick >"$out"; then
+if ! timeout -k 10 300 "$bench" --quick >"$out"; then
 	echo "ringbench-smoke: pvio-ringbench --quick failed" >&2
 	cat "$out" >&2
 	exit 1

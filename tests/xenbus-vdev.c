@@ -126,6 +126,7 @@ int main(void)
 	uint32_t id;
 	size_t i;
 
+	t_time_limit(T_TIME_LIMIT_S);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (check_case(&cases[i]))
 			return T_FAIL;

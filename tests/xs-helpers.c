@@ -115,7 +115,7 @@ int t_xs_start(const char *const *extra)
 		return -errno;
 	}
 	atexit(t_xs_stop);
-	alarm(120);
+	t_time_limit(T_TIME_LIMIT_S);
 	return t_xs_wait_ready();
 }
 
