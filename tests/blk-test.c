@@ -113,7 +113,7 @@ static int serve_idle(const struct blkback_ring *r)
 }
 
 /* Wait for the port, the io fd or ctl: 1 to process, 0 for 'q', or a negative errno. */
-static int serve_wait(struct hv *hv, const struct blkback_ring *r, int ctl, long deadline)
+static int serve_wait(struct hv *hv, const struct blkback_ring *r, int ctl, uint64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd[3] = {
