@@ -118,7 +118,10 @@ static int xs_op_directory(struct xs_daemon *d, struct xs_conn *c, struct xs_con
 	return xs_reply(d, c, n->kids, n->klen);
 }
 
-/* gencnt\0 then whole child names from offset; a final extra \0 marks the end. */
+/*
+ * gencnt\0 then whole child names from offset; a final extra \0 marks the
+ * end.  libxenstore restarts when the generation changes between calls.
+ */
 static int xs_op_directory_part(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
 	char abs[XS_ABS_PATH_MAX + 1], buf[XENSTORE_PAYLOAD_MAX];
@@ -137,8 +140,9 @@ static int xs_op_directory_part(struct xs_daemon *d, struct xs_conn *c, struct x
 	ret = xs_lookup(d, c, t, vec[0], XS_PERM_READ, abs, &n);
 	if (ret < 0)
 		return ret;
+	/* Past the end (the directory shrank since the last call): an empty list. */
 	if (off > n->klen)
-		return -ERANGE;
+		off = n->klen;
 	len = (unsigned int)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n->gen) + 1;
 	for (end = (unsigned int)off; end < n->klen;) {
 		unsigned int kl = (unsigned int)strlen(n->kids + end) + 1;
