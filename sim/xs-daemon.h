@@ -62,6 +62,9 @@ struct xs_event {
 	struct xs_perm *perms; /* the node's permissions at the change (NULL: special) */
 	unsigned int nperms;   /* entries in perms */
 	bool subtree;	       /* the node's subtree went too (rm) */
+	bool exact;	       /* a node removed below an rm's top: fires watches on path only */
+	struct xs_perm *above; /* exact: the removed top's permissions (its readers heard of it) */
+	unsigned int nabove;   /* entries in above */
 };
 
 struct xs_conn {
@@ -185,6 +188,12 @@ void xs_watch_free_all(struct xs_conn *c);
 /* A change to node (NULL for a special path); queued in t until commit if t. */
 void xs_event_note(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
 		   const struct xs_node *node, bool subtree);
+/*
+ * The removal of node at path below the removed node top: for watchers who
+ * may read node but not top, whom top's event does not tell (xenstore.txt).
+ */
+void xs_event_note_removed(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
+			   const struct xs_node *node, const struct xs_node *top);
 /* Fire and free a transaction's queued events. */
 void xs_event_flush(struct xs_daemon *d, struct xs_event *ev);
 void xs_event_free(struct xs_event *ev);

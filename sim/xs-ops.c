@@ -118,7 +118,10 @@ static int xs_op_directory(struct xs_daemon *d, struct xs_conn *c, struct xs_con
 	return xs_reply(d, c, n->kids, n->klen);
 }
 
-/* gencnt\0 then whole child names from offset; a final extra \0 marks the end. */
+/*
+ * gencnt\0 then whole child names from offset; a final extra \0 marks the
+ * end.  libxenstore restarts when the generation changes between calls.
+ */
 static int xs_op_directory_part(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
 	char abs[XS_ABS_PATH_MAX + 1], buf[XENSTORE_PAYLOAD_MAX];
@@ -137,8 +140,9 @@ static int xs_op_directory_part(struct xs_daemon *d, struct xs_conn *c, struct x
 	ret = xs_lookup(d, c, t, vec[0], XS_PERM_READ, abs, &n);
 	if (ret < 0)
 		return ret;
+	/* Past the end (the directory shrank since the last call): an empty list. */
 	if (off > n->klen)
-		return -ERANGE;
+		off = n->klen;
 	len = (unsigned int)snprintf(buf, sizeof(buf), "%llu", (unsigned long long)n->gen) + 1;
 	for (end = (unsigned int)off; end < n->klen;) {
 		unsigned int kl = (unsigned int)strlen(n->kids + end) + 1;
@@ -341,20 +345,27 @@ static int xs_pathstack_push(struct xs_pathstack *s, const char *dir, const char
 	return 0;
 }
 
-/* Delete every node of the subtree at path, without recursion (XSA-418). */
-static int xs_rm_nodes(struct xs_daemon *d, struct xs_txn *tx, const char *path)
+/*
+ * Delete every node of the subtree at top->path, without recursion
+ * (XSA-418), noting the removal of each node below it while its
+ * permissions are still known, as cxenstored does.
+ */
+static int xs_rm_nodes(struct xs_daemon *d, struct xs_conn_txn *t, const struct xs_node *top)
 {
+	struct xs_txn *tx = t ? &t->tx : NULL;
 	struct xs_pathstack s = { 0 };
 	const struct xs_node *n;
 	unsigned int off;
 	char *p;
-	int ret = xs_pathstack_push(&s, path, NULL);
+	int ret = xs_pathstack_push(&s, top->path, NULL);
 
 	while (ret == 0 && s.n) {
 		p = s.v[--s.n];
 		n = xs_get(&d->st, tx, p);
 		for (off = 0; n && ret == 0 && off < n->klen; off += strlen(n->kids + off) + 1)
 			ret = xs_pathstack_push(&s, p, n->kids + off);
+		if (n && ret == 0 && strcmp(p, top->path))
+			xs_event_note_removed(d, t, p, n, top);
 		if (n && ret == 0)
 			ret = xs_del(&d->st, tx, p);
 		free(p);
@@ -383,7 +394,7 @@ int xs_ops_rm_tree(struct xs_daemon *d, struct xs_conn_txn *t, const char *path)
 	xs_node_kid_del(pc, xs_path_base(path));
 	ret = xs_put(&d->st, tx, pc);
 	if (ret == 0)
-		ret = xs_rm_nodes(d, tx, path);
+		ret = xs_rm_nodes(d, t, old);
 	if (ret == 0)
 		xs_event_note(d, t, path, old, true);
 	xs_node_free(old);

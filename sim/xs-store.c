@@ -302,8 +302,11 @@ static struct xs_node *xs_txn_refuse(struct xs_txn *tx, int err)
 }
 
 /*
- * The overlay entry for path, made (as a READ record) on first touch,
- * unless the overlay already holds max_nodes entries.
+ * The overlay entry for path, made on first touch (unless the overlay
+ * already holds max_nodes entries) as a READ record holding a copy of the
+ * store's node, as cxenstored copies a node on its first read: later reads
+ * in the transaction see that copy, whatever changes outside it meanwhile.
+ * Only what the transaction touches is copied, so a big store costs nothing.
  */
 static struct xs_node *xs_txn_entry(struct xs_store *st, struct xs_txn *tx, const char *path)
 {
@@ -316,7 +319,7 @@ static struct xs_node *xs_txn_entry(struct xs_store *st, struct xs_txn *tx, cons
 	if (tx->max_nodes && tx->overlay.count >= tx->max_nodes)
 		return xs_txn_refuse(tx, -ENOSPC);
 	b = xs_map_find(&st->map, path);
-	e = xs_node_new(path, &none, 1);
+	e = b ? xs_node_dup(b) : xs_node_new(path, &none, 1);
 	if (!e)
 		return xs_txn_refuse(tx, -ENOMEM);
 	e->state = XS_TX_READ;
@@ -331,11 +334,11 @@ static bool xs_owned_by(const struct xs_node *n, unsigned int domid)
 	return n && n->perms[0].id == domid;
 }
 
-/* The node overlay entry e stands for: its own copy, the store's, or none. */
-static const struct xs_node *xs_txn_sees(struct xs_store *st, const struct xs_node *e)
+/* The node overlay entry e stands for: its own copy, or none if absent or deleted. */
+static const struct xs_node *xs_txn_sees(const struct xs_node *e)
 {
 	if (e->state == XS_TX_READ)
-		return xs_map_find(&st->map, e->path);
+		return e->seen ? e : NULL;
 	return e->state == XS_TX_WRITTEN ? e : NULL;
 }
 
@@ -346,7 +349,7 @@ const struct xs_node *xs_get(struct xs_store *st, struct xs_txn *tx, const char 
 	if (!tx)
 		return xs_map_find(&st->map, path);
 	e = xs_txn_entry(st, tx, path);
-	return e ? xs_txn_sees(st, e) : xs_map_find(&st->map, path);
+	return e ? xs_txn_sees(e) : xs_map_find(&st->map, path);
 }
 
 int xs_put(struct xs_store *st, struct xs_txn *tx, struct xs_node *n)
@@ -362,7 +365,7 @@ int xs_put(struct xs_store *st, struct xs_txn *tx, struct xs_node *n)
 		xs_node_free(n);
 		return tx->err;
 	}
-	tx->owned += xs_owned_by(n, tx->domid) - xs_owned_by(xs_txn_sees(st, e), tx->domid);
+	tx->owned += xs_owned_by(n, tx->domid) - xs_owned_by(xs_txn_sees(e), tx->domid);
 	n->seen = e->seen;
 	n->state = XS_TX_WRITTEN;
 	xs_map_set(&tx->overlay, n);
@@ -380,7 +383,7 @@ int xs_del(struct xs_store *st, struct xs_txn *tx, const char *path)
 	e = xs_txn_entry(st, tx, path);
 	if (!e)
 		return tx->err;
-	tx->owned -= xs_owned_by(xs_txn_sees(st, e), tx->domid);
+	tx->owned -= xs_owned_by(xs_txn_sees(e), tx->domid);
 	e->state = XS_TX_DELETED;
 	return 0;
 }

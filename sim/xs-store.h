@@ -4,10 +4,12 @@
  *
  * The store is a hash map from absolute path to node; each node carries
  * its value, its permissions, the names of its children and a generation
- * (bumped on every change).  A transaction is a private overlay of
- * copied, created or deleted nodes plus the generation it first saw of each
- * node it touched; commit checks those generations against the store and
- * then applies the overlay.  Every call returns 0 or a negative errno.
+ * (bumped on every change).  A transaction is a private overlay of the
+ * nodes it touched: a copy of each as it first saw it (or a note that it was
+ * absent), then its own changes, plus the generation it first saw of each;
+ * its reads see only the overlay, a stable view whatever changes outside.
+ * Commit checks those generations against the store and then applies the
+ * overlay.  Every call returns 0 or a negative errno.
  */
 #ifndef PVIO_SIM_XS_STORE_H
 #define PVIO_SIM_XS_STORE_H
@@ -30,7 +32,7 @@ struct xs_perm {
 
 /* States of a transaction's overlay entries. */
 enum xs_tx_state {
-	XS_TX_READ = 1, /* only looked at: the store's node is current */
+	XS_TX_READ = 1, /* only looked at: a copy as first seen (seen 0: it was absent) */
 	XS_TX_WRITTEN,	/* a private copy or a new node */
 	XS_TX_DELETED,	/* removed in the transaction */
 };

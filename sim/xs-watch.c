@@ -3,7 +3,9 @@
  * xs-watch.c - watches and watch events.
  *
  * A change to a node fires the watches on it and above it; removing a
- * subtree also fires the watches inside it, with the watch's own path.
+ * subtree also fires the watches inside it, with the watch's own path,
+ * and tells a watcher who may not read the removed top of each removed
+ * node it may read (xenstore.txt), by that node's own permissions.
  * An unprivileged watcher hears only of nodes it may read (XSA-115), and
  * of the special @introduceDomain / @releaseDomain paths only if dom0 gave
  * it read permission on them with SET_PERMS.  Events
@@ -36,7 +38,7 @@ static void xs_watch_send(struct xs_daemon *d, struct xs_conn *c, const struct x
 /* The path to report to w for a change, or NULL if w does not match. */
 static const char *xs_watch_match(const struct xs_watch *w, const struct xs_event *ev)
 {
-	if (ev->path[0] == '@' || w->path[0] == '@')
+	if (ev->path[0] == '@' || w->path[0] == '@' || ev->exact)
 		return strcmp(ev->path, w->path) ? NULL : ev->path;
 	if (xs_path_under(ev->path, w->path))
 		return ev->path;
@@ -45,16 +47,22 @@ static const char *xs_watch_match(const struct xs_watch *w, const struct xs_even
 	return NULL;
 }
 
-/* Whether c may hear of ev at all. */
+/* Whether domid may read a node with these permissions (NULL: a special path's). */
+static bool xs_event_readable(const struct xs_perm *perms, unsigned int nperms, unsigned int domid)
+{
+	struct xs_node n = { .perms = (struct xs_perm *)perms, .nperms = nperms };
+
+	if (domid == 0)
+		return true;
+	return perms && xs_perm_for(&n, domid) & XS_PERM_READ;
+}
+
+/* Whether c may hear of ev at all; of a node removed below a top it could read, it heard. */
 static bool xs_event_visible(const struct xs_conn *c, const struct xs_event *ev)
 {
-	struct xs_node n = { .perms = ev->perms, .nperms = ev->nperms };
-
-	if (c->domid == 0)
-		return true;
-	if (!ev->perms)
+	if (!xs_event_readable(ev->perms, ev->nperms, c->domid))
 		return false;
-	return xs_perm_for(&n, c->domid) & XS_PERM_READ;
+	return !ev->exact || !xs_event_readable(ev->above, ev->nabove, c->domid);
 }
 
 static void xs_event_fire(struct xs_daemon *d, const struct xs_event *ev)
@@ -82,6 +90,7 @@ void xs_event_free(struct xs_event *ev)
 		next = ev->next;
 		free(ev->path);
 		free(ev->perms);
+		free(ev->above);
 		free(ev);
 	}
 }
@@ -94,7 +103,8 @@ void xs_event_flush(struct xs_daemon *d, struct xs_event *ev)
 
 	for (e = ev; e; e = e->next) {
 		now = *e;
-		n = e->subtree || e->path[0] != '/' ? NULL : xs_get(&d->st, NULL, e->path);
+		n = e->subtree || e->exact || e->path[0] != '/' ? NULL
+								: xs_get(&d->st, NULL, e->path);
 		if (n) {
 			now.perms = n->perms;
 			now.nperms = n->nperms;
@@ -104,25 +114,49 @@ void xs_event_flush(struct xs_daemon *d, struct xs_event *ev)
 	xs_event_free(ev);
 }
 
+/* A copy of n permission entries (NULL for none): false if out of memory. */
+static bool xs_perms_copy(struct xs_perm **out, const struct xs_perm *p, unsigned int n)
+{
+	*out = p ? malloc(n * sizeof(*p)) : NULL;
+	if (*out)
+		memcpy(*out, p, n * sizeof(*p));
+	return *out || !p;
+}
+
 /* A copy of a change for a transaction's queue, or NULL. */
 static struct xs_event *xs_event_new(const struct xs_event *tmpl)
 {
 	struct xs_event *e = calloc(1, sizeof(*e));
-	size_t psize = tmpl->nperms * sizeof(*tmpl->perms);
 
 	if (!e)
 		return NULL;
 	e->path = strdup(tmpl->path);
-	e->perms = tmpl->perms ? malloc(psize) : NULL;
-	if (!e->path || (tmpl->perms && !e->perms)) {
+	if (!e->path || !xs_perms_copy(&e->perms, tmpl->perms, tmpl->nperms) ||
+	    !xs_perms_copy(&e->above, tmpl->above, tmpl->nabove)) {
 		xs_event_free(e);
 		return NULL;
 	}
-	if (e->perms)
-		memcpy(e->perms, tmpl->perms, psize);
 	e->nperms = tmpl->nperms;
+	e->nabove = tmpl->nabove;
 	e->subtree = tmpl->subtree;
+	e->exact = tmpl->exact;
 	return e;
+}
+
+/* Fire ev now, or queue a copy of it on t until commit. */
+static void xs_event_queue(struct xs_daemon *d, struct xs_conn_txn *t, const struct xs_event *ev)
+{
+	struct xs_event *e;
+
+	if (!t) {
+		xs_event_fire(d, ev);
+		return;
+	}
+	e = xs_event_new(ev);
+	if (!e)
+		return;
+	*t->tail = e;
+	t->tail = &e->next;
 }
 
 void xs_event_note(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
@@ -134,17 +168,27 @@ void xs_event_note(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
 		.nperms = node ? node->nperms : 0,
 		.subtree = subtree,
 	};
-	struct xs_event *e;
 
-	if (!t) {
-		xs_event_fire(d, &ev);
+	xs_event_queue(d, t, &ev);
+}
+
+void xs_event_note_removed(struct xs_daemon *d, struct xs_conn_txn *t, const char *path,
+			   const struct xs_node *node, const struct xs_node *top)
+{
+	struct xs_event ev = {
+		.path = (char *)path,
+		.perms = node->perms,
+		.nperms = node->nperms,
+		.exact = true,
+		.above = top->perms,
+		.nabove = top->nperms,
+	};
+
+	/* Most nodes keep the permissions they inherited: their readers heard of top. */
+	if (node->nperms == top->nperms &&
+	    !memcmp(node->perms, top->perms, node->nperms * sizeof(*node->perms)))
 		return;
-	}
-	e = xs_event_new(&ev);
-	if (!e)
-		return;
-	*t->tail = e;
-	t->tail = &e->next;
+	xs_event_queue(d, t, &ev);
 }
 
 struct xs_special *xs_special_find(struct xs_daemon *d, const char *path)

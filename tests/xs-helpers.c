@@ -9,12 +9,17 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <xen/io/xs_wire.h>
 
 #include "tests/helpers.h"
 #include "tests/xs-helpers.h"
@@ -176,4 +181,53 @@ int t_xs_kill(void)
 pid_t t_xs_pid(void)
 {
 	return t_xs.pid;
+}
+
+int t_xs_raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(t_xs.sock) + 1;
+	int fd;
+
+	if (len > sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, t_xs.sock, len);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read exactly len bytes within 2 s a piece: whether they came. */
+static bool t_xs_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if (!t_readable(fd, 2000))
+			return false;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+int t_xs_raw_request(int fd, uint32_t type, const void *payload, uint32_t len, uint32_t *rtype,
+		     char *body, size_t size)
+{
+	struct xsd_sockmsg m = { .type = type, .req_id = 7, .len = len }, r;
+
+	if (write(fd, &m, sizeof(m)) != sizeof(m) || write(fd, payload, len) != (ssize_t)len)
+		return -1;
+	if (!t_xs_read_full(fd, &r, sizeof(r)) || r.len > size || r.req_id != 7)
+		return -1;
+	if (!t_xs_read_full(fd, body, r.len))
+		return -1;
+	*rtype = r.type;
+	return (int)r.len;
 }

@@ -12,6 +12,8 @@
 #define PVIO_TESTS_XS_HELPERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <xenstore.h>
@@ -30,6 +32,14 @@ struct xs_handle *t_xs_open_domain(unsigned int domid);
 char **t_xs_event(struct xs_handle *h, int ms);
 /* Whether an event for path/token arrives within ms. */
 bool t_xs_expect(struct xs_handle *h, const char *path, const char *token, int ms);
+/* A raw xs_wire connection to the daemon's dom0 socket: the fd, or -1. */
+int t_xs_raw_connect(void);
+/*
+ * Send one raw request on fd and read its reply into body (size bytes):
+ * the reply's length with its type in *rtype, or -1.
+ */
+int t_xs_raw_request(int fd, uint32_t type, const void *payload, uint32_t len, uint32_t *rtype,
+		     char *body, size_t size);
 
 /*
  * SIGKILL the daemon and reap it (from the starting process): a test of what its clients do when

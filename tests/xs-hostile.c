@@ -9,27 +9,12 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <xen/io/xs_wire.h>
 
 #include "tests/helpers.h"
 #include "tests/xs-helpers.h"
-
-static int raw_connect(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	strncpy(sa.sun_path, t_xs_socket(), sizeof(sa.sun_path) - 1);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Send type/payload (split after split bytes), expect a reply of rtype with body want. */
 static int exchange(int fd, uint32_t type, const char *p, uint32_t len, uint32_t rtype,
@@ -58,7 +43,7 @@ int main(void)
 	char c;
 
 	T_CHECK(t_xs_start(NULL) == 0, "pvio-xenstored did not start");
-	T_CHECK((fd = raw_connect()) >= 0 && (other = raw_connect()) >= 0, "connect");
+	T_CHECK((fd = t_xs_raw_connect()) >= 0 && (other = t_xs_raw_connect()) >= 0, "connect");
 	T_CHECK(exchange(fd, 99, "", 0, XS_ERROR, "ENOSYS", 3) == 0, "unknown type");
 	T_CHECK(exchange(fd, XS_READ, "/abc", 4, XS_ERROR, "EINVAL", 8) == 0, "missing NUL");
 	T_CHECK(exchange(fd, XS_WRITE, "/k\0v", 4, XS_WRITE, "OK", 1) == 0, "split write");
