@@ -43,6 +43,20 @@ collect() {
 	done | awk '{ name = $1; st = $2; $1 = $2 = ""; sub(/^ +/, ""); print st, name, $0 }' \
 		>"$out/results"
 	grep -a '^figure: ' "$out/blk-pvio-back.log" | sed 's/^figure: //' >"$out/xen-blk.figures"
+	[[ -s $out/xen-blk.figures ]] && record
+}
+
+# The run's figures with what they were measured on, as results/xen-blk.txt keeps them.
+record() {
+	{
+		echo "make check-xen, xen/blk-pvio-back: $(date -u '+%F %T UTC')"
+		echo "host:   $(uname -sr), $(nproc) CPUs, load before the run $load"
+		echo "images: $(tr '\n' ' ' <"$cache/img/versions")"
+		echo "qemu:   $(qemu-system-x86_64 --version | head -n1), TCG, -smp 2 -m 2048, qemu64"
+		grep -a -E '^(pvio|kernel) offered:|^linux chose:' "$out/blk-pvio-back.log"
+		echo
+		cat "$out/xen-blk.figures"
+	} >"$out/xen-blk.txt"
 }
 
 print_results() {
@@ -62,9 +76,9 @@ print_results() {
 		echo "===== last 30 lines of $out/serial.log"
 		tail -n 30 "$out/serial.log"
 	fi
-	if [[ -s $out/xen-blk.figures ]]; then
-		echo "===== xen-blk figures"
-		cat "$out/xen-blk.figures"
+	if [[ -s $out/xen-blk.txt ]]; then
+		echo "===== $out/xen-blk.txt"
+		cat "$out/xen-blk.txt"
 	fi
 	echo "$p $f $s" >"$totals"
 	echo "$p passed, $f failed, $s skipped"
@@ -125,7 +139,8 @@ kill_qemu() {
 
 main() {
 	local rc=0
-	mkdir -p "$out" && rm -f "$out"/{results,serial.log,xen-blk.figures,build-images.log}
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	mkdir -p "$out" && rm -f "$out"/{results,serial.log,xen-blk.figures,xen-blk.txt,build-images.log}
 	trap kill_qemu EXIT
 	if [[ $(id -u) -ne 0 ]]; then
 		report SKIP "needs root (debootstrap, chroot)"
