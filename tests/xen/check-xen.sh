@@ -127,9 +127,13 @@ boot() {
 	echo "${cmd[*]}" >"$out/qemu-cmdline.txt"
 	SECONDS=0
 	step "$boot_limit" nice -n 5 "${cmd[@]}" </dev/null 2>&1 | stamp >"$out/serial.log"
-	return "${PIPESTATUS[0]}"
+	local rc=${PIPESTATUS[0]}
+	# qemu has exited: its pid may be reused, so nothing may kill it any more.
+	rm -f "$out/qemu.pid"
+	return "$rc"
 }
 
+# Only while boot() runs: an interrupted run takes its qemu down with it.
 kill_qemu() {
 	local pid
 	pid=$(cat "$out/qemu.pid" 2>/dev/null) || return 0
@@ -140,7 +144,8 @@ kill_qemu() {
 main() {
 	local rc=0
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
-	mkdir -p "$out" && rm -f "$out"/{results,serial.log,xen-blk.figures,xen-blk.txt,build-images.log}
+	mkdir -p "$out" &&
+		rm -f "$out"/{results,serial.log,xen-blk.figures,xen-blk.txt,build-images.log,qemu.pid}
 	trap kill_qemu EXIT
 	if [[ $(id -u) -ne 0 ]]; then
 		report SKIP "needs root (debootstrap, chroot)"
