@@ -1,0 +1,142 @@
+#!/bin/bash
+# Scenario 1, in dom0: pvio-blkback serves a Linux PV domU (2 vCPUs, xen-blkfront). Checks what
+# Linux negotiated against what the back-end offered, the data (signature, pattern read back
+# direct and buffered and found in dom0's backing file, discard, ext4 + e2fsck), then runs
+# the same guest against the kernel's xen-blkback in the same boot and prints both
+# sequential throughputs side by side ("figure:" lines).
+. /pvio/dom0-lib.sh
+raw_dev=/dev/loop2
+fs_dev=/dev/loop3
+
+# Linux's answer to the offer, read while the guest is connected.
+check_negotiation() { # guest domid backend-label
+	local g=$1 be=/local/domain/0/backend/vbd/$2/51712 fe=/local/domain/$2/device/vbd/51712
+	local b_ind b_q b_ro f_q f_ro segs want_q
+	b_ind=$(xsr $be/feature-max-indirect-segments 0)
+	b_q=$(xsr $be/multi-queue-max-queues 1)
+	b_ro=$(xsr $be/max-ring-page-order 0)
+	f_q=$(xsr $fe/multi-queue-num-queues 1)
+	f_ro=$(xsr $fe/ring-page-order 0)
+	segs=$(domu_value "$g" xvda-max-segments)
+	want_q=$((b_q < 2 ? b_q : 2))
+	echo "$3 offered: indirect=$b_ind queues=$b_q ring-order=$b_ro" \
+		"flush=$(xsr $be/feature-flush-cache) discard=$(xsr $be/feature-discard)" \
+		"persistent=$(xsr $be/feature-persistent)"
+	echo "linux chose: queues=$f_q ring-order=$f_ro persistent=$(xsr $fe/feature-persistent)" \
+		"max_segments=$segs; $(domu_value "$g" xvda-dmesg)"
+	check "$3: back-end Connected" eq "$(xsr $be/state)" 4
+	check "$3: front-end Connected" eq "$(xsr $fe/state)" 4
+	check "$3: indirect segments offered" gt "$b_ind" 0
+	check "$3: Linux uses indirect requests (max_segments > 11, <= offered)" \
+		eval 'gt "$segs" 11 && le "$segs" "$b_ind"'
+	check "$3: Linux uses min(offered, 2 vCPUs) queues" eq "$f_q" "$want_q"
+	check "$3: the guest has as many hardware queues" eq "$(domu_value "$g" xvda-hw-queues)" "$f_q"
+	check "$3: ring order within the offer" le "$f_ro" "$b_ro"
+	check "$3: persistent grants offered" eq "$(xsr $be/feature-persistent)" 1
+	check "$3: persistent grants taken" eq "$(xsr $fe/feature-persistent)" 1
+	check "$3: flush offered" eq "$(xsr $be/feature-flush-cache)" 1
+	check "$3: Linux sees a write-back cache" eq "$(domu_value "$g" xvda-write-cache)" "write back"
+	check "$3: discard offered" eq "$(xsr $be/feature-discard)" 1
+	check "$3: Linux can discard" gt "$(domu_value "$g" xvda-discard-max-bytes)" 0
+}
+
+# pvio-blkback's own view of the same device, from its statistics file.
+check_pvio_stats() { # domid
+	local d=$1
+	echo "pvio-blkback stats: $(tr '\n' ' ' <"$PVIO_STATS/$d.51712")"
+	check "pvio: state Connected" eq "$(stat_value "$d" 51712 state)" Connected
+	check "pvio: queues as the front-end asked" eq "$(stat_value "$d" 51712 queues)" \
+		"$(xsr /local/domain/"$d"/device/vbd/51712/multi-queue-num-queues 1)"
+	check "pvio: ring order as the front-end asked" eq "$(stat_value "$d" 51712 ring-order)" \
+		"$(xsr /local/domain/"$d"/device/vbd/51712/ring-page-order 0)"
+	check "pvio: persistent grants in use" eq "$(stat_value "$d" 51712 persistent)" 1
+	check "pvio: indirect requests served" gt "$(stat_value "$d" 51712 indirect)" 0
+	check "pvio: flushes served" gt "$(stat_value "$d" 51712 flushes)" 0
+	check "pvio: discards served" gt "$(stat_value "$d" 51712 discards)" 0
+	check "pvio: no I/O errors" eq "$(stat_value "$d" 51712 errors)" 0
+}
+
+check_data() { # guest label
+	local g=$1 sum
+	sum=$(domu_value "$g" pattern-md5)
+	check "$2: guest reads the signature" eq "$(domu_value "$g" xvda-signature)" "PVIO-SIG-RAW-$2"
+	check "$2: pattern read back direct" eq "$(domu_value "$g" pattern-direct)" "$sum"
+	check "$2: pattern read back buffered" eq "$(domu_value "$g" pattern-buffered)" "$sum"
+	check "$2: discard accepted" eq "$(domu_value "$g" discard)" ok
+	check "$2: ext4 files verified after remount" eq "$(domu_value "$g" fs-files)" ok
+	check "$2: e2fsck clean" eq "$(domu_value "$g" e2fsck-exit)" 0
+	check "$2: no guest-side failure" eval "! grep -qa 'PVIO-DOMU FAIL' $(console_log "$g")"
+	SUM=$sum
+}
+
+# After the guest is gone: what it wrote is in dom0's backing file.
+check_backing() { # label
+	check "$1: pattern found in dom0's backing file" \
+		eq "$(dd if=/srv/raw.img bs=1M skip=40 count=8 status=none | md5sum | cut -d' ' -f1)" "$SUM"
+	check "$1: discarded range reads zeroes in the backing file" \
+		cmp -s -n $((8 << 20)) <(dd if=/srv/raw.img bs=1M skip=48 count=8 status=none) /dev/zero
+}
+
+# MiB/s of one "N bytes (...) copied, S s, ..." (coreutils dd) line per run; their median.
+median_rate() { # guest key
+	grep -a "^PVIO-DOMU $2 " "$(console_log "$1")" | tr -d '\r' |
+		awk '{ for (i = 1; i <= NF; i++) if ($i == "s,") s = $(i - 1);
+			if (s > 0) printf "%.1f\n", $3 / s / 1048576 }' | sort -n | awk '{ v[NR] = $1 }
+			END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+}
+
+run_guest() { # label name
+	local label=$1 g=$2 domid
+	make_disk /srv/raw.img 64 "PVIO-SIG-RAW-$label" $raw_dev || fatal "dom0: cannot set up $raw_dev"
+	make_disk /srv/fs.img 48 "" $fs_dev || fatal "dom0: cannot set up $fs_dev"
+	guest_create /pvio/blk-guest.cfg "name=\"$g\"" || { check "$label: xl create" false; return; }
+	domid=$(xl domid "$g")
+	if ! wait_console "$g" 'PVIO-DOMU DONE' 600 >/dev/null; then
+		check "$label: the guest finished its I/O" false
+		show_logs "$g" always
+		guest_destroy "$g"
+		return
+	fi
+	check_negotiation "$g" "$domid" "$label"
+	[[ $label == pvio ]] && check_pvio_stats "$domid"
+	check_data "$g" "$label"
+	show_logs "$g"
+	check "$label: xl destroy" guest_destroy "$g"
+	check_backing "$label"
+	grep -a '^PVIO-DOMU dd-' "$(console_log "$g")" | tr -d '\r'
+	RATES[$label-write]=$(median_rate "$g" dd-write)
+	RATES[$label-read]=$(median_rate "$g" dd-read)
+	check "$label: the dd runs gave rates" eval '[[ ${RATES[$label-write]} != - && ${RATES[$label-read]} != - ]]'
+	[[ $label == pvio ]] && check "pvio: device forgotten after destroy" \
+		wait_gone 30 test -e "$PVIO_STATS/$domid.51712"
+}
+
+# Hand the vbd directory over from pvio-blkback to the kernel's back-end.
+switch_to_kernel_blkback() {
+	local pid
+	pid=$(cat /run/pvio-blkback.pid)
+	kill -TERM "$pid"
+	check "pvio-blkback exits on SIGTERM" wait_gone 30 kill -0 "$pid"
+	check "modprobe xen-blkback" modprobe xen-blkback
+}
+
+print_figures() {
+	local w r
+	echo "figure: sequential 32 MiB dd in a Linux PV domU (2 vCPUs), O_DIRECT, 1 MiB blocks;"
+	echo "figure: MiB/s, median of 3; dom0 disk: loop device on a tmpfs file; Xen nested in QEMU/TCG"
+	printf 'figure: %-6s %14s %16s %7s\n' "" pvio-blkback "kernel blkback" ratio
+	for w in write read; do
+		r=$(awk -v a="${RATES[pvio-$w]}" -v b="${RATES[kernel-$w]}" \
+			'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+		printf 'figure: %-6s %14s %16s %7s\n' $w "${RATES[pvio-$w]}" "${RATES[kernel-$w]}" "$r"
+	done
+}
+
+declare -A RATES
+mkdir -p /srv
+check "pvio-blkback runs" pvio_blkback_alive
+run_guest pvio blk-pvio
+switch_to_kernel_blkback
+run_guest kernel blk-kernel
+print_figures
+finish

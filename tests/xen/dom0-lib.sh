@@ -1,0 +1,98 @@
+# Helpers for the scenarios that run in the test dom0 (sourced, bash).
+PVIO_STATS=/run/pvio-blkback
+PVIO_LOG=/var/log/pvio-blkback.log
+CONSOLES=/var/log/xen/console
+failures=0
+
+# Record one check; the scenario fails at the end if any check failed.
+check() { # description command...
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok: $what"
+	else
+		echo "FAIL: $what"
+		failures=$((failures + 1))
+	fi
+}
+
+eq() { [[ $1 == "$2" ]] || { echo "  got '$1', want '$2'" && false; }; }
+le() { [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $1 -le $2 ]] || { echo "  got $1 > $2" && false; }; }
+gt() { [[ $1 =~ ^[0-9]+$ && $1 -gt $2 ]] || { echo "  got '$1', want > $2" && false; }; }
+
+# Stop the scenario at once (an unusable guest); still counts what was checked.
+fatal() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+finish() {
+	echo "$failures check(s) failed"
+	[[ $failures -eq 0 ]]
+}
+
+xsr() { xenstore-read "$1" 2>/dev/null || echo "${2-absent}"; }
+
+# A guest's console log, as xenconsoled writes it.
+console_log() { echo "$CONSOLES/guest-$1.log"; }
+
+# Wait for a line of a guest's console matching a pattern, woken by tail -F, not a timer;
+# print the first such line.
+wait_console() { # guest pattern seconds
+	local log
+	log=$(console_log "$1")
+	touch "$log"
+	timeout "$3" grep -m1 -a -E "$2" < <(timeout "$3" tail -n +1 -F "$log" 2>/dev/null)
+}
+
+# The value of "PVIO-DOMU <key> <value...>" in a guest's console, the last one written.
+domu_value() { # guest key
+	sed -n "s/^PVIO-DOMU $2 //p" "$(console_log "$1")" | tr -d '\r' | tail -n1
+}
+
+# A key of pvio-blkback's statistics file for a device.
+stat_value() { # domid devid key
+	sed -n "s/^$3 //p" "$PVIO_STATS/$1.$2" 2>/dev/null
+}
+
+guest_create() { # config [key=value...]
+	local cfg=$1
+	shift
+	timeout 180 xl create "$cfg" "$@"
+}
+
+guest_destroy() { # name
+	xl domid "$1" >/dev/null 2>&1 || return 0
+	timeout 90 xl destroy "$1"
+}
+
+# Print the guest's console and pvio-blkback's log when something failed (or "always").
+show_logs() { # guest [always]
+	[[ $failures -eq 0 && ${2-} != always ]] && return 0
+	echo "--- console of $1"
+	tail -n 60 "$(console_log "$1")" | tr -d '\r'
+	echo "--- $PVIO_LOG"
+	tail -n 40 "$PVIO_LOG"
+}
+
+# A disk: a file in dom0's memory with a signature in sector 0, behind a given loop device.
+make_disk() { # file MiB signature loop-device
+	losetup -d "$4" 2>/dev/null
+	rm -f "$1"
+	truncate -s "${2}M" "$1" &&
+		printf '%s' "$3" | dd of="$1" conv=notrunc status=none &&
+		losetup "$4" "$1"
+}
+
+pvio_blkback_alive() { kill -0 "$(cat /run/pvio-blkback.pid)" 2>/dev/null; }
+
+# Wait until a path disappears (a xenstore node or a file); polled, bounded.
+wait_gone() { # seconds command...
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 5; i++)); do
+		"$@" >/dev/null 2>&1 || return 0
+		sleep 0.2
+	done
+	return 1
+}

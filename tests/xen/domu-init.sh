@@ -1,0 +1,125 @@
+#!/bin/sh
+# /init of the test domU (busybox): Linux's own xen-blkfront against whatever dom0 runs as the
+# back-end. Reports on its console (read by dom0 from xenconsoled's log) as lines
+# "PVIO-DOMU <key> <value>"; the mode comes from the kernel command line (pvio=blk|xl).
+export PATH=/sbin:/bin
+
+say() { echo "PVIO-DOMU $*"; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp /mnt && mount -t tmpfs tmpfs /tmp
+
+# ext4 asks for crc32c through the crypto API: load both before the first mount.
+modprobe crc32c_generic
+modprobe ext4
+echo /bin/modprobe >/proc/sys/kernel/modprobe
+
+mode=$(sed -n 's/.*pvio=\([a-z]*\).*/\1/p' /proc/cmdline)
+say boot "$mode $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+
+# A back-end that never connects blocks the module load for minutes: load it in the
+# background and wait for the disks, each wait bounded.
+modprobe xen-blkfront &
+
+wait_dev() { # name seconds
+	i=0
+	while [ ! -b "/dev/$1" ] && [ $i -lt $(($2 * 5)) ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -b "/dev/$1" ]
+}
+
+# The first 32 bytes of a disk, where dom0 wrote a signature.
+signature() { dd if="/dev/$1" bs=512 count=1 iflag=direct 2>/dev/null | head -c 32 | tr -dc 'A-Za-z0-9-'; }
+
+# What xen-blkfront made of the back-end's offer.
+report_negotiation() { # disk
+	q=/sys/block/$1/queue
+	say "$1-max-segments $(cat $q/max_segments)"
+	say "$1-discard-max-bytes $(cat $q/discard_max_bytes)"
+	say "$1-write-cache $(cat $q/write_cache)"
+	say "$1-hw-queues $(ls /sys/block/$1/mq | wc -l)"
+	say "$1-dmesg $(dmesg | grep "blkfront: $1:" | tail -n1 | sed 's/^\[[^]]*\] //')"
+}
+
+# Sequential 32 MiB, direct, three times each way; dom0 takes the medians.
+throughput() { # disk
+	for r in 1 2 3; do
+		say "dd-write $(dd if=/dev/zero of="/dev/$1" bs=1M count=32 oflag=direct 2>&1 | tail -n1)"
+		say "dd-read $(dd if="/dev/$1" of=/dev/null bs=1M count=32 iflag=direct 2>&1 | tail -n1)"
+	done
+}
+
+md5() { md5sum | cut -d' ' -f1; }
+
+# 8 MiB of random data at 40 MiB, read back direct and through the page cache; the same
+# data at 48 MiB, then discarded there (dom0 finds zeroes in the backing file).
+pattern() { # disk
+	d=/dev/$1
+	dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
+	sum=$(md5 </tmp/pattern)
+	say "pattern-md5 $sum"
+	dd if=/tmp/pattern of="$d" bs=1M seek=40 oflag=direct conv=fsync 2>/dev/null
+	dd if=/tmp/pattern of="$d" bs=1M seek=48 oflag=direct conv=fsync 2>/dev/null
+	say "pattern-direct $(dd if="$d" bs=1M skip=40 count=8 iflag=direct 2>/dev/null | md5)"
+	echo 3 >/proc/sys/vm/drop_caches
+	say "pattern-buffered $(dd if="$d" bs=1M skip=40 count=8 2>/dev/null | md5)"
+	blkdiscard -o $((48 << 20)) -l $((8 << 20)) "$d" && say "discard ok"
+	sync
+}
+
+# ext4: files written, verified after a remount, and a clean e2fsck.
+filesystem() { # disk
+	d=/dev/$1
+	mkfs.ext4 -q -F "$d" || { say "fs-files mkfs-failed"; return; }
+	mount -t ext4 "$d" /mnt || { say "fs-files mount-failed"; return; }
+	i=0
+	while [ $i -lt 16 ]; do
+		dd if=/dev/urandom of=/mnt/f$i bs=64k count=$((i + 1)) 2>/dev/null
+		i=$((i + 1))
+	done
+	(cd /mnt && md5sum f*) >/tmp/sums
+	umount /mnt && mount -t ext4 "$d" /mnt || { say "fs-files remount-failed"; return; }
+	if (cd /mnt && md5sum -c -s /tmp/sums); then say "fs-files ok"; else say "fs-files differ"; fi
+	umount /mnt
+	e2fsck -f -n "$d" >/tmp/fsck 2>&1
+	say "e2fsck-exit $?"
+}
+
+mode_blk() {
+	wait_dev xvda 120 && wait_dev xvdb 30 || { say "FAIL disks missing: $(ls /dev | grep xvd)"; return; }
+	say "xvda-signature $(signature xvda)"
+	report_negotiation xvda
+	throughput xvda
+	pattern xvda
+	filesystem xvdb
+}
+
+# dom0 attaches xvdb with xl block-attach while this runs, then detaches it.
+mode_xl() {
+	wait_dev xvda 120 || { say "FAIL xvda missing"; return; }
+	say "xvda-signature $(signature xvda)"
+	say "waiting-for xvdb"
+	wait_dev xvdb 120 || { say "FAIL xvdb never came"; return; }
+	say "xvdb-signature $(signature xvdb)"
+	echo PVIO-DOMU-WROTE-XVDB | dd of=/dev/xvdb bs=512 seek=1 conv=sync,fsync oflag=direct 2>/dev/null
+	say "xvdb-written"
+	i=0
+	while [ -b /dev/xvdb ] && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -b /dev/xvdb ] && say "FAIL xvdb still there" || say "xvdb-gone"
+}
+
+case $mode in
+blk) mode_blk ;;
+xl) mode_xl ;;
+*) say "FAIL unknown mode '$mode'" ;;
+esac
+say DONE
+# dom0 reads the state and destroys the domain.
+while :; do sleep 3600; done
