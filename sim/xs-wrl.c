@@ -12,19 +12,11 @@
 #include "config.h"
 
 #include <stdint.h>
-#include <time.h>
 
+#include "hv/clock.h"
 #include "sim/xs-daemon.h"
 
 #define XS_WRL_COST 1000 /* credit one write costs */
-
-static uint64_t xs_wrl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Add the credit earned since the last refill, up to the burst. */
 static void xs_wrl_refill(const struct xs_quota *q, struct xs_wrl *w, uint64_t now)
@@ -44,7 +36,7 @@ static void xs_wrl_refill(const struct xs_quota *q, struct xs_wrl *w, uint64_t n
 void xs_wrl_init(struct xs_daemon *d, struct xs_domain *dom)
 {
 	dom->wrl.credit = (int64_t)d->quota.wrl_burst * XS_WRL_COST;
-	dom->wrl.stamp = xs_wrl_now();
+	dom->wrl.stamp = (uint64_t)hv_now_ms();
 	dom->wrl.throttled = 0;
 }
 
@@ -54,7 +46,7 @@ void xs_wrl_debit(struct xs_daemon *d, unsigned int domid)
 
 	if (!dom)
 		return;
-	xs_wrl_refill(&d->quota, &dom->wrl, xs_wrl_now());
+	xs_wrl_refill(&d->quota, &dom->wrl, (uint64_t)hv_now_ms());
 	dom->wrl.credit -= XS_WRL_COST;
 	if (dom->wrl.credit < 0)
 		dom->wrl.throttled++;
@@ -66,7 +58,7 @@ bool xs_wrl_allows(struct xs_daemon *d, unsigned int domid)
 
 	if (!dom || dom->wrl.credit >= 0)
 		return true;
-	xs_wrl_refill(&d->quota, &dom->wrl, xs_wrl_now());
+	xs_wrl_refill(&d->quota, &dom->wrl, (uint64_t)hv_now_ms());
 	return dom->wrl.credit >= 0;
 }
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "hv/clock.h"
 #include "hv/simctl.h" /* hvctl_death_read */
 #include "tools/teardown.h"
 #include "xenbus/toolstack.h"
@@ -33,14 +33,6 @@ struct td_list {
 	struct td_dev *v; /* the devices */
 	size_t n, cap;	  /* used and allocated entries */
 };
-
-static long long td_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int td_add(struct td_list *l, domid_t be, const char *bkind, domid_t fe, uint32_t devid)
 {
@@ -121,7 +113,7 @@ static int td_collect(struct xs_handle *xs, domid_t fe, struct td_list *l)
  */
 static void td_close_all(struct xs_handle *xs, struct td_list *l, int timeout_ms)
 {
-	long long deadline = td_now_ms() + timeout_ms;
+	long long deadline = hv_now_ms() + timeout_ms;
 	char front[256];
 
 	for (size_t i = 0; i < l->n; i++) {
@@ -130,7 +122,7 @@ static void td_close_all(struct xs_handle *xs, struct td_list *l, int timeout_ms
 		xenbus_device_detach(xs, &l->v[i].spec);
 	}
 	for (size_t i = 0; i < l->n; i++) {
-		long long left = deadline - td_now_ms();
+		long long left = deadline - hv_now_ms();
 
 		l->v[i].late =
 		    xenbus_device_wait_closed(xs, &l->v[i].spec, left > 0 ? (int)left : 0) != 0;
