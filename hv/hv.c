@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -161,6 +162,20 @@ int hv_evtchn_unbind(struct hv *hv, evtchn_port_t port)
 int hv_evtchn_state(struct hv *hv, evtchn_port_t port)
 {
 	return hv->ops->evtchn_state(hv, port);
+}
+
+bool hv_evtchn_state_observable(struct hv *hv)
+{
+	return !hv->ops->evtchn_state_privileged;
+}
+
+int hv_grant_left(struct hv *hv, unsigned int *left)
+{
+	if (!hv->ops->grant_left) {
+		*left = UINT_MAX;
+		return 0;
+	}
+	return hv->ops->grant_left(hv, left);
 }
 
 int hv_check(struct hv *hv)

@@ -128,5 +128,19 @@ enum hv_evtchn_state {
  * this is the domain's view of the port (it may belong to another handle).
  */
 int hv_evtchn_state(struct hv *hv, evtchn_port_t port);
+/*
+ * Whether hv_evtchn_state is a cheap question any process may ask, fit to poll.  On Xen it is
+ * EVTCHNOP_status through privcmd, which Linux refuses a domU: there a front-end learns that
+ * its back-end went from the back-end's xenstore state, as Linux's front-ends do.
+ */
+bool hv_evtchn_state_observable(struct hv *hv);
+
+/*
+ * How many more pages this process may grant: 0 and *left (UINT_MAX when nothing but memory
+ * limits it), or a negative errno when the limit cannot be read.  On Xen this is gntalloc's
+ * `limit` less what this handle shares; that limit counts the grants of every process using
+ * gntalloc, so the answer is an upper bound that another process can shrink.
+ */
+int hv_grant_left(struct hv *hv, unsigned int *left);
 
 #endif

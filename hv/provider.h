@@ -34,6 +34,10 @@ struct hv_ops {
 	int (*evtchn_unmask)(struct hv *hv, evtchn_port_t port);
 	int (*evtchn_unbind)(struct hv *hv, evtchn_port_t port);
 	int (*evtchn_state)(struct hv *hv, evtchn_port_t port);
+	/* NULL: no limit on the pages this process may grant but the memory behind them. */
+	int (*grant_left)(struct hv *hv, unsigned int *left);
+	/* hv_evtchn_state is a hypercall a deprivileged domain may be refused: do not poll it. */
+	bool evtchn_state_privileged;
 };
 
 struct hv {

@@ -34,6 +34,12 @@
  *  - pvio-hv can die under its clients (Xen cannot): the session's hang-up wakes
  *    hv_evtchn_fd and hv_check then says -ENOTCONN; mapped grants and bound
  *    event channels go on working, nothing else does.
+ *  - hv_evtchn_state is a question to pvio-hv that any client may ask, so
+ *    hv_evtchn_state_observable says true and front-ends poll it to notice a
+ *    peer that died without a word; on Xen it is a privileged hypercall and
+ *    they rely on xenstore alone.
+ *  - No grant limit: hv_grant_left says UINT_MAX; the domain's pool is the
+ *    bound.  Xen's gntalloc limits the grants of all its users (`limit`).
  *  - Domains are processes: a domain lives while any process holds its token
  *    ($PVIO_HV_FD) or a session; pvio-hv has no vCPUs, memory or devices.
  */

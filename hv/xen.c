@@ -18,7 +18,18 @@
  *   - gntdev refuses local-to-local grant copies; they get
  *     GNTST_bad_copy_arg here.
  *   - hv_evtchn_state asks Xen about a port of our domain, not of this
- *     handle: a port bound by someone else reports its real state.
+ *     handle: a port bound by someone else reports its real state.  It is a
+ *     hypercall through privcmd, which Linux restricts in a domU to the
+ *     domain's own target (EPERM unless privcmd is loaded unrestricted=1):
+ *     hv_evtchn_state_observable says false here, so front-ends never poll
+ *     it and follow the back-end's xenstore state instead (as Linux's
+ *     xen-blkfront does).  A refusal is remembered and logged once; later
+ *     calls answer it without a hypercall.
+ *   - hv_grant_left reads gntalloc's `limit` (module parameter, 1024 by
+ *     default).  gntalloc checks it against the grants the device holds for
+ *     every process, including ones a peer still maps after their process
+ *     unshared them; we can subtract only what this handle shares, so the
+ *     answer is an upper bound.
  */
 #include "config.h"
 
@@ -50,6 +61,8 @@ struct xen_priv {
 	xengnttab_handle *tab;	  /* /dev/xen/gntdev: grants we map or copy */
 	xenevtchn_handle *evtchn; /* /dev/xen/evtchn: our ports, O_NONBLOCK */
 	xc_interface *xc;	  /* /dev/xen/privcmd for EVTCHNOP_status; opened on first use */
+	int state_refused;	  /* privcmd's refusal of EVTCHNOP_status (-EPERM...), or 0 */
+	unsigned long shared;	  /* pages this handle shares through gntalloc */
 	domid_t domid;		  /* ours, read from xenstore at open */
 };
 
@@ -246,6 +259,7 @@ static int xen_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool
 	if (!p)
 		return neg_errno();
 	*addr = p;
+	priv(hv)->shared += count;
 	return 0;
 }
 
@@ -261,6 +275,7 @@ static int xen_grant_end(struct hv *hv, void *addr, unsigned int count)
 {
 	if (xengntshr_unshare(priv(hv)->shr, addr, count))
 		return neg_errno();
+	priv(hv)->shared -= count < priv(hv)->shared ? count : priv(hv)->shared;
 	return 0;
 }
 
@@ -437,20 +452,43 @@ static int xen_evtchn_unbind(struct hv *hv, evtchn_port_t port)
 	return 0;
 }
 
+/* A refusal that says privcmd will never allow this call to this process. */
+static bool refusal(int err)
+{
+	return err == -EPERM || err == -EACCES || err == -ENOSYS || err == -ENOENT;
+}
+
+/* Remember and log once that EVTCHNOP_status is not ours to make. */
+static int state_refused(struct hv *hv, int err)
+{
+	struct xen_priv *xp = priv(hv);
+
+	if (refusal(err) && !xp->state_refused) {
+		xp->state_refused = err;
+		pvio_log(hv->log, PVIO_LOG_INFO, "hv",
+			 "xen: EVTCHNOP_status refused (%s): port states are unknown to this "
+			 "process",
+			 strerror(-err));
+	}
+	return err;
+}
+
 /* Xen puts our end back to unbound when the remote end closes. */
 static int xen_evtchn_state(struct hv *hv, evtchn_port_t port)
 {
 	xc_evtchn_status_t st = { .dom = DOMID_SELF, .port = port };
 	struct xen_priv *xp = priv(hv);
 
+	if (xp->state_refused)
+		return xp->state_refused;
 	/*
 	 * Only this call needs privcmd, which a deprivileged driver-domain
 	 * process may lack: open it here so that everything else works without.
 	 */
 	if (!xp->xc && !(xp->xc = xc_interface_open(&xp->xtl, &xp->xtl, 0)))
-		return open_failed(hv, "/dev/xen/privcmd");
+		return state_refused(hv, neg_errno());
 	if (xc_evtchn_status(xp->xc, &st) < 0)
-		return neg_errno();
+		return state_refused(hv, neg_errno());
 	switch (st.status) {
 	case EVTCHNSTAT_closed:
 		return HV_EVTCHN_CLOSED;
@@ -461,6 +499,25 @@ static int xen_evtchn_state(struct hv *hv, evtchn_port_t port)
 	default:
 		return -EINVAL; /* a pirq, virq or ipi port: never one of ours */
 	}
+}
+
+#define GNTALLOC_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
+
+static int xen_grant_left(struct hv *hv, unsigned int *left)
+{
+	unsigned long limit, shared = priv(hv)->shared;
+	FILE *f = fopen(GNTALLOC_LIMIT, "re");
+	int n;
+
+	if (!f)
+		return neg_errno();
+	n = fscanf(f, "%lu", &limit);
+	fclose(f);
+	if (n != 1)
+		return -EINVAL;
+	limit = limit > shared ? limit - shared : 0;
+	*left = limit > UINT_MAX ? UINT_MAX : (unsigned int)limit;
+	return 0;
 }
 
 const struct hv_ops hv_xen_ops = {
@@ -481,4 +538,6 @@ const struct hv_ops hv_xen_ops = {
 	.evtchn_unmask = xen_evtchn_unmask,
 	.evtchn_unbind = xen_evtchn_unbind,
 	.evtchn_state = xen_evtchn_state,
+	.grant_left = xen_grant_left,
+	.evtchn_state_privileged = true,
 };

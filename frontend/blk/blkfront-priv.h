@@ -139,6 +139,9 @@ struct blkfront {
 	unsigned int nqueues;		       /* queues set up */
 	unsigned int rr;		       /* next queue to try */
 	unsigned int part_segs;		       /* data segments per part */
+	unsigned int pool_pages;	       /* pool pages per queue, fitted to the grant limit */
+	bool pool_explicit;		       /* the caller chose opts.pool_pages */
+	bool pool_logged;		       /* said once why the pool is smaller */
 	unsigned int depth;		       /* operations outstanding at most */
 	struct bf_part *fifo_head;	       /* parts waiting for ring or pool space */
 	struct bf_part *fifo_tail;	       /* its last */

@@ -49,15 +49,21 @@ static unsigned int min_u(unsigned int a, unsigned int b)
 /* What to ask for, from what the back-end offers and the caller wants. */
 static void negotiate(struct blkfront *bf)
 {
-	unsigned int segs = BLKIF_MAX_SEGMENTS_PER_REQUEST, pool = bf->opts.pool_pages;
-
 	bf->be_max_queues = be_u32(bf, "multi-queue-max-queues", 1, BF_MAX_QUEUES);
 	bf->be_max_order = be_u32(bf, "max-ring-page-order", 0, RING_ORDER_MAX);
 	bf->be_indirect = be_u32(bf, "feature-max-indirect-segments", 0, BF_MAX_SEGS);
 	bf->info.queues = min_u(bf->opts.queues, bf->be_max_queues ? bf->be_max_queues : 1);
 	bf->info.ring_order = min_u(bf->opts.ring_order, bf->be_max_order);
+	bf->pool_pages = bf->opts.pool_pages;
 	bf->info.persistent =
 	    !bf->opts.no_persistent && be_u32(bf, "feature-persistent", 0, 1) == 1;
+}
+
+/* Segments per part: what both ends take, fitted to an empty pool of the chosen size. */
+static void choose_segs(struct blkfront *bf)
+{
+	unsigned int segs = BLKIF_MAX_SEGMENTS_PER_REQUEST, pool = bf->pool_pages;
+
 	if (!bf->opts.no_indirect && bf->be_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST)
 		segs = min_u(bf->opts.max_indirect_segments, bf->be_indirect);
 	/* A part's data and descriptor pages must fit an empty pool. */
@@ -138,13 +144,50 @@ static int ring_keys_txn(struct xenbus_dev *dev, xs_transaction_t t, void *arg)
 	return ret;
 }
 
+/* One request of the most segments a ring slot holds: the least a queue's pool must take. */
+#define BF_MIN_POOL BLKIF_MAX_SEGMENTS_PER_REQUEST
+
+/*
+ * Fit every queue's ring and pool into the grants this process may still share (gntalloc's
+ * `limit` on Xen, 1024 by default: less than the default pool and its ring).  The default pool
+ * shrinks to fit; a pool the caller chose, or one smaller than a request, does not.  A limit we
+ * cannot read leaves the pool as asked: sharing then fails with the kernel's own error.
+ */
+static int fit_pool(struct blkfront *bf)
+{
+	unsigned int nq = bf->info.queues, ring = 1u << bf->info.ring_order, left, fit;
+
+	if (hv_grant_left(bf->hv, &left) < 0 || left / nq >= ring + bf->pool_pages)
+		return 0;
+	fit = left / nq > ring ? left / nq - ring : 0;
+	if (bf->pool_explicit || fit < BF_MIN_POOL) {
+		pvio_log(bf->log, PVIO_LOG_ERROR, "blkfront",
+			 "vbd %u: %u queues of %u ring and %u pool pages do not fit the %u grants "
+			 "left under the grant limit (gntalloc's limit on Xen)",
+			 bf->info.devid, nq, ring, bf->pool_explicit ? bf->pool_pages : BF_MIN_POOL,
+			 left);
+		return -ENOSPC;
+	}
+	if (!bf->pool_logged)
+		pvio_log(
+		    bf->log, PVIO_LOG_INFO, "blkfront",
+		    "vbd %u: pool of %u pages a queue, not %u: %u queues of %u ring pages must "
+		    "fit the %u grants left under the grant limit (gntalloc's limit on Xen)",
+		    bf->info.devid, fit, bf->pool_pages, nq, ring, left);
+	bf->pool_logged = true;
+	bf->pool_pages = fit;
+	return 0;
+}
+
 int bf_talk_to_backend(struct blkfront *bf)
 {
 	struct bf_part *list = NULL;
 	unsigned int i;
-	int ret = 0;
+	int ret;
 
 	negotiate(bf);
+	ret = fit_pool(bf);
+	choose_segs(bf);
 	for (i = 0; ret == 0 && i < bf->info.queues; i++) {
 		ret = bf_queue_setup(bf, &bf->queues[i], i);
 		bf->nqueues = i + 1;
@@ -320,6 +363,7 @@ static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 		bf->opts.max_indirect_segments = BF_DEFAULT_INDIRECT;
 	if (bf->opts.max_indirect_segments > BF_MAX_SEGS)
 		bf->opts.max_indirect_segments = BF_MAX_SEGS;
+	bf->pool_explicit = bf->opts.pool_pages != 0;
 	if (!bf->opts.pool_pages)
 		bf->opts.pool_pages = BF_DEFAULT_POOL;
 	if (!bf->opts.timeout_ms)

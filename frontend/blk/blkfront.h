@@ -67,7 +67,7 @@ struct blkfront_opts {
 	bool no_indirect;		    /* use only 11-segment requests */
 	bool no_persistent;		    /* do not announce feature-persistent */
 	unsigned int queue_depth;	    /* submissions outstanding at most; 0: sum of rings */
-	unsigned int pool_pages;	    /* granted data pages per queue; 0: 1024 (4 MiB) */
+	unsigned int pool_pages;	    /* granted pages per queue; 0: 1024 or what fits */
 	unsigned int poll_us;		    /* spin this long for responses before sleeping */
 	int timeout_ms;	      /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
 	int device_wait_ms;   /* the device may not exist yet: wait this long for it to appear */

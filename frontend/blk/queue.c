@@ -50,7 +50,7 @@ int bf_queue_setup(struct blkfront *bf, struct bf_queue *q, unsigned int index)
 	if (ret < 0)
 		return ret;
 	q->bound = true;
-	return gntpool_create(&q->pool, bf->hv, be, bf->opts.pool_pages, true);
+	return gntpool_create(&q->pool, bf->hv, be, bf->pool_pages, true);
 }
 
 void bf_zombie_add(struct blkfront *bf, void *ring, unsigned int pages, struct gntpool *pool)

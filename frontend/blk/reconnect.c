@@ -4,8 +4,9 @@
  * blkback_changed, blkfront_resume and blkif_recover).
  *
  * The back-end is gone when its state moves to Closing, Closed or Unknown, when the remote end
- * of one of our event channels closes, or when it breaks a ring.  Then every request it has not
- * answered goes back to the front of the pending FIFO in submission order (the operations keep
+ * of one of our event channels closes (where port states are observable: not on Xen, where
+ * asking is a hypercall a domU may not make), or when it breaks a ring.  Then every request it has
+ * not answered goes back to the front of the pending FIFO in submission order (the operations keep
  * their buffers: a write is acknowledged only by a response), the rings and pools are torn down
  * (grants it still maps become zombies, ended later and never reused), and we switch to Closed.
  * Once the back-end reads Closed or InitWait and its `online` is not 0 we switch to
@@ -157,10 +158,16 @@ int bf_follow_xenstore(struct blkfront *bf)
 int bf_check_channels(struct blkfront *bf)
 {
 	unsigned int i;
+	int st;
 
-	for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++)
-		if (hv_evtchn_state(bf->hv, bf->queues[i].port) != HV_EVTCHN_CONNECTED)
+	if (!hv_evtchn_state_observable(bf->hv))
+		return 0;
+	for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++) {
+		st = hv_evtchn_state(bf->hv, bf->queues[i].port);
+		/* An error (-EPERM...) says we cannot ask, not that the channel closed. */
+		if (st == HV_EVTCHN_CLOSED || st == HV_EVTCHN_UNBOUND)
 			bf_lost(bf, "event channel closed");
+	}
 	return 0;
 }
 
