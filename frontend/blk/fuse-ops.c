@@ -289,8 +289,12 @@ static void bfuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 
 	(void)ino;
 	(void)fi;
-	if (b->info.readonly || off < 0 || !size) {
-		fuse_reply_err(req, b->info.readonly ? EROFS : off < 0 ? EINVAL : 0);
+	if (b->info.readonly || off < 0) {
+		fuse_reply_err(req, b->info.readonly ? EROFS : EINVAL);
+		return;
+	}
+	if (!size) {
+		fuse_reply_write(req, 0);
 		return;
 	}
 	/* A disk does not grow: a write at its end fails as on a block device. */
@@ -456,14 +460,18 @@ static void bfuse_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	bfuse_reply_attr(req, ino);
 }
 
-/* A disk's size is fixed: only a "truncate" to its own size succeeds; nothing else is set. */
+/*
+ * A disk's size is fixed: only a "truncate" to its own size succeeds (the times that come with
+ * it are not kept); nothing else is set.
+ */
 static void bfuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
 	struct bfuse *b = bfuse_of(req);
 
 	(void)fi;
-	if (to_set != FUSE_SET_ATTR_SIZE)
+	if (!(to_set & FUSE_SET_ATTR_SIZE) ||
+	    (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
 		fuse_reply_err(req, ENOSYS);
 	else if (ino != BFUSE_DISK_INO)
 		fuse_reply_err(req, EISDIR);
