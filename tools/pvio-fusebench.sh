@@ -6,7 +6,8 @@
 #
 # A SIZE MiB image (default 256) in /dev/shm is measured directly, then served by pvio-blkback
 # in a driver domain to pvio-blkfront in a guest on the embedded hypervisor
-# (tests/blk-fuse-env), and measured through `losetup --direct-io=off` and `--direct-io=on`.
+# (tests/blk-fuse-env), and measured on MOUNTPOINT/disk itself and through
+# `losetup --direct-io=off` and `--direct-io=on`.
 # Each job: fio 4 KiB random read or write, libaio, O_DIRECT, iodepth 1 and 32, SECONDS each
 # (default 10).  Prints one line per job: where, rw, depth, IOPS, ratio to the file's IOPS.
 # Needs root, /dev/fuse, loop devices, fio and python3 (to read fio's JSON).
@@ -27,8 +28,10 @@ print(int(j["read"]["iops"] + j["write"]["iops"]))' "$tmp/fio.json") || return 1
 	done
 }
 
-# Run by blk-fuse-env in dom0 once MOUNTPOINT/disk exists: both loop modes.
+# Run by blk-fuse-env in dom0 once MOUNTPOINT/disk exists: the FUSE file itself, then the loop
+# device in both modes.
 inner() {
+	jobs "$1/disk" | sed "s/^/fuse-file /" || return 1
 	for dio in off on; do
 		loop=$(losetup -f --show --direct-io=$dio "$1/disk") || return 1
 		jobs "$loop" | sed "s/^/loop-dio-$dio /"
