@@ -313,6 +313,10 @@ static int serve_queue(struct fb *f, struct fbq *q)
 			    (f->kind == FB_STALL || f->kind == FB_CLOSE))
 				f->stalled = true;
 		}
+		if (*fb_env.hold && q == &f->q[0])
+			*fb_env.held =
+			    (int)(__atomic_load_n(&q->rb.sring->req_prod, __ATOMIC_ACQUIRE) -
+				  q->rb.req_cons);
 		if (f->stalled || *fb_env.hold)
 			return 0;
 		if (n < 0)
@@ -518,6 +522,7 @@ int fb_env_start(int (*back)(void *), int (*front)(void *), void *arg)
 	fb_env.stall = (volatile int *)(fb_env.disk + fb_env.disk_bytes);
 	fb_env.hold = fb_env.stall + 1;
 	fb_env.quit = fb_env.stall + 2;
+	fb_env.held = fb_env.stall + 3;
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	extra[1] = t_hv_socket();
 	T_CHECK(t_xs_start(extra) == 0, "pvio-xenstored did not start");

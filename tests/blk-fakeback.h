@@ -64,6 +64,7 @@ struct fb_env {
 	volatile int *stall;	    /* shared: non-zero makes every back-end stop answering */
 	volatile int *hold;	    /* shared: while non-zero, requests wait on the ring */
 	volatile int *quit;	    /* shared: non-zero makes the back-end unmap and return */
+	volatile int *held;	    /* shared: requests waiting on queue 0's ring under hold */
 };
 
 /* Disk size used by the tests: 16 MiB. */

@@ -30,7 +30,6 @@
 
 #include "frontend/blk/fuse-ops.h"
 
-#include <fuse_lowlevel.h>
 #include "xenbus/vdev.h"
 
 #define PROG "pvio-blkfront"
@@ -41,7 +40,7 @@ struct bfuse_args {
 	bool debug;		 /* -d: libfuse's debug output (implies -f) */
 	int verbose;		 /* -v: the library's log level above warnings */
 	struct blkfront_opts bo; /* queues, ring order, persistent, indirect */
-	struct fuse_args fa;	 /* arguments for fuse_new: argv[0], -d, -o ... */
+	struct fuse_args fa;	 /* arguments for fuse_session_new: argv[0], -d, -o ... */
 	const char *device;	 /* VDEV or DEVID as given, for messages */
 	const char *mountpoint;	 /* where to mount */
 };
@@ -263,14 +262,15 @@ static int bfuse_connect(struct bfuse *b, struct bfuse_args *a)
 }
 
 /*
- * fuse_loop, with the device's events served while no operation runs: an idle front-end must
- * still see its back-end go (a detach's Closing is answered by closing, or pvio block-detach
- * waits out its 10 s).  0 when unmounted, a positive signal number when asked to stop, or a
- * negative errno.
+ * The event loop: the FUSE session's fd and the device's in one poll.  A request from the kernel
+ * is taken and dispatched (a read or write is submitted and left in flight); the device's events
+ * run completions, which reply.  An idle front-end thus still sees its back-end go (a detach's
+ * Closing is answered by closing, or pvio block-detach waits out its 10 s).  0 when unmounted,
+ * or a negative errno.
  */
-static int bfuse_loop(struct bfuse *b, struct fuse *f)
+static int bfuse_loop(struct bfuse *b)
 {
-	struct fuse_session *se = fuse_get_session(f);
+	struct fuse_session *se = b->se;
 	struct fuse_buf buf = { 0 };
 	int r = 0;
 
@@ -298,53 +298,53 @@ static int bfuse_loop(struct bfuse *b, struct fuse *f)
 		r = 0;
 	}
 	free(buf.mem);
-	fuse_session_reset(se);
 	return r < 0 ? r : 0;
 }
 
 /*
  * Mount and serve until unmounted or signalled; 0 for a clean end, -1 after a message.
  *
- * The loop is single-threaded (fuse_loop, what `-s` selects in fuse_main) because a blkfront
- * handle is driven by one thread only: its calls poll the rings themselves.  With the high-level
- * API's synchronous callbacks that means one operation in flight at a time (a large one split
- * into several ring requests); a multi-threaded loop (fuse_loop_mt) would want one handle per
- * thread, i.e. one device connection (or one queue) each, to keep more in flight.
+ * One thread owns the blkfront handle (it is not thread-safe): the loop above, whose requests
+ * are answered from the completion callbacks, keeps as many operations in flight as the kernel
+ * sends.  On the way out the handle is closed before the session: blkfront_close completes
+ * what is still in flight, and those completions answer their requests (-EIO) while the
+ * session can still carry the replies.
  */
 static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
 {
-	struct fuse *f;
 	int r = -1, lr;
 
-	f = fuse_new(&a->fa, &bfuse_ops, sizeof(bfuse_ops), b);
-	if (!f) {
+	b->se = fuse_session_new(&a->fa, &bfuse_ops, sizeof(bfuse_ops), b);
+	if (!b->se) {
 		fprintf(stderr, PROG ": %s: bad FUSE options\n", a->mountpoint);
 		return -1;
 	}
-	if (fuse_mount(f, a->mountpoint)) {
+	if (fuse_session_mount(b->se, a->mountpoint)) {
 		fprintf(stderr, PROG ": %s: cannot mount\n", a->mountpoint);
 		goto out_destroy;
 	}
-	if (fuse_set_signal_handlers(fuse_get_session(f))) {
+	if (fuse_set_signal_handlers(b->se)) {
 		fprintf(stderr, PROG ": cannot install signal handlers\n");
 		goto out_unmount;
 	}
 	if (ready_fd >= 0)
 		bfuse_detach(ready_fd);
-	lr = bfuse_loop(b, f);
-	/* 0: unmounted; a positive signal number: asked to stop; negative: an error. */
+	lr = bfuse_loop(b);
 	r = lr < 0 ? -1 : 0;
 	if (lr < 0)
 		fprintf(stderr, PROG ": %s: %s\n", a->mountpoint, strerror(-lr));
-	fuse_remove_signal_handlers(fuse_get_session(f));
+	fuse_remove_signal_handlers(b->se);
 	/* The close that follows is bounded: a second signal must not cut it short. */
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	blkfront_close(b->bf);
+	b->bf = NULL;
 out_unmount:
-	fuse_unmount(f);
+	fuse_session_unmount(b->se);
 out_destroy:
-	fuse_destroy(f);
+	fuse_session_destroy(b->se);
+	b->se = NULL;
 	return r;
 }
 
