@@ -8,7 +8,9 @@ for t in xenstore-write xenstore-read xenstore-ls xenstore-rm xenstore-chmod \
 done
 dir=$(mktemp -d /tmp/pvio-xs-utils-XXXXXX) || exit 1
 # Every wait is bounded: a daemon or a client that hangs fails the test instead of stalling it.
-timeout 60 "$build/pvio-xenstored" -s "$dir/socket" &
+# --foreground: a plain timeout signals its whole process group, and a SIGTERM that reaches
+# LeakSanitizer's tracer while it checks the exiting daemon hangs the daemon for good.
+timeout --foreground -k 10 60 "$build/pvio-xenstored" -s "$dir/socket" &
 pid=$!
 wpid=
 cleanup() {
