@@ -2,11 +2,12 @@
 /*
  * sim-grant.c - grants on the embedded hypervisor.
  *
- * Sharing and ending go through pvio-hv (they allocate refs and pool pages);
- * map, unmap and copy run entirely in the caller: after the first attach to a
- * granter, a map is a pin per ref (a compare-and-swap on the granter's entry
- * under the entry's active lock) and, usually, an address in a standing view
- * of the granter's pool.
+ * Sharing and ending go through pvio-hv (they allocate refs and pool pages,
+ * and only pvio-hv reads the mappers' pins); map, unmap and copy run entirely
+ * in the caller: after the first attach to a granter, a map is a pin per ref
+ * (an atomic increment in our domain's active table, then a check of the
+ * granter's read-only entry) and, usually, an address in a standing view of
+ * the granter's pool for us.
  */
 #include "config.h"
 
@@ -20,14 +21,76 @@
 
 /* Shares */
 
+/* Our newest pool for (peer, writable), or NULL. */
+static struct sim_pool *pool_find(struct sim *s, domid_t peer, bool writable)
+{
+	struct sim_pool *p;
+
+	for (p = s->pools; p; p = p->next)
+		if (p->peer == peer && p->writable == writable)
+			return p;
+	return NULL;
+}
+
+/* Take the pool GRANT_ALLOC passed (fd, serial) as the newest for (peer, writable). */
+static int pool_add(struct sim *s, domid_t peer, bool writable, uint32_t serial, int fd)
+{
+	struct sim_pool *p = calloc(1, sizeof(*p));
+	void *map;
+
+	if (!p)
+		return -ENOMEM;
+	map = mmap(NULL, (size_t)s->nr_pages * HV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	if (map == MAP_FAILED) {
+		free(p);
+		return -errno;
+	}
+	*p = (struct sim_pool){
+		.next = s->pools, .peer = peer, .writable = writable, .serial = serial, .map = map
+	};
+	s->pools = p;
+	return 0;
+}
+
+/* The pool the reply to GRANT_ALLOC names, mapping it if it came with it. */
+static int pool_of_reply(struct sim *s, domid_t peer, bool writable, const struct hvsim_msg *rep,
+			 int fd, struct sim_pool **pp)
+{
+	int ret;
+
+	if (fd >= 0) {
+		ret = pool_add(s, peer, writable, rep->arg[2], fd);
+		if (ret < 0)
+			return ret;
+	}
+	*pp = pool_find(s, peer, writable);
+	return *pp && (*pp)->serial == rep->arg[2] ? 0 : -EPROTO;
+}
+
+/* Check the reply's first ref and frame; the page index of that frame in its pool. */
+static int share_check(const struct sim *s, const struct hvsim_msg *rep, unsigned int count,
+		       bool writable, uint32_t *page)
+{
+	uint32_t first_ref = rep->arg[0], base = writable ? s->nr_pages : 0;
+
+	if (first_ref >= s->nr_entries || count > s->nr_entries - first_ref || rep->arg[1] < base ||
+	    rep->arg[1] - base >= s->nr_pages || count > s->nr_pages - (rep->arg[1] - base))
+		return -EPROTO;
+	*page = rep->arg[1] - base;
+	return 0;
+}
+
 int sim_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable, void **addr,
 		    grant_ref_t *refs)
 {
 	struct sim *s = sim_of(hv);
-	struct hvsim_msg req = { .op = HVSIM_GRANT_ALLOC, .arg = { count } }, rep;
+	struct hvsim_msg req = { .op = HVSIM_GRANT_ALLOC, .arg = { count, peer, writable } }, rep;
 	struct sim_share *sh;
-	uint32_t first_ref, first_page, i;
-	int ret;
+	struct sim_pool *pool;
+	uint32_t page, i;
+	unsigned int n = 0;
+	int fd = -1, ret;
 
 	if (count > HVSIM_BATCH_MAX)
 		return -E2BIG;
@@ -35,22 +98,22 @@ int sim_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writab
 	if (!sh)
 		return -ENOMEM;
 	pthread_mutex_lock(&s->lock);
-	ret = sim_call(s, &req, &rep, NULL, 0, NULL);
+	pool = pool_find(s, peer, writable);
+	req.arg[3] = pool ? pool->serial : 0;
+	ret = sim_call(s, &req, &rep, &fd, 1, &n);
 	if (ret < 0)
 		goto out;
-	first_ref = rep.arg[0];
-	first_page = rep.arg[1];
-	if (first_ref >= s->nr_entries || count > s->nr_entries - first_ref ||
-	    first_page >= s->nr_pages || count > s->nr_pages - first_page) {
-		ret = -EPROTO;
+	ret = pool_of_reply(s, peer, writable, &rep, n ? fd : -1, &pool);
+	if (ret == 0)
+		ret = share_check(s, &rep, count, writable, &page);
+	if (ret < 0)
 		goto out;
-	}
 	for (i = 0; i < count; i++) {
-		hvsim_grant_entry(&s->table[first_ref + i], peer, first_page + i, writable);
-		refs[i] = first_ref + i;
+		hvsim_grant_entry(&s->table[rep.arg[0] + i], peer, rep.arg[1] + i, writable);
+		refs[i] = rep.arg[0] + i;
 	}
-	sh->addr = s->pool + (size_t)first_page * HV_PAGE_SIZE;
-	sh->first_ref = first_ref;
+	sh->addr = pool->map + (size_t)page * HV_PAGE_SIZE;
+	sh->first_ref = rep.arg[0];
 	sh->count = count;
 	sh->next = s->shares;
 	s->shares = sh;
@@ -58,6 +121,8 @@ int sim_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writab
 	sh = NULL;
 out:
 	pthread_mutex_unlock(&s->lock);
+	if (n)
+		close(fd);
 	free(sh);
 	return ret;
 }
@@ -70,17 +135,6 @@ static struct sim_share **share_find(struct sim *s, void *addr, unsigned int cou
 		if ((*pp)->addr == addr && (*pp)->count == count)
 			return pp;
 	return NULL;
-}
-
-/* End every entry that can be ended; -EBUSY if any is still mapped. */
-static int share_end_access(struct sim *s, const struct sim_share *sh)
-{
-	unsigned int i, busy = 0;
-
-	for (i = 0; i < sh->count; i++)
-		if (hvsim_end_access(&s->table[sh->first_ref + i]) < 0)
-			busy++;
-	return busy ? -EBUSY : 0;
 }
 
 int sim_grant_end(struct hv *hv, void *addr, unsigned int count)
@@ -97,9 +151,7 @@ int sim_grant_end(struct hv *hv, void *addr, unsigned int count)
 		goto out;
 	}
 	sh = *pp;
-	ret = share_end_access(s, sh);
-	if (ret < 0)
-		goto out;
+	/* pvio-hv ends the entries: it alone can read the mappers' pins. */
 	req.arg[0] = sh->first_ref;
 	req.arg[1] = sh->count;
 	ret = sim_call(s, &req, &rep, NULL, 0, NULL);
@@ -120,17 +172,20 @@ static void granter_free(struct sim_granter *g)
 	size_t n = g->view.nr_entries;
 
 	if (g->view.table)
-		munmap(g->view.table, n * sizeof(grant_entry_v1_t));
+		munmap((void *)g->view.table, n * sizeof(grant_entry_v1_t));
 	if (g->view.active)
 		munmap(g->view.active, n * sizeof(struct hvsim_active));
 	if (g->view.rec)
 		munmap(g->view.rec, n * sizeof(struct hvsim_pinrec));
 	if (g->pool_ro)
 		munmap(g->pool_ro, pool_len);
+	if (g->pool_rw_ro)
+		munmap(g->pool_rw_ro, pool_len);
 	if (g->pool_rw)
 		munmap(g->pool_rw, pool_len);
-	if (g->pool_fd >= 0)
-		close(g->pool_fd);
+	for (int i = 0; i < 2; i++)
+		if (g->pool_fd[i] >= 0)
+			close(g->pool_fd[i]);
 	free(g);
 }
 
@@ -144,23 +199,27 @@ static int map_shared(int fd, size_t len, int prot, void *out)
 	return 0;
 }
 
-/* Map the four objects GRANT_ATTACH passed: table, pool, active, records. */
+/*
+ * Map the five objects GRANT_ATTACH passed: table (read-only), read-only
+ * pool (read-only), writable pool, active table, pin records.
+ */
 static int granter_map(struct sim_granter *g, const int *fds)
 {
 	size_t n = g->view.nr_entries, pool_len = (size_t)g->view.nr_pages * HV_PAGE_SIZE;
 	int ret;
 
-	ret = map_shared(fds[0], n * sizeof(grant_entry_v1_t), PROT_READ | PROT_WRITE,
-			 &g->view.table);
+	ret = map_shared(fds[0], n * sizeof(grant_entry_v1_t), PROT_READ, &g->view.table);
 	if (!ret)
 		ret = map_shared(fds[1], pool_len, PROT_READ, &g->pool_ro);
 	if (!ret)
-		ret = map_shared(fds[1], pool_len, PROT_READ | PROT_WRITE, &g->pool_rw);
+		ret = map_shared(fds[2], pool_len, PROT_READ, &g->pool_rw_ro);
 	if (!ret)
-		ret = map_shared(fds[2], n * sizeof(struct hvsim_active), PROT_READ | PROT_WRITE,
+		ret = map_shared(fds[2], pool_len, PROT_READ | PROT_WRITE, &g->pool_rw);
+	if (!ret)
+		ret = map_shared(fds[3], n * sizeof(struct hvsim_active), PROT_READ | PROT_WRITE,
 				 &g->view.active);
 	if (!ret)
-		ret = map_shared(fds[3], n * sizeof(struct hvsim_pinrec), PROT_READ | PROT_WRITE,
+		ret = map_shared(fds[4], n * sizeof(struct hvsim_pinrec), PROT_READ | PROT_WRITE,
 				 &g->view.rec);
 	return ret;
 }
@@ -177,22 +236,22 @@ static int granter_attach(struct sim *s, domid_t domid, struct sim_granter **gp)
 	if (ret < 0)
 		return ret;
 	g = calloc(1, sizeof(*g));
-	if (!g || n != 4 || rep.arg[0] != HVSIM_GNT_ENTRIES || rep.arg[1] == 0 ||
+	if (!g || n != 5 || rep.arg[0] != HVSIM_GNT_ENTRIES || rep.arg[1] == 0 ||
 	    rep.arg[1] > HVSIM_POOL_PAGES_MAX) {
 		ret = g ? -EPROTO : -ENOMEM;
 		goto out;
 	}
 	g->domid = domid;
-	g->pool_fd = -1;
+	g->pool_fd[0] = g->pool_fd[1] = -1;
 	g->view.nr_entries = rep.arg[0];
 	g->view.nr_pages = rep.arg[1];
-	g->view.sid = s->sid;
 	g->view.mapper = s->domid;
 	ret = granter_map(g, fds);
 	if (ret < 0)
 		goto out;
-	g->pool_fd = fds[1];
-	fds[1] = -1;
+	g->pool_fd[0] = fds[1];
+	g->pool_fd[1] = fds[2];
+	fds[1] = fds[2] = -1;
 	g->next = s->granters;
 	s->granters = g;
 	*gp = g;
@@ -269,17 +328,38 @@ static void release_tell(struct sim *s, struct sim_granter *g, grant_ref_t ref)
 		g->dead = true;
 }
 
-static void unpin_one(struct sim *s, struct sim_granter *g, grant_ref_t ref, bool w)
+static void unpin_one(struct sim *s, struct sim_granter *g, grant_ref_t ref)
 {
-	if (hvsim_unpin(&g->view, ref, w))
+	if (hvsim_unpin(&g->view, ref))
 		release_tell(s, g, ref);
 }
 
 static void unpin_refs(struct sim *s, struct sim_granter *g, const grant_ref_t *refs,
-		       unsigned int n, bool w)
+		       unsigned int n)
 {
 	while (n--)
-		unpin_one(s, g, refs[n], w);
+		unpin_one(s, g, refs[n]);
+}
+
+/* Pin one ref; a failed pin may still owe pvio-hv a release. */
+static int pin_one(struct sim *s, struct sim_granter *g, grant_ref_t ref, bool write,
+		   uint32_t *frame)
+{
+	int ret = hvsim_pin(&g->view, ref, write, frame);
+
+	if (ret < 0 && *frame == HVSIM_FRAME_RELEASE)
+		release_tell(s, g, ref);
+	return ret;
+}
+
+/* Where frame is in our views of g's pools: frames past nr_pages are in the writable one. */
+static uint8_t *frame_addr(const struct sim_granter *g, uint32_t frame, bool write)
+{
+	uint32_t n = g->view.nr_pages;
+
+	if (frame < n)
+		return g->pool_ro + (size_t)frame * HV_PAGE_SIZE;
+	return (write ? g->pool_rw : g->pool_rw_ro) + (size_t)(frame - n) * HV_PAGE_SIZE;
 }
 
 /* Forget a dead granter once nothing of it is mapped: its pool goes with our views of it. */
@@ -308,11 +388,16 @@ static int map_scattered(struct sim_granter *g, const uint32_t *frames, unsigned
 	if (base == MAP_FAILED)
 		return -errno;
 	for (i = 0; i < count; i += run) {
-		for (run = 1; i + run < count && frames[i + run] == frames[i] + run; run++)
+		bool rw = frames[i] >= g->view.nr_pages;
+		uint32_t page = frames[i] - (rw ? g->view.nr_pages : 0);
+
+		for (run = 1; i + run < count && frames[i + run] == frames[i] + run &&
+			      page + run < g->view.nr_pages;
+		     run++)
 			;
 		if (mmap(base + (size_t)i * HV_PAGE_SIZE, (size_t)run * HV_PAGE_SIZE, prot,
-			 MAP_SHARED | MAP_FIXED, g->pool_fd,
-			 (off_t)frames[i] * HV_PAGE_SIZE) == MAP_FAILED) {
+			 MAP_SHARED | MAP_FIXED, g->pool_fd[rw],
+			 (off_t)page * HV_PAGE_SIZE) == MAP_FAILED) {
 			int err = -errno;
 
 			munmap(base, (size_t)count * HV_PAGE_SIZE);
@@ -323,14 +408,15 @@ static int map_scattered(struct sim_granter *g, const uint32_t *frames, unsigned
 	return 0;
 }
 
-static bool frames_consecutive(const uint32_t *frames, unsigned int count)
+/* Consecutive frames of one pool: one address range in our view of it. */
+static bool frames_consecutive(const uint32_t *frames, unsigned int count, uint32_t nr_pages)
 {
 	unsigned int i;
 
 	for (i = 1; i < count; i++)
 		if (frames[i] != frames[0] + i)
 			return false;
-	return true;
+	return frames[0] >= nr_pages || frames[0] + count <= nr_pages;
 }
 
 /* Pin every ref, then find an address for the frames; all or nothing. */
@@ -340,21 +426,20 @@ static int map_pinned(struct sim *s, struct sim_granter *g, struct sim_map *m, u
 	int ret;
 
 	for (i = 0; i < m->count; i++) {
-		ret = hvsim_pin(&g->view, m->refs[i], m->writable, &frames[i]);
+		ret = pin_one(s, g, m->refs[i], m->writable, &frames[i]);
 		if (ret < 0)
 			goto unpin;
 	}
-	m->mmapped = s->strict_map || !frames_consecutive(frames, m->count);
+	m->mmapped = s->strict_map || !frames_consecutive(frames, m->count, g->view.nr_pages);
 	if (!m->mmapped) {
-		m->addr =
-		    (m->writable ? g->pool_rw : g->pool_ro) + (size_t)frames[0] * HV_PAGE_SIZE;
+		m->addr = frame_addr(g, frames[0], m->writable);
 		return 0;
 	}
 	ret = map_scattered(g, frames, m->count, m->writable, &m->addr);
 	if (ret == 0)
 		return 0;
 unpin:
-	unpin_refs(s, g, m->refs, i, m->writable);
+	unpin_refs(s, g, m->refs, i);
 	return ret;
 }
 
@@ -404,7 +489,7 @@ static void map_release(struct sim *s, struct sim_map *m)
 
 	if (m->mmapped)
 		munmap(m->addr, (size_t)m->count * HV_PAGE_SIZE);
-	unpin_refs(s, g, m->refs, m->count, m->writable);
+	unpin_refs(s, g, m->refs, m->count);
 	map_record_put(s, m);
 	g->nr_maps--;
 	granter_put(s, g);
@@ -463,12 +548,12 @@ static int copy_side(struct hv *hv, union hv_copy_ptr *p, bool gref, bool write,
 		return -E2BIG;
 	ret = sim_granter_get(hv, p->foreign.domid, &g);
 	if (ret == 0)
-		ret = hvsim_pin(&g->view, p->foreign.ref, write, &frame);
+		ret = pin_one(sim_of(hv), g, p->foreign.ref, write, &frame);
 	if (ret < 0)
 		return ret;
 	/* Set only once pinned: the caller unpins what it gets back. */
 	*gp = g;
-	*ptr = g->pool_rw + (size_t)frame * HV_PAGE_SIZE + p->foreign.offset;
+	*ptr = frame_addr(g, frame, write) + p->foreign.offset;
 	return 0;
 }
 
@@ -486,9 +571,9 @@ static int16_t copy_one(struct hv *hv, struct hv_copy_seg *seg)
 	if (ret == 0)
 		memmove(dst, src, seg->len);
 	if (gd)
-		unpin_one(sim_of(hv), gd, seg->dest.foreign.ref, true);
+		unpin_one(sim_of(hv), gd, seg->dest.foreign.ref);
 	if (gs)
-		unpin_one(sim_of(hv), gs, seg->source.foreign.ref, false);
+		unpin_one(sim_of(hv), gs, seg->source.foreign.ref);
 	/* Both sides may be the same granter: forget it (if dead) once. */
 	if (gd)
 		granter_put(sim_of(hv), gd);
@@ -541,5 +626,12 @@ void sim_grant_cleanup(struct sim *s)
 
 		s->shares = sh->next;
 		free(sh);
+	}
+	while (s->pools) {
+		struct sim_pool *p = s->pools;
+
+		s->pools = p->next;
+		munmap(p->map, (size_t)s->nr_pages * HV_PAGE_SIZE);
+		free(p);
 	}
 }

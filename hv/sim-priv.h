@@ -16,9 +16,10 @@ struct sim_granter {
 	struct sim_granter *next;   /* the session's list of granters */
 	domid_t domid;		    /* the granter */
 	struct hvsim_gnt_view view; /* its table, our active table and pin records */
-	uint8_t *pool_ro;	    /* its whole pool, mapped read-only */
-	uint8_t *pool_rw;	    /* its whole pool, mapped read-write */
-	int pool_fd;		    /* kept to mmap scattered frames contiguously */
+	uint8_t *pool_ro;	    /* its read-only pool for us, mapped read-only */
+	uint8_t *pool_rw_ro;	    /* its writable pool for us, mapped read-only */
+	uint8_t *pool_rw;	    /* its writable pool for us, mapped read-write */
+	int pool_fd[2];		    /* both, kept to mmap scattered frames contiguously */
 	unsigned int nr_maps;	    /* live maps of its grants */
 	bool dead;		    /* GRANT_RELEASE said it died: dropped at its last unmap */
 };
@@ -36,6 +37,15 @@ struct sim_map {
 	bool mmapped;	       /* addr is a private mmap to munmap, not a pool view */
 	grant_ref_t *refs;     /* inline or allocated */
 	grant_ref_t inline_refs[SIM_MAP_INLINE];
+};
+
+/* One of our pools for a peer, as GRANT_ALLOC handed it over. */
+struct sim_pool {
+	struct sim_pool *next; /* the session's list, newest first */
+	domid_t peer;	       /* the peer it is for */
+	bool writable;	       /* its pages are shared writable */
+	uint32_t serial;       /* the daemon's name of it: stale ones stay while shared */
+	uint8_t *map;	       /* mapped read-write, nr_pages pages */
 };
 
 /* One hv_grant_share. */
@@ -61,14 +71,14 @@ struct sim {
 	domid_t domid;		 /* our domain */
 	grant_entry_v1_t *table; /* our grant table */
 	uint32_t nr_entries;	 /* entries in it */
-	uint8_t *pool;		 /* our pool, mapped read-write */
-	uint32_t nr_pages;	 /* pages in it */
+	uint32_t nr_pages;	 /* pages in each pool */
 	uint16_t *status;	 /* per-port status words, written by the daemon */
 	int epfd;		 /* hv_evtchn_fd(): our ports' eventfds */
 	bool strict_map;	 /* $PVIO_SIM_STRICT_MAP: every map is its own mmap */
 	bool gone;		 /* the session hung up: pvio-hv died */
 	pthread_mutex_t lock;	 /* guards everything below and the socket */
 	struct sim_granter *granters;
+	struct sim_pool *pools;
 	struct sim_share *shares;
 	struct sim_map *maps[SIM_MAP_BUCKETS]; /* live maps hashed by address */
 	struct sim_map *free_maps;	       /* records kept for reuse */

@@ -4,23 +4,29 @@
  *
  * Where the embedded mode differs from Xen (pvio-embedded(7) says the same
  * for users):
- *  - Isolation.  A granted page lives in its domain's pool, a memfd; a mapping
- *    domain receives the granter's whole pool and grant table (read-write) at
- *    its first map.  So a back-end can see every page its front-end has in the
- *    pool, granted to it or not, and could rewrite the front-end's grant
- *    entries; it can never see the front-end's private memory.  Xen's
- *    hypervisor enforces each grant in the page tables.
+ *  - Isolation.  A granted page lives in one of its granter's pools, memfds
+ *    kept per (peer, access): a read-only pool and a writable pool for each
+ *    peer.  A mapping domain receives, at its first map, the granter's grant
+ *    table read-only and its two pools for that domain, the read-only one as
+ *    a read-only fd.  So a back-end can see every page its front-end shares
+ *    with it, mapped or not, ended or not yet granted, and write every page
+ *    shared with it writable; never a page shared with another domain, nor
+ *    the front-end's table, nor its private memory.  Xen's hypervisor
+ *    enforces each grant in the page tables, page by page.
  *  - Only pool pages can be granted: hv_grant_share hands out fresh pool
  *    pages, it cannot grant arbitrary memory of the caller.
- *  - A map of one page, or of pages whose frames are consecutive, returns an
- *    address inside a standing read-only or read-write view of the pool: no
- *    system call per map.  Such an address stays readable after unmap, where
+ *  - A map of one page, or of pages whose frames are consecutive in one pool,
+ *    returns an address inside a standing read-only or read-write view of the
+ *    pool: no system call per map.  Such an address stays readable after unmap, where
  *    Xen would fault; $PVIO_SIM_STRICT_MAP=1 gives every map its own mmap and
  *    munmap, so that a use after unmap faults as it would on Xen.
- *  - Pins (GTF_reading/GTF_writing) are kept in an active table shared by the
- *    mapping domain's processes and pvio-hv; a hostile mapper can corrupt its
- *    own domain's pin counts, not another domain's.
- *  - hv_grant_end returns -EBUSY while mapped, as end-foreign-access does.
+ *  - Pins (GTF_reading/GTF_writing's role) are kept in an active table shared
+ *    by the mapping domain's processes and pvio-hv, not in the granter's
+ *    entries; a hostile mapper can corrupt its own domain's pin counts, not
+ *    another domain's.  The granter's entries never show GTF_reading or
+ *    GTF_writing.
+ *  - hv_grant_end returns -EBUSY while mapped, as end-foreign-access does;
+ *    pvio-hv ends the entries (it alone reads the mappers' pins).
  *    Shares left by an exiting process stay granted while still mapped;
  *    their entries and pages are freed at the last unmap, which the mapper
  *    reports (HVSIM_GRANT_RELEASE), as gntalloc frees a closed file's
@@ -139,17 +145,13 @@ static int map_fd(int fd, size_t len, int prot, void **out)
 	return 0;
 }
 
-/* Map what HELLO handed over: our table, our pool, our port status words. */
+/* Map what HELLO handed over: our table, our port status words (fds[1] is of no use). */
 static int session_map(struct sim *s, const int *fds)
 {
 	int ret;
 
 	ret = map_fd(fds[0], (size_t)s->nr_entries * sizeof(grant_entry_v1_t),
 		     PROT_READ | PROT_WRITE, (void **)&s->table);
-	if (ret < 0)
-		return ret;
-	ret = map_fd(fds[1], (size_t)s->nr_pages * HV_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		     (void **)&s->pool);
 	if (ret < 0)
 		return ret;
 	return map_fd(fds[2], HVSIM_MAX_PORTS * sizeof(uint16_t), PROT_READ, (void **)&s->status);
@@ -188,8 +190,6 @@ static void sim_free(struct sim *s)
 {
 	if (s->table)
 		munmap(s->table, (size_t)s->nr_entries * sizeof(grant_entry_v1_t));
-	if (s->pool)
-		munmap(s->pool, (size_t)s->nr_pages * HV_PAGE_SIZE);
 	if (s->status)
 		munmap(s->status, HVSIM_MAX_PORTS * sizeof(uint16_t));
 	if (s->epfd >= 0)

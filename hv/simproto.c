@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,216 +14,99 @@
 
 #include "hv/simproto.h"
 
-/* The flags and domid of a v1 entry, read and swapped as one 32-bit word. */
-#define ENTRY_WORD(e) ((uint32_t *)(void *)&(e)->flags)
-#define WORD_FLAGS(w) ((uint16_t)((w)&0xffffu))
-#define WORD_DOMID(w) ((domid_t)((w) >> 16))
-
 _Static_assert(offsetof(grant_entry_v1_t, flags) == 0, "v1 entry: flags first");
 _Static_assert(offsetof(grant_entry_v1_t, domid) == 2, "v1 entry: domid after flags");
 _Static_assert(sizeof(grant_entry_v1_t) == 8, "v1 entry is 8 bytes");
 
-/* A bounded spin: the holders are the mapping domain's own processes or the
- * daemon, and the daemon breaks the lock of a session that died holding it. */
-static int active_lock(struct hvsim_active *a, uint32_t sid)
+/* Whether the entry word w lets mapper access frame (pins, or writes if write). */
+static int entry_check(uint32_t w, uint32_t frame, const struct hvsim_gnt_view *v, bool write)
 {
-	unsigned long spins;
+	uint16_t flags = HVSIM_WORD_FLAGS(w);
 
-	for (spins = 0; spins < 100000000ul; spins++) {
-		uint32_t free = 0;
-
-		if (__atomic_compare_exchange_n(&a->lock, &free, sid, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
-			return 0;
-		if ((spins & 63) == 63)
-			sched_yield();
-	}
-	return -EDEADLK;
-}
-
-static void active_unlock(struct hvsim_active *a)
-{
-	__atomic_store_n(&a->lock, 0, __ATOMIC_RELEASE);
-}
-
-/*
- * Set GTF_reading (and GTF_writing) if the entry grants the mapper access.
- * The granter may rewrite its entry at any moment, so decide on one read of
- * the word and publish with a compare-and-swap of that same word.
- */
-static int entry_acquire(grant_entry_v1_t *e, domid_t mapper, bool write)
-{
-	uint32_t *word = ENTRY_WORD(e);
-	uint32_t w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-	int tries;
-
-	for (tries = 0; tries < 64; tries++) {
-		uint16_t flags = WORD_FLAGS(w);
-		uint32_t want = w | GTF_reading | (write ? GTF_writing : 0);
-
-		if ((flags & GTF_type_mask) != GTF_permit_access || (flags & GTF_sub_page))
-			return -EPERM;
-		if (WORD_DOMID(w) != mapper)
-			return -EPERM;
-		if (write && (flags & GTF_readonly))
-			return -EACCES;
-		if (want == w)
-			return 0;
-		if (__atomic_compare_exchange_n(word, &w, want, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			return 0;
-	}
-	return -EBUSY;
-}
-
-/* Clear the in-use flags that no pin needs any more. */
-static void entry_release(grant_entry_v1_t *e, const struct hvsim_active *a)
-{
-	uint16_t clear = 0;
-
-	if (a->wpins == 0)
-		clear |= GTF_writing;
-	if (a->rpins == 0 && a->wpins == 0)
-		clear |= GTF_reading;
-	if (clear)
-		__atomic_fetch_and(&e->flags, (uint16_t)~clear, __ATOMIC_RELEASE);
-}
-
-static int pin_locked(struct hvsim_gnt_view *v, grant_ref_t ref, bool write, uint32_t *frame)
-{
-	grant_entry_v1_t *e = &v->table[ref];
-	struct hvsim_active *a = &v->active[ref];
-	struct hvsim_pinrec *r = &v->rec[ref];
-	bool first = a->rpins == 0 && a->wpins == 0;
-	int ret;
-
-	if ((write ? a->wpins : a->rpins) == UINT16_MAX)
-		return -EBUSY;
-	ret = entry_acquire(e, v->mapper, write);
-	if (ret < 0)
-		return ret;
-	if (first) {
-		uint32_t f = __atomic_load_n(&e->frame, __ATOMIC_RELAXED);
-
-		if (f >= v->nr_pages) {
-			entry_release(e, a);
-			return -EINVAL;
-		}
-		a->frame = f;
-	}
-	if (write) {
-		a->wpins++;
-		r->wpins++;
-	} else {
-		a->rpins++;
-		r->rpins++;
-	}
-	*frame = a->frame;
+	if ((flags & GTF_type_mask) != GTF_permit_access || (flags & GTF_sub_page))
+		return -EPERM;
+	if (HVSIM_WORD_DOMID(w) != v->mapper)
+		return -EPERM;
+	if (write && (flags & GTF_readonly))
+		return -EACCES;
+	if (frame >= 2 * v->nr_pages)
+		return -EINVAL;
+	/* A page of the read-only pool: our fd of it cannot write, so refuse early. */
+	if (write && frame < v->nr_pages)
+		return -EACCES;
 	return 0;
 }
 
-int hvsim_pin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write, uint32_t *frame)
+/* Drop one pin; true when it was the domain's last on an orphaned entry. */
+static bool pin_drop(struct hvsim_active *a)
 {
-	struct hvsim_active *a;
-	int ret;
-
-	if (ref >= v->nr_entries)
-		return -EINVAL;
-	a = &v->active[ref];
-	ret = active_lock(a, v->sid);
-	if (ret < 0)
-		return ret;
-	ret = pin_locked(v, ref, write, frame);
-	active_unlock(a);
-	return ret;
-}
-
-static void unpin_locked(struct hvsim_gnt_view *v, grant_ref_t ref, bool write)
-{
-	struct hvsim_active *a = &v->active[ref];
-	struct hvsim_pinrec *r = &v->rec[ref];
-
-	/* Pins this session never took are not its to drop. */
-	if (write) {
-		if (r->wpins == 0 || a->wpins == 0)
-			return;
-		r->wpins--;
-		a->wpins--;
-	} else {
-		if (r->rpins == 0 || a->rpins == 0)
-			return;
-		r->rpins--;
-		a->rpins--;
-	}
-	entry_release(&v->table[ref], a);
-}
-
-bool hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write)
-{
-	struct hvsim_active *a;
-	bool idle;
-
-	if (ref >= v->nr_entries)
-		return false;
-	a = &v->active[ref];
-	if (active_lock(a, v->sid) < 0)
-		return false;
-	unpin_locked(v, ref, write);
-	idle = a->rpins == 0 && a->wpins == 0;
-	active_unlock(a);
-	if (!idle)
+	if (__atomic_fetch_sub(&a->pins, 1, __ATOMIC_SEQ_CST) != 1)
 		return false;
 	/* Pairs with the daemon's barrier between marking and ending the entry. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&a->flags, __ATOMIC_RELAXED) & HVSIM_ACTIVE_ORPHAN;
 }
 
-void hvsim_unpin_all(struct hvsim_gnt_view *v, uint32_t dead_sid)
+int hvsim_pin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write, uint32_t *frame)
+{
+	struct hvsim_active *a;
+	uint32_t w, f;
+	int ret;
+
+	*frame = 0;
+	if (ref >= v->nr_entries)
+		return -EINVAL;
+	a = &v->active[ref];
+	/* Our own domain's processes are the only other writers: bound, don't trust. */
+	if (__atomic_fetch_add(&a->pins, 1, __ATOMIC_SEQ_CST) >= UINT32_MAX / 2) {
+		__atomic_fetch_sub(&a->pins, 1, __ATOMIC_SEQ_CST);
+		return -EBUSY;
+	}
+	/*
+	 * Pin first, then read the entry: the daemon ends an entry by clearing
+	 * it first, then reading the pins, so one of us sees the other.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	w = __atomic_load_n((const uint32_t *)(const void *)&v->table[ref].flags, __ATOMIC_ACQUIRE);
+	f = __atomic_load_n(&v->table[ref].frame, __ATOMIC_RELAXED);
+	ret = entry_check(w, f, v, write);
+	if (ret < 0) {
+		*frame = pin_drop(a) ? HVSIM_FRAME_RELEASE : 0;
+		return ret;
+	}
+	v->rec[ref].pins++;
+	*frame = f;
+	return 0;
+}
+
+bool hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref)
+{
+	/* Pins this session never took are not its to drop. */
+	if (ref >= v->nr_entries || v->rec[ref].pins == 0)
+		return false;
+	v->rec[ref].pins--;
+	return pin_drop(&v->active[ref]);
+}
+
+void hvsim_unpin_all(struct hvsim_gnt_view *v)
 {
 	grant_ref_t ref;
 
 	for (ref = 0; ref < v->nr_entries; ref++) {
-		struct hvsim_active *a = &v->active[ref];
-		struct hvsim_pinrec *r = &v->rec[ref];
-		uint32_t held = dead_sid;
-		bool taken;
+		uint32_t n = v->rec[ref].pins, have;
 
-		/*
-		 * Take over a lock the dead session held, even on an entry where
-		 * it recorded no pin: it may have died between locking and
-		 * counting (or after its last unpin), and the lock would stay
-		 * held for ever.  Its flags are then made to match the counts.
-		 */
-		taken = __atomic_compare_exchange_n(&a->lock, &held, v->sid, false,
-						    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-		if (r->rpins == 0 && r->wpins == 0) {
-			if (taken) {
-				entry_release(&v->table[ref], a);
-				active_unlock(a);
-			}
+		if (n == 0)
 			continue;
-		}
-		if (!taken && active_lock(a, v->sid) < 0)
-			continue;
-		while (r->rpins && a->rpins)
-			unpin_locked(v, ref, false);
-		while (r->wpins && a->wpins)
-			unpin_locked(v, ref, true);
-		r->rpins = r->wpins = 0;
-		active_unlock(a);
+		/* The records are the dead session's to write: take no more than there are. */
+		have = __atomic_load_n(&v->active[ref].pins, __ATOMIC_RELAXED);
+		do {
+			if (have == 0)
+				break;
+		} while (!__atomic_compare_exchange_n(&v->active[ref].pins, &have,
+						      have > n ? have - n : 0, false,
+						      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+		v->rec[ref].pins = 0;
 	}
-}
-
-int hvsim_end_access(grant_entry_v1_t *entry)
-{
-	uint16_t flags = __atomic_load_n(&entry->flags, __ATOMIC_ACQUIRE);
-
-	do {
-		if (flags & (GTF_reading | GTF_writing))
-			return -EBUSY;
-	} while (!__atomic_compare_exchange_n(&entry->flags, &flags, 0, false, __ATOMIC_ACQ_REL,
-					      __ATOMIC_ACQUIRE));
-	return 0;
 }
 
 void hvsim_grant_entry(grant_entry_v1_t *entry, domid_t peer, uint32_t frame, bool writable)

@@ -19,18 +19,39 @@
  *   - A domain dies when every copy of its token is closed (the daemon sees
  *     EPOLLHUP) and its last session has closed, or when dom0 destroys it.
  *
- * Shared memory (all memfds, passed by the daemon):
- *   - the grant table of a domain: grant_entry_v1_t[HVSIM_GNT_ENTRIES];
- *   - the pool of a domain: pool_pages pages; an entry's frame is a page index
- *     in its granter's pool.  Only pool pages can be granted;
+ * Shared memory (all memfds made by the daemon, sealed against shrinking and
+ * growing, mode 0 so that a process of another uid cannot reopen one through
+ * /proc/PID/fd with more access than it was given):
+ *   - the grant table of a domain: grant_entry_v1_t[HVSIM_GNT_ENTRIES],
+ *     read-write to the domain's own sessions, read-only (an O_RDONLY fd) to
+ *     the domains that it granted something to;
+ *   - the pools of a granter G for a peer P: a read-only pool and a writable
+ *     pool, pool_pages pages each, made at G's first share with P.  G's
+ *     sessions map both read-write; P alone receives them, the read-only pool
+ *     as an O_RDONLY fd.  An entry's frame names a page of the pools of
+ *     (granter, the entry's domid): frames 0 .. pool_pages - 1 are pages of
+ *     the read-only pool, pool_pages .. 2 * pool_pages - 1 of the writable
+ *     one.  So a domain can read only pages shared with it and write only
+ *     pages shared with it writable, whatever it does with its fds;
  *   - per session, the event-channel status array uint16_t[HVSIM_MAX_PORTS]
  *     (HVSIM_PORT_STATE() and HVSIM_PORT_GEN() of each port the session owns),
- *     written by the daemon only;
+ *     written by the daemon only (F_SEAL_FUTURE_WRITE);
  *   - per (granter, mapping domain), the active table: struct hvsim_active[],
- *     hypervisor-private pin state shared by the mapping domain's sessions and
- *     the daemon, never by the granter;
+ *     the mapping domain's pins, written by its sessions and read by the
+ *     daemon when the granter ends an entry, never handed to another domain;
  *   - per (granter, mapping session), the pin records: struct hvsim_pinrec[],
  *     so that the daemon can drop a dead session's pins.
+ *
+ * Pin protocol.  A mapper pins an entry (atomic increment in its active
+ * table), then, after a full barrier, reads the entry and checks that it
+ * grants the access; if not, it unpins and fails.  Ending an entry (the
+ * daemon, at GRANT_FREE) clears GTF_permit_access, then, after a full
+ * barrier, reads the pins of the one domain the entry names; if any, it
+ * restores the entry and fails with -EBUSY.  Either the mapper sees the entry
+ * ended or the daemon sees the pin.  A hostile mapper can only corrupt its
+ * own domain's pins: then its granter cannot end the entry (as if it kept it
+ * mapped), or ends it under it, and the freed page, zeroed, goes back to the
+ * pool that only that mapper can see.
  */
 #ifndef PVIO_HV_SIMPROTO_H
 #define PVIO_HV_SIMPROTO_H
@@ -58,7 +79,7 @@
 #define HVSIM_BATCH_MAX 4096u
 #define HVSIM_NAME_MAX	64u
 /* Domain ids come from 1 .. DOMID_FIRST_RESERVED - 1; 0 is the toolstack. */
-#define HVSIM_MAX_FDS 4
+#define HVSIM_MAX_FDS 5
 
 enum hvsim_op {
 	/*
@@ -66,8 +87,9 @@ enum hvsim_op {
 	 * by a domain process on its token with the daemon's end of a new
 	 * socketpair attached (the reply then comes on that new socket).
 	 * Reply: arg[0] domid, arg[1] session id (non-zero), arg[2] grant
-	 * entries, arg[3] pool pages, arg[4] max ports; fds: [0] own grant
-	 * table (rw), [1] own pool (rw), [2] own event-channel status array.
+	 * entries, arg[3] pages per pool, arg[4] max ports; fds: [0] own grant
+	 * table (rw), [1] the same table read-only (as mappers get it), [2] own
+	 * event-channel status array.
 	 */
 	HVSIM_HELLO = 1,
 	/* dom0.  name; arg[0] pool pages (0: default).  Reply: arg[0] domid; fds: [0] token. */
@@ -89,24 +111,31 @@ enum hvsim_op {
 	/* daemon to subscriber: arg[0] domid of the dead domain, name. */
 	HVSIM_DEATH = 6,
 	/*
-	 * Allocate a share.  arg[0] page count (1..HVSIM_BATCH_MAX).  Reply:
-	 * arg[0] first grant ref, arg[1] first pool page: count consecutive
-	 * refs and pages, the pages zeroed.  The client fills the entries.
+	 * Allocate a share.  arg[0] page count (1..HVSIM_BATCH_MAX), arg[1]
+	 * peer domid, arg[2] 1 for writable, arg[3] the serial of the pool for
+	 * (peer, writable) that the caller has mapped (0: none).  Reply: arg[0]
+	 * first grant ref, arg[1] first frame, arg[2] the pool's serial; fds:
+	 * [0] the pool (rw) when its serial is not arg[3].  count consecutive
+	 * refs and frames, the pages zeroed; the page of a frame f is f, or
+	 * f - pool_pages in the writable pool.  The client fills the entries.
+	 * -ENOMEM once the domain's pools hold pool_pages pages in all.
 	 */
 	HVSIM_GRANT_ALLOC = 7,
 	/*
 	 * Release a share.  arg[0] first ref, arg[1] count, as allocated.  The
-	 * client has ended access to every entry (flags 0); the daemon checks
-	 * that none is still GTF_reading/GTF_writing (-EBUSY), clears them,
+	 * daemon ends access to every entry (the pin protocol above): -EBUSY
+	 * while any is pinned, the idle ones staying ended; else it clears them
 	 * and zeroes (punches) the pages.
 	 */
 	HVSIM_GRANT_FREE = 8,
 	/*
-	 * Get at a granter's table and pool to map its grants.  arg[0] granter
-	 * domid (may be the caller's own).  Reply: arg[0] entries, arg[1] pool
-	 * pages; fds: [0] table (rw), [1] pool (rw), [2] active table of
-	 * (granter, caller's domain), [3] pin records of (granter, session).
-	 * -ESRCH if the granter is not alive.
+	 * Get at a granter's table and pools to map its grants.  arg[0] granter
+	 * domid (may be the caller's own).  Reply: arg[0] entries, arg[1] pages
+	 * per pool; fds: [0] table (read-only), [1] the read-only pool of
+	 * (granter, caller's domain) (read-only), [2] its writable pool (rw),
+	 * [3] active table of (granter, caller's domain), [4] pin records of
+	 * (granter, session).  -ESRCH if the granter is not alive, -EPERM if it
+	 * never shared anything with the caller's domain.
 	 */
 	HVSIM_GRANT_ATTACH = 9,
 	/* arg[0] remote domid.  Reply: arg[0] port; fds: [0] the port's eventfd. */
@@ -152,12 +181,9 @@ struct hvsim_msg {
 #define HVSIM_PORT_GEN(w)	    ((unsigned int)(w) >> 2) /* bumped on each connect */
 #define HVSIM_PORT_WORD(state, gen) ((uint16_t)(((gen) << 2) | (state)))
 
-/* Hypervisor-private state of one grant entry, per (granter, mapping domain). */
+/* The pins of one mapping domain on one grant entry. */
 struct hvsim_active {
-	uint32_t lock;	/* 0, or the session id of the holder */
-	uint16_t rpins; /* read-only pins (maps and copies in progress) */
-	uint16_t wpins; /* writable pins */
-	uint32_t frame; /* the pool page, latched when the first pin is taken */
+	uint32_t pins;	/* maps and copies in progress, by all the domain's sessions */
 	uint32_t flags; /* HVSIM_ACTIVE_*, written by the daemon only */
 };
 
@@ -165,51 +191,52 @@ struct hvsim_active {
  * The entry's share has lost its owner (or its granter died): whoever drops
  * the last pin of the entry sends HVSIM_GRANT_RELEASE.  The daemon marks
  * before it tries to end the entry, and a mapper reads the mark after it
- * cleared its in-use flags, with a full barrier on both sides, so that one
- * of them always sees the entry idle.
+ * dropped its pin, with a full barrier on both sides, so that one of them
+ * always sees the entry idle.
  */
 #define HVSIM_ACTIVE_ORPHAN 1u
 
 /* One session's share of the pins in its domain's active entry. */
 struct hvsim_pinrec {
-	uint16_t rpins;
-	uint16_t wpins;
+	uint32_t pins;
 };
+
+/* The flags and domid of a v1 entry, read and swapped as one 32-bit word. */
+#define HVSIM_ENTRY_WORD(e) ((uint32_t *)(void *)&(e)->flags)
+#define HVSIM_WORD_FLAGS(w) ((uint16_t)((w)&0xffffu))
+#define HVSIM_WORD_DOMID(w) ((domid_t)((w) >> 16))
 
 /* A mapper's view of one granter: what GRANT_ATTACH handed over, mapped. */
 struct hvsim_gnt_view {
-	grant_entry_v1_t *table;     /* the granter's grant table */
-	struct hvsim_active *active; /* pin state of (granter, this domain) */
-	struct hvsim_pinrec *rec;    /* this session's pins */
-	uint32_t nr_entries;	     /* entries in table, active and rec */
-	uint32_t nr_pages;	     /* pages in the granter's pool */
-	uint32_t sid;		     /* this session's id: the lock owner value */
-	domid_t mapper;		     /* this domain's id */
+	const grant_entry_v1_t *table; /* the granter's grant table, read-only */
+	struct hvsim_active *active;   /* pin state of (granter, this domain) */
+	struct hvsim_pinrec *rec;      /* this session's pins */
+	uint32_t nr_entries;	       /* entries in table, active and rec */
+	uint32_t nr_pages;	       /* pages per pool: frames go up to twice that */
+	domid_t mapper;		       /* this domain's id */
 };
 
+/* hvsim_pin's *frame after a failure that obliges the caller to send HVSIM_GRANT_RELEASE. */
+#define HVSIM_FRAME_RELEASE UINT32_MAX
+
 /*
- * Pin one grant for access, as Xen's grant-map does: check GTF_permit_access,
- * the entry's domid against the mapper and GTF_readonly against write, set
- * GTF_reading (and GTF_writing) with a compare-and-swap on the flags+domid
- * word, latch the frame.  *frame gets the pool page.  0, or -EINVAL (bad ref
- * or frame), -EPERM (not granted to the mapper), -EACCES (read-only),
- * -EBUSY (the entry kept changing, or too many pins).
+ * Pin one grant for access, as Xen's grant-map does: take the pin, then
+ * check GTF_permit_access, the entry's domid against the mapper, GTF_readonly
+ * against write, and that the frame is in the pools (in the writable one for
+ * write).  *frame gets the frame.  0, or -EINVAL (bad ref or frame), -EPERM
+ * (not granted to the mapper), -EACCES (read-only), -EBUSY (too many pins);
+ * on failure *frame is HVSIM_FRAME_RELEASE if the pin taken and dropped was
+ * the domain's last on an entry marked HVSIM_ACTIVE_ORPHAN.
  */
 int hvsim_pin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write, uint32_t *frame);
 /*
- * Drop one pin taken by hvsim_pin; clears GTF_writing/GTF_reading with the
- * last.  True when that was the domain's last pin on an entry marked
- * HVSIM_ACTIVE_ORPHAN: the caller then sends HVSIM_GRANT_RELEASE.
+ * Drop one pin taken by hvsim_pin.  True when that was the domain's last pin
+ * on an entry marked HVSIM_ACTIVE_ORPHAN: the caller then sends
+ * HVSIM_GRANT_RELEASE.
  */
-bool hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref, bool write);
-/*
- * Daemon: drop every pin that a dead session sid recorded in rec, breaking
- * the entry lock if that session died holding it.
- */
-void hvsim_unpin_all(struct hvsim_gnt_view *v, uint32_t dead_sid);
-
-/* Granter: end foreign access to one entry; -EBUSY while it is mapped. */
-int hvsim_end_access(grant_entry_v1_t *entry);
+bool hvsim_unpin(struct hvsim_gnt_view *v, grant_ref_t ref);
+/* Daemon: drop every pin that a dead session recorded in v->rec. */
+void hvsim_unpin_all(struct hvsim_gnt_view *v);
 /* Granter: fill one entry for peer, flags written last. */
 void hvsim_grant_entry(grant_entry_v1_t *entry, domid_t peer, uint32_t frame, bool writable);
 

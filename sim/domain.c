@@ -19,15 +19,11 @@
 
 #include "sim/hvd.h"
 
-#define TABLE_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(grant_entry_v1_t))
-
 /* Free what the domain holds itself; nothing else may refer to it any more. */
 static void domain_free(struct hvd_domain *dom)
 {
 	hvd_evtchn_fini(dom);
 	hvd_grant_fini(dom);
-	hvd_shm_destroy(dom->table_fd, dom->table, TABLE_BYTES);
-	hvd_shm_destroy(dom->pool_fd, NULL, 0);
 	if (dom->token >= 0)
 		close(dom->token);
 	free(dom);
@@ -38,26 +34,19 @@ static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
 		      struct hvd_domain **domp)
 {
 	struct hvd_domain *dom = calloc(1, sizeof(*dom));
-	void *table = NULL;
 	int ret;
 
 	if (!dom)
 		return -ENOMEM;
 	dom->domid = domid;
 	snprintf(dom->name, sizeof(dom->name), "%s", name);
-	dom->token = dom->pool_fd = -1;
+	dom->token = -1;
 	dom->pool_pages = pool_pages;
 	dom->watch.ready = hvd_token_ready;
 	hvd_list_init(&dom->sessions);
 	hvd_list_init(&dom->actives);
 	hvd_list_init(&dom->shadows);
-	ret = dom->table_fd = hvd_shm_create("pvio-hv-grant-table", TABLE_BYTES, &table, false);
-	dom->table = table;
-	if (ret >= 0)
-		ret = dom->pool_fd =
-		    hvd_shm_create("pvio-hv-pool", (size_t)pool_pages * HV_PAGE_SIZE, NULL, false);
-	if (ret >= 0)
-		ret = hvd_grant_init(dom);
+	ret = hvd_grant_init(dom);
 	if (ret >= 0)
 		ret = hvd_evtchn_init(dom);
 	if (ret < 0) {

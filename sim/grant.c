@@ -1,32 +1,91 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * grant.c - grant tables: per domain, allocators of grant refs and pool pages
- * (shares), and per mapper the active tables and pin records through which
- * it maps a granter's entries without asking the daemon (simproto.h's pin
- * protocol).  The daemon comes in only to hand those objects out and to drop
- * a dead session's pins.
+ * grant.c - grant tables: per domain, its table, its pools (one read-only
+ * and one writable per peer it shares with) and the allocators of grant refs
+ * and pool pages (shares); per mapper, the active tables and pin records
+ * through which it maps a granter's entries without asking the daemon
+ * (simproto.h's pin protocol).  The daemon comes in to hand those objects
+ * out, only to the domains they are meant for, to end entries (it alone
+ * reads the mappers' pins) and to drop a dead session's pins.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "sim/hvd.h"
 
+#define TABLE_BYTES  ((size_t)HVSIM_GNT_ENTRIES * sizeof(grant_entry_v1_t))
 #define ACTIVE_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_active))
 #define REC_BYTES    ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_pinrec))
 
+/* The table, whose O_RDONLY fd mappers get, and the allocators. */
 int hvd_grant_init(struct hvd_domain *dom)
 {
+	void *table = NULL;
+	int fd;
+
+	dom->table_fd = dom->table_ro_fd = -1;
+	hvd_list_init(&dom->pools);
+	fd = hvd_shm_create_ro("pvio-hv-grant-table", TABLE_BYTES, &table, &dom->table_ro_fd);
+	if (fd < 0)
+		return fd;
+	dom->table_fd = fd;
+	dom->table = table;
 	dom->ref_map = hvd_bitmap_alloc(HVSIM_GNT_ENTRIES);
-	dom->page_map = hvd_bitmap_alloc(dom->pool_pages);
 	dom->shares = calloc(HVSIM_GNT_ENTRIES, sizeof(*dom->shares));
-	if (!dom->ref_map || !dom->page_map || !dom->shares)
+	if (!dom->ref_map || !dom->shares)
 		return -ENOMEM;
 	/* Xen keeps refs 0..7 for the toolstack (xenstore and console rings). */
 	hvd_bitmap_set(dom->ref_map, 0, GNTTAB_NR_RESERVED_ENTRIES);
 	return 0;
+}
+
+static void pool_free(struct hvd_domain *dom, struct hvd_pool *pool)
+{
+	size_t len = (size_t)dom->pool_pages * HV_PAGE_SIZE;
+
+	hvd_list_del(&pool->link);
+	for (int i = 0; i < 2; i++) {
+		hvd_shm_destroy(pool->fd[i], NULL, len);
+		free(pool->page_map[i]);
+	}
+	if (pool->ro_fd >= 0)
+		close(pool->ro_fd);
+	free(pool);
+}
+
+/* The pools of dom for peer, made on first use; NULL if peer has none and !make. */
+static struct hvd_pool *pool_get(struct hvd *hvd, struct hvd_domain *dom, domid_t peer, bool make)
+{
+	size_t len = (size_t)dom->pool_pages * HV_PAGE_SIZE;
+	struct hvd_pool *pool;
+	struct hvd_list *pos;
+
+	for (pos = dom->pools.next; pos != &dom->pools; pos = pos->next) {
+		pool = hvd_container_of(pos, struct hvd_pool, link);
+		if (pool->peer == peer && !pool->retired)
+			return pool;
+	}
+	if (!make || !(pool = calloc(1, sizeof(*pool))))
+		return NULL;
+	pool->peer = peer;
+	pool->fd[0] = pool->fd[1] = pool->ro_fd = -1;
+	hvd_list_add(&dom->pools, &pool->link);
+	pool->fd[0] = hvd_shm_create_ro("pvio-hv-pool-ro", len, NULL, &pool->ro_fd);
+	pool->fd[1] = hvd_shm_create("pvio-hv-pool-rw", len, NULL, false);
+	pool->page_map[0] = hvd_bitmap_alloc(dom->pool_pages);
+	pool->page_map[1] = hvd_bitmap_alloc(dom->pool_pages);
+	if (pool->fd[0] < 0 || pool->fd[1] < 0 || !pool->page_map[0] || !pool->page_map[1]) {
+		pool_free(dom, pool);
+		return NULL;
+	}
+	if (++hvd->next_pool_serial == 0)
+		hvd->next_pool_serial = 1;
+	pool->serial = hvd->next_pool_serial;
+	return pool;
 }
 
 static void active_free(struct hvd_active_tab *tab)
@@ -54,18 +113,22 @@ void hvd_grant_fini(struct hvd_domain *dom)
 		hvd_list_del(dom->shadows.next);
 	while (!hvd_list_empty(&dom->actives))
 		active_free(hvd_container_of(dom->actives.next, struct hvd_active_tab, link));
+	while (dom->pools.next && !hvd_list_empty(&dom->pools))
+		pool_free(dom, hvd_container_of(dom->pools.next, struct hvd_pool, link));
 	for (ref = 0; dom->shares && ref < HVSIM_GNT_ENTRIES; ref++)
 		free(dom->shares[ref]);
 	free(dom->shares);
 	free(dom->ref_map);
-	free(dom->page_map);
+	hvd_shm_destroy(dom->table_fd, dom->table, TABLE_BYTES);
+	if (dom->table_ro_fd >= 0)
+		close(dom->table_ro_fd);
 }
 
-/* Give the pages' memory back; they read as zeroes afterwards. */
-static void pages_punch(const struct hvd_domain *dom, uint32_t page, uint32_t count)
+/* Give the share's memory back; its pages read as zeroes before their next share. */
+static void share_punch(const struct hvd_share *share)
 {
-	fallocate(dom->pool_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  (off_t)page * HV_PAGE_SIZE, (off_t)count * HV_PAGE_SIZE);
+	fallocate(share->pool->fd[share->writable], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)share->page * HV_PAGE_SIZE, (off_t)share->count * HV_PAGE_SIZE);
 }
 
 static void entries_clear(struct hvd_domain *dom, uint32_t ref, uint32_t count)
@@ -79,38 +142,121 @@ static void entries_clear(struct hvd_domain *dom, uint32_t ref, uint32_t count)
 	}
 }
 
-/* GRANT_ALLOC: arg[0] count.  Reply arg[0] first ref, arg[1] first pool page. */
-int hvd_op_grant_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
-		       struct hvd_reply *rep)
+/* A share of count pages for peer, writable or not, from dom's pools for peer. */
+static int share_new(struct hvd *hvd, struct hvd_domain *dom, uint32_t count, domid_t peer,
+		     bool writable, struct hvd_share **sharep)
 {
-	struct hvd_domain *dom = c->dom;
-	uint32_t count = req->arg[0];
 	struct hvd_share *share;
-	long ref, page;
+	struct hvd_pool *pool;
+	long page;
 
-	(void)hvd;
-	if (count == 0 || count > HVSIM_BATCH_MAX)
-		return -EINVAL;
-	ref = hvd_bitmap_find(dom->ref_map, HVSIM_GNT_ENTRIES, 0, count);
-	if (ref < 0)
-		return -ENOSPC;
-	page = hvd_bitmap_find(dom->page_map, dom->pool_pages, 0, count);
+	/* All pools together hold no more than the domain's one pool used to. */
+	if (count > dom->pool_pages - dom->pool_used)
+		return -ENOMEM;
+	pool = pool_get(hvd, dom, peer, true);
+	if (!pool)
+		return -ENOMEM;
+	page = hvd_bitmap_find(pool->page_map[writable], dom->pool_pages, 0, count);
 	if (page < 0)
 		return -ENOMEM;
 	share = malloc(sizeof(*share));
 	if (!share)
 		return -ENOMEM;
-	*share = (struct hvd_share){ .page = (uint32_t)page, .count = count, .owner_sid = c->sid };
-	hvd_bitmap_set(dom->ref_map, (unsigned long)ref, count);
-	hvd_bitmap_set(dom->page_map, (unsigned long)page, count);
-	dom->shares[ref] = share;
+	*share = (struct hvd_share){
+		.pool = pool, .writable = writable, .page = (uint32_t)page, .count = count
+	};
+	hvd_bitmap_set(pool->page_map[writable], (unsigned long)page, count);
 	dom->pool_used += count;
-	/* The domain's own processes can write anywhere in their table and pool. */
-	entries_clear(dom, (uint32_t)ref, count);
-	pages_punch(dom, share->page, count);
-	rep->msg.arg[0] = (uint32_t)ref;
-	rep->msg.arg[1] = share->page;
+	*sharep = share;
 	return 0;
+}
+
+/*
+ * GRANT_ALLOC: arg[0] count, arg[1] peer, arg[2] writable, arg[3] the pool
+ * serial the caller has.  Reply arg[0] first ref, arg[1] first frame, arg[2]
+ * the pool serial; fds: [0] the pool if the caller's is stale.
+ */
+int hvd_op_grant_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+		       struct hvd_reply *rep)
+{
+	struct hvd_domain *dom = c->dom, *peer;
+	uint32_t count = req->arg[0];
+	bool writable = req->arg[2] != 0;
+	struct hvd_share *share;
+	long ref;
+	int ret;
+
+	if (count == 0 || count > HVSIM_BATCH_MAX || req->arg[2] > 1)
+		return -EINVAL;
+	/* Pools are made for live peers only: a dead one could never attach them. */
+	peer = hvd_domain_get(hvd, dom, req->arg[1]);
+	if (!peer)
+		return -ESRCH;
+	ref = hvd_bitmap_find(dom->ref_map, HVSIM_GNT_ENTRIES, 0, count);
+	if (ref < 0)
+		return -ENOSPC;
+	ret = share_new(hvd, dom, count, peer->domid, writable, &share);
+	if (ret < 0)
+		return ret;
+	share->owner_sid = c->sid;
+	hvd_bitmap_set(dom->ref_map, (unsigned long)ref, count);
+	dom->shares[ref] = share;
+	/* The domain's own processes can write anywhere in their table and pools. */
+	entries_clear(dom, (uint32_t)ref, count);
+	share_punch(share);
+	rep->msg.arg[0] = (uint32_t)ref;
+	rep->msg.arg[1] = share->page + (writable ? dom->pool_pages : 0);
+	rep->msg.arg[2] = share->pool->serial;
+	if (req->arg[3] != share->pool->serial) {
+		rep->fds[0] = share->pool->fd[writable];
+		rep->nfds = 1;
+	}
+	return 0;
+}
+
+/* The active table of mapper for granter's entries, if mapper ever attached. */
+static struct hvd_active_tab *active_find(const struct hvd_domain *granter, domid_t mapper)
+{
+	const struct hvd_list *pos;
+
+	for (pos = granter->shadows.next; pos != &granter->shadows; pos = pos->next) {
+		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, shadow);
+
+		if (tab->mapper == mapper)
+			return tab;
+	}
+	return NULL;
+}
+
+/*
+ * End foreign access to one entry, as Xen's end-foreign-access: clear it,
+ * then (after a full barrier) read the pins of the one domain it names; if
+ * that domain pins it, put the entry back and say -EBUSY.  A mapper pins
+ * first and then reads the entry, so one of us sees the other.
+ */
+static int entry_end(struct hvd_domain *dom, uint32_t ref)
+{
+	uint32_t *word = HVSIM_ENTRY_WORD(&dom->table[ref]);
+	uint32_t w = __atomic_load_n(word, __ATOMIC_ACQUIRE), ended;
+	struct hvd_active_tab *tab;
+	int tries = 0;
+
+	/* The granter's own processes may keep rewriting it: don't spin on them for ever. */
+	do {
+		if ((HVSIM_WORD_FLAGS(w) & GTF_type_mask) != GTF_permit_access)
+			return 0;
+		if (++tries > 64)
+			return -EBUSY;
+		ended = w & ~(uint32_t)0xffffu;
+	} while (!__atomic_compare_exchange_n(word, &w, ended, false, __ATOMIC_SEQ_CST,
+					      __ATOMIC_ACQUIRE));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	tab = active_find(dom, HVSIM_WORD_DOMID(w));
+	if (!tab || __atomic_load_n(&tab->map[ref].pins, __ATOMIC_SEQ_CST) == 0)
+		return 0;
+	/* Unless the granter rewrote it meanwhile: then its new entry stands. */
+	__atomic_compare_exchange_n(word, &ended, w, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+	return -EBUSY;
 }
 
 /* Set or clear the orphan mark of refs [ref, ref + count) in every active table of granter. */
@@ -137,15 +283,15 @@ static int share_release(struct hvd_domain *dom, uint32_t ref)
 	uint32_t i, busy = 0;
 
 	for (i = ref; i < ref + share->count; i++)
-		busy += hvsim_end_access(&dom->table[i]) < 0;
+		busy += entry_end(dom, i) < 0;
 	if (busy)
 		return -EBUSY;
 	if (share->owner_sid == 0)
 		marks_set(dom, ref, share->count, false);
 	entries_clear(dom, ref, share->count);
-	pages_punch(dom, share->page, share->count);
+	share_punch(share);
 	hvd_bitmap_clear(dom->ref_map, ref, share->count);
-	hvd_bitmap_clear(dom->page_map, share->page, share->count);
+	hvd_bitmap_clear(share->pool->page_map[share->writable], share->page, share->count);
 	dom->pool_used -= share->count;
 	dom->shares[ref] = NULL;
 	free(share);
@@ -233,11 +379,11 @@ static void attach_unpin(struct hvd *hvd, struct hvd_conn *c, struct hvd_attach 
 		.rec = att->rec,
 		.nr_entries = HVSIM_GNT_ENTRIES,
 		.nr_pages = granter->pool_pages,
-		.sid = HVD_SID_DAEMON,
 		.mapper = c->dom->domid,
 	};
 
-	hvsim_unpin_all(&view, c->sid);
+	(void)c;
+	hvsim_unpin_all(&view);
 	shares_reap(granter);
 }
 
@@ -288,6 +434,7 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, struct hvd_doma
 	}
 	tab->map = map;
 	tab->granter = granter->domid;
+	tab->mapper = dom->domid;
 	hvd_list_add(&dom->actives, &tab->link);
 	hvd_list_add(&granter->shadows, &tab->shadow);
 	return tab;
@@ -322,25 +469,35 @@ static struct hvd_attach *attach_get(struct hvd_conn *c, struct hvd_domain *gran
 	return att;
 }
 
-/* GRANT_ATTACH: arg[0] granter.  fds: table, pool, active table, pin records. */
+/*
+ * GRANT_ATTACH: arg[0] granter.  fds: table (read-only), the granter's pools
+ * for the caller's domain (read-only, writable), active table, pin records.
+ * Only to a domain the granter shared something with: nobody else has any
+ * business reading even its table.
+ */
 int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
 			struct hvd_reply *rep)
 {
 	struct hvd_domain *granter = hvd_domain_get(hvd, c->dom, req->arg[0]);
 	struct hvd_attach *att;
+	struct hvd_pool *pool;
 
 	if (!granter)
 		return -ESRCH;
+	pool = pool_get(hvd, granter, c->dom->domid, false);
+	if (!pool)
+		return -EPERM;
 	att = attach_get(c, granter);
 	if (!att)
 		return -ENOMEM;
 	rep->msg.arg[0] = HVSIM_GNT_ENTRIES;
 	rep->msg.arg[1] = granter->pool_pages;
-	rep->fds[0] = granter->table_fd;
-	rep->fds[1] = granter->pool_fd;
-	rep->fds[2] = att->active->fd;
-	rep->fds[3] = att->rec_fd;
-	rep->nfds = 4;
+	rep->fds[0] = granter->table_ro_fd;
+	rep->fds[1] = pool->ro_fd;
+	rep->fds[2] = pool->fd[1];
+	rep->fds[3] = att->active->fd;
+	rep->fds[4] = att->rec_fd;
+	rep->nfds = 5;
 	return 0;
 }
 
@@ -381,16 +538,25 @@ static void mapper_forget(struct hvd_domain *dom, domid_t granter)
 }
 
 /*
- * A granter dies: every active table and pin record shadowing it goes.  The
- * mappers keep their own mappings of its table and pool, which stay valid
- * memory; nothing is left to unpin since the entries die with it.
+ * A domain dies.  As a granter: every active table and pin record shadowing
+ * it goes; the mappers keep their own mappings of its table and pools, which
+ * stay valid memory; nothing is left to unpin since the entries die with it.
+ * As a peer: the pools others made for it are retired.
  */
 void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter)
 {
 	unsigned int id;
 
 	for (id = 0; id < HVD_NR_DOMIDS; id++) {
-		if (hvd->domains[id] && hvd->domains[id] != granter)
-			mapper_forget(hvd->domains[id], granter->domid);
+		struct hvd_domain *dom = hvd->domains[id];
+		struct hvd_pool *pool;
+
+		if (!dom || dom == granter)
+			continue;
+		mapper_forget(dom, granter->domid);
+		/* A later domain with the same id gets pools of its own, not these. */
+		pool = pool_get(hvd, dom, granter->domid, false);
+		if (pool)
+			pool->retired = true;
 	}
 }

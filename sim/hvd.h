@@ -86,11 +86,27 @@ struct hvd_conn {
 	struct hvd_list all;	   /* in hvd->conns, for teardown at exit */
 };
 
-/* A share: consecutive refs backed by consecutive pool pages. */
+/*
+ * The pools of one granter for one peer: [0] pages shared read-only, [1]
+ * pages shared writable.  Only the granter and that peer ever get them.
+ */
+struct hvd_pool {
+	struct hvd_list link;	    /* in the granter's pools */
+	domid_t peer;		    /* the only domain that may attach them */
+	uint32_t serial;	    /* daemon-unique: tells a granter its mapping is stale */
+	bool retired;		    /* the peer died: no new shares, freed with the granter */
+	int fd[2];		    /* the daemon's read-write fds of the two pools */
+	int ro_fd;		    /* an O_RDONLY fd of pool 0, the one the peer gets */
+	unsigned long *page_map[2]; /* allocated pages of each pool, bitmaps */
+};
+
+/* A share: consecutive refs backed by consecutive pages of one pool. */
 struct hvd_share {
-	uint32_t page;	    /* first pool page */
-	uint32_t count;	    /* refs and pages in the share */
-	uint32_t owner_sid; /* the allocating session; 0 once it closed (orphaned) */
+	struct hvd_pool *pool; /* whose pages */
+	bool writable;	       /* in pool->fd[1], else in pool->fd[0] */
+	uint32_t page;	       /* first page in that pool */
+	uint32_t count;	       /* refs and pages in the share */
+	uint32_t owner_sid;    /* the allocating session; 0 once it closed (orphaned) */
 };
 
 /* One event-channel port of a domain. */
@@ -108,6 +124,7 @@ struct hvd_active_tab {
 	struct hvd_list link;	  /* in the mapping domain's actives */
 	struct hvd_list shadow;	  /* in the granter's shadows */
 	domid_t granter;	  /* whose grant table this shadows */
+	domid_t mapper;		  /* whose pins it holds */
 	int fd;			  /* memfd: struct hvsim_active[HVSIM_GNT_ENTRIES] */
 	struct hvsim_active *map; /* the daemon's mapping, for cleanup */
 };
@@ -128,12 +145,12 @@ struct hvd_domain {
 	char name[HVSIM_NAME_MAX]; /* unique among live domains; "Domain-0" for dom0 */
 	int token;		   /* the daemon's end of the token; -1 once hung up, or dom0 */
 	int table_fd;		   /* memfd: grant_entry_v1_t[HVSIM_GNT_ENTRIES] */
+	int table_ro_fd;	   /* an O_RDONLY fd of it, for mappers */
 	grant_entry_v1_t *table;   /* the daemon's mapping of the grant table */
-	int pool_fd;		   /* memfd: the granted pages */
-	uint32_t pool_pages;	   /* pages in the pool */
+	struct hvd_list pools;	   /* struct hvd_pool: one per peer it shared with */
+	uint32_t pool_pages;	   /* pages per pool, and in all its pools' shares */
 	uint32_t pool_used;	   /* pages in live shares */
 	unsigned long *ref_map;	   /* allocated grant refs, a bitmap */
-	unsigned long *page_map;   /* allocated pool pages, a bitmap */
 	struct hvd_share **shares; /* [HVSIM_GNT_ENTRIES], by first ref */
 	struct hvd_port *ports;	   /* [HVSIM_MAX_PORTS] */
 	struct hvd_list sessions;  /* struct hvd_conn in state SESSION */
@@ -157,6 +174,7 @@ struct hvd {
 	struct hvd_domain *domains[HVD_NR_DOMIDS]; /* live domains by id */
 	unsigned int next_domid;		   /* where the next id search starts */
 	uint32_t next_sid;			   /* the next session id to hand out */
+	uint32_t next_pool_serial;		   /* the last pool serial handed out */
 	struct hvd_list conns;			   /* every connection */
 	struct hvd_list subscribers;		   /* connections in state SUBSCRIBER */
 };
@@ -178,6 +196,7 @@ __attribute__((format(printf, 2, 3))) void hvd_log(const struct hvd *hvd, const 
 
 /* shm.c: sealed memfds of a fixed size, optionally mapped by the daemon. */
 int hvd_shm_create(const char *name, size_t size, void **map, bool daemon_only);
+int hvd_shm_create_ro(const char *name, size_t size, void **map, int *ro_fd);
 void hvd_shm_destroy(int fd, void *map, size_t size);
 
 /* bitmap.c */

@@ -66,7 +66,7 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 	rep->msg.arg[3] = dom->pool_pages;
 	rep->msg.arg[4] = HVSIM_MAX_PORTS;
 	rep->fds[0] = dom->table_fd;
-	rep->fds[1] = dom->pool_fd;
+	rep->fds[1] = dom->table_ro_fd;
 	rep->fds[2] = c->status_fd;
 	rep->nfds = 3;
 	hvd_log(hvd, "domain %u: session %u opened (pid %d)", dom->domid, c->sid, (int)pid);
