@@ -2,7 +2,8 @@
 /*
  * grant-attack-shrink: a guest shares a page with the back-end, which maps it, and then tries
  * to shrink or grow its pool under the back-end (a SIGBUS there), and every other memfd
- * pvio-hv gave it: its own table, its status array, an active table and pin records.  Every
+ * pvio-hv gave it: its own table, its status array, the victim's writable pool for it, an
+ * active table and pin records.  Every
  * ftruncate fails with EPERM (the memfds are sealed), no seal can be added or taken away, and
  * the back-end reads the whole page and survives.
  */
@@ -67,6 +68,7 @@ static int attack(struct ga_ctx *c)
 	T_CHECK(unresizable(hfds[0], "our table") == 0, "table");
 	T_CHECK(unresizable(hfds[2], "our status array") == 0, "status");
 	T_CHECK(ga_attach(&asock, c->r.victim, afds, &pages) == 0, "attach to the victim");
+	T_CHECK(unresizable(afds[2], "the victim's writable pool for us") == 0, "peer's pool");
 	T_CHECK(unresizable(afds[3], "an active table") == 0, "active");
 	T_CHECK(unresizable(afds[4], "pin records") == 0, "pin records");
 	T_CHECK(ga_back_read(c) == 0, "the back-end read our page");
