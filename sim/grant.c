@@ -302,8 +302,8 @@ static int share_release(struct hvd_domain *dom, uint32_t ref)
  * The share's session has gone: free it now if nobody maps it, else mark its
  * entries so that the mapper dropping the last pin tells us (GRANT_RELEASE).
  * The mark goes first, then a full barrier, then the attempt to end each
- * entry: a mapper clears its in-use flags before it reads the mark, so either
- * we see the entry idle or it sees the mark.
+ * entry: a mapper drops its pin before it reads the mark, so either we see
+ * the entry idle or it sees the mark.
  */
 static void share_orphan(struct hvd_domain *dom, uint32_t ref)
 {

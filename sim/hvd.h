@@ -19,7 +19,7 @@
 #include "hv/hv.h"
 #include "hv/simproto.h"
 
-/* The daemon's own lock-owner value in active tables: never a session id. */
+/* Never a session id (it was the lock owner of the old active tables). */
 #define HVD_SID_DAEMON UINT32_MAX
 /* Domain ids 0 .. DOMID_FIRST_RESERVED - 1 can be live. */
 #define HVD_NR_DOMIDS ((unsigned int)DOMID_FIRST_RESERVED)
