@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sim/peer.h"
 #include "sim/xs-daemon.h"
 
 /* Whether c's requests may be read: not with too many replies unread or writes too fast. */
@@ -45,8 +46,16 @@ int xs_conn_accept(struct xs_daemon *d, struct xs_domain *dom)
 	struct xs_conn *c;
 	int fd = accept4(dom->src.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	char why[160];
+
 	if (fd < 0)
 		return -errno;
+	/* The main socket is dom0's: only dom0's own credentials pass (peer.c). */
+	if (dom == &d->main && peer_is_dom0(fd, why, sizeof(why)) < 0) {
+		fprintf(stderr, "pvio-xenstored: main socket: refused %s\n", why);
+		close(fd);
+		return -EPERM;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);

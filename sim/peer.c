@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * peer.c - dom0 is whoever shares the daemon's credentials: the same uid
+ * AND the same user and pid namespaces.  A domain's processes run in user
+ * namespaces of their own (possibly mapping their root to the daemon's very
+ * uid), so the uid alone proves nothing.
+ *
+ * The namespaces are read from /proc/PID/ns of the connecting process.  A
+ * pid can be reused between the connect and that lookup, so the process is
+ * named by a pidfd (SO_PEERPIDFD, Linux >= 6.5, else pidfd_open of
+ * SO_PEERCRED's pid) and must still be alive after the lookup: then the
+ * /proc entry read was its own.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sim/peer.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* 1 if pid's namespace of this kind is ours, 0 if not, -errno if unreadable. */
+static int ns_same(pid_t pid, const char *kind)
+{
+	char path[64];
+	struct stat theirs, ours;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, kind);
+	if (stat(path, &theirs) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", kind);
+	if (stat(path, &ours) < 0)
+		return -errno;
+	return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+}
+
+/* A pidfd of the peer: SO_PEERPIDFD, else one opened on SO_PEERCRED's pid (racy). */
+static int peer_pidfd(int fd, pid_t pid)
+{
+	socklen_t len = sizeof(int);
+	int pidfd = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0)
+		return pidfd;
+	if (errno != ENOPROTOOPT)
+		return -errno;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return pidfd < 0 ? -errno : pidfd;
+}
+
+/* Whether the process behind pidfd still runs: its pid was not reused since. */
+static int pidfd_alive(int pidfd)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 ? 0 : -errno;
+}
+
+/* The namespace checks on a live peer: 0, -EPERM with why, or -errno. */
+static int peer_ns_check(const struct ucred *cred, char *why, size_t len)
+{
+	static const char *const kinds[] = { "user", "pid" };
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		ret = ns_same(cred->pid, kinds[i]);
+		if (ret == 1)
+			continue;
+		snprintf(why, len, "pid %d uid %u: %s", (int)cred->pid, (unsigned int)cred->uid,
+			 ret == 0 ? kinds[i] : strerror(-ret));
+		if (ret == 0)
+			snprintf(why + strlen(why), len - strlen(why),
+				 " namespace is not the daemon's");
+		return ret == 0 ? -EPERM : ret;
+	}
+	return 0;
+}
+
+int peer_is_dom0(int fd, char *why, size_t len)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int pidfd, ret;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		snprintf(why, len, "SO_PEERCRED: %s", strerror(errno));
+		return -errno;
+	}
+	if (cred.uid != geteuid()) {
+		snprintf(why, len, "pid %d uid %u: not the daemon's uid %u", (int)cred.pid,
+			 (unsigned int)cred.uid, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	pidfd = peer_pidfd(fd, cred.pid);
+	if (pidfd < 0) {
+		snprintf(why, len, "pid %d: %s", (int)cred.pid, strerror(-pidfd));
+		return pidfd;
+	}
+	ret = peer_ns_check(&cred, why, len);
+	/* Only now is it sure that /proc/PID was the peer's and not a newcomer's. */
+	if (ret == 0 && (ret = pidfd_alive(pidfd)) < 0)
+		snprintf(why, len, "pid %d exited before it could be checked", (int)cred.pid);
+	close(pidfd);
+	return ret;
+}
