@@ -86,6 +86,8 @@ void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c)
 
 	if (session)
 		hvd_session_close(hvd, c);
+	if (c->state == HVD_CONN_SUBSCRIBER)
+		hvd->nr_subscribers--;
 	hvd_list_del(&c->link);
 	hvd_list_del(&c->all);
 	close(c->fd);
@@ -143,10 +145,11 @@ static int op_hello(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg 
 static int op_subscribe(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
 			struct hvd_reply *rep)
 {
-	(void)hvd;
 	(void)req;
 	if (c->state != HVD_CONN_NEW)
 		return -EBUSY;
+	if (hvd->nr_subscribers >= hvd->limits.subscribers)
+		return -EMFILE;
 	rep->subscribe = true;
 	return 0;
 }
@@ -181,6 +184,7 @@ static int conn_reply(struct hvd *hvd, struct hvd_conn *c, struct hvd_reply *rep
 		return ret;
 	if (rep->subscribe) {
 		c->state = HVD_CONN_SUBSCRIBER;
+		hvd->nr_subscribers++;
 		hvd_list_add(&hvd->subscribers, &c->link);
 	}
 	return 0;

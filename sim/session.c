@@ -14,6 +14,34 @@
 #include "sim/hvd.h"
 
 #define STATUS_BYTES ((size_t)HVSIM_MAX_PORTS * sizeof(uint16_t))
+/* Descriptors a session holds: its socket, its status memfd, its pidfd. */
+#define SESSION_FDS 3
+
+bool hvd_guest_fds_ok(const struct hvd *hvd, unsigned int n)
+{
+	return (unsigned long)hvd->guest_fds + n + hvd->limits.fd_reserve <= hvd->nofile;
+}
+
+/*
+ * Whether dom may open one more session: its own limit, and for a guest the
+ * descriptors left outside dom0's reserve (6,656 sessions on one token once
+ * took every descriptor, and dom0 could create no domain).
+ */
+static int session_limit(struct hvd *hvd, const struct hvd_domain *dom)
+{
+	unsigned int max = dom->domid ? hvd->limits.sessions : hvd->limits.dom0_sessions;
+
+	if (dom->nr_sessions >= max) {
+		hvd_log(hvd, "domain %u: at its limit of %u sessions", dom->domid, max);
+		return -EMFILE;
+	}
+	if (dom->domid && !hvd_guest_fds_ok(hvd, SESSION_FDS)) {
+		hvd_log(hvd, "domain %u: guests hold every descriptor outside dom0's reserve",
+			dom->domid);
+		return -ENFILE;
+	}
+	return 0;
+}
 
 static bool sid_live(const struct hvd *hvd, uint32_t sid)
 {
@@ -49,6 +77,9 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 
 	if (dom->dying)
 		return -ESRCH;
+	fd = session_limit(hvd, dom);
+	if (fd < 0)
+		return fd;
 	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
 	if (fd < 0)
 		return fd;
@@ -60,6 +91,8 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 	c->state = HVD_CONN_SESSION;
 	hvd_list_add(&dom->sessions, &c->link);
 	dom->nr_sessions++;
+	if (dom->domid)
+		hvd->guest_fds += SESSION_FDS;
 	rep->msg.arg[0] = dom->domid;
 	rep->msg.arg[1] = c->sid;
 	rep->msg.arg[2] = HVSIM_GNT_ENTRIES;
@@ -88,6 +121,8 @@ void hvd_session_close(struct hvd *hvd, struct hvd_conn *c)
 	c->pidfd = -1;
 	hvd_list_del(&c->link);
 	dom->nr_sessions--;
+	if (dom->domid)
+		hvd->guest_fds -= SESSION_FDS;
 	c->state = HVD_CONN_NEW;
 	hvd_log(hvd, "domain %u: session %u closed", dom->domid, c->sid);
 }
