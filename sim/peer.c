@@ -15,8 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -110,4 +112,23 @@ int peer_is_dom0(int fd, char *why, size_t len)
 		snprintf(why, len, "pid %d exited before it could be checked", (int)cred.pid);
 	close(pidfd);
 	return ret;
+}
+
+unsigned int peer_nofile_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > INT_MAX ? INT_MAX : (unsigned int)rl.rlim_cur;
+}
+
+unsigned int peer_fd_reserve(unsigned int nofile)
+{
+	return nofile / 4 > 64 ? nofile / 4 : 64;
 }

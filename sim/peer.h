@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * peer.h - who is on the other end of a main socket: shared by pvio-hv(8)
- * and pvio-xenstored(8), which both admit dom0 only from dom0's own
- * credentials.
+ * peer.h - what pvio-hv(8) and pvio-xenstored(8) share about their
+ * clients: who is on the other end of a main socket (both admit dom0 only
+ * from dom0's own credentials), and the descriptors clients may take.
  */
 #ifndef PVIO_SIM_PEER_H
 #define PVIO_SIM_PEER_H
@@ -16,5 +16,14 @@
  * peer's pid and uid, in why[len].
  */
 int peer_is_dom0(int fd, char *why, size_t len);
+
+/*
+ * Raise our descriptor limit to its hard limit (clients cost descriptors):
+ * the limit we now have, capped at INT_MAX.
+ */
+unsigned int peer_nofile_raise(void);
+
+/* The descriptors to keep out of guests' reach by default: a quarter, at least 64. */
+unsigned int peer_fd_reserve(unsigned int nofile);
 
 #endif

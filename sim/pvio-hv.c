@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +25,7 @@
 
 #include "sim/admin.h"
 #include "sim/hvd.h"
+#include "sim/peer.h"
 
 static const char usage[] =
     "usage: pvio-hv [-s PATH] [--pool-pages N] [-v]        run the daemon\n"
@@ -184,22 +184,13 @@ static int watch_add(struct hvd *hvd, int fd, struct hvd_watch *w,
 
 /*
  * Every session holds several fds (memfds, eventfds): take all we may, and
- * keep the reserve (by default a quarter, at least 64) out of guests' reach.
+ * keep the reserve out of guests' reach.
  */
 static void nofile_raise(struct hvd *hvd)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		rl.rlim_cur = rl.rlim_max = 1024;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	hvd->nofile = rl.rlim_cur > INT_MAX ? INT_MAX : (unsigned int)rl.rlim_cur;
+	hvd->nofile = peer_nofile_raise();
 	if (!hvd->limits.fd_reserve)
-		hvd->limits.fd_reserve = hvd->nofile / 4 > 64 ? hvd->nofile / 4 : 64;
+		hvd->limits.fd_reserve = peer_fd_reserve(hvd->nofile);
 }
 
 /* The epoll set with the signals and dom0 in it; no socket yet. */
