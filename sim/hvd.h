@@ -142,6 +142,8 @@ struct hvd_domain {
 	struct hvd_list shadows;   /* struct hvd_active_tab (by shadow): mappers of its grants */
 	bool dying;		   /* being torn down: no death check, no new sessions */
 	unsigned int nr_ports;	   /* allocated event-channel ports */
+	uint64_t userns_dev;	   /* the user namespace of its first session's process, */
+	uint64_t userns_ino;	   /* which every later session's must share; 0 until then */
 };
 
 /* What one client may hold (options of pvio-hv(8)); dom0's are separate and larger. */

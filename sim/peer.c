@@ -30,18 +30,28 @@
 #define SO_PEERPIDFD 77
 #endif
 
+/* stat(2) of /proc/WHO/ns/KIND: 0 or -errno. */
+static int ns_stat(const char *who, const char *kind, struct stat *st)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/%s", who, kind);
+	return stat(path, st) == 0 ? 0 : -errno;
+}
+
 /* 1 if pid's namespace of this kind is ours, 0 if not, -errno if unreadable. */
 static int ns_same(pid_t pid, const char *kind)
 {
-	char path[64];
 	struct stat theirs, ours;
+	char who[16];
+	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, kind);
-	if (stat(path, &theirs) < 0)
-		return -errno;
-	snprintf(path, sizeof(path), "/proc/self/ns/%s", kind);
-	if (stat(path, &ours) < 0)
-		return -errno;
+	snprintf(who, sizeof(who), "%d", (int)pid);
+	ret = ns_stat(who, kind, &theirs);
+	if (ret == 0)
+		ret = ns_stat("self", kind, &ours);
+	if (ret < 0)
+		return ret;
 	return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
 }
 
@@ -131,4 +141,20 @@ unsigned int peer_nofile_raise(void)
 unsigned int peer_fd_reserve(unsigned int nofile)
 {
 	return nofile / 4 > 64 ? nofile / 4 : 64;
+}
+
+int peer_ns_id(pid_t pid, int pidfd, const char *kind, uint64_t *dev, uint64_t *ino)
+{
+	struct stat st;
+	char who[16];
+	int ret;
+
+	snprintf(who, sizeof(who), "%d", (int)pid);
+	ret = ns_stat(who, kind, &st);
+	/* Alive after the lookup: /proc/PID was this process, not a newcomer with its pid. */
+	if (ret == 0)
+		ret = pidfd_alive(pidfd);
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return ret;
 }

@@ -8,6 +8,8 @@
 #define PVIO_SIM_PEER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /*
  * Whether the process that connected fd is dom0: the daemon's own uid, in
@@ -16,6 +18,13 @@
  * peer's pid and uid, in why[len].
  */
 int peer_is_dom0(int fd, char *why, size_t len);
+
+/*
+ * Which namespace of this kind ("user", "pid") process pid lives in, as the
+ * device and inode of /proc/PID/ns/KIND, read while pidfd (a pidfd of pid)
+ * shows the process alive before and after: 0, or -errno (-ESRCH: gone).
+ */
+int peer_ns_id(pid_t pid, int pidfd, const char *kind, uint64_t *dev, uint64_t *ino);
 
 /*
  * Raise our descriptor limit to its hard limit (clients cost descriptors):

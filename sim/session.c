@@ -8,10 +8,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sim/hvd.h"
+#include "sim/peer.h"
 
 #define STATUS_BYTES ((size_t)HVSIM_MAX_PORTS * sizeof(uint16_t))
 /* Descriptors a session holds: its socket, its status memfd, its pidfd. */
@@ -66,6 +68,41 @@ static uint32_t sid_alloc(struct hvd *hvd)
 }
 
 /*
+ * A pidfd of the session's process, whom a destroy of dom will kill.  The
+ * process is the far end of the socket attached to HELLO, which the sender
+ * chose: it could be a stranger's socket, whose owner then dies with the
+ * sender's domain.  So every session's process must live in the user
+ * namespace of the domain's first session (its launcher gives a domain a
+ * user namespace of its own), and a process elsewhere is refused.  Without
+ * pidfds (Linux < 5.3) there is no check, and a destroy only disconnects.
+ */
+static int session_pidfd(struct hvd_domain *dom, pid_t pid, int *pidfd)
+{
+	uint64_t dev, ino;
+	int ret;
+
+	*pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (*pidfd < 0)
+		return 0;
+	ret = peer_ns_id(pid, *pidfd, "user", &dev, &ino);
+	if (ret == 0 && !dom->userns_ino) {
+		dom->userns_dev = dev;
+		dom->userns_ino = ino;
+	} else if (ret == 0 && (dom->userns_dev != dev || dom->userns_ino != ino)) {
+		fprintf(stderr,
+			"pvio-hv: domain %u: refused a session for pid %d, outside the domain's "
+			"user namespace\n",
+			dom->domid, (int)pid);
+		ret = -EPERM;
+	}
+	if (ret < 0) {
+		close(*pidfd);
+		*pidfd = -1;
+	}
+	return ret;
+}
+
+/*
  * Open a session on connection c for process pid (0 for dom0, which is never
  * destroyed and needs no pidfd).  Fills the HELLO reply.
  */
@@ -78,15 +115,19 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 	if (dom->dying)
 		return -ESRCH;
 	fd = session_limit(hvd, dom);
+	if (fd == 0)
+		fd = session_pidfd(dom, pid, &c->pidfd);
 	if (fd < 0)
 		return fd;
 	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
-	if (fd < 0)
+	if (fd < 0) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+		c->pidfd = -1;
 		return fd;
+	}
 	c->status_fd = fd;
 	c->status = status;
-	/* Without pidfds (Linux < 5.3) a destroy cannot kill, only disconnect. */
-	c->pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	c->sid = sid_alloc(hvd);
 	c->state = HVD_CONN_SESSION;
 	hvd_list_add(&dom->sessions, &c->link);
