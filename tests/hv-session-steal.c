@@ -25,8 +25,6 @@
 #include "tests/hv-test.h"
 #include "tests/ns-helpers.h"
 
-#define OTHER_ID 0x7e5701
-
 static int ready[2], done[2];
 static struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
@@ -99,7 +97,7 @@ int main(void)
 	snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "pvio-steal-%d", (int)getpid());
 	T_CHECK(pipe(ready) == 0 && pipe(done) == 0, "pipe");
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
-	T_CHECK(t_ns_fork(CLONE_NEWUSER, OTHER_ID, OTHER_ID, stranger, NULL, &spid) == 0,
+	T_CHECK(t_ns_fork(CLONE_NEWUSER, T_NS_OTHER_ID, T_NS_OTHER_ID, stranger, NULL, &spid) == 0,
 		"stranger");
 	T_CHECK(t_get(ready[0], &c, 1) == 0, "the stranger did not listen");
 	T_CHECK(t_domain_fork("guest", guest, NULL, &id, &gpid) == 0, "guest");

@@ -138,3 +138,31 @@ int t_socket_open_to_all(const char *path)
 	snprintf(dir, sizeof(dir), "%s", path);
 	return chmod(dirname(dir), 0755) == 0 && chmod(path, 0666) == 0 ? 0 : -errno;
 }
+
+int t_ns_not_dom0(int (*try)(void *what))
+{
+	static const struct {
+		int flags;	  /* the namespaces */
+		bool other;	  /* mapped to T_NS_OTHER_ID rather than our uid */
+		const char *what; /* for messages */
+	} places[] = {
+		{ CLONE_NEWUSER, false, "root of a user namespace mapped to our uid" },
+		{ CLONE_NEWUSER, true, "root of a user namespace as another uid" },
+		{ CLONE_NEWUSER | CLONE_NEWPID, false, "in user and pid namespaces" },
+		{ CLONE_NEWPID, false, "in a pid namespace of its own" },
+	};
+	unsigned int i;
+	int ret;
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root to map another host uid\n");
+		return T_SKIP;
+	}
+	for (i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		ret = t_ns_run(places[i].flags, places[i].other ? T_NS_OTHER_ID : geteuid(), try,
+			       (void *)places[i].what);
+		if (ret != T_PASS)
+			return ret;
+	}
+	return T_PASS;
+}

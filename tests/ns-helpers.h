@@ -26,6 +26,18 @@ int t_ns_fork(int flags, uid_t host_uid, gid_t host_gid, int (*fn)(void *), void
  */
 int t_ns_run(int flags, uid_t uid, int (*fn)(void *), void *what);
 
+/* A host uid and gid nobody uses, for a process that is not the daemon's user. */
+#define T_NS_OTHER_ID 0x7e5700
+
+/*
+ * Run try (which must see itself refused as dom0, and return T_PASS then) in
+ * each place a domain's process may stand: root of a user namespace mapped
+ * to our uid, or to another host uid, in a pid namespace of its own as well,
+ * and in a pid namespace alone.  T_PASS, T_FAIL, or T_SKIP if this is no
+ * root or the kernel has no user namespaces, after saying so.
+ */
+int t_ns_not_dom0(int (*try)(void *what));
+
 /* Let every uid reach the socket at path (its directory 0755, itself 0666): 0 or -errno. */
 int t_socket_open_to_all(const char *path);
 
