@@ -36,6 +36,9 @@
 /* Connections each flooding process tries: together more than the daemon's descriptors. */
 #define MAX_CONNS 2500
 
+/* Requests in flight on each flooding connection: within its "outstanding" quota of 20. */
+#define BATCH 16
+
 static int from_flood[2];
 
 /* Send one request: 0 or -1. */
@@ -142,10 +145,10 @@ static void flood_stream(const int *fds, int n)
 	for (i = 0;; i++) {
 		snprintf(value, sizeof(value), "%u", i);
 		raw_send(fds[0], XS_WRITE, 3, HOME "/w", value);
-		for (k = 1; k < n; k++)
-			raw_send(fds[k], XS_READ, 4, HOME, NULL);
-		for (k = 1; k < n; k++)
-			raw_reply(fds[k], 3000, NULL, 0);
+		for (k = n; k < n * BATCH; k++)
+			raw_send(fds[1 + k % (n - 1)], XS_READ, 4, HOME, NULL);
+		for (k = n; k < n * BATCH; k++)
+			raw_reply(fds[1 + k % (n - 1)], 3000, NULL, 0);
 	}
 }
 
