@@ -28,6 +28,7 @@
 #include "tests/helpers.h"
 #include "tests/hv-test.h"
 #include "tests/latency.h"
+#include "tests/ns-helpers.h"
 
 #define NOFILE 4096
 /* More than any limit here, fewer than a daemon without limits could hold. */
@@ -116,6 +117,7 @@ static int victim(void *arg)
 	char go;
 
 	(void)arg;
+	T_CHECK(t_die_with_parent() == 0, "victim: the test is gone");
 	T_CHECK(t_session_open(&sock, &hello, NULL) == 0, "victim: no session");
 	for (i = 0; i < 2; i++) {
 		T_CHECK(read(to_victim[0], &go, 1) == 1, "victim: no word from the test");
@@ -192,6 +194,7 @@ static int flooder(void *arg)
 	int res[4], n, ports;
 
 	(void)arg;
+	T_CHECK(t_die_with_parent() == 0, "flooder: the test is gone");
 	res[0] = flood_sessions(atoi(getenv(HVSIM_FD_ENV)), socks, &n);
 	res[1] = n;
 	res[2] = n > 1 ? flood_ports(socks[0], &ports) : -ENOTCONN;

@@ -51,6 +51,7 @@ static int guest(void *arg)
 	char c = 1;
 
 	(void)arg;
+	T_CHECK(t_die_with_parent() == 0, "guest: the test is gone");
 	T_CHECK(t_session_open(&own, &hello, NULL) == 0, "guest: first session");
 	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	T_CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0,

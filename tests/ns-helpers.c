@@ -13,12 +13,24 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/helpers.h"
 #include "tests/ns-helpers.h"
+
+int t_die_with_parent(void)
+{
+	pid_t parent = getppid();
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return -1;
+	/* The parent may have died before the call: then nobody will send the signal. */
+	return getppid() == parent && parent != 1 ? 0 : -1;
+}
 
 /* Write text to /proc/PID/name: 0 or -errno. */
 static int proc_write(pid_t pid, const char *name, const char *text)
@@ -66,7 +78,8 @@ static int child_enter(int flags, int ready, int go)
 		fprintf(stderr, "FAIL: setresuid in the new namespace: %s\n", strerror(errno));
 		return T_FAIL;
 	}
-	return T_PASS;
+	/* After the credentials change, which clears the parent-death signal. */
+	return t_die_with_parent() == 0 ? T_PASS : T_FAIL;
 }
 
 /* A new pid namespace takes effect for children only: run fn in one. */
@@ -78,7 +91,7 @@ static int child_run(int flags, int (*fn)(void *), void *arg)
 		return fn(arg);
 	pid = fork();
 	if (pid == 0)
-		_exit(fn(arg));
+		_exit(t_die_with_parent() == 0 ? fn(arg) : T_FAIL);
 	return pid < 0 ? T_FAIL : t_wait(pid);
 }
 
@@ -95,7 +108,7 @@ int t_ns_fork(int flags, uid_t host_uid, gid_t host_gid, int (*fn)(void *), void
 	if (pid == 0) {
 		close(ready[0]);
 		close(go[1]);
-		ret = child_enter(flags, ready[1], go[0]);
+		ret = t_die_with_parent() == 0 ? child_enter(flags, ready[1], go[0]) : T_FAIL;
 		_exit(ret == T_PASS ? child_run(flags, fn, arg) : ret);
 	}
 	close(ready[1]);

@@ -11,10 +11,17 @@
 #include <sys/types.h>
 
 /*
+ * Make the calling child die (SIGKILL) when its parent does, so that a test
+ * that fails early leaves none of its children behind: 0, or -1 if the
+ * parent is gone already.
+ */
+int t_die_with_parent(void);
+
+/*
  * Fork a child that enters new namespaces (flags: CLONE_NEWUSER, with
  * CLONE_NEWPID optional), whose uid and gid 0 inside map to host_uid and
  * host_gid outside (written by the parent, which must be root or own those
- * ids), and _exit(fn(arg)) there.  *pid the child; reap it with t_wait().
+ * ids), and _exit(fn(arg)) there; it dies with its parent.  *pid the child; reap it with t_wait().
  * 0, or -errno (T_SKIP-worthy when the kernel refuses the namespace: the
  * child then exits with T_SKIP).
  */

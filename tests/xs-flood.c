@@ -28,6 +28,7 @@
 #include "tests/helpers.h"
 #include "tests/hv-test.h"
 #include "tests/latency.h"
+#include "tests/ns-helpers.h"
 #include "tests/xs-helpers.h"
 
 #define NOFILE 4096
@@ -181,7 +182,7 @@ static pid_t flooder_start(bool first)
 	pid_t pid = fork();
 
 	if (pid == 0)
-		_exit(flooder(first));
+		_exit(t_die_with_parent() == 0 ? flooder(first) : T_FAIL);
 	return pid;
 }
 
