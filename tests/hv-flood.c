@@ -8,7 +8,8 @@
  * and closing an event channel): the victim's median under flood must stay
  * within twice its baseline median plus 2 ms (tests/latency.h says why the
  * floor).  A session that never reads its replies is disconnected.  Dom0
- * then creates a domain and opens a session.
+ * then creates a domain and opens a session, and may open 64 death streams
+ * but not a 65th.
  *
  * The daemon runs with 4096 descriptors here, so that a flooder without
  * limits would exhaust them quickly (it did: 6,656 sessions on one token
@@ -243,6 +244,23 @@ static int dom0_check(void)
 	return T_PASS;
 }
 
+/* Death streams up to the default limit of 64, and no more. */
+static int subscribers_check(void)
+{
+	int fds[65], i, ret = 0;
+
+	for (i = 0; i < 65 && ret == 0; i++)
+		ret = hvctl_subscribe(NULL, &fds[i]);
+	printf("death streams: %d, then %s\n", i - 1, strerror(-ret));
+	T_CHECK(i == 65 && ret == -EMFILE, "subscriber %d refused with %s, not at the limit", i,
+		strerror(-ret));
+	while (--i > 0)
+		close(fds[i - 1]);
+	T_CHECK(hvctl_subscribe(NULL, &fds[0]) == 0, "no death stream after closing the others");
+	close(fds[0]);
+	return T_PASS;
+}
+
 static int measure(uint64_t *us)
 {
 	char go = 1;
@@ -272,6 +290,7 @@ int main(void)
 	T_CHECK(t_lat_fair(base, flood), "victim starved: %llu us under flood, %llu before",
 		(unsigned long long)flood, (unsigned long long)base);
 	T_CHECK(dom0_check() == T_PASS, "dom0");
+	T_CHECK(subscribers_check() == T_PASS, "death streams");
 	kill(fpid, SIGKILL);
 	T_CHECK(t_wait(fpid) == 128 + SIGKILL, "flooder");
 	T_CHECK(t_wait(vpid) == T_PASS, "victim");
