@@ -18,6 +18,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -154,7 +156,54 @@ int peer_ns_id(pid_t pid, int pidfd, const char *kind, uint64_t *dev, uint64_t *
 	/* Alive after the lookup: /proc/PID was this process, not a newcomer with its pid. */
 	if (ret == 0)
 		ret = pidfd_alive(pidfd);
-	*dev = st.st_dev;
-	*ino = st.st_ino;
+	if (ret == 0) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+	}
+	return ret;
+}
+
+/* Whether the user namespace open as fd is (dev, ino) or below it: 1, 0, -errno; closes fd. */
+static int userns_below(int fd, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+	int depth, parent, ret = 0;
+
+	/* Linux nests user namespaces 32 deep at most. */
+	for (depth = 0; depth <= 33; depth++) {
+		if (fstat(fd, &st) < 0) {
+			ret = -errno;
+			break;
+		}
+		if (st.st_dev == dev && st.st_ino == ino) {
+			ret = 1;
+			break;
+		}
+		/* EPERM: no parent we can see (the top, or outside our own namespace). */
+		parent = ioctl(fd, NS_GET_PARENT);
+		if (parent < 0) {
+			ret = errno == EPERM ? 0 : -errno;
+			break;
+		}
+		close(fd);
+		fd = parent;
+	}
+	close(fd);
+	return ret;
+}
+
+int peer_userns_within(pid_t pid, int pidfd, uint64_t dev, uint64_t ino)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = userns_below(fd, dev, ino);
+	/* Alive after the open: the namespace was this process's, not a newcomer's. */
+	if (ret >= 0 && pidfd_alive(pidfd) < 0)
+		ret = -ESRCH;
 	return ret;
 }

@@ -27,6 +27,13 @@ int peer_is_dom0(int fd, char *why, size_t len);
 int peer_ns_id(pid_t pid, int pidfd, const char *kind, uint64_t *dev, uint64_t *ino);
 
 /*
+ * Whether process pid's user namespace is the one identified by dev and ino
+ * (from peer_ns_id) or nested inside it, while pidfd shows the process alive
+ * after the lookup: 1 if it is, 0 if not, -errno (-ESRCH: gone).
+ */
+int peer_userns_within(pid_t pid, int pidfd, uint64_t dev, uint64_t ino);
+
+/*
  * Raise our descriptor limit to its hard limit (clients cost descriptors):
  * the limit we now have, capped at INT_MAX.
  */

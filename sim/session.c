@@ -70,36 +70,37 @@ static uint32_t sid_alloc(struct hvd *hvd)
 /*
  * A pidfd of the session's process, whom a destroy of dom will kill.  The
  * process is the far end of the socket attached to HELLO, which the sender
- * chose: it could be a stranger's socket, whose owner then dies with the
- * sender's domain.  So every session's process must live in the user
+ * chose: it could be a stranger's socket, whose owner would then die with
+ * the sender's domain.  So every session's process must live in the user
  * namespace of the domain's first session (its launcher gives a domain a
- * user namespace of its own), and a process elsewhere is refused.  Without
- * pidfds (Linux < 5.3) there is no check, and a destroy only disconnects.
+ * user namespace of its own) or one nested in it, and a process elsewhere
+ * is refused.  Without pidfds (Linux < 5.3) there is no check, and a
+ * destroy only disconnects.
  */
 static int session_pidfd(struct hvd_domain *dom, pid_t pid, int *pidfd)
 {
-	uint64_t dev, ino;
 	int ret;
 
 	*pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	if (*pidfd < 0)
 		return 0;
-	ret = peer_ns_id(pid, *pidfd, "user", &dev, &ino);
-	if (ret == 0 && !dom->userns_ino) {
-		dom->userns_dev = dev;
-		dom->userns_ino = ino;
-	} else if (ret == 0 && (dom->userns_dev != dev || dom->userns_ino != ino)) {
-		fprintf(stderr,
-			"pvio-hv: domain %u: refused a session for pid %d, outside the domain's "
-			"user namespace\n",
-			dom->domid, (int)pid);
-		ret = -EPERM;
+	if (!dom->userns_ino) {
+		ret = peer_ns_id(pid, *pidfd, "user", &dom->userns_dev, &dom->userns_ino);
+	} else {
+		ret = peer_userns_within(pid, *pidfd, dom->userns_dev, dom->userns_ino);
+		if (ret == 0) {
+			fprintf(stderr,
+				"pvio-hv: domain %u: refused a session for pid %d, outside the "
+				"domain's user namespace\n",
+				dom->domid, (int)pid);
+			ret = -EPERM;
+		}
 	}
 	if (ret < 0) {
 		close(*pidfd);
 		*pidfd = -1;
 	}
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 /*
