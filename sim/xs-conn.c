@@ -292,18 +292,50 @@ static int xs_conn_fill(struct xs_conn *c)
 	return c->inlen >= hl && c->inlen == hl + c->hdr.len;
 }
 
+/*
+ * Requests of one connection, and of all a domain's connections together,
+ * handled in one loop turn: a domain with many connections gets no larger
+ * share of the daemon than one with a single connection, so dom0 waits
+ * behind at most a turn of each flooding domain.  What is left stays in the
+ * sockets, and epoll (level-triggered) reports it again next turn.
+ */
+#define XS_CONN_TURN_REQS   64
+#define XS_DOMAIN_TURN_REQS 16
+
+/* How many more requests of c this turn may handle. */
+static unsigned int xs_conn_budget(struct xs_daemon *d, struct xs_conn *c, struct xs_domain **domp)
+{
+	struct xs_domain *dom = c->domid ? xs_domain_find(d, c->domid) : NULL;
+	unsigned int left;
+
+	*domp = dom;
+	if (!dom)
+		return XS_CONN_TURN_REQS;
+	if (dom->turn != d->turn) {
+		dom->turn = d->turn;
+		dom->turn_reqs = 0;
+	}
+	left = dom->turn_reqs < XS_DOMAIN_TURN_REQS ? XS_DOMAIN_TURN_REQS - dom->turn_reqs : 0;
+	return left < XS_CONN_TURN_REQS ? left : XS_CONN_TURN_REQS;
+}
+
 /* Handle whole requests while the client may send more: -errno ends it. */
 static int xs_conn_read(struct xs_daemon *d, struct xs_conn *c)
 {
-	int ret, budget;
+	struct xs_domain *dom;
+	unsigned int budget = xs_conn_budget(d, c, &dom);
+	int ret;
 
-	for (budget = 64; budget > 0 && c->reading && !c->dead; budget--) {
+	for (; budget > 0 && c->reading && !c->dead; budget--) {
 		ret = xs_conn_fill(c);
 		if (ret <= 0)
 			return ret;
 		xs_ops_dispatch(d, c);
 		c->inlen = 0;
 		c->reading = xs_conn_may_read(d, c);
+		/* dispatch may release the domain: look it up again rather than keep dom. */
+		if (dom && (dom = xs_domain_find(d, c->domid)))
+			dom->turn_reqs++;
 	}
 	return 0;
 }

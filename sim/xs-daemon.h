@@ -107,6 +107,8 @@ struct xs_domain {
 	char *sock;		/* dir/socket */
 	struct xs_wrl wrl;	/* its write-rate limit */
 	bool at_conn_limit;	/* a connection was refused; said once until one closes */
+	uint64_t turn;		/* the loop turn in which turn_reqs were read */
+	unsigned int turn_reqs; /* requests of all its connections read in that turn */
 };
 
 /* Limits on unprivileged domains (-Q name=value). */
@@ -155,6 +157,7 @@ struct xs_daemon {
 	unsigned int nofile;			     /* our descriptor limit */
 	unsigned int guest_conns;		     /* connections of domains other than dom0 */
 	bool listen_paused;			     /* out of descriptors: accept after a close */
+	uint64_t turn;				     /* loop turns so far */
 };
 
 struct epoll_event;

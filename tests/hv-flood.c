@@ -156,17 +156,20 @@ static int flood_ports(int sock, int *n)
 	return ret;
 }
 
-/* Requests on every session at once, replies read after: until killed. */
+/* Requests in flight on each flooding session. */
+#define BATCH 8
+
+/* BATCH requests on every session at once, replies read after: until killed. */
 static void flood_stream(const int *socks, int n)
 {
 	struct hvsim_msg req = { .op = HVSIM_EVTCHN_PEER }, rep;
 	int i;
 
 	for (;;) {
-		for (i = 0; i < n; i++)
-			hvsim_send(socks[i], &req, NULL, 0);
-		for (i = 0; i < n; i++)
-			hvsim_recv(socks[i], &rep, NULL, 0, NULL);
+		for (i = 0; i < n * BATCH; i++)
+			hvsim_send(socks[i % n], &req, NULL, 0);
+		for (i = 0; i < n * BATCH; i++)
+			hvsim_recv(socks[i % n], &rep, NULL, 0, NULL);
 	}
 }
 
