@@ -8,11 +8,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <stddef.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
