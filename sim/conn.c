@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sim/hvd.h"
+#include "sim/peer.h"
 
 /* Messages handled per event before going back to epoll: fairness between clients. */
 #define HVD_BURST 16
@@ -85,6 +86,8 @@ void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c)
 
 	if (session)
 		hvd_session_close(hvd, c);
+	if (c->state == HVD_CONN_SUBSCRIBER)
+		hvd->nr_subscribers--;
 	hvd_list_del(&c->link);
 	hvd_list_del(&c->all);
 	close(c->fd);
@@ -97,14 +100,13 @@ void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c)
 }
 
 /*
- * A new main-socket connection.  Only our own user or root may act as dom0;
- * anyone else is hung up on at once.
+ * A new main-socket connection.  Only dom0's own credentials (peer.c) may
+ * act as dom0; anyone else is hung up on at once.
  */
 int hvd_conn_accept(struct hvd *hvd)
 {
 	struct epoll_event ev = { .events = 0, .data.ptr = &hvd->listen_watch };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	char why[160];
 	int fd, err;
 
 	fd = accept4(hvd->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -117,8 +119,8 @@ int hvd_conn_accept(struct hvd *hvd)
 	}
 	if (fd < 0)
 		return err == EAGAIN || err == ECONNABORTED || err == EINTR ? 0 : -err;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
+	if (peer_is_dom0(fd, why, sizeof(why)) < 0) {
+		fprintf(stderr, "pvio-hv: main socket: refused %s\n", why);
 		close(fd);
 		return 0;
 	}
@@ -143,10 +145,11 @@ static int op_hello(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg 
 static int op_subscribe(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
 			struct hvd_reply *rep)
 {
-	(void)hvd;
 	(void)req;
 	if (c->state != HVD_CONN_NEW)
 		return -EBUSY;
+	if (hvd->nr_subscribers >= hvd->limits.subscribers)
+		return -EMFILE;
 	rep->subscribe = true;
 	return 0;
 }
@@ -181,6 +184,7 @@ static int conn_reply(struct hvd *hvd, struct hvd_conn *c, struct hvd_reply *rep
 		return ret;
 	if (rep->subscribe) {
 		c->state = HVD_CONN_SUBSCRIBER;
+		hvd->nr_subscribers++;
 		hvd_list_add(&hvd->subscribers, &c->link);
 	}
 	return 0;

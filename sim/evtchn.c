@@ -61,11 +61,31 @@ static void port_publish(struct hvd_port *p, evtchn_port_t port, unsigned int st
 	__atomic_store_n(&p->owner->status[port], HVSIM_PORT_WORD(state, p->gen), __ATOMIC_RELEASE);
 }
 
+/*
+ * Whether dom may take one more port: a guest within its limit and the
+ * descriptors outside dom0's reserve (each port is an eventfd), ENOSPC as
+ * Xen's per-domain port limit answers.
+ */
+static bool port_allowed(struct hvd *hvd, const struct hvd_domain *dom)
+{
+	if (!dom->domid)
+		return true;
+	if (dom->nr_ports >= hvd->limits.ports) {
+		hvd_log(hvd, "domain %u: at its limit of %u ports", dom->domid, hvd->limits.ports);
+		return false;
+	}
+	return hvd_guest_fds_ok(hvd, 1);
+}
+
 /* A free port of dom with a fresh eventfd, owned by c; 0 if none is left. */
-static evtchn_port_t port_alloc(struct hvd_domain *dom, struct hvd_conn *c, int *err)
+static evtchn_port_t port_alloc(struct hvd *hvd, struct hvd_domain *dom, struct hvd_conn *c,
+				int *err)
 {
 	evtchn_port_t port;
 
+	*err = -ENOSPC;
+	if (!port_allowed(hvd, dom))
+		return 0;
 	for (port = 1; port < HVSIM_MAX_PORTS; port++) {
 		struct hvd_port *p = &dom->ports[port];
 
@@ -77,9 +97,11 @@ static evtchn_port_t port_alloc(struct hvd_domain *dom, struct hvd_conn *c, int 
 			return 0;
 		}
 		p->owner = c;
+		dom->nr_ports++;
+		if (dom->domid)
+			hvd->guest_fds++;
 		return port;
 	}
-	*err = -ENOSPC;
 	return 0;
 }
 
@@ -110,7 +132,7 @@ int hvd_op_evtchn_alloc(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 
 	if (!remote)
 		return -ESRCH;
-	port = port_alloc(c->dom, c, &err);
+	port = port_alloc(hvd, c->dom, c, &err);
 	if (!port)
 		return err;
 	p = &c->dom->ports[port];
@@ -139,7 +161,7 @@ int hvd_op_evtchn_bind(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_m
 	rp = port_get(remote, rport);
 	if (!rp || rp->state != HV_EVTCHN_UNBOUND || rp->remote_dom != c->dom->domid)
 		return -EINVAL;
-	lport = port_alloc(c->dom, c, &err);
+	lport = port_alloc(hvd, c->dom, c, &err);
 	if (!lport)
 		return err;
 	lp = &c->dom->ports[lport];
@@ -212,6 +234,9 @@ static void port_close(struct hvd *hvd, struct hvd_conn *c, evtchn_port_t port)
 	close(p->efd);
 	p->efd = -1;
 	p->owner = NULL;
+	c->dom->nr_ports--;
+	if (c->dom->domid)
+		hvd->guest_fds--;
 	p->remote_dom = 0;
 	p->remote_port = 0;
 }

@@ -158,6 +158,18 @@ struct hvd_domain {
 	struct hvd_list actives;   /* struct hvd_active_tab: granters it maps from */
 	struct hvd_list shadows;   /* struct hvd_active_tab (by shadow): mappers of its grants */
 	bool dying;		   /* being torn down: no death check, no new sessions */
+	unsigned int nr_ports;	   /* allocated event-channel ports */
+	uint64_t userns_dev;	   /* the user namespace of its first session's process, */
+	uint64_t userns_ino;	   /* which every later session's must share; 0 until then */
+};
+
+/* What one client may hold (options of pvio-hv(8)); dom0's are separate and larger. */
+struct hvd_limits {
+	unsigned int sessions;	    /* sessions per domain other than dom0 */
+	unsigned int dom0_sessions; /* dom0's sessions */
+	unsigned int ports;	    /* event-channel ports per domain other than dom0 */
+	unsigned int subscribers;   /* death streams */
+	unsigned int fd_reserve;    /* descriptors guests can never take: dom0's and creation's */
 };
 
 /* The daemon. */
@@ -177,6 +189,10 @@ struct hvd {
 	uint32_t next_pool_serial;		   /* the last pool serial handed out */
 	struct hvd_list conns;			   /* every connection */
 	struct hvd_list subscribers;		   /* connections in state SUBSCRIBER */
+	struct hvd_limits limits;		   /* per-client limits */
+	unsigned int nofile;			   /* our descriptor limit (RLIMIT_NOFILE) */
+	unsigned int guest_fds;	     /* descriptors held for domains other than dom0 */
+	unsigned int nr_subscribers; /* entries in subscribers */
 };
 
 /* A reply being built by an op handler. */
@@ -213,6 +229,9 @@ void hvd_token_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events);
 void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom);
 
 /* session.c */
+/* Whether domains other than dom0 may take n more descriptors (the reserve stays free). */
+bool hvd_guest_fds_ok(const struct hvd *hvd, unsigned int n);
+
 int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_reply *rep);
 void hvd_session_close(struct hvd *hvd, struct hvd_conn *c);
 

@@ -12,11 +12,11 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,16 +25,22 @@
 
 #include "sim/admin.h"
 #include "sim/hvd.h"
+#include "sim/peer.h"
 
 static const char usage[] =
     "usage: pvio-hv [-s PATH] [--pool-pages N] [-v]        run the daemon\n"
     "       pvio-hv [-s PATH] list                         list the domains\n"
     "       pvio-hv [-s PATH] create NAME [--] CMD [ARG...] run CMD in a new domain\n"
     "       pvio-hv [-s PATH] destroy DOMID                 kill a domain\n"
-    "  -s, --socket PATH   the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
-    "      --pool-pages N  grantable pages of a new domain (default 16384)\n"
-    "  -v, --verbose       log domain and session events to stderr\n"
-    "  -h, --help          this text\n";
+    "  -s, --socket PATH        the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
+    "      --pool-pages N       grantable pages of a new domain (default 16384)\n"
+    "      --max-sessions N     sessions of each domain but dom0 (default 128)\n"
+    "      --max-dom0-sessions N  dom0's sessions (default 4096)\n"
+    "      --max-ports N        event channels of each domain but dom0 (default 1024)\n"
+    "      --max-subscribers N  death streams (default 64)\n"
+    "      --fd-reserve N       descriptors no guest may take (default a quarter)\n"
+    "  -v, --verbose            log domain and session events to stderr\n"
+    "  -h, --help               this text\n";
 
 void hvd_log(const struct hvd *hvd, const char *fmt, ...)
 {
@@ -176,15 +182,15 @@ static int watch_add(struct hvd *hvd, int fd, struct hvd_watch *w,
 	return epoll_ctl(hvd->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* Every session holds several fds (memfds, eventfds): take all we may. */
-static void nofile_raise(void)
+/*
+ * Every session holds several fds (memfds, eventfds): take all we may, and
+ * keep the reserve out of guests' reach.
+ */
+static void nofile_raise(struct hvd *hvd)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	hvd->nofile = peer_nofile_raise();
+	if (!hvd->limits.fd_reserve)
+		hvd->limits.fd_reserve = peer_fd_reserve(hvd->nofile);
 }
 
 /* The epoll set with the signals and dom0 in it; no socket yet. */
@@ -211,7 +217,7 @@ static int hvd_setup(struct hvd *hvd, const char *path)
 	hvd_list_init(&hvd->subscribers);
 	hvd->next_sid = 1;
 	hvd->epfd = hvd->listen_fd = hvd->sig_fd = -1;
-	nofile_raise();
+	nofile_raise(hvd);
 	ret = hvd_core_open(hvd);
 	if (ret < 0) {
 		fprintf(stderr, "pvio-hv: %s: %s\n", path, strerror(-ret));
@@ -264,7 +270,8 @@ static void hvd_teardown(struct hvd *hvd)
 		close(hvd->epfd);
 }
 
-static int daemon_run(const char *path, uint32_t pool_pages, bool verbose)
+static int daemon_run(const char *path, uint32_t pool_pages, const struct hvd_limits *limits,
+		      bool verbose)
 {
 	struct hvd *hvd = calloc(1, sizeof(*hvd));
 	int ret;
@@ -274,6 +281,7 @@ static int daemon_run(const char *path, uint32_t pool_pages, bool verbose)
 		return 1;
 	}
 	hvd->pool_pages = pool_pages;
+	hvd->limits = *limits;
 	hvd->verbose = verbose;
 	ret = hvd_setup(hvd, path);
 	if (ret == 0) {
@@ -288,28 +296,54 @@ static int daemon_run(const char *path, uint32_t pool_pages, bool verbose)
 	return ret < 0 ? 1 : 0;
 }
 
-static int pool_pages_parse(const char *s, uint32_t *pages)
+/* A count for option name in 1..max: 0, or -1 after saying why. */
+static int count_parse(const char *name, const char *s, unsigned long max, uint32_t *val)
 {
 	char *end;
 	unsigned long n;
 
 	errno = 0;
 	n = strtoul(s, &end, 0);
-	if (errno || end == s || *end || n == 0 || n > HVSIM_POOL_PAGES_MAX) {
-		fprintf(stderr, "pvio-hv: --pool-pages %s: not a page count in 1..%u\n", s,
-			HVSIM_POOL_PAGES_MAX);
+	if (errno || end == s || *end || n == 0 || n > max || s[0] == '-') {
+		fprintf(stderr, "pvio-hv: --%s %s: not a count in 1..%lu\n", name, s, max);
 		return -1;
 	}
-	*pages = (uint32_t)n;
+	*val = (uint32_t)n;
 	return 0;
 }
 
 /* What the command line asked for. */
 struct opts {
-	char path[PATH_MAX]; /* the main socket */
-	uint32_t pool_pages; /* default pool of new domains */
-	bool verbose;	     /* -v */
+	char path[PATH_MAX];	  /* the main socket */
+	uint32_t pool_pages;	  /* default pool of new domains */
+	struct hvd_limits limits; /* --max-*, --fd-reserve */
+	bool verbose;		  /* -v */
 };
+
+/* A long option that sets a count: where it goes and its range. */
+static int count_opt(struct opts *o, const struct option *opt)
+{
+	static const struct {
+		const char *name;  /* the option */
+		size_t off;	   /* its field in struct opts */
+		unsigned long max; /* its largest value */
+	} counts[] = {
+		{ "pool-pages", offsetof(struct opts, pool_pages), HVSIM_POOL_PAGES_MAX },
+		{ "max-sessions", offsetof(struct opts, limits.sessions), INT_MAX },
+		{ "max-dom0-sessions", offsetof(struct opts, limits.dom0_sessions), INT_MAX },
+		{ "max-ports", offsetof(struct opts, limits.ports), HVSIM_MAX_PORTS - 1 },
+		{ "max-subscribers", offsetof(struct opts, limits.subscribers), INT_MAX },
+		{ "fd-reserve", offsetof(struct opts, limits.fd_reserve), INT_MAX },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (!strcmp(opt->name, counts[i].name))
+			return count_parse(opt->name, optarg, counts[i].max,
+					   (uint32_t *)(void *)((char *)o + counts[i].off));
+	}
+	return -1;
+}
 
 /* Options before the subcommand: -1 to go on, or the exit status to leave with. */
 static int opts_parse(int argc, char **argv, struct opts *o)
@@ -317,13 +351,18 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "pool-pages", required_argument, NULL, 'p' },
+		{ "max-sessions", required_argument, NULL, 'p' },
+		{ "max-dom0-sessions", required_argument, NULL, 'p' },
+		{ "max-ports", required_argument, NULL, 'p' },
+		{ "max-subscribers", required_argument, NULL, 'p' },
+		{ "fd-reserve", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	int opt, index;
 
-	while ((opt = getopt_long(argc, argv, "+s:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:vh", longopts, &index)) != -1) {
 		switch (opt) {
 		case 's':
 			/* Too long a path is reported once, by main. */
@@ -332,7 +371,7 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 				o->path[0] = '\0';
 			break;
 		case 'p':
-			if (pool_pages_parse(optarg, &o->pool_pages) < 0)
+			if (count_opt(o, &longopts[index]) < 0)
 				return 2;
 			break;
 		case 'v':
@@ -351,7 +390,13 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .pool_pages = HVSIM_POOL_PAGES_DEFAULT };
+	struct opts o = {
+		.pool_pages = HVSIM_POOL_PAGES_DEFAULT,
+		.limits = { .sessions = 128,
+			    .dom0_sessions = 4096,
+			    .ports = 1024,
+			    .subscribers = 64 },
+	};
 	int ret;
 
 	if (hvsim_socket_path(o.path, sizeof(o.path)) < 0)
@@ -365,5 +410,5 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return hvd_admin(o.path, argc - optind, argv + optind);
-	return daemon_run(o.path, o.pool_pages, o.verbose);
+	return daemon_run(o.path, o.pool_pages, &o.limits, o.verbose);
 }

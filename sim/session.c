@@ -8,12 +8,42 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sim/hvd.h"
+#include "sim/peer.h"
 
 #define STATUS_BYTES ((size_t)HVSIM_MAX_PORTS * sizeof(uint16_t))
+/* Descriptors a session holds: its socket, its status memfd, its pidfd. */
+#define SESSION_FDS 3
+
+bool hvd_guest_fds_ok(const struct hvd *hvd, unsigned int n)
+{
+	return (unsigned long)hvd->guest_fds + n + hvd->limits.fd_reserve <= hvd->nofile;
+}
+
+/*
+ * Whether dom may open one more session: its own limit, and for a guest the
+ * descriptors left outside dom0's reserve (6,656 sessions on one token once
+ * took every descriptor, and dom0 could create no domain).
+ */
+static int session_limit(struct hvd *hvd, const struct hvd_domain *dom)
+{
+	unsigned int max = dom->domid ? hvd->limits.sessions : hvd->limits.dom0_sessions;
+
+	if (dom->nr_sessions >= max) {
+		hvd_log(hvd, "domain %u: at its limit of %u sessions", dom->domid, max);
+		return -EMFILE;
+	}
+	if (dom->domid && !hvd_guest_fds_ok(hvd, SESSION_FDS)) {
+		hvd_log(hvd, "domain %u: guests hold every descriptor outside dom0's reserve",
+			dom->domid);
+		return -ENFILE;
+	}
+	return 0;
+}
 
 static bool sid_live(const struct hvd *hvd, uint32_t sid)
 {
@@ -38,6 +68,42 @@ static uint32_t sid_alloc(struct hvd *hvd)
 }
 
 /*
+ * A pidfd of the session's process, whom a destroy of dom will kill.  The
+ * process is the far end of the socket attached to HELLO, which the sender
+ * chose: it could be a stranger's socket, whose owner would then die with
+ * the sender's domain.  So every session's process must live in the user
+ * namespace of the domain's first session (its launcher gives a domain a
+ * user namespace of its own) or one nested in it, and a process elsewhere
+ * is refused.  Without pidfds (Linux < 5.3) there is no check, and a
+ * destroy only disconnects.
+ */
+static int session_pidfd(struct hvd_domain *dom, pid_t pid, int *pidfd)
+{
+	int ret;
+
+	*pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (*pidfd < 0)
+		return 0;
+	if (!dom->userns_ino) {
+		ret = peer_ns_id(pid, *pidfd, "user", &dom->userns_dev, &dom->userns_ino);
+	} else {
+		ret = peer_userns_within(pid, *pidfd, dom->userns_dev, dom->userns_ino);
+		if (ret == 0) {
+			fprintf(stderr,
+				"pvio-hv: domain %u: refused a session for pid %d, outside the "
+				"domain's user namespace\n",
+				dom->domid, (int)pid);
+			ret = -EPERM;
+		}
+	}
+	if (ret < 0) {
+		close(*pidfd);
+		*pidfd = -1;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/*
  * Open a session on connection c for process pid (0 for dom0, which is never
  * destroyed and needs no pidfd).  Fills the HELLO reply.
  */
@@ -49,17 +115,26 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 
 	if (dom->dying)
 		return -ESRCH;
-	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
+	fd = session_limit(hvd, dom);
+	if (fd == 0)
+		fd = session_pidfd(dom, pid, &c->pidfd);
 	if (fd < 0)
 		return fd;
+	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
+	if (fd < 0) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+		c->pidfd = -1;
+		return fd;
+	}
 	c->status_fd = fd;
 	c->status = status;
-	/* Without pidfds (Linux < 5.3) a destroy cannot kill, only disconnect. */
-	c->pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 	c->sid = sid_alloc(hvd);
 	c->state = HVD_CONN_SESSION;
 	hvd_list_add(&dom->sessions, &c->link);
 	dom->nr_sessions++;
+	if (dom->domid)
+		hvd->guest_fds += SESSION_FDS;
 	rep->msg.arg[0] = dom->domid;
 	rep->msg.arg[1] = c->sid;
 	rep->msg.arg[2] = HVSIM_GNT_ENTRIES;
@@ -88,6 +163,8 @@ void hvd_session_close(struct hvd *hvd, struct hvd_conn *c)
 	c->pidfd = -1;
 	hvd_list_del(&c->link);
 	dom->nr_sessions--;
+	if (dom->domid)
+		hvd->guest_fds -= SESSION_FDS;
 	c->state = HVD_CONN_NEW;
 	hvd_log(hvd, "domain %u: session %u closed", dom->domid, c->sid);
 }

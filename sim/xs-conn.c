@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sim/peer.h"
 #include "sim/xs-daemon.h"
 
 /* Whether c's requests may be read: not with too many replies unread or writes too fast. */
@@ -39,14 +40,88 @@ static void xs_conn_rearm(struct xs_daemon *d, struct xs_conn *c)
 		c->armed = ev.events;
 }
 
+/* Out of descriptors: stop listening (level-triggered, it would spin) until a close. */
+static void xs_listen_pause(struct xs_daemon *d, struct xs_domain *dom)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &dom->src };
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, dom->src.fd, &ev) == 0)
+		d->listen_paused = true;
+}
+
+/* A descriptor is free again: listen on every socket again. */
+static void xs_listen_resume(struct xs_daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->main.src };
+	struct xs_domain *dom;
+
+	d->listen_paused = false;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->main.src.fd, &ev);
+	for (dom = d->domains; dom; dom = dom->next) {
+		ev.data.ptr = &dom->src;
+		epoll_ctl(d->epfd, EPOLL_CTL_MOD, dom->src.fd, &ev);
+	}
+}
+
+static unsigned int xs_conn_count(const struct xs_daemon *d, unsigned int domid)
+{
+	const struct xs_conn *c;
+	unsigned int n = 0;
+
+	for (c = d->conns; c; c = c->next)
+		n += c->domid == domid && !c->dead;
+	return n;
+}
+
+/*
+ * Whether a domain's new connection may stay: within its "connections"
+ * quota, and leaving "fd-reserve" descriptors to dom0 whatever all domains
+ * hold together (19,994 connections of one domain once took every
+ * descriptor, and dom0's xenstore-read hung).
+ */
+static bool xs_conn_admit(struct xs_daemon *d, struct xs_domain *dom)
+{
+	const char *why = NULL;
+
+	if (xs_conn_count(d, dom->domid) >= d->quota.connections)
+		why = "its \"connections\" quota";
+	else if ((unsigned long)d->guest_conns + d->quota.fd_reserve >= d->nofile)
+		why = "the descriptors outside dom0's reserve";
+	if (why && !dom->at_conn_limit)
+		fprintf(stderr, "pvio-xenstored: domain %u: connection refused: at %s\n",
+			dom->domid, why);
+	dom->at_conn_limit = why != NULL;
+	return !why;
+}
+
+/* Whether the peer on fd, just accepted on dom's socket, may stay. */
+static bool xs_conn_allowed(struct xs_daemon *d, struct xs_domain *dom, int fd)
+{
+	char why[160];
+
+	if (dom != &d->main)
+		return xs_conn_admit(d, dom);
+	/* The main socket is dom0's: only dom0's own credentials pass (peer.c). */
+	if (peer_is_dom0(fd, why, sizeof(why)) == 0)
+		return true;
+	fprintf(stderr, "pvio-xenstored: main socket: refused %s\n", why);
+	return false;
+}
+
 int xs_conn_accept(struct xs_daemon *d, struct xs_domain *dom)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct xs_conn *c;
 	int fd = accept4(dom->src.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+		xs_listen_pause(d, dom);
 	if (fd < 0)
 		return -errno;
+	if (!xs_conn_allowed(d, dom, fd)) {
+		close(fd);
+		return -EPERM;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -66,6 +141,7 @@ int xs_conn_accept(struct xs_daemon *d, struct xs_domain *dom)
 	}
 	c->next = d->conns;
 	d->conns = c;
+	d->guest_conns += c->domid != 0;
 	if (d->verbose)
 		fprintf(stderr, "pvio-xenstored: connection from domain %u\n", c->domid);
 	return 0;
@@ -86,6 +162,7 @@ static void xs_conn_txns_free(struct xs_conn *c)
 
 void xs_conn_close(struct xs_daemon *d, struct xs_conn *c)
 {
+	struct xs_domain *dom;
 	struct xs_conn **pp;
 	struct xs_out *o;
 
@@ -95,6 +172,11 @@ void xs_conn_close(struct xs_daemon *d, struct xs_conn *c)
 		*pp = c->next;
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
 	close(c->src.fd);
+	d->guest_conns -= c->domid != 0;
+	if (c->domid && (dom = xs_domain_find(d, c->domid)))
+		dom->at_conn_limit = false;
+	if (d->listen_paused)
+		xs_listen_resume(d);
 	while ((o = c->out)) {
 		c->out = o->next;
 		free(o);
@@ -210,18 +292,50 @@ static int xs_conn_fill(struct xs_conn *c)
 	return c->inlen >= hl && c->inlen == hl + c->hdr.len;
 }
 
+/*
+ * Requests of one connection, and of all a domain's connections together,
+ * handled in one loop turn: a domain with many connections gets no larger
+ * share of the daemon than one with a single connection, so dom0 waits
+ * behind at most a turn of each flooding domain.  What is left stays in the
+ * sockets, and epoll (level-triggered) reports it again next turn.
+ */
+#define XS_CONN_TURN_REQS   64
+#define XS_DOMAIN_TURN_REQS 16
+
+/* How many more requests of c this turn may handle. */
+static unsigned int xs_conn_budget(struct xs_daemon *d, struct xs_conn *c, struct xs_domain **domp)
+{
+	struct xs_domain *dom = c->domid ? xs_domain_find(d, c->domid) : NULL;
+	unsigned int left;
+
+	*domp = dom;
+	if (!dom)
+		return XS_CONN_TURN_REQS;
+	if (dom->turn != d->turn) {
+		dom->turn = d->turn;
+		dom->turn_reqs = 0;
+	}
+	left = dom->turn_reqs < XS_DOMAIN_TURN_REQS ? XS_DOMAIN_TURN_REQS - dom->turn_reqs : 0;
+	return left < XS_CONN_TURN_REQS ? left : XS_CONN_TURN_REQS;
+}
+
 /* Handle whole requests while the client may send more: -errno ends it. */
 static int xs_conn_read(struct xs_daemon *d, struct xs_conn *c)
 {
-	int ret, budget;
+	struct xs_domain *dom;
+	unsigned int budget = xs_conn_budget(d, c, &dom);
+	int ret;
 
-	for (budget = 64; budget > 0 && c->reading && !c->dead; budget--) {
+	for (; budget > 0 && c->reading && !c->dead; budget--) {
 		ret = xs_conn_fill(c);
 		if (ret <= 0)
 			return ret;
 		xs_ops_dispatch(d, c);
 		c->inlen = 0;
 		c->reading = xs_conn_may_read(d, c);
+		/* dispatch may release the domain: look it up again rather than keep dom. */
+		if (dom && (dom = xs_domain_find(d, c->domid)))
+			dom->turn_reqs++;
 	}
 	return 0;
 }

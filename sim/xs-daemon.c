@@ -16,6 +16,8 @@ bool xs_daemon_handle(struct xs_daemon *d, const struct epoll_event *evs, int n)
 	struct xs_src *src;
 	int i;
 
+	/* A new turn: every domain's request budget is whole again (xs-conn.c). */
+	d->turn++;
 	for (i = 0; i < n; i++) {
 		src = evs[i].data.ptr;
 		if (src->kind == XS_SRC_SIGNAL)

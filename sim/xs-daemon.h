@@ -106,6 +106,9 @@ struct xs_domain {
 	char *dir;		/* <dir of the main socket>/domain-<domid> */
 	char *sock;		/* dir/socket */
 	struct xs_wrl wrl;	/* its write-rate limit */
+	bool at_conn_limit;	/* a connection was refused; said once until one closes */
+	uint64_t turn;		/* the loop turn in which turn_reqs were read */
+	unsigned int turn_reqs; /* requests of all its connections read in that turn */
 };
 
 /* Limits on unprivileged domains (-Q name=value). */
@@ -121,6 +124,8 @@ struct xs_quota {
 	unsigned int tx_nodes;	   /* "transaction-nodes": nodes one transaction may touch */
 	unsigned int wrl_rate;	   /* "write-rate": writes per second a domain refills */
 	unsigned int wrl_burst;	   /* "write-burst": writes a domain may save up */
+	unsigned int connections;  /* "connections": connections per domain */
+	unsigned int fd_reserve;   /* "fd-reserve": descriptors no domain may take */
 };
 
 /* A special watch path's permissions, which SET_PERMS may change (xenstore.txt). */
@@ -149,6 +154,10 @@ struct xs_daemon {
 	struct xs_special special[XS_SPECIAL_COUNT]; /* @introduceDomain, @releaseDomain */
 	uint32_t next_txid;			     /* the last transaction id handed out */
 	bool verbose;				     /* -v */
+	unsigned int nofile;			     /* our descriptor limit */
+	unsigned int guest_conns;		     /* connections of domains other than dom0 */
+	bool listen_paused;			     /* out of descriptors: accept after a close */
+	uint64_t turn;				     /* loop turns so far */
 };
 
 struct epoll_event;

@@ -49,6 +49,8 @@ static const struct xs_quota xs_fuzz_quota = {
 	.path_max = 2048,
 	.out_max = 65536,
 	.tx_nodes = 16,
+	.connections = 4,
+	.fd_reserve = 16,
 };
 
 static void xs_fuzz_rmdir(void)
@@ -77,6 +79,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(xs_fuzz_rmdir);
 	d->hv.fd = -1;
 	d->quota = xs_fuzz_quota;
+	d->nofile = 1024;
 	d->main.src.kind = XS_SRC_LISTEN;
 	d->main.sock = xs_fuzz_sock;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);

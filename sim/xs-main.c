@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/peer.h"
 #include "sim/xs-daemon.h"
 
 static const char usage[] =
@@ -24,7 +25,8 @@ static const char usage[] =
     "      --hv-socket PATH  follow pvio-hv's domain deaths on PATH\n"
     "  -Q, --quota N=V       set a quota: nodes, node-size, watches, transactions,\n"
     "                        outstanding, permissions, path-max, output-queue,\n"
-    "                        transaction-nodes, write-rate, write-burst\n"
+    "                        transaction-nodes, write-rate, write-burst,\n"
+    "                        connections, fd-reserve\n"
     "  -v, --verbose         log connections and domains to stderr\n"
     "  -h, --help            this text\n";
 
@@ -41,6 +43,9 @@ static const struct xs_quota xs_quota_defaults = {
 	.tx_nodes = 1024,
 	.wrl_rate = 200,
 	.wrl_burst = 10,
+	.connections = 64,
+	/* 0: a quarter of the descriptors, once we know how many (xs_setup). */
+	.fd_reserve = 0,
 };
 
 /* -Q name=value: 0 or -1 after printing why. */
@@ -170,6 +175,10 @@ static int xs_setup(struct xs_daemon *d, struct xs_src *sig)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->main.src };
 	int ret;
 
+	/* Every connection is a descriptor: take all we may, keep dom0's reserve. */
+	d->nofile = peer_nofile_raise();
+	if (!d->quota.fd_reserve)
+		d->quota.fd_reserve = peer_fd_reserve(d->nofile);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0 || (ret = xs_signals(d, sig)) < 0)
 		return fprintf(stderr, "pvio-xenstored: epoll: %s\n", strerror(errno)), -errno;

@@ -35,6 +35,8 @@ static const struct {
 	{ "output-queue", offsetof(struct xs_quota, out_max), "Bytes queued before events drop" },
 	{ "write-rate", offsetof(struct xs_quota, wrl_rate), "Writes per second per domain" },
 	{ "write-burst", offsetof(struct xs_quota, wrl_burst), "Writes a domain may burst" },
+	{ "connections", offsetof(struct xs_quota, connections), "Connections per domain" },
+	{ "fd-reserve", offsetof(struct xs_quota, fd_reserve), "Descriptors kept for dom0" },
 };
 
 #define XS_NQUOTAS (sizeof(xs_quota_names) / sizeof(xs_quota_names[0]))
