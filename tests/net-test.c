@@ -25,11 +25,10 @@ const uint8_t nt_mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
 const uint8_t nt_peer[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
 struct nt_env nt;
 
-int nt_setup(void)
+int nt_netns(void)
 {
 	int fd;
 
-	t_time_limit(T_TIME_LIMIT_S);
 	if (access("/dev/net/tun", R_OK | W_OK)) {
 		printf("SKIP: no /dev/net/tun\n");
 		return T_SKIP;
@@ -44,6 +43,17 @@ int nt_setup(void)
 		T_CHECK(write(fd, "1", 1) == 1, "disable_ipv6");
 		close(fd);
 	}
+	return 0;
+}
+
+int nt_setup(void)
+{
+	int rc;
+
+	t_time_limit(T_TIME_LIMIT_S);
+	rc = nt_netns();
+	if (rc)
+		return rc;
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	return 0;
 }
@@ -122,7 +132,8 @@ static int back(void *arg)
 
 	(void)arg;
 	T_CHECK(hv_open(&hv, NULL) == 0, "back: hv_open");
-	T_CHECK(netback_tap_open(NT_TAP, 1, true, nt.rx_gso, false, &tap) == 0, "TAP open");
+	T_CHECK(netback_tap_open(NT_TAP, 1, &tap) == 0, "TAP open");
+	T_CHECK(netback_tap_offload(tap, true, nt.rx_gso, false) == 0, "TAP offload");
 	T_CHECK(tap_mtu() == 0, "TAP mtu");
 	T_CHECK(netback_tap_up(NT_TAP) == 0, "TAP up");
 	T_CHECK(t_put(nt.out[1], "r", 1) == 0, "ready");
@@ -149,12 +160,12 @@ static int back(void *arg)
 
 /* ---- dom0 ---- */
 
-static int pkt_open(int *fd)
+int nt_pkt_open(const char *ifname, int *fd)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 
-	sll.sll_ifindex = (int)if_nametoindex(NT_TAP);
-	T_CHECK(sll.sll_ifindex > 0, "no %s", NT_TAP);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	T_CHECK(sll.sll_ifindex > 0, "no %s", ifname);
 	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	T_CHECK(*fd >= 0, "packet socket: %s", strerror(errno));
 	T_CHECK(bind(*fd, (struct sockaddr *)&sll, sizeof(sll)) == 0, "bind: %s", strerror(errno));
@@ -225,7 +236,7 @@ int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_resu
 	T_CHECK(t_domain_fork("netback", back, NULL, &nt.back, &pb) == 0, "fork back");
 	T_CHECK(t_get(nt.out[0], &c, 1) == 0 && c == 'r', "back-end not ready");
 	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
-	if (pkt_open(&pkt) == 0)
+	if (nt_pkt_open(NT_TAP, &pkt) == 0)
 		rc = dom0(pkt);
 	rg = t_wait(pg);
 	if (stop)
@@ -241,27 +252,35 @@ int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_resu
 
 /* ---- the guest ---- */
 
-int nt_front_open(struct nt_front *f)
+int nt_front_share(struct nt_front *f, struct hv *hv, domid_t back, struct nt_hello *hi)
 {
-	struct nt_hello hi;
-
 	memset(f, 0, sizeof(*f));
-	T_CHECK(hv_open(&f->hv, NULL) == 0, "guest: hv_open");
-	T_CHECK(hv_domid(f->hv, &hi.guest) == 0, "domid");
-	T_CHECK(hv_grant_share(f->hv, nt.back, 1, true, &f->txs, &hi.tx) == 0, "tx ring");
-	T_CHECK(hv_grant_share(f->hv, nt.back, 1, true, &f->rxs, &hi.rx) == 0, "rx ring");
+	f->hv = hv;
+	T_CHECK(hv_domid(f->hv, &hi->guest) == 0, "domid");
+	T_CHECK(hv_grant_share(f->hv, back, 1, true, &f->txs, &hi->tx) == 0, "tx ring");
+	T_CHECK(hv_grant_share(f->hv, back, 1, true, &f->rxs, &hi->rx) == 0, "rx ring");
 	T_CHECK(ring_front_init(&f->tx, f->txs, 0, sizeof(struct netif_tx_request),
 				sizeof(struct netif_tx_response)) == 0,
 		"tx init");
 	T_CHECK(ring_front_init(&f->rx, f->rxs, 0, sizeof(struct netif_rx_request),
 				sizeof(struct netif_rx_response)) == 0,
 		"rx init");
-	T_CHECK(hv_grant_share(f->hv, nt.back, NT_TX_PAGES, false, (void **)&f->txp, f->txr) == 0,
+	T_CHECK(hv_grant_share(f->hv, back, NT_TX_PAGES, false, (void **)&f->txp, f->txr) == 0,
 		"tx pages");
-	T_CHECK(hv_grant_share(f->hv, nt.back, NT_RX_PAGES, true, (void **)&f->rxp, f->rxr) == 0,
+	T_CHECK(hv_grant_share(f->hv, back, NT_RX_PAGES, true, (void **)&f->rxp, f->rxr) == 0,
 		"rx pages");
-	T_CHECK(hv_evtchn_alloc_unbound(f->hv, nt.back, &f->port) == 0, "alloc unbound");
-	hi.port = f->port;
+	T_CHECK(hv_evtchn_alloc_unbound(f->hv, back, &f->port) == 0, "alloc unbound");
+	hi->port = f->port;
+	return 0;
+}
+
+int nt_front_open(struct nt_front *f)
+{
+	struct nt_hello hi;
+	struct hv *hv;
+
+	T_CHECK(hv_open(&hv, NULL) == 0, "guest: hv_open");
+	T_CHECK(nt_front_share(f, hv, nt.back, &hi) == 0, "share");
 	T_CHECK(t_put(nt.hello[1], &hi, sizeof(hi)) == 0, "hello");
 	return 0;
 }

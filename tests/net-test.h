@@ -55,7 +55,9 @@ struct nt_result {
 	long hwm_kib_start, hwm_kib_end; /* the back-end's VmHWM once serving, and at the end */
 };
 
-/* Enter a fresh network namespace and start pvio-hv: 0, T_SKIP (said why) or T_FAIL. */
+/* Enter a fresh network namespace without IPv6 chatter: 0, T_SKIP (said why) or T_FAIL. */
+int nt_netns(void);
+/* A time limit, nt_netns and pvio-hv started: 0, T_SKIP (said why) or T_FAIL. */
 int nt_setup(void);
 /*
  * Fork the back-end and the guest (running guest), then run dom0(pkt) with a packet socket
@@ -75,6 +77,8 @@ struct nt_front {
 	grant_ref_t rxr[NT_RX_PAGES];
 };
 
+/* Share the rings and pages with back and allocate the port, filling *hi: 0 or 1. */
+int nt_front_share(struct nt_front *f, struct hv *hv, domid_t back, struct nt_hello *hi);
 /* Share the rings and pages with nt.back, allocate the port, send the hello: 0 or 1. */
 int nt_front_open(struct nt_front *f);
 /* Post RX pages [first, first + n) as buffers (id = page), push and notify: 0 or 1. */
@@ -104,6 +108,8 @@ void nt_frame(uint8_t *buf, size_t len, const uint8_t *dst, const uint8_t *src, 
 /* dom0: the next frame on the TAP from the guest (not outgoing), within NT_WAIT_MS: its length, or
  * -1. */
 ssize_t nt_pkt_recv(int pkt, uint8_t *buf, size_t cap);
+/* dom0: a packet socket bound to interface ifname: 0 or 1. */
+int nt_pkt_open(const char *ifname, int *fd);
 /* dom0: send a frame out of the TAP (towards the guest): 0 or 1. */
 int nt_pkt_send(int pkt, const uint8_t *buf, size_t len);
 

@@ -113,13 +113,18 @@ void netback_stats_add(struct netback_stats *sum, const struct netback_stats *st
 void netback_queue_detach(struct netback_queue *q);
 
 /*
- * Open TAP device name with nqueues queues (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
- * IFF_MULTI_QUEUE), each fd non-blocking with a NETBACK_VNET_HDR_LEN header, and set its
- * offloads (TUNSETOFFLOAD): checksum when csum, TSO4 / TSO6 when the guest takes them.
- * fds[0..nqueues) receive the queues.  0 or a negative errno (-ENOENT without /dev/net/tun).
+ * Open (creating it if needed) TAP device name's queues fds[0..nqueues): IFF_TAP | IFF_NO_PI |
+ * IFF_VNET_HDR | IFF_MULTI_QUEUE, each fd non-blocking with a NETBACK_VNET_HDR_LEN header.
+ * A multi-queue TAP takes more queues later by calling this again.  0 or a negative errno
+ * (-ENOENT without /dev/net/tun).
  */
-int netback_tap_open(const char *name, unsigned int nqueues, bool csum, bool tso4, bool tso6,
-		     int *fds);
+int netback_tap_open(const char *name, unsigned int nqueues, int *fds);
+/*
+ * Set what the TAP (any queue's fd) may hand netback (TUNSETOFFLOAD): frames with their
+ * checksum left blank when csum, TCPv4 / TCPv6 GSO frames when tso4 / tso6 (with csum only),
+ * as the guest said it takes them.  0 or a negative errno.
+ */
+int netback_tap_offload(int fd, bool csum, bool tso4, bool tso6);
 /* Bring interface name up (IFF_UP).  0 or a negative errno. */
 int netback_tap_up(const char *name);
 /* Attach interface name to bridge (SIOCBRADDIF).  0 or a negative errno. */

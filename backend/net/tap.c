@@ -50,11 +50,8 @@ static int tap_queue_open(const char *name, int *fdp)
 	return 0;
 }
 
-int netback_tap_open(const char *name, unsigned int nqueues, bool csum, bool tso4, bool tso6,
-		     int *fds)
+int netback_tap_open(const char *name, unsigned int nqueues, int *fds)
 {
-	unsigned int off = (csum ? TUN_F_CSUM : 0) | (csum && tso4 ? TUN_F_TSO4 : 0) |
-			   (csum && tso6 ? TUN_F_TSO6 : 0);
 	unsigned int q;
 	int ret = nqueues ? 0 : -EINVAL;
 
@@ -63,13 +60,19 @@ int netback_tap_open(const char *name, unsigned int nqueues, bool csum, bool tso
 		if (ret)
 			break;
 	}
-	if (!ret && ioctl(fds[0], TUNSETOFFLOAD, off) < 0)
-		ret = -errno;
 	if (!ret)
 		return 0;
 	while (q-- > 0)
 		close(fds[q]);
 	return ret;
+}
+
+int netback_tap_offload(int fd, bool csum, bool tso4, bool tso6)
+{
+	unsigned int off = (csum ? TUN_F_CSUM : 0) | (csum && tso4 ? TUN_F_TSO4 : 0) |
+			   (csum && tso6 ? TUN_F_TSO6 : 0);
+
+	return ioctl(fd, TUNSETOFFLOAD, off) < 0 ? -errno : 0;
 }
 
 /* An ioctl on a throw-away socket: 0 or -errno. */
