@@ -229,22 +229,22 @@ static int pipes(void)
 int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_result *res)
 {
 	pid_t pb, pg;
-	int pkt = -1, rc = T_FAIL, rb, rg;
+	int pkt, rc, rb, rg;
 	char c;
 
 	T_CHECK(pipes() == 0, "pipes");
 	T_CHECK(t_domain_fork("netback", back, NULL, &nt.back, &pb) == 0, "fork back");
 	T_CHECK(t_get(nt.out[0], &c, 1) == 0 && c == 'r', "back-end not ready");
+	/* Listening before the guest exists: none of its frames can pass unseen. */
+	T_CHECK(nt_pkt_open(NT_TAP, &pkt) == 0, "packet socket");
 	T_CHECK(t_domain_fork("guest", guest, NULL, NULL, &pg) == 0, "fork guest");
-	if (nt_pkt_open(NT_TAP, &pkt) == 0)
-		rc = dom0(pkt);
+	rc = dom0(pkt);
 	rg = t_wait(pg);
 	if (stop)
 		T_CHECK(t_put(nt.ctl[1], "q", 1) == 0, "stop");
 	T_CHECK(t_get(nt.out[0], res, sizeof(*res)) == 0, "no result from the back-end");
 	rb = t_wait(pb);
-	if (pkt >= 0)
-		close(pkt);
+	close(pkt);
 	T_CHECK(rg == 0, "guest failed");
 	T_CHECK(rb == 0, "back-end failed");
 	return rc;
