@@ -49,6 +49,11 @@ static const struct option long_opts[] = {
 
 /* ---- statistics files: <dir>/vif-<fe>.<devid>, "key value" lines, renamed into place ---- */
 
+static void stats_path(const struct nbd_device *d, char *path, size_t len)
+{
+	snprintf(path, len, "%s/vif-%u.%u", d->b->stats_dir, d->dev->xd.otherend_id, d->dev->devid);
+}
+
 static void stats_write(struct nbd_device *d, bool force)
 {
 	struct netback_dev *dev = d->dev;
@@ -62,8 +67,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	if (!force && !memcmp(&st, &d->last, sizeof(st)))
 		return;
 	d->last = st;
-	snprintf(path, sizeof(path), "%s/vif-%u.%u", d->b->stats_dir, dev->xd.otherend_id,
-		 dev->devid);
+	stats_path(d, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (!f)
@@ -82,17 +86,6 @@ static void stats_write(struct nbd_device *d, bool force)
 #undef S
 	if (fclose(f) || rename(tmp, path))
 		unlink(tmp);
-}
-
-static void stats_remove(struct nbd_device *d)
-{
-	char path[4096];
-
-	if (!d->b->stats_dir)
-		return;
-	snprintf(path, sizeof(path), "%s/vif-%u.%u", d->b->stats_dir, d->dev->xd.otherend_id,
-		 d->dev->devid);
-	unlink(path);
 }
 
 /* ---- the device table ---- */
@@ -117,9 +110,14 @@ static int dev_notify(void *arg, struct netback_dev *dev, enum netback_dev_event
 
 static void device_forget(struct nbd_device *d, bool close)
 {
+	char path[4096];
+
+	/* The path now: destroying the vif frees what names it, and may rewrite the file. */
+	stats_path(d, path, sizeof(path));
 	TAILQ_REMOVE(&d->b->devices, d, link);
 	netback_dev_destroy(d->dev, close);
-	stats_remove(d);
+	if (d->b->stats_dir)
+		unlink(path);
 	free(d->path);
 	free(d);
 }
