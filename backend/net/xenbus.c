@@ -78,21 +78,6 @@ const char *netback_dev_token(const struct netback_dev *dev)
 
 /* ---- probe ---- */
 
-/* "xx:xx:xx:xx:xx:xx", strictly: 0 or -EINVAL. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	int n = 0;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &n) !=
-		6 ||
-	    n != 17 || s[n])
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
-
 static int features_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
 	static const char *const on[] = { "feature-sg",	       "feature-gso-tcpv4",
@@ -146,7 +131,7 @@ static int probe(struct netback_dev *dev)
 	if (ret == -ENOENT)
 		return -EAGAIN;
 	if (!ret) {
-		ret = parse_mac(mac, dev->mac);
+		ret = xenbus_parse_mac(mac, dev->mac);
 		free(mac);
 	}
 	if (ret) {

@@ -55,20 +55,6 @@ struct netfront {
 
 /* ---- the handshake ---- */
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	int n = 0;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &n) !=
-		6 ||
-	    n != 17 || s[n])
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
-
 static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
 	const struct netfront *nf = arg;
@@ -132,7 +118,7 @@ static int handshake(struct netfront *nf, int timeout_ms)
 	int ret = xenbus_read_str(&nf->xd, XBT_NULL, "mac", &mac);
 
 	if (!ret) {
-		ret = parse_mac(mac, nf->mac);
+		ret = xenbus_parse_mac(mac, nf->mac);
 		free(mac);
 	}
 	if (!ret)

@@ -49,39 +49,28 @@ static const struct option long_opts[] = {
 
 static uint8_t frame[NETFRONT_FRAME_MAX];
 
-/* An ioctl on a throw-away socket: 0 or -errno. */
-static int if_ioctl(unsigned long req, struct ifreq *ifr)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
-
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, req, ifr) < 0)
-		ret = -errno;
-	close(s);
-	return ret;
-}
-
 /* The TAP ifname with the guest's MAC, up: its fd or a negative errno. */
 static int tap_make(const char *ifname, const uint8_t mac[6])
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), ret = 0;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), ret = 0, s = -1;
 
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || (s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
 		ret = -errno;
 	ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
 	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
-	if (!ret)
-		ret = if_ioctl(SIOCSIFHWADDR, &ifr);
-	if (!ret)
-		ret = if_ioctl(SIOCGIFFLAGS, &ifr);
+	if (!ret && ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+		ret = -errno;
+	if (!ret && ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		ret = -errno;
 	ifr.ifr_flags |= IFF_UP;
-	if (!ret)
-		ret = if_ioctl(SIOCSIFFLAGS, &ifr);
+	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		ret = -errno;
+	if (s >= 0)
+		close(s);
 	if (ret) {
 		close(fd);
 		return ret;
