@@ -5,7 +5,8 @@
  * "connected" and the features at InitWait; a guest writing its keys as Linux netfront does
  * (split event channels, request-rx-copy, feature-rx-notify, feature-sg) reaches Connected and
  * frames cross both ways byte-exact, counted in the vif's statistics file.  vif 1, whose front
- * refuses request-rx-copy, fails with an error node.  vif 2 connects on one event channel;
+ * refuses request-rx-copy, fails with an error node.  vif 3 connects two queues (a TAP queue
+ * each) and frames from both reach the TAP.  vif 2 connects on one event channel;
  * then the guest corrupts vif 0's TX ring: vif 0 fails with "ring protocol error" while vif 2
  * still carries frames.  SIGTERM ends the daemon with status 0.
  */
@@ -35,23 +36,44 @@ static struct xenbus_device_spec spec(unsigned int devid)
 /* ---- the guest ---- */
 
 struct keys_arg {
-	struct nt_hello *hi;
+	struct nt_hello *hi; /* one per queue */
+	unsigned int nq;     /* queues: more than 1 puts the keys under queue-N/ */
 	bool split, rx_copy;
 };
+
+static int queue_keys(struct xenbus_dev *xd, xs_transaction_t t, const struct keys_arg *k,
+		      unsigned int q)
+{
+	const struct nt_hello *hi = &k->hi[q];
+	char dir[24] = "";
+	char key[48];
+	int ret;
+
+	if (k->nq > 1)
+		snprintf(dir, sizeof(dir), "queue-%u/", q);
+#define KEY(name) (snprintf(key, sizeof(key), "%s%s", dir, name), key)
+	ret = xenbus_printf(xd, t, KEY("tx-ring-ref"), "%u", hi->tx);
+	if (!ret)
+		ret = xenbus_printf(xd, t, KEY("rx-ring-ref"), "%u", hi->rx);
+	if (!ret && k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel-tx"), "%u", hi->port);
+	if (!ret && k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel-rx"), "%u", hi->port);
+	if (!ret && !k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel"), "%u", hi->port);
+#undef KEY
+	return ret;
+}
 
 static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
 	const struct keys_arg *k = arg;
-	int ret = xenbus_printf(xd, t, "tx-ring-ref", "%u", k->hi->tx);
+	int ret = 0;
 
-	if (!ret)
-		ret = xenbus_printf(xd, t, "rx-ring-ref", "%u", k->hi->rx);
-	if (!ret && k->split)
-		ret = xenbus_printf(xd, t, "event-channel-tx", "%u", k->hi->port);
-	if (!ret && k->split)
-		ret = xenbus_printf(xd, t, "event-channel-rx", "%u", k->hi->port);
-	if (!ret && !k->split)
-		ret = xenbus_printf(xd, t, "event-channel", "%u", k->hi->port);
+	for (unsigned int q = 0; !ret && q < k->nq; q++)
+		ret = queue_keys(xd, t, k, q);
+	if (!ret && k->nq > 1)
+		ret = xenbus_printf(xd, t, "multi-queue-num-queues", "%u", k->nq);
 	if (!ret)
 		ret = xenbus_printf(xd, t, "request-rx-copy", "%d", k->rx_copy);
 	if (!ret)
@@ -86,13 +108,13 @@ static int check_initwait(struct xenbus_dev *xd)
 	return 0;
 }
 
-/* Open vif devid, share its queue and connect (or, without rx_copy, see it fail): 0 or 1. */
+/* Open vif devid, share nq queues and connect (or, without rx_copy, see it fail): 0 or 1. */
 static int vif_connect(struct hv *hv, struct xs_handle *xs, unsigned int devid, bool split,
-		       bool rx_copy, struct xenbus_dev *xd, struct nt_front *f)
+		       bool rx_copy, unsigned int nq, struct xenbus_dev *xd, struct nt_front *f)
 {
 	struct xenbus_device_spec s = spec(devid);
-	struct nt_hello hi;
-	struct keys_arg k = { &hi, split, rx_copy };
+	struct nt_hello hi[2];
+	struct keys_arg k = { hi, nq, split, rx_copy };
 	char path[256];
 
 	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
@@ -100,14 +122,31 @@ static int vif_connect(struct hv *hv, struct xs_handle *xs, unsigned int devid, 
 	T_CHECK(xenbus_wait_otherend_state(xd, XenbusStateInitWait, TF_WAIT_MS, NULL) == 0,
 		"vif %u InitWait", devid);
 	T_CHECK(check_initwait(xd) == 0, "features of vif %u", devid);
-	T_CHECK(nt_front_share(f, hv, env.dd, &hi) == 0, "share");
-	T_CHECK(nt_rx_post(f, 0, NT_RX_PAGES) == 0, "post");
+	for (unsigned int q = 0; q < nq; q++) {
+		T_CHECK(nt_front_share(&f[q], hv, env.dd, &hi[q]) == 0, "share");
+		T_CHECK(nt_rx_post(&f[q], 0, NT_RX_PAGES) == 0, "post");
+	}
 	T_CHECK(xenbus_transaction(xd, keys_fn, &k) == 0, "keys");
 	T_CHECK(xenbus_switch_state(xd, XenbusStateConnected) == 0, "Connected");
 	T_CHECK(xenbus_wait_otherend_state(xd, rx_copy ? XenbusStateConnected : XenbusStateClosing,
 					   TF_WAIT_MS, NULL) == 0,
 		"vif %u back-end state", devid);
 	return 0;
+}
+
+/* A frame of len (seq) on each of two queues, which dom0 checks on the TAP: 0 or 1. */
+static int mq_traffic(struct nt_front *f, char step)
+{
+	int16_t st;
+
+	T_CHECK(tb_step(&env, (char)(step + 1)) == 0, "dom0 listens");
+	for (unsigned int q = 0; q < 2; q++) {
+		nt_frame(want, 1514, nt_peer, nt_mac, 7 + q);
+		T_CHECK(nt_tx_frame(&f[q], want, 1514, 4000, NULL, &st) == 0 &&
+			    st == NETIF_RSP_OKAY,
+			"TX on queue %u: %d", q, st);
+	}
+	return tb_step(&env, step);
 }
 
 /* Send a frame of len (seq), then have dom0 check it and answer with one: 0 or 1. */
@@ -132,14 +171,16 @@ static int vif_traffic(struct nt_front *f, char step, size_t len, unsigned int s
 
 static int guest(struct hv *hv, struct xs_handle *xs)
 {
-	struct xenbus_dev a, b, c;
-	struct nt_front fa, fb, fc;
+	struct xenbus_dev a, b, c, d;
+	struct nt_front fa, fb, fc, fd[2];
 
-	T_CHECK(vif_connect(hv, xs, 0, true, true, &a, &fa) == 0, "vif 0");
+	T_CHECK(vif_connect(hv, xs, 0, true, true, 1, &a, &fa) == 0, "vif 0");
 	T_CHECK(vif_traffic(&fa, 'A', 9000, 1) == 0, "vif 0 traffic");
-	T_CHECK(vif_connect(hv, xs, 1, true, false, &b, &fb) == 0, "vif 1");
+	T_CHECK(vif_connect(hv, xs, 1, true, false, 1, &b, &fb) == 0, "vif 1");
 	T_CHECK(tb_step(&env, 'C') == 0, "dom0 checked vif 1");
-	T_CHECK(vif_connect(hv, xs, 2, false, true, &c, &fc) == 0, "vif 2");
+	T_CHECK(vif_connect(hv, xs, 3, true, true, 2, &d, fd) == 0, "vif 3");
+	T_CHECK(mq_traffic(fd, 'G') == 0, "vif 3 traffic");
+	T_CHECK(vif_connect(hv, xs, 2, false, true, 1, &c, &fc) == 0, "vif 2");
 	((struct ring_shared *)fa.txs)->req_prod += 1000;
 	T_CHECK(hv_evtchn_notify(hv, fa.port) == 0, "notify");
 	T_CHECK(xenbus_wait_otherend_state(&a, XenbusStateClosing, TF_WAIT_MS, NULL) == 0,
@@ -210,12 +251,13 @@ static int pkt = -1;
 static int on_step(struct xs_handle *h, char c)
 {
 	char ifname[IFNAMSIZ];
-	unsigned int devid = c == 'B' || c == 'A' ? 0 : 2;
+	unsigned int devid = c == 'B' || c == 'A' ? 0 : c == 'G' || c == 'H' ? 3 : 2;
 	ssize_t n;
 
 	switch (c) {
 	case 'B': /* 'A' + 1: listen on vif 0 */
 	case 'F': /* 'E' + 1: listen on vif 2 */
+	case 'H': /* 'G' + 1: listen on vif 3 */
 		snprintf(ifname, sizeof(ifname), "vif%u.%u", env.fe, devid);
 		if (pkt >= 0)
 			close(pkt);
@@ -233,6 +275,21 @@ static int on_step(struct xs_handle *h, char c)
 		break;
 	case 'C':
 		T_CHECK(error_node_has(h, 1, "request-rx-copy") == 0, "vif 1 error");
+		break;
+	case 'G': /* a frame from each queue of vif 3, in either order */
+		for (unsigned int i = 0, seen = 0; i < 2; i++) {
+			n = nt_pkt_recv(pkt, buf, sizeof(buf));
+			T_CHECK(n == 1514, "frame %u of vif 3: %zd bytes", i, n);
+			for (unsigned int q = 0; q < 2; q++) {
+				nt_frame(want, 1514, nt_peer, nt_mac, 7 + q);
+				if (!memcmp(buf, want, 1514))
+					seen |= 1u << q;
+			}
+			T_CHECK(i == 0 || seen == 3, "the frames of queues 0 and 1 (seen %#x)",
+				seen);
+		}
+		T_CHECK(stats_has(3, "queues 2\n") == 0 && stats_has(3, "tx-packets 2\n") == 0,
+			"vif 3 stats");
 		break;
 	case 'Z':
 		T_CHECK(error_node_has(h, 0, "ring protocol error") == 0, "vif 0 error");
@@ -260,7 +317,7 @@ static int run(struct xs_handle *h)
 
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
 	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
-	T_CHECK(add(h, 0) == 0 && add(h, 1) == 0 && add(h, 2) == 0, "add");
+	T_CHECK(add(h, 0) == 0 && add(h, 1) == 0 && add(h, 2) == 0 && add(h, 3) == 0, "add");
 	T_CHECK(tb_env_go_dd(&env) == 0, "go");
 	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
