@@ -389,18 +389,16 @@ int nt_rx_frame(struct nt_front *f, uint8_t *buf, size_t *len, uint16_t *flags, 
 {
 	for (;;) {
 		struct netif_rx_response r;
-		bool more = true;
+		bool more = true, extra = false;
 
 		*len = 0;
 		*slots = 0;
 		memset(gso, 0, sizeof(*gso));
-		for (unsigned int i = 0; more; i++) {
+		while (more || extra) {
 			T_CHECK(rx_next(f, &r) == 0, "RX");
-			if (i == 1 && (*flags & NETRXF_extra_info)) {
-				/* Its buffer's id is not said: that page is not re-posted. */
+			if (extra) { /* its buffer's id is not said: that page is not re-posted */
 				memcpy(gso, &r, sizeof(*gso));
-				i--;
-				*flags &= (uint16_t)~NETRXF_extra_info;
+				extra = gso->flags & XEN_NETIF_EXTRA_FLAG_MORE;
 				continue;
 			}
 			T_CHECK(r.status >= 0 && r.id < NT_RX_PAGES && r.offset == 0 &&
@@ -408,8 +406,10 @@ int nt_rx_frame(struct nt_front *f, uint8_t *buf, size_t *len, uint16_t *flags, 
 				"bad RX response id %u status %d", r.id, r.status);
 			memcpy(buf + *len, f->rxp + (size_t)r.id * HV_PAGE_SIZE, (size_t)r.status);
 			*len += (size_t)r.status;
-			if (i == 0)
+			if (!*slots) {
 				*flags = r.flags;
+				extra = r.flags & NETRXF_extra_info;
+			}
 			more = r.flags & NETRXF_more_data;
 			(*slots)++;
 			T_CHECK(nt_rx_post(f, r.id, 1) == 0, "re-post");
