@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -483,4 +484,15 @@ void xenbus_dev_fatal(struct xenbus_dev *dev, int err, const char *fmt, ...)
 	dev_verror(dev, err, fmt, ap);
 	va_end(ap);
 	xenbus_switch_state(dev, XenbusStateClosing);
+}
+
+int xenbus_parse_mac(const char *str, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++, str += 3) {
+		if (!isxdigit((unsigned char)str[0]) || !isxdigit((unsigned char)str[1]) ||
+		    str[2] != (i < 5 ? ':' : '\0'))
+			return -EINVAL;
+		mac[i] = (uint8_t)strtoul((char[3]){ str[0], str[1], '\0' }, NULL, 16);
+	}
+	return 0;
 }

@@ -78,6 +78,8 @@ int xenbus_dev_init(struct xenbus_dev *dev, struct xs_handle *xs, enum xenbus_ro
 
 /* Parse a decimal in [0, max]: digits only, the whole string.  0 or -EINVAL/-ERANGE. */
 int xenbus_parse_u32(const char *str, uint32_t max, uint32_t *val);
+/* Parse a vif's `mac`, "xx:xx:xx:xx:xx:xx" in hex, the whole string.  0 or -EINVAL. */
+int xenbus_parse_mac(const char *str, uint8_t mac[6]);
 
 /*
  * Read <dir>/<key> as a string (free() it) or as a u32 (xenbus_parse_u32

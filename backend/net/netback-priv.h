@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netback-priv.h - one netback queue's private state, shared by netback.c (attach, the
+ * process loop), tx.c (guest -> TAP) and rx.c (TAP -> guest).
+ */
+#ifndef PVIO_BACKEND_NET_NETBACK_PRIV_H
+#define PVIO_BACKEND_NET_NETBACK_PRIV_H
+
+#include <stdint.h> /* Xen's public headers expect it first */
+
+#include <xen/io/netif.h>
+
+#include "backend/net/netback.h"
+#include "ring/ring.h"
+
+#define PREFIX "netback"
+/* Slots taken off a ring per call and direction before the others get their turn. */
+#define NETBACK_BUDGET 64u
+/* Entries of a one-page netif ring (both directions): the private RX buffer FIFO's size. */
+#define NETBACK_RING_ENTS 256u
+
+/* The TX frame being gathered, slot by slot, across calls. */
+struct tx_frame {
+	struct netif_tx_request slot[NETBACK_TX_SLOTS_MAX]; /* data slots, first one first */
+	unsigned int nslots;				    /* data slots stored */
+	unsigned int nextra;				    /* extra-info slots seen */
+	bool want_extra;				    /* the next slot is extra info */
+	bool more;		     /* the last data slot had NETTXF_more_data */
+	uint8_t extra_seen;	     /* bit per extra type already given */
+	struct netif_extra_info gso; /* the GSO extra, when extra_seen says so */
+	uint16_t order[NETBACK_TX_SLOTS_MAX + XEN_NETIF_EXTRA_TYPE_MAX]; /* per slot in ring order:
+					   its data index, or EXTRA_SLOT for an extra-info slot */
+	unsigned int nordered;						 /* entries of order */
+	uint64_t *failed; /* the counter of the reason the frame fails, or NULL */
+	bool discarding;  /* too many slots: answered so far, the rest answered as
+			     they come until the frame ends */
+};
+#define EXTRA_SLOT 0xFFFFu
+
+struct netback_queue {
+	struct hv *hv;					/* hypervisor handle (not owned) */
+	struct netback_queue_params p;			/* as attached (name points to name_buf) */
+	char name_buf[64];				/* copy of the name */
+	void *tx_sring, *rx_sring;			/* the mapped ring pages */
+	struct ring_back tx, rx;			/* our ends of the rings */
+	struct tx_frame txf;				/* the TX frame being gathered */
+	uint8_t *txbuf;					/* virtio header + one frame, for the TAP */
+	struct netif_rx_request rxq[NETBACK_RING_ENTS]; /* posted RX buffers, copied off the ring */
+	unsigned int rxq_head, rxq_len;			/* FIFO: first held, count held */
+	uint8_t *rxbuf;		 /* virtio header + the held frame, read from the TAP */
+	unsigned int rx_held;	 /* bytes held in rxbuf (0: none) */
+	bool tap_drained;	 /* the last TAP read said EAGAIN */
+	bool rx_starved;	 /* a held frame waits for the guest's buffers */
+	struct netback_stats st; /* counters */
+	unsigned int log_budget; /* guest-triggered messages still allowed */
+};
+
+struct pvio_log *netback_log(const struct netback_queue *q);
+/* A rate-limited warning about something the guest did. */
+__attribute__((format(printf, 2, 3))) void netback_warn(struct netback_queue *q, const char *fmt,
+							...);
+
+/* Serve the TX ring: 1 more work, 0 idle (req_event armed), negative errno. */
+int netback_tx_process(struct netback_queue *q);
+/* Serve the RX direction: 1 more work, 0 idle (the wake-up armed), negative errno. */
+int netback_rx_process(struct netback_queue *q);
+
+/*
+ * Where a frame's TCP/UDP header starts and which it is (6 or 17), for offloads: 0, or
+ * -EINVAL when the frame is not IPv4/IPv6 carrying one whole within len.  *v6 set for IPv6.
+ */
+int netback_l4_find(const uint8_t *frame, size_t len, size_t *off, uint8_t *proto, bool *v6);
+
+#endif

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netback.c - one netback queue: attach and detach its rings, the process loop over both
+ * directions, counters and the frame parser the offloads need (see netback.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/net/netback-priv.h"
+
+/* Guest-triggered warnings logged per queue before going quiet. */
+#define NETBACK_LOG_BUDGET 16u
+
+struct pvio_log *netback_log(const struct netback_queue *q)
+{
+	return q->p.log ? q->p.log : pvio_log_stderr(PVIO_LOG_WARN);
+}
+
+void netback_warn(struct netback_queue *q, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	if (!q->log_budget)
+		return;
+	q->log_budget--;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pvio_log(netback_log(q), PVIO_LOG_WARN, PREFIX, "%s: %s%s", q->p.name, msg,
+		 q->log_budget ? "" : " (further messages suppressed)");
+}
+
+static bool params_ok(const struct netback_queue_params *p)
+{
+	return p->tap_fd >= 0 && p->tx_port && p->rx_port;
+}
+
+int netback_queue_attach(struct netback_queue **qp, struct hv *hv,
+			 const struct netback_queue_params *p)
+{
+	struct netback_queue *q;
+	int ret;
+
+	if (!params_ok(p))
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->hv = hv;
+	q->p = *p;
+	snprintf(q->name_buf, sizeof(q->name_buf), "%s", p->name ? p->name : "vif");
+	q->p.name = q->name_buf;
+	q->log_budget = NETBACK_LOG_BUDGET;
+	q->txbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
+	q->rxbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
+	ret = q->txbuf && q->rxbuf ? 0 : -ENOMEM;
+	if (!ret)
+		ret = hv_grant_map(hv, p->frontend, 1, &p->tx_ref, true, &q->tx_sring);
+	if (ret)
+		goto free_q;
+	ret = hv_grant_map(hv, p->frontend, 1, &p->rx_ref, true, &q->rx_sring);
+	if (ret)
+		goto unmap_tx;
+	ret = ring_back_attach(&q->tx, q->tx_sring, 0, sizeof(struct netif_tx_request),
+			       sizeof(struct netif_tx_response));
+	if (!ret)
+		ret = ring_back_attach(&q->rx, q->rx_sring, 0, sizeof(struct netif_rx_request),
+				       sizeof(struct netif_rx_response));
+	if (ret)
+		goto unmap_rx;
+	*qp = q;
+	return 0;
+unmap_rx:
+	hv_grant_unmap(hv, q->rx_sring, 1);
+unmap_tx:
+	hv_grant_unmap(hv, q->tx_sring, 1);
+free_q:
+	free(q->txbuf);
+	free(q->rxbuf);
+	free(q);
+	return ret;
+}
+
+int netback_queue_process(struct netback_queue *q)
+{
+	int tx = netback_tx_process(q), rx;
+
+	if (tx < 0)
+		return tx;
+	rx = netback_rx_process(q);
+	if (rx < 0)
+		return rx;
+	return tx || rx;
+}
+
+bool netback_queue_wants_tap(const struct netback_queue *q)
+{
+	return !q->rx_held && q->rxq_len > 0;
+}
+
+void netback_queue_stats(const struct netback_queue *q, struct netback_stats *st)
+{
+	*st = q->st;
+}
+
+void netback_stats_add(struct netback_stats *sum, const struct netback_stats *st)
+{
+	uint64_t *s = (uint64_t *)sum;
+	const uint64_t *a = (const uint64_t *)st;
+
+	/* Every field is a uint64_t counter (checked below). */
+	for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		s[i] += a[i];
+}
+_Static_assert(sizeof(struct netback_stats) % sizeof(uint64_t) == 0, "counters only");
+
+void netback_queue_detach(struct netback_queue *q)
+{
+	if (!q)
+		return;
+	hv_grant_unmap(q->hv, q->rx_sring, 1);
+	hv_grant_unmap(q->hv, q->tx_sring, 1);
+	free(q->txbuf);
+	free(q->rxbuf);
+	free(q);
+}
+
+/* ---- the parser the offloads need ---- */
+
+#define ETH_HLEN_      14u
+#define ETHERTYPE_IPV4 0x0800u
+#define ETHERTYPE_IPV6 0x86ddu
+#define ETHERTYPE_VLAN 0x8100u
+
+static int l3_find(const uint8_t *f, size_t len, size_t *l3, uint16_t *type)
+{
+	size_t off = 12;
+	uint16_t t;
+
+	if (len < ETH_HLEN_)
+		return -EINVAL;
+	t = (uint16_t)(f[off] << 8 | f[off + 1]);
+	if (t == ETHERTYPE_VLAN) { /* one 802.1Q tag */
+		off += 4;
+		if (len < off + 2)
+			return -EINVAL;
+		t = (uint16_t)(f[off] << 8 | f[off + 1]);
+	}
+	*l3 = off + 2;
+	*type = t;
+	return 0;
+}
+
+int netback_l4_find(const uint8_t *f, size_t len, size_t *off, uint8_t *proto, bool *v6)
+{
+	size_t l3, hlen;
+	uint16_t type;
+
+	if (l3_find(f, len, &l3, &type))
+		return -EINVAL;
+	if (type == ETHERTYPE_IPV4) {
+		if (len < l3 + 20 || (f[l3] >> 4) != 4)
+			return -EINVAL;
+		hlen = (f[l3] & 0xfu) * 4u;
+		/* A fragment after the first has no L4 header. */
+		if (hlen < 20 || ((f[l3 + 6] & 0x1fu) | f[l3 + 7]))
+			return -EINVAL;
+		*proto = f[l3 + 9];
+		*v6 = false;
+	} else if (type == ETHERTYPE_IPV6) {
+		if (len < l3 + 40 || (f[l3] >> 4) != 6)
+			return -EINVAL;
+		hlen = 40; /* extension headers are not walked: such frames get no offload */
+		*proto = f[l3 + 6];
+		*v6 = true;
+	} else {
+		return -EINVAL;
+	}
+	*off = l3 + hlen;
+	if (*proto == 6 && len >= *off + 20 && (f[*off + 12] >> 4) * 4u >= 20 &&
+	    len >= *off + (f[*off + 12] >> 4) * 4u)
+		return 0;
+	if (*proto == 17 && len >= *off + 8)
+		return 0;
+	return -EINVAL;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rx.c - netback's RX direction, TAP -> guest (see netback.h).  Posted buffers are copied off
+ * the RX ring into a FIFO of at most a ring's worth; one frame at a time is read from the TAP
+ * and grant-copied into the buffers at the FIFO's head, one page each, in ring order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+
+#include "backend/net/netback-priv.h"
+
+/* Take the buffers the guest posted off the ring, as many as the FIFO has room for. */
+static int rx_take_buffers(struct netback_queue *q)
+{
+	while (q->rxq_len < NETBACK_RING_ENTS) {
+		unsigned int tail = (q->rxq_head + q->rxq_len) % NETBACK_RING_ENTS;
+		unsigned int room = NETBACK_RING_ENTS - q->rxq_len;
+		int n;
+
+		if (room > NETBACK_RING_ENTS - tail) /* contiguous up to the array's end */
+			room = NETBACK_RING_ENTS - tail;
+		n = ring_back_consume(&q->rx, &q->rxq[tail], room);
+		if (n <= 0)
+			return n;
+		q->rxq_len += (unsigned int)n;
+	}
+	return 0;
+}
+
+/* The buffer at the FIFO's head, taken. */
+static struct netif_rx_request rx_pop(struct netback_queue *q)
+{
+	struct netif_rx_request r = q->rxq[q->rxq_head];
+
+	q->rxq_head = (q->rxq_head + 1) % NETBACK_RING_ENTS;
+	q->rxq_len--;
+	return r;
+}
+
+/* Read the next frame from the TAP into rxbuf; tap_drained when there is none. */
+static void rx_read(struct netback_queue *q)
+{
+	ssize_t n = read(q->p.tap_fd, q->rxbuf, NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
+
+	if (n < 0) { /* EAGAIN, or an interface down: wait for readability again */
+		q->tap_drained = true;
+		return;
+	}
+	q->tap_drained = false;
+	if (n < (ssize_t)NETBACK_VNET_HDR_LEN + 14) {
+		q->st.rx_short++;
+		return;
+	}
+	q->rx_held = (unsigned int)n - NETBACK_VNET_HDR_LEN;
+}
+
+/* The GSO type the held frame asks the guest for (XEN_NETIF_GSO_TYPE_*), or -EINVAL. */
+static int rx_gso_type(const struct netback_queue *q, const struct virtio_net_hdr *h)
+{
+	switch (h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return XEN_NETIF_GSO_TYPE_NONE;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return q->p.rx_gso_tcpv4 && h->gso_size ? XEN_NETIF_GSO_TYPE_TCPV4 : -EINVAL;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return q->p.rx_gso_tcpv6 && h->gso_size ? XEN_NETIF_GSO_TYPE_TCPV6 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void rx_respond(struct netback_queue *q, uint16_t id, uint16_t flags, int16_t status)
+{
+	struct netif_rx_response *rsp = ring_back_rsp_slot(&q->rx);
+
+	if (!rsp)
+		return;
+	rsp->id = id;
+	rsp->offset = 0;
+	rsp->flags = flags;
+	rsp->status = status;
+}
+
+/* The GSO extra info, in the response slot after the first (it uses up a buffer). */
+static void rx_respond_gso(struct netback_queue *q, int type, uint16_t size)
+{
+	struct netif_extra_info *x = ring_back_rsp_slot(&q->rx);
+
+	if (!x)
+		return;
+	x->type = XEN_NETIF_EXTRA_TYPE_GSO;
+	x->flags = 0;
+	x->u.gso.size = size;
+	x->u.gso.type = (uint8_t)type;
+}
+_Static_assert(sizeof(struct netif_extra_info) <= sizeof(struct netif_rx_response),
+	       "an extra-info slot is an RX response slot");
+
+/* Copy the held frame into the buffers bufs[0..n), a page each: 0 or -EIO. */
+static int rx_copy(struct netback_queue *q, const struct netif_rx_request *bufs, unsigned int n)
+{
+	struct hv_copy_seg segs[NETBACK_TX_SLOTS_MAX + 1];
+	unsigned int left = q->rx_held;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int len = left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
+
+		segs[i] = (struct hv_copy_seg){
+			.source.virt = q->rxbuf + NETBACK_VNET_HDR_LEN + (size_t)i * HV_PAGE_SIZE,
+			.dest.foreign = { .ref = bufs[i].gref,
+					  .offset = 0,
+					  .domid = q->p.frontend },
+			.len = (uint16_t)len,
+			.flags = GNTCOPY_dest_gref,
+		};
+		left -= len;
+	}
+	if (hv_grant_copy(q->hv, n, segs) < 0)
+		return -EIO;
+	for (unsigned int i = 0; i < n; i++)
+		if (segs[i].status != GNTST_okay)
+			return -EIO;
+	return 0;
+}
+
+/* The RX flags for the first slot of a frame with this virtio header. */
+static uint16_t rx_csum_flags(const struct virtio_net_hdr *h)
+{
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		return NETRXF_csum_blank | NETRXF_data_validated;
+	return h->flags & VIRTIO_NET_HDR_F_DATA_VALID ? NETRXF_data_validated : 0;
+}
+
+/*
+ * The held frame into the guest's buffers, answered in ring order: the first data slot, the
+ * GSO extra info (which uses up the second buffer) when gso, then the other data slots.
+ */
+static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, unsigned int ndata,
+		       int gso)
+{
+	struct netif_rx_request data[NETBACK_TX_SLOTS_MAX + 1];
+	unsigned int left = q->rx_held;
+	bool bad;
+
+	data[0] = rx_pop(q);
+	if (gso) /* its id is not used: the extra info answers it */
+		rx_pop(q);
+	for (unsigned int i = 1; i < ndata; i++)
+		data[i] = rx_pop(q);
+	bad = rx_copy(q, data, ndata) < 0;
+	for (unsigned int i = 0; i < ndata; i++) {
+		unsigned int len = left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
+		uint16_t flags = (i + 1 < ndata ? NETRXF_more_data : 0) |
+				 (i == 0 ? rx_csum_flags(h) | (gso ? NETRXF_extra_info : 0) : 0);
+
+		rx_respond(q, data[i].id, flags, bad ? NETIF_RSP_ERROR : (int16_t)len);
+		if (i == 0 && gso)
+			rx_respond_gso(q, gso, h->gso_size);
+		left -= len;
+	}
+	if (bad) {
+		q->st.rx_bad_grant++;
+	} else {
+		q->st.rx_packets++;
+		q->st.rx_bytes += q->rx_held;
+	}
+	q->rx_held = 0;
+}
+
+/*
+ * Deliver the held frame if the guest has posted enough buffers: 1 delivered or dropped, 0 when
+ * it must wait for more buffers.
+ */
+static int rx_try_deliver(struct netback_queue *q)
+{
+	struct virtio_net_hdr h;
+	unsigned int ndata = (q->rx_held + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE;
+	int gso;
+
+	memcpy(&h, q->rxbuf, sizeof(h));
+	gso = rx_gso_type(q, &h);
+	if (gso < 0 || (ndata > 1 && !q->p.rx_sg)) {
+		q->st.rx_too_big++;
+		q->rx_held = 0;
+		return 1;
+	}
+	if (q->rxq_len < ndata + (gso ? 1u : 0u)) {
+		q->rx_starved = true;
+		return 0;
+	}
+	q->rx_starved = false;
+	rx_deliver(q, &h, ndata, gso);
+	return 1;
+}
+
+int netback_rx_process(struct netback_queue *q)
+{
+	unsigned int frames = 0;
+	bool more = false;
+	int ret;
+
+	for (;;) {
+		ret = rx_take_buffers(q);
+		if (ret < 0)
+			return ret;
+		if (!q->rx_held) {
+			if (!q->rxq_len)
+				break;
+			if (frames >= NETBACK_BUDGET) {
+				more = true;
+				break;
+			}
+			rx_read(q);
+			if (!q->rx_held && q->tap_drained)
+				break;
+			if (!q->rx_held)
+				continue;
+		}
+		if (!rx_try_deliver(q))
+			break;
+		frames++;
+	}
+	ret = ring_back_push(&q->rx);
+	if (ret > 0)
+		ret = hv_evtchn_notify(q->hv, q->p.rx_port);
+	if (ret < 0)
+		return ret;
+	if (more)
+		return 1;
+	/* Waiting for the guest's buffers: have its next post fire the port. */
+	if (q->rx_held || !q->rxq_len)
+		return ring_back_final_check(&q->rx);
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tx.c - netback's TX direction, guest -> TAP (see netback.h).  Slots are taken one at a time
+ * into struct tx_frame, which holds at most NETBACK_TX_SLOTS_MAX data slots and one of each
+ * extra type whatever the guest writes; a frame that wants more is answered at once and the
+ * rest of it answered slot by slot as it arrives, so a frame that never ends costs nothing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+
+#include "backend/net/netback-priv.h"
+
+static void tx_respond(struct netback_queue *q, uint16_t id, int16_t status)
+{
+	struct netif_tx_response *rsp = ring_back_rsp_slot(&q->tx);
+
+	if (!rsp) /* cannot happen: every slot consumed is answered once */
+		return;
+	rsp->id = id;
+	rsp->status = status;
+}
+
+/* Answer every slot stored so far: status for data slots, NETIF_RSP_NULL for extra info. */
+static void tx_answer_all(struct netback_queue *q, int16_t status)
+{
+	const struct tx_frame *f = &q->txf;
+
+	for (unsigned int i = 0; i < f->nordered; i++) {
+		if (f->order[i] == EXTRA_SLOT)
+			tx_respond(q, 0, NETIF_RSP_NULL);
+		else
+			tx_respond(q, f->slot[f->order[i]].id, status);
+	}
+}
+
+static void tx_reset(struct tx_frame *f)
+{
+	f->nslots = f->nextra = f->nordered = 0;
+	f->want_extra = f->more = f->discarding = false;
+	f->extra_seen = 0;
+	f->failed = NULL;
+}
+
+/* The frame fails for this reason (the first one given counts). */
+static void tx_fail(struct tx_frame *f, uint64_t *reason)
+{
+	if (!f->failed)
+		f->failed = reason;
+}
+
+static void tx_extra_check(struct netback_queue *q, const struct netif_extra_info *x)
+{
+	struct tx_frame *f = &q->txf;
+
+	if (!x->type || x->type >= XEN_NETIF_EXTRA_TYPE_MAX || (f->extra_seen & (1u << x->type))) {
+		netback_warn(q, "bad extra info type %u", x->type);
+		tx_fail(f, &q->st.tx_bad_extra);
+		return;
+	}
+	f->extra_seen |= (uint8_t)(1u << x->type);
+	if (x->type == XEN_NETIF_EXTRA_TYPE_GSO)
+		f->gso = *x;
+}
+
+/* Keep the slot for the frame: false when the frame holds too many already. */
+static bool tx_store(struct tx_frame *f, const struct netif_tx_request *req, bool extra)
+{
+	if (extra) {
+		if (f->nextra == XEN_NETIF_EXTRA_TYPE_MAX)
+			return false;
+		f->nextra++;
+		f->order[f->nordered++] = EXTRA_SLOT;
+		return true;
+	}
+	if (f->nslots == NETBACK_TX_SLOTS_MAX)
+		return false;
+	f->order[f->nordered++] = (uint16_t)f->nslots;
+	f->slot[f->nslots++] = *req;
+	return true;
+}
+
+/* The virtio header for the frame's offloads: 0, or -EINVAL when they cannot be honoured. */
+static int tx_vnet_hdr(struct netback_queue *q, const uint8_t *frame, size_t len,
+		       struct virtio_net_hdr *h)
+{
+	const struct tx_frame *f = &q->txf;
+	bool gso = f->extra_seen & (1u << XEN_NETIF_EXTRA_TYPE_GSO), v6;
+	uint8_t proto;
+	size_t off;
+
+	memset(h, 0, sizeof(*h));
+	if (!gso && !(f->slot[0].flags & NETTXF_csum_blank))
+		return 0;
+	if (netback_l4_find(frame, len, &off, &proto, &v6))
+		return -EINVAL;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)off;
+	h->csum_offset = proto == 6 ? 16 : 6;
+	if (!gso)
+		return 0;
+	if (proto != 6 || !f->gso.u.gso.size ||
+	    f->gso.u.gso.type != (v6 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4))
+		return -EINVAL;
+	h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	h->gso_size = f->gso.u.gso.size;
+	h->hdr_len = (uint16_t)(off + (frame[off + 12] >> 4) * 4u);
+	return 0;
+}
+
+/* Check the slots' sizes and offsets and lay out the copy: the number of segments, or -EINVAL. */
+static int tx_layout(struct netback_queue *q, struct hv_copy_seg *segs, uint16_t *total)
+{
+	const struct tx_frame *f = &q->txf;
+	unsigned int sum = 0, first_len, n = 0, pos = 0;
+
+	for (unsigned int i = 1; i < f->nslots; i++) {
+		if (f->slot[i].offset + f->slot[i].size > HV_PAGE_SIZE)
+			return -EINVAL;
+		sum += f->slot[i].size;
+	}
+	/* The first slot's size is the frame's: fragments beyond it make a frame over 64 KiB. */
+	if (sum >= f->slot[0].size)
+		return -EINVAL;
+	first_len = f->slot[0].size - sum;
+	if (f->slot[0].offset + first_len > HV_PAGE_SIZE)
+		return -EINVAL;
+	for (unsigned int i = 0; i < f->nslots; i++) {
+		unsigned int len = i ? f->slot[i].size : first_len;
+
+		if (!len) /* an empty fragment carries nothing: no copy (XSA-448) */
+			continue;
+		segs[n] = (struct hv_copy_seg){
+			.source.foreign = { .ref = f->slot[i].gref,
+					    .offset = f->slot[i].offset,
+					    .domid = q->p.frontend },
+			.dest.virt = q->txbuf + NETBACK_VNET_HDR_LEN + pos,
+			.len = (uint16_t)len,
+			.flags = GNTCOPY_source_gref,
+		};
+		pos += len;
+		n++;
+	}
+	*total = f->slot[0].size;
+	return (int)n;
+}
+
+/* Copy the frame out of the guest: 0, or the counter of the reason it failed. */
+static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total)
+{
+	struct hv_copy_seg segs[NETBACK_TX_SLOTS_MAX];
+	int n = tx_layout(q, segs, total);
+
+	if (n < 0) {
+		netback_warn(q, "bad slot sizes or offsets (first slot size %u, %u slots)",
+			     q->txf.slot[0].size, q->txf.nslots);
+		return &q->st.tx_bad_slot;
+	}
+	if (*total < 14)
+		return &q->st.tx_too_short;
+	if (hv_grant_copy(q->hv, (unsigned int)n, segs) < 0)
+		return &q->st.tx_bad_grant;
+	for (int i = 0; i < n; i++)
+		if (segs[i].status != GNTST_okay)
+			return &q->st.tx_bad_grant;
+	return NULL;
+}
+
+/* Copy, check and write the gathered frame: the status its slots are answered with. */
+static int16_t tx_deliver(struct netback_queue *q)
+{
+	uint8_t *frame = q->txbuf + NETBACK_VNET_HDR_LEN;
+	struct virtio_net_hdr h;
+	uint64_t *failed = q->txf.failed;
+	uint16_t total = 0;
+
+	if (!failed)
+		failed = tx_copy(q, &total);
+	if (failed) {
+		(*failed)++;
+		return NETIF_RSP_ERROR;
+	}
+	if (memcmp(frame + 6, q->p.mac, 6)) {
+		q->st.tx_spoofed++;
+		return NETIF_RSP_DROPPED;
+	}
+	if (tx_vnet_hdr(q, frame, total, &h)) {
+		q->st.tx_bad_offload++;
+		return NETIF_RSP_ERROR;
+	}
+	memcpy(q->txbuf, &h, NETBACK_VNET_HDR_LEN);
+	/* The frame has left the ring either way: a TAP that refuses it is our loss (counted). */
+	if (write(q->p.tap_fd, q->txbuf, NETBACK_VNET_HDR_LEN + total) !=
+	    (ssize_t)(NETBACK_VNET_HDR_LEN + total)) {
+		q->st.tx_tap_errors++;
+		return NETIF_RSP_OKAY;
+	}
+	q->st.tx_packets++;
+	q->st.tx_bytes += total;
+	return NETIF_RSP_OKAY;
+}
+
+/* Too many slots: answer the frame so far with an error and the rest of it as it comes. */
+static void tx_overflow(struct netback_queue *q, const struct netif_tx_request *req, bool extra)
+{
+	struct tx_frame *f = &q->txf;
+
+	(*(extra ? &q->st.tx_bad_extra : &q->st.tx_too_many_slots))++;
+	netback_warn(q, "frame of more than %u %s slots",
+		     extra ? XEN_NETIF_EXTRA_TYPE_MAX : NETBACK_TX_SLOTS_MAX,
+		     extra ? "extra-info" : "data");
+	tx_answer_all(q, NETIF_RSP_ERROR);
+	tx_respond(q, extra ? 0 : req->id, extra ? NETIF_RSP_NULL : NETIF_RSP_ERROR);
+	f->discarding = true;
+}
+
+/* One slot off the ring, in its private copy. */
+static void tx_slot(struct netback_queue *q, const struct netif_tx_request *req)
+{
+	struct tx_frame *f = &q->txf;
+	bool extra = f->want_extra, first = !extra && !f->nslots && !f->discarding;
+
+	if (extra) {
+		struct netif_extra_info x;
+
+		memcpy(&x, req, sizeof(x));
+		f->want_extra = x.flags & XEN_NETIF_EXTRA_FLAG_MORE;
+		if (!f->discarding)
+			tx_extra_check(q, &x);
+	} else {
+		f->more = req->flags & NETTXF_more_data;
+		if (first)
+			f->want_extra = req->flags & NETTXF_extra_info;
+		else if (req->flags & NETTXF_extra_info)
+			tx_fail(f, &q->st.tx_bad_extra);
+	}
+	if (f->discarding)
+		tx_respond(q, extra ? 0 : req->id, extra ? NETIF_RSP_NULL : NETIF_RSP_ERROR);
+	else if (!tx_store(f, req, extra))
+		tx_overflow(q, req, extra);
+	if (f->want_extra || f->more)
+		return;
+	if (!f->discarding)
+		tx_answer_all(q, tx_deliver(q));
+	tx_reset(f);
+}
+_Static_assert(sizeof(struct netif_extra_info) <= sizeof(struct netif_tx_request),
+	       "an extra-info slot is a TX request slot");
+
+int netback_tx_process(struct netback_queue *q)
+{
+	unsigned int done = 0;
+	int ret = 0;
+
+	do {
+		struct netif_tx_request req;
+
+		while (done < NETBACK_BUDGET && (ret = ring_back_consume(&q->tx, &req, 1)) > 0) {
+			tx_slot(q, &req);
+			done++;
+		}
+		if (ret < 0)
+			return ret;
+		ret = ring_back_push(&q->tx);
+		if (ret < 0)
+			return ret;
+		if (ret > 0 && (ret = hv_evtchn_notify(q->hv, q->p.tx_port)) < 0)
+			return ret;
+		if (done >= NETBACK_BUDGET)
+			return 1;
+	} while ((ret = ring_back_final_check(&q->tx)) > 0);
+	return ret;
+}

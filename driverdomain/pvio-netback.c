@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-netback - the network back-end daemon of a driver domain: serves every vif under
+ * <home>/backend/vif from one process, a thread per queue (see pvio-netback(8)).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "driverdomain/netbackd.h"
+
+#define PREFIX	      "pvio-netback"
+#define TOKEN_BACKEND "pvio-netback-backend"
+
+static const char *const usage_text =
+    "Usage: pvio-netback [OPTION]...\n"
+    "Serve the virtual network interfaces of this (driver) domain: every back-end\n"
+    "directory under /local/domain/<own domid>/backend/vif, each on a TAP vif<domid>.<devid>.\n"
+    "\n"
+    "  -v, --verbose        more messages (twice: debug)\n"
+    "      --max-queues N   multi-queue-max-queues (default: online CPUs, at most 16)\n"
+    "      --no-split       do not offer feature-split-event-channels\n"
+    "      --stats-dir DIR  write per-vif statistics files into DIR\n"
+    "  -h, --help           this text\n";
+
+enum {
+	OPT_QUEUES = 256,
+	OPT_NOSPLIT,
+	OPT_STATS
+};
+
+static const struct option long_opts[] = {
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "max-queues", required_argument, NULL, OPT_QUEUES },
+	{ "no-split", no_argument, NULL, OPT_NOSPLIT },
+	{ "stats-dir", required_argument, NULL, OPT_STATS },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* ---- statistics files: <dir>/vif-<fe>.<devid>, "key value" lines, renamed into place ---- */
+
+static void stats_path(const struct nbd_device *d, char *path, size_t len)
+{
+	snprintf(path, len, "%s/vif-%u.%u", d->b->stats_dir, d->dev->xd.otherend_id, d->dev->devid);
+}
+
+static void stats_write(struct nbd_device *d, bool force)
+{
+	struct netback_dev *dev = d->dev;
+	char path[4096], tmp[4200];
+	struct netback_stats st;
+	FILE *f;
+
+	if (!d->b->stats_dir)
+		return;
+	nbd_device_stats(d, &st);
+	if (!force && !memcmp(&st, &d->last, sizeof(st)))
+		return;
+	d->last = st;
+	stats_path(d, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "state %s\nfrontend %u\ndevid %u\ninterface %s\nqueues %u\n",
+		xenbus_state_name(dev->xd.state), dev->xd.otherend_id, dev->devid, dev->ifname,
+		dev->nr_queues);
+#define S(key, field) fprintf(f, key " %llu\n", (unsigned long long)st.field)
+	S("tx-packets", tx_packets), S("tx-bytes", tx_bytes), S("rx-packets", rx_packets);
+	S("rx-bytes", rx_bytes), S("tx-drop-bad-slot", tx_bad_slot);
+	S("tx-drop-too-many-slots", tx_too_many_slots), S("tx-drop-too-short", tx_too_short);
+	S("tx-drop-bad-grant", tx_bad_grant), S("tx-drop-bad-extra", tx_bad_extra);
+	S("tx-drop-bad-offload", tx_bad_offload), S("tx-drop-spoofed", tx_spoofed);
+	S("tx-tap-errors", tx_tap_errors), S("rx-drop-too-big", rx_too_big);
+	S("rx-drop-bad-grant", rx_bad_grant), S("rx-short", rx_short);
+#undef S
+	if (fclose(f) || rename(tmp, path))
+		unlink(tmp);
+}
+
+/* ---- the device table ---- */
+
+static int dev_notify(void *arg, struct netback_dev *dev, enum netback_dev_event ev)
+{
+	struct nbd_device *d = arg;
+
+	(void)dev;
+	switch (ev) {
+	case NETBACK_DEV_QUEUES_UP:
+		return nbd_queues_start(d);
+	case NETBACK_DEV_QUEUES_DOWN:
+		nbd_queues_stop(d);
+		break;
+	case NETBACK_DEV_STATE:
+		stats_write(d, true);
+		break;
+	}
+	return 0;
+}
+
+static void device_forget(struct nbd_device *d, bool close)
+{
+	char path[4096];
+
+	/* The path now: destroying the vif frees what names it, and may rewrite the file. */
+	stats_path(d, path, sizeof(path));
+	TAILQ_REMOVE(&d->b->devices, d, link);
+	netback_dev_destroy(d->dev, close);
+	if (d->b->stats_dir)
+		unlink(path);
+	free(d->path);
+	free(d);
+}
+
+static void device_add(struct nbd *b, const char *path)
+{
+	struct netback_dev_opts o = b->dev_opts;
+	struct nbd_device *d = calloc(1, sizeof(*d));
+	int ret = d ? 0 : -ENOMEM;
+
+	o.notify = dev_notify;
+	o.arg = d;
+	if (!ret)
+		d->path = strdup(path);
+	if (!ret && d->path) {
+		d->b = b;
+		ret = netback_dev_create(&d->dev, b->xs, b->hv, path, &o);
+	} else {
+		ret = -ENOMEM;
+	}
+	if (ret) {
+		if (ret != -ENOENT)
+			pvio_log(b->log, PVIO_LOG_WARN, PREFIX, "%s: %s", path, strerror(-ret));
+		if (d)
+			free(d->path);
+		free(d);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&b->devices, d, link);
+	ret = netback_dev_start(d->dev);
+	if (ret)
+		device_forget(d, ret < 0);
+}
+
+static struct nbd_device *device_find(struct nbd *b, const char *path)
+{
+	struct nbd_device *d;
+
+	TAILQ_FOREACH(d, &b->devices, link)
+	if (!strcmp(d->path, path))
+		return d;
+	return NULL;
+}
+
+/* Every <home>/backend/vif/<fe>/<devid> not served yet, and a backend_changed for the rest. */
+static void rescan(struct nbd *b)
+{
+	char dir[64], path[128];
+	unsigned int nfe, ndev;
+	char **fes, **devs;
+	struct nbd_device *d, *tmp;
+
+	TAILQ_FOREACH_SAFE(d, &b->devices, link, tmp)
+	if (netback_dev_backend_changed(d->dev))
+		device_forget(d, false);
+	snprintf(dir, sizeof(dir), "%s/backend/vif", b->home);
+	fes = xs_directory(b->xs, XBT_NULL, dir, &nfe);
+	for (unsigned int i = 0; fes && i < nfe; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, fes[i]);
+		devs = xs_directory(b->xs, XBT_NULL, path, &ndev);
+		for (unsigned int j = 0; devs && j < ndev; j++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, fes[i], devs[j]);
+			if (!device_find(b, path))
+				device_add(b, path);
+		}
+		free(devs);
+	}
+	free(fes);
+}
+
+/* Pending watch events, bounded per wake-up (XSA-349): each touched vif handled once. */
+static void xs_events(struct nbd *b)
+{
+	bool backend = false;
+	struct nbd_device *d, *tmp;
+	char **ev;
+
+	for (unsigned int n = 0; n < 4096 && (ev = xs_check_watch(b->xs)); n++) {
+		if (!strcmp(ev[XS_WATCH_TOKEN], TOKEN_BACKEND))
+			backend = true;
+		TAILQ_FOREACH(d, &b->devices, link)
+		if (!strcmp(ev[XS_WATCH_TOKEN], netback_dev_token(d->dev)))
+			d->front_dirty = true;
+		free(ev);
+	}
+	TAILQ_FOREACH_SAFE(d, &b->devices, link, tmp)
+	if (d->front_dirty) {
+		d->front_dirty = false;
+		if (netback_dev_otherend_changed(d->dev))
+			device_forget(d, false);
+	}
+	if (backend)
+		rescan(b);
+}
+
+/* A queue thread failed: disconnect its vif. */
+static void queue_failures(struct nbd *b)
+{
+	struct nbd_device *d;
+	uint64_t v;
+
+	(void)!read(b->failfd, &v, sizeof(v));
+	TAILQ_FOREACH(d, &b->devices, link)
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		int err = atomic_load(&d->queues[i].failed);
+
+		if (err) {
+			netback_dev_queue_failed(d->dev, err);
+			break;
+		}
+	}
+}
+
+static void ports(struct nbd *b)
+{
+	evtchn_port_t port;
+
+	for (unsigned int n = 0; n < 1024 && hv_evtchn_pending(b->hv, &port) == 0; n++) {
+		hv_evtchn_unmask(b->hv, port);
+		nbd_port_event(b, port);
+	}
+}
+
+static int run(struct nbd *b, int sigfd)
+{
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{ .fd = xs_fileno(b->xs), .events = POLLIN },
+			{ .fd = hv_evtchn_fd(b->hv), .events = POLLIN },
+			{ .fd = b->failfd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		struct nbd_device *d;
+
+		/* The timeout only refreshes statistics files; no work waits for it. */
+		if (poll(pfd, 4, b->stats_dir ? 1000 : -1) < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[3].revents & POLLIN)
+			return 0;
+		if (pfd[1].revents & POLLIN)
+			ports(b);
+		if (pfd[2].revents & POLLIN)
+			queue_failures(b);
+		if (pfd[0].revents & POLLIN)
+			xs_events(b);
+		if (hv_check(b->hv))
+			return -ENOTCONN;
+		TAILQ_FOREACH(d, &b->devices, link)
+		stats_write(d, false);
+	}
+}
+
+static int setup(struct nbd *b, int *sigfd)
+{
+	char path[64];
+	sigset_t set;
+	domid_t domid;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) ||
+	    (*sigfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		return -errno;
+	ret = hv_open(&b->hv, &(struct hv_open_opts){ .log = b->log });
+	if (!ret)
+		ret = hv_domid(b->hv, &domid);
+	if (ret)
+		return ret;
+	b->xs = xs_open(0);
+	if (!b->xs)
+		return errno ? -errno : -ECONNREFUSED;
+	b->failfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->failfd < 0)
+		return -errno;
+	snprintf(b->home, sizeof(b->home), "/local/domain/%u", domid);
+	snprintf(path, sizeof(path), "%s/backend/vif", b->home);
+	if (!xs_watch(b->xs, path, TOKEN_BACKEND))
+		return -errno;
+	return 0;
+}
+
+static int parse_args(struct nbd *b, int argc, char **argv, int *verbose)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	int c;
+
+	b->dev_opts.max_queues = n < 1			      ? 1
+				 : n > NETBACK_DEV_QUEUES_MAX ? NETBACK_DEV_QUEUES_MAX
+							      : (unsigned int)n;
+	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'v':
+			(*verbose)++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_QUEUES:
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > (long)NETBACK_DEV_QUEUES_MAX) {
+				fprintf(stderr, "pvio-netback: --max-queues: 1..%u\n",
+					NETBACK_DEV_QUEUES_MAX);
+				return -1;
+			}
+			b->dev_opts.max_queues = (unsigned int)n;
+			break;
+		case OPT_NOSPLIT:
+			b->dev_opts.no_split = true;
+			break;
+		case OPT_STATS:
+			b->stats_dir = optarg;
+			break;
+		default:
+			fputs(usage_text, stderr);
+			return -1;
+		}
+	}
+	return optind == argc ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct nbd b = { .failfd = -1 };
+	int verbose = 0, sigfd = -1, ret;
+	struct nbd_device *d, *tmp;
+
+	TAILQ_INIT(&b.devices);
+	if (parse_args(&b, argc, argv, &verbose))
+		return 2;
+	b.log = pvio_log_stderr(verbose > 1 ? PVIO_LOG_DEBUG
+				: verbose   ? PVIO_LOG_INFO
+					    : PVIO_LOG_WARN);
+	b.dev_opts.log = b.log;
+	ret = setup(&b, &sigfd);
+	if (ret) {
+		fprintf(stderr, "pvio-netback: %s\n", strerror(-ret));
+		return 1;
+	}
+	rescan(&b);
+	ret = run(&b, sigfd);
+	TAILQ_FOREACH_SAFE(d, &b.devices, link, tmp)
+	device_forget(d, true);
+	if (ret)
+		fprintf(stderr, "pvio-netback: %s\n", strerror(-ret));
+	xs_close(b.xs);
+	hv_close(b.hv);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio/netfront.h - libpvio-netfront: a Xen network front-end (netif) as a user-space library.
+ *
+ * netfront_open finds the guest's device/vif/<devid> in xenstore, waits for the back-end's
+ * InitWait, checks feature-rx-copy, grants one TX and one RX ring and a page per ring slot,
+ * binds an event channel, writes its keys as Linux xen-netfront does (request-rx-copy,
+ * feature-rx-notify, feature-sg, feature-no-csum-offload) and switches to Connected, then
+ * waits for the back-end's Connected.  It works against Linux netback and pvio-netback(8).
+ *
+ * Frames go both ways whole, up to NETFRONT_FRAME_MAX bytes, with their checksums computed:
+ * netfront_send queues one on the TX ring (several may be in flight), netfront_recv takes the
+ * next one received.  Every RX buffer is posted again as soon as its frame is taken, so the
+ * back-end always has the ring's worth.  netfront_fd polls readable when netfront_poll has work.
+ *
+ * The back-end is not trusted: every response is copied off the ring and checked (its id must
+ * name a slot in flight, its size fit its page, a frame at most NETFRONT_SLOTS_MAX slots) and a
+ * violation disconnects (-EPROTO from then on).  Pages are granted once per connection and never
+ * handed out again while the back-end may still map them; at close a grant the back-end still
+ * maps is left granted rather than reused (XSA-396).
+ *
+ * Every call returns 0 (or a count where said) or a negative errno and never exits.  A handle
+ * is not thread-safe: one thread drives it.
+ */
+#ifndef PVIO_NETFRONT_H
+#define PVIO_NETFRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct xs_handle; /* libxenstore's connection (<xenstore.h>) */
+struct netfront;
+
+/* Largest frame either way (XEN_NETIF_MAX_TX_SIZE). */
+#define NETFRONT_FRAME_MAX 0xFFFFu
+/* Slots one frame may use (XEN_NETIF_NR_SLOTS_MIN). */
+#define NETFRONT_SLOTS_MAX 18u
+
+struct netfront_opts {
+	unsigned int devid;   /* device/vif/<devid> */
+	struct xs_handle *xs; /* NULL: xs_open(0); else it must carry no other watches */
+	int timeout_ms;	      /* how long netfront_open waits to connect; 0: 10 s */
+};
+
+/* Counters since open. */
+struct netfront_stats {
+	uint64_t tx_packets, tx_bytes; /* frames the back-end took */
+	uint64_t tx_errors;	       /* frames it answered with an error or dropped */
+	uint64_t rx_packets, rx_bytes; /* frames received */
+	uint64_t rx_errors;	       /* frames the back-end marked bad, dropped */
+};
+
+/* Connect: -ENOENT without the device, -ETIMEDOUT, -ENODEV if the back-end lacks rx-copy. */
+int netfront_open(struct netfront **nfp, const struct netfront_opts *opts);
+/* Close the device (Closing, then Closed) and release what the back-end let go.  NULL is fine. */
+void netfront_close(struct netfront *nf);
+/* The guest's MAC address, from the toolstack's `mac`. */
+void netfront_mac(const struct netfront *nf, uint8_t mac[6]);
+/* A file descriptor that polls readable when netfront_poll has something to do. */
+int netfront_fd(const struct netfront *nf);
+/*
+ * Take events, collect TX answers and received frames.  The number of received frames waiting
+ * for netfront_recv, or -EPROTO once the back-end broke the protocol (the device is then
+ * disconnected), -ENOTCONN when the back-end closed.
+ */
+int netfront_poll(struct netfront *nf);
+/* Queue frame (14..NETFRONT_FRAME_MAX bytes) for sending: 0, -EAGAIN when the ring is full. */
+int netfront_send(struct netfront *nf, const void *frame, size_t len);
+/* The next received frame into buf (cap bytes): its length, or -EAGAIN when there is none. */
+ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
+void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netback-xenbus: pvio-netback(8) in a driver domain serves vifs through xenstore the way
+ * Linux's xen-netback does.  For vif 0 it makes the TAP vif<fe>.0, writes hotplug-status
+ * "connected" and the features at InitWait; a guest writing its keys as Linux netfront does
+ * (split event channels, request-rx-copy, feature-rx-notify, feature-sg) reaches Connected and
+ * frames cross both ways byte-exact, counted in the vif's statistics file.  vif 1, whose front
+ * refuses request-rx-copy, fails with an error node.  vif 3 connects two queues (a TAP queue
+ * each) and frames from both reach the TAP.  vif 2 connects on one event channel;
+ * then the guest corrupts vif 0's TX ring: vif 0 fails with "ring protocol error" while vif 2
+ * still carries frames.  SIGTERM ends the daemon with status 0.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include "tests/blkback-env.h"
+#include "tests/blkback-front.h"
+#include "tests/net-test.h"
+#include "xenbus/toolstack.h"
+
+static struct tb_env env;
+static char statsdir[80];
+static uint8_t buf[NETBACK_FRAME_MAX + 1], want[NETBACK_FRAME_MAX + 1];
+
+static struct xenbus_device_spec spec(unsigned int devid)
+{
+	return (struct xenbus_device_spec){
+		.kind = "vif", .devid = devid, .frontend_id = env.fe, .backend_id = env.dd
+	};
+}
+
+/* ---- the guest ---- */
+
+struct keys_arg {
+	struct nt_hello *hi; /* one per queue */
+	unsigned int nq;     /* queues: more than 1 puts the keys under queue-N/ */
+	bool split, rx_copy;
+};
+
+static int queue_keys(struct xenbus_dev *xd, xs_transaction_t t, const struct keys_arg *k,
+		      unsigned int q)
+{
+	const struct nt_hello *hi = &k->hi[q];
+	char dir[24] = "";
+	char key[48];
+	int ret;
+
+	if (k->nq > 1)
+		snprintf(dir, sizeof(dir), "queue-%u/", q);
+#define KEY(name) (snprintf(key, sizeof(key), "%s%s", dir, name), key)
+	ret = xenbus_printf(xd, t, KEY("tx-ring-ref"), "%u", hi->tx);
+	if (!ret)
+		ret = xenbus_printf(xd, t, KEY("rx-ring-ref"), "%u", hi->rx);
+	if (!ret && k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel-tx"), "%u", hi->port);
+	if (!ret && k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel-rx"), "%u", hi->port);
+	if (!ret && !k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel"), "%u", hi->port);
+#undef KEY
+	return ret;
+}
+
+static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
+{
+	const struct keys_arg *k = arg;
+	int ret = 0;
+
+	for (unsigned int q = 0; !ret && q < k->nq; q++)
+		ret = queue_keys(xd, t, k, q);
+	if (!ret && k->nq > 1)
+		ret = xenbus_printf(xd, t, "multi-queue-num-queues", "%u", k->nq);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "request-rx-copy", "%d", k->rx_copy);
+	if (!ret)
+		ret = xenbus_printf(xd, t, "feature-rx-notify", "1");
+	if (!ret)
+		ret = xenbus_printf(xd, t, "feature-sg", "1");
+	return ret;
+}
+
+/* The back-end's keys at InitWait, as Linux netback writes them. */
+static int check_initwait(struct xenbus_dev *xd)
+{
+	static const char *const on[] = { "feature-sg",
+					  "feature-gso-tcpv4",
+					  "feature-gso-tcpv6",
+					  "feature-ipv6-csum-offload",
+					  "feature-rx-copy",
+					  "feature-rx-notify",
+					  "feature-split-event-channels" };
+	uint32_t v;
+	char *s;
+
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++)
+		T_CHECK(xenbus_otherend_read_u32(xd, XBT_NULL, on[i], &v) == 0 && v == 1, "%s",
+			on[i]);
+	T_CHECK(xenbus_otherend_read_u32(xd, XBT_NULL, "multi-queue-max-queues", &v) == 0 && v == 2,
+		"multi-queue-max-queues");
+	T_CHECK(xenbus_otherend_read_str(xd, XBT_NULL, "hotplug-status", &s) == 0 &&
+		    !strcmp(s, "connected"),
+		"hotplug-status");
+	free(s);
+	return 0;
+}
+
+/* Open vif devid, share nq queues and connect (or, without rx_copy, see it fail): 0 or 1. */
+static int vif_connect(struct hv *hv, struct xs_handle *xs, unsigned int devid, bool split,
+		       bool rx_copy, unsigned int nq, struct xenbus_dev *xd, struct nt_front *f)
+{
+	struct xenbus_device_spec s = spec(devid);
+	struct nt_hello hi[2];
+	struct keys_arg k = { hi, nq, split, rx_copy };
+	char path[256];
+
+	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
+	T_CHECK(xenbus_dev_open(xd, xs, XENBUS_FRONTEND, path) == 0, "open %s", path);
+	T_CHECK(xenbus_wait_otherend_state(xd, XenbusStateInitWait, TF_WAIT_MS, NULL) == 0,
+		"vif %u InitWait", devid);
+	T_CHECK(check_initwait(xd) == 0, "features of vif %u", devid);
+	for (unsigned int q = 0; q < nq; q++) {
+		T_CHECK(nt_front_share(&f[q], hv, env.dd, &hi[q]) == 0, "share");
+		T_CHECK(nt_rx_post(&f[q], 0, NT_RX_PAGES) == 0, "post");
+	}
+	T_CHECK(xenbus_transaction(xd, keys_fn, &k) == 0, "keys");
+	T_CHECK(xenbus_switch_state(xd, XenbusStateConnected) == 0, "Connected");
+	T_CHECK(xenbus_wait_otherend_state(xd, rx_copy ? XenbusStateConnected : XenbusStateClosing,
+					   TF_WAIT_MS, NULL) == 0,
+		"vif %u back-end state", devid);
+	return 0;
+}
+
+/* A frame of len (seq) on each of two queues, which dom0 checks on the TAP: 0 or 1. */
+static int mq_traffic(struct nt_front *f, char step)
+{
+	int16_t st;
+
+	T_CHECK(tb_step(&env, (char)(step + 1)) == 0, "dom0 listens");
+	for (unsigned int q = 0; q < 2; q++) {
+		nt_frame(want, 1514, nt_peer, nt_mac, 7 + q);
+		T_CHECK(nt_tx_frame(&f[q], want, 1514, 4000, NULL, &st) == 0 &&
+			    st == NETIF_RSP_OKAY,
+			"TX on queue %u: %d", q, st);
+	}
+	return tb_step(&env, step);
+}
+
+/* Send a frame of len (seq), then have dom0 check it and answer with one: 0 or 1. */
+static int vif_traffic(struct nt_front *f, char step, size_t len, unsigned int seq)
+{
+	struct netif_extra_info x;
+	unsigned int slots;
+	uint16_t flags;
+	size_t got;
+	int16_t st;
+
+	T_CHECK(tb_step(&env, (char)(step + 1)) == 0, "dom0 listens"); /* lower case: listen */
+	nt_frame(want, len, nt_peer, nt_mac, seq);
+	T_CHECK(nt_tx_frame(f, want, len, 4000, NULL, &st) == 0 && st == NETIF_RSP_OKAY,
+		"TX %zu bytes: %d", len, st);
+	T_CHECK(tb_step(&env, step) == 0, "dom0 checked");
+	T_CHECK(nt_rx_frame(f, buf, &got, &flags, &slots, &x) == 0, "RX");
+	nt_frame(want, 1000, nt_mac, nt_peer, seq + 1);
+	T_CHECK(got == 1000 && !memcmp(buf, want, got), "RX frame of %zu bytes", got);
+	return 0;
+}
+
+static int guest(struct hv *hv, struct xs_handle *xs)
+{
+	struct xenbus_dev a, b, c, d;
+	struct nt_front fa, fb, fc, fd[2];
+
+	T_CHECK(vif_connect(hv, xs, 0, true, true, 1, &a, &fa) == 0, "vif 0");
+	T_CHECK(vif_traffic(&fa, 'A', 9000, 1) == 0, "vif 0 traffic");
+	T_CHECK(vif_connect(hv, xs, 1, true, false, 1, &b, &fb) == 0, "vif 1");
+	T_CHECK(tb_step(&env, 'C') == 0, "dom0 checked vif 1");
+	T_CHECK(vif_connect(hv, xs, 3, true, true, 2, &d, fd) == 0, "vif 3");
+	T_CHECK(mq_traffic(fd, 'G') == 0, "vif 3 traffic");
+	T_CHECK(vif_connect(hv, xs, 2, false, true, 1, &c, &fc) == 0, "vif 2");
+	((struct ring_shared *)fa.txs)->req_prod += 1000;
+	T_CHECK(hv_evtchn_notify(hv, fa.port) == 0, "notify");
+	T_CHECK(xenbus_wait_otherend_state(&a, XenbusStateClosing, TF_WAIT_MS, NULL) == 0,
+		"vif 0 fails");
+	T_CHECK(vif_traffic(&fc, 'E', 1514, 5) == 0, "vif 2 traffic");
+	T_CHECK(tb_step(&env, 'Z') == 0, "done");
+	return 0;
+}
+
+/* ---- the driver domain ---- */
+
+static int driver_domain(void *arg)
+{
+	const char *argv[] = { "pvio-netback",
+			       "--max-queues",
+			       "2",
+			       "--stats-dir",
+			       statsdir,
+			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
+			       NULL };
+	char prog[512];
+
+	(void)arg;
+	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
+	T_CHECK(tb_dd_enter(&env, "pvio-netback", prog, sizeof(prog)) == 0, "enter");
+	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
+	for (;;)
+		pause();
+}
+
+/* ---- dom0 ---- */
+
+static int error_node_has(struct xs_handle *h, unsigned int devid, const char *text)
+{
+	char path[300], *v = NULL;
+	unsigned int len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/vif/%u/%u/error", env.dd,
+		 env.fe, devid);
+	for (int i = 0; i < 500 && !(v = xs_read(h, XBT_NULL, path, &len)); i++)
+		t_msleep(10);
+	T_CHECK(v && strstr(v, text), "%s: \"%s\", want \"%s\"", path, v ? v : "(none)", text);
+	free(v);
+	return 0;
+}
+
+/* The statistics file of vif devid has line (waiting for it a while): 0 or 1. */
+static int stats_has(unsigned int devid, const char *line)
+{
+	char path[160], text[2048];
+
+	snprintf(path, sizeof(path), "%s/vif-%u.%u", statsdir, env.fe, devid);
+	for (int i = 0; i < 300; i++, t_msleep(10)) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		text[n] = '\0';
+		if (strstr(text, line))
+			return 0;
+	}
+	T_CHECK(false, "%s has no \"%s\":\n%s", path, line, text);
+}
+
+static int pkt = -1;
+
+static int on_step(struct xs_handle *h, char c)
+{
+	char ifname[IFNAMSIZ];
+	unsigned int devid = c == 'B' || c == 'A' ? 0 : c == 'G' || c == 'H' ? 3 : 2;
+	ssize_t n;
+
+	switch (c) {
+	case 'B': /* 'A' + 1: listen on vif 0 */
+	case 'F': /* 'E' + 1: listen on vif 2 */
+	case 'H': /* 'G' + 1: listen on vif 3 */
+		snprintf(ifname, sizeof(ifname), "vif%u.%u", env.fe, devid);
+		if (pkt >= 0)
+			close(pkt);
+		T_CHECK(nt_pkt_open(ifname, &pkt) == 0, "packet socket on %s", ifname);
+		break;
+	case 'A':
+	case 'E':
+		n = nt_pkt_recv(pkt, buf, sizeof(buf));
+		nt_frame(want, c == 'A' ? 9000 : 1514, nt_peer, nt_mac, c == 'A' ? 1 : 5);
+		T_CHECK(n == (c == 'A' ? 9000 : 1514) && !memcmp(buf, want, (size_t)n),
+			"frame on the TAP: %zd bytes", n);
+		nt_frame(want, 1000, nt_mac, nt_peer, c == 'A' ? 2 : 6);
+		T_CHECK(nt_pkt_send(pkt, want, 1000) == 0, "send");
+		T_CHECK(stats_has(devid, "tx-packets 1\n") == 0, "stats");
+		break;
+	case 'C':
+		T_CHECK(error_node_has(h, 1, "request-rx-copy") == 0, "vif 1 error");
+		break;
+	case 'G': /* a frame from each queue of vif 3, in either order */
+		for (unsigned int i = 0, seen = 0; i < 2; i++) {
+			n = nt_pkt_recv(pkt, buf, sizeof(buf));
+			T_CHECK(n == 1514, "frame %u of vif 3: %zd bytes", i, n);
+			for (unsigned int q = 0; q < 2; q++) {
+				nt_frame(want, 1514, nt_peer, nt_mac, 7 + q);
+				if (!memcmp(buf, want, 1514))
+					seen |= 1u << q;
+			}
+			T_CHECK(i == 0 || seen == 3, "the frames of queues 0 and 1 (seen %#x)",
+				seen);
+		}
+		T_CHECK(stats_has(3, "queues 2\n") == 0 && stats_has(3, "tx-packets 2\n") == 0,
+			"vif 3 stats");
+		break;
+	case 'Z':
+		T_CHECK(error_node_has(h, 0, "ring protocol error") == 0, "vif 0 error");
+		T_CHECK(stats_has(2, "rx-packets 1\n") == 0, "vif 2 stats");
+		break;
+	}
+	return 0;
+}
+
+static int add(struct xs_handle *h, unsigned int devid)
+{
+	const struct xenbus_kv back[] = { { "mac", "00:16:3e:00:00:01" } };
+	struct xenbus_device_spec s = spec(devid);
+
+	s.back_extra = back;
+	s.n_back_extra = 1;
+	T_CHECK(xenbus_device_add(h, &s) == 0, "add vif %u", devid);
+	return 0;
+}
+
+static int run(struct xs_handle *h)
+{
+	pid_t daemon;
+	char c;
+
+	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
+	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
+	T_CHECK(add(h, 0) == 0 && add(h, 1) == 0 && add(h, 2) == 0 && add(h, 3) == 0, "add");
+	T_CHECK(tb_env_go_dd(&env) == 0, "go");
+	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
+	T_CHECK(tb_env_go_guest(&env) == 0, "go");
+	while (t_get(env.steps.ab[0], &c, 1) == 0) {
+		int rc = on_step(h, c);
+
+		T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
+		T_CHECK(rc == 0, "step %c", c);
+		if (c == 'Z')
+			break;
+	}
+	T_CHECK(c == 'Z', "guest stopped early");
+	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
+	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
+	return 0;
+}
+
+int main(void)
+{
+	int rc;
+
+	t_time_limit(T_TIME_LIMIT_S);
+	rc = nt_netns();
+	if (rc)
+		return rc;
+	return tb_env_main(&env, driver_domain, guest, run);
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netfront-e2e: a guest's pvio-netfront(8), in a network namespace of its own, talks to the
+ * driver domain's pvio-netback(8) over xenstore, rings and grants; IPv4 crosses between the
+ * guest's eth0 (10.9.0.2) and the driver domain's vif<fe>.0 (10.9.0.1): ARP both ways, then UDP
+ * datagrams of 1, 100, 1472 and 8000 bytes (IP fragments, several frames in flight) echoed back
+ * byte-exact.  Both programs end with status 0 on SIGTERM.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "tests/blkback-env.h"
+#include "tests/net-test.h"
+#include "tests/xs-helpers.h"
+#include "xenbus/toolstack.h"
+
+#define PORT 7777
+static const size_t sizes[] = { 1, 100, 1472, 8000 };
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static struct tb_env env;
+static int pidpipe[2]; /* guest -> dom0: pvio-netfront's pid once its eth0 is up */
+
+/* ---- the guest: runs pvio-netfront until dom0 is done ---- */
+
+static int guest(struct hv *hv, struct xs_handle *xs)
+{
+	const char *builddir = getenv("PVIO_BUILDDIR");
+	char prog[512], sock[256], line[128] = "";
+	int out[2];
+	pid_t pid;
+	FILE *f;
+
+	(void)hv, (void)xs;
+	snprintf(prog, sizeof(prog), "%s/pvio-netfront", builddir && *builddir ? builddir : ".");
+	t_xs_domain_socket(env.fe, sock, sizeof(sock));
+	T_CHECK(pipe(out) == 0, "pipe");
+	pid = fork();
+	T_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		setenv("XENSTORED_PATH", sock, 1);
+		dup2(out[1], 1);
+		execl(prog, "pvio-netfront", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	T_CHECK(f && t_readable(out[0], NT_WAIT_MS) && fgets(line, sizeof(line), f) &&
+		    strstr(line, "eth0 up"),
+		"pvio-netfront said \"%s\"", line);
+	T_CHECK(t_put(pidpipe[1], &pid, sizeof(pid)) == 0, "pid");
+	T_CHECK(tb_step(&env, 'D') == 0, "dom0 done");
+	T_CHECK(kill(pid, SIGTERM) == 0 && t_wait(pid) == 0, "pvio-netfront's exit status");
+	fclose(f);
+	return 0;
+}
+
+/* ---- the driver domain ---- */
+
+static int driver_domain(void *arg)
+{
+	const char *argv[] = { "pvio-netback", getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
+	char prog[512];
+
+	(void)arg;
+	T_CHECK(tb_dd_enter(&env, "pvio-netback", prog, sizeof(prog)) == 0, "enter");
+	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
+	for (;;)
+		pause();
+}
+
+/* ---- dom0 ---- */
+
+/* Address ifname (in the caller's namespace) with ip/24: 0 or 1. */
+static int set_ip(const char *ifname, const char *ip)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), ok;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+	ok = s >= 0 && ioctl(s, SIOCSIFADDR, &ifr) == 0;
+	inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
+	ok = ok && ioctl(s, SIOCSIFNETMASK, &ifr) == 0;
+	if (s >= 0)
+		close(s);
+	T_CHECK(ok, "address %s on %s: %s", ip, ifname, strerror(errno));
+	return 0;
+}
+
+/* In the guest's namespace: eth0 addressed, then echo NSIZES datagrams. */
+static int echo(pid_t nf)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	static uint8_t buf[65536];
+	char ns[64];
+	int fd, s;
+
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)nf);
+	fd = open(ns, O_RDONLY);
+	T_CHECK(fd >= 0 && setns(fd, CLONE_NEWNET) == 0, "setns %s", ns);
+	T_CHECK(set_ip("eth0", "10.9.0.2") == 0, "eth0");
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	T_CHECK(s >= 0 && bind(s, (struct sockaddr *)&me, sizeof(me)) == 0, "bind");
+	for (unsigned int got = 0; got < NSIZES;) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+
+		T_CHECK(t_readable(s, 20000), "no datagram %u", got);
+		n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		T_CHECK(n >= 0 && sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, fl) == n,
+			"echo");
+		if ((size_t)n == sizes[got])
+			got++;
+	}
+	return 0;
+}
+
+/* Send each size to the guest and expect it back byte-exact: 0 or 1. */
+static int exchange(void)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	static uint8_t out[8000], in[65536];
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	T_CHECK(s >= 0, "socket");
+	inet_pton(AF_INET, "10.9.0.2", &to.sin_addr);
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 13 + (i >> 8));
+	for (unsigned int k = 0; k < NSIZES; k++) {
+		ssize_t n = -1;
+
+		/* Resent while ARP and the first frames settle; an echo must come within 20 s. */
+		for (int tries = 0; tries < 20 && n != (ssize_t)sizes[k]; tries++) {
+			T_CHECK(sendto(s, out, sizes[k], 0, (struct sockaddr *)&to, sizeof(to)) ==
+				    (ssize_t)sizes[k],
+				"sendto");
+			while (t_readable(s, 1000) &&
+			       (n = recv(s, in, sizeof(in), 0)) != (ssize_t)sizes[k])
+				;
+		}
+		T_CHECK(n == (ssize_t)sizes[k] && !memcmp(in, out, sizes[k]),
+			"echo of %zu bytes: %zd bytes back", sizes[k], n);
+	}
+	close(s);
+	return 0;
+}
+
+static int run(struct xs_handle *h)
+{
+	/* libxl writes mac into both directories. */
+	const struct xenbus_kv back[] = { { "mac", "00:16:3e:00:00:01" } };
+	struct xenbus_device_spec s = { .kind = "vif",
+					.frontend_id = env.fe,
+					.backend_id = env.dd,
+					.back_extra = back,
+					.n_back_extra = 1,
+					.front_extra = back,
+					.n_front_extra = 1 };
+	char ifname[IFNAMSIZ], c;
+	pid_t daemon, nf, child;
+	int rc;
+
+	T_CHECK(xenbus_device_add(h, &s) == 0, "add vif");
+	T_CHECK(tb_env_go_dd(&env) == 0, "go");
+	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
+	T_CHECK(tb_env_go_guest(&env) == 0, "go");
+	T_CHECK(t_get(pidpipe[0], &nf, sizeof(nf)) == 0, "pvio-netfront did not come up");
+	snprintf(ifname, sizeof(ifname), "vif%u.0", env.fe);
+	T_CHECK(set_ip(ifname, "10.9.0.1") == 0, "vif address");
+	child = fork();
+	T_CHECK(child >= 0, "fork");
+	if (child == 0)
+		_exit(echo(nf));
+	rc = exchange();
+	if (rc)
+		kill(child, SIGKILL);
+	T_CHECK(t_wait(child) == 0 && rc == 0, "exchange");
+	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'D' &&
+		    t_put(env.steps.ba[1], &c, 1) == 0,
+		"guest step");
+	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
+	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
+	return 0;
+}
+
+int main(void)
+{
+	int rc;
+
+	t_time_limit(T_TIME_LIMIT_S);
+	rc = nt_netns();
+	if (rc)
+		return rc;
+	T_CHECK(pipe(pidpipe) == 0, "pipe");
+	return tb_env_main(&env, driver_domain, guest, run);
+}
