@@ -263,7 +263,7 @@ int blk_env_detach(struct blk_env *env, unsigned int devid, int ms)
 
 int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 {
-	char *argv[BLK_ENV_MAX_ARGS + 5];
+	char *argv[BLK_ENV_MAX_ARGS + 7];
 	unsigned int n = 0;
 	int rc;
 
@@ -284,6 +284,8 @@ int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 		argv[n++] = "-v";
 	argv[n++] = "--stats-dir";
 	argv[n++] = env->stats_dir;
+	argv[n++] = "--storage"; /* where blk_env_disk makes the disks */
+	argv[n++] = env->dir;
 	for (unsigned int i = 0; env->args[i]; i++)
 		argv[n++] = (char *)env->args[i];
 	argv[n] = NULL;
