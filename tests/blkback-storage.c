@@ -24,25 +24,20 @@
 #define NSECT	   16u
 #define XVD(n)	   (BLK_XVDA + 16u * (n)) /* xvda, xvdb, ... */
 
-/* The guest: write tagged sectors to xvda and read them back. */
+/* The guest: xvda, the disk beneath the storage, takes a write and reads it back. */
 static int guest_io(void *arg)
 {
 	struct blkfront_opts o = { .devid = BLK_XVDA, .timeout_ms = 8000 };
-	static uint8_t buf[NSECT * BLK_SECTOR];
+	static uint8_t out[NSECT * BLK_SECTOR], in[sizeof(out)];
 	struct blkfront *bf;
-	uint32_t gen;
 	int rc = blkfront_open(&bf, &o);
 
 	(void)arg;
 	T_CHECK(rc == 0, "blkfront_open xvda: %s", strerror(-rc));
-	for (uint32_t i = 0; i < NSECT; i++)
-		blk_tag_fill(buf + (size_t)i * BLK_SECTOR, i, 3);
-	T_CHECK(blkfront_write(bf, buf, 0, sizeof(buf)) == 0, "write");
-	memset(buf, 0, sizeof(buf));
-	T_CHECK(blkfront_read(bf, buf, 0, sizeof(buf)) == 0, "read");
-	for (uint32_t i = 0; i < NSECT; i++)
-		T_CHECK(blk_tag_check(buf + (size_t)i * BLK_SECTOR, i, &gen) == 0 && gen == 3,
-			"sector %u", i);
+	memset(out, 0xa5, sizeof(out));
+	T_CHECK(blkfront_write(bf, out, 0, sizeof(out)) == 0 &&
+		    blkfront_read(bf, in, 0, sizeof(in)) == 0 && !memcmp(in, out, sizeof(in)),
+		"xvda: write, read back");
 	blkfront_close(bf);
 	return 0;
 }
