@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -52,6 +53,41 @@ static bool direct_works(int fd, bool blockdev)
  */
 #define BENEATH_RESOLVE (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
 
+/*
+ * Without openat2 (Linux before 5.6, or valgrind, which does not know it): walk rel one
+ * component at a time with O_NOFOLLOW, stricter than BENEATH_RESOLVE: no `..` (EXDEV) and no
+ * symlink at all (ELOOP, or ENOTDIR for a directory's), so nothing can lead out of dirfd.
+ */
+static int open_walk(int dirfd, const char *rel, int flags)
+{
+	char buf[PATH_MAX], *comp, *next;
+	int fd = dirfd, nfd;
+
+	if (strlen(rel) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, rel);
+	for (comp = buf; comp; comp = next) {
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		if (!strcmp(comp, ".."))
+			nfd = -EXDEV;
+		else if (next)
+			nfd = openat(fd, *comp ? comp : ".",
+				     O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+		else
+			nfd = openat(fd, comp, flags | O_NOFOLLOW);
+		if (nfd < 0 && nfd != -EXDEV)
+			nfd = -errno;
+		if (fd != dirfd)
+			close(fd);
+		if (nfd < 0)
+			return nfd;
+		fd = nfd;
+	}
+	return fd;
+}
+
 /* Open path (dirfd < 0) or rel beneath dirfd (BENEATH_RESOLVE): the fd or a negative errno. */
 static int open_at(int dirfd, const char *path, int flags)
 {
@@ -62,6 +98,8 @@ static int open_at(int dirfd, const char *path, int flags)
 		fd = open(path, flags);
 	else
 		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS && dirfd >= 0)
+		return open_walk(dirfd, path, flags);
 	return fd < 0 ? -errno : (int)fd;
 }
 
