@@ -285,8 +285,10 @@ int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 		argv[n++] = "-v";
 	argv[n++] = "--stats-dir";
 	argv[n++] = env->stats_dir;
-	argv[n++] = "--storage";
-	argv[n++] = env->storage;
+	if (env->storage[0]) {
+		argv[n++] = "--storage";
+		argv[n++] = env->storage;
+	}
 	for (unsigned int i = 0; env->args[i]; i++)
 		argv[n++] = (char *)env->args[i];
 	argv[n] = NULL;

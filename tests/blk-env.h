@@ -58,7 +58,7 @@ struct blk_env {
 	domid_t guest;				   /* the guest domain */
 	char dir[PATH_MAX];			   /* private directory: disks, stats/ */
 	char stats_dir[PATH_MAX + 16];		   /* the daemon's --stats-dir */
-	char storage[PATH_MAX + 16];		   /* its --storage: dir unless a test changes it */
+	char storage[PATH_MAX + 16];		   /* its --storage: dir by default; "": none */
 	char daemon_path[PATH_MAX];		   /* pvio-blkback */
 	pid_t daemon;				   /* the running daemon, 0 when none */
 	const char *args[BLK_ENV_MAX_ARGS];	   /* the extra options of the last start */

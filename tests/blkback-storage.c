@@ -3,8 +3,9 @@
  * blkback-storage: pvio-blkback serves only files beneath its --storage directory.  Devices
  * whose params escape it (`..`, an absolute or a relative symlink out of it, an absolute path
  * outside it, a /proc/self/root path, a root-only host file) each get an error node and go to
- * Closing, while a device beneath it, also named with libxl's "aio:" prefix, serves I/O.  The
- * storage is <private dir>/store; the disks outside it are in the private directory.
+ * Closing, while a device beneath it, also named with libxl's "aio:" prefix, serves I/O.
+ * Without --storage the daemon serves nothing, not even that device.  The storage is
+ * <private dir>/store; the disks outside it are in the private directory.
  */
 #include "config.h"
 
@@ -104,5 +105,12 @@ int main(void)
 		blk_env_backend_state(&env, XVD(1)));
 	T_CHECK(blk_env_guest(&env, guest_io, NULL, &pid) == 0, "fork the front");
 	T_CHECK(blk_env_wait(pid, 20000) == 0, "I/O on xvda failed");
+
+	/* Without --storage, nothing is served: deny by default. */
+	T_CHECK(blk_env_daemon_stop(&env, SIGTERM, 10000) == 0, "pvio-blkback on SIGTERM");
+	env.storage[0] = '\0';
+	T_CHECK(blk_env_attach(&env, XVD(8), path, false) == 0, "attach xvdi");
+	T_CHECK(blk_env_daemon_start(&env, NULL) == 0, "start pvio-blkback without --storage");
+	expect_refused(&env, XVD(8), "no --storage");
 	return blk_env_stop(&env);
 }
