@@ -41,6 +41,8 @@ start_pvio_blkback() {
 		useradd --system --no-create-home --gid disk --shell /usr/sbin/nologin pvio-blkback ||
 		echo "dom0: useradd pvio-blkback failed"
 	install -d -o pvio-blkback "$PVIO_STATS"
+	# What udev's rules would do (there is no udev here): the disk group opens the loop devices.
+	chgrp disk /dev/loop[0-9]* && chmod g+rw /dev/loop[0-9]* || echo "dom0: loop devices' group"
 	pvio-blkback -v --kinds vbd --user pvio-blkback --storage /dev --stats-dir "$PVIO_STATS" \
 		>"$PVIO_LOG" 2>&1 &
 	echo $! >/run/pvio-blkback.pid
