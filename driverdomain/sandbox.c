@@ -188,7 +188,7 @@ static int privilege_drop(const struct dd_sandbox *s)
 /*
  * Every system call the daemon makes once serving, from `strace -f -c` over the blk tests:
  * glibc's allocator, stdio and signal handling; epoll, signalfd, timerfd and eventfd; libaio;
- * the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls); grant mappings (mmap);
+ * the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls, below); grant mappings;
  * disks (openat2 beneath a storage directory, fstat, sync, fallocate, BLK* ioctls, sysfs reads);
  * the statistics files (write, rename, unlink).  libxenstore's first watch starts a reader
  * thread (clone3, futex, rseq) and a pipe; abort needs the signal calls below.  One group of
@@ -198,7 +198,7 @@ static int privilege_drop(const struct dd_sandbox *s)
 static const char *const allowed_calls[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
 	"preadv2", "pwritev2", "close", "fstat", "newfstatat", "statx", "lseek",
-	"openat", "openat2", "fcntl", "dup", "dup3", "ioctl", "fsync", "fdatasync", "fallocate",
+	"openat", "openat2", "fcntl", "dup", "dup3", "fsync", "fdatasync", "fallocate",
 	"rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents64", "readlink",
 	"readlinkat",
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
@@ -224,6 +224,23 @@ static const char *const allowed_calls[] = {
 };
 /* clang-format on */
 
+/*
+ * ioctl only of these types (the request's second byte): the disks' BLK* (0x12), Xen's gntdev
+ * and gntalloc ('G'), evtchn ('E') and privcmd ('P'), and the terminal's (stdio's isatty).
+ */
+static const unsigned char allowed_ioctl_types[] = { 0x12, 'G', 'E', 'P', 'T' };
+
+static int seccomp_ioctls(scmp_filter_ctx ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(allowed_ioctl_types); i++)
+		ret = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (scmp_datum_t)allowed_ioctl_types[i] << 8));
+	return ret;
+}
+
 static int seccomp_install(const struct dd_sandbox *s)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -235,6 +252,8 @@ static int seccomp_install(const struct dd_sandbox *s)
 		if (nr != __NR_SCMP_ERROR) /* not on this architecture */
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
+	if (!ret)
+		ret = seccomp_ioctls(ctx);
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
