@@ -12,11 +12,15 @@
 #include <sys/queue.h>
 
 #include "backend/blk/xenbus.h"
+#include "driverdomain/sandbox.h"
 #include "hv/hv.h"
 #include "hv/log.h"
 
 #define BBD_KIND_VBD   1u /* serve backend/vbd */
 #define BBD_KIND_QDISK 2u /* serve backend/qdisk */
+
+/* --storage directories at most. */
+#define BBD_STORAGE_MAX 64
 
 /* Ports the daemon can index (Xen's FIFO ABI has at most 2^17). */
 #define BBD_PORTS_MAX (1u << 17)
@@ -29,6 +33,9 @@ struct bbd_opts {
 	struct blkback_dev_opts dev; /* limits and features passed to each device */
 	unsigned int poll_us;	     /* busy-poll this long after the last work; 0: never */
 	const char *stats_dir;	     /* one statistics file per device here; NULL: none */
+	struct dd_sandbox sandbox;   /* --user, --allow-root, --no-sandbox */
+	struct blkback_storage_dir storage_dirs[BBD_STORAGE_MAX]; /* --storage, opened at start */
+	struct blkback_storage storage;				  /* over storage_dirs */
 };
 
 struct bbd_device;

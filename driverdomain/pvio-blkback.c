@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,6 +32,11 @@ static const char *const usage_text =
     "      --max-persistent N  persistent grants kept mapped per ring\n"
     "      --poll-us N         busy-poll the rings N microseconds after the last work\n"
     "      --stats-dir DIR     write per-device statistics files into DIR\n"
+    "      --storage DIR       serve disks whose params name a file beneath DIR (repeatable;\n"
+    "                          none: every disk is refused)\n"
+    "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
+    "      --allow-root        on Xen, serve as root without --user\n"
+    "      --no-sandbox        keep uid, capabilities and every system call (debugging)\n"
     "  -h, --help              this text\n";
 
 enum {
@@ -41,7 +47,11 @@ enum {
 	OPT_NOPERS,
 	OPT_MAXPERS,
 	OPT_POLL,
-	OPT_STATS
+	OPT_STATS,
+	OPT_STORAGE,
+	OPT_USER,
+	OPT_ALLOW_ROOT,
+	OPT_NO_SANDBOX
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +65,10 @@ static const struct option long_opts[] = {
 	{ "max-persistent", required_argument, NULL, OPT_MAXPERS },
 	{ "poll-us", required_argument, NULL, OPT_POLL },
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
+	{ "storage", required_argument, NULL, OPT_STORAGE },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -109,6 +123,32 @@ static int parse_kinds(const char *arg, unsigned int *kinds)
 	return *kinds ? 0 : bad("--kinds", arg);
 }
 
+/*
+ * --storage DIR: open it now, while we may (O_PATH: no read permission needed on the directory
+ * itself), to resolve params beneath it once privilege is gone.  DIR must be absolute, since
+ * params names absolute paths.
+ */
+static int storage_add(struct bbd_opts *o, const char *dir)
+{
+	struct blkback_storage_dir *sd;
+	int fd;
+
+	if (dir[0] != '/')
+		return bad("--storage (not an absolute path)", dir);
+	if (o->storage.nr == BBD_STORAGE_MAX)
+		return bad("--storage (too many)", dir);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "pvio-blkback: --storage %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	sd = &o->storage_dirs[o->storage.nr++];
+	sd->path = dir;
+	sd->fd = fd;
+	o->storage.dirs = o->storage_dirs;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -116,6 +156,8 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 	int c, ret = 0;
 
 	o->kinds = BBD_KIND_VBD | BBD_KIND_QDISK;
+	o->sandbox.prog = "pvio-blkback";
+	o->dev.storage = &o->storage;
 	o->dev.max_queues = cpus < 1				  ? 1
 			    : cpus > (long)BLKBACK_DEV_QUEUES_MAX ? BLKBACK_DEV_QUEUES_MAX
 								  : (unsigned int)cpus;
@@ -164,6 +206,18 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 				ret = -1;
 			}
 			break;
+		case OPT_STORAGE:
+			ret = storage_add(o, optarg);
+			break;
+		case OPT_USER:
+			o->sandbox.user = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			o->sandbox.allow_root = true;
+			break;
+		case OPT_NO_SANDBOX:
+			o->sandbox.off = true;
+			break;
 		default:
 			fprintf(stderr, "Try 'pvio-blkback --help'.\n");
 			ret = -1;
@@ -173,6 +227,8 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 		fprintf(stderr, "pvio-blkback: unexpected argument: %s\n", argv[optind]);
 		ret = -1;
 	}
+	if (ret == 0)
+		ret = dd_sandbox_resolve(&o->sandbox);
 	return ret;
 }
 
@@ -214,6 +270,9 @@ int main(int argc, char **argv)
 	ret = connect_services(&b);
 	if (ret == 0 && (ret = bbd_init(&b)))
 		fprintf(stderr, "pvio-blkback: event loop: %s\n", strerror(-ret));
+	/* Everything is open: the hypervisor, xenstore, the loop's fds and the storage. */
+	if (ret == 0 && dd_sandbox_enter(&b.opts.sandbox, !strcmp(hv_provider(b.hv), "xen")))
+		ret = -EPERM;
 	if (ret == 0 && (ret = bbd_watch(&b)))
 		fprintf(stderr, "pvio-blkback: watching %s/backend: %s\n", b.home, strerror(-ret));
 	if (ret == 0) {
@@ -228,5 +287,7 @@ int main(int argc, char **argv)
 		xs_close(b.xs);
 	if (b.hv)
 		hv_close(b.hv);
+	for (unsigned int i = 0; i < b.opts.storage.nr; i++)
+		close(b.opts.storage_dirs[i].fd);
 	return ret ? 1 : 0;
 }

@@ -117,6 +117,7 @@ static int blk_env_mkdir(struct blk_env *env)
 	if (!mkdtemp(env->dir))
 		return -errno;
 	snprintf(env->stats_dir, sizeof(env->stats_dir), "%s/stats", env->dir);
+	snprintf(env->storage, sizeof(env->storage), "%s", env->dir); /* blk_env_disk's */
 	if (mkdir(env->stats_dir, 0700) < 0)
 		return -errno;
 	return 0;
@@ -263,7 +264,7 @@ int blk_env_detach(struct blk_env *env, unsigned int devid, int ms)
 
 int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 {
-	char *argv[BLK_ENV_MAX_ARGS + 5];
+	char *argv[BLK_ENV_MAX_ARGS + 7];
 	unsigned int n = 0;
 	int rc;
 
@@ -284,6 +285,10 @@ int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 		argv[n++] = "-v";
 	argv[n++] = "--stats-dir";
 	argv[n++] = env->stats_dir;
+	if (env->storage[0]) {
+		argv[n++] = "--storage";
+		argv[n++] = env->storage;
+	}
 	for (unsigned int i = 0; env->args[i]; i++)
 		argv[n++] = (char *)env->args[i];
 	argv[n] = NULL;

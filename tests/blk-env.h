@@ -46,7 +46,7 @@ struct xs_handle;
 
 /* Options of the daemon kept for a restart, and devices attached. */
 #define BLK_ENV_MAX_ARGS    16
-#define BLK_ENV_MAX_DEVICES 4
+#define BLK_ENV_MAX_DEVICES 10
 /* Seconds a test may run before the alarm blk_env_start sets kills it. */
 #define BLK_ENV_ALARM_S 90
 
@@ -58,6 +58,7 @@ struct blk_env {
 	domid_t guest;				   /* the guest domain */
 	char dir[PATH_MAX];			   /* private directory: disks, stats/ */
 	char stats_dir[PATH_MAX + 16];		   /* the daemon's --stats-dir */
+	char storage[PATH_MAX + 16];		   /* its --storage: dir by default; "": none */
 	char daemon_path[PATH_MAX];		   /* pvio-blkback */
 	pid_t daemon;				   /* the running daemon, 0 when none */
 	const char *args[BLK_ENV_MAX_ARGS];	   /* the extra options of the last start */

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -161,7 +162,7 @@ static int env_wait_disk(struct env *v)
 /* Start everything: 0, EXIT_NOFUSE, or -1 after a message. */
 static int env_setup(struct env *v)
 {
-	char back[PATH_MAX + 16], front[PATH_MAX + 16];
+	char back[PATH_MAX + 16], front[PATH_MAX + 16], storage[PATH_MAX];
 	int r;
 
 	snprintf(back, sizeof(back), "%s/pvio-blkback", v->bindir);
@@ -175,7 +176,10 @@ static int env_setup(struct env *v)
 	    embed_domain_create(v->e, "dd", &v->dd) ||
 	    embed_domain_create(v->e, "guest", &v->guest))
 		return -1;
-	r = embed_domain_spawn(v->e, v->dd, (char *[]){ back, NULL }, &v->back);
+	/* The image's directory is the daemon's storage. */
+	snprintf(storage, sizeof(storage), "%s", v->image);
+	r = embed_domain_spawn(v->e, v->dd, (char *[]){ back, "--storage", dirname(storage), NULL },
+			       &v->back);
 	if (r < 0)
 		return -1;
 	if (env_add_disk(v))

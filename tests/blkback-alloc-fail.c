@@ -87,8 +87,13 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-blkback-allocfail", "--max-queues", "4",
-			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
+	const char *argv[] = { "pvio-blkback-allocfail",
+			       "--max-queues",
+			       "4",
+			       "--storage",
+			       env.dir,
+			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
+			       NULL };
 	char prog[512];
 
 	(void)arg;

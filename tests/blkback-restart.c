@@ -72,7 +72,8 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 /* The driver domain's first process: starts a daemon on each 's', reports pid and status. */
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-blkback", getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
+	const char *argv[] = { "pvio-blkback", "--storage", env.dir,
+			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
 	char prog[512], cmd;
 
 	(void)arg;

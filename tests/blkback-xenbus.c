@@ -184,6 +184,8 @@ static int driver_domain(void *arg)
 			       "4",
 			       "--stats-dir",
 			       statsdir,
+			       "--storage",
+			       env.dir,
 			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
 			       NULL };
 	char prog[512];

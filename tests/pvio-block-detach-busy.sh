@@ -14,7 +14,7 @@ t_unmount() { fusermount3 -u "$dir/mnt" 2>/dev/null; t_cleanup; }
 trap t_unmount EXIT
 
 eval "$("$pvio" up)" || fail "pvio up"
-dd=$("$pvio" create dd -- "$blkback" -v) || fail "create dd"
+dd=$("$pvio" create dd -- "$blkback" -v --storage "$dir") || fail "create dd"
 guest=$("$pvio" create guest -- "$blkfront" -f --wait 10 xvdb "$dir/mnt") || fail "create guest"
 truncate -s 1M "$dir/disk.img" || fail "truncate"
 "$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"

@@ -9,7 +9,7 @@ t_rundir pvio-detach
 t_domains="guest dd"
 
 eval "$("$pvio" up)" || fail "pvio up"
-dd=$("$pvio" create dd -- "$blkback" -v) || fail "create dd"
+dd=$("$pvio" create dd -- "$blkback" -v --storage "$dir") || fail "create dd"
 guest=$("$pvio" create guest -- sleep 60) || fail "create guest"
 truncate -s 1M "$dir/disk.img" || fail "truncate"
 "$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"

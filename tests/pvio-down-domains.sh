@@ -11,7 +11,7 @@ t_pidfiles="$dir/dd.pid $dir/guest.pid $dir/idle.pid"
 
 eval "$("$pvio" up)" || fail "pvio up"
 # Each program records its pid, then becomes the daemon (exec keeps the pid).
-dd=$("$pvio" create dd -- sh -c 'echo $$ >"$0"; exec "$1" -v' "$dir/dd.pid" "$blkback") ||
+dd=$("$pvio" create dd -- sh -c 'echo $$ >"$0"; exec "$1" -v --storage "$2"' "$dir/dd.pid" "$blkback" "$dir") ||
 	fail "create dd"
 guest=$("$pvio" create guest -- sh -c 'echo $$ >"$0"; exec "$1"' "$dir/guest.pid" "$blkback") ||
 	fail "create guest"

@@ -207,15 +207,20 @@ static void blkback_path(char *buf, size_t len)
 	snprintf(buf, len, "pvio-blkback");
 }
 
-static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_t dd)
+static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_t dd,
+			 const char *abs)
 {
-	char path[PATH_MAX], poll_us[16];
-	char *argv[6];
+	char path[PATH_MAX], poll_us[16], storage[PATH_MAX];
+	char *argv[8];
 	unsigned int n = 0;
 	int ret;
 
 	blkback_path(path, sizeof(path));
 	argv[n++] = path;
+	/* The backing file's directory is the daemon's storage. */
+	snprintf(storage, sizeof(storage), "%s", abs);
+	argv[n++] = "--storage";
+	argv[n++] = dirname(storage);
 	if (p->verbose)
 		argv[n++] = "-v";
 	if (p->poll_us) {
@@ -244,7 +249,7 @@ static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs
 		ret = embed_domain_create(env->e, "diskbench-guest", &guest);
 	if (ret < 0)
 		return db_err("embed_domain_create", ret);
-	ret = spawn_blkback(env, p, dd);
+	ret = spawn_blkback(env, p, dd, abs);
 	if (ret < 0)
 		return ret;
 	env->xs = xs_open(0);

@@ -60,6 +60,27 @@ struct blkback_disk {
  * be a multiple of 512 (-EINVAL).  0 or a negative errno (the open's, typically -ENOENT).
  */
 int blkback_disk_open(struct blkback_disk *d, const char *path, bool readonly);
+/* A directory a device's `params` may name files beneath (pvio-blkback's --storage). */
+struct blkback_storage_dir {
+	const char *path; /* absolute, as `params` names it */
+	int fd;		  /* the directory, opened O_PATH|O_DIRECTORY */
+};
+
+/* Every such directory; none: every `params` is refused. */
+struct blkback_storage {
+	const struct blkback_storage_dir *dirs;
+	unsigned int nr;
+};
+
+/*
+ * blkback_disk_open for the absolute path `params` names, resolved only beneath the storage
+ * directory of s whose path is its longest prefix: openat2 with RESOLVE_BENEATH (`..` above the
+ * directory and absolute symlinks are refused) and RESOLVE_NO_MAGICLINKS (/proc/<pid>/root and
+ * fd links are refused).  -EXDEV when no directory holds path or the path escapes it, -ELOOP for
+ * a magic link, -EINVAL for the directory itself, else as blkback_disk_open.
+ */
+int blkback_disk_open_beneath(struct blkback_disk *d, const struct blkback_storage *s,
+			      const char *path, bool readonly);
 /* Close what blkback_disk_open opened; safe on a zeroed or already closed disk. */
 void blkback_disk_close(struct blkback_disk *d);
 

@@ -12,12 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -43,25 +46,81 @@ static bool direct_works(int fd, bool blockdev)
 	return ok;
 }
 
-/* Open path, O_DIRECT if the probe allows: the fd or a negative errno; *direct says which. */
-static int open_probed(const char *path, bool readonly, bool *direct)
+/*
+ * How a path beneath a storage directory is resolved: never above the directory (`..` past it,
+ * an absolute path or an absolute symlink: EXDEV), never through a /proc magic link (ELOOP).
+ * Relative symlinks that stay beneath are followed: images are often linked within a pool.
+ */
+#define BENEATH_RESOLVE (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+
+/*
+ * Without openat2 (Linux before 5.6, or valgrind, which does not know it): walk rel one
+ * component at a time with O_NOFOLLOW, stricter than BENEATH_RESOLVE: no `..` (EXDEV) and no
+ * symlink at all (ELOOP, or ENOTDIR for a directory's), so nothing can lead out of dirfd.
+ */
+static int open_walk(int dirfd, const char *rel, int flags)
+{
+	char buf[PATH_MAX], *comp, *next;
+	int fd = dirfd, nfd;
+
+	if (strlen(rel) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, rel);
+	for (comp = buf; comp; comp = next) {
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		if (!strcmp(comp, ".."))
+			nfd = -EXDEV;
+		else if (next)
+			nfd = openat(fd, *comp ? comp : ".",
+				     O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+		else
+			nfd = openat(fd, comp, flags | O_NOFOLLOW);
+		if (nfd < 0 && nfd != -EXDEV)
+			nfd = -errno;
+		if (fd != dirfd)
+			close(fd);
+		if (nfd < 0)
+			return nfd;
+		fd = nfd;
+	}
+	return fd;
+}
+
+/* Open path (dirfd < 0) or rel beneath dirfd (BENEATH_RESOLVE): the fd or a negative errno. */
+static int open_at(int dirfd, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags, .resolve = BENEATH_RESOLVE };
+	long fd;
+
+	if (dirfd < 0)
+		fd = open(path, flags);
+	else
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS && dirfd >= 0)
+		return open_walk(dirfd, path, flags);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Open path (see open_at), O_DIRECT if the probe allows: the fd or a negative errno. */
+static int open_probed(int dirfd, const char *path, bool readonly, bool *direct)
 {
 	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	struct stat st;
 	int fd;
 
-	fd = open(path, flags | O_DIRECT);
+	fd = open_at(dirfd, path, flags | O_DIRECT);
 	if (fd >= 0 && fstat(fd, &st) == 0 && direct_works(fd, S_ISBLK(st.st_mode))) {
 		*direct = true;
 		return fd;
 	}
-	if (fd < 0 && errno != EINVAL)
-		return -errno;
+	if (fd < 0 && fd != -EINVAL)
+		return fd;
 	if (fd >= 0)
 		close(fd);
 	*direct = false;
-	fd = open(path, flags);
-	return fd < 0 ? -errno : fd;
+	return open_at(dirfd, path, flags);
 }
 
 /* Read an unsigned number from sysfs: 0 or a negative errno. */
@@ -149,15 +208,13 @@ static int file_geometry(struct blkback_disk *d, const struct stat *st)
 	return 0;
 }
 
-int blkback_disk_open(struct blkback_disk *d, const char *path, bool readonly)
+static int disk_open_at(struct blkback_disk *d, int dirfd, const char *path, bool readonly)
 {
 	struct stat st;
 	int rc;
 
-	if (!d || !path)
-		return -EINVAL;
 	memset(d, 0, sizeof(*d));
-	d->fd = open_probed(path, readonly, &d->direct);
+	d->fd = open_probed(dirfd, path, readonly, &d->direct);
 	if (d->fd < 0) {
 		rc = d->fd;
 		goto fail;
@@ -184,6 +241,54 @@ fail:
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	return rc;
+}
+
+int blkback_disk_open(struct blkback_disk *d, const char *path, bool readonly)
+{
+	if (!d || !path)
+		return -EINVAL;
+	return disk_open_at(d, -1, path, readonly);
+}
+
+/* The storage directory whose path is the longest prefix of path, ending at a '/'; or NULL. */
+static const struct blkback_storage_dir *storage_find(const struct blkback_storage *s,
+						      const char *path)
+{
+	const struct blkback_storage_dir *best = NULL;
+	size_t best_len = 0;
+
+	for (unsigned int i = 0; s && i < s->nr; i++) {
+		size_t len = strlen(s->dirs[i].path);
+
+		while (len > 1 && s->dirs[i].path[len - 1] == '/')
+			len--;
+		if (len > best_len && !strncmp(path, s->dirs[i].path, len) &&
+		    (path[len] == '/' || s->dirs[i].path[len - 1] == '/')) {
+			best = &s->dirs[i];
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+int blkback_disk_open_beneath(struct blkback_disk *d, const struct blkback_storage *s,
+			      const char *path, bool readonly)
+{
+	const struct blkback_storage_dir *dir;
+	const char *rel;
+
+	if (!d || !path)
+		return -EINVAL;
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	dir = path[0] == '/' ? storage_find(s, path) : NULL;
+	if (!dir)
+		return -EXDEV;
+	for (rel = path + strlen(dir->path); *rel == '/'; rel++)
+		;
+	if (!*rel) /* the directory itself */
+		return -EINVAL;
+	return disk_open_at(d, dir->fd, rel, readonly);
 }
 
 void blkback_disk_close(struct blkback_disk *d)

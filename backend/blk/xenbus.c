@@ -206,8 +206,10 @@ static int probe(struct blkback_dev *dev)
 	if (!path)
 		dev_fatal(dev, ret, "unsupported disk format");
 	if (!ret) {
-		ret = blkback_disk_open(&dev->disk, path, readonly);
-		if (ret)
+		ret = blkback_disk_open_beneath(&dev->disk, dev->opts.storage, path, readonly);
+		if (ret == -EXDEV || ret == -ELOOP)
+			dev_fatal(dev, ret, "%s: not beneath a storage directory", path);
+		else if (ret)
 			dev_fatal(dev, ret, "%s: %s", path, strerror(-ret));
 	}
 	free(params);

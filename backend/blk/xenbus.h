@@ -57,6 +57,8 @@ struct blkback_dev_opts {
 	bool no_persistent;		    /* do not offer feature-persistent */
 	unsigned int max_persistent;	    /* grants kept mapped per ring; 0: blkback's default */
 	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
+	/* Where `params` may point (blkback_disk_open_beneath); NULL or empty: nowhere. */
+	const struct blkback_storage *storage;
 	/*
 	 * Called (may be NULL) at each event, with arg; the device may not be destroyed from it.
 	 * 0, or for BLKBACK_DEV_RINGS_UP a negative errno when the caller cannot serve the rings:

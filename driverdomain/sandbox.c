@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox.c - a back-end daemon drops privilege (sandbox.h).
+ *
+ * Order matters.  Securebits first (NOROOT, NO_SETUID_FIXUP, both locked, KEEP_CAPS off): from
+ * then on uid 0 is not a way back to capabilities, whether we stay uid 0 (inside a domain's user
+ * namespace) or change uid.  Then the bounding set (needs CAP_SETPCAP, still held), the groups
+ * and ids (need CAP_SETGID/CAP_SETUID), then the permitted, effective, inheritable and ambient
+ * sets are emptied explicitly, since NO_SETUID_FIXUP keeps them across setresuid.  Last
+ * PR_SET_NO_NEW_PRIVS and the seccomp filter, which cannot be removed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "driverdomain/sandbox.h"
+
+/* ---- user and group ---- */
+
+/* A number, or a name looked up in the user (is_group: group) database: 0 or -1. */
+static int lookup_id(const char *name, bool is_group, unsigned int *id, gid_t *primary)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && !*end && !errno && v < (unsigned int)-1) {
+		*id = (unsigned int)v;
+		if (!is_group) {
+			struct passwd *pw = getpwuid((uid_t)v);
+
+			*primary = pw ? pw->pw_gid : (gid_t)v;
+		}
+		return 0;
+	}
+	if (is_group) {
+		struct group *gr = getgrnam(name);
+
+		if (!gr)
+			return -1;
+		*id = gr->gr_gid;
+		return 0;
+	}
+	struct passwd *pw = getpwnam(name);
+
+	if (!pw)
+		return -1;
+	*id = pw->pw_uid;
+	*primary = pw->pw_gid;
+	return 0;
+}
+
+int dd_sandbox_resolve(struct dd_sandbox *s)
+{
+	char buf[256], *group;
+	unsigned int uid, gid;
+	gid_t primary = 0;
+
+	s->uid = getuid();
+	s->gid = getgid();
+	if (!s->user)
+		return 0;
+	if (strlen(s->user) >= sizeof(buf) || !s->user[0]) {
+		fprintf(stderr, "%s: bad --user: %s\n", s->prog, s->user);
+		return -1;
+	}
+	strcpy(buf, s->user);
+	group = strchr(buf, ':');
+	if (group)
+		*group++ = '\0';
+	if (lookup_id(buf, false, &uid, &primary)) {
+		fprintf(stderr, "%s: --user: no such user: %s\n", s->prog, buf);
+		return -1;
+	}
+	gid = primary;
+	if (group && lookup_id(group, true, &gid, &primary)) {
+		fprintf(stderr, "%s: --user: no such group: %s\n", s->prog, group);
+		return -1;
+	}
+	s->uid = uid;
+	s->gid = gid;
+	return 0;
+}
+
+/* ---- capabilities ---- */
+
+static int caps_get(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return syscall(SYS_capget, &hdr, data) ? -errno : 0;
+}
+
+/* Whether we hold any permitted capability (a normal user holds none: nothing to drop). */
+static bool caps_any(void)
+{
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	return caps_get(data) != 0 || data[0].permitted || data[1].permitted;
+}
+
+static int caps_clear(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+/* Drop every capability from the bounding set; the kernel's last one answers EINVAL after it. */
+static int bounding_clear(void)
+{
+	for (unsigned long cap = 0; cap < 64; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+			break; /* past the kernel's CAP_LAST_CAP */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+			return -errno;
+	}
+	return 0;
+}
+
+static int securebits_lock(void)
+{
+	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+
+	return prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) ? -errno : 0;
+}
+
+static int ids_set(const struct dd_sandbox *s)
+{
+	if (setgroups(1, &s->gid))
+		return -errno;
+	if (setresgid(s->gid, s->gid, s->gid))
+		return -errno;
+	if (setresuid(s->uid, s->uid, s->uid))
+		return -errno;
+	return 0;
+}
+
+/* Securebits, bounding set, ids, then every capability set: 0 or -1 with the step printed. */
+static int privilege_drop(const struct dd_sandbox *s)
+{
+	bool privileged = caps_any();
+	const char *step = NULL;
+	int ret = 0;
+
+	if (privileged && (ret = securebits_lock()))
+		step = "securebits";
+	if (!ret && privileged && (ret = bounding_clear()))
+		step = "capability bounding set";
+	if (!ret && s->user && (ret = ids_set(s)))
+		step = "--user";
+	if (!ret && (ret = caps_clear()))
+		step = "capabilities";
+	if (!ret)
+		return 0;
+	fprintf(stderr, "%s: dropping privilege: %s: %s\n", s->prog, step, strerror(-ret));
+	return -1;
+}
+
+/* ---- seccomp ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PVIO_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PVIO_SANITIZER 1
+#endif
+#endif
+
+/*
+ * Every system call the daemon makes once serving, from `strace -f -c` over the blk tests:
+ * glibc's allocator, stdio and signal handling; epoll, signalfd, timerfd and eventfd; libaio;
+ * the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls, below); grant mappings;
+ * disks (openat2 beneath a storage directory, fstat, sync, fallocate, BLK* ioctls, sysfs reads);
+ * the statistics files (write, rename, unlink).  libxenstore's first watch starts a reader
+ * thread (clone3, futex, rseq) and a pipe; abort needs the signal calls below.  One group of
+ * related calls a line.
+ */
+/* clang-format off */
+static const char *const allowed_calls[] = {
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
+	"preadv2", "pwritev2", "close", "fstat", "newfstatat", "statx", "lseek",
+	"openat", "openat2", "fcntl", "dup", "dup3", "fsync", "fdatasync", "fallocate",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents64", "readlink",
+	"readlinkat",
+	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall",
+	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+	"poll", "ppoll", "select", "pselect6", "pipe2",
+	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime",
+	"io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
+	"sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockopt",
+	"clone", "clone3", "futex", "set_robust_list", "get_robust_list", "rseq",
+	"set_tid_address", "sched_yield", "sched_getaffinity", "membarrier",
+	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid",
+	"tgkill", "tkill", "exit", "exit_group",
+	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
+	"getrandom", "prlimit64", "getrlimit", "uname", "sysinfo",
+#ifdef PVIO_SANITIZER
+	/*
+	 * LeakSanitizer stops the process at exit from a tracer it clones: ptrace, wait4, and the
+	 * legacy open and getdents on /proc/self/task (found with SCMP_ACT_LOG in the kernel log).
+	 */
+	"ptrace", "wait4", "waitid", "prctl", "open", "getdents",
+#endif
+};
+/* clang-format on */
+
+/*
+ * ioctl only of these types (the request's second byte): the disks' BLK* (0x12), Xen's gntdev
+ * and gntalloc ('G'), evtchn ('E') and privcmd ('P'), and the terminal's (stdio's isatty).
+ */
+static const unsigned char allowed_ioctl_types[] = { 0x12, 'G', 'E', 'P', 'T' };
+
+static int seccomp_ioctls(scmp_filter_ctx ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(allowed_ioctl_types); i++)
+		ret = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (scmp_datum_t)allowed_ioctl_types[i] << 8));
+	return ret;
+}
+
+static int seccomp_install(const struct dd_sandbox *s)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int ret = ctx ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < sizeof(allowed_calls) / sizeof(allowed_calls[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(allowed_calls[i]);
+
+		if (nr != __NR_SCMP_ERROR) /* not on this architecture */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	}
+	if (!ret)
+		ret = seccomp_ioctls(ctx);
+	if (!ret)
+		ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (ret)
+		fprintf(stderr, "%s: seccomp filter: %s\n", s->prog, strerror(-ret));
+	return ret ? -1 : 0;
+}
+
+int dd_sandbox_enter(struct dd_sandbox *s, bool on_xen)
+{
+	if (s->off) {
+		fprintf(stderr, "%s: --no-sandbox: serving with every privilege\n", s->prog);
+		return 0;
+	}
+	if (on_xen && s->uid == 0 && !s->allow_root) {
+		fprintf(stderr,
+			"%s: refusing to serve as root on Xen: give --user (or --allow-root)\n",
+			s->prog);
+		return -1;
+	}
+	if (privilege_drop(s))
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		fprintf(stderr, "%s: no_new_privs: %s\n", s->prog, strerror(errno));
+		return -1;
+	}
+	return seccomp_install(s);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox.h - how a back-end daemon of a driver domain gives up what it does not need, once it
+ * has opened everything it needs (hypervisor handle, xenstore connection, event fds, storage):
+ * a configured user and group, no capabilities in any set (bounding included) with securebits
+ * locked so uid 0 cannot regain them, PR_SET_NO_NEW_PRIVS, and a seccomp allowlist that kills
+ * the process on any other system call.  Shared by every back-end daemon (pvio-blkback(8)).
+ */
+#ifndef PVIO_DRIVERDOMAIN_SANDBOX_H
+#define PVIO_DRIVERDOMAIN_SANDBOX_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* What the command line asks for. */
+struct dd_sandbox {
+	const char *prog; /* program name for messages */
+	const char *user; /* --user USER[:GROUP]; NULL: keep the current uid and gid */
+	bool allow_root;  /* --allow-root: on Xen, serve as root (capabilities still dropped) */
+	bool off;	  /* --no-sandbox: keep uid, capabilities and every system call (debug) */
+	uid_t uid;	  /* resolved by dd_sandbox_resolve */
+	gid_t gid;	  /* resolved by dd_sandbox_resolve */
+};
+
+/*
+ * Resolve s->user (a name or a number, optionally ":GROUP"; without a group, the user's primary
+ * group) before anything is dropped: 0, or -1 with the reason printed.
+ */
+int dd_sandbox_resolve(struct dd_sandbox *s);
+
+/*
+ * Drop privilege as configured: 0, or -1 with the reason printed (the caller exits: a daemon
+ * that could not sandbox itself must not serve).  on_xen: the hypervisor is Xen, where uid 0 is
+ * the host's root: refused without --user unless --allow-root.  Nothing opened after this may
+ * need privilege, and only the system calls in sandbox.c's allowlist remain.
+ */
+int dd_sandbox_enter(struct dd_sandbox *s, bool on_xen);
+
+#endif
