@@ -21,7 +21,7 @@
 #include <xenstore.h>
 
 #include "tests/blk-env.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 
 #define BLK_TAG_MAGIC 0x70766b31u /* "pvk1" */
 #define BLK_TAG_CRC   (BLK_SECTOR - 4)

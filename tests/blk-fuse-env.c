@@ -4,7 +4,7 @@
  *
  *	blk-fuse-env IMAGE MOUNTPOINT COMMAND [ARG...]
  *
- * Starts the embedded hypervisor and xenstored (tools/embed.h), creates a driver domain "dd"
+ * Starts the embedded hypervisor and xenstored (launch/embed.h), creates a driver domain "dd"
  * running pvio-blkback and a domain "guest", gives the guest IMAGE as xvdb (served by dd), runs
  * `pvio-blkfront -f xvdb MOUNTPOINT` in the guest, waits for MOUNTPOINT/disk, then runs COMMAND
  * in dom0 and tears everything down: loop devices still on the file detached, the file system
@@ -30,7 +30,7 @@
 #include <xenstore.h>
 
 #include "tests/helpers.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 #include "xenbus/toolstack.h"
 
 #define DEVID	    51728 /* xvdb */

@@ -19,7 +19,7 @@
 #include "hv/hv.h"
 #include "hv/simctl.h"
 #include "tests/helpers.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 
 /* What a domain's function expects to find. */
 struct expect {

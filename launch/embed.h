@@ -10,8 +10,8 @@
  *
  * Every call returns 0 or a negative errno and never exits; what failed is also logged.
  */
-#ifndef PVIO_TOOLS_EMBED_H
-#define PVIO_TOOLS_EMBED_H
+#ifndef PVIO_LAUNCH_EMBED_H
+#define PVIO_LAUNCH_EMBED_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,7 +41,7 @@ struct embed_opts {
  * Start pvio-hv, then pvio-xenstored --hv-socket, each on a socket in the runtime directory,
  * and wait until both answer; then the reaper, a forked child named pvio-reaper that plays xl's
  * part of watching for domain deaths: when a domain dies (destroyed, or its last process gone)
- * it removes the domain's devices as libxl does (tools/teardown.h).  Exports PVIO_HV=sim,
+ * it removes the domain's devices as libxl does (launch/teardown.h).  Exports PVIO_HV=sim,
  * PVIO_HV_SOCKET and XENSTORED_PATH in the caller's environment, so that the caller is dom0 to
  * hv_open and xs_open.
  */

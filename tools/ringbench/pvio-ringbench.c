@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/bench-machine.h"
-#include "tools/bench-parse.h"
-#include "tools/ringbench.h"
+#include "tools/bench/bench-machine.h"
+#include "tools/bench/bench-parse.h"
+#include "tools/ringbench/ringbench.h"
 
 #define ITERATIONS_DEFAULT 100000u
 #define ITERATIONS_QUICK   2000u

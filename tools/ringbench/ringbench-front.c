@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/ringbench.h"
+#include "tools/ringbench/ringbench.h"
 
 struct front {
 	struct hv *hv;		/* our session, as the front domain */

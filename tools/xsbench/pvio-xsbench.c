@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/bench-machine.h"
+#include "tools/bench/bench-machine.h"
 #include <xenstore.h>
 
 #define PROG	       "pvio-xsbench"

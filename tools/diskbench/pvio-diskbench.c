@@ -22,9 +22,9 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "tools/bench-machine.h"
-#include "tools/bench-parse.h"
-#include "tools/diskbench.h"
+#include "tools/bench/bench-machine.h"
+#include "tools/bench/bench-parse.h"
+#include "tools/diskbench/diskbench.h"
 
 #define SIZE_DEFAULT	(256ull << 20)
 #define SIZE_QUICK	(32ull << 20)

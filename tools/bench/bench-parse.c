@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/bench-parse.h"
+#include "tools/bench/bench-parse.h"
 
 int bench_parse_count(const char *s, bool suffix, uint64_t min, uint64_t max, uint64_t *out)
 {

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "hv/simctl.h"
-#include "tools/ringbench.h"
+#include "tools/ringbench/ringbench.h"
 
 #define DAEMON "pvio-hv"
 /* How long pvio-hv gets to start listening, and to exit once asked. */

@@ -23,8 +23,8 @@
 #include <xenstore.h>
 
 #include "frontend/blk/blkfront.h"
-#include "tools/diskbench.h"
-#include "tools/embed.h"
+#include "tools/diskbench/diskbench.h"
+#include "launch/embed.h"
 #include "xenbus/toolstack.h"
 
 /* xvda. */

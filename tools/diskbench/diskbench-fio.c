@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tools/diskbench.h"
+#include "tools/diskbench/diskbench.h"
 
 /* fio's JSON for one job is about 10 KiB; more means something else went wrong. */
 #define FIO_OUT_MAX (1u << 20)

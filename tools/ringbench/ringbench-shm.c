@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tools/ringbench.h"
+#include "tools/ringbench/ringbench.h"
 
 struct shm_side {
 	void *sring;	/* the ring, in the shared mapping */

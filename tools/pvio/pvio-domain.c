@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tools/pvio.h"
-#include "tools/teardown.h"
+#include "tools/pvio/pvio.h"
+#include "launch/teardown.h"
 
 /* What the detached child of pvio create needs. */
 struct create_child {

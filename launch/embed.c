@@ -30,8 +30,8 @@
 #include <xenstore.h>
 
 #include "hv/simctl.h"
-#include "tools/embed.h"
-#include "tools/teardown.h"
+#include "launch/embed.h"
+#include "launch/teardown.h"
 
 #define EMBED_PREFIX   "embed"
 #define HV_NAME	       "pvio-hv"

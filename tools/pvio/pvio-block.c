@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tools/pvio.h"
+#include "tools/pvio/pvio.h"
 #include "xenbus/toolstack.h"
 #include "xenbus/vdev.h"
 

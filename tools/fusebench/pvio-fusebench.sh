@@ -2,7 +2,7 @@
 # pvio-fusebench: fio on the guest's disk as users see it (a loop device over pvio-blkfront's
 # MOUNTPOINT/disk) against the same fio on the image file under it, in one run.
 #
-#	tools/pvio-fusebench.sh [-b BUILDDIR] [-t SECONDS] [-s MIB]
+#	tools/fusebench/pvio-fusebench.sh [-b BUILDDIR] [-t SECONDS] [-s MIB]
 #
 # A SIZE MiB image (default 256) in /dev/shm is measured directly, then served by pvio-blkback
 # in a driver domain to pvio-blkfront in a guest on the embedded hypervisor

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "backend/blk/blkback.h"
-#include "tools/diskbench.h"
+#include "tools/diskbench/diskbench.h"
 
 /* The engine's state: one aio context, one control block per slot. */
 struct aio_engine {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pvio-daemons.c - pvio up and pvio down: pvio-hv, pvio-xenstored and the reaper (tools/embed.h)
+ * pvio-daemons.c - pvio up and pvio down: pvio-hv, pvio-xenstored and the reaper (launch/embed.h)
  * in the background, with pid files in the runtime directory.  pvio down stops exactly the
  * daemons of the runtime directory it resolves (their sockets are on their command lines), after
  * destroying every domain.
@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/embed.h"
-#include "tools/pvio.h"
+#include "launch/embed.h"
+#include "tools/pvio/pvio.h"
 
 #define PVIO_STOP_MS 5000 /* SIGTERM, then this long, then SIGKILL */
 #define PVIO_POLL_MS 10

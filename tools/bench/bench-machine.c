@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/bench-machine.h"
+#include "tools/bench/bench-machine.h"
 
 void bench_cpu_model(char *buf, size_t len)
 {

@@ -15,7 +15,7 @@
 
 #include "hv/clock.h"
 #include "hv/simctl.h" /* hvctl_death_read */
-#include "tools/teardown.h"
+#include "launch/teardown.h"
 #include "xenbus/toolstack.h"
 
 #define PREFIX "teardown"

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/ringbench.h"
+#include "tools/ringbench/ringbench.h"
 
 /* A bench domain process keeps its first failure for its report instead of printing it. */
 static struct rb_failure {

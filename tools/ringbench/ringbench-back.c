@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/ringbench.h"
+#include "tools/ringbench/ringbench.h"
 
 struct back {
 	struct hv *hv;			   /* our session, as the back domain */

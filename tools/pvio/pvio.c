@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tools/pvio.h"
+#include "tools/pvio/pvio.h"
 #include "xenbus/xenbus.h"
 
 const char *pvio_dir_opt;

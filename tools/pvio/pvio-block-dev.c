@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/pvio.h"
+#include "tools/pvio/pvio.h"
 #include "xenbus/toolstack.h"
 #include "xenbus/vdev.h"
 

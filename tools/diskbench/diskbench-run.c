@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tools/diskbench.h"
+#include "tools/diskbench/diskbench.h"
 
 const struct db_workload db_workloads[DB_NR_WORKLOADS] = {
 	{ "randread 4k qd1", false, true, 4096, 1 },

@@ -6,13 +6,13 @@
  * directories are removed (forced after the wait), and so is /local/domain/<domid>.
  *
  * In the embedded mode nothing else plays xl's part of watching for domain deaths: the reaper
- * (teardown_reap), which tools/embed.c runs beside pvio-xenstored, does it for a domain whose
+ * (teardown_reap), which launch/embed.c runs beside pvio-xenstored, does it for a domain whose
  * processes all exited or were killed.
  *
  * Every call returns a count or 0, or a negative errno; messages go to the log given.
  */
-#ifndef PVIO_TOOLS_TEARDOWN_H
-#define PVIO_TOOLS_TEARDOWN_H
+#ifndef PVIO_LAUNCH_TEARDOWN_H
+#define PVIO_LAUNCH_TEARDOWN_H
 
 #include <xen/xen.h>
 #include <xenstore.h>
