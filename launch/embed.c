@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 #include "hv/simctl.h"
 #include "launch/embed.h"
+#include "launch/sandbox.h"
 #include "launch/teardown.h"
 
 #define EMBED_PREFIX   "embed"
@@ -55,6 +57,8 @@ struct embed_daemon {
 struct embed_domain {
 	domid_t domid; /* its id */
 	int token;     /* its token (close-on-exec), or -1 */
+	pid_t init;    /* its init (launch/sandbox.h), 0 once reaped or when not isolated */
+	int pidfd;     /* a pidfd of the init, or -1 */
 };
 
 struct embed {
@@ -64,6 +68,7 @@ struct embed {
 	bool verbose;		      /* -v to the daemons */
 	bool die_with_parent;	      /* PR_SET_PDEATHSIG on every child */
 	bool detach;		      /* daemons in their own session, output to logs */
+	uid_t uid_base;		      /* first host uid of the domains (launch/sandbox.h) */
 	struct pvio_log *log;	      /* where errors go */
 	pid_t owner;		      /* the process that called embed_start */
 	struct embed_daemon hv;	      /* pvio-hv */
@@ -82,6 +87,8 @@ struct embed_child {
 	int (*fn)(void *arg); /* the function to _exit() with */
 	void *arg;	      /* its argument */
 	int token;	      /* a domain token to enter, or -1 */
+	int pidfd;	      /* the domain's init to join (launch/sandbox.h), or -1 */
+	bool in_pidns;	      /* forked into its pid namespace already (embed_child_pidns) */
 	const char *xs_path;  /* $XENSTORED_PATH for the child, or NULL */
 	const char *out;      /* file for stdout and stderr (appended), or NULL: inherit */
 	bool new_session;     /* setsid() */
@@ -121,6 +128,8 @@ static void embed_child_close_tokens(struct embed *e, int keep)
 	for (i = 0; i < e->n_domains; i++) {
 		if (e->domains[i].token >= 0 && e->domains[i].token != keep)
 			close(e->domains[i].token);
+		if (e->domains[i].pidfd >= 0)
+			close(e->domains[i].pidfd);
 	}
 }
 
@@ -146,7 +155,8 @@ static int embed_child_setup(struct embed *e, const struct embed_child *c, pid_t
 {
 	int ret;
 
-	if (e->die_with_parent && !c->new_session) {
+	/* A domain's process was checked by embed_child_enter: its parent is not the caller. */
+	if (e->die_with_parent && !c->new_session && c->pidfd < 0) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 			return -errno;
 		if (getppid() != parent)
@@ -179,10 +189,92 @@ static int embed_child_setup(struct embed *e, const struct embed_child *c, pid_t
 	return 0;
 }
 
+/* The child the intermediate forwards signals to. */
+static pid_t embed_forward_to;
+
+static void embed_forward_sig(int sig)
+{
+	kill(embed_forward_to, sig);
+}
+
+/*
+ * The intermediate between the caller and a domain's process: the caller waits on it and kills
+ * it as it would the process itself.  It forwards the catchable signals, dies with SIGKILL's
+ * effect passed on by the child's PR_SET_PDEATHSIG, and exits as the child did.
+ */
+static __attribute__((noreturn)) void embed_child_forward(pid_t child)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	struct sigaction sa = { .sa_handler = embed_forward_sig };
+	sigset_t none;
+	int status, sig;
+	size_t i;
+
+	close_range(3, ~0u, 0);
+	embed_forward_to = child;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR)
+			_exit(127);
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	sig = WTERMSIG(status);
+	signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+/*
+ * Join the domain whose init is c->pidfd: its pid namespace takes effect only for a child, so
+ * fork once more; the intermediate stays behind (embed_child_forward) and the child goes on.
+ * Returns in the child only.
+ */
+static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t parent)
+{
+	pid_t child;
+	int ret;
+
+	if (c->in_pidns) {
+		/* The caller is outside the namespace: getppid() is 0 while it lives. */
+		if (e->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			return -errno;
+		if (e->die_with_parent && getppid() != 0)
+			return -ESRCH;
+		return sandbox_join(c->pidfd);
+	}
+	if (e->die_with_parent) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			return -errno;
+		if (getppid() != parent)
+			return -ESRCH;
+	}
+	ret = sandbox_join_pid(c->pidfd);
+	if (ret < 0)
+		return ret;
+	child = fork();
+	if (child < 0)
+		return -errno;
+	if (child > 0)
+		embed_child_forward(child);
+	/* The intermediate is outside the namespace: getppid() is 0 while it lives. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return -errno;
+	if (getppid() != 0)
+		_exit(127);
+	return sandbox_join(c->pidfd);
+}
+
 static __attribute__((noreturn)) void embed_child_run(struct embed *e, const struct embed_child *c,
 						      pid_t parent, int report)
 {
-	int err = -embed_child_setup(e, c, parent);
+	int err = c->pidfd >= 0 ? -embed_child_enter(e, c, parent) : 0;
+
+	if (err == 0)
+		err = -embed_child_setup(e, c, parent);
 
 	if (err == 0 && !c->argv) {
 		close(report);
@@ -202,18 +294,44 @@ static __attribute__((noreturn)) void embed_child_run(struct embed *e, const str
 }
 
 /* Fork a child as c says; *pid gets it.  A set-up or exec failure is returned as its errno. */
+/*
+ * Point this thread's next child into the pid namespace of the domain c enters: then the caller's
+ * child is the domain's process itself, which it waits on and signals directly.  *back gets the
+ * caller's own namespace to return to, or -1 when that is refused (a normal user lacks
+ * CAP_SYS_ADMIN in its own namespace): the child then goes through an intermediate.
+ */
+static void embed_child_pidns(const struct embed_child *c, int *back)
+{
+	*back = -1;
+	if (c->pidfd < 0)
+		return;
+	*back = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (*back >= 0 && sandbox_join_pid(c->pidfd) < 0) {
+		close(*back);
+		*back = -1;
+	}
+}
+
 static int embed_child_start(struct embed *e, const struct embed_child *c, pid_t *pid)
 {
 	pid_t parent = getpid(), child;
-	int report[2], err = 0;
+	struct embed_child cc = *c;
+	int report[2], err = 0, back;
 	ssize_t n;
 
 	if (pipe2(report, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
+	embed_child_pidns(c, &back);
+	cc.in_pidns = back >= 0;
 	child = fork();
 	if (child == 0)
-		embed_child_run(e, c, parent, report[1]);
+		embed_child_run(e, &cc, parent, report[1]);
+	if (back >= 0) {
+		/* Our own active namespace: always allowed, so this cannot fail for a valid fd. */
+		setns(back, CLONE_NEWPID);
+		close(back);
+	}
 	err = child < 0 ? errno : 0;
 	close(report[1]);
 	if (child > 0) {
@@ -313,7 +431,7 @@ static int embed_daemon_start(struct embed *e, struct embed_daemon *d, const cha
 {
 	char bin[PATH_MAX], log[PATH_MAX + 16], what[PATH_MAX + 32];
 	const char *argv[12] = { d->name };
-	struct embed_child c = { .argv = (char *const *)argv, .token = -1 };
+	struct embed_child c = { .argv = (char *const *)argv, .token = -1, .pidfd = -1 };
 	unsigned int n = 1;
 	int ret;
 
@@ -406,6 +524,7 @@ static struct embed *embed_alloc(const struct embed_opts *opts)
 	e->verbose = opts->verbose;
 	e->die_with_parent = opts->die_with_parent;
 	e->detach = opts->detach;
+	e->uid_base = opts->uid_base;
 	e->log = opts->log ? opts->log : pvio_log_stderr(PVIO_LOG_WARN);
 	e->owner = getpid();
 	if (opts->bindir)
@@ -445,7 +564,7 @@ static int embed_reaper_fn(void *arg)
 static int embed_reaper_start(struct embed *e)
 {
 	char log[PATH_MAX + 16];
-	struct embed_child c = { .fn = embed_reaper_fn, .arg = e, .token = -1 };
+	struct embed_child c = { .fn = embed_reaper_fn, .arg = e, .token = -1, .pidfd = -1 };
 	int ret = hvctl_subscribe(e->hv.sock, &e->death_fd);
 
 	if (ret < 0)
@@ -507,6 +626,28 @@ int embed_start(struct embed **ep, const struct embed_opts *opts)
 	return 0;
 }
 
+/* Close what the embed holds of a domain: its token and its init's pidfd. */
+static void embed_domain_close(struct embed_domain *d)
+{
+	if (d->token >= 0)
+		close(d->token);
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	d->token = -1;
+	d->pidfd = -1;
+}
+
+/* End every process of the domain: the kernel kills a pid namespace with its init. */
+static void embed_domain_kill(struct embed_domain *d)
+{
+	if (d->init <= 0)
+		return;
+	kill(d->init, SIGKILL);
+	while (waitpid(d->init, NULL, 0) < 0 && errno == EINTR)
+		;
+	d->init = 0;
+}
+
 /* SIGTERM, up to EMBED_STOP_MS, then SIGKILL; reap.  0 if it exited with status 0. */
 static int embed_daemon_stop(struct embed *e, struct embed_daemon *d)
 {
@@ -544,8 +685,9 @@ int embed_stop(struct embed *e)
 	if (!e)
 		return 0;
 	for (i = 0; i < e->n_domains; i++) {
-		if (e->domains[i].token >= 0)
-			close(e->domains[i].token);
+		if (getpid() == e->owner)
+			embed_domain_kill(&e->domains[i]);
+		embed_domain_close(&e->domains[i]);
 	}
 	free(e->domains);
 	if (getpid() == e->owner) {
@@ -567,10 +709,8 @@ void embed_release(struct embed *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < e->n_domains; i++) {
-		if (e->domains[i].token >= 0)
-			close(e->domains[i].token);
-	}
+	for (size_t i = 0; i < e->n_domains; i++)
+		embed_domain_close(&e->domains[i]);
 	free(e->domains);
 	free(e);
 }
@@ -638,7 +778,7 @@ static struct embed_domain *embed_domain_find(struct embed *e, domid_t domid)
 	return NULL;
 }
 
-static int embed_domain_remember(struct embed *e, domid_t domid, int token)
+static int embed_domain_remember(struct embed *e, const struct embed_domain *dom)
 {
 	if (e->n_domains == e->cap_domains) {
 		size_t cap = e->cap_domains ? 2 * e->cap_domains : 8;
@@ -649,7 +789,7 @@ static int embed_domain_remember(struct embed *e, domid_t domid, int token)
 		e->domains = d;
 		e->cap_domains = cap;
 	}
-	e->domains[e->n_domains++] = (struct embed_domain){ .domid = domid, .token = token };
+	e->domains[e->n_domains++] = *dom;
 	return 0;
 }
 
@@ -671,29 +811,92 @@ static int embed_domain_introduce(struct embed *e, domid_t domid, const char *na
 	return ret;
 }
 
+/* The directory of pvio's programs (pvio-hv's), which every domain sees read-only. */
+static void embed_bindir(const struct embed *e, char *buf, size_t len)
+{
+	char *slash;
+
+	embed_bin_find(e, HV_NAME, buf, len);
+	slash = strrchr(buf, '/');
+	if (slash && slash != buf)
+		*slash = '\0';
+	else
+		buf[0] = '\0';
+}
+
+/* The domain's xenstored socket directory, owned by the domain's uid so that it can connect. */
+static int embed_domain_xs_dir(struct embed *e, domid_t domid, uid_t uid, char *buf, size_t len)
+{
+	char sock[PATH_MAX];
+	int ret = embed_domain_xs_socket(e, domid, sock, sizeof(sock));
+
+	if (ret < 0)
+		return ret;
+	snprintf(buf, len, "%s", sock);
+	*strrchr(buf, '/') = '\0';
+	if (geteuid() == 0 && (chown(buf, uid, uid) < 0 || chown(sock, uid, uid) < 0))
+		return -errno;
+	return 0;
+}
+
+/* Start the domain's init (launch/sandbox.h), with the view o asks for. */
+static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
+				const struct embed_domain_opts *o)
+{
+	char bindir[PATH_MAX], xs_dir[PATH_MAX];
+	struct sandbox_opts so = {
+		.domid = d->domid,
+		.uid_base = e->uid_base,
+		.xs_dir = xs_dir,
+		.binds = o->binds,
+		.die_with_parent = e->die_with_parent,
+		.keep_fd = -1,
+	};
+	int ret;
+
+	embed_bindir(e, bindir, sizeof(bindir));
+	so.bindir = bindir[0] ? bindir : NULL;
+	ret = embed_domain_xs_dir(e, d->domid, sandbox_uid(d->domid, e->uid_base), xs_dir,
+				  sizeof(xs_dir));
+	if (ret == 0)
+		ret = sandbox_start(&so, &d->init, &d->pidfd);
+	return ret < 0 ? embed_err(e, ret, "domain namespaces") : 0;
+}
+
 int embed_domain_create(struct embed *e, const char *name, domid_t *domid)
 {
+	static const struct embed_domain_opts defaults;
+
+	return embed_domain_create_with(e, name, &defaults, domid);
+}
+
+int embed_domain_create_with(struct embed *e, const char *name, const struct embed_domain_opts *o,
+			     domid_t *domid)
+{
+	struct embed_domain d = { .token = -1, .pidfd = -1 };
 	struct hvctl *ctl;
-	domid_t id;
-	int ret, token = -1;
+	int ret;
 
 	ret = hvctl_open(&ctl, e->hv.sock);
 	if (ret < 0)
 		return embed_err(e, ret, e->hv.sock);
-	ret = hvctl_domain_create(ctl, name, 0, &id, &token);
+	ret = hvctl_domain_create(ctl, name, 0, &d.domid, &d.token);
 	if (ret < 0) {
 		embed_err(e, ret, name);
 		goto out_close;
 	}
-	ret = embed_domain_introduce(e, id, name);
+	ret = embed_domain_introduce(e, d.domid, name);
+	if (ret == 0 && !o->shared)
+		ret = embed_domain_isolate(e, &d, o);
 	if (ret == 0)
-		ret = embed_domain_remember(e, id, token);
+		ret = embed_domain_remember(e, &d);
 	if (ret < 0) {
-		hvctl_domain_destroy(ctl, id);
-		close(token);
+		hvctl_domain_destroy(ctl, d.domid);
+		embed_domain_kill(&d);
+		embed_domain_close(&d);
 		goto out_close;
 	}
-	*domid = id;
+	*domid = d.domid;
 out_close:
 	hvctl_close(ctl);
 	return ret;
@@ -701,16 +904,23 @@ out_close:
 
 int embed_domain_destroy(struct embed *e, domid_t domid)
 {
+	struct embed_domain *d = embed_domain_find(e, domid);
 	struct hvctl *ctl;
 	char what[32];
 	int ret;
 
+	/* Every process of the domain, including those that never had a session. */
+	if (d)
+		embed_domain_kill(d);
 	ret = hvctl_open(&ctl, e->hv.sock);
 	if (ret < 0)
 		return embed_err(e, ret, e->hv.sock);
 	ret = hvctl_domain_destroy(ctl, domid);
 	hvctl_close(ctl);
-	embed_domain_release(e, domid);
+	if (d) {
+		embed_domain_close(d);
+		*d = e->domains[--e->n_domains];
+	}
 	if (ret < 0) {
 		snprintf(what, sizeof(what), "domain %u", (unsigned int)domid);
 		embed_err(e, ret, what);
@@ -722,11 +932,11 @@ int embed_domain_release(struct embed *e, domid_t domid)
 {
 	struct embed_domain *d = embed_domain_find(e, domid);
 
-	if (!d)
+	if (!d || d->token < 0)
 		return -ESRCH;
-	if (d->token >= 0)
-		close(d->token);
-	*d = e->domains[--e->n_domains];
+	/* The init stays, without a token: it ends with embed_domain_destroy or embed_stop. */
+	close(d->token);
+	d->token = -1;
 	return 0;
 }
 
@@ -752,13 +962,15 @@ static int embed_domain_child(struct embed *e, domid_t domid, struct embed_child
 	if (ret < 0)
 		return ret;
 	c->token = d->token;
-	c->xs_path = xs_path;
+	c->pidfd = d->pidfd;
+	/* Inside its view, a domain finds its own socket at a fixed path. */
+	c->xs_path = d->pidfd >= 0 ? SANDBOX_XS_SOCKET : xs_path;
 	return embed_child_start(e, c, pid);
 }
 
 int embed_domain_spawn(struct embed *e, domid_t domid, char *const argv[], pid_t *pid)
 {
-	struct embed_child c = { .argv = argv };
+	struct embed_child c = { .argv = argv, .pidfd = -1 };
 	int ret;
 
 	if (!argv || !argv[0])
@@ -771,7 +983,7 @@ int embed_domain_spawn(struct embed *e, domid_t domid, char *const argv[], pid_t
 
 int embed_domain_fork(struct embed *e, domid_t domid, int (*fn)(void *arg), void *arg, pid_t *pid)
 {
-	struct embed_child c = { .fn = fn, .arg = arg };
+	struct embed_child c = { .fn = fn, .arg = arg, .pidfd = -1 };
 	int ret;
 
 	if (!fn)
@@ -780,4 +992,18 @@ int embed_domain_fork(struct embed *e, domid_t domid, int (*fn)(void *arg), void
 	if (ret < 0)
 		embed_err(e, ret, "fork");
 	return ret;
+}
+
+uid_t embed_domain_uid(const struct embed *e, domid_t domid)
+{
+	return sandbox_uid(domid, e->uid_base);
+}
+
+pid_t embed_domain_init(const struct embed *e, domid_t domid)
+{
+	for (size_t i = 0; i < e->n_domains; i++) {
+		if (e->domains[i].domid == domid)
+			return e->domains[i].init;
+	}
+	return 0;
 }

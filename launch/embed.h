@@ -31,6 +31,8 @@ struct embed_opts {
 	bool verbose;	    /* pass -v to both daemons */
 	bool die_with_parent; /* the daemons get SIGKILL if the caller dies (PR_SET_PDEATHSIG) */
 	struct pvio_log *log; /* NULL: stderr at PVIO_LOG_WARN */
+	uid_t uid_base; /* domain domid's processes run as host uid uid_base + domid (as root);
+			   0: $PVIO_UID_BASE, else 1000000000 (launch/sandbox.h) */
 	bool detach; /* the daemons run in their own session (setsid), stdin /dev/null, stdout and
 			stderr appended to <dir>/pvio-hv.log, <dir>/pvio-xenstored.log and
 			<dir>/pvio-reaper.log, and outlive the caller (die_with_parent is
@@ -79,7 +81,29 @@ pid_t embed_reaper_pid(const struct embed *e);
  */
 int embed_domain_create(struct embed *e, const char *name, domid_t *domid);
 
-/* Kill the domain's processes and tear it down (xenstored releases it when pvio-hv reports). */
+/* What a domain is given beyond the minimal view (launch/sandbox.h). */
+struct embed_domain_opts {
+	const char *const *binds; /* NULL-terminated "[ro:]PATH": host paths it sees at PATH */
+	bool shared; /* no isolation: its processes run in the caller's namespaces and uid, as
+			before (only for debugging; nothing then stops it from reaching dom0) */
+};
+
+/*
+ * The same with options.  Unless o->shared, the domain gets its own namespaces and host uid
+ * (embed_domain_uid) and an init that holds them; its xenstored socket is at
+ * /run/pvio/socket in its view.
+ */
+int embed_domain_create_with(struct embed *e, const char *name, const struct embed_domain_opts *o,
+			     domid_t *domid);
+
+/* The host uid (and gid) of domain domid's processes: chown what it must write to it. */
+uid_t embed_domain_uid(const struct embed *e, domid_t domid);
+
+/* The pid of domain domid's init, or 0 (-ESRCH-like: not isolated or unknown). */
+pid_t embed_domain_init(const struct embed *e, domid_t domid);
+
+/* Kill every process of the domain (its init) and tear it down (xenstored releases it when pvio-hv
+ * reports). */
 int embed_domain_destroy(struct embed *e, domid_t domid);
 
 /*

@@ -158,6 +158,32 @@ static int env_wait_disk(struct env *v)
 	return -1;
 }
 
+/*
+ * The driver domain sees the image's directory, and its uid owns both.  The guest is not
+ * isolated: dom0 must reach its FUSE mount for losetup, and the kernel lets no process outside a
+ * user namespace use a FUSE mount made inside it.
+ */
+static int env_dd_create(struct env *v)
+{
+	char dir[PATH_MAX], *slash;
+	const char *binds[] = { dir, NULL };
+	uid_t uid;
+
+	snprintf(dir, sizeof(dir), "%s", v->image);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (embed_domain_create_with(v->e, "dd", &(struct embed_domain_opts){ .binds = binds },
+				     &v->dd))
+		return -1;
+	uid = embed_domain_uid(v->e, v->dd);
+	if (chown(dir, uid, (gid_t)-1) < 0 || chown(v->image, uid, (gid_t)-1) < 0) {
+		fprintf(stderr, "blk-fuse-env: chown %s: %s\n", v->image, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Start everything: 0, EXIT_NOFUSE, or -1 after a message. */
 static int env_setup(struct env *v)
 {
@@ -172,8 +198,9 @@ static int env_setup(struct env *v)
 		return -1;
 	}
 	if (embed_start(&v->e, &(struct embed_opts){ .die_with_parent = true }) ||
-	    embed_domain_create(v->e, "dd", &v->dd) ||
-	    embed_domain_create(v->e, "guest", &v->guest))
+	    env_dd_create(v) ||
+	    embed_domain_create_with(v->e, "guest", &(struct embed_domain_opts){ .shared = true },
+				     &v->guest))
 		return -1;
 	r = embed_domain_spawn(v->e, v->dd, (char *[]){ back, NULL }, &v->back);
 	if (r < 0)

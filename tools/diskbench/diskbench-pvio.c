@@ -47,6 +47,9 @@ struct pvio_env {
 	bool added;			/* spec is in xenstore */
 	pid_t blkback;			/* pvio-blkback in the driver domain, or 0 */
 	pid_t guest;			/* the guest's process, or 0 */
+	const char *file;		/* the backing file, lent to the driver domain's uid */
+	struct stat owner;		/* its owner before, put back at the end */
+	bool lent;			/* file's owner was changed */
 };
 
 static void guest_done(void *arg, int result)
@@ -228,6 +231,32 @@ static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_
 	return ret < 0 ? db_err(path, ret) : 0;
 }
 
+/*
+ * The driver domain sees the backing file and nothing else of the host's; its uid owns the file
+ * for the run (pvio-blkback opens it read-write), the owner is put back at the end.
+ */
+static int dd_create(struct pvio_env *env, const char *abs, domid_t *dd)
+{
+	const char *binds[] = { abs, NULL };
+	uid_t uid;
+	int ret;
+
+	ret = embed_domain_create_with(env->e, "diskbench-dd",
+				       &(struct embed_domain_opts){ .binds = binds }, dd);
+	if (ret < 0)
+		return ret;
+	uid = embed_domain_uid(env->e, *dd);
+	if (stat(abs, &env->owner) < 0)
+		return -errno;
+	if (env->owner.st_uid == uid)
+		return 0;
+	if (chown(abs, uid, (gid_t)-1) < 0)
+		return -errno;
+	env->file = abs;
+	env->lent = true;
+	return 0;
+}
+
 /* The environment: both domains, pvio-blkback, and the disk in xenstore. */
 static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs,
 		      struct xenbus_kv *kv)
@@ -239,7 +268,7 @@ static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs
 			  &(struct embed_opts){ .die_with_parent = true, .verbose = p->verbose });
 	if (ret < 0)
 		return db_err("embed_start", ret);
-	ret = embed_domain_create(env->e, "diskbench-dd", &dd);
+	ret = dd_create(env, abs, &dd);
 	if (ret == 0)
 		ret = embed_domain_create(env->e, "diskbench-guest", &guest);
 	if (ret < 0)
@@ -298,6 +327,8 @@ static int pvio_teardown(struct pvio_env *env)
 		xs_close(env->xs);
 	if (embed_stop(env->e) < 0)
 		ret = db_err("pvio-hv or pvio-xenstored", -ECHILD);
+	if (env->lent && chown(env->file, env->owner.st_uid, env->owner.st_gid) < 0)
+		ret = db_err(env->file, -errno);
 	return ret;
 }
 
