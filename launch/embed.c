@@ -851,6 +851,7 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 		.binds = o->binds,
 		.die_with_parent = e->die_with_parent,
 		.keep_fd = -1,
+		.out_fd = -1,
 	};
 	int ret;
 

@@ -83,7 +83,8 @@ int embed_domain_create(struct embed *e, const char *name, domid_t *domid);
 
 /* What a domain is given beyond the minimal view (launch/sandbox.h). */
 struct embed_domain_opts {
-	const char *const *binds; /* NULL-terminated "[ro:]PATH": host paths it sees at PATH */
+	const char *const *binds; /* NULL-terminated "[ro:|own:]PATH": host paths it sees at PATH
+				     (own: chowned to its uid first; launch/sandbox.h) */
 	bool shared; /* no isolation: its processes run in the caller's namespaces and uid, as
 			before (only for debugging; nothing then stops it from reaching dom0) */
 };

@@ -287,6 +287,32 @@ static int sandbox_bind_mount(struct sandbox_bind *b)
 	return 0;
 }
 
+/* The path of a bind entry, after its "ro:" or "own:". */
+static const char *sandbox_bind_path(const char *bind)
+{
+	if (!strncmp(bind, "ro:", 3))
+		return bind + 3;
+	if (!strncmp(bind, "own:", 4))
+		return bind + 4;
+	return bind;
+}
+
+/* Give the domain's uid the "own:" binds (only root can, and needs to). */
+static int sandbox_binds_own(const struct sandbox_opts *o, uid_t uid)
+{
+	size_t i;
+
+	if (geteuid() != 0)
+		return 0;
+	for (i = 0; o->binds && o->binds[i]; i++) {
+		if (strncmp(o->binds[i], "own:", 4))
+			continue;
+		if (chown(o->binds[i] + 4, uid, (gid_t)-1) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 /* Everything the view binds, opened now: the stage's tmpfs is about to hide /tmp. */
 static int sandbox_binds_open(const struct sandbox_opts *o, struct sandbox_bind *b, size_t *n)
 {
@@ -321,11 +347,9 @@ static int sandbox_binds_open(const struct sandbox_opts *o, struct sandbox_bind 
 		(*n)++;
 	}
 	for (i = 0; o->binds && o->binds[i]; i++) {
-		const char *path = o->binds[i];
-		bool ro = strncmp(path, "ro:", 3) == 0;
+		const char *path = sandbox_bind_path(o->binds[i]);
+		bool ro = strncmp(o->binds[i], "ro:", 3) == 0;
 
-		if (ro)
-			path += 3;
 		if (*n == MAX_BINDS || path[0] != '/')
 			return -EINVAL;
 		ret = sandbox_bind_open(&b[*n], path, path, ro, false);
@@ -406,6 +430,19 @@ static void sandbox_close_except(int a, int b)
 	close_range((unsigned int)hi + 1, ~0u, 0);
 }
 
+/* stdin from /dev/null, stdout and stderr to fd (the domain's log). */
+static void sandbox_stdio(int fd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		close(null);
+	}
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+}
+
 /* The first process: the token kept, the caller's set-up, exec; errors to report. */
 static __attribute__((noreturn)) void sandbox_first(const struct sandbox_opts *o, int report)
 {
@@ -483,6 +520,25 @@ static int sandbox_first_start(const struct sandbox_opts *o, pid_t *first)
 	return n == (ssize_t)sizeof(err) ? -err : 0;
 }
 
+/* In the init: its ids, its view, the lock (nothing when o->shared). */
+static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *binds, size_t *n)
+{
+	int ret;
+
+	if (o->shared)
+		return 0;
+	ret = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
+	if (ret == 0)
+		ret = sandbox_binds_open(o, binds, n);
+	if (ret == 0)
+		ret = sandbox_ids();
+	if (ret == 0)
+		ret = sandbox_view(binds, *n);
+	if (ret == 0)
+		ret = sandbox_lock();
+	return ret;
+}
+
 /* The init, inside its namespaces: set up, report, then reap. */
 static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o, int sync,
 						   int report)
@@ -507,16 +563,10 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGCHLD, sandbox_nop);
+	if (o->out_fd >= 0)
+		sandbox_stdio(o->out_fd);
 	sandbox_close_except(report, o->keep_fd);
-	ret = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
-	if (ret == 0)
-		ret = sandbox_binds_open(o, binds, &n);
-	if (ret == 0)
-		ret = sandbox_ids();
-	if (ret == 0)
-		ret = sandbox_view(binds, n);
-	if (ret == 0)
-		ret = sandbox_lock();
+	ret = sandbox_isolate(o, binds, &n);
 	if (ret == 0 && o->argv)
 		ret = sandbox_first_start(o, &first);
 	if (o->keep_fd >= 0)
@@ -529,7 +579,8 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 
 int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 {
-	struct clone_args args = { .flags = NS_FLAGS | CLONE_PIDFD, .exit_signal = SIGCHLD };
+	struct clone_args args = { .flags = (o->shared ? 0 : NS_FLAGS) | CLONE_PIDFD,
+				   .exit_signal = SIGCHLD };
 	int sync[2], report[2], err = 0, fd = -1, ret;
 	ssize_t n;
 	pid_t pid;
@@ -541,6 +592,14 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 		close(sync[0]);
 		close(sync[1]);
 		return err;
+	}
+	ret = sandbox_binds_own(o, sandbox_uid(o->domid, o->uid_base));
+	if (ret < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		close(report[0]);
+		close(report[1]);
+		return ret;
 	}
 	args.pidfd = (uint64_t)(uintptr_t)&fd;
 	fflush(NULL);
@@ -556,7 +615,7 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 		err = -errno;
 		goto out;
 	}
-	ret = sandbox_maps(pid, sandbox_uid(o->domid, o->uid_base));
+	ret = o->shared ? 0 : sandbox_maps(pid, sandbox_uid(o->domid, o->uid_base));
 	if (ret == 0 && write(sync[1], "g", 1) != 1)
 		ret = -errno;
 	close(sync[1]);
@@ -601,9 +660,14 @@ int sandbox_count(pid_t init)
 	int count = 0;
 	DIR *d;
 
+	if (!sandbox_pidns("self", &st))
+		return -errno;
 	snprintf(self, sizeof(self), "%d", (int)init);
 	if (!sandbox_pidns(self, &ns))
 		return -errno;
+	/* A shared domain's init is in ours: its processes are not told apart by namespace. */
+	if (st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+		return -EINVAL;
 	d = opendir("/proc");
 	if (!d)
 		return -errno;

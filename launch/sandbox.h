@@ -34,11 +34,16 @@ struct sandbox_opts {
 	uid_t uid_base;		  /* 0: $PVIO_UID_BASE, else SANDBOX_UID_BASE */
 	const char *xs_dir;	  /* host directory of the domain's xenstored socket, or NULL */
 	const char *bindir;	  /* pvio's programs, bound read-only at the same path, or NULL */
-	const char *const *binds; /* NULL-terminated "[ro:]PATH": host paths bound at PATH */
+	const char *const *binds; /* NULL-terminated "[ro:|own:]PATH": host paths bound at PATH,
+				     read-only, or read-write and chowned to the domain's uid
+				     first (own:, as root) */
 	bool die_with_parent;	  /* the init gets SIGKILL when the caller dies */
 	char *const *argv;	  /* NULL: the init only reaps; else it runs argv (execvp) as
 				     the domain's first process and exits with its status */
 	int keep_fd;		  /* an fd the first process keeps (its token), or -1 */
+	bool shared;		  /* no namespaces, view, uid nor filter: only the init that
+				     runs argv and ends with it (pvio create --shared) */
+	int out_fd;		  /* the domain's stdout and stderr (stdin /dev/null), or -1 */
 	int (*setup)(void *arg);  /* run in the first process before exec (env), or NULL */
 	void *setup_arg;	  /* its argument */
 };
@@ -62,7 +67,10 @@ int sandbox_join(int pidfd);
 /* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
 uid_t sandbox_uid(domid_t domid, uid_t uid_base);
 
-/* How many processes run in the pid namespace of init, init excluded; negative errno. */
+/*
+ * How many processes run in the pid namespace of init, init excluded; negative errno (-EINVAL
+ * for a shared domain's init, which is in the caller's namespace).
+ */
 int sandbox_count(pid_t init);
 
 /*

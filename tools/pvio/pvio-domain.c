@@ -2,10 +2,12 @@
 /*
  * pvio-domain.c - pvio create, list and destroy.
  *
- * A domain pvio creates lives as long as the command run in it: pvio hands the domain's token
- * to that command only (and closes its own copy), so pvio-hv tears the domain down, and
- * xenstored releases it, once the command and whatever it started have exited.  The command's
- * process group is recorded in the runtime directory for destroy, which kills it too.
+ * A domain pvio creates lives as long as the command run in it: the command is the first process
+ * of the domain's init (launch/sandbox.h), which exits with it and so ends every other process
+ * of the domain; pvio hands the domain's token to that command only (and closes its own copy),
+ * so pvio-hv tears the domain down, and xenstored releases it, then.  The init's process group
+ * is recorded in the runtime directory for destroy, which kills it, and for list, which counts
+ * the processes of its pid namespace.
  */
 #include "config.h"
 
@@ -19,84 +21,83 @@
 #include <unistd.h>
 
 #include "tools/pvio/pvio.h"
+#include "launch/sandbox.h"
 #include "launch/teardown.h"
 
-/* What the detached child of pvio create needs. */
+/* What pvio create starts in the new domain. */
 struct create_child {
-	const struct pvio_env *env; /* the daemons */
-	domid_t domid;		    /* the new domain */
-	int token;		    /* its token */
-	const char *log;	    /* <rundir>/<name>.log */
-	char *const *argv;	    /* the command */
+	const struct pvio_env *env;  /* the daemons */
+	domid_t domid;		     /* the new domain */
+	int token;		     /* its token */
+	const char *log;	     /* <rundir>/<name>.log */
+	char *const *argv;	     /* the command */
+	const char *const *binds;    /* what the domain is given of the host's ([ro:|own:]PATH) */
+	bool shared;		     /* --shared: not isolated */
+	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
 };
 
-/* In the child: a new session, stdio, the domain, then exec.  A negative errno on failure. */
-static int create_child_setup(const struct create_child *c)
+/* In the command's process, inside the domain: its xenstored socket and its token. */
+static int create_child_setup(void *arg)
 {
-	char xs[PATH_MAX + 32];
+	const struct create_child *c = arg;
+
+	if (setenv("XENSTORED_PATH", c->shared ? c->xs_sock : SANDBOX_XS_SOCKET, 1) < 0)
+		return -errno;
+	return hvctl_enter_domain(c->token, NULL);
+}
+
+/* The domain's xenstored socket directory, <rundir of xs_sock>/domain-<domid>, owned by uid. */
+static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t len)
+{
 	const char *slash = strrchr(c->env->xs_sock, '/');
-	int fd;
 
-	if (setsid() < 0)
+	snprintf(buf, len, "%.*s/domain-%u", (int)(slash ? slash - c->env->xs_sock : 1),
+		 slash ? c->env->xs_sock : ".", (unsigned int)c->domid);
+	snprintf(c->xs_sock, sizeof(c->xs_sock), "%s/socket", buf);
+	if (!c->shared && geteuid() == 0 &&
+	    (chown(buf, uid, uid) < 0 || chown(c->xs_sock, uid, uid) < 0))
 		return -errno;
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
-		return -errno;
-	close(fd);
-	fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-		return -errno;
-	close(fd);
-	snprintf(xs, sizeof(xs), "%.*s/domain-%u/socket",
-		 (int)(slash ? slash - c->env->xs_sock : 1), slash ? c->env->xs_sock : ".",
-		 (unsigned int)c->domid);
-	if (setenv("XENSTORED_PATH", xs, 1) < 0)
-		return -errno;
-	return hvctl_enter_domain(c->token, c->env->hv_sock);
+	return 0;
 }
 
-static __attribute__((noreturn)) void create_child_run(const struct create_child *c, int report)
+/*
+ * Start the domain's init (launch/sandbox.h) running the command; an exec failure comes back as
+ * its negative errno.  The init is in its own session: destroy kills its process group.
+ */
+static int create_spawn(struct create_child *c, pid_t *pid)
 {
-	int err = -create_child_setup(c);
-
-	if (err == 0) {
-		execvp(c->argv[0], c->argv);
-		err = errno;
-	}
-	if (write(report, &err, sizeof(err)) < 0) {
-		/* pvio then sees the command exit 127 in its log. */
-	}
-	_exit(127);
-}
-
-/* Fork the command into the domain; an exec failure comes back as its negative errno. */
-static int create_spawn(const struct create_child *c, pid_t *pid)
-{
-	int report[2], err = 0;
-	pid_t child;
+	char xs_dir[PATH_MAX + 32], bindir[PATH_MAX];
+	struct sandbox_opts so = {
+		.domid = c->domid,
+		.xs_dir = xs_dir,
+		.binds = c->binds,
+		.argv = c->argv,
+		.keep_fd = c->token,
+		.setup = create_child_setup,
+		.setup_arg = c,
+		.shared = c->shared,
+	};
 	ssize_t n;
+	int ret, pidfd;
 
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	child = fork();
-	if (child == 0)
-		create_child_run(c, report[1]);
-	close(report[1]);
-	if (child < 0) {
-		err = errno;
-	} else {
-		do {
-			n = read(report[0], &err, sizeof(err));
-		} while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)sizeof(err))
-			err = 0;
-		if (err)
-			waitpid(child, NULL, 0);
+	ret = create_xs_dir(c, sandbox_uid(c->domid, 0), xs_dir, sizeof(xs_dir));
+	if (ret < 0)
+		return ret;
+	/* pvio's own directory: the daemons and back-ends beside it are the domain's programs. */
+	n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
+	if (n > 0) {
+		bindir[n] = '\0';
+		*strrchr(bindir, '/') = '\0';
+		so.bindir = bindir[0] ? bindir : NULL;
 	}
-	close(report[0]);
-	*pid = child;
-	return -err;
+	so.out_fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (so.out_fd < 0)
+		return -errno;
+	ret = sandbox_start(&so, pid, &pidfd);
+	close(so.out_fd);
+	if (ret == 0)
+		close(pidfd);
+	return ret;
 }
 
 /* <rundir>/domain-<domid>.pgid: the process group pvio create started in the domain. */
@@ -144,22 +145,35 @@ static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
 	fclose(f);
 }
 
-/* SIGKILL the group recorded for domid if its leader is still the process started. */
-static void group_kill(const struct pvio_env *env, domid_t domid)
+/* The leader of the group recorded for domid (the domain's init) if it still runs, or 0. */
+static pid_t group_leader(const struct pvio_env *env, domid_t domid)
 {
 	char path[PATH_MAX + 32];
 	unsigned long long start;
-	int pgid;
+	int pgid, got;
 	FILE *f;
 
 	group_path(env, domid, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
-		return;
-	if (fscanf(f, "%d %llu", &pgid, &start) == 2 && pgid > 1 && start &&
-	    proc_start(pgid) == start)
-		kill(-pgid, SIGKILL);
+		return 0;
+	got = fscanf(f, "%d %llu", &pgid, &start);
 	fclose(f);
+	return got == 2 && pgid > 1 && start && proc_start(pgid) == start ? pgid : 0;
+}
+
+/*
+ * SIGKILL the group recorded for domid if its leader is still the process started: the leader
+ * is the domain's init, whose death ends every process of the domain.
+ */
+static void group_kill(const struct pvio_env *env, domid_t domid)
+{
+	char path[PATH_MAX + 32];
+	pid_t pgid = group_leader(env, domid);
+
+	if (pgid > 0)
+		kill(-pgid, SIGKILL);
+	group_path(env, domid, path, sizeof(path));
 	unlink(path);
 }
 
@@ -191,10 +205,13 @@ static int create_introduce(const struct pvio_env *env, domid_t domid, const cha
 	return ret;
 }
 
-static int create_run(const struct pvio_env *env, const char *name, char *const *argv)
+static int create_run(const struct pvio_env *env, const char *name, char *const *argv,
+		      const char *const *binds, bool shared)
 {
 	char log[PATH_MAX + 80];
-	struct create_child c = { .env = env, .argv = argv, .log = log, .token = -1 };
+	struct create_child c = {
+		.env = env, .argv = argv, .log = log, .token = -1, .binds = binds, .shared = shared
+	};
 	struct hvctl *ctl;
 	pid_t pid = -1;
 	int ret;
@@ -227,18 +244,41 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 }
 
 static const char create_usage[] =
-    "usage: pvio create NAME [--] CMD [ARG...]\n"
+    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] NAME [--] CMD [ARG...]\n"
     "Create domain NAME, run CMD in it in the background (output to <rundir>/NAME.log) and\n"
-    "print its domid.  The domain lives as long as CMD.\n";
+    "print its domid.  The domain lives as long as CMD; it has its own namespaces and uid and\n"
+    "sees of the host only the system directories and what -b gives it:\n"
+    "  -b, --bind [ro:|own:]PATH  PATH at PATH, read-write (ro: read-only; own: chowned to\n"
+    "                             the domain's uid first)\n"
+    "      --shared               no isolation: CMD runs in dom0's namespaces as dom0's uid\n"
+    "                             (it can then act as dom0; for debugging)\n";
+
+#define CREATE_MAX_BINDS 32
 
 int pvio_cmd_create(int argc, char **argv)
 {
+	static const struct option longopts[] = { { "bind", required_argument, NULL, 'b' },
+						  { "shared", no_argument, NULL, 's' },
+						  { "help", no_argument, NULL, 'h' },
+						  { 0 } };
+	const char *binds[CREATE_MAX_BINDS + 1] = { NULL };
 	struct pvio_env env;
+	unsigned int n = 0;
+	bool shared = false;
 	int opt;
 
 	/* '+': options stop at NAME, so that CMD's own options stay CMD's. */
-	while ((opt = pvio_getopt(argc, argv, "+h", NULL, create_usage)) != -1)
-		return opt == 'h' ? 0 : 2;
+	while ((opt = pvio_getopt(argc, argv, "+hb:", longopts, create_usage)) != -1) {
+		if (opt == 's') {
+			shared = true;
+			continue;
+		}
+		if (opt != 'b')
+			return opt == 'h' ? 0 : 2;
+		if (n == CREATE_MAX_BINDS)
+			return pvio_fail("more than %d binds", CREATE_MAX_BINDS);
+		binds[n++] = optarg;
+	}
 	if (argc - optind < 2) {
 		fputs(create_usage, stderr);
 		return 2;
@@ -250,9 +290,21 @@ int pvio_cmd_create(int argc, char **argv)
 			fputs(create_usage, stderr);
 			return 2;
 		}
-		return create_run(&env, argv[optind], argv + optind + 2);
+		return create_run(&env, argv[optind], argv + optind + 2, binds, shared);
 	}
-	return create_run(&env, argv[optind], argv + optind + 1);
+	return create_run(&env, argv[optind], argv + optind + 1, binds, shared);
+}
+
+/*
+ * The domain's processes: those in the pid namespace of the init pvio create started, whether
+ * or not they have a session; else (a domain pvio did not create) those with a session.
+ */
+static unsigned int list_processes(const struct pvio_env *env, const struct hvctl_domain_info *d)
+{
+	pid_t init = group_leader(env, d->domid);
+	int n = init > 0 ? sandbox_count(init) : -1;
+
+	return n >= 0 ? (unsigned int)n : d->sessions;
 }
 
 static const char list_usage[] = "usage: pvio list\n"
@@ -284,7 +336,7 @@ int pvio_cmd_list(int argc, char **argv)
 
 		snprintf(pool, sizeof(pool), "%u/%u", info[i].pool_used, info[i].pool_pages);
 		printf("%-40s %5u %9u %17s\n", info[i].name, (unsigned int)info[i].domid,
-		       info[i].sessions, pool);
+		       list_processes(&env, &info[i]), pool);
 	}
 	return 0;
 }
