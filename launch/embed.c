@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -89,6 +90,7 @@ struct embed_child {
 	int token;	      /* a domain token to enter, or -1 */
 	int pidfd;	      /* the domain's init to join (launch/sandbox.h), or -1 */
 	bool in_pidns;	      /* forked into its pid namespace already (embed_child_pidns) */
+	int parent_pidfd;     /* with in_pidns and die_with_parent: a pidfd of the caller */
 	const char *xs_path;  /* $XENSTORED_PATH for the child, or NULL */
 	const char *out;      /* file for stdout and stderr (appended), or NULL: inherit */
 	bool new_session;     /* setsid() */
@@ -236,15 +238,15 @@ static __attribute__((noreturn)) void embed_child_forward(pid_t child)
 static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t parent)
 {
 	pid_t child;
-	int ret;
+	int ret, pfd;
 
 	if (c->in_pidns) {
-		/* The caller is outside the namespace: getppid() is 0 while it lives. */
-		if (e->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-			return -errno;
-		if (e->die_with_parent && getppid() != 0)
-			return -ESRCH;
-		return sandbox_join(c->pidfd);
+		/* The caller is outside the namespace: its pidfd, not getppid(), tells its death.
+		 */
+		ret = sandbox_join(c->pidfd, c->parent_pidfd);
+		if (c->parent_pidfd >= 0)
+			close(c->parent_pidfd);
+		return ret;
 	}
 	if (e->die_with_parent) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -255,17 +257,18 @@ static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t
 	ret = sandbox_join_pid(c->pidfd);
 	if (ret < 0)
 		return ret;
+	/* The intermediate always: the child must not outlive the one its caller waits on. */
+	pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (pfd < 0)
+		return -errno;
 	child = fork();
 	if (child < 0)
 		return -errno;
 	if (child > 0)
 		embed_child_forward(child);
-	/* The intermediate is outside the namespace: getppid() is 0 while it lives. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		return -errno;
-	if (getppid() != 0)
-		_exit(127);
-	return sandbox_join(c->pidfd);
+	ret = sandbox_join(c->pidfd, pfd);
+	close(pfd);
+	return ret;
 }
 
 static __attribute__((noreturn)) void embed_child_run(struct embed *e, const struct embed_child *c,
@@ -324,9 +327,14 @@ static int embed_child_start(struct embed *e, const struct embed_child *c, pid_t
 	fflush(NULL);
 	embed_child_pidns(c, &back);
 	cc.in_pidns = back >= 0;
+	cc.parent_pidfd = -1;
+	if (cc.in_pidns && e->die_with_parent)
+		cc.parent_pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
 	child = fork();
 	if (child == 0)
 		embed_child_run(e, &cc, parent, report[1]);
+	if (cc.parent_pidfd >= 0)
+		close(cc.parent_pidfd);
 	if (back >= 0) {
 		/* Our own active namespace: always allowed, so this cannot fail for a valid fd. */
 		setns(back, CLONE_NEWPID);
@@ -637,14 +645,18 @@ static void embed_domain_close(struct embed_domain *d)
 	d->pidfd = -1;
 }
 
-/* End every process of the domain: the kernel kills a pid namespace with its init. */
+/*
+ * End every process of the domain: the kernel kills a pid namespace with its init.  The init is
+ * not waited for: it finishes exiting only once every process of the namespace is reaped, and
+ * those the caller started are the caller's children, which it reaps when it likes.  Reaped
+ * here if already gone; else it stays a zombie until the caller exits.
+ */
 static void embed_domain_kill(struct embed_domain *d)
 {
 	if (d->init <= 0)
 		return;
 	kill(d->init, SIGKILL);
-	while (waitpid(d->init, NULL, 0) < 0 && errno == EINTR)
-		;
+	waitpid(d->init, NULL, WNOHANG);
 	d->init = 0;
 }
 

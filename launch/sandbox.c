@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -148,7 +149,7 @@ int sandbox_join_pid(int pidfd)
 	return setns(pidfd, CLONE_NEWPID) < 0 ? -errno : 0;
 }
 
-int sandbox_join(int pidfd)
+int sandbox_join(int pidfd, int parent_pidfd)
 {
 	int ret;
 
@@ -157,6 +158,9 @@ int sandbox_join(int pidfd)
 	if (chdir("/") < 0)
 		return -errno;
 	ret = sandbox_ids();
+	/* After the ids: changing them clears the parent-death signal. */
+	if (ret == 0 && parent_pidfd >= 0)
+		ret = sandbox_die_with(parent_pidfd);
 	return ret < 0 ? ret : sandbox_lock();
 }
 
@@ -412,22 +416,41 @@ static int sandbox_view(struct sandbox_bind *binds, size_t n)
 	return ret;
 }
 
-/* Close every fd from 3 up but keep (when >= 3) and report. */
-static void sandbox_close_except(int a, int b)
+/* Close every fd from 3 up but those in keep[0..3) (-1: none). */
+static void sandbox_close_except(int keep[3])
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
+	unsigned int from = 3;
+	int i, j, t;
 
-	if (lo < 3)
-		lo = hi;
-	if (lo < 3) {
-		close_range(3, ~0u, 0);
-		return;
+	for (i = 0; i < 3; i++) {
+		for (j = i + 1; j < 3; j++) {
+			if (keep[j] < keep[i]) {
+				t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+		}
 	}
-	if (lo > 3)
-		close_range(3, (unsigned int)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned int)lo + 1, (unsigned int)hi - 1, 0);
-	close_range((unsigned int)hi + 1, ~0u, 0);
+	for (i = 0; i < 3; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0u, 0);
+}
+
+int sandbox_die_with(int parent_pidfd)
+{
+	struct pollfd pfd = { .fd = parent_pidfd, .events = POLLIN };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return -errno;
+	/* A pidfd polls readable once its process has exited: it may have before the prctl. */
+	if (poll(&pfd, 1, 0) != 0)
+		return -ESRCH;
+	return 0;
 }
 
 /* stdin from /dev/null, stdout and stderr to fd (the domain's log). */
@@ -521,17 +544,21 @@ static int sandbox_first_start(const struct sandbox_opts *o, pid_t *first)
 }
 
 /* In the init: its ids, its view, the lock (nothing when o->shared). */
-static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *binds, size_t *n)
+static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *binds, size_t *n,
+			   int parent)
 {
 	int ret;
 
 	if (o->shared)
-		return 0;
+		return parent >= 0 ? sandbox_die_with(parent) : 0;
 	ret = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
 	if (ret == 0)
 		ret = sandbox_binds_open(o, binds, n);
 	if (ret == 0)
 		ret = sandbox_ids();
+	/* After the ids: changing them clears the parent-death signal. */
+	if (ret == 0 && parent >= 0)
+		ret = sandbox_die_with(parent);
 	if (ret == 0)
 		ret = sandbox_view(binds, *n);
 	if (ret == 0)
@@ -541,8 +568,9 @@ static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *bi
 
 /* The init, inside its namespaces: set up, report, then reap. */
 static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o, int sync,
-						   int report)
+						   int report, int parent)
 {
+	int keep[3];
 	static struct sandbox_bind binds[MAX_BINDS + 32];
 	sigset_t block;
 	pid_t first = 0;
@@ -550,8 +578,6 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	char go;
 	int ret;
 
-	if (o->die_with_parent)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, INIT_NAME);
 	/* EOF: the caller died or gave up before mapping our ids. */
 	if (read(sync, &go, 1) != 1)
@@ -565,8 +591,13 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	signal(SIGCHLD, sandbox_nop);
 	if (o->out_fd >= 0)
 		sandbox_stdio(o->out_fd);
-	sandbox_close_except(report, o->keep_fd);
-	ret = sandbox_isolate(o, binds, &n);
+	keep[0] = report;
+	keep[1] = o->keep_fd;
+	keep[2] = parent;
+	sandbox_close_except(keep);
+	ret = sandbox_isolate(o, binds, &n, parent);
+	if (parent >= 0)
+		close(parent);
 	if (ret == 0 && o->argv)
 		ret = sandbox_first_start(o, &first);
 	if (o->keep_fd >= 0)
@@ -581,7 +612,7 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 {
 	struct clone_args args = { .flags = (o->shared ? 0 : NS_FLAGS) | CLONE_PIDFD,
 				   .exit_signal = SIGCHLD };
-	int sync[2], report[2], err = 0, fd = -1, ret;
+	int sync[2], report[2], err = 0, fd = -1, parent, ret;
 	ssize_t n;
 	pid_t pid;
 
@@ -601,16 +632,28 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 		close(report[1]);
 		return ret;
 	}
+	/* The init dies with the caller through a pidfd of it: pids do not cross namespaces. */
+	parent = o->die_with_parent ? (int)syscall(SYS_pidfd_open, getpid(), 0) : -1;
+	if (o->die_with_parent && parent < 0) {
+		err = -errno;
+		close(sync[0]);
+		close(sync[1]);
+		close(report[0]);
+		close(report[1]);
+		return err;
+	}
 	args.pidfd = (uint64_t)(uintptr_t)&fd;
 	fflush(NULL);
 	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid == 0) {
 		close(sync[1]);
 		close(report[0]);
-		sandbox_init(o, sync[0], report[1]);
+		sandbox_init(o, sync[0], report[1], parent);
 	}
 	close(sync[0]);
 	close(report[1]);
+	if (parent >= 0)
+		close(parent);
 	if (pid < 0) {
 		err = -errno;
 		goto out;

@@ -62,7 +62,14 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd);
  * filter.
  */
 int sandbox_join_pid(int pidfd);
-int sandbox_join(int pidfd);
+/* parent_pidfd >= 0: a pidfd of the parent, whose death then kills the caller (SIGKILL). */
+int sandbox_join(int pidfd, int parent_pidfd);
+
+/*
+ * PR_SET_PDEATHSIG SIGKILL, and -ESRCH if the parent, whose pidfd parent_pidfd is, has already
+ * exited.  Set after any change of ids, which clears it.
+ */
+int sandbox_die_with(int parent_pidfd);
 
 /* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
 uid_t sandbox_uid(domid_t domid, uid_t uid_base);
