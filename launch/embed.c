@@ -243,7 +243,7 @@ static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t
 	if (c->in_pidns) {
 		/* The caller is outside the namespace: its pidfd, not getppid(), tells its death.
 		 */
-		ret = sandbox_join(c->pidfd, c->parent_pidfd);
+		ret = sandbox_join(c->pidfd, c->parent_pidfd, false);
 		if (c->parent_pidfd >= 0)
 			close(c->parent_pidfd);
 		return ret;
@@ -254,7 +254,11 @@ static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t
 		if (getppid() != parent)
 			return -ESRCH;
 	}
-	ret = sandbox_join_pid(c->pidfd);
+	/*
+	 * Reached when the caller may not join the pid namespace itself (a normal user): inside
+	 * the domain's user namespace, its owner may.
+	 */
+	ret = sandbox_join_pid(c->pidfd, true);
 	if (ret < 0)
 		return ret;
 	/* The intermediate always: the child must not outlive the one its caller waits on. */
@@ -266,7 +270,7 @@ static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t
 		return -errno;
 	if (child > 0)
 		embed_child_forward(child);
-	ret = sandbox_join(c->pidfd, pfd);
+	ret = sandbox_join(c->pidfd, pfd, true);
 	close(pfd);
 	return ret;
 }
@@ -309,7 +313,7 @@ static void embed_child_pidns(const struct embed_child *c, int *back)
 	if (c->pidfd < 0)
 		return;
 	*back = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (*back >= 0 && sandbox_join_pid(c->pidfd) < 0) {
+	if (*back >= 0 && sandbox_join_pid(c->pidfd, false) < 0) {
 		close(*back);
 		*back = -1;
 	}

@@ -144,16 +144,18 @@ static int sandbox_lock(void)
 	return sandbox_seccomp();
 }
 
-int sandbox_join_pid(int pidfd)
+int sandbox_join_pid(int pidfd, bool with_user)
 {
-	return setns(pidfd, CLONE_NEWPID) < 0 ? -errno : 0;
+	return setns(pidfd, CLONE_NEWPID | (with_user ? CLONE_NEWUSER : 0)) < 0 ? -errno : 0;
 }
 
-int sandbox_join(int pidfd, int parent_pidfd)
+int sandbox_join(int pidfd, int parent_pidfd, bool in_user)
 {
 	int ret;
 
-	if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
+	/* Joining the user namespace one is in already is EINVAL. */
+	if (setns(pidfd,
+		  (in_user ? 0 : CLONE_NEWUSER) | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
 		return -errno;
 	if (chdir("/") < 0)
 		return -errno;

@@ -57,13 +57,17 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd);
 
 /*
  * In a child forked by the caller: become a process of the domain whose init is pidfd, except
- * for its pid namespace (which only a fork after sandbox_join_pid gives): its user (uid 0 inside,
+ * for its pid namespace (which only a fork after sandbox_join_pid gives; with_user joins the
+ * user namespace too, which a normal user needs to be allowed the pid one): its user (uid 0 inside,
  * the domain's uid outside), mount, ipc and network namespaces, no new privileges, the seccomp
  * filter.
  */
-int sandbox_join_pid(int pidfd);
-/* parent_pidfd >= 0: a pidfd of the parent, whose death then kills the caller (SIGKILL). */
-int sandbox_join(int pidfd, int parent_pidfd);
+int sandbox_join_pid(int pidfd, bool with_user);
+/*
+ * parent_pidfd >= 0: a pidfd of the parent, whose death then kills the caller (SIGKILL).
+ * in_user: the caller joined the user namespace already (sandbox_join_pid with_user).
+ */
+int sandbox_join(int pidfd, int parent_pidfd, bool in_user);
 
 /*
  * PR_SET_PDEATHSIG SIGKILL, and -ESRCH if the parent, whose pidfd parent_pidfd is, has already
