@@ -22,7 +22,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,7 +58,7 @@ struct embed_domain {
 	domid_t domid; /* its id */
 	int token;     /* its token (close-on-exec), or -1 */
 	pid_t init;    /* its init (launch/sandbox.h), 0 once reaped or when not isolated */
-	int pidfd;     /* a pidfd of the init, or -1 */
+	int pidfd;     /* the init's /proc directory (sandbox_start's nsdir), or -1 */
 };
 
 struct embed {
@@ -90,7 +89,8 @@ struct embed_child {
 	int token;	      /* a domain token to enter, or -1 */
 	int pidfd;	      /* the domain's init to join (launch/sandbox.h), or -1 */
 	bool in_pidns;	      /* forked into its pid namespace already (embed_child_pidns) */
-	int parent_pidfd;     /* with in_pidns and die_with_parent: a pidfd of the caller */
+	int parent_pidfd;     /* with in_pidns and die_with_parent: the caller's /proc directory
+				 (sandbox_self_dir), else SANDBOX_NO_PARENT */
 	const char *xs_path;  /* $XENSTORED_PATH for the child, or NULL */
 	const char *out;      /* file for stdout and stderr (appended), or NULL: inherit */
 	bool new_session;     /* setsid() */
@@ -262,16 +262,17 @@ static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t
 	if (ret < 0)
 		return ret;
 	/* The intermediate always: the child must not outlive the one its caller waits on. */
-	pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	pfd = sandbox_self_dir();
 	if (pfd < 0)
-		return -errno;
+		return pfd;
 	child = fork();
 	if (child < 0)
 		return -errno;
 	if (child > 0)
 		embed_child_forward(child);
 	ret = sandbox_join(c->pidfd, pfd, true);
-	close(pfd);
+	if (pfd >= 0)
+		close(pfd);
 	return ret;
 }
 
@@ -331,9 +332,9 @@ static int embed_child_start(struct embed *e, const struct embed_child *c, pid_t
 	fflush(NULL);
 	embed_child_pidns(c, &back);
 	cc.in_pidns = back >= 0;
-	cc.parent_pidfd = -1;
+	cc.parent_pidfd = SANDBOX_NO_PARENT;
 	if (cc.in_pidns && e->die_with_parent)
-		cc.parent_pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
+		cc.parent_pidfd = sandbox_self_dir(); /* on failure (-errno), the join fails */
 	child = fork();
 	if (child == 0)
 		embed_child_run(e, &cc, parent, report[1]);
@@ -840,6 +841,21 @@ static void embed_bindir(const struct embed *e, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* "ro:" and the directory pvio-hv in bindir really is in, if not bindir itself. */
+static bool embed_realdir(const char *bindir, char *buf, size_t len)
+{
+	char path[PATH_MAX + 16], real[PATH_MAX];
+	char *slash;
+
+	snprintf(path, sizeof(path), "%s/%s", bindir, HV_NAME);
+	if (!realpath(path, real) || !(slash = strrchr(real, '/')) || slash == real)
+		return false;
+	*slash = '\0';
+	if (!strcmp(real, bindir) || (size_t)snprintf(buf, len, "ro:%s", real) >= len)
+		return false;
+	return true;
+}
+
 /* The domain's xenstored socket directory, owned by the domain's uid so that it can connect. */
 static int embed_domain_xs_dir(struct embed *e, domid_t domid, uid_t uid, char *buf, size_t len)
 {
@@ -859,24 +875,36 @@ static int embed_domain_xs_dir(struct embed *e, domid_t domid, uid_t uid, char *
 static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 				const struct embed_domain_opts *o)
 {
-	char bindir[PATH_MAX], xs_dir[PATH_MAX];
+	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3];
 	struct sandbox_opts so = {
 		.domid = d->domid,
 		.uid_base = e->uid_base,
 		.xs_dir = xs_dir,
-		.binds = o->binds,
 		.die_with_parent = e->die_with_parent,
 		.keep_fd = -1,
 		.out_fd = -1,
 	};
+	const char **binds;
+	size_t n = 0;
 	int ret;
 
 	embed_bindir(e, bindir, sizeof(bindir));
 	so.bindir = bindir[0] ? bindir : NULL;
+	while (o->binds && o->binds[n])
+		n++;
+	binds = calloc(n + 2, sizeof(*binds));
+	if (!binds)
+		return embed_err(e, -ENOMEM, "domain namespaces");
+	memcpy(binds, o->binds ? o->binds : binds, n * sizeof(*binds));
+	/* Where the programs really are, when bindir holds links to them (a test's wrappers). */
+	if (bindir[0] && embed_realdir(bindir, real, sizeof(real)))
+		binds[n] = real;
+	so.binds = binds;
 	ret = embed_domain_xs_dir(e, d->domid, sandbox_uid(d->domid, e->uid_base), xs_dir,
 				  sizeof(xs_dir));
 	if (ret == 0)
 		ret = sandbox_start(&so, &d->init, &d->pidfd);
+	free(binds);
 	return ret < 0 ? embed_err(e, ret, "domain namespaces") : 0;
 }
 

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,13 +25,16 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/close_range.h>
-#include <linux/sched.h>
 
 #include <seccomp.h>
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 #include "launch/sandbox.h"
 
@@ -102,6 +104,11 @@ uid_t sandbox_uid(domid_t domid, uid_t base)
 
 int sandbox_seccomp(void)
 {
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	/* Valgrind does not know seccomp(2): a run under it goes without the filter. */
+	if (RUNNING_ON_VALGRIND)
+		return 0;
+#endif
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int ret = 0;
 	size_t i;
@@ -144,25 +151,61 @@ static int sandbox_lock(void)
 	return sandbox_seccomp();
 }
 
-int sandbox_join_pid(int pidfd, bool with_user)
+/* The init's namespaces, by name and type, the user namespace first: it gives the rights. */
+static const struct {
+	const char *name;
+	int type;
+} sandbox_ns[] = { { "ns/user", CLONE_NEWUSER },
+		   { "ns/pid", CLONE_NEWPID },
+		   { "ns/mnt", CLONE_NEWNS },
+		   { "ns/ipc", CLONE_NEWIPC },
+		   { "ns/net", CLONE_NEWNET } };
+
+#define SANDBOX_NS_N (sizeof(sandbox_ns) / sizeof(sandbox_ns[0]))
+
+/*
+ * setns into each of the init's namespaces in types (nsdir: its /proc directory).  All are
+ * opened first: once in the domain's user namespace, the init's /proc is closed to the caller.
+ */
+static int sandbox_setns(int nsdir, int types)
 {
-	return setns(pidfd, CLONE_NEWPID | (with_user ? CLONE_NEWUSER : 0)) < 0 ? -errno : 0;
+	int fds[SANDBOX_NS_N], ret = 0;
+	size_t i;
+
+	for (i = 0; i < SANDBOX_NS_N; i++) {
+		fds[i] = -1;
+		if (ret == 0 && (sandbox_ns[i].type & types)) {
+			fds[i] = openat(nsdir, sandbox_ns[i].name, O_RDONLY | O_CLOEXEC);
+			if (fds[i] < 0)
+				ret = errno == ENOENT ? -ESRCH : -errno;
+		}
+	}
+	for (i = 0; i < SANDBOX_NS_N; i++) {
+		if (ret == 0 && fds[i] >= 0 && setns(fds[i], sandbox_ns[i].type) < 0)
+			ret = -errno;
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	return ret;
 }
 
-int sandbox_join(int pidfd, int parent_pidfd, bool in_user)
+int sandbox_join_pid(int nsdir, bool with_user)
 {
-	int ret;
+	return sandbox_setns(nsdir, CLONE_NEWPID | (with_user ? CLONE_NEWUSER : 0));
+}
 
-	/* Joining the user namespace one is in already is EINVAL. */
-	if (setns(pidfd,
-		  (in_user ? 0 : CLONE_NEWUSER) | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
-		return -errno;
-	if (chdir("/") < 0)
-		return -errno;
-	ret = sandbox_ids();
+int sandbox_join(int nsdir, int parent_dir, bool in_user)
+{
+	int ret = sandbox_setns(nsdir, (in_user ? 0 : CLONE_NEWUSER) | CLONE_NEWNS | CLONE_NEWIPC |
+					   CLONE_NEWNET);
+
+	if (ret == 0 && chdir("/") < 0)
+		ret = -errno;
+	if (ret == 0)
+		ret = sandbox_ids();
 	/* After the ids: changing them clears the parent-death signal. */
-	if (ret == 0 && parent_pidfd >= 0)
-		ret = sandbox_die_with(parent_pidfd);
+	if (ret == 0 && parent_dir != SANDBOX_NO_PARENT)
+		ret = sandbox_die_with(parent_dir);
 	return ret < 0 ? ret : sandbox_lock();
 }
 
@@ -258,10 +301,34 @@ static int sandbox_bind_open(struct sandbox_bind *b, const char *src, const char
 	return b->fd < 0 ? -errno : 0;
 }
 
+/*
+ * Make the bind mount at target read-only.  A remount, not mount_setattr (which valgrind does not
+ * know): it must repeat the flags the host locked on the mount (nosuid, nodev, noexec, atime),
+ * or a user namespace is refused it.  Mounts under target stay as they are.
+ */
+static int sandbox_readonly(const char *target)
+{
+	static const struct {
+		unsigned long st, ms;
+	} keep[] = { { ST_NOSUID, MS_NOSUID },	       { ST_NODEV, MS_NODEV },
+		     { ST_NOEXEC, MS_NOEXEC },	       { ST_NOATIME, MS_NOATIME },
+		     { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME } };
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+	struct statvfs sv;
+	size_t i;
+
+	if (statvfs(target, &sv) < 0)
+		return -errno;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		if (sv.f_flag & keep[i].st)
+			flags |= keep[i].ms;
+	}
+	return mount("none", target, "none", flags, NULL) < 0 ? -errno : 0;
+}
+
 /* Mount one bind (or make its symlink) in the stage. */
 static int sandbox_bind_mount(struct sandbox_bind *b)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 	char src[64], parent[PATH_MAX];
 	struct stat st;
 	int ret, fd;
@@ -286,11 +353,10 @@ static int sandbox_bind_mount(struct sandbox_bind *b)
 			close(fd);
 	}
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", b->fd);
-	if (mount(src, b->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+	/* "none", not NULL, for the ignored type: valgrind checks it as a string. */
+	if (mount(src, b->target, "none", MS_BIND | MS_REC, NULL) < 0)
 		return -errno;
-	if (b->ro && mount_setattr(AT_FDCWD, b->target, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return -errno;
-	return 0;
+	return b->ro ? sandbox_readonly(b->target) : 0;
 }
 
 /* The path of a bind entry, after its "ro:" or "own:". */
@@ -443,16 +509,36 @@ static void sandbox_close_except(int keep[3])
 	close_range(from, ~0u, 0);
 }
 
-int sandbox_die_with(int parent_pidfd)
+int sandbox_self_dir(void)
 {
-	struct pollfd pfd = { .fd = parent_pidfd, .events = POLLIN };
+	char path[32];
+	int fd;
+
+	/* /proc/<pid>, not /proc/self: the link would follow whoever opens it later. */
+	snprintf(path, sizeof(path), "/proc/%d", (int)getpid());
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int sandbox_die_with(int parent_dir)
+{
+	char buf[256], *p;
+	ssize_t n;
+	int fd;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return -errno;
-	/* A pidfd polls readable once its process has exited: it may have before the prctl. */
-	if (poll(&pfd, 1, 0) != 0)
+	/* The parent may have died before the prctl: gone, or a zombie. */
+	fd = openat(parent_dir, "stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -ESRCH;
-	return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' ? 0 : -ESRCH;
 }
 
 /* stdin from /dev/null, stdout and stderr to fd (the domain's log). */
@@ -552,14 +638,14 @@ static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *bi
 	int ret;
 
 	if (o->shared)
-		return parent >= 0 ? sandbox_die_with(parent) : 0;
-	ret = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
+		return o->die_with_parent ? sandbox_die_with(parent) : 0;
+	ret = mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
 	if (ret == 0)
 		ret = sandbox_binds_open(o, binds, n);
 	if (ret == 0)
 		ret = sandbox_ids();
 	/* After the ids: changing them clears the parent-death signal. */
-	if (ret == 0 && parent >= 0)
+	if (ret == 0 && o->die_with_parent)
 		ret = sandbox_die_with(parent);
 	if (ret == 0)
 		ret = sandbox_view(binds, *n);
@@ -610,10 +696,10 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	sandbox_reap(first);
 }
 
-int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
+int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 {
-	struct clone_args args = { .flags = (o->shared ? 0 : NS_FLAGS) | CLONE_PIDFD,
-				   .exit_signal = SIGCHLD };
+	unsigned long flags = (o->shared ? 0 : NS_FLAGS) | SIGCHLD;
+	char proc[32];
 	int sync[2], report[2], err = 0, fd = -1, parent, ret;
 	ssize_t n;
 	pid_t pid;
@@ -634,19 +720,18 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 		close(report[1]);
 		return ret;
 	}
-	/* The init dies with the caller through a pidfd of it: pids do not cross namespaces. */
-	parent = o->die_with_parent ? (int)syscall(SYS_pidfd_open, getpid(), 0) : -1;
-	if (o->die_with_parent && parent < 0) {
-		err = -errno;
+	/* The init dies with the caller, whose /proc directory tells across namespaces. */
+	parent = o->die_with_parent ? sandbox_self_dir() : -1;
+	if (parent < -1) {
 		close(sync[0]);
 		close(sync[1]);
 		close(report[0]);
 		close(report[1]);
-		return err;
+		return parent;
 	}
-	args.pidfd = (uint64_t)(uintptr_t)&fd;
 	fflush(NULL);
-	pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	/* clone, not clone3: valgrind knows only clone; fork-like, no stack given. */
+	pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		close(sync[1]);
 		close(report[0]);
@@ -671,16 +756,24 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd)
 		} while (n < 0 && errno == EINTR);
 		ret = n != (ssize_t)sizeof(err) ? -ECHILD : err;
 	}
+	/* The init's /proc directory: its namespaces, and stale (ESRCH) once it is gone. */
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	if (ret == 0) {
+		fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			ret = -errno;
+	}
 	if (ret < 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		err = ret;
 		goto out;
 	}
 	*init = pid;
-	*pidfd = fd;
+	*nsdir = fd;
 out:
 	if (sync[1] >= 0)
 		close(sync[1]);

@@ -49,31 +49,39 @@ struct sandbox_opts {
 };
 
 /*
- * Start the domain's init.  *init gets its pid (a child of the caller) and *pidfd a pidfd of it
+ * Start the domain's init.  *init gets its pid (a child of the caller) and *nsdir its /proc
+ * directory (O_PATH, close-on-exec: its namespaces, for sandbox_join)
  * (close-on-exec).  Returns once the view is built; a failure inside, or argv's exec failure,
  * comes back as its negative errno.
  */
-int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *pidfd);
+int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir);
 
 /*
- * In a child forked by the caller: become a process of the domain whose init is pidfd, except
+ * In a child forked by the caller: become a process of the domain whose init nsdir is, except
  * for its pid namespace (which only a fork after sandbox_join_pid gives; with_user joins the
  * user namespace too, which a normal user needs to be allowed the pid one): its user (uid 0 inside,
  * the domain's uid outside), mount, ipc and network namespaces, no new privileges, the seccomp
  * filter.
  */
-int sandbox_join_pid(int pidfd, bool with_user);
+int sandbox_join_pid(int nsdir, bool with_user);
 /*
- * parent_pidfd >= 0: a pidfd of the parent, whose death then kills the caller (SIGKILL).
+ * parent_dir: the parent's /proc directory (sandbox_self_dir), whose death then kills the
+ * caller (SIGKILL), or SANDBOX_NO_PARENT.
  * in_user: the caller joined the user namespace already (sandbox_join_pid with_user).
  */
-int sandbox_join(int pidfd, int parent_pidfd, bool in_user);
+int sandbox_join(int nsdir, int parent_dir, bool in_user);
+
+/* sandbox_join's parent_dir when the caller should not die with its parent. */
+#define SANDBOX_NO_PARENT (-0x7fffffff)
 
 /*
- * PR_SET_PDEATHSIG SIGKILL, and -ESRCH if the parent, whose pidfd parent_pidfd is, has already
- * exited.  Set after any change of ids, which clears it.
+ * PR_SET_PDEATHSIG SIGKILL, and -ESRCH if the parent, whose /proc directory parent_dir is
+ * (sandbox_self_dir), has already exited.  Set after any change of ids, which clears it.
  */
-int sandbox_die_with(int parent_pidfd);
+int sandbox_die_with(int parent_dir);
+
+/* This process's /proc/<pid> directory (O_PATH, close-on-exec), or a negative errno. */
+int sandbox_self_dir(void);
 
 /* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
 uid_t sandbox_uid(domid_t domid, uid_t uid_base);

@@ -128,7 +128,8 @@ static int blk_env_mkdir(struct blk_env *env)
  */
 static int blk_env_dd_create(struct blk_env *env)
 {
-	const char *binds[] = { env->dir, NULL };
+	/* $PVIO_TEST_BIND: one more, for valgrind's logs (tests/blk-valgrind.sh). */
+	const char *binds[] = { env->dir, getenv("PVIO_TEST_BIND"), NULL };
 	struct embed_domain_opts o = { .binds = binds };
 	uid_t uid;
 	int rc = embed_domain_create_with(env->e, "dd", &o, &env->dd);
@@ -171,7 +172,11 @@ int blk_env_start(struct blk_env *env)
 	if (rc == 0)
 		rc = blk_env_dd_create(env);
 	if (rc == 0)
-		rc = embed_domain_create(env->e, "guest", &env->guest);
+		rc = embed_domain_create_with(
+		    env->e, "guest",
+		    &(struct embed_domain_opts){
+			.binds = (const char *[]){ getenv("PVIO_TEST_BIND"), NULL } },
+		    &env->guest);
 	if (rc < 0) {
 		fprintf(stderr, "FAIL: embedded hypervisor: %s\n", strerror(-rc));
 		return T_FAIL;
