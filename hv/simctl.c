@@ -175,18 +175,18 @@ int hvctl_death_read(int fd, domid_t *domid)
 
 int hvctl_enter_domain(int token_fd, const char *path)
 {
-	char resolved[PATH_MAX], fdstr[16];
-	int flags, ret;
+	char fdstr[16];
+	int flags;
 
-	ret = path_resolve(path, resolved, sizeof(resolved));
-	if (ret < 0)
-		return ret;
+	/* The token is the domain's connection: it needs no socket path, and must not name dom0's.
+	 */
+	(void)path;
 	flags = fcntl(token_fd, F_GETFD);
 	if (flags < 0 || fcntl(token_fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
 		return -errno;
 	snprintf(fdstr, sizeof(fdstr), "%d", token_fd);
-	if (setenv(HVSIM_FD_ENV, fdstr, 1) < 0 || setenv("PVIO_HV", "sim", 1) < 0 ||
-	    setenv(HVSIM_SOCKET_ENV, resolved, 1) < 0)
+	if (unsetenv(HVSIM_SOCKET_ENV) < 0 || setenv(HVSIM_FD_ENV, fdstr, 1) < 0 ||
+	    setenv("PVIO_HV", "sim", 1) < 0)
 		return -errno;
 	return 0;
 }

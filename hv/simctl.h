@@ -60,8 +60,9 @@ int hvctl_death_read(int fd, domid_t *domid);
 /*
  * In a child after fork(), before exec: make this process part of the
  * domain whose token is token_fd.  Keeps the token across exec and sets
- * $PVIO_HV_FD, $PVIO_HV=sim and $PVIO_HV_SOCKET (to path, or the default
- * resolved now) for hv_open().
+ * $PVIO_HV_FD and $PVIO_HV=sim for hv_open(); unsets $PVIO_HV_SOCKET, so
+ * that nothing in the domain's environment names dom0's main socket (path
+ * is ignored: the token alone reaches pvio-hv).
  */
 int hvctl_enter_domain(int token_fd, const char *path);
 /*

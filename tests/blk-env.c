@@ -21,7 +21,7 @@
 #include <xenstore.h>
 
 #include "tests/blk-env.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 
 #define BLK_TAG_MAGIC 0x70766b31u /* "pvk1" */
 #define BLK_TAG_CRC   (BLK_SECTOR - 4)
@@ -123,6 +123,26 @@ static int blk_env_mkdir(struct blk_env *env)
 	return 0;
 }
 
+/*
+ * The driver domain: it sees the private directory (its disks and the daemon's stats), which
+ * its uid owns so that pvio-blkback can open the disks read-write.
+ */
+static int blk_env_dd_create(struct blk_env *env)
+{
+	/* $PVIO_TEST_BIND: one more, for valgrind's logs (tests/blk-valgrind.sh). */
+	const char *binds[] = { env->dir, getenv("PVIO_TEST_BIND"), NULL };
+	struct embed_domain_opts o = { .binds = binds };
+	uid_t uid;
+	int rc = embed_domain_create_with(env->e, "dd", &o, &env->dd);
+
+	if (rc < 0)
+		return rc;
+	uid = embed_domain_uid(env->e, env->dd);
+	if (chown(env->dir, uid, (gid_t)-1) < 0 || chown(env->stats_dir, uid, (gid_t)-1) < 0)
+		return -errno;
+	return 0;
+}
+
 int blk_env_start(struct blk_env *env)
 {
 	struct embed_opts opts = { .die_with_parent = true };
@@ -151,9 +171,13 @@ int blk_env_start(struct blk_env *env)
 	opts.verbose = getenv("PVIO_TEST_VERBOSE") != NULL;
 	rc = embed_start(&env->e, &opts);
 	if (rc == 0)
-		rc = embed_domain_create(env->e, "dd", &env->dd);
+		rc = blk_env_dd_create(env);
 	if (rc == 0)
-		rc = embed_domain_create(env->e, "guest", &env->guest);
+		rc = embed_domain_create_with(
+		    env->e, "guest",
+		    &(struct embed_domain_opts){
+			.binds = (const char *[]){ getenv("PVIO_TEST_BIND"), NULL } },
+		    &env->guest);
 	if (rc < 0) {
 		fprintf(stderr, "FAIL: embedded hypervisor: %s\n", strerror(-rc));
 		return T_FAIL;
@@ -204,6 +228,13 @@ int blk_env_disk(struct blk_env *env, const char *name, uint64_t bytes, char *pa
 		return -errno;
 	if (ftruncate(fd, (off_t)bytes) < 0)
 		rc = -errno;
+	/* The driver domain's uid opens it. */
+	if (rc == 0 && env->e) {
+		uid_t uid = embed_domain_uid(env->e, env->dd);
+
+		if (fchown(fd, uid, (gid_t)-1) < 0)
+			rc = -errno;
+	}
 	close(fd);
 	return rc;
 }

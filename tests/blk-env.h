@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blk-env.h - the environment of the block device's end-to-end tests: an embedded hypervisor
- * and xenstore (tools/embed.h), a driver domain "dd" running pvio-blkback(8) and a guest
+ * and xenstore (launch/embed.h), a driver domain "dd" running pvio-blkback(8) and a guest
  * domain, disk files in a private directory (on /dev/shm when it is there), devices attached
  * the way the toolstack does it (xenbus/toolstack.h), and the daemon's statistics files.
  *

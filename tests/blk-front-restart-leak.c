@@ -20,7 +20,7 @@
 #include "frontend/blk/blkfront.h"
 #include "hv/simctl.h"
 #include "tests/blk-env.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 
 #define DISK_BYTES   (8u << 20)
 #define IO_BYTES     (64u << 10)

@@ -4,7 +4,7 @@
  *
  *	blk-fuse-env IMAGE MOUNTPOINT COMMAND [ARG...]
  *
- * Starts the embedded hypervisor and xenstored (tools/embed.h), creates a driver domain "dd"
+ * Starts the embedded hypervisor and xenstored (launch/embed.h), creates a driver domain "dd"
  * running pvio-blkback and a domain "guest", gives the guest IMAGE as xvdb (served by dd), runs
  * `pvio-blkfront -f xvdb MOUNTPOINT` in the guest, waits for MOUNTPOINT/disk, then runs COMMAND
  * in dom0 and tears everything down: loop devices still on the file detached, the file system
@@ -31,7 +31,7 @@
 #include <xenstore.h>
 
 #include "tests/helpers.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 #include "xenbus/toolstack.h"
 
 #define DEVID	    51728 /* xvdb */
@@ -159,6 +159,32 @@ static int env_wait_disk(struct env *v)
 	return -1;
 }
 
+/*
+ * The driver domain sees the image's directory, and its uid owns both.  The guest is not
+ * isolated: dom0 must reach its FUSE mount for losetup, and the kernel lets no process outside a
+ * user namespace use a FUSE mount made inside it.
+ */
+static int env_dd_create(struct env *v)
+{
+	char dir[PATH_MAX], *slash;
+	const char *binds[] = { dir, NULL };
+	uid_t uid;
+
+	snprintf(dir, sizeof(dir), "%s", v->image);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (embed_domain_create_with(v->e, "dd", &(struct embed_domain_opts){ .binds = binds },
+				     &v->dd))
+		return -1;
+	uid = embed_domain_uid(v->e, v->dd);
+	if (chown(dir, uid, (gid_t)-1) < 0 || chown(v->image, uid, (gid_t)-1) < 0) {
+		fprintf(stderr, "blk-fuse-env: chown %s: %s\n", v->image, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Start everything: 0, EXIT_NOFUSE, or -1 after a message. */
 static int env_setup(struct env *v)
 {
@@ -173,8 +199,9 @@ static int env_setup(struct env *v)
 		return -1;
 	}
 	if (embed_start(&v->e, &(struct embed_opts){ .die_with_parent = true }) ||
-	    embed_domain_create(v->e, "dd", &v->dd) ||
-	    embed_domain_create(v->e, "guest", &v->guest))
+	    env_dd_create(v) ||
+	    embed_domain_create_with(v->e, "guest", &(struct embed_domain_opts){ .shared = true },
+				     &v->guest))
 		return -1;
 	/* The image's directory is the daemon's storage. */
 	snprintf(storage, sizeof(storage), "%s", v->image);

@@ -21,7 +21,7 @@
 
 #include "frontend/blk/blkfront.h"
 #include "tests/blk-env.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 
 #define DISK_BYTES (4u << 20)
 #define GONE_MS	   5000

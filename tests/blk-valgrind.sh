@@ -19,6 +19,7 @@ fi
 dir=$(mktemp -d /tmp/pvio-blk-valgrind.XXXXXX) || exit 1
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 mkdir "$dir/bin" "$dir/log"
+chmod 1777 "$dir/log" # the domains' uids write their logs there
 ln -s "$b/pvio-hv" "$b/pvio-xenstored" "$dir/bin/"
 vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
 vg="$vg --show-leak-kinds=definite,indirect --error-exitcode=99"
@@ -30,7 +31,8 @@ chmod +x "$dir/bin/pvio-blkback"
 
 status=0
 for t in blk-kill-backend blk-hostile-front blkback-storage; do
-	if ! PVIO_BUILDDIR="$dir/bin" timeout -k 10 600 $vg --log-file="$dir/log/$t.%p" \
+	# The domains' processes see of the host only what they are given: the log directory.
+	if ! PVIO_TEST_BIND="$dir/log" PVIO_BUILDDIR="$dir/bin" timeout -k 10 600 $vg --log-file="$dir/log/$t.%p" \
 		"$b/tests/$t"; then
 		echo "FAIL: $t under valgrind"
 		status=1

@@ -17,7 +17,7 @@
 
 #include "tests/grant-attack.h"
 #include "tests/hv-test.h"
-#include "tools/embed.h"
+#include "launch/embed.h"
 
 /* A command down a pipe, and its answer. */
 struct ga_msg {

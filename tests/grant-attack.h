@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * grant-attack.h - the stage of the grant attack tests (tests/grant-attack-*.c): an embedded
- * hypervisor (tools/embed.h) with three guest domains.  The victim shares pages with the
+ * hypervisor (launch/embed.h) with three guest domains.  The victim shares pages with the
  * back-end domain (one writable, one read-only) and with the attacker (one read-only page
  * holding GA_RO_TEXT, one already ended); the back-end maps and checks them each round and
  * writes an answer into the writable one.  The attack runs in a process forked into the

@@ -14,13 +14,21 @@ t_unmount() { fusermount3 -u "$dir/mnt" 2>/dev/null; t_cleanup; }
 trap t_unmount EXIT
 
 eval "$("$pvio" up)" || fail "pvio up"
-dd=$("$pvio" create dd -- "$blkback" -v --storage "$dir") || fail "create dd"
-guest=$("$pvio" create guest -- "$blkfront" -f --wait 10 xvdb "$dir/mnt") || fail "create guest"
 truncate -s 1M "$dir/disk.img" || fail "truncate"
+: >"$dir/mounted"
+# The driver domain sees the disk, the guest its mount point and a file to say it mounted: the
+# FUSE mount is in the guest's own mount namespace, out of dom0's sight.
+dd=$("$pvio" create -b "own:$dir/disk.img" dd -- "$blkback" -v --storage "$dir") || fail "create dd"
+# A domain's uid opens /dev/fuse only where it is open to all (udev's 0666); else --shared.
+shared=
+[ "$(stat -c %a /dev/fuse)" = 666 ] || shared=--shared
+guest=$("$pvio" create -b "own:$dir/mnt" -b "own:$dir/mounted" $shared guest -- sh -c \
+	'"$0" -f --wait 10 xvdb "$1" & until [ -e "$1/disk" ]; do sleep 0.02; done; echo y >"$2"; wait' \
+	"$blkfront" "$dir/mnt" "$dir/mounted") || fail "create guest"
 "$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"
 be=/local/domain/$dd/backend/vbd/$guest/51728
 wait_for sh -c "[ \"\$(xenstore-read $be/state)\" = 4 ]" || fail "the device never connected"
-wait_for test -e "$dir/mnt/disk" || fail "pvio-blkfront did not mount: $(cat "$dir/guest.log")"
+wait_for test -s "$dir/mounted" || fail "pvio-blkfront did not mount: $(cat "$dir/guest.log")"
 timeout 30 "$pvio" block-detach guest xvdb 2>"$dir/err" || fail "block-detach: $(cat "$dir/err")"
 [ -s "$dir/err" ] && fail "block-detach said: $(cat "$dir/err")"
 exit 0

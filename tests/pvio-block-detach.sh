@@ -9,9 +9,10 @@ t_rundir pvio-detach
 t_domains="guest dd"
 
 eval "$("$pvio" up)" || fail "pvio up"
-dd=$("$pvio" create dd -- "$blkback" -v --storage "$dir") || fail "create dd"
-guest=$("$pvio" create guest -- sleep 60) || fail "create guest"
 truncate -s 1M "$dir/disk.img" || fail "truncate"
+# The driver domain sees the disk, owned by its uid, and nothing else of the host's.
+dd=$("$pvio" create -b "own:$dir/disk.img" dd -- "$blkback" -v --storage "$dir") || fail "create dd"
+guest=$("$pvio" create guest -- sleep 60) || fail "create guest"
 "$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"
 be=/local/domain/$dd/backend/vbd/$guest/51728
 wait_for sh -c "[ \"\$(xenstore-read $be/state)\" = 2 ]" || fail "the back-end never reached InitWait"

@@ -22,8 +22,10 @@ grep -qx "export XENSTORED_PATH=$dir/xenstored.sock" "$dir/env" || fail "up: XEN
 "$pvio" up >/dev/null 2>&1 && fail "a second pvio up succeeded"
 
 dd=$("$pvio" create dd -- sleep 60) || fail "create dd"
-guest=$("$pvio" create guest -- sh -c 'xenstore-read name >"$0"; exec sleep 60' \
-	"$dir/guest-name") || fail "create guest"
+# A domain sees of the host only what it is given: the file it writes, owned by its uid.
+: >"$dir/guest-name"
+guest=$("$pvio" create -b "own:$dir/guest-name" guest -- \
+	sh -c 'xenstore-read name >"$0"; exec sleep 60' "$dir/guest-name") || fail "create guest"
 case "$dd$guest" in *[!0-9]*) fail "domids: '$dd' '$guest'";; esac
 "$pvio" list >"$dir/list" || fail "list"
 grep -Eq "^guest +$guest " "$dir/list" && grep -Eq "^dd +$dd " "$dir/list" || fail "list: $(cat "$dir/list")"

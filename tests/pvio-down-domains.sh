@@ -7,23 +7,28 @@
 blkback=$build/pvio-blkback
 t_need "$pvio" "$blkback" xenstore-read
 t_rundir pvio-down
-t_pidfiles="$dir/dd.pid $dir/guest.pid $dir/idle.pid"
 
 eval "$("$pvio" up)" || fail "pvio up"
-# Each program records its pid, then becomes the daemon (exec keeps the pid).
-dd=$("$pvio" create dd -- sh -c 'echo $$ >"$0"; exec "$1" -v --storage "$2"' "$dir/dd.pid" "$blkback" "$dir") ||
-	fail "create dd"
-guest=$("$pvio" create guest -- sh -c 'echo $$ >"$0"; exec "$1"' "$dir/guest.pid" "$blkback") ||
-	fail "create guest"
-"$pvio" create idle -- sh -c 'echo $$ >"$0"; exec sleep 60' "$dir/idle.pid" >/dev/null ||
-	fail "create idle"
 truncate -s 1M "$dir/disk.img" || fail "truncate"
+: >"$dir/dd.pid"
+: >"$dir/guest.pid"
+: >"$dir/idle.pid"
+# Each program records its pid (in its domain's pid namespace: only to say it started), then
+# becomes the daemon (exec keeps the pid).  Each domain sees only its own file (and dd its disk).
+dd=$("$pvio" create -b "own:$dir/dd.pid" -b "own:$dir/disk.img" dd -- \
+	sh -c 'echo $$ >"$0"; exec "$1" -v --storage "$2"' "$dir/dd.pid" "$blkback" "$dir") ||
+	fail "create dd"
+guest=$("$pvio" create -b "own:$dir/guest.pid" guest -- \
+	sh -c 'echo $$ >"$0"; exec "$1"' "$dir/guest.pid" "$blkback") || fail "create guest"
+"$pvio" create -b "own:$dir/idle.pid" idle -- \
+	sh -c 'echo $$ >"$0"; exec sleep 60' "$dir/idle.pid" >/dev/null || fail "create idle"
 "$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"
 be=/local/domain/$dd/backend/vbd/$guest/51728
 wait_for sh -c "[ \"\$(xenstore-read $be/state)\" = 2 ]" || fail "the back-end never reached InitWait"
 wait_for test -s "$dir/guest.pid" || fail "the guest's program did not start"
 wait_for test -s "$dir/idle.pid" || fail "the idle domain's program did not start"
-pids="$(cat "$dir/hv.pid" "$dir/xenstored.pid" "$dir/dd.pid" "$dir/guest.pid" "$dir/idle.pid")"
+# Each domain's init (the first field of its record): once it is gone, so is all of its domain.
+pids="$(cat "$dir/hv.pid" "$dir/xenstored.pid") $(cut -d' ' -f1 "$dir"/domain-*.pgid)"
 timeout 60 "$pvio" down 2>"$dir/err" || fail "pvio down: $(cat "$dir/err")"
 [ -s "$dir/err" ] && fail "pvio down said: $(cat "$dir/err")"
 for p in $pids; do

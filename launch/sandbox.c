@@ -1,0 +1,821 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox.c - a domain's namespaces, view, credentials and seccomp filter (see sandbox.h).
+ *
+ * The init is cloned with new user, mount, pid, ipc and network namespaces; the caller writes
+ * its uid and gid maps while it waits on a pipe (only a process outside the namespace may map a
+ * uid other than its own), then the init takes uid 0 inside, builds the view on a tmpfs over
+ * /tmp of its private mount tree, mounts a /proc of its own pid namespace while the host's is
+ * still visible (the kernel refuses a new proc otherwise), and pivots into the tmpfs.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+#include <seccomp.h>
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
+
+#include "launch/sandbox.h"
+
+#define NS_FLAGS  (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET)
+#define STAGE	  "/tmp" /* where the new root is built, in the init's private tree */
+#define INIT_NAME "pvio-init"
+#define MAX_BINDS 64
+
+/* System directories every domain sees read-only (symlinks are copied as symlinks). */
+static const char *const sandbox_system[] = { "/usr",	"/bin",	  "/sbin",   "/lib",
+					      "/lib32", "/lib64", "/libx32", "/etc" };
+/* Devices a domain may have, when the host has them. */
+static const char *const sandbox_devices[] = { "null",	  "zero", "full", "random",
+					       "urandom", "tty",  "fuse", "net/tun" };
+/* Syscalls refused with EPERM: they reach other processes, the kernel or the machine. */
+static const char *const sandbox_denied[] = {
+	"process_vm_readv",
+	"process_vm_writev",
+	"pidfd_getfd",
+	"kexec_load",
+	"kexec_file_load",
+	"bpf",
+	"perf_event_open",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"userfaultfd",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"reboot",
+	"swapon",
+	"swapoff",
+	"acct",
+	"iopl",
+	"ioperm",
+	"syslog",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"quotactl",
+	"lookup_dcookie",
+	"kcmp",
+	"fanotify_init",
+	"vhangup",
+#if !defined(__SANITIZE_ADDRESS__)
+	/* LeakSanitizer stops its own threads with ptrace: a sanitizer build keeps it. */
+	"ptrace",
+#endif
+};
+
+uid_t sandbox_uid(domid_t domid, uid_t base)
+{
+	const char *env = getenv(SANDBOX_UID_BASE_ENV);
+
+	if (geteuid() != 0)
+		return geteuid();
+	if (!base && env && *env)
+		base = (uid_t)strtoul(env, NULL, 10);
+	if (!base)
+		base = SANDBOX_UID_BASE;
+	return base + domid;
+}
+
+int sandbox_seccomp(void)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	/* Valgrind does not know seccomp(2): a run under it goes without the filter. */
+	if (RUNNING_ON_VALGRIND)
+		return 0;
+#endif
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int ret = 0;
+	size_t i;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* Pushing a character into a terminal's input would act as whoever reads it. */
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+			       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+	for (i = 0; ret == 0 && i < sizeof(sandbox_denied) / sizeof(sandbox_denied[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(sandbox_denied[i]);
+
+		if (nr != __NR_SCMP_ERROR)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	}
+	if (ret == 0)
+		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (ret == 0)
+		ret = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return ret > 0 ? -ret : ret;
+}
+
+/* After the namespaces: uid and gid 0 inside (the domain's uid outside), no other groups. */
+static int sandbox_ids(void)
+{
+	/* Refused where setgroups is denied (a normal user's map): there are none to drop. */
+	if (setgroups(0, NULL) < 0 && errno != EPERM)
+		return -errno;
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* No new privileges (no set-uid program gives any), and the filter. */
+static int sandbox_lock(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return sandbox_seccomp();
+}
+
+/* The init's namespaces, by name and type, the user namespace first: it gives the rights. */
+static const struct {
+	const char *name;
+	int type;
+} sandbox_ns[] = { { "ns/user", CLONE_NEWUSER },
+		   { "ns/pid", CLONE_NEWPID },
+		   { "ns/mnt", CLONE_NEWNS },
+		   { "ns/ipc", CLONE_NEWIPC },
+		   { "ns/net", CLONE_NEWNET } };
+
+#define SANDBOX_NS_N (sizeof(sandbox_ns) / sizeof(sandbox_ns[0]))
+
+/*
+ * setns into each of the init's namespaces in types (nsdir: its /proc directory).  All are
+ * opened first: once in the domain's user namespace, the init's /proc is closed to the caller.
+ */
+static int sandbox_setns(int nsdir, int types)
+{
+	int fds[SANDBOX_NS_N], ret = 0;
+	size_t i;
+
+	for (i = 0; i < SANDBOX_NS_N; i++) {
+		fds[i] = -1;
+		if (ret == 0 && (sandbox_ns[i].type & types)) {
+			fds[i] = openat(nsdir, sandbox_ns[i].name, O_RDONLY | O_CLOEXEC);
+			if (fds[i] < 0)
+				ret = errno == ENOENT ? -ESRCH : -errno;
+		}
+	}
+	for (i = 0; i < SANDBOX_NS_N; i++) {
+		if (ret == 0 && fds[i] >= 0 && setns(fds[i], sandbox_ns[i].type) < 0)
+			ret = -errno;
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	return ret;
+}
+
+int sandbox_join_pid(int nsdir, bool with_user)
+{
+	return sandbox_setns(nsdir, CLONE_NEWPID | (with_user ? CLONE_NEWUSER : 0));
+}
+
+int sandbox_join(int nsdir, int parent_dir, bool in_user)
+{
+	int ret = sandbox_setns(nsdir, (in_user ? 0 : CLONE_NEWUSER) | CLONE_NEWNS | CLONE_NEWIPC |
+					   CLONE_NEWNET);
+
+	if (ret == 0 && chdir("/") < 0)
+		ret = -errno;
+	if (ret == 0)
+		ret = sandbox_ids();
+	/* After the ids: changing them clears the parent-death signal. */
+	if (ret == 0 && parent_dir != SANDBOX_NO_PARENT)
+		ret = sandbox_die_with(parent_dir);
+	return ret < 0 ? ret : sandbox_lock();
+}
+
+/* /proc/PID/<what> = "0 ID 1", the one id the domain has. */
+static int sandbox_map_write(pid_t pid, const char *what, const char *text)
+{
+	char path[64];
+	int fd, ret = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	if (n != (ssize_t)strlen(text))
+		ret = n < 0 ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+static int sandbox_maps(pid_t pid, uid_t uid)
+{
+	gid_t gid = geteuid() == 0 ? (gid_t)uid : getegid();
+	char map[64];
+	int ret;
+
+	/* Only root may keep setgroups; a normal user's map requires it denied. */
+	if (geteuid() != 0) {
+		ret = sandbox_map_write(pid, "setgroups", "deny");
+		if (ret < 0)
+			return ret;
+	}
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)uid);
+	ret = sandbox_map_write(pid, "uid_map", map);
+	if (ret < 0)
+		return ret;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)gid);
+	return sandbox_map_write(pid, "gid_map", map);
+}
+
+/* mkdir -p path (mode 0755). */
+static int sandbox_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+/* A bind source opened before the tmpfs hides /tmp. */
+struct sandbox_bind {
+	char target[PATH_MAX]; /* its path inside the view */
+	int fd;		       /* O_PATH on the source, or -1 (a symlink: link holds it) */
+	char link[PATH_MAX];   /* a symlink's text */
+	bool ro;	       /* read-only */
+};
+
+static int sandbox_bind_open(struct sandbox_bind *b, const char *src, const char *target, bool ro,
+			     bool optional)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (snprintf(b->target, sizeof(b->target), STAGE "%s", target) >= (int)sizeof(b->target))
+		return -ENAMETOOLONG;
+	b->ro = ro;
+	b->fd = -1;
+	b->link[0] = '\0';
+	if (lstat(src, &st) < 0)
+		return optional ? 1 : -errno;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(src, b->link, sizeof(b->link) - 1);
+		if (n < 0)
+			return -errno;
+		b->link[n] = '\0';
+		return 0;
+	}
+	b->fd = open(src, O_PATH | O_CLOEXEC);
+	return b->fd < 0 ? -errno : 0;
+}
+
+/*
+ * Make the bind mount at target read-only.  A remount, not mount_setattr (which valgrind does not
+ * know): it must repeat the flags the host locked on the mount (nosuid, nodev, noexec, atime),
+ * or a user namespace is refused it.  Mounts under target stay as they are.
+ */
+static int sandbox_readonly(const char *target)
+{
+	static const struct {
+		unsigned long st, ms;
+	} keep[] = { { ST_NOSUID, MS_NOSUID },	       { ST_NODEV, MS_NODEV },
+		     { ST_NOEXEC, MS_NOEXEC },	       { ST_NOATIME, MS_NOATIME },
+		     { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME } };
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+	struct statvfs sv;
+	size_t i;
+
+	if (statvfs(target, &sv) < 0)
+		return -errno;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		if (sv.f_flag & keep[i].st)
+			flags |= keep[i].ms;
+	}
+	return mount("none", target, "none", flags, NULL) < 0 ? -errno : 0;
+}
+
+/* Mount one bind (or make its symlink) in the stage. */
+static int sandbox_bind_mount(struct sandbox_bind *b)
+{
+	char src[64], parent[PATH_MAX];
+	struct stat st;
+	int ret, fd;
+
+	snprintf(parent, sizeof(parent), "%s", b->target);
+	*strrchr(parent, '/') = '\0';
+	ret = sandbox_mkdirs(parent);
+	if (ret < 0)
+		return ret;
+	if (b->link[0])
+		return symlink(b->link, b->target) < 0 && errno != EEXIST ? -errno : 0;
+	if (fstat(b->fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(b->target, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	} else {
+		fd = open(b->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EISDIR && errno != EROFS)
+			return -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", b->fd);
+	/* "none", not NULL, for the ignored type: valgrind checks it as a string. */
+	if (mount(src, b->target, "none", MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	return b->ro ? sandbox_readonly(b->target) : 0;
+}
+
+/* The path of a bind entry, after its "ro:" or "own:". */
+static const char *sandbox_bind_path(const char *bind)
+{
+	if (!strncmp(bind, "ro:", 3))
+		return bind + 3;
+	if (!strncmp(bind, "own:", 4))
+		return bind + 4;
+	return bind;
+}
+
+/* Give the domain's uid the "own:" binds (only root can, and needs to). */
+static int sandbox_binds_own(const struct sandbox_opts *o, uid_t uid)
+{
+	size_t i;
+
+	if (geteuid() != 0)
+		return 0;
+	for (i = 0; o->binds && o->binds[i]; i++) {
+		if (strncmp(o->binds[i], "own:", 4))
+			continue;
+		if (chown(o->binds[i] + 4, uid, (gid_t)-1) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Everything the view binds, opened now: the stage's tmpfs is about to hide /tmp. */
+static int sandbox_binds_open(const struct sandbox_opts *o, struct sandbox_bind *b, size_t *n)
+{
+	char dev[64];
+	size_t i;
+	int ret;
+
+	*n = 0;
+	for (i = 0; i < sizeof(sandbox_system) / sizeof(sandbox_system[0]); i++) {
+		ret = sandbox_bind_open(&b[*n], sandbox_system[i], sandbox_system[i], true, true);
+		if (ret < 0)
+			return ret;
+		*n += ret == 0;
+	}
+	for (i = 0; i < sizeof(sandbox_devices) / sizeof(sandbox_devices[0]); i++) {
+		snprintf(dev, sizeof(dev), "/dev/%s", sandbox_devices[i]);
+		ret = sandbox_bind_open(&b[*n], dev, dev, false, true);
+		if (ret < 0)
+			return ret;
+		*n += ret == 0;
+	}
+	if (o->bindir) {
+		ret = sandbox_bind_open(&b[*n], o->bindir, o->bindir, true, false);
+		if (ret < 0)
+			return ret;
+		(*n)++;
+	}
+	if (o->xs_dir) {
+		ret = sandbox_bind_open(&b[*n], o->xs_dir, SANDBOX_XS_DIR, false, false);
+		if (ret < 0)
+			return ret;
+		(*n)++;
+	}
+	for (i = 0; o->binds && o->binds[i]; i++) {
+		const char *path = sandbox_bind_path(o->binds[i]);
+		bool ro = strncmp(o->binds[i], "ro:", 3) == 0;
+
+		if (*n == MAX_BINDS || path[0] != '/')
+			return -EINVAL;
+		ret = sandbox_bind_open(&b[*n], path, path, ro, false);
+		if (ret < 0)
+			return ret;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int sandbox_tmpfs(const char *path, const char *opts)
+{
+	int ret = sandbox_mkdirs(path);
+
+	if (ret < 0)
+		return ret;
+	return mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ? -errno : 0;
+}
+
+/*
+ * The view, then pivot_root into it.  In the init, uid 0 of its own namespaces; binds[0..n) were
+ * opened before, with the caller's uid (the runtime directory is the caller's only).
+ */
+static int sandbox_view(struct sandbox_bind *binds, size_t n)
+{
+	size_t i;
+	int ret = 0;
+
+	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID, "mode=0755") < 0)
+		ret = -errno;
+	if (ret == 0)
+		ret = sandbox_tmpfs(STAGE "/dev", "mode=0755");
+	/* Before the binds: a bound path under /tmp or /dev/shm must stay visible. */
+	if (ret == 0)
+		ret = sandbox_tmpfs(STAGE "/dev/shm", "mode=1777");
+	if (ret == 0)
+		ret = sandbox_tmpfs(STAGE "/tmp", "mode=1777");
+	for (i = 0; ret == 0 && i < n; i++)
+		ret = sandbox_bind_mount(&binds[i]);
+	for (i = 0; i < n; i++) {
+		if (binds[i].fd >= 0)
+			close(binds[i].fd);
+	}
+	if (ret == 0)
+		ret = symlink("/proc/self/fd", STAGE "/dev/fd") < 0 ? -errno : 0;
+	if (ret == 0)
+		ret = sandbox_mkdirs(STAGE "/proc");
+	/* While the host's /proc is still visible: the kernel refuses a new one otherwise. */
+	if (ret == 0 &&
+	    mount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		ret = -errno;
+	if (ret == 0 && chdir(STAGE) < 0)
+		ret = -errno;
+	if (ret == 0 && syscall(SYS_pivot_root, ".", ".") < 0)
+		ret = -errno;
+	if (ret == 0 && umount2(".", MNT_DETACH) < 0)
+		ret = -errno;
+	if (ret == 0 && chdir("/") < 0)
+		ret = -errno;
+	return ret;
+}
+
+/* Close every fd from 3 up but those in keep[0..3) (-1: none). */
+static void sandbox_close_except(int keep[3])
+{
+	unsigned int from = 3;
+	int i, j, t;
+
+	for (i = 0; i < 3; i++) {
+		for (j = i + 1; j < 3; j++) {
+			if (keep[j] < keep[i]) {
+				t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0u, 0);
+}
+
+int sandbox_self_dir(void)
+{
+	char path[32];
+	int fd;
+
+	/* /proc/<pid>, not /proc/self: the link would follow whoever opens it later. */
+	snprintf(path, sizeof(path), "/proc/%d", (int)getpid());
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int sandbox_die_with(int parent_dir)
+{
+	char buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return -errno;
+	/* The parent may have died before the prctl: gone, or a zombie. */
+	fd = openat(parent_dir, "stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' ? 0 : -ESRCH;
+}
+
+/* stdin from /dev/null, stdout and stderr to fd (the domain's log). */
+static void sandbox_stdio(int fd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		close(null);
+	}
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+}
+
+/* The first process: the token kept, the caller's set-up, exec; errors to report. */
+static __attribute__((noreturn)) void sandbox_first(const struct sandbox_opts *o, int report)
+{
+	int err = 0;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGCHLD, SIG_DFL);
+	if (o->setup)
+		err = -o->setup(o->setup_arg);
+	if (err == 0) {
+		execvp(o->argv[0], o->argv);
+		err = errno;
+	}
+	if (write(report, &err, sizeof(err)) < 0) {
+		/* The init then sees EOF, and the process exit 127. */
+	}
+	_exit(127);
+}
+
+static void sandbox_nop(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Reap until the first process (if any) exits, then exit with its status: the kernel then kills
+ * whatever else runs in the domain.  Without one, reap forever.
+ */
+static __attribute__((noreturn)) void sandbox_reap(pid_t first)
+{
+	sigset_t block, old;
+	int status;
+	pid_t got;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigdelset(&old, SIGCHLD);
+	for (;;) {
+		while ((got = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (got != first)
+				continue;
+			if (WIFEXITED(status))
+				_exit(WEXITSTATUS(status));
+			_exit(128 + WTERMSIG(status));
+		}
+		sigsuspend(&old);
+	}
+}
+
+/* Start the first process and wait for its exec: 0 or a negative errno. */
+static int sandbox_first_start(const struct sandbox_opts *o, pid_t *first)
+{
+	int report[2], err = 0;
+	ssize_t n;
+
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return -errno;
+	*first = fork();
+	if (*first == 0) {
+		close(report[0]);
+		sandbox_first(o, report[1]);
+	}
+	close(report[1]);
+	if (*first < 0) {
+		close(report[0]);
+		return -errno;
+	}
+	do {
+		n = read(report[0], &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	close(report[0]);
+	return n == (ssize_t)sizeof(err) ? -err : 0;
+}
+
+/* In the init: its ids, its view, the lock (nothing when o->shared). */
+static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *binds, size_t *n,
+			   int parent)
+{
+	int ret;
+
+	if (o->shared)
+		return o->die_with_parent ? sandbox_die_with(parent) : 0;
+	ret = mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
+	if (ret == 0)
+		ret = sandbox_binds_open(o, binds, n);
+	if (ret == 0)
+		ret = sandbox_ids();
+	/* After the ids: changing them clears the parent-death signal. */
+	if (ret == 0 && o->die_with_parent)
+		ret = sandbox_die_with(parent);
+	if (ret == 0)
+		ret = sandbox_view(binds, *n);
+	if (ret == 0)
+		ret = sandbox_lock();
+	return ret;
+}
+
+/* The init, inside its namespaces: set up, report, then reap. */
+static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o, int sync,
+						   int report, int parent)
+{
+	int keep[3];
+	static struct sandbox_bind binds[MAX_BINDS + 32];
+	sigset_t block;
+	pid_t first = 0;
+	size_t n = 0;
+	char go;
+	int ret;
+
+	prctl(PR_SET_NAME, INIT_NAME);
+	/* EOF: the caller died or gave up before mapping our ids. */
+	if (read(sync, &go, 1) != 1)
+		_exit(127);
+	close(sync);
+	/* Its own session: pvio destroy kills the domain through this process group. */
+	setsid();
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGCHLD, sandbox_nop);
+	if (o->out_fd >= 0)
+		sandbox_stdio(o->out_fd);
+	keep[0] = report;
+	keep[1] = o->keep_fd;
+	keep[2] = parent;
+	sandbox_close_except(keep);
+	ret = sandbox_isolate(o, binds, &n, parent);
+	if (parent >= 0)
+		close(parent);
+	if (ret == 0 && o->argv)
+		ret = sandbox_first_start(o, &first);
+	if (o->keep_fd >= 0)
+		close(o->keep_fd);
+	if (write(report, &ret, sizeof(ret)) < 0 || ret < 0)
+		_exit(127);
+	close(report);
+	sandbox_reap(first);
+}
+
+int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
+{
+	unsigned long flags = (o->shared ? 0 : NS_FLAGS) | SIGCHLD;
+	char proc[32];
+	int sync[2], report[2], err = 0, fd = -1, parent, ret;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		err = -errno;
+		close(sync[0]);
+		close(sync[1]);
+		return err;
+	}
+	ret = sandbox_binds_own(o, sandbox_uid(o->domid, o->uid_base));
+	if (ret < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		close(report[0]);
+		close(report[1]);
+		return ret;
+	}
+	/* The init dies with the caller, whose /proc directory tells across namespaces. */
+	parent = o->die_with_parent ? sandbox_self_dir() : -1;
+	if (parent < -1) {
+		close(sync[0]);
+		close(sync[1]);
+		close(report[0]);
+		close(report[1]);
+		return parent;
+	}
+	fflush(NULL);
+	/* clone, not clone3: valgrind knows only clone; fork-like, no stack given. */
+	pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		close(sync[1]);
+		close(report[0]);
+		sandbox_init(o, sync[0], report[1], parent);
+	}
+	close(sync[0]);
+	close(report[1]);
+	if (parent >= 0)
+		close(parent);
+	if (pid < 0) {
+		err = -errno;
+		goto out;
+	}
+	ret = o->shared ? 0 : sandbox_maps(pid, sandbox_uid(o->domid, o->uid_base));
+	if (ret == 0 && write(sync[1], "g", 1) != 1)
+		ret = -errno;
+	close(sync[1]);
+	sync[1] = -1;
+	if (ret == 0) {
+		do {
+			n = read(report[0], &err, sizeof(err));
+		} while (n < 0 && errno == EINTR);
+		ret = n != (ssize_t)sizeof(err) ? -ECHILD : err;
+	}
+	/* The init's /proc directory: its namespaces, and stale (ESRCH) once it is gone. */
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	if (ret == 0) {
+		fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			ret = -errno;
+	}
+	if (ret < 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (fd >= 0)
+			close(fd);
+		err = ret;
+		goto out;
+	}
+	*init = pid;
+	*nsdir = fd;
+out:
+	if (sync[1] >= 0)
+		close(sync[1]);
+	close(report[0]);
+	return err;
+}
+
+/* The pid namespace of pid, as a device and inode, or false. */
+static bool sandbox_pidns(const char *pid, struct stat *st)
+{
+	char path[NAME_MAX + 16];
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", pid);
+	return stat(path, st) == 0;
+}
+
+int sandbox_count(pid_t init)
+{
+	struct stat ns, st;
+	struct dirent *de;
+	char self[16];
+	int count = 0;
+	DIR *d;
+
+	if (!sandbox_pidns("self", &st))
+		return -errno;
+	snprintf(self, sizeof(self), "%d", (int)init);
+	if (!sandbox_pidns(self, &ns))
+		return -errno;
+	/* A shared domain's init is in ours: its processes are not told apart by namespace. */
+	if (st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+		return -EINVAL;
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || !strcmp(de->d_name, self))
+			continue;
+		if (sandbox_pidns(de->d_name, &st) && st.st_ino == ns.st_ino &&
+		    st.st_dev == ns.st_dev)
+			count++;
+	}
+	closedir(d);
+	return count;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox.h - what makes a domain of the embedded mode an isolation boundary: each domain's
+ * processes run in namespaces of their own (user, mount, pid, ipc, network) under a host uid of
+ * their own, with PR_SET_NO_NEW_PRIVS and a seccomp filter.
+ *
+ * A domain has an init: pid 1 of its pid namespace, started by sandbox_start.  It builds the
+ * domain's view of the file system (a fresh tmpfs root holding read-only binds of the system
+ * directories and pvio's programs, a fresh /proc, a minimal /dev, a private /tmp, the domain's
+ * own xenstored socket directory at SANDBOX_XS_DIR and the binds the caller gave), then only
+ * reaps.  Killing it ends every process of the domain: the kernel kills a pid namespace with its
+ * init.  Other processes join the domain with sandbox_join.
+ *
+ * Every call returns 0 or a negative errno and never exits.
+ */
+#ifndef PVIO_LAUNCH_SANDBOX_H
+#define PVIO_LAUNCH_SANDBOX_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <xen/xen.h>
+
+/* Where a domain finds its xenstored socket directory, inside its own view. */
+#define SANDBOX_XS_DIR	  "/run/pvio"
+#define SANDBOX_XS_SOCKET SANDBOX_XS_DIR "/socket"
+
+/* The first host uid (and gid) of the domains when run as root; PVIO_UID_BASE overrides it. */
+#define SANDBOX_UID_BASE     1000000000u
+#define SANDBOX_UID_BASE_ENV "PVIO_UID_BASE"
+
+struct sandbox_opts {
+	domid_t domid;		  /* the domain: its host uid is the base + domid (as root) */
+	uid_t uid_base;		  /* 0: $PVIO_UID_BASE, else SANDBOX_UID_BASE */
+	const char *xs_dir;	  /* host directory of the domain's xenstored socket, or NULL */
+	const char *bindir;	  /* pvio's programs, bound read-only at the same path, or NULL */
+	const char *const *binds; /* NULL-terminated "[ro:|own:]PATH": host paths bound at PATH,
+				     read-only, or read-write and chowned to the domain's uid
+				     first (own:, as root) */
+	bool die_with_parent;	  /* the init gets SIGKILL when the caller dies */
+	char *const *argv;	  /* NULL: the init only reaps; else it runs argv (execvp) as
+				     the domain's first process and exits with its status */
+	int keep_fd;		  /* an fd the first process keeps (its token), or -1 */
+	bool shared;		  /* no namespaces, view, uid nor filter: only the init that
+				     runs argv and ends with it (pvio create --shared) */
+	int out_fd;		  /* the domain's stdout and stderr (stdin /dev/null), or -1 */
+	int (*setup)(void *arg);  /* run in the first process before exec (env), or NULL */
+	void *setup_arg;	  /* its argument */
+};
+
+/*
+ * Start the domain's init.  *init gets its pid (a child of the caller) and *nsdir its /proc
+ * directory (O_PATH, close-on-exec: its namespaces, for sandbox_join)
+ * (close-on-exec).  Returns once the view is built; a failure inside, or argv's exec failure,
+ * comes back as its negative errno.
+ */
+int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir);
+
+/*
+ * In a child forked by the caller: become a process of the domain whose init nsdir is, except
+ * for its pid namespace (which only a fork after sandbox_join_pid gives; with_user joins the
+ * user namespace too, which a normal user needs to be allowed the pid one): its user (uid 0 inside,
+ * the domain's uid outside), mount, ipc and network namespaces, no new privileges, the seccomp
+ * filter.
+ */
+int sandbox_join_pid(int nsdir, bool with_user);
+/*
+ * parent_dir: the parent's /proc directory (sandbox_self_dir), whose death then kills the
+ * caller (SIGKILL), or SANDBOX_NO_PARENT.
+ * in_user: the caller joined the user namespace already (sandbox_join_pid with_user).
+ */
+int sandbox_join(int nsdir, int parent_dir, bool in_user);
+
+/* sandbox_join's parent_dir when the caller should not die with its parent. */
+#define SANDBOX_NO_PARENT (-0x7fffffff)
+
+/*
+ * PR_SET_PDEATHSIG SIGKILL, and -ESRCH if the parent, whose /proc directory parent_dir is
+ * (sandbox_self_dir), has already exited.  Set after any change of ids, which clears it.
+ */
+int sandbox_die_with(int parent_dir);
+
+/* This process's /proc/<pid> directory (O_PATH, close-on-exec), or a negative errno. */
+int sandbox_self_dir(void);
+
+/* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
+uid_t sandbox_uid(domid_t domid, uid_t uid_base);
+
+/*
+ * How many processes run in the pid namespace of init, init excluded; negative errno (-EINVAL
+ * for a shared domain's init, which is in the caller's namespace).
+ */
+int sandbox_count(pid_t init);
+
+/*
+ * Install the filter: seccomp refusals are EPERM, so that a test sees them.  Used by
+ * sandbox_join and the init's first process.
+ */
+int sandbox_seccomp(void);
+
+#endif

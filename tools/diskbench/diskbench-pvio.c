@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diskbench-pvio.c - the pvio run of pvio-diskbench.  Acting as the toolstack (domain 0) of a
+ * private embedded environment, it creates a driver domain running pvio-blkback(8) and a guest
+ * domain, adds the file as the guest's xvda served by the driver domain, and forks the guest's
+ * process.  The guest opens the disk with libpvio-blkfront and runs every workload through
+ * blkfront_submit/blkfront_poll, then sends what it measured back over a pipe.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <xenstore.h>
+
+#include "frontend/blk/blkfront.h"
+#include "tools/diskbench/diskbench.h"
+#include "launch/embed.h"
+#include "xenbus/toolstack.h"
+
+/* xvda. */
+#define DB_DEVID 51712u
+/* Slack on top of the workloads' own time before the guest counts as hung. */
+#define DB_GUEST_SLACK_MS 60000
+
+/* What the guest process gets. */
+struct guest_arg {
+	const struct db_params *p; /* the parameters */
+	int rfd;		   /* the pipe's read end: the guest closes it */
+	int wfd;		   /* the pipe's write end: results go there */
+};
+
+/* The environment of one run, torn down by pvio_teardown. */
+struct pvio_env {
+	struct embed *e;		/* the private pvio-hv and xenstored */
+	struct xs_handle *xs;		/* dom0's xenstore connection */
+	struct xenbus_device_spec spec; /* the disk, once added */
+	bool added;			/* spec is in xenstore */
+	pid_t blkback;			/* pvio-blkback in the driver domain, or 0 */
+	pid_t guest;			/* the guest's process, or 0 */
+	const char *file;		/* the backing file, lent to the driver domain's uid */
+	struct stat owner;		/* its owner before, put back at the end */
+	bool lent;			/* file's owner was changed */
+};
+
+static void guest_done(void *arg, int result)
+{
+	db_slot_done(arg, result);
+}
+
+static int blkfront_submit_slot(void *ctx, struct db_slot *s)
+{
+	return blkfront_submit(ctx, s->write ? BLKFRONT_WRITE : BLKFRONT_READ, s->buf, s->offset,
+			       s->len, guest_done, s);
+}
+
+static int blkfront_wait(void *ctx)
+{
+	int ret = blkfront_poll(ctx, 1000);
+
+	return ret < 0 ? ret : 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	ssize_t r;
+
+	while (len) {
+		r = write(fd, buf, len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		buf = (const char *)buf + r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static void guest_send_info(struct blkfront *bf, int fd)
+{
+	struct db_pvio_info info;
+	struct blkfront_info bi;
+
+	blkfront_get_info(bf, &bi);
+	memset(&info, 0, sizeof(info));
+	info.persistent = bi.persistent;
+	info.queues = bi.queues;
+	info.ring_order = bi.ring_order;
+	info.ring_entries = bi.ring_entries;
+	info.max_segments = bi.max_segments;
+	write_full(fd, &info, sizeof(info));
+}
+
+/* The workloads' buffers in memory granted to the back-end, so I/O on them is not copied. */
+static void *guest_bufs_granted(struct blkfront *bf)
+{
+	size_t len = (size_t)DB_DEPTH_MAX * DB_BS_MAX, i;
+	unsigned char *b;
+	void *mem;
+	int ret = blkfront_buf_alloc(bf, len, &mem);
+
+	if (ret < 0) {
+		db_err("guest: blkfront_buf_alloc", ret);
+		return NULL;
+	}
+	b = mem;
+	for (i = 0; i < len; i++)
+		b[i] = (unsigned char)(i * 7 + 1);
+	return b;
+}
+
+/* The guest: open xvda, run every workload, send each result as it is measured. */
+static int guest_main(void *argp)
+{
+	struct guest_arg *g = argp;
+	const struct db_params *p = g->p;
+	struct blkfront_opts o = { .devid = DB_DEVID,
+				   .queues = p->queues,
+				   .ring_order = p->ring_order,
+				   .no_persistent = p->no_persistent,
+				   .poll_us = p->poll_us };
+	struct db_engine eng = { blkfront_submit_slot, blkfront_wait, NULL };
+	struct db_result res;
+	struct blkfront *bf;
+	void *bufs;
+	unsigned int i;
+	int ret;
+
+	close(g->rfd);
+	ret = blkfront_open(&bf, &o);
+	if (ret < 0) {
+		db_err("guest: blkfront_open", ret);
+		return 1;
+	}
+	bufs = p->copy ? db_bufs_alloc() : guest_bufs_granted(bf);
+	if (!bufs) {
+		blkfront_close(bf);
+		return 1;
+	}
+	guest_send_info(bf, g->wfd);
+	eng.ctx = bf;
+	for (i = 0; i < db_nr_workloads; i++) {
+		db_loop_run(p, &db_workloads[i], &eng, bufs, &res);
+		if (write_full(g->wfd, &res, sizeof(res)) < 0)
+			break;
+	}
+	if (p->copy)
+		db_bufs_free(bufs);
+	else
+		blkfront_buf_free(bf, bufs);
+	blkfront_close(bf);
+	return 0;
+}
+
+/* Read exactly len bytes before the deadline: 0, -ETIMEDOUT, -EPIPE if the guest went away. */
+static int read_deadline(int fd, void *buf, size_t len, uint64_t deadline_ns)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t now;
+	ssize_t r;
+
+	while (len) {
+		now = db_now_ns();
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)((deadline_ns - now) / 1000000u) + 1) < 0 && errno != EINTR)
+			return -errno;
+		if (!pfd.revents)
+			continue;
+		r = read(fd, buf, len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		buf = (char *)buf + r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* pvio-blkback: $PVIO_BUILDDIR, else next to this program, else $PATH. */
+static void blkback_path(char *buf, size_t len)
+{
+	const char *dir = getenv("PVIO_BUILDDIR");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (dir && *dir) {
+		snprintf(buf, len, "%s/pvio-blkback", dir);
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(buf, len, "%s/pvio-blkback", dirname(self));
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	snprintf(buf, len, "pvio-blkback");
+}
+
+static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_t dd,
+			 const char *abs)
+{
+	char path[PATH_MAX], poll_us[16], storage[PATH_MAX];
+	char *argv[8];
+	unsigned int n = 0;
+	int ret;
+
+	blkback_path(path, sizeof(path));
+	argv[n++] = path;
+	/* The backing file's directory is the daemon's storage. */
+	snprintf(storage, sizeof(storage), "%s", abs);
+	argv[n++] = "--storage";
+	argv[n++] = dirname(storage);
+	if (p->verbose)
+		argv[n++] = "-v";
+	if (p->poll_us) {
+		snprintf(poll_us, sizeof(poll_us), "%u", p->poll_us);
+		argv[n++] = "--poll-us";
+		argv[n++] = poll_us;
+	}
+	argv[n] = NULL;
+	ret = embed_domain_spawn(env->e, dd, argv, &env->blkback);
+	return ret < 0 ? db_err(path, ret) : 0;
+}
+
+/*
+ * The driver domain sees the backing file and nothing else of the host's; its uid owns the file
+ * for the run (pvio-blkback opens it read-write), the owner is put back at the end.
+ */
+static int dd_create(struct pvio_env *env, const char *abs, domid_t *dd)
+{
+	const char *binds[] = { abs, NULL };
+	uid_t uid;
+	int ret;
+
+	ret = embed_domain_create_with(env->e, "diskbench-dd",
+				       &(struct embed_domain_opts){ .binds = binds }, dd);
+	if (ret < 0)
+		return ret;
+	uid = embed_domain_uid(env->e, *dd);
+	if (stat(abs, &env->owner) < 0)
+		return -errno;
+	if (env->owner.st_uid == uid)
+		return 0;
+	if (chown(abs, uid, (gid_t)-1) < 0)
+		return -errno;
+	env->file = abs;
+	env->lent = true;
+	return 0;
+}
+
+/* The environment: both domains, pvio-blkback, and the disk in xenstore. */
+static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs,
+		      struct xenbus_kv *kv)
+{
+	domid_t dd, guest;
+	int ret;
+
+	ret = embed_start(&env->e,
+			  &(struct embed_opts){ .die_with_parent = true, .verbose = p->verbose });
+	if (ret < 0)
+		return db_err("embed_start", ret);
+	ret = dd_create(env, abs, &dd);
+	if (ret == 0)
+		ret = embed_domain_create(env->e, "diskbench-guest", &guest);
+	if (ret < 0)
+		return db_err("embed_domain_create", ret);
+	ret = spawn_blkback(env, p, dd, abs);
+	if (ret < 0)
+		return ret;
+	env->xs = xs_open(0);
+	if (!env->xs)
+		return db_err("xs_open", errno ? -errno : -EIO);
+	kv[0] = (struct xenbus_kv){ "params", abs };
+	kv[1] = (struct xenbus_kv){ "mode", "w" };
+	env->spec = (struct xenbus_device_spec){ .kind = "vbd",
+						 .devid = DB_DEVID,
+						 .frontend_id = guest,
+						 .backend_id = dd,
+						 .back_extra = kv,
+						 .n_back_extra = 2 };
+	ret = xenbus_device_add(env->xs, &env->spec);
+	if (ret < 0)
+		return db_err("xenbus_device_add", ret);
+	env->added = true;
+	return 0;
+}
+
+/* Wait for pid (after sig, if any): 0 if it exited with status 0, -ECHILD otherwise. */
+static int reap(pid_t pid, int sig)
+{
+	int status = 0;
+
+	if (pid <= 0)
+		return 0;
+	if (sig)
+		kill(pid, sig);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+/* Tear everything down; -ECHILD if a process of the run did not exit cleanly (reported). */
+static int pvio_teardown(struct pvio_env *env)
+{
+	int ret = 0;
+
+	if (reap(env->guest, 0) < 0)
+		ret = db_err("guest", -ECHILD);
+	if (env->added) {
+		xenbus_device_detach(env->xs, &env->spec);
+		xenbus_device_wait_closed(env->xs, &env->spec, 5000);
+		xenbus_device_remove(env->xs, &env->spec, XENBUS_REMOVE_FORCE);
+	}
+	if (reap(env->blkback, SIGTERM) < 0)
+		ret = db_err("pvio-blkback", -ECHILD);
+	if (env->xs)
+		xs_close(env->xs);
+	if (embed_stop(env->e) < 0)
+		ret = db_err("pvio-hv or pvio-xenstored", -ECHILD);
+	if (env->lent && chown(env->file, env->owner.st_uid, env->owner.st_gid) < 0)
+		ret = db_err(env->file, -errno);
+	return ret;
+}
+
+/* Collect the guest's info and results; the guest is killed if it hangs. */
+static int collect(struct pvio_env *env, const struct db_params *p, int fd, struct db_result *res,
+		   struct db_pvio_info *info)
+{
+	uint64_t per = (uint64_t)(p->runtime_ms + p->warmup_ms) * 1000000u;
+	uint64_t deadline = db_now_ns() + (uint64_t)DB_GUEST_SLACK_MS * 1000000u;
+	unsigned int i;
+	int ret;
+
+	ret = read_deadline(fd, info, sizeof(*info), deadline);
+	for (i = 0; ret == 0 && i < db_nr_workloads; i++)
+		ret = read_deadline(fd, &res[i], sizeof(res[i]),
+				    db_now_ns() + per * 2 + 30000000000ull);
+	if (ret < 0) {
+		kill(env->guest, SIGKILL);
+		return db_err("guest", ret);
+	}
+	return 0;
+}
+
+int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio_info *info)
+{
+	struct pvio_env env = { 0 };
+	struct guest_arg g = { .p = p, .rfd = -1, .wfd = -1 };
+	struct xenbus_kv kv[2];
+	char abs[PATH_MAX];
+	int fds[2], ret;
+
+	if (!realpath(p->file, abs))
+		return db_err(p->file, -errno);
+	ret = pvio_setup(&env, p, abs, kv);
+	if (ret < 0)
+		goto out;
+	if (pipe(fds) < 0) {
+		ret = db_err("pipe", -errno);
+		goto out;
+	}
+	g.rfd = fds[0];
+	g.wfd = fds[1];
+	ret = embed_domain_fork(env.e, env.spec.frontend_id, guest_main, &g, &env.guest);
+	close(fds[1]);
+	if (ret < 0)
+		db_err("embed_domain_fork", ret);
+	else
+		ret = collect(&env, p, fds[0], res, info);
+	close(fds[0]);
+out:
+	if (pvio_teardown(&env) < 0 && ret == 0)
+		ret = -ECHILD;
+	return ret;
+}

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-diskbench - pvio's block benchmark, pvio-diskbench(1).
+ *
+ * The block stack end to end: a guest domain drives a disk through libpvio-blkfront, served by
+ * pvio-blkback in a driver domain, on the embedded hypervisor; the backing file is RAM-backed
+ * (default a file in /dev/shm).  The same run measures native I/O on the same file (its own
+ * libaio loop, and fio when installed) and reports pvio as a ratio against both, with the
+ * issue's targets.  This file holds the options, the backing file and the report; diskbench.h
+ * lists the rest.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "tools/bench/bench-machine.h"
+#include "tools/bench/bench-parse.h"
+#include "tools/diskbench/diskbench.h"
+
+#define SIZE_DEFAULT	(256ull << 20)
+#define SIZE_QUICK	(32ull << 20)
+#define SIZE_MAX_BYTES	(1ull << 40)
+#define RUNTIME_DEFAULT 5u
+#define RUNTIME_QUICK	1u
+#define RUNTIME_MAX	3600u
+/* The warm-up before each timed run: a tenth of it, at most this. */
+#define WARMUP_MAX_MS 500u
+/* The targets. */
+#define TARGET_RATIO	0.9
+#define TARGET_ADDED_US 10.0
+#define FILL_CHUNK	(1u << 20)
+
+enum {
+	OPT_QUICK = 256,
+	OPT_POLL_US,
+	OPT_QUEUES,
+	OPT_RING_ORDER,
+	OPT_NO_PERSISTENT,
+	OPT_COPY,
+	OPT_NO_FIO,
+};
+
+static const struct option long_opts[] = {
+	{ "file", required_argument, NULL, 'f' },
+	{ "size", required_argument, NULL, 's' },
+	{ "runtime", required_argument, NULL, 't' },
+	{ "quick", no_argument, NULL, OPT_QUICK },
+	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "ring-order", required_argument, NULL, OPT_RING_ORDER },
+	{ "no-persistent", no_argument, NULL, OPT_NO_PERSISTENT },
+	{ "copy", no_argument, NULL, OPT_COPY },
+	{ "no-fio", no_argument, NULL, OPT_NO_FIO },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Everything one run measured. */
+struct db_results {
+	struct db_result pvio[DB_NR_WORKLOADS]; /* per workload */
+	struct db_result aio[DB_NR_WORKLOADS];	/* per workload */
+	struct db_result fio[DB_NR_WORKLOADS];	/* per workload, if have_fio */
+	struct db_pvio_info info;		/* what blkfront negotiated */
+	bool have_fio;				/* fio ran */
+	const char *fio_why;			/* why not, if not */
+	bool direct;				/* the file is opened O_DIRECT */
+	char load[64];				/* /proc/loadavg when the run began */
+	const char *fs;				/* the file system it is on */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: %s [OPTION]...\n"
+	    "Measure pvio's block stack (blkfront in a guest, pvio-blkback in a driver domain)\n"
+	    "on a RAM-backed file, against native libaio and fio on the same file, same run.\n"
+	    "\n"
+	    "  -f, --file PATH       the backing file, overwritten (default: one in /dev/shm)\n"
+	    "  -s, --size N[K|M|G]   its size (default 256M)\n"
+	    "  -t, --runtime SEC     timed seconds per workload and engine (default %u)\n"
+	    "      --quick           a smoke test: 1 s per workload, a 32M file\n"
+	    "      --poll-us N       pvio-blkback --poll-us N, and blkfront polls N us\n"
+	    "      --queues N        blkfront queues wanted (default: its own)\n"
+	    "      --ring-order N    blkfront ring-page-order wanted (default: its own)\n"
+	    "      --no-persistent   blkfront does not announce feature-persistent\n"
+	    "      --copy            the guest's buffers are plain memory that blkfront copies\n"
+	    "                        (default: granted with blkfront_buf_alloc, no copy)\n"
+	    "      --no-fio          skip the fio baseline\n"
+	    "  -v, --verbose         the daemons' messages too\n"
+	    "  -h, --help            print this help\n",
+	    DB_PROG, RUNTIME_DEFAULT);
+}
+
+/* The long name of option c, for messages. */
+static const char *opt_name(int c)
+{
+	const struct option *o;
+
+	for (o = long_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
+static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, uint64_t *rt)
+{
+	char what[96];
+	uint64_t v = 0;
+	int ret = 0;
+
+	snprintf(what, sizeof(what), "--%s %s", opt_name(c), arg ? arg : "");
+	if (c == 'f')
+		p->file = arg;
+	else if (c == 's')
+		ret = bench_parse_count(arg, true, 1u << 20, SIZE_MAX_BYTES, &p->size);
+	else if (c == 't')
+		ret = bench_parse_count(arg, false, 1, RUNTIME_MAX, rt);
+	else if (c == OPT_QUICK)
+		*quick = true;
+	else if (c == OPT_POLL_US && (ret = bench_parse_count(arg, false, 0, 1000000, &v)) == 0)
+		p->poll_us = (unsigned int)v;
+	else if (c == OPT_QUEUES && (ret = bench_parse_count(arg, false, 1, 64, &v)) == 0)
+		p->queues = (unsigned int)v;
+	else if (c == OPT_RING_ORDER && (ret = bench_parse_count(arg, false, 0, 4, &v)) == 0) {
+		p->ring_order = (unsigned int)v;
+		p->ring_order_set = true;
+	} else if (c == OPT_NO_PERSISTENT)
+		p->no_persistent = true;
+	else if (c == OPT_COPY)
+		p->copy = true;
+	else if (c == OPT_NO_FIO)
+		p->no_fio = true;
+	else if (c == 'v')
+		p->verbose = true;
+	return ret < 0 ? db_err(what, ret) : 0;
+}
+
+/* 0 to run, 1 after --help, or a negative errno (reported). */
+static int parse_args(int argc, char **argv, struct db_params *p)
+{
+	bool quick = false;
+	uint64_t rt = 0;
+	int c, ret;
+
+	memset(p, 0, sizeof(*p));
+	while ((c = getopt_long(argc, argv, "f:s:t:vh", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (c == '?')
+			return -EINVAL;
+		ret = parse_opt(c, optarg, p, &quick, &rt);
+		if (ret < 0)
+			return ret;
+	}
+	if (optind < argc)
+		return db_err(argv[optind], -EINVAL);
+	/* --quick changes the defaults; -s and -t still win, in any order. */
+	if (!p->size)
+		p->size = quick ? SIZE_QUICK : SIZE_DEFAULT;
+	p->size &= ~(uint64_t)(DB_BS_MAX - 1);
+	p->runtime_ms = (unsigned int)(rt ? rt : quick ? RUNTIME_QUICK : RUNTIME_DEFAULT) * 1000u;
+	p->warmup_ms = p->runtime_ms / 10 < WARMUP_MAX_MS ? p->runtime_ms / 10 : WARMUP_MAX_MS;
+	return 0;
+}
+
+/* Create or resize the file to p->size, allocate it and fill it so that reads hit data. */
+static int file_prepare(const struct db_params *p)
+{
+	unsigned char *chunk = malloc(FILL_CHUNK);
+	uint64_t off, x = 0x853c49e6748fea9bull;
+	int fd, ret = 0;
+	size_t i;
+
+	if (!chunk)
+		return -ENOMEM;
+	for (i = 0; i < FILL_CHUNK; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		chunk[i] = (unsigned char)(x | 1);
+	}
+	fd = open(p->file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)p->size) < 0)
+		ret = -errno;
+	if (ret == 0 && (ret = -posix_fallocate(fd, 0, (off_t)p->size)) == -EOPNOTSUPP)
+		ret = 0;
+	for (off = 0; ret == 0 && off < p->size; off += FILL_CHUNK) {
+		if (pwrite(fd, chunk, FILL_CHUNK, (off_t)off) != FILL_CHUNK)
+			ret = errno ? -errno : -EIO;
+	}
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(chunk);
+	return ret;
+}
+
+static const char *fs_name(const char *path)
+{
+	static const struct {
+		long magic;
+		const char *name;
+	} fs[] = {
+		{ 0x01021994, "tmpfs" }, { 0xEF53, "ext4" },	      { 0x58465342, "xfs" },
+		{ 0x9123683E, "btrfs" }, { 0x794c7630, "overlayfs" }, { 0x2FC12FC1, "zfs" },
+		{ 0x858458f6, "ramfs" }, { 0x6969, "nfs" },	      { 0x65735546, "fuse" },
+	};
+	struct statfs st;
+	size_t i;
+
+	if (statfs(path, &st) < 0)
+		return "unknown";
+	for (i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		if ((long)st.f_type == fs[i].magic)
+			return fs[i].name;
+	return "other";
+}
+
+static void print_params(const struct db_params *p, const struct db_results *r)
+{
+	const struct db_pvio_info *in = &r->info;
+
+	printf("load:        %s (/proc/loadavg before the run)\n", r->load);
+	printf("hypervisor:  sim, a private pvio-hv started for this run\n");
+	printf("file:        %s, %llu MiB, %s, %s\n", p->file, (unsigned long long)(p->size >> 20),
+	       fs_name(p->file),
+	       r->direct ? "O_DIRECT" : "buffered (no O_DIRECT here: pvio-blkback's probe)");
+	printf("runtime:     %.1f s per workload and engine, after %.1f s untimed\n",
+	       p->runtime_ms / 1e3, p->warmup_ms / 1e3);
+	printf("workloads:   4 KiB random read and write at iodepth 1 and 32; 128 KiB sequential\n"
+	       "             read and write at iodepth 32 (32 I/Os in flight at consecutive "
+	       "offsets)\n");
+	printf("pvio:        guest: libpvio-blkfront, driver domain: pvio-blkback%s%.0u\n",
+	       p->poll_us ? " --poll-us " : "", p->poll_us);
+	printf("options:     poll-us %u, queues %s, ring-order %s, persistent %s,\n"
+	       "             guest buffers %s\n",
+	       p->poll_us, p->queues ? "asked" : "default", p->ring_order_set ? "asked" : "default",
+	       p->no_persistent ? "off" : "on",
+	       p->copy ? "malloc (copied through blkfront's pool)"
+		       : "blkfront_buf_alloc (granted, no copy)");
+	printf("negotiated:  %u queue%s, ring order %u (%u requests), %u segments a request,\n"
+	       "             persistent grants %s\n",
+	       in->queues, in->queues == 1 ? "" : "s", in->ring_order, in->ring_entries,
+	       in->max_segments, in->persistent ? "in use" : "not in use");
+	printf("baselines:   aio: the guest's loop run directly on the file with libaio\n"
+	       "             (io_submit/io_getevents), the file opened as pvio-blkback opens it\n");
+	if (r->have_fio)
+		printf("             fio: --ioengine=libaio --iodepth=N --direct=%d, its \"lat\"\n",
+		       r->direct);
+	else
+		printf("             fio: %s\n", r->fio_why);
+	printf("latency:     submission to completion (CLOCK_MONOTONIC); p99 from a log-linear\n"
+	       "             histogram (bucket upper bound, < 2%% over)\n");
+}
+
+static void print_row(const char *wl, const char *engine, const struct db_result *r)
+{
+	double s = r->ns / 1e9;
+
+	if (r->err || !r->ns) {
+		printf("%-20s %-6s %10s  (%s)\n", wl, engine, "failed", strerror(-r->err));
+		return;
+	}
+	printf("%-20s %-6s %10.0f %9.1f %9.2f %9.2f\n", wl, engine, r->ops / s, r->bytes / s / 1e6,
+	       r->mean_ns / 1e3, r->p99_ns / 1e3);
+}
+
+static double iops(const struct db_result *r)
+{
+	return r->err || !r->ns ? 0 : r->ops * 1e9 / r->ns;
+}
+
+static void print_verdict(const struct db_workload *w, const char *base, const struct db_result *pv,
+			  const struct db_result *b)
+{
+	double ratio = iops(b) > 0 ? iops(pv) / iops(b) : 0;
+	double added = (pv->mean_ns - b->mean_ns) / 1e3;
+	bool met;
+
+	if (pv->err || b->err || !iops(b)) {
+		printf("%-20s %-9s %10s\n", w->name, base, "-");
+		return;
+	}
+	if (w->depth == 1) {
+		met = added <= TARGET_ADDED_US;
+		printf("%-20s %-9s %10.2f %13.2f   added mean <= %.0f us   %s\n", w->name, base,
+		       ratio, added, TARGET_ADDED_US, met ? "met" : "not met");
+	} else {
+		met = ratio >= TARGET_RATIO;
+		printf("%-20s %-9s %10.2f %13s   IOPS ratio >= %.1f     %s\n", w->name, base, ratio,
+		       "-", TARGET_RATIO, met ? "met" : "not met");
+	}
+}
+
+static void print_tables(const struct db_results *r)
+{
+	unsigned int i;
+
+	printf("\n%-20s %-6s %10s %9s %9s %9s\n", "workload", "engine", "IOPS", "MB/s", "mean us",
+	       "p99 us");
+	for (i = 0; i < db_nr_workloads; i++) {
+		print_row(db_workloads[i].name, "pvio", &r->pvio[i]);
+		print_row(db_workloads[i].name, "aio", &r->aio[i]);
+		if (r->have_fio)
+			print_row(db_workloads[i].name, "fio", &r->fio[i]);
+	}
+	printf("\n%-20s %-9s %10s %13s   %-21s %s\n", "workload", "baseline", "IOPS ratio",
+	       "added mean us", "target", "verdict");
+	for (i = 0; i < db_nr_workloads; i++) {
+		print_verdict(&db_workloads[i], "aio", &r->pvio[i], &r->aio[i]);
+		if (r->have_fio)
+			print_verdict(&db_workloads[i], "fio", &r->pvio[i], &r->fio[i]);
+	}
+	printf("\nIOPS ratio = pvio / baseline (higher is better); added mean us = pvio's mean\n"
+	       "latency minus the baseline's.  MB/s = 10^6 bytes per second; us = microseconds.\n"
+	       "The targets are reported, not asserted.\n");
+}
+
+static void read_load(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, len, "unknown");
+	if (f && fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static int run_all(const struct db_params *p, struct db_results *r)
+{
+	int ret;
+
+	read_load(r->load, sizeof(r->load));
+	ret = db_file_direct(p->file);
+	if (ret < 0)
+		return db_err(p->file, ret);
+	r->direct = ret;
+	r->fs = fs_name(p->file);
+	ret = db_run_pvio(p, r->pvio, &r->info);
+	if (ret < 0)
+		return ret;
+	ret = db_run_aio(p, r->aio);
+	if (ret < 0)
+		return ret;
+	r->fio_why = "skipped (--no-fio)";
+	if (p->no_fio)
+		return 0;
+	ret = db_run_fio(p, r->direct, r->fio);
+	r->have_fio = ret == 0;
+	r->fio_why = "not installed, skipped";
+	return ret == -ENOENT ? 0 : ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct db_results *r = calloc(1, sizeof(*r));
+	char path[64];
+	struct db_params p;
+	bool created;
+	int ret;
+
+	ret = parse_args(argc, argv, &p);
+	if (ret || !r)
+		return ret < 0 || !r;
+	signal(SIGPIPE, SIG_IGN);
+	created = !p.file;
+	if (created) {
+		snprintf(path, sizeof(path), "/dev/shm/%s.%ld.img", DB_PROG, (long)getpid());
+		p.file = path;
+	}
+	ret = file_prepare(&p);
+	if (ret < 0)
+		db_err(p.file, ret);
+	else
+		ret = run_all(&p, r);
+	if (created)
+		unlink(p.file);
+	if (ret == 0) {
+		bench_print_machine(DB_PROG);
+		print_params(&p, r);
+		print_tables(r);
+	}
+	free(r);
+	return ret < 0;
+}

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvio-domain.c - pvio create, list and destroy.
+ *
+ * A domain pvio creates lives as long as the command run in it: the command is the first process
+ * of the domain's init (launch/sandbox.h), which exits with it and so ends every other process
+ * of the domain; pvio hands the domain's token to that command only (and closes its own copy),
+ * so pvio-hv tears the domain down, and xenstored releases it, then.  The init's process group
+ * is recorded in the runtime directory for destroy, which kills it, and for list, which counts
+ * the processes of its pid namespace.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tools/pvio/pvio.h"
+#include "launch/sandbox.h"
+#include "launch/teardown.h"
+
+/* What pvio create starts in the new domain. */
+struct create_child {
+	const struct pvio_env *env;  /* the daemons */
+	domid_t domid;		     /* the new domain */
+	int token;		     /* its token */
+	const char *log;	     /* <rundir>/<name>.log */
+	char *const *argv;	     /* the command */
+	const char *const *binds;    /* what the domain is given of the host's ([ro:|own:]PATH) */
+	bool shared;		     /* --shared: not isolated */
+	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
+};
+
+/* In the command's process, inside the domain: its xenstored socket and its token. */
+static int create_child_setup(void *arg)
+{
+	const struct create_child *c = arg;
+
+	if (setenv("XENSTORED_PATH", c->shared ? c->xs_sock : SANDBOX_XS_SOCKET, 1) < 0)
+		return -errno;
+	return hvctl_enter_domain(c->token, NULL);
+}
+
+/* The domain's xenstored socket directory, <rundir of xs_sock>/domain-<domid>, owned by uid. */
+static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t len)
+{
+	const char *slash = strrchr(c->env->xs_sock, '/');
+
+	snprintf(buf, len, "%.*s/domain-%u", (int)(slash ? slash - c->env->xs_sock : 1),
+		 slash ? c->env->xs_sock : ".", (unsigned int)c->domid);
+	snprintf(c->xs_sock, sizeof(c->xs_sock), "%s/socket", buf);
+	if (!c->shared && geteuid() == 0 &&
+	    (chown(buf, uid, uid) < 0 || chown(c->xs_sock, uid, uid) < 0))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Start the domain's init (launch/sandbox.h) running the command; an exec failure comes back as
+ * its negative errno.  The init is in its own session: destroy kills its process group.
+ */
+static int create_spawn(struct create_child *c, pid_t *pid)
+{
+	char xs_dir[PATH_MAX + 32], bindir[PATH_MAX];
+	struct sandbox_opts so = {
+		.domid = c->domid,
+		.xs_dir = xs_dir,
+		.binds = c->binds,
+		.argv = c->argv,
+		.keep_fd = c->token,
+		.setup = create_child_setup,
+		.setup_arg = c,
+		.shared = c->shared,
+	};
+	ssize_t n;
+	int ret, pidfd;
+
+	ret = create_xs_dir(c, sandbox_uid(c->domid, 0), xs_dir, sizeof(xs_dir));
+	if (ret < 0)
+		return ret;
+	/* pvio's own directory: the daemons and back-ends beside it are the domain's programs. */
+	n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
+	if (n > 0) {
+		bindir[n] = '\0';
+		*strrchr(bindir, '/') = '\0';
+		so.bindir = bindir[0] ? bindir : NULL;
+	}
+	so.out_fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (so.out_fd < 0)
+		return -errno;
+	ret = sandbox_start(&so, pid, &pidfd);
+	close(so.out_fd);
+	if (ret == 0)
+		close(pidfd);
+	return ret;
+}
+
+/* <rundir>/domain-<domid>.pgid: the process group pvio create started in the domain. */
+static void group_path(const struct pvio_env *env, domid_t domid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/domain-%u.pgid", env->rundir, (unsigned int)domid);
+}
+
+/* Field 22 of /proc/PID/stat, the start time: with the pid, names one process for good. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	/* After "pid (comm)": state is field 3, start time field 22. */
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu",
+			 &start) != 1)
+		start = 0;
+	fclose(f);
+	return start;
+}
+
+/*
+ * Record the command's process group (it called setsid: its pid), so that destroy can kill what
+ * has no hypervisor session of its own (a shell, a sleep) and pvio-hv cannot see.
+ */
+static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	group_path(env, domid, path, sizeof(path));
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%d %llu\n", (int)pid, proc_start(pid));
+	fclose(f);
+}
+
+/* The leader of the group recorded for domid (the domain's init) if it still runs, or 0. */
+static pid_t group_leader(const struct pvio_env *env, domid_t domid)
+{
+	char path[PATH_MAX + 32];
+	unsigned long long start;
+	int pgid, got;
+	FILE *f;
+
+	group_path(env, domid, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	got = fscanf(f, "%d %llu", &pgid, &start);
+	fclose(f);
+	return got == 2 && pgid > 1 && start && proc_start(pgid) == start ? pgid : 0;
+}
+
+/*
+ * SIGKILL the group recorded for domid if its leader is still the process started: the leader
+ * is the domain's init, whose death ends every process of the domain.
+ */
+static void group_kill(const struct pvio_env *env, domid_t domid)
+{
+	char path[PATH_MAX + 32];
+	pid_t pgid = group_leader(env, domid);
+
+	if (pgid > 0)
+		kill(-pgid, SIGKILL);
+	group_path(env, domid, path, sizeof(path));
+	unlink(path);
+}
+
+int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
+			domid_t domid)
+{
+	/* pvio-hv first: the group's death alone could end the domain and make this -ESRCH. */
+	int ret = hvctl_domain_destroy(ctl, domid);
+
+	group_kill(env, domid);
+	return ret < 0 ? ret : teardown_devices(xs, domid, TEARDOWN_TIMEOUT_MS, pvio_tool_log());
+}
+
+/* INTRODUCE the domain and write its name, as libxl does. */
+static int create_introduce(const struct pvio_env *env, domid_t domid, const char *name)
+{
+	struct xs_handle *xs;
+	char path[64];
+	int ret = 0;
+
+	if (pvio_xs_open(env, &xs))
+		return 1;
+	snprintf(path, sizeof(path), "/local/domain/%u/name", (unsigned int)domid);
+	if (!xs_introduce_domain(xs, domid, 0, 0))
+		ret = pvio_fail("pvio-xenstored: introduce domain %u: %s", domid, strerror(errno));
+	else if (!xs_write(xs, XBT_NULL, path, name, strlen(name)))
+		ret = pvio_err(path, -errno);
+	xs_close(xs);
+	return ret;
+}
+
+static int create_run(const struct pvio_env *env, const char *name, char *const *argv,
+		      const char *const *binds, bool shared)
+{
+	char log[PATH_MAX + 80];
+	struct create_child c = {
+		.env = env, .argv = argv, .log = log, .token = -1, .binds = binds, .shared = shared
+	};
+	struct hvctl *ctl;
+	pid_t pid = -1;
+	int ret;
+
+	if (snprintf(log, sizeof(log), "%s/%s.log", env->rundir, name) >= (int)sizeof(log))
+		return pvio_err(name, -ENAMETOOLONG);
+	if (pvio_hv_open(env, &ctl))
+		return 1;
+	ret = hvctl_domain_create(ctl, name, 0, &c.domid, &c.token);
+	if (ret < 0) {
+		hvctl_close(ctl);
+		return ret == -EEXIST ? pvio_fail("%s: a domain of that name exists", name)
+				      : pvio_err(name, ret);
+	}
+	ret = create_introduce(env, c.domid, name);
+	if (ret == 0) {
+		ret = create_spawn(&c, &pid);
+		if (ret < 0)
+			ret = pvio_err(argv[0], ret);
+		else
+			group_record(env, c.domid, pid);
+	}
+	close(c.token);
+	if (ret)
+		hvctl_domain_destroy(ctl, c.domid);
+	else
+		printf("%u\n", (unsigned int)c.domid);
+	hvctl_close(ctl);
+	return ret;
+}
+
+static const char create_usage[] =
+    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] NAME [--] CMD [ARG...]\n"
+    "Create domain NAME, run CMD in it in the background (output to <rundir>/NAME.log) and\n"
+    "print its domid.  The domain lives as long as CMD; it has its own namespaces and uid and\n"
+    "sees of the host only the system directories and what -b gives it:\n"
+    "  -b, --bind [ro:|own:]PATH  PATH at PATH, read-write (ro: read-only; own: chowned to\n"
+    "                             the domain's uid first)\n"
+    "      --shared               no isolation: CMD runs in dom0's namespaces as dom0's uid\n"
+    "                             (it can then act as dom0; for debugging)\n";
+
+#define CREATE_MAX_BINDS 32
+
+int pvio_cmd_create(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "bind", required_argument, NULL, 'b' },
+						  { "shared", no_argument, NULL, 's' },
+						  { "help", no_argument, NULL, 'h' },
+						  { 0 } };
+	const char *binds[CREATE_MAX_BINDS + 1] = { NULL };
+	struct pvio_env env;
+	unsigned int n = 0;
+	bool shared = false;
+	int opt;
+
+	/* '+': options stop at NAME, so that CMD's own options stay CMD's. */
+	while ((opt = pvio_getopt(argc, argv, "+hb:", longopts, create_usage)) != -1) {
+		if (opt == 's') {
+			shared = true;
+			continue;
+		}
+		if (opt != 'b')
+			return opt == 'h' ? 0 : 2;
+		if (n == CREATE_MAX_BINDS)
+			return pvio_fail("more than %d binds", CREATE_MAX_BINDS);
+		binds[n++] = optarg;
+	}
+	if (argc - optind < 2) {
+		fputs(create_usage, stderr);
+		return 2;
+	}
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT))
+		return 1;
+	if (!strcmp(argv[optind + 1], "--")) {
+		if (argc - optind < 3) {
+			fputs(create_usage, stderr);
+			return 2;
+		}
+		return create_run(&env, argv[optind], argv + optind + 2, binds, shared);
+	}
+	return create_run(&env, argv[optind], argv + optind + 1, binds, shared);
+}
+
+/*
+ * The domain's processes: those in the pid namespace of the init pvio create started, whether
+ * or not they have a session; else (a domain pvio did not create) those with a session.
+ */
+static unsigned int list_processes(const struct pvio_env *env, const struct hvctl_domain_info *d)
+{
+	pid_t init = group_leader(env, d->domid);
+	int n = init > 0 ? sandbox_count(init) : -1;
+
+	return n >= 0 ? (unsigned int)n : d->sessions;
+}
+
+static const char list_usage[] = "usage: pvio list\n"
+				 "List the domains: name, id, processes, grant pool pages used.\n";
+
+int pvio_cmd_list(int argc, char **argv)
+{
+	struct hvctl_domain_info info[256];
+	struct pvio_env env;
+	struct hvctl *ctl;
+	int opt, i, n;
+
+	while ((opt = pvio_getopt(argc, argv, "h", NULL, list_usage)) != -1)
+		return opt == 'h' ? 0 : 2;
+	if (optind != argc) {
+		fputs(list_usage, stderr);
+		return 2;
+	}
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) || pvio_hv_open(&env, &ctl))
+		return 1;
+	n = hvctl_domain_list(ctl, info, 256);
+	hvctl_close(ctl);
+	if (n < 0)
+		return pvio_err("pvio-hv: list", n);
+	printf("%-40s %5s %9s %17s\n", "Name", "ID", "Processes", "Pool(used/pages)");
+	printf("%-40s %5u %9s %17s\n", "Domain-0", 0u, "-", "-");
+	for (i = 0; i < n; i++) {
+		char pool[32];
+
+		snprintf(pool, sizeof(pool), "%u/%u", info[i].pool_used, info[i].pool_pages);
+		printf("%-40s %5u %9u %17s\n", info[i].name, (unsigned int)info[i].domid,
+		       list_processes(&env, &info[i]), pool);
+	}
+	return 0;
+}
+
+static const char destroy_usage[] =
+    "usage: pvio destroy NAME|DOMID\n"
+    "Kill the domain's processes, tear it down and remove its devices (waiting up to 10 s for\n"
+    "their back-ends to close) and its xenstore home.\n";
+
+int pvio_cmd_destroy(int argc, char **argv)
+{
+	struct pvio_env env;
+	struct xs_handle *xs;
+	struct hvctl *ctl;
+	domid_t domid;
+	int opt, ret;
+
+	while ((opt = pvio_getopt(argc, argv, "h", NULL, destroy_usage)) != -1)
+		return opt == 'h' ? 0 : 2;
+	if (argc - optind != 1) {
+		fputs(destroy_usage, stderr);
+		return 2;
+	}
+	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
+	    pvio_domain_lookup(&env, argv[optind], &domid))
+		return 1;
+	if (domid == 0)
+		return pvio_fail("%s: domain 0 cannot be destroyed", argv[optind]);
+	if (pvio_hv_open(&env, &ctl))
+		return 1;
+	if (pvio_xs_open(&env, &xs)) {
+		hvctl_close(ctl);
+		return 1;
+	}
+	ret = pvio_domain_destroy(&env, ctl, xs, domid);
+	xs_close(xs);
+	hvctl_close(ctl);
+	return ret < 0 ? pvio_err(argv[optind], ret) : 0;
+}
