@@ -304,7 +304,10 @@ int ga_reopen_as_other(int fd, int flags)
 	if (pid == 0) {
 		int nfd;
 
-		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+		/* In a domain's user namespace 65534 is not mapped (EINVAL): the domain's own uid is
+		 * already another than pvio-hv's, so the reopen is tried as it is. */
+		if ((setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0) &&
+		    errno != EINVAL)
 			_exit(255);
 		nfd = open(path, flags);
 		_exit(nfd >= 0 ? 0 : errno);
