@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -232,6 +233,7 @@ int main(void)
 	static struct attack a;
 	struct embed_opts opts = { .die_with_parent = true };
 	pid_t vpid, apid, pids[MAX_VICTIMS];
+	int pfds[MAX_VICTIMS];
 	struct embed *e;
 	domid_t vdom, adom;
 	struct stat st;
@@ -270,6 +272,14 @@ int main(void)
 		"%d processes in the victim's domain, want its init, the victim and its "
 		"child",
 		n);
+	/* Pidfds taken before the destroy, so that a pid reused by another test while we wait is
+	 * not taken for a survivor (ESRCH: already gone).  One reads as readable once its process
+	 * exited. */
+	for (i = 0; i < n; i++) {
+		pfds[i] = (int)syscall(SYS_pidfd_open, pids[i], 0);
+		T_CHECK(pfds[i] >= 0 || errno == ESRCH, "pidfd_open %d: %s", (int)pids[i],
+			strerror(errno));
+	}
 	T_CHECK(embed_domain_destroy(e, vdom) == 0, "destroy the victim's domain");
 	/* Bounded, so that a victim that survives is a failure rather than a hang. */
 	for (int tries = 0; tries < 500 && !gone(vpid); tries++)
@@ -277,9 +287,13 @@ int main(void)
 	T_CHECK(gone(vpid), "the victim survived its domain's destruction");
 	T_CHECK(t_wait(vpid) == 128 + SIGKILL, "the victim was not killed");
 	for (i = 0; i < n; i++) {
-		for (int tries = 0; tries < 500 && !gone(pids[i]); tries++)
-			t_msleep(10);
-		T_CHECK(gone(pids[i]), "pid %d of the destroyed domain still runs", (int)pids[i]);
+		struct pollfd p = { .fd = pfds[i], .events = POLLIN };
+
+		if (pfds[i] < 0)
+			continue;
+		T_CHECK(poll(&p, 1, 20000) == 1, "pid %d of the destroyed domain still runs",
+			(int)pids[i]);
+		close(pfds[i]);
 	}
 	T_CHECK(embed_stop(e) == 0, "embed_stop");
 	return T_PASS;
