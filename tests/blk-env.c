@@ -127,11 +127,11 @@ static int blk_env_mkdir(struct blk_env *env)
  * The driver domain: it sees the private directory (its disks and the daemon's stats), which
  * its uid owns so that pvio-blkback can open the disks read-write.
  */
-static int blk_env_dd_create(struct blk_env *env)
+static int blk_env_dd_create(struct blk_env *env, bool shared)
 {
 	/* $PVIO_TEST_BIND: one more, for valgrind's logs (tests/blk-valgrind.sh). */
 	const char *binds[] = { env->dir, getenv("PVIO_TEST_BIND"), NULL };
-	struct embed_domain_opts o = { .binds = binds };
+	struct embed_domain_opts o = { .binds = binds, .shared = shared };
 	uid_t uid;
 	int rc = embed_domain_create_with(env->e, "dd", &o, &env->dd);
 
@@ -144,6 +144,11 @@ static int blk_env_dd_create(struct blk_env *env)
 }
 
 int blk_env_start(struct blk_env *env)
+{
+	return blk_env_start_with(env, false);
+}
+
+int blk_env_start_with(struct blk_env *env, bool dd_shared)
 {
 	struct embed_opts opts = { .die_with_parent = true };
 	int rc;
@@ -171,7 +176,7 @@ int blk_env_start(struct blk_env *env)
 	opts.verbose = getenv("PVIO_TEST_VERBOSE") != NULL;
 	rc = embed_start(&env->e, &opts);
 	if (rc == 0)
-		rc = blk_env_dd_create(env);
+		rc = blk_env_dd_create(env, dd_shared);
 	if (rc == 0)
 		rc = embed_domain_create_with(
 		    env->e, "guest",

@@ -75,6 +75,12 @@ struct blk_env {
 int blk_env_start(struct blk_env *env);
 
 /*
+ * The same, with the driver domain not isolated when dd_shared (embed_domain_opts.shared): its
+ * daemon then starts as root in the host's namespaces, as pvio-blkback does on Xen.
+ */
+int blk_env_start_with(struct blk_env *env, bool dd_shared);
+
+/*
  * SIGTERM the daemon and check that it exits 0, stop the embed and check that its daemons
  * exited 0 (embed_stop() == 0), remove the private directory.  T_PASS or T_FAIL.
  */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "frontend/blk/blkfront.h"
+#include "launch/embed.h"
 #include "tests/blk-env.h"
 
 #define DISK_BYTES (1u << 20)
@@ -76,7 +77,10 @@ int main(void)
 	if (rc)
 		return rc;
 	snprintf(env.storage, sizeof(env.storage), "%s/store", env.dir);
-	T_CHECK(mkdir(env.storage, 0700) == 0, "mkdir %s", env.storage);
+	/* The driver domain's uid must search its storage: it is its own. */
+	T_CHECK(mkdir(env.storage, 0700) == 0 &&
+		    chown(env.storage, embed_domain_uid(env.e, env.dd), (gid_t)-1) == 0,
+		"mkdir %s", env.storage);
 	T_CHECK(blk_env_disk(&env, "store/a", DISK_BYTES, path, sizeof(path)) == 0, "disk");
 	T_CHECK(blk_env_disk(&env, "outside", DISK_BYTES, out, sizeof(out)) == 0, "outside disk");
 	T_CHECK(blk_env_attach(&env, BLK_XVDA, path, false) == 0, "attach xvda");
