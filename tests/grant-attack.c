@@ -304,8 +304,8 @@ int ga_reopen_as_other(int fd, int flags)
 	if (pid == 0) {
 		int nfd;
 
-		/* In a domain's user namespace 65534 is not mapped (EINVAL): the domain's own uid is
-		 * already another than pvio-hv's, so the reopen is tried as it is. */
+		/* In a domain's user namespace 65534 is not mapped (EINVAL): the domain's own uid
+		 * is already another than pvio-hv's, so the reopen is tried as it is. */
 		if ((setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0) &&
 		    errno != EINVAL)
 			_exit(255);
