@@ -69,6 +69,7 @@ static struct hvd_conn *conn_new(struct hvd *hvd, int fd, struct hvd_domain *dom
 	c->pidfd = c->status_fd = -1;
 	hvd_list_init(&c->attaches);
 	hvd_list_init(&c->link);
+	hvd_list_init(&c->parked);
 	if (epoll_ctl(hvd->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
 		return NULL;
@@ -90,6 +91,7 @@ void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c)
 		hvd->nr_subscribers--;
 	hvd_list_del(&c->link);
 	hvd_list_del(&c->all);
+	hvd_list_del(&c->parked);
 	close(c->fd);
 	free(c);
 	/* An fd is free again: resume accepting if we ran out. */
@@ -198,6 +200,53 @@ static int conn_request(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 	return conn_reply(hvd, c, &rep);
 }
 
+/*
+ * Fair service: in one round, all the sessions of one domain other than dom0
+ * together have at most HVD_DOMAIN_SHARE requests served, so that a domain buys
+ * no larger share with more sessions.  A session whose domain's share is spent
+ * leaves the epoll set (parked) until the round ends, which is when nothing
+ * unparked is ready (the loop in pvio-hv.c): everyone who waited has then been
+ * served once, and the parked sessions are armed again before the loop sleeps.
+ */
+#define HVD_DOMAIN_SHARE 16
+
+static bool share_left(const struct hvd *hvd, struct hvd_domain *dom)
+{
+	if (dom->domid == 0)
+		return true;
+	if (dom->round != hvd->round) {
+		dom->round = hvd->round;
+		dom->credit = HVD_DOMAIN_SHARE;
+	}
+	return dom->credit > 0;
+}
+
+/* Out of the epoll set until the next round; if that fails it stays armed. */
+static void conn_park(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = &c->watch };
+
+	if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		hvd_list_add(&hvd->parked, &c->parked);
+}
+
+/* A new round: every domain's share is whole again, every parked session armed. */
+void hvd_round_next(struct hvd *hvd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct hvd_conn *c;
+
+	hvd->round++;
+	while (!hvd_list_empty(&hvd->parked)) {
+		c = hvd_container_of(hvd->parked.next, struct hvd_conn, parked);
+		hvd_list_del(&c->parked);
+		ev.data.ptr = &c->watch;
+		/* A session we cannot arm again would never be served: drop it. */
+		if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			hvd_conn_close(hvd, c);
+	}
+}
+
 static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 {
 	struct hvd_conn *c = hvd_container_of(w, struct hvd_conn, watch);
@@ -206,9 +255,15 @@ static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 
 	(void)events;
 	for (i = 0; i < HVD_BURST; i++) {
+		if (!share_left(hvd, c->dom)) {
+			conn_park(hvd, c);
+			return;
+		}
 		ret = hvsim_recv(c->fd, &req, NULL, 0, NULL);
 		if (ret == -EAGAIN)
 			return;
+		if (c->dom->domid != 0)
+			c->dom->credit--;
 		/* A subscriber has nothing to say: what it sends is dropped. */
 		if (ret == 0 && c->state != HVD_CONN_SUBSCRIBER)
 			ret = conn_request(hvd, c, &req);

@@ -84,6 +84,7 @@ struct hvd_conn {
 	struct hvd_list attaches;  /* struct hvd_attach: granters this session attached */
 	struct hvd_list link;	   /* in dom->sessions or hvd->subscribers */
 	struct hvd_list all;	   /* in hvd->conns, for teardown at exit */
+	struct hvd_list parked; /* in hvd->parked while its domain's share of the round is spent */
 };
 
 /*
@@ -158,6 +159,8 @@ struct hvd_domain {
 	struct hvd_list actives;   /* struct hvd_active_tab: granters it maps from */
 	struct hvd_list shadows;   /* struct hvd_active_tab (by shadow): mappers of its grants */
 	bool dying;		   /* being torn down: no death check, no new sessions */
+	uint32_t round;		   /* the service round its credit belongs to */
+	unsigned int credit;	   /* requests its sessions may still have served this round */
 	unsigned int nr_ports;	   /* allocated event-channel ports */
 	uint64_t userns_dev;	   /* the user namespace of its first session's process, */
 	uint64_t userns_ino;	   /* which every later session's must share; 0 until then */
@@ -189,8 +192,10 @@ struct hvd {
 	uint32_t next_pool_serial;		   /* the last pool serial handed out */
 	struct hvd_list conns;			   /* every connection */
 	struct hvd_list subscribers;		   /* connections in state SUBSCRIBER */
-	struct hvd_limits limits;		   /* per-client limits */
-	unsigned int nofile;			   /* our descriptor limit (RLIMIT_NOFILE) */
+	struct hvd_list parked;	     /* sessions out of the epoll set until the next round */
+	uint32_t round;		     /* the service round: ends when nothing unparked is ready */
+	struct hvd_limits limits;    /* per-client limits */
+	unsigned int nofile;	     /* our descriptor limit (RLIMIT_NOFILE) */
 	unsigned int guest_fds;	     /* descriptors held for domains other than dom0 */
 	unsigned int nr_subscribers; /* entries in subscribers */
 };
@@ -224,6 +229,7 @@ unsigned long *hvd_bitmap_alloc(unsigned long nbits);
 
 /* conn.c */
 int hvd_conn_accept(struct hvd *hvd);
+void hvd_round_next(struct hvd *hvd);
 void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c);
 void hvd_token_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events);
 void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom);

@@ -215,6 +215,8 @@ static int hvd_setup(struct hvd *hvd, const char *path)
 
 	hvd_list_init(&hvd->conns);
 	hvd_list_init(&hvd->subscribers);
+	hvd_list_init(&hvd->parked);
+	hvd->round = 1; /* a new domain's round 0 is stale: it starts with a full share */
 	hvd->next_sid = 1;
 	hvd->epfd = hvd->listen_fd = hvd->sig_fd = -1;
 	nofile_raise(hvd);
@@ -241,9 +243,13 @@ static int hvd_loop(struct hvd *hvd)
 	int n;
 
 	while (!hvd->stop) {
-		n = epoll_wait(hvd->epfd, &ev, 1, -1);
+		/* With sessions parked, look without sleeping: nothing else ready ends the round,
+		 * and the parked sessions are armed again before any sleep. */
+		n = epoll_wait(hvd->epfd, &ev, 1, hvd_list_empty(&hvd->parked) ? -1 : 0);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		if (n == 0)
+			hvd_round_next(hvd);
 		if (n == 1)
 			((struct hvd_watch *)ev.data.ptr)->ready(hvd, ev.data.ptr, ev.events);
 	}
