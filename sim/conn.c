@@ -226,7 +226,7 @@ static void conn_park(struct hvd *hvd, struct hvd_conn *c)
 {
 	struct epoll_event ev = { .events = 0, .data.ptr = &c->watch };
 
-	if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+	if (hvd_list_empty(&c->parked) && epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		hvd_list_add(&hvd->parked, &c->parked);
 }
 
@@ -253,16 +253,22 @@ static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 	struct hvsim_msg req;
 	int i, ret;
 
-	(void)events;
+	/*
+	 * A hang-up or an error is reported even to a parked session (epoll always
+	 * reports them): its last requests are then served regardless of the
+	 * share, until the end of file closes it, or else the loop would spin on it.
+	 */
+	bool gone = events & (EPOLLHUP | EPOLLERR);
+
 	for (i = 0; i < HVD_BURST; i++) {
-		if (!share_left(hvd, c->dom)) {
+		if (!gone && !share_left(hvd, c->dom)) {
 			conn_park(hvd, c);
 			return;
 		}
 		ret = hvsim_recv(c->fd, &req, NULL, 0, NULL);
 		if (ret == -EAGAIN)
 			return;
-		if (c->dom->domid != 0)
+		if (c->dom->domid != 0 && c->dom->credit)
 			c->dom->credit--;
 		/* A subscriber has nothing to say: what it sends is dropped. */
 		if (ret == 0 && c->state != HVD_CONN_SUBSCRIBER)
