@@ -3,7 +3,8 @@
  * domain-limits.c - a domain's memory and pids limits (launch/cgroup.h): a domain created with
  * pids 8 cannot have more than 8 processes (fork fails with EAGAIN inside) while the host forks
  * on; a domain with 32M of memory has its allocating process OOM-killed (or refused) and the
- * caller lives on; the domain's cgroups exist while it lives and are gone after destroy.
+ * caller lives on; the domain's cgroups exist while it lives and are gone after destroy; with the
+ * pids controller hidden, a create with a pids limit fails with -EOPNOTSUPP.
  * Skipped only when the controllers are absent or not writable here.
  */
 #include "config.h"
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +153,33 @@ static int check_memory(struct embed *e)
 	return 0;
 }
 
+/* In a child whose mount namespace hides the pids controller: the create must fail, not skip it. */
+static int absent_fn(struct embed *e)
+{
+	const struct embed_domain_opts o = { .pids = PIDS_LIMIT };
+	domid_t domid;
+	int ret;
+
+	T_CHECK(unshare(CLONE_NEWNS) == 0, "unshare: %s", strerror(errno));
+	T_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "private mounts");
+	T_CHECK(mount("none", "/sys/fs/cgroup/pids", "tmpfs", 0, NULL) == 0, "hide pids: %s",
+		strerror(errno));
+	ret = embed_domain_create_with(e, "unlimited", &o, &domid);
+	T_CHECK(ret == -EOPNOTSUPP, "create with pids and no controller: %d", ret);
+	return 0;
+}
+
+static int check_absent(struct embed *e)
+{
+	pid_t pid = fork();
+
+	T_CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(absent_fn(e));
+	T_CHECK(t_wait(pid) == 0, "a limit without its controller");
+	return 0;
+}
+
 int main(void)
 {
 	struct embed_opts opts = { .die_with_parent = true };
@@ -160,6 +190,7 @@ int main(void)
 	T_CHECK(embed_start(&e, &opts) == 0, "embed_start");
 	T_CHECK(check_pids(e) == 0, "pids limit");
 	T_CHECK(check_memory(e) == 0, "memory limit");
+	T_CHECK(check_absent(e) == 0, "absent controller");
 	T_CHECK(embed_stop(e) == 0, "embed_stop");
 	return T_PASS;
 }
