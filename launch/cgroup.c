@@ -2,6 +2,7 @@
 /*
  * cgroup.c - a domain's memory and pids limits (launch/cgroup.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -101,6 +102,14 @@ static int cgroup_base(const struct cgroup_ctl *c, char *base, size_t len, bool 
 	return -EOPNOTSUPP;
 }
 
+/* base/pvio, the parent of every domain's cgroup, into buf. */
+static int cgroup_parent(const char *base, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", base, CGROUP_PARENT);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 /* base/pvio/name into buf. */
 static int cgroup_path(const char *base, const char *name, char *buf, size_t len)
 {
@@ -145,7 +154,7 @@ static int cgroup_make(const struct cgroup_ctl *c, const char *base, bool v2, co
 	char parent[PATH_MAX], enable[32];
 	int ret;
 
-	if (snprintf(parent, sizeof(parent), "%s/%s", base, CGROUP_PARENT) >= (int)sizeof(parent))
+	if (cgroup_parent(base, parent, sizeof(parent)) < 0)
 		return -ENAMETOOLONG;
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
 		return -errno;
@@ -244,6 +253,52 @@ int cgroup_remove(const char *name)
 		    cgroup_path(base, name, dir, sizeof(dir)) < 0)
 			continue;
 		r = cgroup_rmdir(dir);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+/* rmdir every cgroup under base/pvio whose name starts with prefix. */
+static int cgroup_remove_prefix(const char *base, const char *prefix)
+{
+	char parent[PATH_MAX], dir[PATH_MAX];
+	struct dirent *de;
+	int ret = 0, r;
+	DIR *d;
+
+	if (cgroup_parent(base, parent, sizeof(parent)) < 0)
+		return -ENAMETOOLONG;
+	d = opendir(parent);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) ||
+		    cgroup_path(base, de->d_name, dir, sizeof(dir)) < 0)
+			continue;
+		r = cgroup_rmdir(dir);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	closedir(d);
+	return ret;
+}
+
+int cgroup_remove_all(const char *dir)
+{
+	char prefix[64], base[PATH_MAX];
+	int ret, r;
+	bool v2;
+
+	/* The name of domain 0, which has none, less its domid: what all of dir's share. */
+	ret = cgroup_name(dir, 0, prefix, sizeof(prefix));
+	if (ret < 0)
+		return ret;
+	prefix[strlen(prefix) - 1] = '\0';
+	for (size_t i = 0; i < CGROUP_N_CTL; i++) {
+		if (cgroup_base(&cgroup_ctls[i], base, sizeof(base), &v2) < 0)
+			continue;
+		r = cgroup_remove_prefix(base, prefix);
 		if (r < 0 && ret == 0)
 			ret = r;
 	}

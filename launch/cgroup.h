@@ -51,6 +51,12 @@ int cgroup_attach(const char *name, pid_t pid);
  */
 int cgroup_remove(const char *name);
 
+/*
+ * Remove every cgroup of the runtime directory dir (cgroup_name's), of domains that ended on
+ * their own as well: for when its daemons stop.
+ */
+int cgroup_remove_all(const char *dir);
+
 /* Parse "256M", "1G", "4096", "64k" into bytes; -EINVAL if not a positive size. */
 int cgroup_parse_size(const char *s, uint64_t *bytes);
 

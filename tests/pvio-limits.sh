@@ -1,7 +1,7 @@
 #!/bin/sh
 # pvio-limits: pvio create --pids/--memory puts the domain's command in its own cgroups with those
-# limits (the command cannot have more than --pids processes), a bad size is refused, and pvio
-# destroy removes the cgroups.
+# limits (the command cannot have more than --pids processes), a bad size is refused, pvio
+# destroy removes the cgroups, and pvio down those of a domain that ended on its own.
 . "$(dirname "$0")/pvio-lib.sh"
 t_need "$pvio" stat
 [ -w /sys/fs/cgroup/pids/cgroup.procs ] && [ -w /sys/fs/cgroup/memory/cgroup.procs ] ||
@@ -35,4 +35,10 @@ grep -qx "refused: EAGAIN" "$dir/lim.log" && grep -qx "forked 2" "$dir/lim.log" 
 [ "$(wc -l <"$pids/cgroup.procs")" = 4 ] || fail "$(wc -l <"$pids/cgroup.procs") processes in $pids"
 timeout 30 "$pvio" destroy lim || fail "pvio destroy"
 [ ! -e "$pids" ] && [ ! -e "$mem" ] || fail "the cgroups of lim are left after destroy"
+# A limited domain whose command ends on its own leaves no cgroup behind once pvio down ran.
+domid=$("$pvio" create --pids 4 short -- true) || fail "create short"
+short=/sys/fs/cgroup/pids/pvio/$(printf '%x.%x-%s' $(stat -L -c '%d %i' "$dir") "$domid")
+wait_for sh -c "! \"$pvio\" list | grep -q '^short '" || fail "short did not end"
+"$pvio" down || fail "pvio down"
+[ ! -e "$short" ] || fail "the cgroup of short is left after pvio down"
 exit 0
