@@ -110,17 +110,36 @@ static bool cgroup_exists(struct embed *e, const char *ctl, domid_t domid)
 	return stat(path, &st) == 0;
 }
 
+/* Create a domain with o's limits, run fn in it; *status gets its wait status (t_wait's). */
+static int run_limited(struct embed *e, const struct embed_domain_opts *o, const char *ctl,
+		       int (*fn)(void *arg), domid_t *domid, int *status)
+{
+	pid_t pid;
+
+	T_CHECK(embed_domain_create_with(e, ctl, o, domid) == 0, "create with %s", ctl);
+	T_CHECK(cgroup_exists(e, ctl, *domid), "the domain's %s cgroup", ctl);
+	T_CHECK(embed_domain_fork(e, *domid, fn, NULL, &pid) == 0, "fork in domain");
+	*status = t_wait(pid);
+	return 0;
+}
+
+/* Destroy the domain: its ctl cgroup must be gone. */
+static int destroy_limited(struct embed *e, const char *ctl, domid_t domid)
+{
+	T_CHECK(embed_domain_destroy(e, domid) == 0, "destroy");
+	T_CHECK(!cgroup_exists(e, ctl, domid), "the %s cgroup is left after destroy", ctl);
+	return 0;
+}
+
 static int check_pids(struct embed *e)
 {
 	const struct embed_domain_opts o = { .pids = PIDS_LIMIT };
-	pid_t pid, host[HOST_FORKS];
+	pid_t host[HOST_FORKS];
 	domid_t domid;
-	int n;
+	int n, ret;
 
-	T_CHECK(embed_domain_create_with(e, "few", &o, &domid) == 0, "create with pids");
-	T_CHECK(cgroup_exists(e, "pids", domid), "the domain's pids cgroup");
-	T_CHECK(embed_domain_fork(e, domid, fork_until_refused, NULL, &pid) == 0, "fork in domain");
-	T_CHECK(t_wait(pid) == 0, "the domain's forks were not limited");
+	T_CHECK(run_limited(e, &o, "pids", fork_until_refused, &domid, &ret) == 0, "pids domain");
+	T_CHECK(ret == 0, "the domain's forks were not limited");
 	/* The host is not: it forks twice the domain's limit. */
 	for (n = 0; n < HOST_FORKS; n++) {
 		host[n] = fork();
@@ -130,27 +149,19 @@ static int check_pids(struct embed *e)
 	}
 	for (n = 0; n < HOST_FORKS; n++)
 		T_CHECK(t_wait(host[n]) == 0, "host child %d", n);
-	T_CHECK(embed_domain_destroy(e, domid) == 0, "destroy");
-	T_CHECK(!cgroup_exists(e, "pids", domid), "the pids cgroup is left after destroy");
-	return 0;
+	return destroy_limited(e, "pids", domid);
 }
 
 static int check_memory(struct embed *e)
 {
 	const struct embed_domain_opts o = { .memory = MEM_LIMIT };
 	domid_t domid;
-	pid_t pid;
 	int ret;
 
-	T_CHECK(embed_domain_create_with(e, "small", &o, &domid) == 0, "create with memory");
-	T_CHECK(cgroup_exists(e, "memory", domid), "the domain's memory cgroup");
-	T_CHECK(embed_domain_fork(e, domid, allocate, NULL, &pid) == 0, "fork in domain");
-	ret = t_wait(pid);
+	T_CHECK(run_limited(e, &o, "memory", allocate, &domid, &ret) == 0, "memory domain");
 	T_CHECK(ret == 128 + SIGKILL || ret == 2, "allocating %u MiB in a %u MiB domain: %d",
 		MEM_TRY >> 20, MEM_LIMIT >> 20, ret);
-	T_CHECK(embed_domain_destroy(e, domid) == 0, "destroy");
-	T_CHECK(!cgroup_exists(e, "memory", domid), "the memory cgroup is left after destroy");
-	return 0;
+	return destroy_limited(e, "memory", domid);
 }
 
 /* In a child whose mount namespace hides the pids controller: the create must fail, not skip it. */
