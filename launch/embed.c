@@ -31,6 +31,7 @@
 #include <xenstore.h>
 
 #include "hv/simctl.h"
+#include "launch/cgroup.h"
 #include "launch/embed.h"
 #include "launch/sandbox.h"
 #include "launch/teardown.h"
@@ -55,10 +56,11 @@ struct embed_daemon {
 
 /* A domain this embed created, and the token that keeps it alive. */
 struct embed_domain {
-	domid_t domid; /* its id */
-	int token;     /* its token (close-on-exec), or -1 */
-	pid_t init;    /* its init (launch/sandbox.h), 0 once reaped or when not isolated */
-	int pidfd;     /* the init's /proc directory (sandbox_start's nsdir), or -1 */
+	domid_t domid;	 /* its id */
+	int token;	 /* its token (close-on-exec), or -1 */
+	pid_t init;	 /* its init (launch/sandbox.h), 0 once reaped or when not isolated */
+	int pidfd;	 /* the init's /proc directory (sandbox_start's nsdir), or -1 */
+	char cgroup[64]; /* its cgroups' name (launch/cgroup.h), or "" when not limited */
 };
 
 struct embed {
@@ -94,6 +96,7 @@ struct embed_child {
 	const char *xs_path;  /* $XENSTORED_PATH for the child, or NULL */
 	const char *out;      /* file for stdout and stderr (appended), or NULL: inherit */
 	bool new_session;     /* setsid() */
+	const char *cgroup;   /* the domain's cgroups, entered before anything else, or NULL */
 };
 
 static void embed_msleep(unsigned int ms)
@@ -279,7 +282,11 @@ static int embed_child_enter(struct embed *e, const struct embed_child *c, pid_t
 static __attribute__((noreturn)) void embed_child_run(struct embed *e, const struct embed_child *c,
 						      pid_t parent, int report)
 {
-	int err = c->pidfd >= 0 ? -embed_child_enter(e, c, parent) : 0;
+	/* First: what this process forks, on its way into the domain, is counted in it. */
+	int err = c->cgroup ? -cgroup_attach(c->cgroup, 0) : 0;
+
+	if (err == 0 && c->pidfd >= 0)
+		err = -embed_child_enter(e, c, parent);
 
 	if (err == 0)
 		err = -embed_child_setup(e, c, parent);
@@ -665,6 +672,16 @@ static void embed_domain_kill(struct embed_domain *d)
 	d->init = 0;
 }
 
+/* Remove the domain's cgroups, once its processes are killed (the kernel frees them as they go). */
+static void embed_domain_uncgroup(struct embed *e, struct embed_domain *d)
+{
+	int ret = d->cgroup[0] ? cgroup_remove(d->cgroup) : 0;
+
+	if (ret < 0)
+		embed_err(e, ret, d->cgroup);
+	d->cgroup[0] = '\0';
+}
+
 /* SIGTERM, up to EMBED_STOP_MS, then SIGKILL; reap.  0 if it exited with status 0. */
 static int embed_daemon_stop(struct embed *e, struct embed_daemon *d)
 {
@@ -702,8 +719,10 @@ int embed_stop(struct embed *e)
 	if (!e)
 		return 0;
 	for (i = 0; i < e->n_domains; i++) {
-		if (getpid() == e->owner)
+		if (getpid() == e->owner) {
 			embed_domain_kill(&e->domains[i]);
+			embed_domain_uncgroup(e, &e->domains[i]);
+		}
 		embed_domain_close(&e->domains[i]);
 	}
 	free(e->domains);
@@ -900,12 +919,35 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 	if (bindir[0] && embed_realdir(bindir, real, sizeof(real)))
 		binds[n] = real;
 	so.binds = binds;
+	so.cgroup = d->cgroup[0] ? d->cgroup : NULL;
 	ret = embed_domain_xs_dir(e, d->domid, sandbox_uid(d->domid, e->uid_base), xs_dir,
 				  sizeof(xs_dir));
 	if (ret == 0)
 		ret = sandbox_start(&so, &d->init, &d->pidfd);
 	free(binds);
 	return ret < 0 ? embed_err(e, ret, "domain namespaces") : 0;
+}
+
+/* The domain's cgroups, when o asks for limits. */
+static int embed_domain_limit(struct embed *e, struct embed_domain *d,
+			      const struct embed_domain_opts *o)
+{
+	const struct cgroup_limits l = { .memory = o->memory, .pids = o->pids };
+	char why[128];
+	int ret;
+
+	if (!cgroup_limited(&l))
+		return 0;
+	ret = cgroup_name(e->dir, d->domid, d->cgroup, sizeof(d->cgroup));
+	if (ret == 0)
+		ret = cgroup_create(d->cgroup, &l, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "cgroup name");
+	if (ret < 0) {
+		d->cgroup[0] = '\0';
+		embed_err(e, ret, why);
+	}
+	return ret;
 }
 
 int embed_domain_create(struct embed *e, const char *name, domid_t *domid)
@@ -931,6 +973,8 @@ int embed_domain_create_with(struct embed *e, const char *name, const struct emb
 		goto out_close;
 	}
 	ret = embed_domain_introduce(e, d.domid, name);
+	if (ret == 0)
+		ret = embed_domain_limit(e, &d, o);
 	if (ret == 0 && !o->shared)
 		ret = embed_domain_isolate(e, &d, o);
 	if (ret == 0)
@@ -938,6 +982,7 @@ int embed_domain_create_with(struct embed *e, const char *name, const struct emb
 	if (ret < 0) {
 		hvctl_domain_destroy(ctl, d.domid);
 		embed_domain_kill(&d);
+		embed_domain_uncgroup(e, &d);
 		embed_domain_close(&d);
 		goto out_close;
 	}
@@ -963,6 +1008,7 @@ int embed_domain_destroy(struct embed *e, domid_t domid)
 	ret = hvctl_domain_destroy(ctl, domid);
 	hvctl_close(ctl);
 	if (d) {
+		embed_domain_uncgroup(e, d);
 		embed_domain_close(d);
 		*d = e->domains[--e->n_domains];
 	}
@@ -1008,6 +1054,7 @@ static int embed_domain_child(struct embed *e, domid_t domid, struct embed_child
 		return ret;
 	c->token = d->token;
 	c->pidfd = d->pidfd;
+	c->cgroup = d->cgroup[0] ? d->cgroup : NULL;
 	/* Inside its view, a domain finds its own socket at a fixed path. */
 	c->xs_path = d->pidfd >= 0 ? SANDBOX_XS_SOCKET : xs_path;
 	return embed_child_start(e, c, pid);

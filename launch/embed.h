@@ -85,14 +85,19 @@ int embed_domain_create(struct embed *e, const char *name, domid_t *domid);
 struct embed_domain_opts {
 	const char *const *binds; /* NULL-terminated "[ro:|own:]PATH": host paths it sees at PATH
 				     (own: chowned to its uid first; launch/sandbox.h) */
-	bool shared; /* no isolation: its processes run in the caller's namespaces and uid, as
-			before (only for debugging; nothing then stops it from reaching dom0) */
+	bool shared;	 /* no isolation: its processes run in the caller's namespaces and uid, as
+			    before (only for debugging; nothing then stops it from reaching dom0) */
+	uint64_t memory; /* its processes' memory limit in bytes, or 0 (launch/cgroup.h) */
+	uint32_t pids;	 /* how many processes it may have, or 0 */
 };
 
 /*
  * The same with options.  Unless o->shared, the domain gets its own namespaces and host uid
  * (embed_domain_uid) and an init that holds them; its xenstored socket is at
- * /run/pvio/socket in its view.
+ * /run/pvio/socket in its view.  With a memory or pids limit, the domain gets its own cgroups
+ * (launch/cgroup.h) holding its init and every process started in it, removed when it is
+ * destroyed or at embed_stop; a controller that is absent or not writable (not root, nor
+ * delegated) fails the create with -EOPNOTSUPP or the write's error, logged with its name.
  */
 int embed_domain_create_with(struct embed *e, const char *name, const struct embed_domain_opts *o,
 			     domid_t *domid);

@@ -36,6 +36,7 @@
 #include <valgrind/valgrind.h>
 #endif
 
+#include "launch/cgroup.h"
 #include "launch/sandbox.h"
 
 #define NS_FLAGS  (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET)
@@ -746,6 +747,9 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 		goto out;
 	}
 	ret = o->shared ? 0 : sandbox_maps(pid, sandbox_uid(o->domid, o->uid_base));
+	/* Still waiting on sync: every process of the domain will descend from it inside. */
+	if (ret == 0 && o->cgroup)
+		ret = cgroup_attach(o->cgroup, pid);
 	if (ret == 0 && write(sync[1], "g", 1) != 1)
 		ret = -errno;
 	close(sync[1]);

@@ -46,6 +46,8 @@ struct sandbox_opts {
 	int out_fd;		  /* the domain's stdout and stderr (stdin /dev/null), or -1 */
 	int (*setup)(void *arg);  /* run in the first process before exec (env), or NULL */
 	void *setup_arg;	  /* its argument */
+	const char *cgroup;	  /* launch/cgroup.h name the init is moved into before it runs
+				     anything (its cgroups exist), or NULL */
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "launch/cgroup.h"
 #include "launch/embed.h"
 #include "tools/pvio/pvio.h"
 
@@ -322,6 +323,9 @@ int pvio_cmd_down(int argc, char **argv)
 		return pvio_fail("%s: not up", env.rundir);
 	if (pids[1] && pids[2])
 		ret = down_domains(&env);
+	/* And the cgroups of limited domains that ended on their own (destroy had none to end). */
+	if (cgroup_remove_all(env.rundir) < 0)
+		pvio_fail("%s: cgroups of its domains are left", env.rundir);
 	for (i = 0; i < N_DAEMONS; i++) {
 		if (pids[i])
 			ret |= down_stop(pids[i], daemons[i].name);

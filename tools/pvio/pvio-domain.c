@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tools/pvio/pvio.h"
+#include "launch/cgroup.h"
 #include "launch/sandbox.h"
 #include "launch/teardown.h"
 
@@ -33,6 +34,7 @@ struct create_child {
 	char *const *argv;	     /* the command */
 	const char *const *binds;    /* what the domain is given of the host's ([ro:|own:]PATH) */
 	bool shared;		     /* --shared: not isolated */
+	char cgroup[64];	     /* its cgroups (--memory, --pids), or "" */
 	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
 };
 
@@ -76,6 +78,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 		.setup = create_child_setup,
 		.setup_arg = c,
 		.shared = c->shared,
+		.cgroup = c->cgroup[0] ? c->cgroup : NULL,
 	};
 	ssize_t n;
 	int ret, pidfd;
@@ -182,8 +185,17 @@ int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs
 {
 	/* pvio-hv first: the group's death alone could end the domain and make this -ESRCH. */
 	int ret = hvctl_domain_destroy(ctl, domid);
+	char name[64];
 
 	group_kill(env, domid);
+	/* Its processes are killed: the kernel frees the cgroups as they go. */
+	if (cgroup_name(env->rundir, domid, name, sizeof(name)) == 0) {
+		int r = cgroup_remove(name);
+
+		if (r < 0)
+			pvio_fail("domain %u: its cgroups %s are left: %s", (unsigned int)domid,
+				  name, strerror(-r));
+	}
 	return ret < 0 ? ret : teardown_devices(xs, domid, TEARDOWN_TIMEOUT_MS, pvio_tool_log());
 }
 
@@ -205,8 +217,29 @@ static int create_introduce(const struct pvio_env *env, domid_t domid, const cha
 	return ret;
 }
 
+/* The domain's cgroups with the limits asked for; 0, or 1 after printing why. */
+static int create_limit(const struct pvio_env *env, struct create_child *c,
+			const struct cgroup_limits *l)
+{
+	char why[128];
+	int ret;
+
+	if (!cgroup_limited(l))
+		return 0;
+	ret = cgroup_name(env->rundir, c->domid, c->cgroup, sizeof(c->cgroup));
+	if (ret < 0)
+		return pvio_err(env->rundir, ret);
+	ret = cgroup_create(c->cgroup, l, why, sizeof(why));
+	if (ret < 0) {
+		c->cgroup[0] = '\0';
+		return pvio_fail("%s: %s (limits need root or a delegated cgroup)", why,
+				 strerror(-ret));
+	}
+	return 0;
+}
+
 static int create_run(const struct pvio_env *env, const char *name, char *const *argv,
-		      const char *const *binds, bool shared)
+		      const char *const *binds, bool shared, const struct cgroup_limits *l)
 {
 	char log[PATH_MAX + 80];
 	struct create_child c = {
@@ -227,6 +260,8 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 				      : pvio_err(name, ret);
 	}
 	ret = create_introduce(env, c.domid, name);
+	if (ret == 0)
+		ret = create_limit(env, &c, l);
 	if (ret == 0) {
 		ret = create_spawn(&c, &pid);
 		if (ret < 0)
@@ -237,6 +272,8 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 	close(c.token);
 	if (ret)
 		hvctl_domain_destroy(ctl, c.domid);
+	if (ret && c.cgroup[0])
+		cgroup_remove(c.cgroup);
 	else
 		printf("%u\n", (unsigned int)c.domid);
 	hvctl_close(ctl);
@@ -244,26 +281,51 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 }
 
 static const char create_usage[] =
-    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] NAME [--] CMD [ARG...]\n"
+    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--memory SIZE] [--pids N] NAME [--]\n"
+    "                   CMD [ARG...]\n"
     "Create domain NAME, run CMD in it in the background (output to <rundir>/NAME.log) and\n"
     "print its domid.  The domain lives as long as CMD; it has its own namespaces and uid and\n"
     "sees of the host only the system directories and what -b gives it:\n"
     "  -b, --bind [ro:|own:]PATH  PATH at PATH, read-write (ro: read-only; own: chowned to\n"
     "                             the domain's uid first)\n"
     "      --shared               no isolation: CMD runs in dom0's namespaces as dom0's uid\n"
-    "                             (it can then act as dom0; for debugging)\n";
+    "                             (it can then act as dom0; for debugging)\n"
+    "      --memory SIZE          limit the domain's memory to SIZE bytes (k, M, G suffixes)\n"
+    "      --pids N               let the domain have at most N processes\n"
+    "  (limits need root or a delegated cgroup; without the controller the create fails)\n";
 
 #define CREATE_MAX_BINDS 32
+
+/* --memory SIZE or --pids N into l; 0, or 1 after printing why. */
+static int create_limit_opt(int opt, const char *arg, struct cgroup_limits *l)
+{
+	unsigned long n;
+	char *end;
+
+	if (opt == 'm')
+		return cgroup_parse_size(arg, &l->memory) < 0
+			   ? pvio_fail("--memory %s: not a size (bytes, or with k, M, G)", arg)
+			   : 0;
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] < '1' || arg[0] > '9' || n > UINT32_MAX)
+		return pvio_fail("--pids %s: not a positive number", arg);
+	l->pids = (uint32_t)n;
+	return 0;
+}
 
 int pvio_cmd_create(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "bind", required_argument, NULL, 'b' },
 						  { "shared", no_argument, NULL, 's' },
+						  { "memory", required_argument, NULL, 'm' },
+						  { "pids", required_argument, NULL, 'p' },
 						  { "help", no_argument, NULL, 'h' },
 						  { 0 } };
 	const char *binds[CREATE_MAX_BINDS + 1] = { NULL };
 	struct pvio_env env;
 	unsigned int n = 0;
+	struct cgroup_limits l = { 0 };
 	bool shared = false;
 	int opt;
 
@@ -271,6 +333,11 @@ int pvio_cmd_create(int argc, char **argv)
 	while ((opt = pvio_getopt(argc, argv, "+hb:", longopts, create_usage)) != -1) {
 		if (opt == 's') {
 			shared = true;
+			continue;
+		}
+		if (opt == 'm' || opt == 'p') {
+			if (create_limit_opt(opt, optarg, &l))
+				return 2;
 			continue;
 		}
 		if (opt != 'b')
@@ -290,9 +357,9 @@ int pvio_cmd_create(int argc, char **argv)
 			fputs(create_usage, stderr);
 			return 2;
 		}
-		return create_run(&env, argv[optind], argv + optind + 2, binds, shared);
+		return create_run(&env, argv[optind], argv + optind + 2, binds, shared, &l);
 	}
-	return create_run(&env, argv[optind], argv + optind + 1, binds, shared);
+	return create_run(&env, argv[optind], argv + optind + 1, binds, shared, &l);
 }
 
 /*
