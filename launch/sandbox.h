@@ -95,8 +95,9 @@ uid_t sandbox_uid(domid_t domid, uid_t uid_base);
 int sandbox_count(pid_t init);
 
 /*
- * Install the filter: seccomp refusals are EPERM, so that a test sees them.  Used by
- * sandbox_join and the init's first process.
+ * Install the filter: an allowlist of the calls a normal program makes (launch/sandbox.c),
+ * everything else refused with EPERM, another ABI (i386, x32) killed.  Used by sandbox_join
+ * and the init.  Under valgrind, which does not know seccomp(2), nothing is installed.
  */
 int sandbox_seccomp(void);
 
