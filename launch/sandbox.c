@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,17 +41,19 @@
 #include "launch/cgroup.h"
 #include "launch/sandbox.h"
 
-#define NS_FLAGS  (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET)
-#define STAGE	  "/tmp" /* where the new root is built, in the init's private tree */
-#define INIT_NAME "pvio-init"
-#define MAX_BINDS 64
+#define NS_FLAGS	 (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET)
+#define STAGE		 "/tmp" /* where the new root is built, in the init's private tree */
+#define INIT_NAME	 "pvio-init"
+#define MAX_BINDS	 64
+#define SANDBOX_FUSE_DEV makedev(10, 229) /* /dev/fuse, fixed by the kernel */
 
 /* System directories every domain sees read-only (symlinks are copied as symlinks). */
 static const char *const sandbox_system[] = { "/usr",	"/bin",	  "/sbin",   "/lib",
 					      "/lib32", "/lib64", "/libx32", "/etc" };
 /* Devices a domain may have, when the host has them. */
-static const char *const sandbox_devices[] = { "null",	  "zero", "full", "random",
-					       "urandom", "tty",  "fuse", "net/tun" };
+/* Not /dev/fuse: a domain that asks gets descriptors instead (SANDBOX_FUSE_ENV). */
+static const char *const sandbox_devices[] = { "null",	  "zero", "full",   "random",
+					       "urandom", "tty",  "net/tun" };
 #if defined(__SANITIZE_ADDRESS__)
 #define SANDBOX_SANITIZER 1
 #elif defined(__has_feature)
@@ -778,6 +781,54 @@ static int sandbox_first_start(const struct sandbox_opts *o, pid_t *first)
 	return n == (ssize_t)sizeof(err) ? -err : 0;
 }
 
+/*
+ * Open n descriptors of /dev/fuse (in the domain's user namespace: the kernel mounts only from
+ * one opened there) and name them in $SANDBOX_FUSE_ENV for the first process.  They stay open in
+ * the init for processes that join later.
+ */
+static int sandbox_fuse_open(unsigned int n)
+{
+	char env[SANDBOX_FUSE_MAX * 12] = "";
+	size_t len = 0;
+	unsigned int i;
+
+	if (n > SANDBOX_FUSE_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		/* Not close-on-exec: the first process inherits them through its exec. */
+		int fd = open("/dev/fuse", O_RDWR);
+
+		if (fd < 0)
+			return -errno;
+		len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%d", i ? " " : "", fd);
+	}
+	return n && setenv(SANDBOX_FUSE_ENV, env, 1) < 0 ? -errno : 0;
+}
+
+int sandbox_fuse_fds(pid_t pid, int *fds, unsigned int max)
+{
+	char dir[32], path[48 + NAME_MAX];
+	unsigned int n = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && n < max) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		/* By device, not by name: the init's /dev is out of our sight. */
+		if (stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == SANDBOX_FUSE_DEV)
+			fds[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	return (int)n;
+}
+
 /* In the init: its ids, its view, the lock (nothing when o->shared). */
 static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *binds, size_t *n,
 			   int parent)
@@ -789,6 +840,9 @@ static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *bi
 	ret = mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
 	if (ret == 0)
 		ret = sandbox_binds_open(o, binds, n);
+	/* Before the ids: /dev/fuse is root's, and the init still has the caller's. */
+	if (ret == 0)
+		ret = sandbox_fuse_open(o->fuse_fds);
 	if (ret == 0)
 		ret = sandbox_ids();
 	/* After the ids: changing them clears the parent-death signal. */
@@ -835,8 +889,7 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 		close(parent);
 	if (ret == 0 && o->argv)
 		ret = sandbox_first_start(o, &first);
-	if (o->keep_fd >= 0)
-		close(o->keep_fd);
+	/* The token stays open in the init too, for processes that join later (pvio exec). */
 	if (write(report, &ret, sizeof(ret)) < 0 || ret < 0)
 		_exit(127);
 	close(report);

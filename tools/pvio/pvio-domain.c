@@ -34,6 +34,7 @@ struct create_child {
 	char *const *argv;	     /* the command */
 	const char *const *binds;    /* what the domain is given of the host's ([ro:|own:]PATH) */
 	bool shared;		     /* --shared: not isolated */
+	unsigned int fuse;	     /* --fuse: /dev/fuse descriptors handed to it */
 	char cgroup[64];	     /* its cgroups (--memory, --pids), or "" */
 	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
 };
@@ -79,6 +80,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 		.setup_arg = c,
 		.shared = c->shared,
 		.cgroup = c->cgroup[0] ? c->cgroup : NULL,
+		.fuse_fds = c->fuse,
 	};
 	ssize_t n;
 	int ret, pidfd;
@@ -238,17 +240,20 @@ static int create_limit(const struct pvio_env *env, struct create_child *c,
 	return 0;
 }
 
+/* Create domain name running argv; c holds the options (binds, shared, fuse). */
 static int create_run(const struct pvio_env *env, const char *name, char *const *argv,
-		      const char *const *binds, bool shared, const struct cgroup_limits *l)
+		      struct create_child *opts, const struct cgroup_limits *l)
 {
 	char log[PATH_MAX + 80];
-	struct create_child c = {
-		.env = env, .argv = argv, .log = log, .token = -1, .binds = binds, .shared = shared
-	};
+	struct create_child c = *opts;
 	struct hvctl *ctl;
 	pid_t pid = -1;
 	int ret;
 
+	c.env = env;
+	c.argv = argv;
+	c.log = log;
+	c.token = -1;
 	if (snprintf(log, sizeof(log), "%s/%s.log", env->rundir, name) >= (int)sizeof(log))
 		return pvio_err(name, -ENAMETOOLONG);
 	if (pvio_hv_open(env, &ctl))
@@ -281,8 +286,8 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 }
 
 static const char create_usage[] =
-    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--memory SIZE] [--pids N] NAME [--]\n"
-    "                   CMD [ARG...]\n"
+    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--fuse[=N]] [--memory SIZE]\n"
+    "                   [--pids N] NAME [--] CMD [ARG...]\n"
     "Create domain NAME, run CMD in it in the background (output to <rundir>/NAME.log) and\n"
     "print its domid.  The domain lives as long as CMD; it has its own namespaces and uid and\n"
     "sees of the host only the system directories and what -b gives it:\n"
@@ -290,6 +295,8 @@ static const char create_usage[] =
     "                             the domain's uid first)\n"
     "      --shared               no isolation: CMD runs in dom0's namespaces as dom0's uid\n"
     "                             (it can then act as dom0; for debugging)\n"
+    "      --fuse[=N]             hand the domain N (1) /dev/fuse descriptors in\n"
+    "                             $PVIO_FUSE_FDS, one per FUSE mount (pvio-blkfront)\n"
     "      --memory SIZE          limit the domain's memory to SIZE bytes (k, M, G suffixes)\n"
     "      --pids N               let the domain have at most N processes\n"
     "  (limits need root or a delegated cgroup; without the controller the create fails)\n";
@@ -314,25 +321,43 @@ static int create_limit_opt(int opt, const char *arg, struct cgroup_limits *l)
 	return 0;
 }
 
+/* --fuse[=N] into *n (1 without N); 0, or 1 after printing why. */
+static int create_fuse_opt(const char *arg, unsigned int *n)
+{
+	char *end;
+	unsigned long v = arg ? strtoul(arg, &end, 10) : 1;
+
+	if (arg && (*end || arg[0] < '1' || arg[0] > '9' || v > SANDBOX_FUSE_MAX))
+		return pvio_fail("--fuse=%s: not a number from 1 to %d", arg, SANDBOX_FUSE_MAX);
+	*n = (unsigned int)v;
+	return 0;
+}
+
 int pvio_cmd_create(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "bind", required_argument, NULL, 'b' },
 						  { "shared", no_argument, NULL, 's' },
+						  { "fuse", optional_argument, NULL, 'f' },
 						  { "memory", required_argument, NULL, 'm' },
 						  { "pids", required_argument, NULL, 'p' },
 						  { "help", no_argument, NULL, 'h' },
 						  { 0 } };
 	const char *binds[CREATE_MAX_BINDS + 1] = { NULL };
+	struct create_child c = { .binds = binds };
 	struct pvio_env env;
 	unsigned int n = 0;
 	struct cgroup_limits l = { 0 };
-	bool shared = false;
 	int opt;
 
 	/* '+': options stop at NAME, so that CMD's own options stay CMD's. */
 	while ((opt = pvio_getopt(argc, argv, "+hb:", longopts, create_usage)) != -1) {
 		if (opt == 's') {
-			shared = true;
+			c.shared = true;
+			continue;
+		}
+		if (opt == 'f') {
+			if (create_fuse_opt(optarg, &c.fuse))
+				return 2;
 			continue;
 		}
 		if (opt == 'm' || opt == 'p') {
@@ -357,9 +382,9 @@ int pvio_cmd_create(int argc, char **argv)
 			fputs(create_usage, stderr);
 			return 2;
 		}
-		return create_run(&env, argv[optind], argv + optind + 2, binds, shared, &l);
+		return create_run(&env, argv[optind], argv + optind + 2, &c, &l);
 	}
-	return create_run(&env, argv[optind], argv + optind + 1, binds, shared, &l);
+	return create_run(&env, argv[optind], argv + optind + 1, &c, &l);
 }
 
 /*
