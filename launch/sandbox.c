@@ -212,6 +212,18 @@ static int sandbox_rules(scmp_filter_ctx ctx)
 	return ret;
 }
 
+/* Load the filter ctx if ret is 0 (the set-up went well), and release it: 0 or -errno. */
+static int sandbox_filter_load(scmp_filter_ctx ctx, int ret)
+{
+	if (ret == 0)
+		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (ret == 0)
+		ret = seccomp_load(ctx);
+	if (ctx)
+		seccomp_release(ctx);
+	return ret > 0 ? -ret : ret;
+}
+
 /*
  * The allowlist.  Anything else is EPERM rather than a kill: a domain runs arbitrary programs
  * (shells, glibc, mount(8)), which probe for calls and carry on without them, and a test must
@@ -234,13 +246,7 @@ static int sandbox_allowlist(void)
 	}
 	if (ret == 0)
 		ret = sandbox_rules(ctx);
-	if (ret == 0)
-		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-	if (ret == 0)
-		ret = seccomp_load(ctx);
-	if (ctx)
-		seccomp_release(ctx);
-	return ret > 0 ? -ret : ret;
+	return sandbox_filter_load(ctx, ret);
 }
 
 /*
@@ -260,13 +266,7 @@ static int sandbox_ioctls(void)
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
-	if (ret == 0)
-		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-	if (ret == 0)
-		ret = seccomp_load(ctx);
-	if (ctx)
-		seccomp_release(ctx);
-	return ret > 0 ? -ret : ret;
+	return sandbox_filter_load(ctx, ret);
 }
 
 int sandbox_seccomp(void)

@@ -50,13 +50,19 @@ static int create_child_setup(void *arg)
 }
 
 /* The domain's xenstored socket directory, <rundir of xs_sock>/domain-<domid>, owned by uid. */
+void pvio_domain_xs_socket(const struct pvio_env *env, domid_t domid, char *buf, size_t len)
+{
+	const char *slash = strrchr(env->xs_sock, '/');
+
+	snprintf(buf, len, "%.*s/domain-%u/socket", (int)(slash ? slash - env->xs_sock : 1),
+		 slash ? env->xs_sock : ".", (unsigned int)domid);
+}
+
 static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t len)
 {
-	const char *slash = strrchr(c->env->xs_sock, '/');
-
-	snprintf(buf, len, "%.*s/domain-%u", (int)(slash ? slash - c->env->xs_sock : 1),
-		 slash ? c->env->xs_sock : ".", (unsigned int)c->domid);
-	snprintf(c->xs_sock, sizeof(c->xs_sock), "%s/socket", buf);
+	pvio_domain_xs_socket(c->env, c->domid, c->xs_sock, sizeof(c->xs_sock));
+	snprintf(buf, len, "%s", c->xs_sock);
+	*strrchr(buf, '/') = '\0';
 	if (!c->shared && geteuid() == 0 &&
 	    (chown(buf, uid, uid) < 0 || chown(c->xs_sock, uid, uid) < 0))
 		return -errno;
@@ -69,7 +75,7 @@ static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t le
  */
 static int create_spawn(struct create_child *c, pid_t *pid)
 {
-	char xs_dir[PATH_MAX + 32], bindir[PATH_MAX];
+	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX];
 	struct sandbox_opts so = {
 		.domid = c->domid,
 		.xs_dir = xs_dir,
@@ -111,33 +117,52 @@ static void group_path(const struct pvio_env *env, domid_t domid, char *buf, siz
 	snprintf(buf, len, "%s/domain-%u.pgid", env->rundir, (unsigned int)domid);
 }
 
-/* Field 22 of /proc/PID/stat, the start time: with the pid, names one process for good. */
-static unsigned long long proc_start(pid_t pid)
+unsigned long long pvio_proc_start_at(int dir)
 {
-	char path[64], buf[512], *p;
+	char buf[512], *p;
 	unsigned long long start = 0;
-	FILE *f;
+	ssize_t n;
+	int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (fd < 0)
 		return 0;
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
 	/* After "pid (comm)": state is field 3, start time field 22. */
 	if (!p || sscanf(p + 2,
 			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
 			 "%*d %*d %*d %llu",
 			 &start) != 1)
 		start = 0;
-	fclose(f);
+	return start;
+}
+
+/* Field 22 of /proc/PID/stat, the start time: with the pid, names one process for good. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64];
+	unsigned long long start;
+	int dir;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	start = pvio_proc_start_at(dir);
+	close(dir);
 	return start;
 }
 
 /*
  * Record the command's process group (it called setsid: its pid), so that destroy can kill what
- * has no hypervisor session of its own (a shell, a sleep) and pvio-hv cannot see.
+ * has no hypervisor session of its own (a shell, a sleep) and pvio-hv cannot see, and the
+ * descriptor the init keeps the token at, for exec.
  */
-static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
+static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid, int token)
 {
 	char path[PATH_MAX + 32];
 	FILE *f;
@@ -146,25 +171,40 @@ static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
 	f = fopen(path, "we");
 	if (!f)
 		return;
-	fprintf(f, "%d %llu\n", (int)pid, proc_start(pid));
+	fprintf(f, "%d %llu %d\n", (int)pid, proc_start(pid), token);
 	fclose(f);
 }
 
-/* The leader of the group recorded for domid (the domain's init) if it still runs, or 0. */
-static pid_t group_leader(const struct pvio_env *env, domid_t domid)
+int pvio_domain_init(const struct pvio_env *env, domid_t domid, pid_t *pid,
+		     unsigned long long *start, int *token)
 {
 	char path[PATH_MAX + 32];
-	unsigned long long start;
 	int pgid, got;
 	FILE *f;
 
 	group_path(env, domid, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
-	got = fscanf(f, "%d %llu", &pgid, &start);
+		return -errno;
+	*token = -1;
+	got = fscanf(f, "%d %llu %d", &pgid, start, token);
 	fclose(f);
-	return got == 2 && pgid > 1 && start && proc_start(pgid) == start ? pgid : 0;
+	if (got < 2 || pgid <= 1 || !*start)
+		return -EINVAL;
+	*pid = pgid;
+	return 0;
+}
+
+/* The leader of the group recorded for domid (the domain's init) if it still runs, or 0. */
+static pid_t group_leader(const struct pvio_env *env, domid_t domid)
+{
+	unsigned long long start;
+	int token;
+	pid_t pgid;
+
+	if (pvio_domain_init(env, domid, &pgid, &start, &token) < 0)
+		return 0;
+	return proc_start(pgid) == start ? pgid : 0;
 }
 
 /*
@@ -272,7 +312,7 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		if (ret < 0)
 			ret = pvio_err(argv[0], ret);
 		else
-			group_record(env, c.domid, pid);
+			group_record(env, c.domid, pid, c.token);
 	}
 	close(c.token);
 	if (ret)
