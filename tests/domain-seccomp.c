@@ -135,6 +135,7 @@ static __attribute__((noreturn)) void abi_call(bool x32)
 {
 	long ret;
 
+#if defined(__x86_64__)
 	if (x32) {
 		ret = syscall(0x40000000L | SYS_getpid);
 	} else {
@@ -142,6 +143,11 @@ static __attribute__((noreturn)) void abi_call(bool x32)
 		ret = 20;
 		__asm__ volatile("int $0x80" : "+a"(ret) : : "memory");
 	}
+#else
+	/* Other ABIs of other architectures are not checked. */
+	(void)x32;
+	ret = -1;
+#endif
 	_exit(ret > 0 ? 0 : 1);
 }
 
