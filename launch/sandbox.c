@@ -794,6 +794,9 @@ static int sandbox_fuse_open(unsigned int n)
 
 	if (n > SANDBOX_FUSE_MAX)
 		return -EINVAL;
+	/* None: nothing of the caller's environment may name descriptors the domain lacks. */
+	if (!n)
+		return unsetenv(SANDBOX_FUSE_ENV) < 0 ? -errno : 0;
 	for (i = 0; i < n; i++) {
 		/* Not close-on-exec: the first process inherits them through its exec. */
 		int fd = open("/dev/fuse", O_RDWR);
@@ -802,7 +805,7 @@ static int sandbox_fuse_open(unsigned int n)
 			return -errno;
 		len += (size_t)snprintf(env + len, sizeof(env) - len, "%s%d", i ? " " : "", fd);
 	}
-	return n && setenv(SANDBOX_FUSE_ENV, env, 1) < 0 ? -errno : 0;
+	return setenv(SANDBOX_FUSE_ENV, env, 1) < 0 ? -errno : 0;
 }
 
 int sandbox_fuse_fds(pid_t pid, int *fds, unsigned int max)

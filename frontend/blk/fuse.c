@@ -28,6 +28,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "frontend/blk/fuse-ops.h"
@@ -309,14 +310,18 @@ static int bfuse_loop(struct bfuse *b)
 }
 
 /*
- * A /dev/fuse descriptor no mount has taken: reading one fails with EPERM before anything else
- * (a taken one refuses a 1-byte read with EINVAL, and nothing is consumed).  The kernel would
- * mount a taken one too, as a second view of the other mount's file system.
+ * A /dev/fuse descriptor (10:229) no mount has taken: reading one fails with EPERM before
+ * anything else (a taken one refuses a 1-byte read with EINVAL, and nothing is consumed).  The
+ * kernel would mount a taken one too, as a second view of the other mount's file system.
  */
 static bool bfuse_fd_free(int fd)
 {
+	struct stat st;
 	char c;
 
+	/* Only /dev/fuse is read: a stray number must not eat a byte of anything else. */
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(10, 229))
+		return false;
 	return read(fd, &c, 1) < 0 && errno == EPERM;
 }
 
