@@ -3,7 +3,8 @@
 # as the domain's first process: the same user, mount, pid, ipc and network namespaces as the
 # domain's init, the same uid, NoNewPrivs, Seccomp 2, capabilities and cgroups as its first
 # process; it is that domain to pvio-hv (hv_domid) and to xenstore; CMD's exit status is pvio's.
-# An unknown or destroyed domain fails with one line; pvio destroy ends exec'd processes too.
+# Only dom0 can (not a process of the domain); an unknown or destroyed domain fails with one
+# line; pvio destroy ends exec'd processes too.
 . "$(dirname "$0")/pvio-lib.sh"
 whoami=$build/tests/hv-whoami
 t_need "$pvio" "$whoami" pgrep
@@ -53,6 +54,10 @@ name=$("$pvio" exec box -- xenstore-read name) || fail "xenstore-read name in th
 [ "$name" = box ] || fail "xenstore-read name: '$name'"
 "$pvio" exec box -- sh -c 'exit 7'
 [ $? = 7 ] || fail "the exit status of CMD is not pvio exec's"
+
+# dom0 only: from inside the domain, pvio exec reaches no pvio-hv.
+"$pvio" exec box -- "$pvio" exec box -- true 2>/dev/null &&
+	fail "a process of the domain ran pvio exec"
 
 # Unknown and destroyed domains: one line, exit 1.
 "$pvio" exec nosuch -- true 2>"$dir/err" && fail "exec into an unknown domain succeeded"
