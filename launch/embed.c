@@ -97,6 +97,9 @@ struct embed_child {
 	const char *out;      /* file for stdout and stderr (appended), or NULL: inherit */
 	bool new_session;     /* setsid() */
 	const char *cgroup;   /* the domain's cgroups, entered before anything else, or NULL */
+	const int *fds;	      /* more descriptors kept across exec, or NULL */
+	unsigned int n_fds;   /* how many */
+	bool keep_stdin;      /* stdin inherited rather than /dev/null */
 };
 
 static void embed_msleep(unsigned int ms)
@@ -138,14 +141,15 @@ static void embed_child_close_tokens(struct embed *e, int keep)
 	}
 }
 
-/* In the child: stdin from /dev/null, stdout and stderr to out if given. */
-static int embed_child_stdio(const char *out)
+/* In the child: stdin from /dev/null (unless kept), stdout and stderr to out if given. */
+static int embed_child_stdio(const char *out, bool keep_stdin)
 {
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int fd = keep_stdin ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+	if (!keep_stdin && (fd < 0 || dup2(fd, STDIN_FILENO) < 0))
 		return -errno;
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (!out)
 		return 0;
 	fd = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -170,7 +174,7 @@ static int embed_child_setup(struct embed *e, const struct embed_child *c, pid_t
 	if (c->new_session && setsid() < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_DFL);
-	ret = embed_child_stdio(c->out);
+	ret = embed_child_stdio(c->out, c->keep_stdin);
 	if (ret < 0)
 		return ret;
 	embed_child_close_tokens(e, c->token);
@@ -182,6 +186,10 @@ static int embed_child_setup(struct embed *e, const struct embed_child *c, pid_t
 	 */
 	if (c->argv && close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
 		return -errno;
+	for (unsigned int i = 0; i < c->n_fds; i++) {
+		if (fcntl(c->fds[i], F_SETFD, 0) < 0)
+			return -errno;
+	}
 	if (c->token >= 0) {
 		ret = hvctl_enter_domain(c->token, e->hv.sock);
 		if (ret < 0)
@@ -1098,4 +1106,31 @@ pid_t embed_domain_init(const struct embed *e, domid_t domid)
 			return e->domains[i].init;
 	}
 	return 0;
+}
+
+int embed_exec(const struct embed_exec_opts *o, char *const argv[], pid_t *pid)
+{
+	static const struct embed_opts defaults;
+	struct embed_child c = {
+		.argv = argv,
+		.token = o->token,
+		.pidfd = o->nsdir,
+		.xs_path = o->xs_path,
+		.cgroup = o->cgroup,
+		.fds = o->fds,
+		.n_fds = o->n_fds,
+		.keep_stdin = o->keep_stdin,
+	};
+	/* An embed of no daemons and no domains: the child is started as embed_domain_spawn's. */
+	struct embed *e;
+	int ret;
+
+	if (!argv || !argv[0] || o->token < 0)
+		return -EINVAL;
+	e = embed_alloc(&defaults);
+	if (!e)
+		return -ENOMEM;
+	ret = embed_child_start(e, &c, pid);
+	free(e);
+	return ret;
 }

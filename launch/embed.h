@@ -132,4 +132,24 @@ int embed_domain_spawn(struct embed *e, domid_t domid, char *const argv[], pid_t
 /* The same with a function: the child runs _exit(fn(arg)) inside the domain. */
 int embed_domain_fork(struct embed *e, domid_t domid, int (*fn)(void *arg), void *arg, pid_t *pid);
 
+/* A domain embed_exec runs a process in: one this embed did not create (pvio exec). */
+struct embed_exec_opts {
+	int nsdir;	     /* its init's /proc directory (O_PATH), or -1 for a shared domain */
+	int token;	     /* its token (the child enters the domain with it) */
+	const char *xs_path; /* $XENSTORED_PATH for the child (SANDBOX_XS_SOCKET when isolated) */
+	const char *cgroup;  /* its cgroups' name (launch/cgroup.h), or NULL */
+	const int *fds;	     /* descriptors the child keeps across exec (its /dev/fuse ones) */
+	unsigned int n_fds;  /* how many */
+	bool keep_stdin;     /* stdin inherited, not /dev/null */
+};
+
+/*
+ * Run argv (execvp) inside the domain o names, exactly as a process embed_domain_spawn starts:
+ * its namespaces, uid, no new privileges, seccomp filter and cgroups, with its token and
+ * xenstore in its environment; stdout and stderr inherited.  *pid gets the child (as root, the
+ * domain's process itself; else an intermediate that forwards signals and exits as it does).
+ * An exec failure is returned as its errno.
+ */
+int embed_exec(const struct embed_exec_opts *o, char *const argv[], pid_t *pid);
+
 #endif

@@ -48,7 +48,19 @@ struct sandbox_opts {
 	void *setup_arg;	  /* its argument */
 	const char *cgroup;	  /* launch/cgroup.h name the init is moved into before it runs
 				     anything (its cgroups exist), or NULL */
+	unsigned int fuse_fds;	  /* how many /dev/fuse descriptors the init opens for the
+				     domain (SANDBOX_FUSE_ENV), at most SANDBOX_FUSE_MAX */
 };
+
+/*
+ * The domain's /dev/fuse descriptors, "N M ...", in its first process's environment.  A domain
+ * has no /dev/fuse of its own: the host's is root's only (0600), and the kernel mounts a FUSE
+ * file system only from a descriptor opened in the mounting user namespace.  So the init opens
+ * them inside the domain's user namespace before it takes the domain's uid, and keeps them for
+ * processes that join later (pvio exec).  Each serves one mount, for the domain's whole life.
+ */
+#define SANDBOX_FUSE_ENV "PVIO_FUSE_FDS"
+#define SANDBOX_FUSE_MAX 16
 
 /*
  * Start the domain's init.  *init gets its pid (a child of the caller) and *nsdir its /proc
@@ -85,6 +97,12 @@ int sandbox_die_with(int parent_dir);
 /* This process's /proc/<pid> directory (O_PATH, close-on-exec), or a negative errno. */
 int sandbox_self_dir(void);
 
+/*
+ * The /dev/fuse descriptors of the domain whose init is pid (from its /proc/PID/fd): into
+ * fds[0..max), their count returned, or a negative errno.
+ */
+int sandbox_fuse_fds(pid_t pid, int *fds, unsigned int max);
+
 /* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
 uid_t sandbox_uid(domid_t domid, uid_t uid_base);
 
@@ -95,8 +113,9 @@ uid_t sandbox_uid(domid_t domid, uid_t uid_base);
 int sandbox_count(pid_t init);
 
 /*
- * Install the filter: seccomp refusals are EPERM, so that a test sees them.  Used by
- * sandbox_join and the init's first process.
+ * Install the filter: an allowlist of the calls a normal program makes (launch/sandbox.c),
+ * everything else refused with EPERM, another ABI (i386, x32) killed.  Used by sandbox_join
+ * and the init.  Under valgrind, which does not know seccomp(2), nothing is installed.
  */
 int sandbox_seccomp(void);
 

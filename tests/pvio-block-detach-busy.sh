@@ -19,10 +19,8 @@ truncate -s 1M "$dir/disk.img" || fail "truncate"
 # The driver domain sees the disk, the guest its mount point and a file to say it mounted: the
 # FUSE mount is in the guest's own mount namespace, out of dom0's sight.
 dd=$("$pvio" create -b "own:$dir/disk.img" dd -- "$blkback" -v --storage "$dir") || fail "create dd"
-# A domain's uid opens /dev/fuse only where it is open to all (udev's 0666); else --shared.
-shared=
-[ "$(stat -c %a /dev/fuse)" = 666 ] || shared=--shared
-guest=$("$pvio" create -b "own:$dir/mnt" -b "own:$dir/mounted" $shared guest -- sh -c \
+# The guest mounts with the /dev/fuse descriptor it is handed (--fuse), isolated.
+guest=$("$pvio" create -b "own:$dir/mnt" -b "own:$dir/mounted" --fuse guest -- sh -c \
 	'"$0" -f --wait 10 xvdb "$1" & until [ -e "$1/disk" ]; do sleep 0.02; done; echo y >"$2"; wait' \
 	"$blkfront" "$dir/mnt" "$dir/mounted") || fail "create guest"
 "$pvio" block-attach guest "target=$dir/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"

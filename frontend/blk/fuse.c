@@ -25,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "frontend/blk/fuse-ops.h"
@@ -33,6 +36,11 @@
 #include "xenbus/vdev.h"
 
 #define PROG "pvio-blkfront"
+/*
+ * /dev/fuse descriptors handed to a domain without a /dev/fuse of its own ("N M ...", pvio
+ * create --fuse; launch/sandbox.h): the program then mounts with one of them itself.
+ */
+#define FUSE_FDS_ENV "PVIO_FUSE_FDS"
 
 /* What the command line asked for. */
 struct bfuse_args {
@@ -302,6 +310,83 @@ static int bfuse_loop(struct bfuse *b)
 }
 
 /*
+ * A /dev/fuse descriptor (10:229) no mount has taken: reading one fails with EPERM before
+ * anything else (a taken one refuses a 1-byte read with EINVAL, and nothing is consumed).  The
+ * kernel would mount a taken one too, as a second view of the other mount's file system.
+ */
+static bool bfuse_fd_free(int fd)
+{
+	struct stat st;
+	char c;
+
+	/* Only /dev/fuse is read: a stray number must not eat a byte of anything else. */
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(10, 229))
+		return false;
+	return read(fd, &c, 1) < 0 && errno == EPERM;
+}
+
+/*
+ * Mount at mnt with a free descriptor of those $FUSE_FDS_ENV names (each serves one mount for
+ * the domain's life), under a lock in the domain's /tmp so that two of us never take the same.
+ * Returns the descriptor, or -1 after a message.  The options are the kernel's own: libfuse's
+ * -o options are not applied here.
+ */
+static int bfuse_mount_fd(const char *fds, const char *mnt, const char *device)
+{
+	char src[128], data[128];
+	const char *p = fds;
+	int fd, n, found = -1, err = EBUSY;
+	int lock = open("/tmp/." PROG ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
+	snprintf(src, sizeof(src), PROG ":%s", device);
+	while (sscanf(p, "%d%n", &fd, &n) == 1) {
+		p += n;
+		if (!bfuse_fd_free(fd))
+			continue;
+		snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,%s", fd,
+			 (unsigned int)getuid(), (unsigned int)getgid(), "default_permissions");
+		if (mount(src, mnt, "fuse." PROG, MS_NOSUID | MS_NODEV, data) == 0)
+			found = fd;
+		else
+			err = errno;
+		break;
+	}
+	if (lock >= 0)
+		close(lock);
+	if (found < 0)
+		fprintf(stderr,
+			PROG ": %s: cannot mount with the descriptors of " FUSE_FDS_ENV
+			     " (%s): %s\n",
+			mnt, fds, err == EBUSY ? "all taken" : strerror(err));
+	return found;
+}
+
+/* Mount: libfuse's way, or with a descriptor handed over (then /dev/fd/N tells libfuse). */
+static int bfuse_mount(struct bfuse *b, struct bfuse_args *a, bool *own)
+{
+	const char *fds = getenv(FUSE_FDS_ENV);
+	char dev[32];
+	int fd;
+
+	*own = fds && *fds;
+	if (!*own)
+		return fuse_session_mount(b->se, a->mountpoint) ? -1 : 0;
+	fd = bfuse_mount_fd(fds, a->mountpoint, a->device);
+	if (fd < 0)
+		return -1;
+	/* libfuse closes the descriptor it serves: a copy, so the domain's stays (pvio exec). */
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	snprintf(dev, sizeof(dev), "/dev/fd/%d", fd);
+	if (fd < 0 || fuse_session_mount(b->se, dev)) {
+		umount2(a->mountpoint, MNT_DETACH);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Mount and serve until unmounted or signalled; 0 for a clean end, -1 after a message.
  *
  * One thread owns the blkfront handle (it is not thread-safe): the loop above, whose requests
@@ -313,13 +398,14 @@ static int bfuse_loop(struct bfuse *b)
 static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
 {
 	int r = -1, lr;
+	bool own;
 
 	b->se = fuse_session_new(&a->fa, &bfuse_ops, sizeof(bfuse_ops), b);
 	if (!b->se) {
 		fprintf(stderr, PROG ": %s: bad FUSE options\n", a->mountpoint);
 		return -1;
 	}
-	if (fuse_session_mount(b->se, a->mountpoint)) {
+	if (bfuse_mount(b, a, &own)) {
 		fprintf(stderr, PROG ": %s: cannot mount\n", a->mountpoint);
 		goto out_destroy;
 	}
@@ -342,6 +428,9 @@ static int bfuse_serve(struct bfuse *b, struct bfuse_args *a, int ready_fd)
 	b->bf = NULL;
 out_unmount:
 	fuse_session_unmount(b->se);
+	/* A mount of our own: libfuse, given /dev/fd/N, leaves it to us. */
+	if (own)
+		umount2(a->mountpoint, MNT_DETACH);
 out_destroy:
 	fuse_session_destroy(b->se);
 	b->se = NULL;

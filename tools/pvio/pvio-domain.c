@@ -34,6 +34,7 @@ struct create_child {
 	char *const *argv;	     /* the command */
 	const char *const *binds;    /* what the domain is given of the host's ([ro:|own:]PATH) */
 	bool shared;		     /* --shared: not isolated */
+	unsigned int fuse;	     /* --fuse: /dev/fuse descriptors handed to it */
 	char cgroup[64];	     /* its cgroups (--memory, --pids), or "" */
 	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
 };
@@ -49,13 +50,19 @@ static int create_child_setup(void *arg)
 }
 
 /* The domain's xenstored socket directory, <rundir of xs_sock>/domain-<domid>, owned by uid. */
+void pvio_domain_xs_socket(const struct pvio_env *env, domid_t domid, char *buf, size_t len)
+{
+	const char *slash = strrchr(env->xs_sock, '/');
+
+	snprintf(buf, len, "%.*s/domain-%u/socket", (int)(slash ? slash - env->xs_sock : 1),
+		 slash ? env->xs_sock : ".", (unsigned int)domid);
+}
+
 static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t len)
 {
-	const char *slash = strrchr(c->env->xs_sock, '/');
-
-	snprintf(buf, len, "%.*s/domain-%u", (int)(slash ? slash - c->env->xs_sock : 1),
-		 slash ? c->env->xs_sock : ".", (unsigned int)c->domid);
-	snprintf(c->xs_sock, sizeof(c->xs_sock), "%s/socket", buf);
+	pvio_domain_xs_socket(c->env, c->domid, c->xs_sock, sizeof(c->xs_sock));
+	snprintf(buf, len, "%s", c->xs_sock);
+	*strrchr(buf, '/') = '\0';
 	if (!c->shared && geteuid() == 0 &&
 	    (chown(buf, uid, uid) < 0 || chown(c->xs_sock, uid, uid) < 0))
 		return -errno;
@@ -68,7 +75,7 @@ static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t le
  */
 static int create_spawn(struct create_child *c, pid_t *pid)
 {
-	char xs_dir[PATH_MAX + 32], bindir[PATH_MAX];
+	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX];
 	struct sandbox_opts so = {
 		.domid = c->domid,
 		.xs_dir = xs_dir,
@@ -79,6 +86,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 		.setup_arg = c,
 		.shared = c->shared,
 		.cgroup = c->cgroup[0] ? c->cgroup : NULL,
+		.fuse_fds = c->fuse,
 	};
 	ssize_t n;
 	int ret, pidfd;
@@ -109,33 +117,52 @@ static void group_path(const struct pvio_env *env, domid_t domid, char *buf, siz
 	snprintf(buf, len, "%s/domain-%u.pgid", env->rundir, (unsigned int)domid);
 }
 
-/* Field 22 of /proc/PID/stat, the start time: with the pid, names one process for good. */
-static unsigned long long proc_start(pid_t pid)
+unsigned long long pvio_proc_start_at(int dir)
 {
-	char path[64], buf[512], *p;
+	char buf[512], *p;
 	unsigned long long start = 0;
-	FILE *f;
+	ssize_t n;
+	int fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (fd < 0)
 		return 0;
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
 	/* After "pid (comm)": state is field 3, start time field 22. */
 	if (!p || sscanf(p + 2,
 			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
 			 "%*d %*d %*d %llu",
 			 &start) != 1)
 		start = 0;
-	fclose(f);
+	return start;
+}
+
+/* Field 22 of /proc/PID/stat, the start time: with the pid, names one process for good. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64];
+	unsigned long long start;
+	int dir;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	start = pvio_proc_start_at(dir);
+	close(dir);
 	return start;
 }
 
 /*
  * Record the command's process group (it called setsid: its pid), so that destroy can kill what
- * has no hypervisor session of its own (a shell, a sleep) and pvio-hv cannot see.
+ * has no hypervisor session of its own (a shell, a sleep) and pvio-hv cannot see, and the
+ * descriptor the init keeps the token at, for exec.
  */
-static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
+static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid, int token)
 {
 	char path[PATH_MAX + 32];
 	FILE *f;
@@ -144,25 +171,40 @@ static void group_record(const struct pvio_env *env, domid_t domid, pid_t pid)
 	f = fopen(path, "we");
 	if (!f)
 		return;
-	fprintf(f, "%d %llu\n", (int)pid, proc_start(pid));
+	fprintf(f, "%d %llu %d\n", (int)pid, proc_start(pid), token);
 	fclose(f);
 }
 
-/* The leader of the group recorded for domid (the domain's init) if it still runs, or 0. */
-static pid_t group_leader(const struct pvio_env *env, domid_t domid)
+int pvio_domain_init(const struct pvio_env *env, domid_t domid, pid_t *pid,
+		     unsigned long long *start, int *token)
 {
 	char path[PATH_MAX + 32];
-	unsigned long long start;
 	int pgid, got;
 	FILE *f;
 
 	group_path(env, domid, path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
-	got = fscanf(f, "%d %llu", &pgid, &start);
+		return -errno;
+	*token = -1;
+	got = fscanf(f, "%d %llu %d", &pgid, start, token);
 	fclose(f);
-	return got == 2 && pgid > 1 && start && proc_start(pgid) == start ? pgid : 0;
+	if (got < 2 || pgid <= 1 || !*start)
+		return -EINVAL;
+	*pid = pgid;
+	return 0;
+}
+
+/* The leader of the group recorded for domid (the domain's init) if it still runs, or 0. */
+static pid_t group_leader(const struct pvio_env *env, domid_t domid)
+{
+	unsigned long long start;
+	int token;
+	pid_t pgid;
+
+	if (pvio_domain_init(env, domid, &pgid, &start, &token) < 0)
+		return 0;
+	return proc_start(pgid) == start ? pgid : 0;
 }
 
 /*
@@ -238,17 +280,20 @@ static int create_limit(const struct pvio_env *env, struct create_child *c,
 	return 0;
 }
 
+/* Create domain name running argv; c holds the options (binds, shared, fuse). */
 static int create_run(const struct pvio_env *env, const char *name, char *const *argv,
-		      const char *const *binds, bool shared, const struct cgroup_limits *l)
+		      struct create_child *opts, const struct cgroup_limits *l)
 {
 	char log[PATH_MAX + 80];
-	struct create_child c = {
-		.env = env, .argv = argv, .log = log, .token = -1, .binds = binds, .shared = shared
-	};
+	struct create_child c = *opts;
 	struct hvctl *ctl;
 	pid_t pid = -1;
 	int ret;
 
+	c.env = env;
+	c.argv = argv;
+	c.log = log;
+	c.token = -1;
 	if (snprintf(log, sizeof(log), "%s/%s.log", env->rundir, name) >= (int)sizeof(log))
 		return pvio_err(name, -ENAMETOOLONG);
 	if (pvio_hv_open(env, &ctl))
@@ -267,7 +312,7 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		if (ret < 0)
 			ret = pvio_err(argv[0], ret);
 		else
-			group_record(env, c.domid, pid);
+			group_record(env, c.domid, pid, c.token);
 	}
 	close(c.token);
 	if (ret)
@@ -281,8 +326,8 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 }
 
 static const char create_usage[] =
-    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--memory SIZE] [--pids N] NAME [--]\n"
-    "                   CMD [ARG...]\n"
+    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--fuse[=N]] [--memory SIZE]\n"
+    "                   [--pids N] NAME [--] CMD [ARG...]\n"
     "Create domain NAME, run CMD in it in the background (output to <rundir>/NAME.log) and\n"
     "print its domid.  The domain lives as long as CMD; it has its own namespaces and uid and\n"
     "sees of the host only the system directories and what -b gives it:\n"
@@ -290,6 +335,8 @@ static const char create_usage[] =
     "                             the domain's uid first)\n"
     "      --shared               no isolation: CMD runs in dom0's namespaces as dom0's uid\n"
     "                             (it can then act as dom0; for debugging)\n"
+    "      --fuse[=N]             hand the domain N (1) /dev/fuse descriptors in\n"
+    "                             $PVIO_FUSE_FDS, one per FUSE mount (pvio-blkfront)\n"
     "      --memory SIZE          limit the domain's memory to SIZE bytes (k, M, G suffixes)\n"
     "      --pids N               let the domain have at most N processes\n"
     "  (limits need root or a delegated cgroup; without the controller the create fails)\n";
@@ -314,25 +361,43 @@ static int create_limit_opt(int opt, const char *arg, struct cgroup_limits *l)
 	return 0;
 }
 
+/* --fuse[=N] into *n (1 without N); 0, or 1 after printing why. */
+static int create_fuse_opt(const char *arg, unsigned int *n)
+{
+	char *end;
+	unsigned long v = arg ? strtoul(arg, &end, 10) : 1;
+
+	if (arg && (*end || arg[0] < '1' || arg[0] > '9' || v > SANDBOX_FUSE_MAX))
+		return pvio_fail("--fuse=%s: not a number from 1 to %d", arg, SANDBOX_FUSE_MAX);
+	*n = (unsigned int)v;
+	return 0;
+}
+
 int pvio_cmd_create(int argc, char **argv)
 {
 	static const struct option longopts[] = { { "bind", required_argument, NULL, 'b' },
 						  { "shared", no_argument, NULL, 's' },
+						  { "fuse", optional_argument, NULL, 'f' },
 						  { "memory", required_argument, NULL, 'm' },
 						  { "pids", required_argument, NULL, 'p' },
 						  { "help", no_argument, NULL, 'h' },
 						  { 0 } };
 	const char *binds[CREATE_MAX_BINDS + 1] = { NULL };
+	struct create_child c = { .binds = binds };
 	struct pvio_env env;
 	unsigned int n = 0;
 	struct cgroup_limits l = { 0 };
-	bool shared = false;
 	int opt;
 
 	/* '+': options stop at NAME, so that CMD's own options stay CMD's. */
 	while ((opt = pvio_getopt(argc, argv, "+hb:", longopts, create_usage)) != -1) {
 		if (opt == 's') {
-			shared = true;
+			c.shared = true;
+			continue;
+		}
+		if (opt == 'f') {
+			if (create_fuse_opt(optarg, &c.fuse))
+				return 2;
 			continue;
 		}
 		if (opt == 'm' || opt == 'p') {
@@ -357,9 +422,9 @@ int pvio_cmd_create(int argc, char **argv)
 			fputs(create_usage, stderr);
 			return 2;
 		}
-		return create_run(&env, argv[optind], argv + optind + 2, binds, shared, &l);
+		return create_run(&env, argv[optind], argv + optind + 2, &c, &l);
 	}
-	return create_run(&env, argv[optind], argv + optind + 1, binds, shared, &l);
+	return create_run(&env, argv[optind], argv + optind + 1, &c, &l);
 }
 
 /*

@@ -2,7 +2,8 @@
 /*
  * pvio.c - pvio(1): the toolstack command of the embedded mode, in the manner of xl(1).  This
  * file holds the dispatch and what the subcommands share; pvio-daemons.c (up, down),
- * pvio-domain.c (create, list, destroy) and pvio-block.c (block-*) hold the subcommands.
+ * pvio-domain.c (create, list, destroy), pvio-exec.c (exec) and pvio-block.c (block-*) hold the
+ * subcommands.
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@ static const char usage[] =
     "  create NAME [--] CMD [ARG...]    create a domain and run CMD in it\n"
     "  list                             list the domains\n"
     "  destroy NAME|DOMID               destroy a domain\n"
+    "  exec NAME|DOMID [--] CMD [ARG...]  run CMD inside a running domain\n"
     "  block-attach DOMAIN DISKSPEC     attach a virtual disk\n"
     "  block-detach DOMAIN VDEV [--force]  detach one\n"
     "  block-list DOMAIN                list a domain's virtual disks\n"
@@ -46,6 +48,7 @@ static const struct pvio_cmd cmds[] = {
 	{ "create", pvio_cmd_create },
 	{ "list", pvio_cmd_list },
 	{ "destroy", pvio_cmd_destroy },
+	{ "exec", pvio_cmd_exec },
 	{ "block-attach", pvio_cmd_block_attach },
 	{ "block-detach", pvio_cmd_block_detach },
 	{ "block-list", pvio_cmd_block_list },

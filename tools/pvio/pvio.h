@@ -76,11 +76,28 @@ int pvio_getopt(int argc, char **argv, const char *shortopts, const struct optio
 int pvio_domain_destroy(const struct pvio_env *env, struct hvctl *ctl, struct xs_handle *xs,
 			domid_t domid);
 
+/*
+ * The init pvio create started in domid (its pid namespace's pid 1, in ours *pid), the start
+ * time it had (field 22 of /proc/PID/stat) and the descriptor it keeps the domain's token at
+ * (-1 if not recorded), as recorded in the runtime directory; a negative errno if none is.
+ */
+int pvio_domain_init(const struct pvio_env *env, domid_t domid, pid_t *pid,
+		     unsigned long long *start, int *token);
+
+/* The start time of the process whose /proc directory dir is (field 22), or 0 if it is gone. */
+unsigned long long pvio_proc_start_at(int dir);
+
+/*
+ * The domain's xenstored socket on the host, <directory of env->xs_sock>/domain-<domid>/socket.
+ */
+void pvio_domain_xs_socket(const struct pvio_env *env, domid_t domid, char *buf, size_t len);
+
 int pvio_cmd_up(int argc, char **argv);
 int pvio_cmd_down(int argc, char **argv);
 int pvio_cmd_create(int argc, char **argv);
 int pvio_cmd_list(int argc, char **argv);
 int pvio_cmd_destroy(int argc, char **argv);
+int pvio_cmd_exec(int argc, char **argv);
 int pvio_cmd_block_attach(int argc, char **argv);
 int pvio_cmd_block_detach(int argc, char **argv);
 int pvio_cmd_block_list(int argc, char **argv);
