@@ -10,9 +10,22 @@
 #define PVIO_DRIVERDOMAIN_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-/* What the command line asks for. */
+/* System calls a seccomp filter allows, and ioctl types (the request's second byte). */
+struct dd_sandbox_filter {
+	const char *const *calls; /* libseccomp names; those this architecture lacks are skipped */
+	size_t nr_calls;
+	const unsigned char *ioctl_types;
+	size_t nr_ioctl_types;
+};
+
+/* The back-end daemons' list (sandbox.c): what pvio-blkback needs once serving. */
+extern const struct dd_sandbox_filter dd_sandbox_backend;
+
+/* What the command line asks for, and what the daemon needs beyond dropping everything. */
 struct dd_sandbox {
 	const char *prog; /* program name for messages */
 	const char *user; /* --user USER[:GROUP]; NULL: keep the current uid and gid */
@@ -20,6 +33,11 @@ struct dd_sandbox {
 	bool off;	  /* --no-sandbox: keep uid, capabilities and every system call (debug) */
 	uid_t uid;	  /* resolved by dd_sandbox_resolve */
 	gid_t gid;	  /* resolved by dd_sandbox_resolve */
+	/* NULL: dd_sandbox_backend.  A sanitizer build adds what LeakSanitizer needs. */
+	const struct dd_sandbox_filter *filter;
+	const struct dd_sandbox_filter *extra; /* added to filter; NULL: nothing */
+	/* Capabilities kept in the permitted, effective and bounding sets: 1 << CAP_*, else 0. */
+	uint64_t keep_caps;
 };
 
 /*
@@ -29,10 +47,17 @@ struct dd_sandbox {
 int dd_sandbox_resolve(struct dd_sandbox *s);
 
 /*
+ * Whether s may be entered at all (on_xen as for dd_sandbox_enter): 0, or -1 with the reason
+ * printed.  For a caller that must know before it starts anything.
+ */
+int dd_sandbox_allowed(const struct dd_sandbox *s, bool on_xen);
+
+/*
  * Drop privilege as configured: 0, or -1 with the reason printed (the caller exits: a daemon
  * that could not sandbox itself must not serve).  on_xen: the hypervisor is Xen, where uid 0 is
  * the host's root: refused without --user unless --allow-root.  Nothing opened after this may
- * need privilege, and only the system calls in sandbox.c's allowlist remain.
+ * need privilege (but s->keep_caps), and only the system calls of s->filter and s->extra
+ * remain.
  */
 int dd_sandbox_enter(struct dd_sandbox *s, bool on_xen);
 

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * taphelper.h - the TAPs of a sandboxed network back-end daemon (pvio-netback(8)).
+ *
+ * Creating a TAP queue (TUNSETIFF), bringing it up and adding it to a bridge need CAP_NET_ADMIN
+ * over the network namespace; the serving daemon keeps no capability at all.  So before it drops
+ * privilege it forks a helper, the way libvirt hands QEMU its tap fds: the helper keeps
+ * CAP_NET_ADMIN alone (same user, securebits, NoNewPrivs, a seccomp filter of its own) and
+ * answers, over a socketpair, only three requests, none of which it trusts: open N queues
+ * (1..NETBACK_DEV_QUEUES_MAX) of a TAP named exactly vif<domid>.<devid>, handed back with
+ * SCM_RIGHTS; bring such an interface up; add it to a bridge that exists.  It ends when the
+ * daemon closes its end (or dies).
+ */
+#ifndef PVIO_DRIVERDOMAIN_TAPHELPER_H
+#define PVIO_DRIVERDOMAIN_TAPHELPER_H
+
+#include <stdbool.h>
+
+#include "driverdomain/sandbox.h"
+
+/*
+ * Start the helper (unless s->off), route netback_tap_open, _up and _bridge through it
+ * (netback_tap_set_ops), then dd_sandbox_enter(s, on_xen) with the calls a network back end
+ * needs on top of the back-end list: 0, or -1 with the reason printed (the caller exits).
+ */
+int dd_taphelper_sandbox(struct dd_sandbox *s, bool on_xen);
+
+#endif
