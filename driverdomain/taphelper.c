@@ -177,6 +177,8 @@ static void th_main(const struct dd_sandbox *daemon, bool on_xen, int sock, pid_
 	s.filter = &helper_filter;
 	s.extra = NULL;
 	s.keep_caps = 1ull << CAP_NET_ADMIN;
+	/* /dev/net/tun is often root's alone (0600): the helper keeps the uid it started with. */
+	s.user = NULL;
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || getppid() != parent)

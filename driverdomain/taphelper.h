@@ -5,7 +5,8 @@
  * Creating a TAP queue (TUNSETIFF), bringing it up and adding it to a bridge need CAP_NET_ADMIN
  * over the network namespace; the serving daemon keeps no capability at all.  So before it drops
  * privilege it forks a helper, the way libvirt hands QEMU its tap fds: the helper keeps
- * CAP_NET_ADMIN alone (same user, securebits, NoNewPrivs, a seccomp filter of its own) and
+ * CAP_NET_ADMIN alone (securebits, NoNewPrivs, a seccomp filter of its own; the uid it started
+ * with, even under --user, since /dev/net/tun is often root's alone) and
  * answers, over a socketpair, only three requests, none of which it trusts: open N queues
  * (1..NETBACK_DEV_QUEUES_MAX) of a TAP named exactly vif<domid>.<devid>, handed back with
  * SCM_RIGHTS; bring such an interface up; add it to a bridge that exists.  It ends when the
