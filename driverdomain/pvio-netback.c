@@ -371,6 +371,8 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&b.devices);
 	if (parse_args(&b, &sb, argc, argv, &verbose))
 		return 2;
+	if (dd_taphelper_start(&sb)) /* TAPs come from the helper from now on */
+		return 1;
 	b.log = pvio_log_stderr(verbose > 1 ? PVIO_LOG_DEBUG
 				: verbose   ? PVIO_LOG_INFO
 					    : PVIO_LOG_WARN);
@@ -380,8 +382,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-netback: %s\n", strerror(-ret));
 		return 1;
 	}
-	/* Everything is open; TAPs come from the helper from now on. */
-	if (dd_taphelper_sandbox(&sb, !strcmp(hv_provider(b.hv), "xen")))
+	/* Everything is open: drop privilege before serving any vif. */
+	if (dd_sandbox_enter(&sb, !strcmp(hv_provider(b.hv), "xen")))
 		return 1;
 	rescan(&b);
 	ret = run(&b, sigfd);

@@ -196,27 +196,23 @@ static int privilege_drop(const struct dd_sandbox *s)
 #endif
 
 /*
- * Every system call the daemon makes once serving, from `strace -f -c` over the blk tests:
- * glibc's allocator, stdio and signal handling; epoll, signalfd, timerfd and eventfd; libaio;
- * the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls, below); grant mappings;
- * disks (openat2 beneath a storage directory, fstat, sync, fallocate, BLK* ioctls, sysfs reads);
- * the statistics files (write, rename, unlink).  libxenstore's first watch starts a reader
- * thread (clone3, futex, rseq) and a pipe; abort needs the signal calls below.  One group of
- * related calls a line.
+ * Every system call a back-end daemon makes once serving, from `strace -f -c` over the blk and
+ * net tests: glibc's allocator, stdio and signal handling; epoll, poll, signalfd, timerfd and
+ * eventfd; the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls, below); grant
+ * mappings; the statistics files (open, write, rename, unlink); a thread per queue, and
+ * libxenstore's reader thread and pipe (clone3, futex, rseq); abort's signal calls.  One group
+ * of related calls a line.
  */
 /* clang-format off */
-static const char *const backend_calls[] = {
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-	"preadv2", "pwritev2", "close", "fstat", "newfstatat", "statx", "lseek",
-	"openat", "openat2", "fcntl", "dup", "dup3", "fsync", "fdatasync", "fallocate",
-	"rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents64", "readlink",
-	"readlinkat",
+static const char *const common_calls[] = {
+	"read", "write", "readv", "writev", "close", "fstat", "newfstatat", "statx", "lseek",
+	"openat", "fcntl", "dup", "dup3",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat",
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall",
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
 	"poll", "ppoll", "select", "pselect6", "pipe2",
 	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime",
-	"io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
 	"sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockopt",
 	"clone", "clone3", "futex", "set_robust_list", "get_robust_list", "rseq",
 	"set_tid_address", "sched_yield", "sched_getaffinity", "membarrier",
@@ -224,6 +220,16 @@ static const char *const backend_calls[] = {
 	"tgkill", "tkill", "exit", "exit_group",
 	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"getrandom", "prlimit64", "getrlimit", "uname", "sysinfo",
+};
+
+/*
+ * What disks add: libaio; positioned and vectored I/O, sync and fallocate; openat2 beneath a
+ * storage directory; sysfs reads (getdents, readlink).
+ */
+static const char *const blk_calls[] = {
+	"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+	"openat2", "fsync", "fdatasync", "fallocate", "getdents64", "readlink", "readlinkat",
+	"io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
 };
 
 #ifdef PVIO_SANITIZER
@@ -242,18 +248,36 @@ static const char *const sanitizer_calls[] = {
 /* clang-format on */
 
 /*
- * ioctl only of these types (the request's second byte): the disks' BLK* (0x12), Xen's gntdev
- * and gntalloc ('G'), evtchn ('E') and privcmd ('P'), and the terminal's (stdio's isatty).
+ * ioctl only of these types (the request's second byte): Xen's gntdev and gntalloc ('G'),
+ * evtchn ('E') and privcmd ('P'), and 'T': the terminal's (stdio's isatty) and the TAP's
+ * (TUNSETOFFLOAD on a queue fd); the disks add BLK* (0x12).
  */
-static const unsigned char backend_ioctl_types[] = { 0x12, 'G', 'E', 'P', 'T' };
+static const unsigned char common_ioctl_types[] = { 'G', 'E', 'P', 'T' };
+static const unsigned char blk_ioctl_types[] = { 0x12 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-const struct dd_sandbox_filter dd_sandbox_backend = {
-	backend_calls,
-	N(backend_calls),
-	backend_ioctl_types,
-	N(backend_ioctl_types),
+const struct dd_sandbox_filter dd_sandbox_common = {
+	common_calls,
+	N(common_calls),
+	common_ioctl_types,
+	N(common_ioctl_types),
+};
+
+#ifdef PVIO_SANITIZER
+static const struct dd_sandbox_filter sanitizer_filter = {
+	sanitizer_calls,
+	N(sanitizer_calls),
+	NULL,
+	0,
+};
+#endif
+
+static const struct dd_sandbox_filter blk_filter = {
+	blk_calls,
+	N(blk_calls),
+	blk_ioctl_types,
+	N(blk_ioctl_types),
 };
 
 /*
@@ -288,13 +312,14 @@ static int seccomp_install(const struct dd_sandbox *s)
 	int ret = ctx ? 0 : -ENOMEM;
 
 	if (!ret)
-		ret = seccomp_add(ctx, s->filter ? s->filter : &dd_sandbox_backend);
+		ret = seccomp_add(ctx, s->filter ? s->filter : &dd_sandbox_common);
+	if (!ret && !s->filter) /* the block back end's, as it always was */
+		ret = seccomp_add(ctx, &blk_filter);
 	if (!ret && s->extra)
 		ret = seccomp_add(ctx, s->extra);
 #ifdef PVIO_SANITIZER
 	if (!ret)
-		ret = seccomp_add(
-		    ctx, &(const struct dd_sandbox_filter){ sanitizer_calls, N(sanitizer_calls) });
+		ret = seccomp_add(ctx, &sanitizer_filter);
 #endif
 	if (!ret)
 		ret = seccomp_load(ctx);
@@ -304,7 +329,8 @@ static int seccomp_install(const struct dd_sandbox *s)
 	return ret ? -1 : 0;
 }
 
-int dd_sandbox_allowed(const struct dd_sandbox *s, bool on_xen)
+/* On Xen, uid 0 is the host's root: refused unless --allow-root.  0, or -1 said why. */
+static int sandbox_allowed(const struct dd_sandbox *s, bool on_xen)
 {
 	if (!s->off && on_xen && s->uid == 0 && !s->allow_root) {
 		fprintf(stderr,
@@ -321,7 +347,7 @@ int dd_sandbox_enter(struct dd_sandbox *s, bool on_xen)
 		fprintf(stderr, "%s: --no-sandbox: serving with every privilege\n", s->prog);
 		return 0;
 	}
-	if (dd_sandbox_allowed(s, on_xen) || privilege_drop(s))
+	if (sandbox_allowed(s, on_xen) || privilege_drop(s))
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		fprintf(stderr, "%s: no_new_privs: %s\n", s->prog, strerror(errno));

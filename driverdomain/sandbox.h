@@ -22,8 +22,12 @@ struct dd_sandbox_filter {
 	size_t nr_ioctl_types;
 };
 
-/* The back-end daemons' list (sandbox.c): what pvio-blkback needs once serving. */
-extern const struct dd_sandbox_filter dd_sandbox_backend;
+/*
+ * What every back-end daemon needs once serving (sandbox.c): memory, threads, signals, polling,
+ * the xenstore and hypervisor sockets, Xen's ioctls, statistics files.  Without a filter of its
+ * own a daemon gets this and what disks need (pvio-blkback's list).
+ */
+extern const struct dd_sandbox_filter dd_sandbox_common;
 
 /* What the command line asks for, and what the daemon needs beyond dropping everything. */
 struct dd_sandbox {
@@ -33,7 +37,10 @@ struct dd_sandbox {
 	bool off;	  /* --no-sandbox: keep uid, capabilities and every system call (debug) */
 	uid_t uid;	  /* resolved by dd_sandbox_resolve */
 	gid_t gid;	  /* resolved by dd_sandbox_resolve */
-	/* NULL: dd_sandbox_backend.  A sanitizer build adds what LeakSanitizer needs. */
+	/*
+	 * NULL: dd_sandbox_common and the disks' calls.  A sanitizer build adds what LeakSanitizer
+	 * needs.
+	 */
 	const struct dd_sandbox_filter *filter;
 	const struct dd_sandbox_filter *extra; /* added to filter; NULL: nothing */
 	/* Capabilities kept in the permitted, effective and bounding sets: 1 << CAP_*, else 0. */
@@ -45,12 +52,6 @@ struct dd_sandbox {
  * group) before anything is dropped: 0, or -1 with the reason printed.
  */
 int dd_sandbox_resolve(struct dd_sandbox *s);
-
-/*
- * Whether s may be entered at all (on_xen as for dd_sandbox_enter): 0, or -1 with the reason
- * printed.  For a caller that must know before it starts anything.
- */
-int dd_sandbox_allowed(const struct dd_sandbox *s, bool on_xen);
 
 /*
  * Drop privilege as configured: 0, or -1 with the reason printed (the caller exits: a daemon

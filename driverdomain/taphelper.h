@@ -20,10 +20,12 @@
 #include "driverdomain/sandbox.h"
 
 /*
- * Start the helper (unless s->off), route netback_tap_open, _up and _bridge through it
- * (netback_tap_set_ops), then dd_sandbox_enter(s, on_xen) with the calls a network back end
- * needs on top of the back-end list: 0, or -1 with the reason printed (the caller exits).
+ * Start the helper (unless s->off) and route netback_tap_open, _up and _bridge through it
+ * (netback_tap_set_ops); s->filter becomes dd_sandbox_common, all a network back end needs once
+ * serving.  Call it first, before any thread or descriptor exists (a forked child of a threaded
+ * process may find a lock held forever), and dd_sandbox_enter(s, on_xen) once the services are
+ * open.  0, or -1 with the reason printed (the caller exits).
  */
-int dd_taphelper_sandbox(struct dd_sandbox *s, bool on_xen);
+int dd_taphelper_start(struct dd_sandbox *s);
 
 #endif

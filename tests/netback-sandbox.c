@@ -114,8 +114,8 @@ int nbs_check(enum nbs_mode mode, pid_t daemon)
 		T_CHECK(child_of(daemon) == 0, "pvio-netback --no-sandbox started a TAP helper");
 		return 0;
 	}
-	/* The daemon drops privilege once its services are open: a bounded wait for that. */
-	for (int i = 0; i < 1000 && strcmp(val, "2"); i++, t_msleep(10))
+	/* The daemon drops privilege once its services are open: a bounded wait (30 s) for that. */
+	for (int i = 0; i < 3000 && strcmp(val, "2"); i++, t_msleep(10))
 		T_CHECK(t_proc_status(daemon, "Seccomp:", val, sizeof(val)) == 0, "pvio-netback");
 	T_CHECK(sandboxed(daemon, "pvio-netback", id, NO_CAPS) == 0, "the daemon's privilege");
 	helper = child_of(daemon);
