@@ -2,15 +2,13 @@
 /*
  * taphelper.c - the TAP helper of a sandboxed network back end (taphelper.h).
  *
- * One request, one answer, on a SOCK_SEQPACKET socketpair: a struct th_req each way in, a
- * struct th_rsp back with the queue fds (SCM_RIGHTS) of an open.  Only the daemon's control
- * thread asks, one request at a time, so no request needs an id.
+ * One request, one answer, on a SOCK_SEQPACKET socketpair (the wire format is in taphelper.h).
+ * Only the daemon's control thread asks, one request at a time, so no request needs an id.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <linux/capability.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,24 +20,6 @@
 #include "backend/net/netback.h"
 #include "backend/net/xenbus.h"
 #include "driverdomain/taphelper.h"
-
-enum th_op {
-	TH_OPEN = 1, /* nqueues queues of name */
-	TH_UP,	     /* name up */
-	TH_BRIDGE,   /* name on bridge */
-};
-
-struct th_req {
-	uint32_t op;	       /* enum th_op */
-	uint32_t nqueues;      /* TH_OPEN: 1..NETBACK_DEV_QUEUES_MAX */
-	char name[IFNAMSIZ];   /* vif<domid>.<devid>, NUL-terminated */
-	char bridge[IFNAMSIZ]; /* TH_BRIDGE: an existing interface, NUL-terminated */
-};
-
-struct th_rsp {
-	int32_t err;   /* 0 or a negative errno */
-	uint32_t nfds; /* fds attached (TH_OPEN) */
-};
 
 /* Room for the most queue fds one answer carries. */
 union th_cmsg {

@@ -15,9 +15,36 @@
 #ifndef PVIO_DRIVERDOMAIN_TAPHELPER_H
 #define PVIO_DRIVERDOMAIN_TAPHELPER_H
 
+#include <net/if.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "driverdomain/sandbox.h"
+
+/*
+ * The wire format, one SOCK_SEQPACKET message each way: a struct th_req in, a struct th_rsp back
+ * with, for a TH_OPEN that worked, its nfds queue fds attached (SCM_RIGHTS).  A message of
+ * another size, an unknown op, a field without its NUL, a name other than vif<domid>.<devid>
+ * (domid below DOMID_FIRST_RESERVED, devid at most 65535, no leading zero), a queue count
+ * outside 1..NETBACK_DEV_QUEUES_MAX: -EINVAL; a bridge that does not exist: -ENODEV.
+ */
+enum th_op {
+	TH_OPEN = 1, /* nqueues queues of name */
+	TH_UP,	     /* name up */
+	TH_BRIDGE,   /* name on bridge */
+};
+
+struct th_req {
+	uint32_t op;	       /* enum th_op */
+	uint32_t nqueues;      /* TH_OPEN: 1..NETBACK_DEV_QUEUES_MAX */
+	char name[IFNAMSIZ];   /* vif<domid>.<devid>, NUL-terminated */
+	char bridge[IFNAMSIZ]; /* TH_BRIDGE: an existing interface, NUL-terminated */
+};
+
+struct th_rsp {
+	int32_t err;   /* 0 or a negative errno */
+	uint32_t nfds; /* fds attached (TH_OPEN) */
+};
 
 /*
  * Start the helper (unless s->off) and route netback_tap_open, _up and _bridge through it
