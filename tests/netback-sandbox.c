@@ -6,12 +6,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,12 +37,6 @@ void nbs_args(enum nbs_mode mode, const char *args[3])
 
 int nbs_prepare(enum nbs_mode mode, const char *dir, const char *stats)
 {
-	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
-
-	T_CHECK(s >= 0, "socket: %s", strerror(errno));
-	ret = ioctl(s, SIOCBRADDBR, NBS_BRIDGE);
-	close(s);
-	T_CHECK(ret == 0, "bridge %s: %s", NBS_BRIDGE, strerror(errno));
 	if (mode == NBS_USER)
 		T_CHECK(chmod(dir, 0711) == 0 && chown(stats, NOBODY, NOBODY) == 0,
 			"giving %s to the daemon's user: %s", stats, strerror(errno));

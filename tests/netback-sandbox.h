@@ -30,7 +30,7 @@ enum nbs_mode {
 enum nbs_mode nbs_mode(const char *argv0);
 /* The daemon's options for mode: up to two into args, NULL-terminated. */
 void nbs_args(enum nbs_mode mode, const char *args[3]);
-/* dom0, before the daemon starts: the bridge, and for NBS_USER dir and stats its own: 0 or 1. */
+/* dom0, before the daemon starts: for NBS_USER, dir and stats its own: 0 or 1. */
 int nbs_prepare(enum nbs_mode mode, const char *dir, const char *stats);
 /* dom0: wait for the daemon (pid) to serve sandboxed as mode says, and check it: 0 or 1. */
 int nbs_check(enum nbs_mode mode, pid_t daemon);

@@ -356,6 +356,8 @@ int main(int argc, char **argv)
 	mode = nbs_mode(argc > 0 ? argv[0] : "");
 	t_time_limit(T_TIME_LIMIT_S);
 	rc = nt_netns();
+	if (!rc && mode != NBS_NONE) /* vif 0's */
+		rc = nt_bridge_add(NBS_BRIDGE);
 	if (rc)
 		return rc;
 	return tb_env_main(&env, driver_domain, guest, run);
