@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pvio-netback - the network back-end daemon of a driver domain: serves every vif under
- * <home>/backend/vif from one process, a thread per queue (see pvio-netback(8)).
+ * <home>/backend/vif from one process, a thread per queue, without privilege; a TAP helper it
+ * forks first makes the TAPs (taphelper.h; see pvio-netback(8)).
  */
 #include "config.h"
 

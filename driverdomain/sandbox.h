@@ -4,7 +4,8 @@
  * has opened everything it needs (hypervisor handle, xenstore connection, event fds, storage):
  * a configured user and group, no capabilities in any set (bounding included) with securebits
  * locked so uid 0 cannot regain them, PR_SET_NO_NEW_PRIVS, and a seccomp allowlist that kills
- * the process on any other system call.  Shared by every back-end daemon (pvio-blkback(8)).
+ * the process on any other system call.  Shared by every back-end daemon (pvio-blkback(8),
+ * pvio-netback(8), whose TAP helper keeps one capability: taphelper.h).
  */
 #ifndef PVIO_DRIVERDOMAIN_SANDBOX_H
 #define PVIO_DRIVERDOMAIN_SANDBOX_H
