@@ -247,36 +247,43 @@ static const char *const sanitizer_calls[] = {
 
 /*
  * ioctl only of these types (the request's second byte): Xen's gntdev and gntalloc ('G'),
- * evtchn ('E') and privcmd ('P'), and 'T': the terminal's (stdio's isatty) and the TAP's
- * (TUNSETOFFLOAD on a queue fd); the disks add BLK* (0x12).
+ * evtchn ('E') and privcmd ('P'); the disks add BLK* (0x12) and the terminal's ('T': stdio's
+ * isatty), a network back end exact requests of its own.
  */
-static const unsigned char common_ioctl_types[] = { 'G', 'E', 'P', 'T' };
-static const unsigned char blk_ioctl_types[] = { 0x12 };
+static const unsigned char common_ioctl_types[] = { 'G', 'E', 'P' };
+static const unsigned char blk_ioctl_types[] = { 0x12, 'T' };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct dd_sandbox_filter dd_sandbox_common = {
-	common_calls,
-	N(common_calls),
-	common_ioctl_types,
-	N(common_ioctl_types),
+	.calls = common_calls,
+	.nr_calls = N(common_calls),
+	.ioctl_types = common_ioctl_types,
+	.nr_ioctl_types = N(common_ioctl_types),
 };
 
 #ifdef PVIO_SANITIZER
 static const struct dd_sandbox_filter sanitizer_filter = {
-	sanitizer_calls,
-	N(sanitizer_calls),
-	NULL,
-	0,
+	.calls = sanitizer_calls,
+	.nr_calls = N(sanitizer_calls),
 };
 #endif
 
 static const struct dd_sandbox_filter blk_filter = {
-	blk_calls,
-	N(blk_calls),
-	blk_ioctl_types,
-	N(blk_ioctl_types),
+	.calls = blk_calls,
+	.nr_calls = N(blk_calls),
+	.ioctl_types = blk_ioctl_types,
+	.nr_ioctl_types = N(blk_ioctl_types),
 };
+
+/* Allow ioctl when its request masked with mask is val; a rule already there is fine. */
+static int seccomp_ioctl(scmp_filter_ctx ctx, scmp_datum_t mask, scmp_datum_t val)
+{
+	int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				   SCMP_A1(SCMP_CMP_MASKED_EQ, mask, val));
+
+	return ret == -EEXIST ? 0 : ret;
+}
 
 /*
  * Allow f's calls and ioctl types in ctx.  A call named twice (by two lists) is allowed once:
@@ -294,13 +301,11 @@ static int seccomp_add(scmp_filter_ctx ctx, const struct dd_sandbox_filter *f)
 		if (ret == -EEXIST)
 			ret = 0;
 	}
-	for (size_t i = 0; !ret && i < f->nr_ioctl_types; i++) {
-		ret = seccomp_rule_add(
-		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (scmp_datum_t)f->ioctl_types[i] << 8));
-		if (ret == -EEXIST)
-			ret = 0;
-	}
+	for (size_t i = 0; !ret && i < f->nr_ioctl_types; i++)
+		ret = seccomp_ioctl(ctx, 0xff00, (scmp_datum_t)f->ioctl_types[i] << 8);
+	/* The kernel reads the request as 32 bits: compare those. */
+	for (size_t i = 0; !ret && i < f->nr_ioctls; i++)
+		ret = seccomp_ioctl(ctx, 0xffffffffu, f->ioctls[i]);
 	return ret;
 }
 

@@ -15,18 +15,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* System calls a seccomp filter allows, and ioctl types (the request's second byte). */
+/* System calls a seccomp filter allows, ioctl types (the request's second byte) and requests. */
 struct dd_sandbox_filter {
 	const char *const *calls; /* libseccomp names; those this architecture lacks are skipped */
 	size_t nr_calls;
 	const unsigned char *ioctl_types;
 	size_t nr_ioctl_types;
+	const unsigned int *ioctls; /* exact requests (TUNSETIFF...) */
+	size_t nr_ioctls;
 };
 
 /*
  * What every back-end daemon needs once serving (sandbox.c): memory, threads, signals, polling,
  * the xenstore and hypervisor sockets, Xen's ioctls, statistics files.  Without a filter of its
- * own a daemon gets this and what disks need (pvio-blkback's list).
+ * own a daemon gets this and what disks need, and ioctls of type 'T' (pvio-blkback's list).
  */
 extern const struct dd_sandbox_filter dd_sandbox_common;
 

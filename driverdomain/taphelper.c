@@ -9,11 +9,14 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -133,14 +136,24 @@ static const char *const helper_calls[] = {
 	"write", "brk", "mmap", "munmap", "rt_sigreturn", "restart_syscall", "exit", "exit_group",
 };
 /* clang-format on */
-/* TUNSETIFF and TUNSETVNETHDRSZ ('T'), SIOCGIFINDEX, SIOC[GS]IFFLAGS, SIOCBRADDIF (0x89). */
-static const unsigned char helper_ioctl_types[] = { 'T', 0x89 };
+/* Its ioctls: TAP queues, and the throw-away socket's (if_nametoindex, up, bridge). */
+static const unsigned int helper_ioctls[] = {
+	TUNSETIFF, TUNSETVNETHDRSZ, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCBRADDIF,
+};
 
 static const struct dd_sandbox_filter helper_filter = {
-	helper_calls,
-	sizeof(helper_calls) / sizeof(helper_calls[0]),
-	helper_ioctl_types,
-	sizeof(helper_ioctl_types),
+	.calls = helper_calls,
+	.nr_calls = sizeof(helper_calls) / sizeof(helper_calls[0]),
+	.ioctls = helper_ioctls,
+	.nr_ioctls = sizeof(helper_ioctls) / sizeof(helper_ioctls[0]),
+};
+
+/* What the serving daemon adds to dd_sandbox_common: TUNSETOFFLOAD, and stdio's isatty. */
+static const unsigned int daemon_ioctls[] = { TUNSETOFFLOAD, TCGETS };
+
+static const struct dd_sandbox_filter daemon_filter = {
+	.ioctls = daemon_ioctls,
+	.nr_ioctls = sizeof(daemon_ioctls) / sizeof(daemon_ioctls[0]),
 };
 
 /*
@@ -297,7 +310,8 @@ int dd_taphelper_start(struct dd_sandbox *s)
 		return 0;
 	if (th_start(s))
 		return -1;
-	/* Nothing a disk needs: the common list, TUNSETOFFLOAD among its ioctls. */
+	/* Nothing a disk needs: the common list and two ioctls. */
 	s->filter = &dd_sandbox_common;
+	s->extra = &daemon_filter;
 	return 0;
 }
