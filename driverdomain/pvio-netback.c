@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pvio-netback - the network back-end daemon of a driver domain: serves every vif under
- * <home>/backend/vif from one process, a thread per queue (see pvio-netback(8)).
+ * <home>/backend/vif from one process, a thread per queue, without privilege; a TAP helper it
+ * forks first makes the TAPs (taphelper.h; see pvio-netback(8)).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "driverdomain/netbackd.h"
+#include "driverdomain/taphelper.h"
 
 #define PREFIX	      "pvio-netback"
 #define TOKEN_BACKEND "pvio-netback-backend"
@@ -30,12 +32,18 @@ static const char *const usage_text =
     "      --max-queues N   multi-queue-max-queues (default: online CPUs, at most 16)\n"
     "      --no-split       do not offer feature-split-event-channels\n"
     "      --stats-dir DIR  write per-vif statistics files into DIR\n"
+    "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
+    "      --allow-root     on Xen, serve as root without --user\n"
+    "      --no-sandbox     keep uid, capabilities and every system call (debugging)\n"
     "  -h, --help           this text\n";
 
 enum {
 	OPT_QUEUES = 256,
 	OPT_NOSPLIT,
-	OPT_STATS
+	OPT_STATS,
+	OPT_USER,
+	OPT_ALLOW_ROOT,
+	OPT_NO_SANDBOX
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +52,9 @@ static const struct option long_opts[] = {
 	{ "max-queues", required_argument, NULL, OPT_QUEUES },
 	{ "no-split", no_argument, NULL, OPT_NOSPLIT },
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -301,7 +312,7 @@ static int setup(struct nbd *b, int *sigfd)
 	return 0;
 }
 
-static int parse_args(struct nbd *b, int argc, char **argv, int *verbose)
+static int parse_args(struct nbd *b, struct dd_sandbox *sb, int argc, char **argv, int *verbose)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
@@ -334,23 +345,35 @@ static int parse_args(struct nbd *b, int argc, char **argv, int *verbose)
 		case OPT_STATS:
 			b->stats_dir = optarg;
 			break;
+		case OPT_USER:
+			sb->user = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			sb->allow_root = true;
+			break;
+		case OPT_NO_SANDBOX:
+			sb->off = true;
+			break;
 		default:
 			fputs(usage_text, stderr);
 			return -1;
 		}
 	}
-	return optind == argc ? 0 : -1;
+	return optind == argc ? dd_sandbox_resolve(sb) : -1;
 }
 
 int main(int argc, char **argv)
 {
 	struct nbd b = { .failfd = -1 };
+	struct dd_sandbox sb = { .prog = PREFIX };
 	int verbose = 0, sigfd = -1, ret;
 	struct nbd_device *d, *tmp;
 
 	TAILQ_INIT(&b.devices);
-	if (parse_args(&b, argc, argv, &verbose))
+	if (parse_args(&b, &sb, argc, argv, &verbose))
 		return 2;
+	if (dd_taphelper_start(&sb)) /* TAPs come from the helper from now on */
+		return 1;
 	b.log = pvio_log_stderr(verbose > 1 ? PVIO_LOG_DEBUG
 				: verbose   ? PVIO_LOG_INFO
 					    : PVIO_LOG_WARN);
@@ -360,6 +383,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-netback: %s\n", strerror(-ret));
 		return 1;
 	}
+	/* Everything is open: drop privilege before serving any vif. */
+	if (dd_sandbox_enter(&sb, !strcmp(hv_provider(b.hv), "xen")))
+		return 1;
 	rescan(&b);
 	ret = run(&b, sigfd);
 	TAILQ_FOREACH_SAFE(d, &b.devices, link, tmp)

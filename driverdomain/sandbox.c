@@ -17,6 +17,7 @@
 #include <linux/securebits.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,11 +112,14 @@ static bool caps_any(void)
 	return caps_get(data) != 0 || data[0].permitted || data[1].permitted;
 }
 
-static int caps_clear(void)
+/* Permitted and effective become keep (1 << CAP_*), inheritable and ambient empty. */
+static int caps_clear(uint64_t keep)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { 0 };
 
+	for (int i = 0; i < 2; i++)
+		data[i].permitted = data[i].effective = (uint32_t)(keep >> (32 * i));
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
@@ -123,13 +127,16 @@ static int caps_clear(void)
 	return 0;
 }
 
-/* Drop every capability from the bounding set; the kernel's last one answers EINVAL after it. */
-static int bounding_clear(void)
+/*
+ * Drop every capability but keep's from the bounding set; the kernel's last one answers EINVAL
+ * after it.
+ */
+static int bounding_clear(uint64_t keep)
 {
 	for (unsigned long cap = 0; cap < 64; cap++) {
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
 			break; /* past the kernel's CAP_LAST_CAP */
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
 			return -errno;
 	}
 	return 0;
@@ -154,7 +161,10 @@ static int ids_set(const struct dd_sandbox *s)
 	return 0;
 }
 
-/* Securebits, bounding set, ids, then every capability set: 0 or -1 with the step printed. */
+/*
+ * Securebits, bounding set, ids, then every capability set (but s->keep_caps, kept across the
+ * change of uid by NO_SETUID_FIXUP): 0 or -1 with the step printed.
+ */
 static int privilege_drop(const struct dd_sandbox *s)
 {
 	bool privileged = caps_any();
@@ -163,11 +173,11 @@ static int privilege_drop(const struct dd_sandbox *s)
 
 	if (privileged && (ret = securebits_lock()))
 		step = "securebits";
-	if (!ret && privileged && (ret = bounding_clear()))
+	if (!ret && privileged && (ret = bounding_clear(s->keep_caps)))
 		step = "capability bounding set";
 	if (!ret && s->user && (ret = ids_set(s)))
 		step = "--user";
-	if (!ret && (ret = caps_clear()))
+	if (!ret && (ret = caps_clear(privileged ? s->keep_caps : 0)))
 		step = "capabilities";
 	if (!ret)
 		return 0;
@@ -186,27 +196,23 @@ static int privilege_drop(const struct dd_sandbox *s)
 #endif
 
 /*
- * Every system call the daemon makes once serving, from `strace -f -c` over the blk tests:
- * glibc's allocator, stdio and signal handling; epoll, signalfd, timerfd and eventfd; libaio;
- * the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls, below); grant mappings;
- * disks (openat2 beneath a storage directory, fstat, sync, fallocate, BLK* ioctls, sysfs reads);
- * the statistics files (write, rename, unlink).  libxenstore's first watch starts a reader
- * thread (clone3, futex, rseq) and a pipe; abort needs the signal calls below.  One group of
- * related calls a line.
+ * Every system call a back-end daemon makes once serving, from `strace -f -c` over the blk and
+ * net tests: glibc's allocator, stdio and signal handling; epoll, poll, signalfd, timerfd and
+ * eventfd; the xenstore and pvio-hv sockets (and on Xen the /dev/xen ioctls, below); grant
+ * mappings; the statistics files (open, write, rename, unlink); a thread per queue, and
+ * libxenstore's reader thread and pipe (clone3, futex, rseq); abort's signal calls.  One group
+ * of related calls a line.
  */
 /* clang-format off */
-static const char *const allowed_calls[] = {
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-	"preadv2", "pwritev2", "close", "fstat", "newfstatat", "statx", "lseek",
-	"openat", "openat2", "fcntl", "dup", "dup3", "fsync", "fdatasync", "fallocate",
-	"rename", "renameat", "renameat2", "unlink", "unlinkat", "getdents64", "readlink",
-	"readlinkat",
+static const char *const common_calls[] = {
+	"read", "write", "readv", "writev", "close", "fstat", "newfstatat", "statx", "lseek",
+	"openat", "fcntl", "dup", "dup3",
+	"rename", "renameat", "renameat2", "unlink", "unlinkat",
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "brk",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall",
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
 	"poll", "ppoll", "select", "pselect6", "pipe2",
 	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime",
-	"io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
 	"sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockopt",
 	"clone", "clone3", "futex", "set_robust_list", "get_robust_list", "rseq",
 	"set_tid_address", "sched_yield", "sched_getaffinity", "membarrier",
@@ -214,30 +220,92 @@ static const char *const allowed_calls[] = {
 	"tgkill", "tkill", "exit", "exit_group",
 	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"getrandom", "prlimit64", "getrlimit", "uname", "sysinfo",
-#ifdef PVIO_SANITIZER
-	/*
-	 * LeakSanitizer stops the process at exit from a tracer it clones: ptrace, wait4, and the
-	 * legacy open and getdents on /proc/self/task (found with SCMP_ACT_LOG in the kernel log).
-	 */
-	"ptrace", "wait4", "waitid", "prctl", "open", "getdents",
-#endif
 };
+
+/*
+ * What disks add: libaio; positioned and vectored I/O, sync and fallocate; openat2 beneath a
+ * storage directory; sysfs reads (getdents, readlink).
+ */
+static const char *const blk_calls[] = {
+	"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+	"openat2", "fsync", "fdatasync", "fallocate", "getdents64", "readlink", "readlinkat",
+	"io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
+};
+
+#ifdef PVIO_SANITIZER
+/*
+ * LeakSanitizer stops the process at exit from a tracer it clones: ptrace, wait4, and the legacy
+ * open and getdents on /proc/self/task (found with SCMP_ACT_LOG in the kernel log).  Added to
+ * every filter.
+ */
+static const char *const sanitizer_calls[] = {
+	"ptrace", "wait4", "waitid", "prctl", "open", "getdents",
+	"sigaltstack", /* ASan's at exit, outside the common list (the TAP helper) */
+};
+#endif
 /* clang-format on */
 
 /*
- * ioctl only of these types (the request's second byte): the disks' BLK* (0x12), Xen's gntdev
- * and gntalloc ('G'), evtchn ('E') and privcmd ('P'), and the terminal's (stdio's isatty).
+ * ioctl only of these types (the request's second byte): Xen's gntdev and gntalloc ('G'),
+ * evtchn ('E') and privcmd ('P'); the disks add BLK* (0x12) and the terminal's ('T': stdio's
+ * isatty), a network back end exact requests of its own.
  */
-static const unsigned char allowed_ioctl_types[] = { 0x12, 'G', 'E', 'P', 'T' };
+static const unsigned char common_ioctl_types[] = { 'G', 'E', 'P' };
+static const unsigned char blk_ioctl_types[] = { 0x12, 'T' };
 
-static int seccomp_ioctls(scmp_filter_ctx ctx)
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct dd_sandbox_filter dd_sandbox_common = {
+	.calls = common_calls,
+	.nr_calls = N(common_calls),
+	.ioctl_types = common_ioctl_types,
+	.nr_ioctl_types = N(common_ioctl_types),
+};
+
+#ifdef PVIO_SANITIZER
+static const struct dd_sandbox_filter sanitizer_filter = {
+	.calls = sanitizer_calls,
+	.nr_calls = N(sanitizer_calls),
+};
+#endif
+
+static const struct dd_sandbox_filter blk_filter = {
+	.calls = blk_calls,
+	.nr_calls = N(blk_calls),
+	.ioctl_types = blk_ioctl_types,
+	.nr_ioctl_types = N(blk_ioctl_types),
+};
+
+/* Allow ioctl when its request masked with mask is val; a rule already there is fine. */
+static int seccomp_ioctl(scmp_filter_ctx ctx, scmp_datum_t mask, scmp_datum_t val)
+{
+	int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				   SCMP_A1(SCMP_CMP_MASKED_EQ, mask, val));
+
+	return ret == -EEXIST ? 0 : ret;
+}
+
+/*
+ * Allow f's calls and ioctl types in ctx.  A call named twice (by two lists) is allowed once:
+ * libseccomp refuses a second identical rule with -EEXIST.
+ */
+static int seccomp_add(scmp_filter_ctx ctx, const struct dd_sandbox_filter *f)
 {
 	int ret = 0;
 
-	for (size_t i = 0; !ret && i < sizeof(allowed_ioctl_types); i++)
-		ret = seccomp_rule_add(
-		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (scmp_datum_t)allowed_ioctl_types[i] << 8));
+	for (size_t i = 0; !ret && i < f->nr_calls; i++) {
+		int nr = seccomp_syscall_resolve_name(f->calls[i]);
+
+		if (nr != __NR_SCMP_ERROR) /* not on this architecture */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (ret == -EEXIST)
+			ret = 0;
+	}
+	for (size_t i = 0; !ret && i < f->nr_ioctl_types; i++)
+		ret = seccomp_ioctl(ctx, 0xff00, (scmp_datum_t)f->ioctl_types[i] << 8);
+	/* The kernel reads the request as 32 bits: compare those. */
+	for (size_t i = 0; !ret && i < f->nr_ioctls; i++)
+		ret = seccomp_ioctl(ctx, 0xffffffffu, f->ioctls[i]);
 	return ret;
 }
 
@@ -246,14 +314,16 @@ static int seccomp_install(const struct dd_sandbox *s)
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int ret = ctx ? 0 : -ENOMEM;
 
-	for (size_t i = 0; !ret && i < sizeof(allowed_calls) / sizeof(allowed_calls[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(allowed_calls[i]);
-
-		if (nr != __NR_SCMP_ERROR) /* not on this architecture */
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-	}
 	if (!ret)
-		ret = seccomp_ioctls(ctx);
+		ret = seccomp_add(ctx, s->filter ? s->filter : &dd_sandbox_common);
+	if (!ret && !s->filter) /* the block back end's, as it always was */
+		ret = seccomp_add(ctx, &blk_filter);
+	if (!ret && s->extra)
+		ret = seccomp_add(ctx, s->extra);
+#ifdef PVIO_SANITIZER
+	if (!ret)
+		ret = seccomp_add(ctx, &sanitizer_filter);
+#endif
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -262,19 +332,25 @@ static int seccomp_install(const struct dd_sandbox *s)
 	return ret ? -1 : 0;
 }
 
+/* On Xen, uid 0 is the host's root: refused unless --allow-root.  0, or -1 said why. */
+static int sandbox_allowed(const struct dd_sandbox *s, bool on_xen)
+{
+	if (!s->off && on_xen && s->uid == 0 && !s->allow_root) {
+		fprintf(stderr,
+			"%s: refusing to serve as root on Xen: give --user (or --allow-root)\n",
+			s->prog);
+		return -1;
+	}
+	return 0;
+}
+
 int dd_sandbox_enter(struct dd_sandbox *s, bool on_xen)
 {
 	if (s->off) {
 		fprintf(stderr, "%s: --no-sandbox: serving with every privilege\n", s->prog);
 		return 0;
 	}
-	if (on_xen && s->uid == 0 && !s->allow_root) {
-		fprintf(stderr,
-			"%s: refusing to serve as root on Xen: give --user (or --allow-root)\n",
-			s->prog);
-		return -1;
-	}
-	if (privilege_drop(s))
+	if (sandbox_allowed(s, on_xen) || privilege_drop(s))
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		fprintf(stderr, "%s: no_new_privs: %s\n", s->prog, strerror(errno));

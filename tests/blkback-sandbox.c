@@ -62,24 +62,9 @@ static void io_works(struct blk_env *env, uint32_t gen)
 /* The value of key ("Seccomp:") in /proc/<pid>/status, into val. */
 static void status_field(pid_t pid, const char *key, char *val, size_t len)
 {
-	char path[64], line[256];
-	size_t kl = strlen(key);
-	FILE *f;
+	int ret = t_proc_status(pid, key, val, len);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	T_ASSERT(f, "%s: %s", path, strerror(errno));
-	val[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, kl))
-			continue;
-		snprintf(val, len, "%s", line + kl + strspn(line + kl, " \t"));
-		for (size_t n = strlen(val); n && (val[n - 1] == '\n' || val[n - 1] == ' '); n--)
-			val[n - 1] = '\0';
-		break;
-	}
-	fclose(f);
-	T_ASSERT(val[0], "%s: no %s", path, key);
+	T_ASSERT(ret == 0 && val[0], "/proc/%d/status: %s: %s", (int)pid, key, strerror(-ret));
 }
 
 static void expect_field(pid_t pid, const char *key, const char *want)

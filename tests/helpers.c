@@ -454,3 +454,26 @@ int t_loop_detach(const char *dev)
 	}
 	return 0;
 }
+
+int t_proc_status(pid_t pid, const char *key, char *val, size_t len)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (ret == -ENOENT && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, kl))
+			continue;
+		snprintf(val, len, "%s", line + kl + strspn(line + kl, " \t"));
+		for (size_t n = strlen(val); n && (val[n - 1] == '\n' || val[n - 1] == ' '); n--)
+			val[n - 1] = '\0';
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}

@@ -170,4 +170,10 @@ int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len);
 /* Detach dev (losetup -d): 0, or T_FAIL after saying so. */
 int t_loop_detach(const char *dev);
 
+/*
+ * The value of key (e.g. "Seccomp:") in /proc/<pid>/status into val[len], blanks around it cut:
+ * 0, -ENOENT when the process has no such line, or another negative errno.
+ */
+int t_proc_status(pid_t pid, const char *key, char *val, size_t len);
+
 #endif

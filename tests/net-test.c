@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
@@ -427,4 +428,20 @@ void nt_frame(uint8_t *buf, size_t len, const uint8_t *dst, const uint8_t *src, 
 	buf[13] = NT_ETHERTYPE & 0xff;
 	for (size_t i = 14; i < len; i++)
 		buf[i] = (uint8_t)(seq * 31u + i * 7u + (i >> 8));
+}
+
+int nt_bridge_add(const char *name)
+{
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret, err;
+
+	T_CHECK(s >= 0, "socket: %s", strerror(errno));
+	ret = ioctl(s, SIOCBRADDBR, name);
+	err = errno;
+	close(s);
+	if (ret && err == ENOPKG) {
+		printf("SKIP: no bridge module: %s\n", strerror(err));
+		return T_SKIP;
+	}
+	T_CHECK(ret == 0, "bridge %s: %s", name, strerror(err));
+	return 0;
 }

@@ -120,4 +120,8 @@ int nt_step_wait(void);
 /* dom0: ack a step with ok. */
 void nt_step_ack(bool ok);
 
+/* dom0: make bridge name in the current network namespace: 0, T_SKIP without the bridge module
+ * (said why), or T_FAIL. */
+int nt_bridge_add(const char *name);
+
 #endif

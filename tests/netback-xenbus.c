@@ -9,6 +9,9 @@
  * each) and frames from both reach the TAP.  vif 2 connects on one event channel;
  * then the guest corrupts vif 0's TX ring: vif 0 fails with "ring protocol error" while vif 2
  * still carries frames.  SIGTERM ends the daemon with status 0.
+ *
+ * Under the names netback-sandbox, netback-sandbox-user and netback-sandbox-off the same run
+ * checks the daemon's privilege first and adds the vifs only then (tests/netback-sandbox.h).
  */
 #include "config.h"
 
@@ -20,9 +23,11 @@
 #include "tests/blkback-env.h"
 #include "tests/blkback-front.h"
 #include "tests/net-test.h"
+#include "tests/netback-sandbox.h"
 #include "xenbus/toolstack.h"
 
 static struct tb_env env;
+static enum nbs_mode mode;
 static char statsdir[80];
 static uint8_t buf[NETBACK_FRAME_MAX + 1], want[NETBACK_FRAME_MAX + 1];
 
@@ -194,16 +199,13 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-netback",
-			       "--max-queues",
-			       "2",
-			       "--stats-dir",
-			       statsdir,
-			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
-			       NULL };
+	const char *argv[] = { "pvio-netback", "--max-queues", "2",  "--stats-dir", statsdir,
+			       NULL,	       NULL,	       NULL, NULL };
 	char prog[512];
 
 	(void)arg;
+	nbs_args(mode, &argv[5]);
+	argv[argv[5] ? argv[6] ? 7 : 6 : 5] = getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL;
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
 	T_CHECK(tb_dd_enter(&env, "pvio-netback", prog, sizeof(prog)) == 0, "enter");
 	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
@@ -301,12 +303,20 @@ static int on_step(struct xs_handle *h, char c)
 
 static int add(struct xs_handle *h, unsigned int devid)
 {
-	const struct xenbus_kv back[] = { { "mac", "00:16:3e:00:00:01" } };
+	const struct xenbus_kv back[] = { { "mac", "00:16:3e:00:00:01" },
+					  { "bridge", NBS_BRIDGE } };
 	struct xenbus_device_spec s = spec(devid);
 
 	s.back_extra = back;
-	s.n_back_extra = 1;
+	s.n_back_extra = mode != NBS_NONE && devid == 0 ? 2 : 1; /* the sandbox's bridge */
 	T_CHECK(xenbus_device_add(h, &s) == 0, "add vif %u", devid);
+	return 0;
+}
+
+static int vifs_add(struct xs_handle *h)
+{
+	for (unsigned int devid = 0; devid < 4; devid++)
+		T_CHECK(add(h, devid) == 0, "add vif %u", devid);
 	return 0;
 }
 
@@ -317,9 +327,13 @@ static int run(struct xs_handle *h)
 
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
 	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
-	T_CHECK(add(h, 0) == 0 && add(h, 1) == 0 && add(h, 2) == 0 && add(h, 3) == 0, "add");
+	T_CHECK(mode == NBS_NONE || nbs_prepare(mode, env.dir, statsdir) == 0, "prepare");
+	/* netback-xenbus: vifs found at start; the sandbox variants: vifs made after the drop. */
+	T_CHECK(mode != NBS_NONE || vifs_add(h) == 0, "add");
 	T_CHECK(tb_env_go_dd(&env) == 0, "go");
 	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
+	T_CHECK(mode == NBS_NONE || (nbs_check(mode, daemon) == 0 && vifs_add(h) == 0),
+		"the daemon's privilege");
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
 	while (t_get(env.steps.ab[0], &c, 1) == 0) {
 		int rc = on_step(h, c);
@@ -335,12 +349,15 @@ static int run(struct xs_handle *h)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int rc;
 
+	mode = nbs_mode(argc > 0 ? argv[0] : "");
 	t_time_limit(T_TIME_LIMIT_S);
 	rc = nt_netns();
+	if (!rc && mode != NBS_NONE) /* vif 0's */
+		rc = nt_bridge_add(NBS_BRIDGE);
 	if (rc)
 		return rc;
 	return tb_env_main(&env, driver_domain, guest, run);

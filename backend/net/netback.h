@@ -130,4 +130,19 @@ int netback_tap_up(const char *name);
 /* Attach interface name to bridge (SIOCBRADDIF).  0 or a negative errno. */
 int netback_tap_bridge(const char *name, const char *bridge);
 
+/*
+ * Who makes TAPs for a process without CAP_NET_ADMIN (a sandboxed daemon): once set, and until
+ * set again (NULL: this process itself), netback_tap_open, netback_tap_up and
+ * netback_tap_bridge ask ops instead, with ops->arg.  open hands over nqueues fds as
+ * netback_tap_open makes them.  Each returns 0 or a negative errno.  Set it before any vif is
+ * served; the control plane's thread alone calls these.
+ */
+struct netback_tap_ops {
+	int (*open)(void *arg, const char *name, unsigned int nqueues, int *fds);
+	int (*up)(void *arg, const char *name);
+	int (*bridge)(void *arg, const char *name, const char *bridge);
+	void *arg;
+};
+void netback_tap_set_ops(const struct netback_tap_ops *ops);
+
 #endif

@@ -19,6 +19,14 @@
 
 #include "backend/net/netback.h"
 
+/* netback_tap_set_ops's; NULL: this process makes its TAPs itself. */
+static const struct netback_tap_ops *tap_ops;
+
+void netback_tap_set_ops(const struct netback_tap_ops *ops)
+{
+	tap_ops = ops;
+}
+
 static int tap_name(struct ifreq *ifr, const char *name)
 {
 	memset(ifr, 0, sizeof(*ifr));
@@ -55,6 +63,8 @@ int netback_tap_open(const char *name, unsigned int nqueues, int *fds)
 	unsigned int q;
 	int ret = nqueues ? 0 : -EINVAL;
 
+	if (!ret && tap_ops)
+		return tap_ops->open(tap_ops->arg, name, nqueues, fds);
 	for (q = 0; !ret && q < nqueues; q++) {
 		ret = tap_queue_open(name, &fds[q]);
 		if (ret)
@@ -93,6 +103,8 @@ int netback_tap_up(const char *name)
 	struct ifreq ifr;
 	int ret = tap_name(&ifr, name);
 
+	if (!ret && tap_ops)
+		return tap_ops->up(tap_ops->arg, name);
 	if (!ret)
 		ret = sock_ioctl(SIOCGIFFLAGS, &ifr);
 	if (ret)
@@ -104,8 +116,11 @@ int netback_tap_up(const char *name)
 int netback_tap_bridge(const char *name, const char *bridge)
 {
 	struct ifreq ifr;
-	int index = (int)if_nametoindex(name), ret;
+	int index, ret;
 
+	if (tap_ops)
+		return tap_ops->bridge(tap_ops->arg, name, bridge);
+	index = (int)if_nametoindex(name);
 	if (!index)
 		return -errno;
 	ret = tap_name(&ifr, bridge);
