@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* The adaptive budget's ceiling: beyond it a wake-up costs less than the spinning. */
 #define RING_POLL_CAP_NS 50000u
@@ -49,6 +50,15 @@ struct ring_poll {
 	uint64_t last_ns;      /* when work was last seen; 0: never */
 	uint64_t hits, misses; /* counters, for tests and statistics */
 };
+
+/* The clock callers pass in: CLOCK_MONOTONIC in nanoseconds (a vDSO call, no system call). */
+static inline uint64_t ring_poll_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /*
  * Set p up.  mode RING_POLL_FIXED polls fixed_us after each piece of work; cap_ns 0 means
