@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <sched.h>
+
 #include "ring/adaptive.h"
 
 void ring_poll_init(struct ring_poll *p, enum ring_poll_mode mode, unsigned int fixed_us,
@@ -16,8 +18,7 @@ void ring_poll_init(struct ring_poll *p, enum ring_poll_mode mode, unsigned int 
 
 uint64_t ring_poll_deadline(const struct ring_poll *p, uint64_t now)
 {
-	(void)now;
-	if (p->mode == RING_POLL_OFF || !p->last_ns)
+	if (p->mode == RING_POLL_OFF || !p->last_ns || now < p->backoff_until)
 		return 0;
 	return p->last_ns + p->budget_ns;
 }
@@ -58,7 +59,8 @@ static void learn(struct ring_poll *p, uint64_t g, bool polled)
 
 void ring_poll_work(struct ring_poll *p, uint64_t now, bool polled)
 {
-	if (p->mode == RING_POLL_ADAPTIVE && p->last_ns && now >= p->last_ns)
+	if (p->mode == RING_POLL_ADAPTIVE && p->last_ns && now >= p->last_ns &&
+	    now >= p->backoff_until)
 		learn(p, now - p->last_ns, polled);
 	else if (polled)
 		p->hits++;
@@ -76,4 +78,44 @@ void ring_poll_miss(struct ring_poll *p, uint64_t now)
 	p->misses++;
 	if (p->mode == RING_POLL_ADAPTIVE)
 		shrink(p);
+}
+
+void ring_poll_contended(struct ring_poll *p, uint64_t now, uint64_t wall_ns, uint64_t cpu_ns)
+{
+	if (p->mode != RING_POLL_ADAPTIVE || wall_ns < RING_POLL_MIN_NS ||
+	    cpu_ns * 4 >= wall_ns * 3)
+		return;
+	p->contended++;
+	p->budget_ns = 0;
+	p->backoff_until = now + RING_POLL_BACKOFF_NS;
+}
+
+static uint64_t cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg)
+{
+	uint64_t start = ring_poll_now(), now = start, end = ring_poll_deadline(p, now), cpu;
+	bool hit = false;
+
+	if (end <= now)
+		return false;
+	cpu = cpu_now();
+	do {
+		if (ready(arg)) {
+			hit = true;
+			break;
+		}
+		sched_yield(); /* a contended CPU goes to the peer we wait for */
+		now = ring_poll_now();
+	} while (now < end);
+	if (!hit)
+		ring_poll_miss(p, now);
+	ring_poll_contended(p, now, now - start, cpu_now() - cpu);
+	return hit;
 }

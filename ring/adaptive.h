@@ -22,8 +22,15 @@
  * that short needs a high-resolution timer and a system call of its own, and on a machine
  * whose few CPUs are shared, the peer we wait for needs the CPU more than our timer does.
  *
- * Pure logic over a caller-supplied clock (nanoseconds, monotonic): no threads, no system
- * calls, one owner.  RING_POLL_FIXED keeps --poll-us's fixed budget; RING_POLL_OFF never polls.
+ *   - contention: a spin during which this thread got less than 3/4 of the CPU (preempted,
+ *     or its sched_yield let another task run) means the CPU is wanted elsewhere, by the very
+ *     peer we wait for on a machine with few CPUs: spinning then delays the event it waits
+ *     for.  The budget drops to 0 and polling stays off for RING_POLL_BACKOFF_NS.
+ *
+ * The policy (ring_poll_deadline/work/miss/kick/contended) is pure logic over a caller-supplied
+ * clock (nanoseconds, monotonic): no threads, no system calls, one owner, testable with a fake
+ * clock.  ring_poll_spin is the one spin loop built on it that both ends use.  RING_POLL_FIXED
+ * keeps --poll-us's fixed budget (no learning, no backoff); RING_POLL_OFF never polls.
  */
 #ifndef PVIO_RING_ADAPTIVE_H
 #define PVIO_RING_ADAPTIVE_H
@@ -36,6 +43,8 @@
 #define RING_POLL_CAP_NS 50000u
 /* A budget below this is not worth a poll: it becomes 0. */
 #define RING_POLL_MIN_NS 1000u
+/* How long polling stays off after a spin found the CPU contended. */
+#define RING_POLL_BACKOFF_NS 20000000u
 
 enum ring_poll_mode {
 	RING_POLL_ADAPTIVE = 0, /* the default: the self-tuning budget */
@@ -45,10 +54,11 @@ enum ring_poll_mode {
 
 struct ring_poll {
 	enum ring_poll_mode mode;
-	uint64_t budget_ns;    /* how long to poll after work */
-	uint64_t cap_ns;       /* the budget's ceiling (the fixed budget in RING_POLL_FIXED) */
-	uint64_t last_ns;      /* when work was last seen; 0: never */
-	uint64_t hits, misses; /* counters, for tests and statistics */
+	uint64_t budget_ns;	/* how long to poll after work */
+	uint64_t cap_ns;	/* the budget's ceiling (the fixed budget in RING_POLL_FIXED) */
+	uint64_t last_ns;	/* when work was last seen; 0: never */
+	uint64_t backoff_until; /* no polling before this (contention) */
+	uint64_t hits, misses, contended; /* counters, for tests and statistics */
 };
 
 /* The clock callers pass in: CLOCK_MONOTONIC in nanoseconds (a vDSO call, no system call). */
@@ -79,6 +89,17 @@ void ring_poll_work(struct ring_poll *p, uint64_t now, bool polled);
 /* The consumer started work of its own at now (submitted requests): open the window, learn nothing.
  */
 void ring_poll_kick(struct ring_poll *p, uint64_t now);
+
+/* A spin of wall_ns at now got only cpu_ns of CPU: back off when that is under 3/4. */
+void ring_poll_contended(struct ring_poll *p, uint64_t now, uint64_t wall_ns, uint64_t cpu_ns);
+
+/*
+ * Spin while the budget allows until ready(arg) is true, yielding the CPU between looks:
+ * true if it became ready (a hit, learned when the caller reports the work with polled
+ * true), false when the budget ran out (a miss, learned here) or there was none.  Accounts
+ * contention.  ready must not block: it looks at shared memory only.
+ */
+bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg);
 
 /* A poll ran to its deadline at now and found nothing: the consumer goes to sleep. */
 void ring_poll_miss(struct ring_poll *p, uint64_t now);

@@ -1,7 +1,8 @@
 /*
  * ring-adaptive: the self-tuning poll budget (ring/adaptive.h) on a fake clock.  It grows on
  * hits and near misses, shrinks to 0 on misses, never passes its cap, runs from the last work
- * so that an idle consumer sleeps at once, and the fixed and off modes do what they say.
+ * so that an idle consumer sleeps at once, stops for a while when a spin found the CPU
+ * contended, and the fixed and off modes do what they say.
  */
 #include "config.h"
 
@@ -69,6 +70,21 @@ static int adaptive(void)
 	now = steady(&p, now, 10000 * US, 10);
 	T_CHECK(p.budget_ns == 0, "rare work must end with no polling: %llu",
 		(unsigned long long)p.budget_ns);
+
+	/* A spin that got half the CPU: polling stops for the backoff, then learns again. */
+	p.budget_ns = 20 * US;
+	ring_poll_work(&p, now, true);
+	ring_poll_contended(&p, now + 10 * US, 10 * US, 9 * US);
+	T_CHECK(p.budget_ns == 20 * US, "a spin with 90%% of the CPU is not contended");
+	ring_poll_contended(&p, now + 10 * US, 10 * US, 5 * US);
+	T_CHECK(p.budget_ns == 0 && ring_poll_deadline(&p, now + 20 * US) <= now + 20 * US,
+		"contention must stop polling");
+	now += RING_POLL_BACKOFF_NS / 2;
+	now = steady(&p, now, 5 * US, 3);
+	T_CHECK(p.budget_ns == 0, "no learning during the backoff");
+	now += RING_POLL_BACKOFF_NS;
+	now = steady(&p, now, 5 * US, 3);
+	T_CHECK(p.budget_ns >= 10 * US, "learning resumes after the backoff");
 
 	/* A kick opens the window from now without learning. */
 	p.budget_ns = 8 * US;

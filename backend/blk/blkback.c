@@ -304,19 +304,20 @@ static bool aio_has_events(const struct blkback_ring *r)
 	       __atomic_load_n(&a->tail, __ATOMIC_RELAXED);
 }
 
+/* Whether the front published requests or our I/O completed (ring_poll_spin's look). */
+static bool ring_has_work(void *arg)
+{
+	struct blkback_ring *r = arg;
+
+	return blkback_ring_has_requests(r) || aio_has_events(r);
+}
+
 bool blkback_ring_poll_wait(struct blkback_ring *r)
 {
-	uint64_t now = ring_poll_now(), end = ring_poll_deadline(&r->poll, now);
-
-	if (r->rb.broken || end <= now)
+	if (r->rb.broken)
 		return false;
-	do {
-		if (blkback_ring_has_requests(r) || aio_has_events(r))
-			return r->spun = true;
-		now = ring_poll_now();
-	} while (now < end);
-	ring_poll_miss(&r->poll, now);
-	return false;
+	r->spun = ring_poll_spin(&r->poll, ring_has_work, r);
+	return r->spun;
 }
 
 int blkback_ring_io_fd(const struct blkback_ring *r)

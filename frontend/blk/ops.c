@@ -449,6 +449,17 @@ static int work(struct blkfront *bf)
 	return ret;
 }
 
+/* Whether a response waits on any ring (ring_poll_spin's look). */
+static bool any_response(void *arg)
+{
+	struct blkfront *bf = arg;
+
+	for (unsigned int i = 0; i < bf->nqueues; i++)
+		if (bf_queue_has_responses(&bf->queues[i]))
+			return true;
+	return false;
+}
+
 /*
  * Spin for a response on any ring while the poll budget allows (bf->poll: adaptive by default,
  * opts.poll_us fixed, none with opts.no_poll): true if one is there.  Only while requests are
@@ -457,22 +468,10 @@ static int work(struct blkfront *bf)
  */
 static bool spin(struct blkfront *bf)
 {
-	uint64_t now = ring_poll_now(), end;
-	unsigned int i;
-
 	if (bf->status != BF_CONNECTED || !bf->stats.in_flight)
 		return false;
-	end = ring_poll_deadline(&bf->poll, now);
-	if (end <= now)
-		return false;
-	do {
-		for (i = 0; i < bf->nqueues; i++)
-			if (bf_queue_has_responses(&bf->queues[i]))
-				return bf->spun = true;
-		now = ring_poll_now();
-	} while (now < end);
-	ring_poll_miss(&bf->poll, now);
-	return false;
+	bf->spun = ring_poll_spin(&bf->poll, any_response, bf);
+	return bf->spun;
 }
 
 int blkfront_poll(struct blkfront *bf, int timeout_ms)
