@@ -98,13 +98,14 @@ static uint64_t cpu_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg)
+bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns)
 {
-	uint64_t start = ring_poll_now(), now = start, end = ring_poll_deadline(p, now), cpu;
+	uint64_t start = ring_poll_now(), now = start, end = ring_poll_deadline(p, now), cpu, stop;
 	bool hit = false;
 
 	if (end <= now)
 		return false;
+	stop = slice_ns && start + slice_ns < end ? start + slice_ns : end;
 	cpu = cpu_now();
 	do {
 		if (ready(arg)) {
@@ -113,8 +114,8 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg)
 		}
 		sched_yield(); /* a contended CPU goes to the peer we wait for */
 		now = ring_poll_now();
-	} while (now < end);
-	if (!hit)
+	} while (now < stop);
+	if (!hit && now >= end)
 		ring_poll_miss(p, now);
 	ring_poll_contended(p, now, now - start, cpu_now() - cpu);
 	return hit;

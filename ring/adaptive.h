@@ -94,12 +94,13 @@ void ring_poll_kick(struct ring_poll *p, uint64_t now);
 void ring_poll_contended(struct ring_poll *p, uint64_t now, uint64_t wall_ns, uint64_t cpu_ns);
 
 /*
- * Spin while the budget allows until ready(arg) is true, yielding the CPU between looks:
- * true if it became ready (a hit, learned when the caller reports the work with polled
- * true), false when the budget ran out (a miss, learned here) or there was none.  Accounts
- * contention.  ready must not block: it looks at shared memory only.
+ * Spin while the budget allows, for at most slice_ns (0: no limit), until ready(arg) is true,
+ * yielding the CPU between looks: true if it became ready (a hit, learned when the caller
+ * reports the work with polled true), false when the budget ran out (a miss, learned here),
+ * there was none, or the slice ended first (then ring_poll_deadline says budget is left).
+ * Accounts contention.  ready must not block: it looks at shared memory only.
  */
-bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg);
+bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns);
 
 /* A poll ran to its deadline at now and found nothing: the consumer goes to sleep. */
 void ring_poll_miss(struct ring_poll *p, uint64_t now);

@@ -111,10 +111,43 @@ static int fixed_and_off(void)
 	return T_PASS;
 }
 
+static bool never(void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return false;
+}
+
+static bool at_once(void *arg)
+{
+	(void)arg;
+	return true;
+}
+
+/* ring_poll_spin on the real clock: a hit, no budget, and a slice ending before the budget. */
+static int spin(void)
+{
+	struct ring_poll p;
+	unsigned int looks = 0;
+
+	ring_poll_init(&p, RING_POLL_FIXED, 1000000, 0);
+	ring_poll_work(&p, ring_poll_now(), false);
+	T_CHECK(ring_poll_spin(&p, at_once, NULL, 0), "a ready ring is a hit");
+	T_CHECK(!ring_poll_spin(&p, never, &looks, 1000 * US), "nothing came within the slice");
+	T_CHECK(looks > 0 && p.misses == 0, "a slice is not a miss (%u looks)", looks);
+	T_CHECK(ring_poll_deadline(&p, ring_poll_now()) > ring_poll_now(),
+		"the budget outlives the slice");
+
+	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
+	looks = 0;
+	ring_poll_work(&p, ring_poll_now(), false);
+	T_CHECK(!ring_poll_spin(&p, never, &looks, 0) && looks == 0, "no budget: no look");
+	return T_PASS;
+}
+
 int main(void)
 {
 	t_time_limit(30);
-	if (adaptive() || fixed_and_off())
+	if (adaptive() || fixed_and_off() || spin())
 		return T_FAIL;
 	return T_PASS;
 }

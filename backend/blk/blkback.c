@@ -26,6 +26,8 @@
 #define MAX_BATCHES 2
 /* Messages a guest can trigger are logged this many times per ring, then suppressed. */
 #define LOG_BUDGET 8
+/* blkback_ring_poll_wait spins at most this long per call (a fixed budget may be longer). */
+#define POLL_SLICE_NS 100000u
 
 void blkback_warn(struct blkback_ring *r, const char *fmt, ...)
 {
@@ -314,10 +316,16 @@ static bool ring_has_work(void *arg)
 
 bool blkback_ring_poll_wait(struct blkback_ring *r)
 {
+	uint64_t now;
+
 	if (r->rb.broken)
 		return false;
-	r->spun = ring_poll_spin(&r->poll, ring_has_work, r);
-	return r->spun;
+	r->spun = ring_poll_spin(&r->poll, ring_has_work, r, POLL_SLICE_NS);
+	if (r->spun)
+		return true;
+	/* A long fixed budget goes in slices: the caller's other work gets its turn between. */
+	now = ring_poll_now();
+	return ring_poll_deadline(&r->poll, now) > now;
 }
 
 int blkback_ring_io_fd(const struct blkback_ring *r)

@@ -165,7 +165,9 @@ bool blkback_ring_has_requests(const struct blkback_ring *r);
  * context's completion ring (the kernel's head and tail are in our memory).  Returns at once
  * when the ring has had no recent work, so an idle ring costs no CPU.  true: work is there,
  * call blkback_ring_process now; false: sleep as the process call's contract says (what it
- * armed still wakes the loop: spinning consumes nothing).
+ * armed still wakes the loop: spinning consumes nothing).  It spins 100 us at most per call:
+ * a longer fixed budget returns true between slices, so the caller's other work is not held
+ * up (the extra process call finds nothing and costs little).
  */
 bool blkback_ring_poll_wait(struct blkback_ring *r);
 

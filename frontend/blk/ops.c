@@ -470,7 +470,7 @@ static bool spin(struct blkfront *bf)
 {
 	if (bf->status != BF_CONNECTED || !bf->stats.in_flight)
 		return false;
-	bf->spun = ring_poll_spin(&bf->poll, any_response, bf);
+	bf->spun = ring_poll_spin(&bf->poll, any_response, bf, 0);
 	return bf->spun;
 }
 
