@@ -31,7 +31,6 @@
 struct bbd_opts {
 	unsigned int kinds;	     /* BBD_KIND_* mask */
 	struct blkback_dev_opts dev; /* limits and features passed to each device */
-	unsigned int poll_us;	     /* busy-poll this long after the last work; 0: never */
 	const char *stats_dir;	     /* one statistics file per device here; NULL: none */
 	struct dd_sandbox sandbox;   /* --user, --allow-root, --no-sandbox */
 	struct blkback_storage_dir storage_dirs[BBD_STORAGE_MAX]; /* --storage, opened at start */
@@ -85,7 +84,6 @@ struct bbd {
 	struct bbd_queue_list ready;	/* rings with work to do, oldest first */
 	struct bbd_queue **ports;	/* port -> ring, nports entries (owned) */
 	unsigned int nports;		/* entries in ports */
-	uint64_t last_work_ns;		/* when a ring last had work (for --poll-us) */
 };
 
 /* loop.c */

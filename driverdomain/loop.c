@@ -12,8 +12,9 @@
  * readable (epoll is level-triggered, so completions left unreaped wake us again), and after
  * each call that returned 1.  That is all blkback_ring_process asks for: on every other return
  * it leaves req_event armed or a completion pending on the io fd, so no ring needs a timer.
- * The timerfd only rewrites the statistics files once a second and touches no ring; --poll-us
- * only adds calls.  A ring whose process call fails fails its device (error node, Closing).
+ * The timerfd only rewrites the statistics files once a second and touches no ring; polling
+ * (blkback_ring_poll_wait, where a ring goes idle: adaptive by default, --poll-us) only adds
+ * calls.  A ring whose process call fails fails its device (error node, Closing).
  *
  * Why one thread: all disk I/O is asynchronous through libaio, so the loop never blocks on a
  * disk; it only copies requests off rings, submits them and answers completions.  One thread
@@ -57,14 +58,6 @@ enum {
 #define PORTS_PER_WAKEUP 1024 /* pending ports taken per wake-up */
 #define XS_PER_WAKEUP	 64   /* watch events taken per wake-up */
 #define RINGS_PER_ROUND	 256  /* process() calls per round of the ready list */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void bbd_queue_ready(struct bbd *b, struct bbd_queue *q)
 {
@@ -192,7 +185,9 @@ static void run_ready(struct bbd *b)
 		TAILQ_REMOVE(&b->ready, q, link);
 		q->ready = false;
 		ret = blkback_ring_process(q->ring);
-		b->last_work_ns = now_ns();
+		/* About to go idle: poll it a while, unless another ring waits for its turn. */
+		if (ret == 0 && TAILQ_EMPTY(&b->ready) && blkback_ring_poll_wait(q->ring))
+			ret = 1;
 		if (ret == 1)
 			bbd_queue_ready(b, q);
 		else if (ret < 0) {
@@ -205,29 +200,10 @@ static void run_ready(struct bbd *b)
 	}
 }
 
-/* --poll-us: look for requests without sleeping; true if a ring has some. */
-static bool busy_poll(struct bbd *b)
-{
-	struct bbd_device *d;
-	bool found = false;
-
-	TAILQ_FOREACH(d, &b->devices, link)
-	for (unsigned int i = 0; i < d->nr_queues; i++)
-		if (blkback_ring_has_requests(d->queues[i].ring)) {
-			bbd_queue_ready(b, &d->queues[i]);
-			found = true;
-		}
-	return found;
-}
-
-/* How long epoll may sleep: not at all while rings are ready or the poll window is open. */
+/* How long epoll may sleep: not at all while rings are ready. */
 static int wait_timeout(struct bbd *b)
 {
-	if (!TAILQ_EMPTY(&b->ready))
-		return 0;
-	if (b->opts.poll_us && now_ns() - b->last_work_ns < b->opts.poll_us * 1000ull)
-		return busy_poll(b), 0;
-	return -1;
+	return TAILQ_EMPTY(&b->ready) ? -1 : 0;
 }
 
 int bbd_run(struct bbd *b)

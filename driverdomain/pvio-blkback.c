@@ -30,7 +30,8 @@ static const char *const usage_text =
     "      --max-indirect N    feature-max-indirect-segments (default 256, 0 = off)\n"
     "      --no-persistent     do not offer feature-persistent\n"
     "      --max-persistent N  persistent grants kept mapped per ring\n"
-    "      --poll-us N         busy-poll the rings N microseconds after the last work\n"
+    "      --poll-us N         poll a ring N microseconds after its last work (default:\n"
+    "                          a self-tuning budget of at most 50; 0 = never)\n"
     "      --stats-dir DIR     write per-device statistics files into DIR\n"
     "      --storage DIR       serve disks whose params name a file beneath DIR (repeatable;\n"
     "                          none: every disk is refused)\n"
@@ -195,7 +196,8 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 			ret = number(optarg, 1u << 20, &o->dev.max_persistent, "--max-persistent");
 			break;
 		case OPT_POLL:
-			ret = number(optarg, 1000000, &o->poll_us, "--poll-us");
+			ret = number(optarg, 1000000, &o->dev.poll_us, "--poll-us");
+			o->dev.poll_mode = o->dev.poll_us ? RING_POLL_FIXED : RING_POLL_OFF;
 			break;
 		case OPT_STATS:
 			o->stats_dir = optarg;

@@ -300,7 +300,7 @@ int blk_env_detach(struct blk_env *env, unsigned int devid, int ms)
 
 int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 {
-	char *argv[BLK_ENV_MAX_ARGS + 7];
+	char *argv[BLK_ENV_MAX_ARGS + 9];
 	unsigned int n = 0;
 	int rc;
 
@@ -327,6 +327,11 @@ int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 	}
 	for (unsigned int i = 0; env->args[i]; i++)
 		argv[n++] = (char *)env->args[i];
+	/* tests/blk-poll-off.sh: the same tests with the daemon's polling fixed or off. */
+	if (getenv("PVIO_TEST_BLKBACK_POLL_US")) {
+		argv[n++] = "--poll-us";
+		argv[n++] = getenv("PVIO_TEST_BLKBACK_POLL_US");
+	}
 	argv[n] = NULL;
 	rc = embed_domain_spawn(env->e, env->dd, argv, &env->daemon);
 	if (rc < 0)

@@ -45,6 +45,10 @@ for wl in 'randread 4k qd1' 'randwrite 4k qd1' 'randread 4k qd32' 'randwrite 4k 
 		status=1
 	fi
 done
+if ! grep -Eq '^idle CPU +pvio-blkback [0-9.]+%, blkfront [0-9.]+% .*(met|not met)$' "$out"; then
+	echo "diskbench-smoke: no idle CPU line" >&2
+	status=1
+fi
 for fact in 'machine:' 'cpu:' 'file:' 'runtime:' 'pvio:' 'negotiated:' 'baselines:'; do
 	if ! grep -q "^$fact" "$out"; then
 		echo "diskbench-smoke: no \"$fact\" line" >&2

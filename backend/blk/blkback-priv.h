@@ -106,6 +106,8 @@ struct blkback_ring {
 	struct blkif_request_segment *idesc; /* [max_indirect] copied indirect descriptors */
 	unsigned int log_budget;	     /* guest-triggered messages left to print */
 	struct blkback_stats stats;	     /* counters (pgrant_* filled from the cache) */
+	struct ring_poll poll;		     /* blkback_ring_poll_wait's budget */
+	bool spun;			     /* the last poll_wait found work */
 };
 
 /* blkback.c */

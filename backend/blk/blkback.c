@@ -26,6 +26,8 @@
 #define MAX_BATCHES 2
 /* Messages a guest can trigger are logged this many times per ring, then suppressed. */
 #define LOG_BUDGET 8
+/* blkback_ring_poll_wait spins at most this long per call (a fixed budget may be longer). */
+#define POLL_SLICE_NS 100000u
 
 void blkback_warn(struct blkback_ring *r, const char *fmt, ...)
 {
@@ -232,27 +234,47 @@ static int batch_run(struct blkback_ring *r)
 	return push_notify(r);
 }
 
-int blkback_ring_process(struct blkback_ring *r)
+/* Requests taken or responses given since *mark (then moved on): what the poll budget learns. */
+static bool worked(struct blkback_ring *r, uint64_t *mark)
+{
+	uint64_t now = (uint64_t)r->rb.req_cons << 32 | r->rb.rsp_prod_pvt;
+	bool moved = now != *mark;
+
+	*mark = now;
+	return moved;
+}
+
+static int process(struct blkback_ring *r)
 {
 	int batch, rc;
 
-	if (r->rb.broken)
-		return -EPROTO;
 	for (batch = 0; batch < MAX_BATCHES; batch++) {
 		rc = batch_run(r);
 		if (rc < 0)
-			goto fail;
+			return rc;
 		if (r->barrier)
 			return 0; /* I/O in flight: its completion makes the io fd readable */
 		rc = ring_back_final_check(&r->rb);
-		if (rc < 0)
-			goto fail;
-		if (rc == 0)
-			return 0;
+		if (rc <= 0)
+			return rc;
 	}
 	return 1;
+}
 
-fail:
+int blkback_ring_process(struct blkback_ring *r)
+{
+	uint64_t mark = 0;
+	int rc;
+
+	if (r->rb.broken)
+		return -EPROTO;
+	worked(r, &mark);
+	rc = process(r);
+	if (worked(r, &mark))
+		ring_poll_work(&r->poll, ring_poll_now(), r->spun);
+	r->spun = false;
+	if (rc >= 0)
+		return rc;
 	if (rc == -EPROTO)
 		pvio_log(r->log, PVIO_LOG_WARN, "blkback", "%s: ring protocol error", r->name);
 	return rc;
@@ -261,6 +283,49 @@ fail:
 bool blkback_ring_has_requests(const struct blkback_ring *r)
 {
 	return __atomic_load_n(&r->rb.sring->req_prod, __ATOMIC_RELAXED) != r->rb.req_cons;
+}
+
+/*
+ * The head of the kernel's completion ring, which io_setup maps into our memory and which an
+ * io_context_t points at (the layout is the kernel's ABI, fs/aio.c's struct aio_ring; fio's
+ * userspace reap reads it the same way).  Only read here, as a hint: io_getevents still reaps.
+ */
+struct bb_aio_ring {
+	unsigned int id, nr, head, tail, magic;
+};
+#define BB_AIO_RING_MAGIC 0xa10a10a1u
+
+/* Whether completions wait in the aio ring; false when its header is not the one we know. */
+static bool aio_has_events(const struct blkback_ring *r)
+{
+	const struct bb_aio_ring *a = (const struct bb_aio_ring *)r->aio;
+
+	if (!r->aio_inflight || !a || a->magic != BB_AIO_RING_MAGIC)
+		return false;
+	return __atomic_load_n(&a->head, __ATOMIC_RELAXED) !=
+	       __atomic_load_n(&a->tail, __ATOMIC_RELAXED);
+}
+
+/* Whether the front published requests or our I/O completed (ring_poll_spin's look). */
+static bool ring_has_work(void *arg)
+{
+	struct blkback_ring *r = arg;
+
+	return blkback_ring_has_requests(r) || aio_has_events(r);
+}
+
+bool blkback_ring_poll_wait(struct blkback_ring *r)
+{
+	uint64_t now;
+
+	if (r->rb.broken)
+		return false;
+	r->spun = ring_poll_spin(&r->poll, ring_has_work, r, POLL_SLICE_NS);
+	if (r->spun)
+		return true;
+	/* A long fixed budget goes in slices: the caller's other work gets its turn between. */
+	now = ring_poll_now();
+	return ring_poll_deadline(&r->poll, now) > now;
 }
 
 int blkback_ring_io_fd(const struct blkback_ring *r)
@@ -359,6 +424,7 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 			  : BLKIF_MAX_SEGMENTS_PER_REQUEST;
 	r->log_budget = LOG_BUDGET;
 	r->efd = -1;
+	ring_poll_init(&r->poll, p->poll_mode, p->poll_us, 0);
 }
 
 /* The eventfd, the aio context and the persistent-grant cache. */

@@ -30,6 +30,7 @@
 
 #include "hv/hv.h"
 #include "hv/log.h"
+#include "ring/adaptive.h"
 
 /* Sectors in blkif requests are 512 bytes whatever the disk's sector size (protocol notes §1). */
 #define BLKBACK_SECTOR_SHIFT 9
@@ -96,6 +97,8 @@ struct blkback_ring_params {
 	unsigned int max_indirect_segments; /* advertised; 0: BLKIF_OP_INDIRECT is refused */
 	const char *name;		    /* for messages, e.g. "vbd 3/51712 q0" (copied) */
 	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
+	enum ring_poll_mode poll_mode;	    /* blkback_ring_poll_wait: adaptive (0), fixed, off */
+	unsigned int poll_us;		    /* the fixed budget of RING_POLL_FIXED */
 };
 
 /* Per-ring counters, for the statistics a tool reads and for tests. */
@@ -154,6 +157,19 @@ int blkback_ring_process(struct blkback_ring *r);
 
 /* Whether the front has published requests not yet taken (a cheap look for busy-polling). */
 bool blkback_ring_has_requests(const struct blkback_ring *r);
+
+/*
+ * Call it where the ring is about to go idle (blkback_ring_process returned 0): spin for work,
+ * within the ring's poll budget (ring/adaptive.h: self-tuning by default, p->poll_us fixed, or
+ * none), looking without a system call at the front's request producer and at our aio
+ * context's completion ring (the kernel's head and tail are in our memory).  Returns at once
+ * when the ring has had no recent work, so an idle ring costs no CPU.  true: work is there,
+ * call blkback_ring_process now; false: sleep as the process call's contract says (what it
+ * armed still wakes the loop: spinning consumes nothing).  It spins 100 us at most per call:
+ * a longer fixed budget returns true between slices, so the caller's other work is not held
+ * up (the extra process call finds nothing and costs little).
+ */
+bool blkback_ring_poll_wait(struct blkback_ring *r);
 
 /* A snapshot of the ring's counters. */
 void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st);

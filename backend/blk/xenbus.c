@@ -313,6 +313,8 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		.max_indirect_segments = dev->opts.max_indirect_segments,
 		.name = name,
 		.log = dev->opts.log,
+		.poll_mode = dev->opts.poll_mode,
+		.poll_us = dev->opts.poll_us,
 	};
 	ret = blkback_ring_attach(&dq->ring, dev->hv, &p);
 	if (ret) {

@@ -23,6 +23,7 @@
 #include "grant/gntpool.h"
 #include "hv/clock.h"
 #include "hv/hv.h"
+#include "ring/adaptive.h"
 #include "ring/ring.h"
 #include "xenbus/xenbus.h"
 
@@ -153,9 +154,11 @@ struct blkfront {
 	struct blkfront_stats stats;	       /* counters */
 	bool was_connected;		       /* connected once: the next connect is a reconnect */
 	long long chan_checked_ms;	       /* when the ports' states were last looked at */
-	bool xs_lost; /* xenstore is gone: the rings serve on, no reconnect */
-	int report;   /* an error blkfront_poll reports once, or 0 */
-	int gone_err; /* what everything fails with once BF_GONE */
+	bool xs_lost;	       /* xenstore is gone: the rings serve on, no reconnect */
+	int report;	       /* an error blkfront_poll reports once, or 0 */
+	int gone_err;	       /* what everything fails with once BF_GONE */
+	struct ring_poll poll; /* how long to spin for responses before sleeping */
+	bool spun;	       /* the last spin found a response */
 };
 
 /* blkfront.c */

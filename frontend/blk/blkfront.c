@@ -368,6 +368,11 @@ static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 		bf->opts.pool_pages = BF_DEFAULT_POOL;
 	if (!bf->opts.timeout_ms)
 		bf->opts.timeout_ms = BF_DEFAULT_TIMEOUT_MS;
+	ring_poll_init(&bf->poll,
+		       bf->opts.no_poll	  ? RING_POLL_OFF
+		       : bf->opts.poll_us ? RING_POLL_FIXED
+					  : RING_POLL_ADAPTIVE,
+		       bf->opts.poll_us, 0);
 	bf->depth = bf->opts.queue_depth;
 	logger_init(bf);
 	bf->epfd = -1;

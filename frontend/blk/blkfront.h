@@ -68,7 +68,13 @@ struct blkfront_opts {
 	bool no_persistent;		    /* do not announce feature-persistent */
 	unsigned int queue_depth;	    /* submissions outstanding at most; 0: sum of rings */
 	unsigned int pool_pages;	    /* granted pages per queue; 0: 1024 or what fits */
-	unsigned int poll_us;		    /* spin this long for responses before sleeping */
+	/*
+	 * How long to spin for responses before sleeping: 0, the default, a self-tuning budget
+	 * of at most 50 us after activity (ring/adaptive.h); N: always N us.  no_poll: never
+	 * spin (pure interrupt mode).
+	 */
+	unsigned int poll_us;
+	bool no_poll;
 	int timeout_ms;	      /* how long blkfront_open waits to connect; 0: 10 s; <0: forever */
 	int device_wait_ms;   /* the device may not exist yet: wait this long for it to appear */
 	blkfront_log_fn *log; /* NULL: lines to stderr */

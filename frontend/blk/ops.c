@@ -409,6 +409,10 @@ static int take_responses(struct blkfront *bf)
 		else
 			taken += ret;
 	}
+	/* What the spin's budget learns from: were these caught spinning or after a sleep? */
+	if (taken)
+		ring_poll_work(&bf->poll, ring_poll_now(), bf->spun);
+	bf->spun = false;
 	return taken;
 }
 
@@ -445,25 +449,29 @@ static int work(struct blkfront *bf)
 	return ret;
 }
 
-/* Spin up to poll_us for a response on any ring: true if one is there. */
+/* Whether a response waits on any ring (ring_poll_spin's look). */
+static bool any_response(void *arg)
+{
+	struct blkfront *bf = arg;
+
+	for (unsigned int i = 0; i < bf->nqueues; i++)
+		if (bf_queue_has_responses(&bf->queues[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Spin for a response on any ring while the poll budget allows (bf->poll: adaptive by default,
+ * opts.poll_us fixed, none with opts.no_poll): true if one is there.  Only while requests are
+ * in flight: with nothing due, a wait sleeps at once.  The responses are taken by work(), which
+ * re-arms rsp_event and checks again, as after any wake-up: spinning loses no event.
+ */
 static bool spin(struct blkfront *bf)
 {
-	struct timespec ts;
-	long long end_ns, now_ns;
-	unsigned int i;
-
-	if (!bf->opts.poll_us || bf->status != BF_CONNECTED || !bf->stats.in_flight)
+	if (bf->status != BF_CONNECTED || !bf->stats.in_flight)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end_ns = (long long)ts.tv_sec * 1000000000 + ts.tv_nsec + bf->opts.poll_us * 1000ll;
-	do {
-		for (i = 0; i < bf->nqueues; i++)
-			if (bf_queue_has_responses(&bf->queues[i]))
-				return true;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now_ns = (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	} while (now_ns < end_ns);
-	return false;
+	bf->spun = ring_poll_spin(&bf->poll, any_response, bf, 0);
+	return bf->spun;
 }
 
 int blkfront_poll(struct blkfront *bf, int timeout_ms)

@@ -268,6 +268,8 @@ int bf_queue_push(struct blkfront *bf, struct bf_queue *q)
 {
 	int ret = ring_front_push(&q->rf);
 
+	/* Responses are due from now: the poll window opens (blkfront_poll's spin). */
+	ring_poll_kick(&bf->poll, ring_poll_now());
 	if (ret > 0)
 		ret = hv_evtchn_notify(bf->hv, q->port);
 	return ret;

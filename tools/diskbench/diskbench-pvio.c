@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xenstore.h>
@@ -26,6 +27,9 @@
 #include "tools/diskbench/diskbench.h"
 #include "launch/embed.h"
 #include "xenbus/toolstack.h"
+
+/* The idle measurement starts this long after the last workload (its tail, the polls' decay). */
+#define IDLE_SETTLE_MS 200u
 
 /* xvda. */
 #define DB_DEVID 51712u
@@ -119,6 +123,34 @@ static void *guest_bufs_granted(struct blkfront *bf)
 	return b;
 }
 
+/* Wait in blkfront_poll until ms from now, the device connected and idle. */
+static void idle_wait(struct blkfront *bf, unsigned int ms)
+{
+	uint64_t end = db_now_ns() + ms * 1000000ull, now;
+
+	while ((now = db_now_ns()) < end)
+		if (blkfront_poll(bf, (int)((end - now) / 1000000u) + 1) < 0)
+			break;
+}
+
+/*
+ * The CPU an idle, connected disk costs the guest: what waiting in blkfront_poll uses over
+ * DB_IDLE_MS, after IDLE_SETTLE_MS for the last workload's tail; sent as a double (%).  The
+ * parent measures pvio-blkback over the same window.
+ */
+static void guest_idle(struct blkfront *bf, int fd)
+{
+	struct timespec a, b;
+	double pct;
+
+	idle_wait(bf, IDLE_SETTLE_MS);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	idle_wait(bf, DB_IDLE_MS);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	pct = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (DB_IDLE_MS * 1e4);
+	write_full(fd, &pct, sizeof(pct));
+}
+
 /* The guest: open xvda, run every workload, send each result as it is measured. */
 static int guest_main(void *argp)
 {
@@ -128,7 +160,8 @@ static int guest_main(void *argp)
 				   .queues = p->queues,
 				   .ring_order = p->ring_order,
 				   .no_persistent = p->no_persistent,
-				   .poll_us = p->poll_us };
+				   .poll_us = p->poll_us > 0 ? (unsigned int)p->poll_us : 0,
+				   .no_poll = p->poll_us == 0 };
 	struct db_engine eng = { blkfront_submit_slot, blkfront_wait, NULL };
 	struct db_result res;
 	struct blkfront *bf;
@@ -154,6 +187,8 @@ static int guest_main(void *argp)
 		if (write_full(g->wfd, &res, sizeof(res)) < 0)
 			break;
 	}
+	if (i == db_nr_workloads)
+		guest_idle(bf, g->wfd);
 	if (p->copy)
 		db_bufs_free(bufs);
 	else
@@ -226,8 +261,8 @@ static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_
 	argv[n++] = dirname(storage);
 	if (p->verbose)
 		argv[n++] = "-v";
-	if (p->poll_us) {
-		snprintf(poll_us, sizeof(poll_us), "%u", p->poll_us);
+	if (p->poll_us >= 0) {
+		snprintf(poll_us, sizeof(poll_us), "%d", p->poll_us);
 		argv[n++] = "--poll-us";
 		argv[n++] = poll_us;
 	}
@@ -337,6 +372,23 @@ static int pvio_teardown(struct pvio_env *env)
 	return ret;
 }
 
+/* pvio-blkback's CPU use over the guest's idle window (guest_idle), then the guest's. */
+static void collect_idle(struct pvio_env *env, int fd, struct db_idle *idle)
+{
+	long long a, b;
+
+	idle->blkback_pct = idle->guest_pct = -1;
+	usleep(IDLE_SETTLE_MS * 1000u);
+	a = db_proc_cpu_ns(env->blkback);
+	usleep(DB_IDLE_MS * 1000u);
+	b = db_proc_cpu_ns(env->blkback);
+	if (a >= 0 && b >= 0)
+		idle->blkback_pct = (double)(b - a) / (DB_IDLE_MS * 1e4);
+	if (read_deadline(fd, &idle->guest_pct, sizeof(idle->guest_pct),
+			  db_now_ns() + 10000000000ull) < 0)
+		idle->guest_pct = -1;
+}
+
 /* Collect the guest's info and results; the guest is killed if it hangs. */
 static int collect(struct pvio_env *env, const struct db_params *p, int fd, struct db_result *res,
 		   struct db_pvio_info *info)
@@ -357,7 +409,8 @@ static int collect(struct pvio_env *env, const struct db_params *p, int fd, stru
 	return 0;
 }
 
-int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio_info *info)
+int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio_info *info,
+		struct db_idle *idle)
 {
 	struct pvio_env env = { 0 };
 	struct guest_arg g = { .p = p, .rfd = -1, .wfd = -1 };
@@ -382,6 +435,8 @@ int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio
 		db_err("embed_domain_fork", ret);
 	else
 		ret = collect(&env, p, fds[0], res, info);
+	if (ret == 0)
+		collect_idle(&env, fds[0], idle);
 	close(fds[0]);
 out:
 	if (pvio_teardown(&env) < 0 && ret == 0)

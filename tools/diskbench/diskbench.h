@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define DB_PROG "pvio-diskbench"
 /* The deepest queue a workload keeps. */
@@ -44,7 +45,7 @@ struct db_params {
 	uint64_t size;		 /* its size in bytes */
 	unsigned int runtime_ms; /* timed run per workload */
 	unsigned int warmup_ms;	 /* untimed run before it */
-	unsigned int poll_us;	 /* --poll-us for pvio-blkback and blkfront; 0: none */
+	int poll_us;		 /* --poll-us N for both ends; -1: their default (adaptive) */
 	unsigned int queues;	 /* blkfront queues (0: its default) */
 	unsigned int ring_order; /* blkfront ring order (0: its default) */
 	bool ring_order_set;	 /* --ring-order was given */
@@ -73,6 +74,16 @@ struct db_pvio_info {
 	unsigned int ring_entries; /* requests per ring */
 	unsigned int max_segments; /* segments per request */
 };
+
+/* The CPU a connected, idle disk costs, measured after the workloads (DB_IDLE_MS). */
+#define DB_IDLE_MS 2000u
+struct db_idle {
+	double blkback_pct; /* pvio-blkback's CPU time, % of one CPU; < 0: not measured */
+	double guest_pct;   /* the guest's, waiting in blkfront_poll, % of one CPU */
+};
+
+/* The CPU time of every thread of process pid so far (/proc/PID/stat), or a negative errno. */
+long long db_proc_cpu_ns(pid_t pid);
 
 /* Latencies in a log-linear histogram (< 1/64 relative error), bounded memory. */
 struct db_hist {
@@ -123,7 +134,8 @@ void db_bufs_free(void *bufs);
 int db_err(const char *what, int err);
 
 /* The pvio run: every workload through blkfront in a guest, into res[db_nr_workloads]. */
-int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio_info *info);
+int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio_info *info,
+		struct db_idle *idle);
 /* The libaio loop on the file itself, opened as pvio-blkback opens it. */
 int db_run_aio(const struct db_params *p, struct db_result *res);
 /* Whether pvio-blkback would open the file O_DIRECT (its own probe), or a negative errno. */

@@ -37,6 +37,7 @@
 /* The targets. */
 #define TARGET_RATIO	0.9
 #define TARGET_ADDED_US 10.0
+#define TARGET_IDLE_PCT 1.0 /* an idle, connected disk: % of a CPU, each end */
 #define FILL_CHUNK	(1u << 20)
 
 enum {
@@ -71,6 +72,7 @@ struct db_results {
 	struct db_result aio[DB_NR_WORKLOADS];	/* per workload */
 	struct db_result fio[DB_NR_WORKLOADS];	/* per workload, if have_fio */
 	struct db_pvio_info info;		/* what blkfront negotiated */
+	struct db_idle idle;			/* the idle device's CPU use */
 	bool have_fio;				/* fio ran */
 	const char *fio_why;			/* why not, if not */
 	bool direct;				/* the file is opened O_DIRECT */
@@ -90,7 +92,8 @@ static void usage(FILE *out)
 	    "  -s, --size N[K|M|G]   its size (default 256M)\n"
 	    "  -t, --runtime SEC     timed seconds per workload and engine (default %u)\n"
 	    "      --quick           a smoke test: 1 s per workload, a 32M file\n"
-	    "      --poll-us N       pvio-blkback --poll-us N, and blkfront polls N us\n"
+	    "      --poll-us N       pvio-blkback --poll-us N, and blkfront polls N us (0: never;\n"
+	    "                        default: both ends' adaptive polling)\n"
 	    "      --queues N        blkfront queues wanted (default: its own)\n"
 	    "      --ring-order N    blkfront ring-page-order wanted (default: its own)\n"
 	    "      --no-persistent   blkfront does not announce feature-persistent\n"
@@ -129,7 +132,7 @@ static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, u
 	else if (c == OPT_QUICK)
 		*quick = true;
 	else if (c == OPT_POLL_US && (ret = bench_parse_count(arg, false, 0, 1000000, &v)) == 0)
-		p->poll_us = (unsigned int)v;
+		p->poll_us = (int)v;
 	else if (c == OPT_QUEUES && (ret = bench_parse_count(arg, false, 1, 64, &v)) == 0)
 		p->queues = (unsigned int)v;
 	else if (c == OPT_RING_ORDER && (ret = bench_parse_count(arg, false, 0, 4, &v)) == 0) {
@@ -154,6 +157,7 @@ static int parse_args(int argc, char **argv, struct db_params *p)
 	int c, ret;
 
 	memset(p, 0, sizeof(*p));
+	p->poll_us = -1;
 	while ((c = getopt_long(argc, argv, "f:s:t:vh", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -231,6 +235,7 @@ static const char *fs_name(const char *path)
 static void print_params(const struct db_params *p, const struct db_results *r)
 {
 	const struct db_pvio_info *in = &r->info;
+	char poll[32] = "adaptive (default)";
 
 	printf("load:        %s (/proc/loadavg before the run)\n", r->load);
 	printf("hypervisor:  sim, a private pvio-hv started for this run\n");
@@ -242,11 +247,14 @@ static void print_params(const struct db_params *p, const struct db_results *r)
 	printf("workloads:   4 KiB random read and write at iodepth 1 and 32; 128 KiB sequential\n"
 	       "             read and write at iodepth 32 (32 I/Os in flight at consecutive "
 	       "offsets)\n");
-	printf("pvio:        guest: libpvio-blkfront, driver domain: pvio-blkback%s%.0u\n",
-	       p->poll_us ? " --poll-us " : "", p->poll_us);
-	printf("options:     poll-us %u, queues %s, ring-order %s, persistent %s,\n"
+	if (p->poll_us >= 0)
+		snprintf(poll, sizeof(poll), "%s%d", p->poll_us ? "fixed, " : "never, ",
+			 p->poll_us);
+	printf("pvio:        guest: libpvio-blkfront, driver domain: pvio-blkback%s%.0d\n",
+	       p->poll_us >= 0 ? " --poll-us " : "", p->poll_us >= 0 ? p->poll_us : 0);
+	printf("options:     poll-us %s, queues %s, ring-order %s, persistent %s,\n"
 	       "             guest buffers %s\n",
-	       p->poll_us, p->queues ? "asked" : "default", p->ring_order_set ? "asked" : "default",
+	       poll, p->queues ? "asked" : "default", p->ring_order_set ? "asked" : "default",
 	       p->no_persistent ? "off" : "on",
 	       p->copy ? "malloc (copied through blkfront's pool)"
 		       : "blkfront_buf_alloc (granted, no copy)");
@@ -304,6 +312,22 @@ static void print_verdict(const struct db_workload *w, const char *base, const s
 	}
 }
 
+/* The idle, connected disk's CPU use, against the target (< 1% of a CPU each). */
+static void print_idle(const struct db_idle *in)
+{
+	bool met = in->blkback_pct >= 0 && in->guest_pct >= 0 &&
+		   in->blkback_pct < TARGET_IDLE_PCT && in->guest_pct < TARGET_IDLE_PCT;
+
+	if (in->blkback_pct < 0 || in->guest_pct < 0) {
+		printf("%-20s %-9s %10s\n", "idle CPU", "-", "not measured");
+		return;
+	}
+	printf(
+	    "%-20s pvio-blkback %.2f%%, blkfront %.2f%% of a CPU over %u ms   < %.0f%% each   %s\n",
+	    "idle CPU", in->blkback_pct, in->guest_pct, DB_IDLE_MS, TARGET_IDLE_PCT,
+	    met ? "met" : "not met");
+}
+
 static void print_tables(const struct db_results *r)
 {
 	unsigned int i;
@@ -323,6 +347,7 @@ static void print_tables(const struct db_results *r)
 		if (r->have_fio)
 			print_verdict(&db_workloads[i], "fio", &r->pvio[i], &r->fio[i]);
 	}
+	print_idle(&r->idle);
 	printf("\nIOPS ratio = pvio / baseline (higher is better); added mean us = pvio's mean\n"
 	       "latency minus the baseline's.  MB/s = 10^6 bytes per second; us = microseconds.\n"
 	       "The targets are reported, not asserted.\n");
@@ -349,7 +374,7 @@ static int run_all(const struct db_params *p, struct db_results *r)
 		return db_err(p->file, ret);
 	r->direct = ret;
 	r->fs = fs_name(p->file);
-	ret = db_run_pvio(p, r->pvio, &r->info);
+	ret = db_run_pvio(p, r->pvio, &r->info, &r->idle);
 	if (ret < 0)
 		return ret;
 	ret = db_run_aio(p, r->aio);
