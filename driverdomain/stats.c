@@ -42,6 +42,23 @@ static int write_file(const char *tmp, const struct bbd_device *d, const struct 
 	return ret;
 }
 
+/* d's counters: the detached rings' plus the threads' snapshots of the live ones. */
+static void device_stats(const struct bbd_device *d, struct blkback_stats *st)
+{
+	if (!d->nr_queues) {
+		blkback_dev_stats(d->dev, st);
+		return;
+	}
+	*st = d->dev->past;
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		struct bbd_queue *q = &d->queues[i];
+
+		pthread_mutex_lock(&q->lock);
+		blkback_stats_add(st, &q->st);
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
 void bbd_stats_write(struct bbd_device *d, bool force)
 {
 	const char *dir = d->b->opts.stats_dir;
@@ -51,7 +68,7 @@ void bbd_stats_write(struct bbd_device *d, bool force)
 
 	if (!dir)
 		return;
-	blkback_dev_stats(d->dev, &st);
+	device_stats(d, &st);
 	if (!force && !d->stats_dirty && !memcmp(&st, &d->last, sizeof(st)))
 		return;
 	d->stats_dirty = false;

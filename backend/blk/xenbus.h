@@ -67,6 +67,11 @@ struct blkback_dev_opts {
 	 */
 	int (*notify)(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev);
 	void *arg; /* notify's */
+	/*
+	 * Optional (NULL: the device's handle): the hypervisor handle queue q's port is bound on
+	 * and its ring mapped through, e.g. that of the thread that will serve it; called with arg.
+	 */
+	struct hv *(*queue_hv)(void *arg, unsigned int q);
 };
 
 /* One queue of a connected device. */
@@ -74,6 +79,7 @@ struct blkback_dev_queue {
 	struct blkback_ring *ring; /* attached ring (owned) */
 	evtchn_port_t port;	   /* our bound end of its event channel (owned) */
 	void *user;		   /* the caller's, e.g. its scheduling entry */
+	struct hv *hv;		   /* the handle port and ring are on (not owned) */
 };
 
 /* One virtual disk.  Fields are read-only outside backend/blk/xenbus.c. */
