@@ -63,6 +63,7 @@ struct dd_ring {
 	bool failed;			/* process failed: no more calls (thread only) */
 	int extra;			/* the extra fd in the epoll set, or -1 (thread only) */
 	atomic_int err;			/* the failure, for the control plane */
+	atomic_ullong calls;		/* ops->process calls so far (statistics, tests) */
 	bool reported;			/* on the core's failed list (core lock) */
 	TAILQ_ENTRY(dd_ring) link;	/* ready list (thread) */
 	TAILQ_ENTRY(dd_ring) fail_link; /* failed list (core lock) */

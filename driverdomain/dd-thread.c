@@ -208,6 +208,7 @@ static void run_ready(struct dd_thread *t)
 		r->ready = false;
 		ret = r->ops->process(r);
 		atomic_fetch_add_explicit(&t->stats.processed, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->calls, 1, memory_order_relaxed);
 		t->last_work_ns = now_ns();
 		if (r->ops->after)
 			r->ops->after(r);
@@ -357,6 +358,7 @@ int dd_ring_attach(struct dd_core *c, unsigned int idx, struct dd_ring *r)
 	r->ready = r->failed = r->reported = false;
 	r->extra = -1;
 	atomic_store(&r->err, 0);
+	atomic_store(&r->calls, 0);
 	r->add.op = DD_MSG_ADD;
 	r->add.r = r;
 	if (!t->started) { /* before dd_core_run: the thread takes it when it starts */

@@ -36,6 +36,14 @@ static int write_file(const char *tmp, const struct bbd_device *d, const struct 
 	fprintf(f, "bytes-read %llu\nbytes-written %llu\nbytes-discarded %llu\nin-flight %u\n",
 		(unsigned long long)st->bytes_read, (unsigned long long)st->bytes_written,
 		(unsigned long long)st->bytes_discarded, st->in_flight);
+	/* Which queue thread serves each ring, and how often it was called (tests read these). */
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		const struct dd_ring *r = &d->queues[i].r;
+
+		if (d->queues[i].attached)
+			fprintf(f, "queue%u-thread %u\nqueue%u-calls %llu\n", i, r->t->idx, i,
+				(unsigned long long)atomic_load(&r->calls));
+	}
 	ret = ferror(f) ? -EIO : 0;
 	if (fclose(f) && !ret)
 		ret = -errno;
