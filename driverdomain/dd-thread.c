@@ -361,12 +361,7 @@ int dd_ring_attach(struct dd_core *c, unsigned int idx, struct dd_ring *r)
 	atomic_store(&r->calls, 0);
 	r->add.op = DD_MSG_ADD;
 	r->add.r = r;
-	if (!t->started) { /* before dd_core_run: the thread takes it when it starts */
-		pthread_mutex_lock(&t->lock);
-		TAILQ_INSERT_TAIL(&t->msgs, &r->add, link);
-		pthread_mutex_unlock(&t->lock);
-		return 0;
-	}
+	/* Before dd_core_run too: the count stays on the eventfd until the thread starts. */
 	post(t, &r->add);
 	return 0;
 }
