@@ -24,7 +24,9 @@
  * Errors are reported as Linux does, in the error node (xenbus_dev_fatal) with the device
  * switching to Closing; other devices are not affected.
  *
- * Not thread-safe: one thread drives a device and its rings.
+ * Not thread-safe: one thread drives a device.  Between BLKBACK_DEV_RINGS_UP and the return of
+ * BLKBACK_DEV_RINGS_DOWN its rings may be driven by other threads (each ring by one), which
+ * then own them: blkback_dev_stats must not be called meanwhile.
  */
 #ifndef PVIO_BACKEND_BLK_XENBUS_H
 #define PVIO_BACKEND_BLK_XENBUS_H
@@ -140,7 +142,10 @@ void blkback_dev_ring_failed(struct blkback_dev *dev, int err);
 /* Detach the rings and unbind the ports; safe to call twice. */
 void blkback_dev_disconnect(struct blkback_dev *dev);
 
-/* The device's counters: those of the rings detached so far plus the live rings'. */
+/*
+ * The device's counters: those of the rings detached so far plus the live rings' (read
+ * directly: only while no other thread drives them, see the top of this file).
+ */
 void blkback_dev_stats(const struct blkback_dev *dev, struct blkback_stats *st);
 
 /*
