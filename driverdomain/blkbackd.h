@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blkbackd.h - the pvio-blkback(8) daemon's pieces: the event loop (loop.c), the device table
- * with its xenstore watches (devices.c) and the statistics files (stats.c).  One process serves
+ * blkbackd.h - the pvio-blkback(8) daemon's pieces: its glue on the driver-domain core
+ * (loop.c over dd-core.h), the device table with its xenstore watches (devices.c) and the
+ * statistics files (stats.c).  One process serves
  * every virtual disk of the driver domain; each disk is a blkback_dev (backend/blk/xenbus.h).
  */
 #ifndef PVIO_DRIVERDOMAIN_BLKBACKD_H
 #define PVIO_DRIVERDOMAIN_BLKBACKD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
 #include "backend/blk/xenbus.h"
+#include "driverdomain/dd-core.h"
 #include "driverdomain/sandbox.h"
 #include "hv/hv.h"
 #include "hv/log.h"
@@ -22,15 +25,11 @@
 /* --storage directories at most. */
 #define BBD_STORAGE_MAX 64
 
-/* Ports the daemon can index (Xen's FIFO ABI has at most 2^17). */
-#define BBD_PORTS_MAX (1u << 17)
-/* The epoll data of a ring's io fd is EPOLL_PORT_FLAG | its port; the fixed fds' tags are small. */
-#define EPOLL_PORT_FLAG (1ull << 32)
-
 /* What the command line sets. */
 struct bbd_opts {
 	unsigned int kinds;	     /* BBD_KIND_* mask */
 	struct blkback_dev_opts dev; /* limits and features passed to each device */
+	unsigned int threads;	     /* queue threads at most; 0: online CPUs */
 	const char *stats_dir;	     /* one statistics file per device here; NULL: none */
 	struct dd_sandbox sandbox;   /* --user, --allow-root, --no-sandbox */
 	struct blkback_storage_dir storage_dirs[BBD_STORAGE_MAX]; /* --storage, opened at start */
@@ -39,14 +38,14 @@ struct bbd_opts {
 
 struct bbd_device;
 
-/* One ring of a connected device, as the loop schedules it. */
+/* One ring of a connected device, as its queue thread serves it. */
 struct bbd_queue {
-	struct bbd_device *d;	     /* its device */
-	struct blkback_ring *ring;   /* the ring (the device's) */
-	evtchn_port_t port;	     /* its port (the device's) */
-	int io_fd;		     /* blkback_ring_io_fd, registered in the epoll set */
-	bool ready;		     /* on the ready list */
-	TAILQ_ENTRY(bbd_queue) link; /* ready-list link */
+	struct dd_ring r;	   /* the core's handle: r.obj is the ring */
+	struct bbd_device *d;	   /* its device */
+	struct blkback_ring *ring; /* the ring (the device's) */
+	bool attached;		   /* handed to its thread */
+	pthread_mutex_t lock;	   /* guards st */
+	struct blkback_stats st;   /* the ring's counters as of its thread's last call */
 };
 
 /* One device the daemon serves. */
@@ -64,34 +63,28 @@ struct bbd_device {
 	TAILQ_ENTRY(bbd_device) link; /* device-list link */
 };
 
-TAILQ_HEAD(bbd_queue_list, bbd_queue);
 TAILQ_HEAD(bbd_device_list, bbd_device);
 
 /* The daemon. */
 struct bbd {
 	struct bbd_opts opts;		/* command line */
 	struct pvio_log *log;		/* where messages go */
-	struct hv *hv;			/* hypervisor handle */
+	struct hv *hv;			/* hypervisor handle of the control plane */
 	struct xs_handle *xs;		/* xenstore connection */
 	domid_t domid;			/* our domain */
 	char home[32];			/* /local/domain/<domid> */
-	int epfd;			/* the epoll set */
-	int sigfd;			/* signalfd: SIGTERM, SIGINT */
-	int timerfd;			/* stats files only, 1 s; -1 without --stats-dir */
-	bool stop;			/* a signal asked us to exit */
+	struct dd_core core;		/* control plane and queue threads */
 	bool rescan;			/* the backend tree changed above a device: rescan */
 	struct bbd_device_list devices; /* every device served */
-	struct bbd_queue_list ready;	/* rings with work to do, oldest first */
-	struct bbd_queue **ports;	/* port -> ring, nports entries (owned) */
-	unsigned int nports;		/* entries in ports */
 };
 
 /* loop.c */
 int bbd_init(struct bbd *b);
 int bbd_run(struct bbd *b);
 void bbd_fini(struct bbd *b);
-/* Put q on the ready list (idempotent). */
-void bbd_queue_ready(struct bbd *b, struct bbd_queue *q);
+/* Hand q to its thread; take it back (returns once the thread has let go of it). */
+void bbd_queue_attach(struct bbd *b, struct bbd_queue *q, unsigned int idx);
+void bbd_queue_detach(struct bbd_queue *q);
 
 /* devices.c */
 int bbd_watch(struct bbd *b);

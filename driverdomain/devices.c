@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * devices.c - pvio-blkback's device table: find devices under <home>/backend/<kind>, follow
- * their xenstore watches, and keep the loop's port table and epoll set in step with their rings.
+ * their xenstore watches, and hand their rings to the queue threads and take them back.
  *
  * Watches.  One watch per kind on <home>/backend/<kind> (its events cover every key below it)
  * and one per device on the front's state.  Events are only counted into per-device flags while
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "driverdomain/blkbackd.h"
 
@@ -25,52 +24,23 @@ static const char *const kind_names[] = { "vbd", "qdisk" };
 
 /* ---- rings: the notify hook ---- */
 
-/* Make room in the port table for port: 0 or -ENOMEM. */
-static int ports_grow(struct bbd *b, evtchn_port_t port)
+/* blkback_dev_opts.queue_hv: queue q's port and maps go on its thread's handle. */
+static struct hv *queue_hv(void *arg, unsigned int q)
 {
-	unsigned int n = port + 64 < BBD_PORTS_MAX ? port + 64 : BBD_PORTS_MAX;
-	struct bbd_queue **p;
+	struct bbd_device *d = arg;
 
-	if (port < b->nports)
-		return 0;
-	p = realloc(b->ports, n * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	memset(p + b->nports, 0, (n - b->nports) * sizeof(*p));
-	b->ports = p;
-	b->nports = n;
-	return 0;
-}
-
-/* Route q's port and io fd to q: 0 or a negative errno (rings_down undoes what was done). */
-static int queue_register(struct bbd *b, struct bbd_queue *q)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EPOLL_PORT_FLAG | q->port };
-	int ret;
-
-	if (q->port >= BBD_PORTS_MAX)
-		return -ERANGE;
-	ret = ports_grow(b, q->port);
-	if (ret)
-		return ret;
-	b->ports[q->port] = q;
-	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, blkback_ring_io_fd(q->ring), &ev))
-		return -errno;
-	q->io_fd = blkback_ring_io_fd(q->ring);
-	return 0;
+	return dd_core_thread_hv(&d->b->core, q);
 }
 
 /*
- * BLKBACK_DEV_RINGS_UP: route every ring of d (port table, epoll set) and put it on the ready
- * list, for the front may have queued requests before we attached.  A ring that could not be
- * routed would never be served: a negative errno then, and the device fails (blkback_dev_opts).
+ * BLKBACK_DEV_RINGS_UP: hand every ring of d to its thread, which serves it at once, for the
+ * front may have queued requests before we attached.  Only memory can fail here: a negative
+ * errno then, and the device fails (blkback_dev_opts).
  */
 static int rings_up(struct bbd_device *d)
 {
 	struct blkback_dev *dev = d->dev;
 	struct bbd *b = d->b;
-	unsigned int i;
-	int ret = 0;
 
 	d->queues = calloc(dev->nr_queues, sizeof(*d->queues));
 	if (!d->queues) {
@@ -78,41 +48,23 @@ static int rings_up(struct bbd_device *d)
 		return -ENOMEM;
 	}
 	d->nr_queues = dev->nr_queues;
-	for (i = 0; i < d->nr_queues; i++) {
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		struct bbd_queue *q = &d->queues[i];
 
 		q->d = d;
 		q->ring = dev->queues[i].ring;
-		q->port = dev->queues[i].port;
-		q->io_fd = -1;
 		dev->queues[i].user = q;
+		q->r.ports[0] = dev->queues[i].port;
+		bbd_queue_attach(b, q, i);
 	}
-	for (i = 0; i < d->nr_queues && !ret; i++)
-		ret = queue_register(b, &d->queues[i]);
-	if (ret) {
-		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "%s: queue %u (port %u): %s", dev->name,
-			 i - 1, d->queues[i - 1].port, strerror(-ret));
-		return ret;
-	}
-	for (i = 0; i < d->nr_queues; i++)
-		bbd_queue_ready(b, &d->queues[i]);
 	return 0;
 }
 
+/* BLKBACK_DEV_RINGS_DOWN: take every ring back from its thread, waiting until it let go. */
 static void rings_down(struct bbd_device *d)
 {
-	struct bbd *b = d->b;
-
-	for (unsigned int i = 0; i < d->nr_queues; i++) {
-		struct bbd_queue *q = &d->queues[i];
-
-		if (q->ready)
-			TAILQ_REMOVE(&b->ready, q, link);
-		if (q->port < b->nports && b->ports[q->port] == q)
-			b->ports[q->port] = NULL;
-		if (q->io_fd >= 0)
-			epoll_ctl(b->epfd, EPOLL_CTL_DEL, q->io_fd, NULL);
-	}
+	for (unsigned int i = 0; i < d->nr_queues; i++)
+		bbd_queue_detach(&d->queues[i]);
 	free(d->queues);
 	d->queues = NULL;
 	d->nr_queues = 0;
@@ -193,6 +145,7 @@ static void device_add(struct bbd *b, const char *path, size_t len)
 	if (finished_before(b, d->path))
 		goto fail_quiet;
 	o.notify = dev_notify;
+	o.queue_hv = queue_hv;
 	o.arg = d;
 	d->b = b;
 	ret = blkback_dev_create(&d->dev, b->xs, b->hv, d->path, &o);

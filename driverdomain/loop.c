@@ -1,228 +1,156 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loop.c - pvio-blkback's event loop.
+ * loop.c - pvio-blkback on the driver-domain core (dd-core.h): the control plane's callbacks
+ * and the rings' operations.
  *
- * One thread, one epoll set over: the hypervisor's event-channel fd (a pending port leads to its
- * ring through the port table), each ring's I/O completion eventfd, the xenstore fd (watch
- * events), a signalfd (SIGTERM, SIGINT) and, with --stats-dir, a timerfd.
+ * The control-plane thread follows xenstore, the signals and the statistics timer, and owns
+ * every device's blkback_dev (backend/blk/xenbus.h): probe, connect, disconnect, teardown.
+ * Each ring is served by one queue thread: queue q of every device by thread q modulo the
+ * thread count (online CPUs, or --threads), so a device's queues run on different CPUs.  The
+ * ring's port is bound on that thread's own hypervisor handle (blkback_dev_opts.queue_hv) and
+ * its grants mapped through it, so a thread wakes only for its own rings.  Why by queue index
+ * and not spread: a guest's queue count is what it asked to scale with, and each handle that
+ * maps a guest's grants holds that guest's grant views (two fds on the sim provider) while the
+ * guest lives; by index, a single-queue guest costs one handle, not one per thread.
  *
- * The contract with the rings (blkback_ring_process in backend/blk/blkback.h): a ring is put on
- * the ready list, and processed in the next round, when its device connects (the front may
- * have queued requests already; devices.c), when its port is pending, when its io fd polls
- * readable (epoll is level-triggered, so completions left unreaped wake us again), and after
- * each call that returned 1.  That is all blkback_ring_process asks for: on every other return
- * it leaves req_event armed or a completion pending on the io fd, so no ring needs a timer.
- * The timerfd only rewrites the statistics files once a second and touches no ring; polling
- * (blkback_ring_poll_wait, where a ring goes idle: adaptive by default, --poll-us) only adds
- * calls.  A ring whose process call fails fails its device (error node, Closing).
+ * What each thread sleeps on, and the contract with blkback_ring_process that makes a timeout
+ * unnecessary, is at the top of dd-thread.c; the control plane's is at the top of dd-core.c.
+ * blkback_ring_process never blocks on a disk (libaio), so a thread only copies requests off
+ * rings, submits them and answers completions.
  *
- * Why one thread: all disk I/O is asynchronous through libaio, so the loop never blocks on a
- * disk; it only copies requests off rings, submits them and answers completions.  One thread
- * needs no locks between the control plane and the rings, and a device's connect, disconnect
- * and teardown can never race its own I/O handling (the XSA-350 class of bugs).  A thread per
- * queue would buy parallel request handling on several CPUs for many fast queues (NVMe-class
- * disks, where the per-request CPU cost of this loop becomes the limit); it would cost a lock
- * or a message queue between the control plane and every ring, and per-thread eventfds.  Not
- * now: first measure that one loop is the bottleneck.
- *
- * Fairness: a ring's blkback_ring_process handles at most two batches per call and returns 1
- * when more remains; such a ring goes to the back of the ready list instead of being called
- * again at once, so one busy guest cannot starve the others or the control plane.
+ * Ownership.  BLKBACK_DEV_RINGS_UP hands each ring to its thread (devices.c); a ring is then
+ * touched by that thread alone until BLKBACK_DEV_RINGS_DOWN takes it back, which returns only
+ * once the thread has let go, before blkback_dev_disconnect detaches the ring: a device's
+ * disconnect and teardown cannot race its own I/O (the XSA-350 class).  The counters the
+ * statistics files show are the threads' snapshots (bbd_queue.st), taken after each call.
+ * A ring whose call fails is reported to the control plane, which fails its device (error
+ * node, Closing).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "driverdomain/blkbackd.h"
 
 #define PREFIX "pvio-blkback"
 
-/* epoll data of the fixed fds; an io fd's is EPOLL_PORT_FLAG | port (devices.c). */
-enum {
-	TAG_EVTCHN = 1,
-	TAG_XS,
-	TAG_SIGNAL,
-	TAG_TIMER
+#define XS_PER_WAKEUP 64 /* watch events taken per wake-up */
+
+static struct bbd *bbd_of(struct dd_core *c)
+{
+	return c->arg;
+}
+
+/* ---- the rings, on their threads ---- */
+
+static int ring_process(struct dd_ring *r)
+{
+	return blkback_ring_process(r->obj);
+}
+
+static bool ring_poll_wait(struct dd_ring *r)
+{
+	return blkback_ring_poll_wait(r->obj);
+}
+
+/* Publish the counters for the statistics files (only read with --stats-dir). */
+static void ring_after(struct dd_ring *r)
+{
+	struct bbd_queue *q = (struct bbd_queue *)r;
+
+	if (!q->d->b->opts.stats_dir)
+		return;
+	pthread_mutex_lock(&q->lock);
+	blkback_ring_stats(q->ring, &q->st);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static const struct dd_ring_ops ring_ops = {
+	.process = ring_process,
+	.poll_wait = ring_poll_wait,
+	.after = ring_after,
 };
 
-#define EVENTS_PER_WAIT	 64   /* epoll events taken per wake-up */
-#define PORTS_PER_WAKEUP 1024 /* pending ports taken per wake-up */
-#define XS_PER_WAKEUP	 64   /* watch events taken per wake-up */
-#define RINGS_PER_ROUND	 256  /* process() calls per round of the ready list */
-
-void bbd_queue_ready(struct bbd *b, struct bbd_queue *q)
+void bbd_queue_attach(struct bbd *b, struct bbd_queue *q, unsigned int idx)
 {
-	if (q->ready)
+	q->r.ops = &ring_ops;
+	q->r.obj = q->ring;
+	q->r.io_fd = blkback_ring_io_fd(q->ring);
+	pthread_mutex_init(&q->lock, NULL);
+	blkback_ring_stats(q->ring, &q->st);
+	dd_ring_attach(&b->core, idx, &q->r);
+	q->attached = true;
+}
+
+void bbd_queue_detach(struct bbd_queue *q)
+{
+	if (!q->attached)
 		return;
-	q->ready = true;
-	TAILQ_INSERT_TAIL(&b->ready, q, link);
+	dd_ring_detach(&q->r);
+	pthread_mutex_destroy(&q->lock);
+	q->attached = false;
 }
 
-static int add_fd(struct bbd *b, int fd, uint64_t tag)
+/* ---- the control plane ---- */
+
+static void on_xs(struct dd_core *c)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	struct bbd *b = bbd_of(c);
+	int ret = bbd_xs_events(b, XS_PER_WAKEUP);
 
-	return epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-int bbd_init(struct bbd *b)
-{
-	sigset_t set;
-	int ret;
-
-	TAILQ_INIT(&b->devices);
-	TAILQ_INIT(&b->ready);
-	b->sigfd = b->timerfd = -1;
-	b->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (b->epfd < 0)
-		return -errno;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) ||
-	    (b->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
-		return -errno;
-	if (b->opts.stats_dir) {
-		struct itimerspec its = { { 1, 0 }, { 1, 0 } };
-
-		b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (b->timerfd < 0 || timerfd_settime(b->timerfd, 0, &its, NULL))
-			return -errno;
-		if ((ret = add_fd(b, b->timerfd, TAG_TIMER)))
-			return ret;
-	}
-	if ((ret = add_fd(b, b->sigfd, TAG_SIGNAL)) ||
-	    (ret = add_fd(b, hv_evtchn_fd(b->hv), TAG_EVTCHN)) ||
-	    (ret = add_fd(b, xs_fileno(b->xs), TAG_XS)))
-		return ret;
-	return 0;
-}
-
-/* Take the pending ports (bounded) and queue their rings. */
-static void on_evtchn(struct bbd *b)
-{
-	evtchn_port_t port;
-
-	for (unsigned int i = 0; i < PORTS_PER_WAKEUP && hv_evtchn_pending(b->hv, &port) == 0;
-	     i++) {
-		/* Unmask first: an event after this wakes us again, process() re-checks. */
-		hv_evtchn_unmask(b->hv, port);
-		if (port < b->nports && b->ports[port])
-			bbd_queue_ready(b, b->ports[port]);
+	if (ret) {
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "xenstore: %s", strerror(-ret));
+		c->err = ret;
+		c->stop = true;
 	}
 }
 
-static void on_signal(struct bbd *b)
-{
-	struct signalfd_siginfo si;
-
-	while (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "signal %u: exiting", si.ssi_signo);
-		b->stop = true;
-	}
-}
-
-static void on_timer(struct bbd *b)
+static void on_timer(struct dd_core *c)
 {
 	struct bbd_device *d;
-	uint64_t ticks;
 
-	if (read(b->timerfd, &ticks, sizeof(ticks)) < 0)
-		return;
-	TAILQ_FOREACH(d, &b->devices, link)
+	TAILQ_FOREACH(d, &bbd_of(c)->devices, link)
 	bbd_stats_write(d, false);
 }
 
-static void dispatch(struct bbd *b, const struct epoll_event *ev)
+static void on_ring_failed(struct dd_core *c, struct dd_ring *r, int err)
 {
-	uint64_t tag = ev->data.u64;
+	struct bbd_device *d = ((struct bbd_queue *)r)->d;
 
-	if (tag & EPOLL_PORT_FLAG) {
-		evtchn_port_t port = (evtchn_port_t)(tag & 0xffffffffu);
-
-		if (port < b->nports && b->ports[port])
-			bbd_queue_ready(b, b->ports[port]);
-		return;
-	}
-	switch (tag) {
-	case TAG_EVTCHN:
-		on_evtchn(b);
-		break;
-	case TAG_XS: {
-		int ret = bbd_xs_events(b, XS_PER_WAKEUP);
-
-		if (ret) {
-			pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "xenstore: %s", strerror(-ret));
-			b->stop = true;
-		}
-		break;
-	}
-	case TAG_SIGNAL:
-		on_signal(b);
-		break;
-	case TAG_TIMER:
-		on_timer(b);
-		break;
-	}
+	(void)c;
+	/* Detaches every ring of the device, r included. */
+	blkback_dev_ring_failed(d->dev, err);
+	bbd_stats_write(d, true);
 }
 
-/* One round over the ready rings, bounded; a ring with more work goes to the back. */
-static void run_ready(struct bbd *b)
+static const struct dd_core_ops core_ops = {
+	.xs_events = on_xs,
+	.timer = on_timer,
+	.ring_failed = on_ring_failed,
+};
+
+int bbd_init(struct bbd *b)
 {
-	for (unsigned int i = 0; i < RINGS_PER_ROUND && !TAILQ_EMPTY(&b->ready); i++) {
-		struct bbd_queue *q = TAILQ_FIRST(&b->ready);
-		int ret;
+	struct hv_open_opts hvo = { .log = b->log };
 
-		TAILQ_REMOVE(&b->ready, q, link);
-		q->ready = false;
-		ret = blkback_ring_process(q->ring);
-		/* About to go idle: poll it a while, unless another ring waits for its turn. */
-		if (ret == 0 && TAILQ_EMPTY(&b->ready) && blkback_ring_poll_wait(q->ring))
-			ret = 1;
-		if (ret == 1)
-			bbd_queue_ready(b, q);
-		else if (ret < 0) {
-			struct bbd_device *d = q->d;
-
-			/* Detaches every ring of the device, q included. */
-			blkback_dev_ring_failed(d->dev, ret);
-			bbd_stats_write(d, true);
-		}
-	}
-}
-
-/* How long epoll may sleep: not at all while rings are ready. */
-static int wait_timeout(struct bbd *b)
-{
-	return TAILQ_EMPTY(&b->ready) ? -1 : 0;
+	TAILQ_INIT(&b->devices);
+	b->core.prog = PREFIX;
+	b->core.log = b->log;
+	b->core.xs = b->xs;
+	b->core.ops = &core_ops;
+	b->core.arg = b;
+	b->core.timer = b->opts.stats_dir != NULL;
+	return dd_core_init(&b->core, dd_core_threads(b->opts.threads), &hvo);
 }
 
 int bbd_run(struct bbd *b)
 {
-	struct epoll_event evs[EVENTS_PER_WAIT];
-
 	/* The devices that were there before our watches. */
 	b->rescan = true;
 	bbd_xs_events(b, 0);
-	while (!b->stop) {
-		int n = epoll_wait(b->epfd, evs, EVENTS_PER_WAIT, wait_timeout(b));
-
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (int i = 0; i < n; i++)
-			dispatch(b, &evs[i]);
-		run_ready(b);
-	}
-	return 0;
+	return dd_core_run(&b->core);
 }
 
 void bbd_fini(struct bbd *b)
@@ -231,11 +159,5 @@ void bbd_fini(struct bbd *b)
 
 	while ((d = TAILQ_FIRST(&b->devices)))
 		bbd_device_forget(d, true);
-	free(b->ports);
-	if (b->timerfd >= 0)
-		close(b->timerfd);
-	if (b->sigfd >= 0)
-		close(b->sigfd);
-	if (b->epfd >= 0)
-		close(b->epfd);
+	dd_core_fini(&b->core);
 }

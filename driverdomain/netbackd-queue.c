@@ -1,85 +1,66 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * netbackd-queue.c - pvio-netback's queue threads: one per queue, each the only caller of its
- * queue's netback_queue_process, woken by an eventfd the main thread writes when one of the
- * queue's ports fires, and by its TAP while netback_queue_wants_tap says so.  No wake-up here
- * depends on a timeout.
+ * netbackd-queue.c - pvio-netback's queues on the driver-domain core's queue threads
+ * (dd-core.h).  Queue q of every vif is served by thread q modulo the thread count, the only
+ * caller of its netback_queue_process; its ports are bound on that thread's own hypervisor
+ * handle.  The thread wakes for the queue's ports, and for its TAP while
+ * netback_queue_wants_tap says so (dd_ring_ops.extra_fd); no wake-up depends on a timeout (the
+ * thread's contract is at the top of dd-thread.c).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "driverdomain/netbackd.h"
 
-#define PREFIX "pvio-netback"
-
-static void publish(struct nbd_queue *nq)
+static int queue_process(struct dd_ring *r)
 {
+	return netback_queue_process(r->obj);
+}
+
+static int queue_extra_fd(struct dd_ring *r)
+{
+	struct nbd_queue *nq = (struct nbd_queue *)r;
+
+	return netback_queue_wants_tap(nq->dq->q) ? nq->dq->tap_fd : -1;
+}
+
+/* Publish the counters for the statistics files. */
+static void queue_after(struct dd_ring *r)
+{
+	struct nbd_queue *nq = (struct nbd_queue *)r;
+
 	pthread_mutex_lock(&nq->lock);
 	netback_queue_stats(nq->dq->q, &nq->st);
 	pthread_mutex_unlock(&nq->lock);
 }
 
-/* Wait for an event, the TAP (when wanted) or stop. */
-static void wait_work(struct nbd_queue *nq)
+static const struct dd_ring_ops queue_ops = {
+	.process = queue_process,
+	.extra_fd = queue_extra_fd,
+	.after = queue_after,
+};
+
+struct hv *nbd_queue_hv(void *arg, unsigned int q)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = nq->evfd, .events = POLLIN },
-		{ .fd = netback_queue_wants_tap(nq->dq->q) ? nq->dq->tap_fd : -1,
-		  .events = POLLIN },
-	};
-	uint64_t v;
+	struct nbd_device *d = arg;
 
-	if (poll(pfd, 2, -1) > 0 && (pfd[0].revents & POLLIN))
-		(void)!read(nq->evfd, &v, sizeof(v));
-}
-
-static void *queue_main(void *arg)
-{
-	struct nbd_queue *nq = arg;
-	uint64_t one = 1;
-
-	while (!atomic_load(&nq->stop)) {
-		int rc = netback_queue_process(nq->dq->q);
-
-		publish(nq);
-		if (rc < 0) {
-			atomic_store(&nq->failed, rc);
-			(void)!write(nq->b->failfd, &one, sizeof(one));
-			break;
-		}
-		if (rc == 0)
-			wait_work(nq);
-	}
-	return NULL;
-}
-
-static void queue_stop(struct nbd_queue *nq)
-{
-	uint64_t one = 1;
-
-	if (nq->started) {
-		atomic_store(&nq->stop, true);
-		(void)!write(nq->evfd, &one, sizeof(one));
-		pthread_join(nq->thread, NULL);
-		nq->started = false;
-	}
-	if (nq->evfd >= 0)
-		close(nq->evfd);
-	nq->evfd = -1;
-	pthread_mutex_destroy(&nq->lock);
+	return dd_core_thread_hv(&d->b->core, q);
 }
 
 void nbd_queues_stop(struct nbd_device *d)
 {
-	for (unsigned int i = 0; i < d->nr_queues; i++)
-		queue_stop(&d->queues[i]);
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		struct nbd_queue *nq = &d->queues[i];
+
+		if (!nq->attached)
+			continue;
+		dd_ring_detach(&nq->r);
+		pthread_mutex_destroy(&nq->lock);
+		nq->attached = false;
+	}
 	free(d->queues);
 	d->queues = NULL;
 	d->nr_queues = 0;
@@ -88,47 +69,28 @@ void nbd_queues_stop(struct nbd_device *d)
 int nbd_queues_start(struct nbd_device *d)
 {
 	struct netback_dev *dev = d->dev;
-	int ret = 0;
 
 	d->queues = calloc(dev->nr_queues, sizeof(*d->queues));
 	if (!d->queues)
 		return -ENOMEM;
+	d->nr_queues = dev->nr_queues;
 	for (unsigned int i = 0; i < dev->nr_queues; i++) {
 		struct nbd_queue *nq = &d->queues[i];
 
-		nq->b = d->b;
 		nq->dq = &dev->queues[i];
+		nq->d = d;
+		nq->dq->user = nq;
+		nq->r.ops = &queue_ops;
+		nq->r.obj = nq->dq->q;
+		nq->r.ports[0] = nq->dq->tx_port;
+		nq->r.ports[1] = nq->dq->rx_port != nq->dq->tx_port ? nq->dq->rx_port : 0;
+		nq->r.io_fd = -1;
 		pthread_mutex_init(&nq->lock, NULL);
-		d->nr_queues = i + 1;
-		nq->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (nq->evfd < 0) {
-			ret = -errno;
-			break;
-		}
-		ret = -pthread_create(&nq->thread, NULL, queue_main, nq);
-		if (ret)
-			break;
-		nq->started = true;
+		netback_queue_stats(nq->dq->q, &nq->st);
+		dd_ring_attach(&d->b->core, i, &nq->r);
+		nq->attached = true;
 	}
-	if (ret)
-		nbd_queues_stop(d);
-	return ret;
-}
-
-void nbd_port_event(struct nbd *b, evtchn_port_t port)
-{
-	struct nbd_device *d;
-	uint64_t one = 1;
-
-	TAILQ_FOREACH(d, &b->devices, link)
-	for (unsigned int i = 0; i < d->nr_queues; i++) {
-		const struct netback_dev_queue *dq = d->queues[i].dq;
-
-		if (dq->tx_port == port || dq->rx_port == port) {
-			(void)!write(d->queues[i].evfd, &one, sizeof(one));
-			return;
-		}
-	}
+	return 0;
 }
 
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st)

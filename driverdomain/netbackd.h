@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * netbackd.h - the pvio-netback(8) daemon's pieces: the main thread (pvio-netback.c) follows
- * xenstore, owns every vif's control plane (backend/net/xenbus.h) and hands each event-channel
- * event to the thread of the queue it belongs to (netbackd-queue.c), which alone drives that
- * queue's data plane.
+ * netbackd.h - the pvio-netback(8) daemon's pieces on the driver-domain core (dd-core.h): the
+ * control plane (pvio-netback.c) follows xenstore and owns every vif's control plane
+ * (backend/net/xenbus.h); queue q of every vif is served by queue thread q (modulo the thread
+ * count), whose own hypervisor handle its ports are bound on (netbackd-queue.c).
  */
 #ifndef PVIO_DRIVERDOMAIN_NETBACKD_H
 #define PVIO_DRIVERDOMAIN_NETBACKD_H
@@ -14,18 +14,16 @@
 #include <sys/queue.h>
 
 #include "backend/net/xenbus.h"
+#include "driverdomain/dd-core.h"
 
 struct nbd;
 
-/* One queue's thread. */
+/* One queue, as its queue thread serves it. */
 struct nbd_queue {
-	struct nbd *b;		      /* the daemon */
+	struct dd_ring r;	      /* the core's handle: r.obj is the queue */
 	struct netback_dev_queue *dq; /* the queue (the vif's) */
-	int evfd;		      /* eventfd: an event for the queue, or stop */
-	pthread_t thread;	      /* runs nbd_queue_main */
-	bool started;		      /* thread was created */
-	atomic_bool stop;	      /* the main thread asks the thread to end */
-	atomic_int failed;	      /* the queue's negative errno once it failed, else 0 */
+	struct nbd_device *d;	      /* its vif */
+	bool attached;		      /* handed to its thread */
 	pthread_mutex_t lock;	      /* guards st */
 	struct netback_stats st;      /* the counters, as of the thread's last round */
 };
@@ -55,20 +53,20 @@ struct nbd {
 	struct netback_dev_opts dev_opts; /* passed to each vif */
 	const char *stats_dir;		  /* statistics files here; NULL: none */
 	struct pvio_log *log;		  /* where messages go */
-	struct hv *hv;			  /* hypervisor handle, shared by the threads */
+	struct hv *hv;			  /* hypervisor handle of the control plane */
 	struct xs_handle *xs;		  /* xenstore connection (main thread only) */
 	char home[32];			  /* /local/domain/<domid> */
-	int failfd;			  /* eventfd: a queue thread failed */
+	struct dd_core core;		  /* control plane and queue threads */
 	struct nbd_device_list devices;	  /* every vif served */
 };
 
 /* netbackd-queue.c */
-/* Start one thread per queue of d's vif: 0 or a negative errno (nothing left running). */
+/* Hand each queue of d's vif to its queue thread: 0 or a negative errno. */
 int nbd_queues_start(struct nbd_device *d);
-/* Stop and join d's queue threads (before the queues are detached); safe to call twice. */
+/* Take d's queues back from their threads (before they are detached); safe to call twice. */
 void nbd_queues_stop(struct nbd_device *d);
-/* Route an event on port to its queue's thread. */
-void nbd_port_event(struct nbd *b, evtchn_port_t port);
+/* The queue thread queue q of every vif runs on: its handle (netback_dev_opts.queue_hv). */
+struct hv *nbd_queue_hv(void *arg, unsigned int q);
 /* d's counters: the threads' snapshots, or the vif's own once disconnected. */
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st);
 

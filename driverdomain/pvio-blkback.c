@@ -38,6 +38,7 @@ static const char *const usage_text =
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
     "      --allow-root        on Xen, serve as root without --user\n"
     "      --no-sandbox        keep uid, capabilities and every system call (debugging)\n"
+    "      --threads N         queue threads at most (default: online CPUs)\n"
     "  -h, --help              this text\n";
 
 enum {
@@ -52,7 +53,8 @@ enum {
 	OPT_STORAGE,
 	OPT_USER,
 	OPT_ALLOW_ROOT,
-	OPT_NO_SANDBOX
+	OPT_NO_SANDBOX,
+	OPT_THREADS
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -220,6 +223,11 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 		case OPT_NO_SANDBOX:
 			o->sandbox.off = true;
 			break;
+		case OPT_THREADS:
+			ret = number(optarg, BLKBACK_DEV_QUEUES_MAX, &o->threads, "--threads");
+			if (!ret && !o->threads)
+				ret = bad("--threads", optarg);
+			break;
 		default:
 			fprintf(stderr, "Try 'pvio-blkback --help'.\n");
 			ret = -1;
@@ -261,7 +269,7 @@ static int connect_services(struct bbd *b)
 int main(int argc, char **argv)
 {
 	static struct pvio_log log = { .vlog = daemon_vlog, .max = PVIO_LOG_WARN };
-	struct bbd b = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct bbd b = { .core = { .epfd = -1, .sigfd = -1, .timerfd = -1, .failfd = -1 } };
 	int verbose = 0, ret;
 
 	if (parse_args(argc, argv, &b.opts, &verbose))

@@ -8,13 +8,10 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "driverdomain/netbackd.h"
@@ -140,6 +137,7 @@ static void device_add(struct nbd *b, const char *path)
 	int ret = d ? 0 : -ENOMEM;
 
 	o.notify = dev_notify;
+	o.queue_hv = nbd_queue_hv;
 	o.arg = d;
 	if (!ret)
 		d->path = strdup(path);
@@ -224,77 +222,47 @@ static void xs_events(struct nbd *b)
 		rescan(b);
 }
 
-/* A queue thread failed: disconnect its vif. */
-static void queue_failures(struct nbd *b)
+/* ---- the control plane on the driver-domain core ---- */
+
+static struct nbd *nbd_of(struct dd_core *c)
+{
+	return c->arg;
+}
+
+static void on_xs(struct dd_core *c)
+{
+	xs_events(nbd_of(c));
+}
+
+static void on_timer(struct dd_core *c)
 {
 	struct nbd_device *d;
-	uint64_t v;
 
-	(void)!read(b->failfd, &v, sizeof(v));
-	TAILQ_FOREACH(d, &b->devices, link)
-	for (unsigned int i = 0; i < d->nr_queues; i++) {
-		int err = atomic_load(&d->queues[i].failed);
-
-		if (err) {
-			netback_dev_queue_failed(d->dev, err);
-			break;
-		}
-	}
+	TAILQ_FOREACH(d, &nbd_of(c)->devices, link)
+	stats_write(d, false);
 }
 
-static void ports(struct nbd *b)
+/* A queue's process call failed: disconnect its vif (which takes its queues back). */
+static void on_queue_failed(struct dd_core *c, struct dd_ring *r, int err)
 {
-	evtchn_port_t port;
-
-	for (unsigned int n = 0; n < 1024 && hv_evtchn_pending(b->hv, &port) == 0; n++) {
-		hv_evtchn_unmask(b->hv, port);
-		nbd_port_event(b, port);
-	}
+	(void)c;
+	netback_dev_queue_failed(((struct nbd_queue *)r)->d->dev, err);
 }
 
-static int run(struct nbd *b, int sigfd)
-{
-	for (;;) {
-		struct pollfd pfd[4] = {
-			{ .fd = xs_fileno(b->xs), .events = POLLIN },
-			{ .fd = hv_evtchn_fd(b->hv), .events = POLLIN },
-			{ .fd = b->failfd, .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
-		};
-		struct nbd_device *d;
+static const struct dd_core_ops core_ops = {
+	.xs_events = on_xs,
+	.timer = on_timer,
+	.ring_failed = on_queue_failed,
+};
 
-		/* The timeout only refreshes statistics files; no work waits for it. */
-		if (poll(pfd, 4, b->stats_dir ? 1000 : -1) < 0 && errno != EINTR)
-			return -errno;
-		if (pfd[3].revents & POLLIN)
-			return 0;
-		if (pfd[1].revents & POLLIN)
-			ports(b);
-		if (pfd[2].revents & POLLIN)
-			queue_failures(b);
-		if (pfd[0].revents & POLLIN)
-			xs_events(b);
-		if (hv_check(b->hv))
-			return -ENOTCONN;
-		TAILQ_FOREACH(d, &b->devices, link)
-		stats_write(d, false);
-	}
-}
-
-static int setup(struct nbd *b, int *sigfd)
+static int setup(struct nbd *b)
 {
+	struct hv_open_opts hvo = { .log = b->log };
 	char path[64];
-	sigset_t set;
 	domid_t domid;
 	int ret;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL) ||
-	    (*sigfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
-		return -errno;
-	ret = hv_open(&b->hv, &(struct hv_open_opts){ .log = b->log });
+	ret = hv_open(&b->hv, &hvo);
 	if (!ret)
 		ret = hv_domid(b->hv, &domid);
 	if (ret)
@@ -302,9 +270,16 @@ static int setup(struct nbd *b, int *sigfd)
 	b->xs = xs_open(0);
 	if (!b->xs)
 		return errno ? -errno : -ECONNREFUSED;
-	b->failfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->failfd < 0)
-		return -errno;
+	b->core.prog = PREFIX;
+	b->core.log = b->log;
+	b->core.xs = b->xs;
+	b->core.ops = &core_ops;
+	b->core.arg = b;
+	b->core.timer = b->stats_dir != NULL;
+	/* Queue q of every vif on thread q: as many threads as queues may be asked for. */
+	ret = dd_core_init(&b->core, dd_core_threads(b->dev_opts.max_queues), &hvo);
+	if (ret)
+		return ret;
 	snprintf(b->home, sizeof(b->home), "/local/domain/%u", domid);
 	snprintf(path, sizeof(path), "%s/backend/vif", b->home);
 	if (!xs_watch(b->xs, path, TOKEN_BACKEND))
@@ -364,9 +339,9 @@ static int parse_args(struct nbd *b, struct dd_sandbox *sb, int argc, char **arg
 
 int main(int argc, char **argv)
 {
-	struct nbd b = { .failfd = -1 };
+	struct nbd b = { .core = { .epfd = -1, .sigfd = -1, .timerfd = -1, .failfd = -1 } };
 	struct dd_sandbox sb = { .prog = PREFIX };
-	int verbose = 0, sigfd = -1, ret;
+	int verbose = 0, ret;
 	struct nbd_device *d, *tmp;
 
 	TAILQ_INIT(&b.devices);
@@ -378,7 +353,7 @@ int main(int argc, char **argv)
 				: verbose   ? PVIO_LOG_INFO
 					    : PVIO_LOG_WARN);
 	b.dev_opts.log = b.log;
-	ret = setup(&b, &sigfd);
+	ret = setup(&b);
 	if (ret) {
 		fprintf(stderr, "pvio-netback: %s\n", strerror(-ret));
 		return 1;
@@ -387,9 +362,10 @@ int main(int argc, char **argv)
 	if (dd_sandbox_enter(&sb, !strcmp(hv_provider(b.hv), "xen")))
 		return 1;
 	rescan(&b);
-	ret = run(&b, sigfd);
+	ret = dd_core_run(&b.core);
 	TAILQ_FOREACH_SAFE(d, &b.devices, link, tmp)
 	device_forget(d, true);
+	dd_core_fini(&b.core);
 	if (ret)
 		fprintf(stderr, "pvio-netback: %s\n", strerror(-ret));
 	xs_close(b.xs);

@@ -36,10 +36,35 @@ static int write_file(const char *tmp, const struct bbd_device *d, const struct 
 	fprintf(f, "bytes-read %llu\nbytes-written %llu\nbytes-discarded %llu\nin-flight %u\n",
 		(unsigned long long)st->bytes_read, (unsigned long long)st->bytes_written,
 		(unsigned long long)st->bytes_discarded, st->in_flight);
+	/* Which queue thread serves each ring, and how often it was called (tests read these). */
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		const struct dd_ring *r = &d->queues[i].r;
+
+		if (d->queues[i].attached)
+			fprintf(f, "queue%u-thread %u\nqueue%u-calls %llu\n", i, r->t->idx, i,
+				(unsigned long long)atomic_load(&r->calls));
+	}
 	ret = ferror(f) ? -EIO : 0;
 	if (fclose(f) && !ret)
 		ret = -errno;
 	return ret;
+}
+
+/* d's counters: the detached rings' plus the threads' snapshots of the live ones. */
+static void device_stats(const struct bbd_device *d, struct blkback_stats *st)
+{
+	if (!d->nr_queues) {
+		blkback_dev_stats(d->dev, st);
+		return;
+	}
+	*st = d->dev->past;
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		struct bbd_queue *q = &d->queues[i];
+
+		pthread_mutex_lock(&q->lock);
+		blkback_stats_add(st, &q->st);
+		pthread_mutex_unlock(&q->lock);
+	}
 }
 
 void bbd_stats_write(struct bbd_device *d, bool force)
@@ -51,7 +76,7 @@ void bbd_stats_write(struct bbd_device *d, bool force)
 
 	if (!dir)
 		return;
-	blkback_dev_stats(d->dev, &st);
+	device_stats(d, &st);
 	if (!force && !d->stats_dirty && !memcmp(&st, &d->last, sizeof(st)))
 		return;
 	d->stats_dirty = false;

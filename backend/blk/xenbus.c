@@ -245,7 +245,7 @@ void blkback_dev_disconnect(struct blkback_dev *dev)
 			blkback_stats_add(&dev->past, &st);
 		}
 		if (dq->port)
-			hv_evtchn_unbind(dev->hv, dq->port);
+			hv_evtchn_unbind(dq->hv, dq->port);
 	}
 	free(dev->queues);
 	dev->queues = NULL;
@@ -295,7 +295,8 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		dev_fatal(dev, ret, "reading %s/event-channel", dir);
 		return ret;
 	}
-	ret = hv_evtchn_bind(dev->hv, dev->xd.otherend_id, remote, &dq->port);
+	dq->hv = dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, q) : dev->hv;
+	ret = hv_evtchn_bind(dq->hv, dev->xd.otherend_id, remote, &dq->port);
 	if (ret) {
 		dq->port = 0;
 		dev_fatal(dev, ret, "binding event channel %u", remote);
@@ -316,7 +317,7 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		.poll_mode = dev->opts.poll_mode,
 		.poll_us = dev->opts.poll_us,
 	};
-	ret = blkback_ring_attach(&dq->ring, dev->hv, &p);
+	ret = blkback_ring_attach(&dq->ring, dq->hv, &p);
 	if (ret) {
 		dq->ring = NULL;
 		dev_fatal(dev, ret, "mapping ring-ref %u (order %u)", refs[0], dev->ring_order);

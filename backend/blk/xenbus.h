@@ -24,7 +24,9 @@
  * Errors are reported as Linux does, in the error node (xenbus_dev_fatal) with the device
  * switching to Closing; other devices are not affected.
  *
- * Not thread-safe: one thread drives a device and its rings.
+ * Not thread-safe: one thread drives a device.  Between BLKBACK_DEV_RINGS_UP and the return of
+ * BLKBACK_DEV_RINGS_DOWN its rings may be driven by other threads (each ring by one), which
+ * then own them: blkback_dev_stats must not be called meanwhile.
  */
 #ifndef PVIO_BACKEND_BLK_XENBUS_H
 #define PVIO_BACKEND_BLK_XENBUS_H
@@ -69,6 +71,11 @@ struct blkback_dev_opts {
 	 */
 	int (*notify)(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev);
 	void *arg; /* notify's */
+	/*
+	 * Optional (NULL: the device's handle): the hypervisor handle queue q's port is bound on
+	 * and its ring mapped through, e.g. that of the thread that will serve it; called with arg.
+	 */
+	struct hv *(*queue_hv)(void *arg, unsigned int q);
 };
 
 /* One queue of a connected device. */
@@ -76,6 +83,7 @@ struct blkback_dev_queue {
 	struct blkback_ring *ring; /* attached ring (owned) */
 	evtchn_port_t port;	   /* our bound end of its event channel (owned) */
 	void *user;		   /* the caller's, e.g. its scheduling entry */
+	struct hv *hv;		   /* the handle port and ring are on (not owned) */
 };
 
 /* One virtual disk.  Fields are read-only outside backend/blk/xenbus.c. */
@@ -136,7 +144,10 @@ void blkback_dev_ring_failed(struct blkback_dev *dev, int err);
 /* Detach the rings and unbind the ports; safe to call twice. */
 void blkback_dev_disconnect(struct blkback_dev *dev);
 
-/* The device's counters: those of the rings detached so far plus the live rings'. */
+/*
+ * The device's counters: those of the rings detached so far plus the live rings' (read
+ * directly: only while no other thread drives them, see the top of this file).
+ */
 void blkback_dev_stats(const struct blkback_dev *dev, struct blkback_stats *st);
 
 /*

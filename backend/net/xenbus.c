@@ -172,9 +172,9 @@ void netback_dev_disconnect(struct netback_dev *dev)
 			netback_queue_detach(dq->q);
 		}
 		if (dq->rx_port && dq->rx_port != dq->tx_port)
-			hv_evtchn_unbind(dev->hv, dq->rx_port);
+			hv_evtchn_unbind(dq->hv, dq->rx_port);
 		if (dq->tx_port)
-			hv_evtchn_unbind(dev->hv, dq->tx_port);
+			hv_evtchn_unbind(dq->hv, dq->tx_port);
 		if (dq->tap_fd >= 0 && dq->tap_fd != dev->tap0)
 			close(dq->tap_fd);
 	}
@@ -206,12 +206,12 @@ static int bind_ports(struct netback_dev *dev, const char *dir, struct netback_d
 		dev_fatal(dev, ret, "reading %s/event-channel", dir);
 		return ret;
 	}
-	ret = hv_evtchn_bind(dev->hv, dev->xd.otherend_id, tx, &dq->tx_port);
+	ret = hv_evtchn_bind(dq->hv, dev->xd.otherend_id, tx, &dq->tx_port);
 	if (ret) {
 		dq->tx_port = 0;
 	} else if (rx == tx) {
 		dq->rx_port = dq->tx_port;
-	} else if ((ret = hv_evtchn_bind(dev->hv, dev->xd.otherend_id, rx, &dq->rx_port))) {
+	} else if ((ret = hv_evtchn_bind(dq->hv, dev->xd.otherend_id, rx, &dq->rx_port))) {
 		dq->rx_port = 0;
 	}
 	if (ret)
@@ -235,6 +235,7 @@ static int connect_queue(struct netback_dev *dev, unsigned int i, struct netback
 		dev_fatal(dev, ret, "reading %s/{tx,rx}-ring-ref", dir);
 		return ret;
 	}
+	dq->hv = dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, i) : dev->hv;
 	ret = bind_ports(dev, dir, dq);
 	if (ret)
 		return ret;
@@ -251,7 +252,7 @@ static int connect_queue(struct netback_dev *dev, unsigned int i, struct netback
 	p->rx_port = dq->rx_port;
 	p->tap_fd = dq->tap_fd;
 	p->name = name;
-	ret = netback_queue_attach(&dq->q, dev->hv, p);
+	ret = netback_queue_attach(&dq->q, dq->hv, p);
 	if (ret) {
 		dq->q = NULL;
 		dev_fatal(dev, ret, "mapping rings %u/%u", tx, rx);

@@ -62,6 +62,12 @@ struct netback_dev_opts {
 	 */
 	int (*notify)(void *arg, struct netback_dev *dev, enum netback_dev_event ev);
 	void *arg; /* notify's */
+	/*
+	 * Optional (NULL: the vif's handle): the hypervisor handle queue q's ports are bound on
+	 * and its rings mapped through, e.g. that of the thread that will serve it; called with
+	 * arg.
+	 */
+	struct hv *(*queue_hv)(void *arg, unsigned int q);
 };
 
 /* One queue of a connected vif. */
@@ -69,8 +75,9 @@ struct netback_dev_queue {
 	struct netback_queue *q; /* attached queue (owned) */
 	evtchn_port_t tx_port;	 /* our bound ends (owned); rx_port == tx_port when not split */
 	evtchn_port_t rx_port;
-	int tap_fd; /* its TAP queue (owned) */
-	void *user; /* the caller's, e.g. its thread */
+	int tap_fd;    /* its TAP queue (owned) */
+	void *user;    /* the caller's, e.g. its thread */
+	struct hv *hv; /* the handle its ports and rings are on (not owned) */
 };
 
 /* One vif.  Fields are read-only outside backend/net/xenbus.c. */

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <libaio.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/blk/blkback.h"
@@ -71,43 +73,126 @@ int db_file_direct(const char *path)
 	return ret;
 }
 
-int db_run_aio(const struct db_params *p, struct db_result *res)
+/*
+ * The loop over every workload on one aio context.  With split > 1 this is one of split
+ * threads: each keeps depth/split I/Os in flight (at least one), and all start each workload
+ * together at bar.  After an error it only keeps meeting the others at bar.
+ */
+static int aio_run(const struct db_params *p, unsigned int split, pthread_barrier_t *bar,
+		   struct db_result *res)
 {
 	struct db_engine e = { aio_submit, aio_wait, NULL };
 	struct aio_engine a;
 	struct blkback_disk d;
 	void *bufs = NULL;
 	unsigned int i;
+	bool opened;
 	int ret;
 
 	memset(&a, 0, sizeof(a));
 	memset(&d, 0, sizeof(d));
 	ret = blkback_disk_open(&d, p->file, false);
+	opened = ret == 0;
 	if (ret < 0)
-		return db_err(p->file, ret);
-	a.fd = d.fd;
-	ret = io_setup(DB_DEPTH_MAX, &a.ctx);
-	if (ret < 0) {
+		db_err(p->file, ret);
+	else if ((ret = io_setup(DB_DEPTH_MAX, &a.ctx)) < 0)
 		db_err("io_setup", ret);
-		goto out_close;
-	}
-	bufs = db_bufs_alloc();
-	if (!bufs) {
+	else if (!(bufs = db_bufs_alloc()))
 		ret = -ENOMEM;
-		goto out_destroy;
-	}
+	a.fd = d.fd;
 	e.ctx = &a;
 	for (i = 0; i < db_nr_workloads; i++) {
-		ret = db_loop_run(p, &db_workloads[i], &e, bufs, &res[i]);
-		if (ret < 0) {
+		struct db_workload w = db_workloads[i];
+
+		if (bar)
+			pthread_barrier_wait(bar);
+		if (ret < 0)
+			continue;
+		w.depth = w.depth / split ? w.depth / split : 1;
+		ret = db_loop_run(p, &w, &e, bufs, &res[i]);
+		if (ret < 0)
 			db_err(db_workloads[i].name, ret);
-			break;
-		}
 	}
 	db_bufs_free(bufs);
-out_destroy:
-	io_destroy(a.ctx);
-out_close:
-	blkback_disk_close(&d);
+	if (a.ctx)
+		io_destroy(a.ctx);
+	if (opened)
+		blkback_disk_close(&d);
+	return ret;
+}
+
+int db_run_aio(const struct db_params *p, struct db_result *res)
+{
+	return aio_run(p, 1, NULL, res);
+}
+
+struct aio_thread {
+	const struct db_params *p;
+	unsigned int n;
+	pthread_barrier_t *bar;
+	struct db_result res[DB_NR_WORKLOADS];
+	int ret;
+	pthread_t thread;
+};
+
+static void *aio_thread_main(void *arg)
+{
+	struct aio_thread *t = arg;
+
+	t->ret = aio_run(t->p, t->n, t->bar, t->res);
+	return NULL;
+}
+
+/* Sum what the threads did in one workload: ops and bytes add, latencies by their weight. */
+static void aio_combine(const struct aio_thread *t, unsigned int n, unsigned int w,
+			struct db_result *out)
+{
+	double lat = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->have_lat = true;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct db_result *r = &t[i].res[w];
+
+		if (!out->err)
+			out->err = r->err;
+		out->ops += r->ops;
+		out->bytes += r->bytes;
+		out->ns = r->ns > out->ns ? r->ns : out->ns;
+		lat += r->mean_ns * (double)r->ops;
+		out->p99_ns = r->p99_ns > out->p99_ns ? r->p99_ns : out->p99_ns;
+		out->have_lat = out->have_lat && r->have_lat;
+	}
+	out->mean_ns = out->ops ? lat / (double)out->ops : 0;
+}
+
+int db_run_aio_threads(const struct db_params *p, unsigned int n, struct db_result *res)
+{
+	struct aio_thread t[DB_AIO_THREADS_MAX];
+	pthread_barrier_t bar;
+	unsigned int started = 0;
+	int ret = 0;
+
+	if (n < 1 || n > DB_AIO_THREADS_MAX)
+		return -EINVAL;
+	memset(t, 0, sizeof(t));
+	pthread_barrier_init(&bar, NULL, n);
+	for (; started < n; started++) {
+		t[started] = (struct aio_thread){ .p = p, .n = n, .bar = &bar };
+		ret = -pthread_create(&t[started].thread, NULL, aio_thread_main, &t[started]);
+		if (ret)
+			break;
+	}
+	/* A thread that could not start would leave the others at the barrier for ever. */
+	if (ret)
+		abort();
+	for (unsigned int i = 0; i < started; i++) {
+		pthread_join(t[i].thread, NULL);
+		if (!ret)
+			ret = t[i].ret;
+	}
+	pthread_barrier_destroy(&bar);
+	for (unsigned int w = 0; w < db_nr_workloads; w++)
+		aio_combine(t, n, w, &res[w]);
 	return ret;
 }

@@ -138,6 +138,15 @@ int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio
 		struct db_idle *idle);
 /* The libaio loop on the file itself, opened as pvio-blkback opens it. */
 int db_run_aio(const struct db_params *p, struct db_result *res);
+/* Threads db_run_aio_threads may run. */
+#define DB_AIO_THREADS_MAX 16u
+/*
+ * The same loop on n threads at once, each on its own aio context keeping depth/n I/Os in
+ * flight (at least one), every workload started together; the results are summed per workload
+ * (ops, bytes; mean latency weighted by ops; p99 the threads' largest).  The fair native
+ * figure for pvio with n queues, which pvio-blkback serves on n threads.
+ */
+int db_run_aio_threads(const struct db_params *p, unsigned int n, struct db_result *res);
 /* Whether pvio-blkback would open the file O_DIRECT (its own probe), or a negative errno. */
 int db_file_direct(const char *path);
 /* fio with libaio: -ENOENT if fio is not installed. */

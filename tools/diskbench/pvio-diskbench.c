@@ -70,6 +70,8 @@ static const struct option long_opts[] = {
 struct db_results {
 	struct db_result pvio[DB_NR_WORKLOADS]; /* per workload */
 	struct db_result aio[DB_NR_WORKLOADS];	/* per workload */
+	struct db_result aion[DB_NR_WORKLOADS]; /* per workload, on info.queues threads */
+	bool have_aion;				/* aion ran (pvio used more than one queue) */
 	struct db_result fio[DB_NR_WORKLOADS];	/* per workload, if have_fio */
 	struct db_pvio_info info;		/* what blkfront negotiated */
 	struct db_idle idle;			/* the idle device's CPU use */
@@ -264,6 +266,11 @@ static void print_params(const struct db_params *p, const struct db_results *r)
 	       in->max_segments, in->persistent ? "in use" : "not in use");
 	printf("baselines:   aio: the guest's loop run directly on the file with libaio\n"
 	       "             (io_submit/io_getevents), the file opened as pvio-blkback opens it\n");
+	if (r->have_aion)
+		printf(
+		    "             aio-mt: the same loop on %u threads (one per pvio queue), each\n"
+		    "             keeping depth/%u in flight, started together, summed\n",
+		    r->info.queues, r->info.queues);
 	if (r->have_fio)
 		printf("             fio: --ioengine=libaio --iodepth=N --direct=%d, its \"lat\"\n",
 		       r->direct);
@@ -337,6 +344,8 @@ static void print_tables(const struct db_results *r)
 	for (i = 0; i < db_nr_workloads; i++) {
 		print_row(db_workloads[i].name, "pvio", &r->pvio[i]);
 		print_row(db_workloads[i].name, "aio", &r->aio[i]);
+		if (r->have_aion)
+			print_row(db_workloads[i].name, "aio-mt", &r->aion[i]);
 		if (r->have_fio)
 			print_row(db_workloads[i].name, "fio", &r->fio[i]);
 	}
@@ -344,6 +353,8 @@ static void print_tables(const struct db_results *r)
 	       "added mean us", "target", "verdict");
 	for (i = 0; i < db_nr_workloads; i++) {
 		print_verdict(&db_workloads[i], "aio", &r->pvio[i], &r->aio[i]);
+		if (r->have_aion)
+			print_verdict(&db_workloads[i], "aio-mt", &r->pvio[i], &r->aion[i]);
 		if (r->have_fio)
 			print_verdict(&db_workloads[i], "fio", &r->pvio[i], &r->fio[i]);
 	}
@@ -380,6 +391,13 @@ static int run_all(const struct db_params *p, struct db_results *r)
 	ret = db_run_aio(p, r->aio);
 	if (ret < 0)
 		return ret;
+	/* pvio-blkback serves each queue on its own thread: native gets as many threads. */
+	if (r->info.queues > 1 && r->info.queues <= DB_AIO_THREADS_MAX) {
+		ret = db_run_aio_threads(p, r->info.queues, r->aion);
+		if (ret < 0)
+			return ret;
+		r->have_aion = true;
+	}
 	r->fio_why = "skipped (--no-fio)";
 	if (p->no_fio)
 		return 0;

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dd-core.c - the driver-domain core's control plane (dd-core.h).
+ *
+ * One thread, one epoll set over: the xenstore fd (watch events), a signalfd (SIGTERM, SIGINT),
+ * an eventfd on which queue threads report a failed ring or a hung-up hypervisor handle, and,
+ * when the daemon asks for it, a timerfd.  That is all it sleeps on; epoll waits with no
+ * timeout.  The timerfd only rewrites statistics files once a second and touches no ring: no
+ * ring's progress depends on it (the rings' contract is at the top of dd-thread.c).
+ *
+ * The control plane attaches and detaches rings (dd_ring_attach, dd_ring_detach) and acts on
+ * the failures the threads report, always on this thread; so devices are created, connected,
+ * disconnected and destroyed in one place and need no lock among themselves.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "driverdomain/dd-core.h"
+
+enum {
+	TAG_XS = 1,
+	TAG_SIGNAL,
+	TAG_TIMER,
+	TAG_FAIL,
+};
+
+unsigned int dd_core_threads(unsigned int cap)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	if (cap && (long)cap < n)
+		n = cap;
+	return (unsigned int)n;
+}
+
+static int add_fd(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int open_fds(struct dd_core *c)
+{
+	sigset_t set;
+	int ret;
+
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0)
+		return -errno;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked before any thread starts, so every thread inherits it. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) ||
+	    (c->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		return -errno;
+	c->failfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->failfd < 0)
+		return -errno;
+	if (c->timer) {
+		struct itimerspec its = { { 1, 0 }, { 1, 0 } };
+
+		c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (c->timerfd < 0 || timerfd_settime(c->timerfd, 0, &its, NULL))
+			return -errno;
+		if ((ret = add_fd(c->epfd, c->timerfd, TAG_TIMER)))
+			return ret;
+	}
+	if ((ret = add_fd(c->epfd, c->sigfd, TAG_SIGNAL)) ||
+	    (ret = add_fd(c->epfd, c->failfd, TAG_FAIL)) ||
+	    (ret = add_fd(c->epfd, xs_fileno(c->xs), TAG_XS)))
+		return ret;
+	return 0;
+}
+
+int dd_core_init(struct dd_core *c, unsigned int nthreads, const struct hv_open_opts *hvo)
+{
+	int ret;
+
+	c->epfd = c->sigfd = c->timerfd = c->failfd = -1;
+	TAILQ_INIT(&c->failed);
+	pthread_mutex_init(&c->lock, NULL);
+	c->threads = calloc(nthreads ? nthreads : 1, sizeof(*c->threads));
+	if (!c->threads)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nthreads; i++)
+		c->threads[i].epfd = c->threads[i].ctlfd = -1;
+	ret = open_fds(c);
+	for (unsigned int i = 0; i < nthreads && !ret; i++) {
+		c->threads[i].c = c;
+		c->threads[i].idx = i;
+		c->nthreads = i + 1;
+		ret = dd_thread_open(&c->threads[i], hvo);
+	}
+	return ret;
+}
+
+struct hv *dd_core_thread_hv(struct dd_core *c, unsigned int idx)
+{
+	return c->threads[idx % c->nthreads].hv;
+}
+
+static void on_signal(struct dd_core *c)
+{
+	struct signalfd_siginfo si;
+
+	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		pvio_log(c->log, PVIO_LOG_INFO, c->prog, "signal %u: exiting", si.ssi_signo);
+		c->stop = true;
+	}
+}
+
+/* The threads' reports: each failed ring once, while still attached. */
+static void on_fail(struct dd_core *c)
+{
+	uint64_t v;
+
+	(void)!read(c->failfd, &v, sizeof(v));
+	if (atomic_load(&c->hv_gone)) {
+		pvio_log(c->log, PVIO_LOG_ERROR, c->prog, "hypervisor: %s", strerror(ENOTCONN));
+		c->err = -ENOTCONN;
+		c->stop = true;
+		return;
+	}
+	for (;;) {
+		struct dd_ring *r;
+
+		pthread_mutex_lock(&c->lock);
+		r = TAILQ_FIRST(&c->failed);
+		if (r) {
+			TAILQ_REMOVE(&c->failed, r, fail_link);
+			r->reported = false;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!r)
+			break;
+		/* May detach r and the other rings of its device. */
+		c->ops->ring_failed(c, r, atomic_load(&r->err));
+	}
+}
+
+static void dispatch(struct dd_core *c, uint64_t tag)
+{
+	uint64_t ticks;
+
+	switch (tag) {
+	case TAG_XS:
+		c->ops->xs_events(c);
+		break;
+	case TAG_SIGNAL:
+		on_signal(c);
+		break;
+	case TAG_TIMER:
+		if (read(c->timerfd, &ticks, sizeof(ticks)) > 0 && c->ops->timer)
+			c->ops->timer(c);
+		break;
+	case TAG_FAIL:
+		on_fail(c);
+		break;
+	}
+}
+
+int dd_core_run(struct dd_core *c)
+{
+	struct epoll_event evs[16];
+	int ret = 0;
+
+	for (unsigned int i = 0; i < c->nthreads && !ret; i++)
+		ret = dd_thread_start(&c->threads[i]);
+	if (ret)
+		return ret;
+	while (!c->stop) {
+		int n = epoll_wait(c->epfd, evs, 16, -1);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n && !c->stop; i++)
+			dispatch(c, evs[i].data.u64);
+	}
+	return c->err;
+}
+
+void dd_core_fini(struct dd_core *c)
+{
+	for (unsigned int i = 0; i < c->nthreads; i++)
+		dd_thread_close(&c->threads[i]);
+	free(c->threads);
+	c->threads = NULL;
+	c->nthreads = 0;
+	if (c->timerfd >= 0)
+		close(c->timerfd);
+	if (c->failfd >= 0)
+		close(c->failfd);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->epfd = c->sigfd = c->timerfd = c->failfd = -1;
+	pthread_mutex_destroy(&c->lock);
+}
