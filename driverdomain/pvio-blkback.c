@@ -32,6 +32,8 @@ static const char *const usage_text =
     "      --max-persistent N  persistent grants kept mapped per ring\n"
     "      --poll-us N         busy-poll the rings N microseconds after the last work\n"
     "      --stats-dir DIR     write per-device statistics files into DIR\n"
+    "      --journal-dir DIR   keep in-flight journals in DIR: a restart re-attaches to\n"
+    "                          Connected devices unnoticed (see RESTART AND UPGRADE)\n"
     "      --storage DIR       serve disks whose params name a file beneath DIR (repeatable;\n"
     "                          none: every disk is refused)\n"
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
@@ -51,7 +53,8 @@ enum {
 	OPT_STORAGE,
 	OPT_USER,
 	OPT_ALLOW_ROOT,
-	OPT_NO_SANDBOX
+	OPT_NO_SANDBOX,
+	OPT_JOURNAL
 };
 
 static const struct option long_opts[] = {
@@ -65,6 +68,7 @@ static const struct option long_opts[] = {
 	{ "max-persistent", required_argument, NULL, OPT_MAXPERS },
 	{ "poll-us", required_argument, NULL, OPT_POLL },
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
+	{ "journal-dir", required_argument, NULL, OPT_JOURNAL },
 	{ "storage", required_argument, NULL, OPT_STORAGE },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
@@ -149,6 +153,22 @@ static int storage_add(struct bbd_opts *o, const char *dir)
 	return 0;
 }
 
+/* --journal-dir DIR: open it now (O_PATH), before the sandbox; the journals are created in it. */
+static int journal_dir(struct bbd_opts *o, const char *dir)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "pvio-blkback: --journal-dir %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (o->dev.journal)
+		close(o->dev.journal_dirfd);
+	o->dev.journal = true;
+	o->dev.journal_dirfd = fd;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -196,6 +216,9 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 			break;
 		case OPT_POLL:
 			ret = number(optarg, 1000000, &o->poll_us, "--poll-us");
+			break;
+		case OPT_JOURNAL:
+			ret = journal_dir(o, optarg);
 			break;
 		case OPT_STATS:
 			o->stats_dir = optarg;
@@ -289,5 +312,7 @@ int main(int argc, char **argv)
 		hv_close(b.hv);
 	for (unsigned int i = 0; i < b.opts.storage.nr; i++)
 		close(b.opts.storage_dirs[i].fd);
+	if (b.opts.dev.journal)
+		close(b.opts.dev.journal_dirfd);
 	return ret ? 1 : 0;
 }

@@ -96,6 +96,15 @@ struct blkback_ring_params {
 	unsigned int max_indirect_segments; /* advertised; 0: BLKIF_OP_INDIRECT is refused */
 	const char *name;		    /* for messages, e.g. "vbd 3/51712 q0" (copied) */
 	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
+	/*
+	 * The in-flight journal (journal.c): journal_name (no '/') beneath the directory
+	 * journal_dirfd; NULL: none.  resume: load it and carry on where the process that wrote
+	 * it stopped (its ring is the same, still Connected), executing again what it left
+	 * unanswered; -EBADMSG when it is missing or not valid.  Otherwise it starts empty.
+	 */
+	const char *journal_name;
+	int journal_dirfd;
+	bool resume;
 };
 
 /* Per-ring counters, for the statistics a tool reads and for tests. */

@@ -279,7 +279,7 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 	struct blkback_dev_queue *dq = &dev->queues[q];
 	grant_ref_t refs[1u << RING_ORDER_MAX];
 	struct blkback_ring_params p;
-	char dir[300], name[64];
+	char dir[300], name[64], jname[80];
 	uint32_t remote;
 	int ret;
 
@@ -302,6 +302,9 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		return ret;
 	}
 	snprintf(name, sizeof(name), "%s q%u", dev->name, q);
+	snprintf(jname, sizeof(jname), "%s-q%u.journal", dev->name, q);
+	for (char *c = jname; *c; c++) /* "vbd 3/51712" -> "vbd-3-51712" */
+		*c = *c == ' ' || *c == '/' ? '-' : *c;
 	p = (struct blkback_ring_params){
 		.frontend = dev->xd.otherend_id,
 		.refs = refs,
@@ -313,6 +316,9 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		.max_indirect_segments = dev->opts.max_indirect_segments,
 		.name = name,
 		.log = dev->opts.log,
+		.journal_name = dev->opts.journal ? jname : NULL,
+		.journal_dirfd = dev->opts.journal_dirfd,
+		.resume = dev->resume,
 	};
 	ret = blkback_ring_attach(&dq->ring, dev->hv, &p);
 	if (ret) {
@@ -413,15 +419,17 @@ static int connect(struct blkback_dev *dev)
 		dev_fatal(dev, ret, "scheduling the rings: %s", strerror(-ret));
 		return ret;
 	}
-	ret = xenbus_transaction(&dev->xd, connected_fn, dev);
+	/* Re-attached: everything the front read is as it was, and no state changes. */
+	ret = dev->resume ? 0 : xenbus_transaction(&dev->xd, connected_fn, dev);
 	if (ret) {
 		dev_fatal(dev, ret, "writing the disk's properties");
 		return ret;
 	}
 	dev->xd.state = XenbusStateConnected;
 	pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX,
-		 "%s: -> Connected (%u queue(s), ring order %u, persistent %d)", dev->name, nq,
-		 dev->ring_order, dev->persistent);
+		 "%s: %s (%u queue(s), ring order %u, persistent %d)", dev->name,
+		 dev->resume ? "re-attached" : "-> Connected", nq, dev->ring_order,
+		 dev->persistent);
 	notify(dev, BLKBACK_DEV_STATE);
 	return 0;
 }
@@ -504,6 +512,33 @@ static enum xenbus_state own_state(struct blkback_dev *dev)
 	return (enum xenbus_state)v;
 }
 
+/*
+ * A device Connected at both ends that a predecessor served with journals: take its rings over
+ * through the normal connect path, reading what was negotiated as at a first connect, with no
+ * state change.  0, or nonzero when the restart rule must apply instead.
+ */
+static int reattach(struct blkback_dev *dev)
+{
+	enum xenbus_state fstate;
+	int ret;
+
+	if (!dev->opts.journal || !dev->probed || dev->xd.state != XenbusStateConnected ||
+	    xenbus_read_otherend_state(&dev->xd, &fstate) || fstate != XenbusStateConnected)
+		return -EAGAIN;
+	dev->resume = true;
+	ret = connect(dev);
+	dev->resume = false;
+	if (ret) {
+		blkback_dev_disconnect(dev);
+		dev->failed = false;
+		dev->xd.state = XenbusStateConnected;
+		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: cannot re-attach: %s", dev->name,
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 int blkback_dev_start(struct blkback_dev *dev)
 {
 	enum xenbus_state own = own_state(dev);
@@ -512,13 +547,13 @@ int blkback_dev_start(struct blkback_dev *dev)
 
 	dev->xd.state = own;
 	ret = probe(dev);
-	if (restart) {
+	if (restart && (ret || reattach(dev))) {
 		/* A dead back end left this device: start over from Closed (see the man page). */
 		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: found in state %s: restarting",
 			 dev->name, xenbus_state_name(own));
 		dev->restarting = true;
 		set_state(dev, XenbusStateClosed);
-	} else if (ret == 0) {
+	} else if (!restart && ret == 0) {
 		set_state(dev, XenbusStateInitWait);
 	}
 	ret = xenbus_watch_otherend(&dev->xd);

@@ -67,6 +67,12 @@ struct blkback_dev_opts {
 	 */
 	int (*notify)(void *arg, struct blkback_dev *dev, enum blkback_dev_event ev);
 	void *arg; /* notify's */
+	/*
+	 * Keep an in-flight journal per ring in the directory journal_dirfd (journal.c), and
+	 * re-attach to a device found Connected at both ends from it instead of restarting it.
+	 */
+	bool journal;
+	int journal_dirfd;
 };
 
 /* One queue of a connected device. */
@@ -87,6 +93,7 @@ struct blkback_dev {
 	bool failed;			  /* a fatal error was reported: no connect until the front
 					     has closed */
 	bool restarting;		  /* restart rule: no connect until the front has reset */
+	bool resume;			  /* connecting from the journals of a predecessor */
 	struct blkback_disk disk;	  /* the backing disk (open while probed) */
 	bool cdrom;			  /* device-type "cdrom": VDISK_CDROM */
 	bool removable;			  /* removable=1: VDISK_REMOVABLE */
