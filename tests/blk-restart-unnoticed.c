@@ -247,14 +247,51 @@ static int both_connected(struct blk_env *env)
 	return 0;
 }
 
-/* Wait until the guest saw DEPTH more writes answered, kill the daemon, start another. */
-static int kill_and_restart(struct blk_env *env, int round)
+static uint64_t killed_at;     /* when the last kill was sent, 0: measured already */
+static uint64_t pauses[KILLS]; /* ms from each kill to DEPTH writes answered by the next daemon */
+static unsigned int npauses;
+
+/* Wait until the guest saw DEPTH more writes answered; measure the pause of the last kill. */
+static int progress(const char *when, int round)
 {
 	char c;
-	int rc;
 
 	T_CHECK(t_put(link_.ba[1], "w", 1) == 0 && t_get(link_.ab[0], &c, 1) == 0 && c == 'p',
-		"no progress before kill %d", round);
+		"no progress %s %d", when, round);
+	if (killed_at && npauses < KILLS)
+		pauses[npauses++] = t_now_ms() - killed_at;
+	killed_at = 0;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The figures (not asserted): median, p99 and max of the pauses. */
+static void report_pauses(void)
+{
+	if (!npauses)
+		return;
+	qsort(pauses, npauses, sizeof(pauses[0]), cmp_u64);
+	fprintf(stderr,
+		"restart pause (kill -9 to %u writes answered by the new daemon), %u restarts: "
+		"median %llu ms, p99 %llu ms, max %llu ms\n",
+		DEPTH, npauses, (unsigned long long)pauses[npauses / 2],
+		(unsigned long long)pauses[(npauses * 99) / 100],
+		(unsigned long long)pauses[npauses - 1]);
+}
+
+/* Wait for progress, kill the daemon with writes in flight, start another. */
+static int kill_and_restart(struct blk_env *env, int round)
+{
+	int rc;
+
+	T_CHECK(progress("before kill", round) == 0, "progress");
+	killed_at = t_now_ms();
 	rc = blk_env_daemon_stop(env, SIGKILL, 5000);
 	T_CHECK(rc == 128 + SIGKILL, "kill -9 of pvio-blkback: status %d", rc);
 	T_CHECK(both_connected(env) == 0, "after kill %d", round);
@@ -283,8 +320,8 @@ int main(void)
 		"the guest did not connect");
 	for (int k = 1; k <= KILLS; k++)
 		T_CHECK(kill_and_restart(&env, k) == 0, "kill %d", k);
-	T_CHECK(t_put(link_.ba[1], "w", 1) == 0 && t_get(link_.ab[0], &c, 1) == 0 && c == 'p',
-		"no progress after the last restart");
+	T_CHECK(progress("after the last restart", KILLS) == 0, "progress");
+	report_pauses();
 	T_CHECK(both_connected(&env) == 0, "at the end");
 	T_CHECK(t_put(link_.ba[1], "q", 1) == 0, "stop the stream");
 	rc = blk_env_wait(pid, 60000);

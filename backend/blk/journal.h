@@ -12,7 +12,33 @@
 
 #include <xen/io/blkif.h>
 
+#include "ring/ring.h"
+
 struct blkback_journal;
+
+/* The file's format (journal.c), public for the tests that build broken and half-done ones. */
+#define JOURNAL_MAGIC	0x4a4b4250u /* "PBKJ" */
+#define JOURNAL_VERSION 1u
+#define SLOT_FREE	0u
+#define SLOT_TAKEN	1u
+
+struct journal_slot {
+	uint32_t state;		  /* SLOT_FREE or SLOT_TAKEN */
+	uint32_t req_idx;	  /* the ring index it was taken from */
+	uint32_t answered;	  /* 1: answered_at is valid */
+	uint32_t answered_at;	  /* the response index it was answered into */
+	struct blkif_request req; /* as taken off the ring */
+};
+
+struct journal_head {
+	uint32_t magic, version;
+	uint32_t frontend, order, nr_ents;
+	uint32_t refs[1u << RING_ORDER_MAX];
+	uint32_t req_cons;     /* requests consumed, as recorded */
+	uint32_t rsp_prod_pvt; /* responses written, as recorded */
+	uint32_t pad;
+	struct journal_slot slots[]; /* nr_ents + 1 */
+};
 
 /* What identifies the ring a journal belongs to. */
 struct blkback_journal_id {
