@@ -80,6 +80,7 @@ struct bbd {
 	int sigfd;			/* signalfd: SIGTERM, SIGINT */
 	int timerfd;			/* stats files only, 1 s; -1 without --stats-dir */
 	bool stop;			/* a signal asked us to exit */
+	bool handover;			/* it was SIGUSR2: exit leaving devices as they are */
 	bool rescan;			/* the backend tree changed above a device: rescan */
 	struct bbd_device_list devices; /* every device served */
 	struct bbd_queue_list ready;	/* rings with work to do, oldest first */

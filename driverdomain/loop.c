@@ -4,7 +4,7 @@
  *
  * One thread, one epoll set over: the hypervisor's event-channel fd (a pending port leads to its
  * ring through the port table), each ring's I/O completion eventfd, the xenstore fd (watch
- * events), a signalfd (SIGTERM, SIGINT) and, with --stats-dir, a timerfd.
+ * events), a signalfd (SIGTERM, SIGINT; SIGUSR2: hand-over) and, with --stats-dir, a timerfd.
  *
  * The contract with the rings (blkback_ring_process in backend/blk/blkback.h): a ring is put on
  * the ready list, and processed in the next round, when its device connects (the front may
@@ -95,6 +95,7 @@ int bbd_init(struct bbd *b)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) ||
 	    (b->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		return -errno;
@@ -133,7 +134,9 @@ static void on_signal(struct bbd *b)
 	struct signalfd_siginfo si;
 
 	while (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "signal %u: exiting", si.ssi_signo);
+		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "signal %u: exiting%s", si.ssi_signo,
+			 si.ssi_signo == SIGUSR2 ? ", devices left to a successor" : "");
+		b->handover |= si.ssi_signo == SIGUSR2;
 		b->stop = true;
 	}
 }
@@ -253,8 +256,9 @@ void bbd_fini(struct bbd *b)
 {
 	struct bbd_device *d;
 
+	/* A hand-over leaves every state as it is, for a successor to re-attach (journals). */
 	while ((d = TAILQ_FIRST(&b->devices)))
-		bbd_device_forget(d, true);
+		bbd_device_forget(d, !b->handover);
 	free(b->ports);
 	if (b->timerfd >= 0)
 		close(b->timerfd);

@@ -7,6 +7,8 @@
  * DEPTH writes).  Each new daemon re-attaches from the journal: the front-end never leaves
  * Connected (it would fail every write if the back-end did; both states are also read at
  * every round), no write fails, and a final read-back finds every acknowledged write.
+ * Built as blk-handover, the daemon is stopped with SIGUSR2 (a planned hand-over: it exits 0
+ * leaving every device as it is) instead.
  */
 #include "config.h"
 
@@ -27,6 +29,17 @@
 #define DISK_BYTES BLK_STREAM_DISK_BYTES
 #define DEPTH	   BLK_STREAM_DEPTH
 #define KILLS	   100
+
+/* Built as blk-handover with BLK_HANDOVER: SIGUSR2 (a planned hand-over) instead of kill -9. */
+#ifdef BLK_HANDOVER
+#define STOP_SIGNAL SIGUSR2
+#define STOP_STATUS 0
+#define STOP_NAME   "hand-over (SIGUSR2)"
+#else
+#define STOP_SIGNAL SIGKILL
+#define STOP_STATUS (128 + SIGKILL)
+#define STOP_NAME   "kill -9"
+#endif
 
 static struct t_link link_;
 
@@ -131,7 +144,7 @@ static void report_pauses(void)
 		return;
 	qsort(pauses, npauses, sizeof(pauses[0]), cmp_u64);
 	fprintf(stderr,
-		"restart pause (kill -9 to %u writes answered by the new daemon), %u restarts: "
+		"pause (" STOP_NAME " to %u writes answered by the new daemon), %u restarts: "
 		"median %llu ms, p99 %llu ms, max %llu ms\n",
 		DEPTH, npauses, (unsigned long long)pauses[npauses / 2],
 		(unsigned long long)pauses[(npauses * 99) / 100],
@@ -145,8 +158,8 @@ static int kill_and_restart(struct blk_env *env, int round)
 
 	T_CHECK(progress("before kill", round) == 0, "progress");
 	killed_at = t_now_ms();
-	rc = blk_env_daemon_stop(env, SIGKILL, 5000);
-	T_CHECK(rc == 128 + SIGKILL, "kill -9 of pvio-blkback: status %d", rc);
+	rc = blk_env_daemon_stop(env, STOP_SIGNAL, 5000);
+	T_CHECK(rc == STOP_STATUS, STOP_NAME " of pvio-blkback: status %d", rc);
 	T_CHECK(both_connected(env) == 0, "after kill %d", round);
 	T_CHECK(blk_env_daemon_start(env, NULL) == 0, "restart pvio-blkback");
 	return 0;
