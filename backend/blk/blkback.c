@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -288,6 +289,26 @@ fail:
 	if (rc == -EPROTO)
 		pvio_log(r->log, PVIO_LOG_WARN, "blkback", "%s: ring protocol error", r->name);
 	return rc;
+}
+
+int blkback_ring_quiesce(struct blkback_ring *r)
+{
+	struct pollfd pfd = { .fd = r->efd, .events = POLLIN };
+	int rc = 0;
+
+	if (r->rb.broken)
+		return -EPROTO;
+	/* Each completion makes the io fd readable: no timeout is needed to see the last. */
+	while (rc >= 0 && r->aio_inflight) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		rc = blkback_reap(r);
+	}
+	if (rc >= 0) {
+		blkback_barrier_run(r); /* its drain is over: it runs synchronously */
+		rc = push_notify(r);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 bool blkback_ring_has_requests(const struct blkback_ring *r)

@@ -135,6 +135,13 @@ struct blkback_ring;
 int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 			const struct blkback_ring_params *p);
 
+/*
+ * Take no new request; wait for the I/O in flight, answer it (and a barrier waiting for it)
+ * and push the responses.  For a hand-over: what is left unanswered is only what the front
+ * queued since.  0, or -EPROTO for a broken ring, or an errno of the wait.
+ */
+int blkback_ring_quiesce(struct blkback_ring *r);
+
 /* An eventfd that polls readable when I/O of this ring has completed (never changes). */
 int blkback_ring_io_fd(const struct blkback_ring *r);
 

@@ -240,6 +240,8 @@ void blkback_dev_disconnect(struct blkback_dev *dev)
 		if (dq->ring) {
 			struct blkback_stats st;
 
+			if (dev->quiesce)
+				blkback_ring_quiesce(dq->ring);
 			blkback_ring_stats(dq->ring, &st);
 			st.in_flight = 0; /* detach drains it */
 			blkback_ring_detach(dq->ring);
@@ -632,6 +634,8 @@ void blkback_dev_destroy(struct blkback_dev *dev, bool close)
 {
 	if (!dev)
 		return;
+	/* Left to a successor (or forgotten): answer what is in flight rather than leave it. */
+	dev->quiesce = !close;
 	blkback_dev_disconnect(dev);
 	if (close)
 		set_state(dev, XenbusStateClosed);

@@ -94,6 +94,7 @@ struct blkback_dev {
 					     has closed */
 	bool restarting;		  /* restart rule: no connect until the front has reset */
 	bool resume;			  /* connecting from the journals of a predecessor */
+	bool quiesce;			  /* answer the I/O in flight at disconnect (hand-over) */
 	struct blkback_disk disk;	  /* the backing disk (open while probed) */
 	bool cdrom;			  /* device-type "cdrom": VDISK_CDROM */
 	bool removable;			  /* removable=1: VDISK_REMOVABLE */
