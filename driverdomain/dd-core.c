@@ -64,6 +64,8 @@ static int open_fds(struct dd_core *c)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	if (c->handover_signal)
+		sigaddset(&set, SIGUSR2);
 	/* Blocked before any thread starts, so every thread inherits it. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) ||
 	    (c->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
@@ -119,7 +121,9 @@ static void on_signal(struct dd_core *c)
 	struct signalfd_siginfo si;
 
 	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		pvio_log(c->log, PVIO_LOG_INFO, c->prog, "signal %u: exiting", si.ssi_signo);
+		pvio_log(c->log, PVIO_LOG_INFO, c->prog, "signal %u: exiting%s", si.ssi_signo,
+			 si.ssi_signo == SIGUSR2 ? ", devices left to a successor" : "");
+		c->handover |= si.ssi_signo == SIGUSR2;
 		c->stop = true;
 	}
 }

@@ -4,7 +4,8 @@
  * thread and a pool of queue threads.
  *
  * The control plane (dd_core_run, the caller's thread) follows xenstore, signals (SIGTERM,
- * SIGINT), an optional once-a-second statistics timer and the queue threads' failure reports.
+ * SIGINT; SIGUSR2 with handover_signal), an optional once-a-second statistics timer and the
+ * queue threads' failure reports.
  * It owns every device's control plane and never touches a ring a queue thread owns.
  *
  * A queue thread (dd-thread.c) owns its own hypervisor handle: the ports of its rings are bound
@@ -119,8 +120,10 @@ struct dd_core {
 	const struct dd_core_ops *ops; /* the daemon's */
 	void *arg;		       /* the daemon's */
 	bool timer;		       /* run ops->timer once a second */
+	bool handover_signal;	       /* SIGUSR2 also stops, setting handover */
 	int epfd, sigfd, timerfd, failfd;
 	bool stop;		    /* a signal, or a fatal error, asked us to exit */
+	bool handover;		    /* it was SIGUSR2: leave the devices to a successor */
 	int err;		    /* that fatal error, or 0 */
 	unsigned int nthreads;	    /* queue threads */
 	struct dd_thread *threads;  /* nthreads entries (owned) */

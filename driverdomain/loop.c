@@ -142,6 +142,7 @@ int bbd_init(struct bbd *b)
 	b->core.ops = &core_ops;
 	b->core.arg = b;
 	b->core.timer = b->opts.stats_dir != NULL;
+	b->core.handover_signal = true;
 	return dd_core_init(&b->core, dd_core_threads(b->opts.threads), &hvo);
 }
 
@@ -157,7 +158,8 @@ void bbd_fini(struct bbd *b)
 {
 	struct bbd_device *d;
 
+	/* A hand-over leaves every state as it is, for a successor to re-attach (journals). */
 	while ((d = TAILQ_FIRST(&b->devices)))
-		bbd_device_forget(d, true);
+		bbd_device_forget(d, !b->core.handover);
 	dd_core_fini(&b->core);
 }

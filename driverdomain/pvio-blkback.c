@@ -33,6 +33,8 @@ static const char *const usage_text =
     "      --poll-us N         poll a ring N microseconds after its last work (default:\n"
     "                          a self-tuning budget of at most 50; 0 = never)\n"
     "      --stats-dir DIR     write per-device statistics files into DIR\n"
+    "      --journal-dir DIR   keep in-flight journals in DIR: a restart re-attaches to\n"
+    "                          Connected devices unnoticed (see RESTART AND UPGRADE)\n"
     "      --storage DIR       serve disks whose params name a file beneath DIR (repeatable;\n"
     "                          none: every disk is refused)\n"
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
@@ -54,7 +56,8 @@ enum {
 	OPT_USER,
 	OPT_ALLOW_ROOT,
 	OPT_NO_SANDBOX,
-	OPT_THREADS
+	OPT_THREADS,
+	OPT_JOURNAL
 };
 
 static const struct option long_opts[] = {
@@ -68,6 +71,7 @@ static const struct option long_opts[] = {
 	{ "max-persistent", required_argument, NULL, OPT_MAXPERS },
 	{ "poll-us", required_argument, NULL, OPT_POLL },
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
+	{ "journal-dir", required_argument, NULL, OPT_JOURNAL },
 	{ "storage", required_argument, NULL, OPT_STORAGE },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
@@ -153,6 +157,22 @@ static int storage_add(struct bbd_opts *o, const char *dir)
 	return 0;
 }
 
+/* --journal-dir DIR: open it now (O_PATH), before the sandbox; the journals are created in it. */
+static int journal_dir(struct bbd_opts *o, const char *dir)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "pvio-blkback: --journal-dir %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (o->dev.journal)
+		close(o->dev.journal_dirfd);
+	o->dev.journal = true;
+	o->dev.journal_dirfd = fd;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -201,6 +221,9 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 		case OPT_POLL:
 			ret = number(optarg, 1000000, &o->dev.poll_us, "--poll-us");
 			o->dev.poll_mode = o->dev.poll_us ? RING_POLL_FIXED : RING_POLL_OFF;
+			break;
+		case OPT_JOURNAL:
+			ret = journal_dir(o, optarg);
 			break;
 		case OPT_STATS:
 			o->stats_dir = optarg;
@@ -299,5 +322,7 @@ int main(int argc, char **argv)
 		hv_close(b.hv);
 	for (unsigned int i = 0; i < b.opts.storage.nr; i++)
 		close(b.opts.storage_dirs[i].fd);
+	if (b.opts.dev.journal)
+		close(b.opts.dev.journal_dirfd);
 	return ret ? 1 : 0;
 }

@@ -20,157 +20,30 @@
 
 #include "frontend/blk/blkfront.h"
 #include "tests/blk-env.h"
+#include "tests/blk-stream.h"
 
-#define DISK_BYTES (16u << 20)
-#define SECTORS	   (DISK_BYTES / BLK_SECTOR)
-#define DEPTH	   16u
-#define MAX_SECT   128u /* 64 KiB per write at most */
+#define DISK_BYTES BLK_STREAM_DISK_BYTES
+#define DEPTH	   BLK_STREAM_DEPTH
 #define KILLS	   2
-#define MIB	   (1u << 20)
-
-/* One write in flight. */
-struct wop {
-	bool busy;			    /* submitted, not yet reaped */
-	bool done;			    /* the callback ran */
-	int result;			    /* its result */
-	uint64_t sector;		    /* first sector */
-	uint32_t nsect;			    /* sectors */
-	uint32_t gen;			    /* the generation written */
-	uint8_t buf[MAX_SECT * BLK_SECTOR]; /* the data */
-};
-
-/* The guest's state. */
-struct stream {
-	struct t_link *link;	 /* to the test (a = guest) */
-	struct blkfront *bf;	 /* xvda */
-	uint32_t *acked;	 /* latest acknowledged generation per sector */
-	uint32_t *failed;	 /* generation of a later write that failed, 0 if none */
-	uint8_t *busy;		 /* a write in flight covers the sector */
-	struct wop ops[DEPTH];	 /* the writes in flight */
-	uint32_t gen;		 /* last generation handed out */
-	uint64_t rng;		 /* PRNG state */
-	uint64_t acks, failures; /* writes acknowledged, failed */
-	uint64_t reconnects;	 /* reconnects reported to the test */
-};
 
 static struct t_link link_;
 
-static void wop_done(void *arg, int result)
-{
-	struct wop *w = arg;
-
-	w->done = true;
-	w->result = result;
-}
-
-/* Start a write in slot w at a random place no write in flight overlaps. */
-static int wop_start(struct stream *s, struct wop *w)
-{
-	uint32_t nsect = 1 + (uint32_t)(blk_rand(&s->rng) % MAX_SECT);
-	uint64_t sector = blk_rand(&s->rng) % (SECTORS - nsect + 1);
-	int rc;
-
-	for (uint32_t i = 0; i < nsect; i++)
-		if (s->busy[sector + i])
-			return 0; /* try another place next round */
-	w->sector = sector;
-	w->nsect = nsect;
-	w->gen = ++s->gen;
-	w->done = false;
-	for (uint32_t i = 0; i < nsect; i++)
-		blk_tag_fill(w->buf + i * BLK_SECTOR, sector + i, w->gen);
-	rc = blkfront_submit(s->bf, BLKFRONT_WRITE, w->buf, sector * BLK_SECTOR, nsect * BLK_SECTOR,
-			     wop_done, w);
-	if (rc == -EAGAIN)
-		return 0;
-	T_CHECK(rc == 0, "submit: %d", rc);
-	w->busy = true;
-	memset(s->busy + sector, 1, nsect);
-	return 0;
-}
-
-static void wop_reap(struct stream *s, struct wop *w)
-{
-	w->busy = false;
-	memset(s->busy + w->sector, 0, w->nsect);
-	for (uint32_t i = 0; i < w->nsect; i++) {
-		if (w->result == 0) {
-			s->acked[w->sector + i] = w->gen;
-			s->failed[w->sector + i] = 0;
-		} else {
-			s->failed[w->sector + i] = w->gen;
-		}
-	}
-	if (w->result == 0)
-		s->acks++;
-	else
-		s->failures++;
-}
-
-/* Tell the test about each reconnect. */
-static int report_reconnects(struct stream *s)
+/* Tell the test about each reconnect (n: those reported so far). */
+static int report_reconnects(struct blk_stream *s, uint64_t *n)
 {
 	struct blkfront_stats st;
 
 	blkfront_get_stats(s->bf, &st);
-	for (; s->reconnects < st.reconnects; s->reconnects++)
-		T_CHECK(t_put(s->link->ab[1], "r", 1) == 0, "report");
+	for (; *n < st.reconnects; (*n)++)
+		T_CHECK(t_put(link_.ab[1], "r", 1) == 0, "report");
 	return 0;
 }
 
-/* One round: fill free slots (unless draining), poll, reap. */
-static int stream_round(struct stream *s, bool draining)
-{
-	int n;
-
-	for (unsigned int i = 0; i < DEPTH && !draining; i++)
-		if (!s->ops[i].busy)
-			T_CHECK(wop_start(s, &s->ops[i]) == 0, "start");
-	n = blkfront_poll(s->bf, 100);
-	T_CHECK(n >= 0, "poll: %d", n);
-	for (unsigned int i = 0; i < DEPTH; i++)
-		if (s->ops[i].busy && s->ops[i].done)
-			wop_reap(s, &s->ops[i]);
-	return report_reconnects(s);
-}
-
-static bool quit_asked(struct stream *s)
+static bool quit_asked(void)
 {
 	char c;
 
-	return t_readable(s->link->ba[0], 0) && read(s->link->ba[0], &c, 1) == 1 && c == 'q';
-}
-
-/* Read the disk back: every sector holds what was acknowledged last (or a failed later write). */
-static int verify(struct stream *s)
-{
-	uint8_t *buf = malloc(MIB);
-	uint64_t written = 0;
-
-	T_CHECK(buf, "malloc");
-	for (uint64_t off = 0; off < DISK_BYTES; off += MIB) {
-		T_CHECK(blkfront_read(s->bf, buf, off, MIB) == 0, "read back at %llu",
-			(unsigned long long)off);
-		for (uint32_t i = 0; i < MIB / BLK_SECTOR; i++) {
-			uint64_t sector = off / BLK_SECTOR + i;
-			uint32_t gen;
-			int rc = blk_tag_check(buf + i * BLK_SECTOR, sector, &gen);
-
-			T_CHECK(rc == 0, "sector %llu: %s", (unsigned long long)sector,
-				rc == -ENXIO ? "another sector's data" : "torn or corrupt");
-			T_CHECK(gen == s->acked[sector] ||
-				    (s->failed[sector] && gen == s->failed[sector]),
-				"sector %llu: generation %u, acknowledged %u: %s",
-				(unsigned long long)sector, gen, s->acked[sector],
-				gen < s->acked[sector] ? "an acknowledged write was lost"
-						       : "data nobody acknowledged");
-			written += gen != 0;
-		}
-	}
-	free(buf);
-	fprintf(stderr, "guest: %llu writes acknowledged, %llu sectors verified written\n",
-		(unsigned long long)s->acks, (unsigned long long)written);
-	return 0;
+	return t_readable(link_.ba[0], 0) && read(link_.ba[0], &c, 1) == 1 && c == 'q';
 }
 
 static int guest(void *arg)
@@ -182,40 +55,24 @@ static int guest(void *arg)
 	struct blkfront_opts o = {
 		.devid = BLK_XVDA, .queues = 2, .queue_depth = DEPTH, .timeout_ms = -1
 	};
-	struct stream *s = calloc(1, sizeof(*s));
 	struct blkfront_stats st;
-	int waited;
+	struct blk_stream *s;
+	uint64_t reconnects = 0;
 
-	T_CHECK(s, "malloc");
-	s->link = arg;
-	s->rng = 0xdead;
-	s->acked = calloc(SECTORS, sizeof(*s->acked));
-	s->failed = calloc(SECTORS, sizeof(*s->failed));
-	s->busy = calloc(SECTORS, 1);
-	T_CHECK(s->acked && s->failed && s->busy, "malloc");
-	T_CHECK(blkfront_open(&s->bf, &o) == 0, "blkfront_open");
-	T_CHECK(t_put(s->link->ab[1], "o", 1) == 0, "report open");
-	while (!quit_asked(s))
-		T_CHECK(stream_round(s, false) == 0, "stream");
-	for (waited = 0; blkfront_in_flight(s->bf) > 0 && waited < 300; waited++)
-		T_CHECK(stream_round(s, true) == 0, "drain");
-	T_CHECK(blkfront_in_flight(s->bf) == 0, "%u writes never completed",
-		blkfront_in_flight(s->bf));
-	for (unsigned int i = 0; i < DEPTH; i++)
-		if (s->ops[i].busy && s->ops[i].done)
-			wop_reap(s, &s->ops[i]);
-	T_CHECK(verify(s) == 0, "verify");
+	(void)arg;
+	T_CHECK(blk_stream_open(&s, &o) == 0, "stream");
+	T_CHECK(t_put(link_.ab[1], "o", 1) == 0, "report open");
+	while (!quit_asked())
+		T_CHECK(blk_stream_round(s, false) == 0 && report_reconnects(s, &reconnects) == 0,
+			"stream");
+	T_CHECK(blk_stream_finish(s) == 0, "drain and verify");
 	blkfront_get_stats(s->bf, &st);
 	fprintf(stderr, "guest: %llu reconnects, %llu requests re-issued\n",
 		(unsigned long long)st.reconnects, (unsigned long long)st.reissued);
 	T_CHECK(s->failures == 0 && st.errors == 0, "%llu writes failed",
 		(unsigned long long)s->failures);
 	T_CHECK(st.reconnects >= KILLS, "reconnects %llu", (unsigned long long)st.reconnects);
-	blkfront_close(s->bf);
-	free(s->acked);
-	free(s->failed);
-	free(s->busy);
-	free(s);
+	blk_stream_close(s);
 	return 0;
 }
 
@@ -247,7 +104,7 @@ int main(void)
 	T_CHECK(blk_env_disk(&env, "a", DISK_BYTES, path, sizeof(path)) == 0, "disk");
 	T_CHECK(blk_env_attach(&env, BLK_XVDA, path, false) == 0, "attach xvda");
 	T_CHECK(blk_env_daemon_start(&env, NULL) == 0, "start pvio-blkback");
-	T_CHECK(blk_env_guest(&env, guest, &link_, &pid) == 0, "fork the guest");
+	T_CHECK(blk_env_guest(&env, guest, NULL, &pid) == 0, "fork the guest");
 	T_CHECK(t_readable(link_.ab[0], BLK_ENV_ALARM_S * 1000) && t_get(link_.ab[0], &c, 1) == 0 &&
 		    c == 'o',
 		"the guest did not connect");

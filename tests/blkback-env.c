@@ -2,6 +2,7 @@
 /* blkback-env.c - the three domains of the pvio-blkback(8) tests (see blkback-env.h). */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "tests/blkback-env.h"
 #include "tests/blkback-front.h"
 #include "tests/xs-helpers.h"
+#include "xenbus/toolstack.h"
 
 /* The guest domain's first process. */
 static int guest_main(void *arg)
@@ -118,6 +120,42 @@ int tb_dd_run(struct tb_env *e, const char *prog, const char *const *argv)
 	T_CHECK(pid > 0 && t_put(e->dd_out[1], &pid, sizeof(pid)) == 0, "start %s", prog);
 	status = t_wait(pid);
 	T_CHECK(t_put(e->dd_out[1], &status, sizeof(status)) == 0, "report");
+	return 0;
+}
+
+int tb_dd_serve(struct tb_env *e, const char *rel, const char *const *argv)
+{
+	char prog[512], cmd;
+
+	T_CHECK(tb_dd_enter(e, rel, prog, sizeof(prog)) == 0, "enter");
+	while (read(e->go_dd[0], &cmd, 1) == 1 && cmd == 's')
+		T_CHECK(tb_dd_run(e, prog, argv) == 0, "daemon");
+	for (;;)
+		pause();
+}
+
+int tb_disk_add(struct tb_env *e, struct xs_handle *h, const struct xenbus_device_spec *s)
+{
+	struct xenbus_kv kv[2] = { { "params", NULL }, { "mode", "w" } };
+	struct xenbus_device_spec spec = *s;
+	char disk[128];
+	int fd;
+
+	snprintf(disk, sizeof(disk), "%s/disk.img", e->dir);
+	fd = open(disk, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	T_CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "disk");
+	close(fd);
+	kv[0].value = disk;
+	spec.back_extra = kv;
+	spec.n_back_extra = 2;
+	T_CHECK(xenbus_device_add(h, &spec) == 0, "add");
+	return 0;
+}
+
+int tb_daemon_start(struct tb_env *e, pid_t *pid)
+{
+	T_CHECK(write(e->go_dd[1], "s", 1) == 1 && t_get(e->dd_out[0], pid, sizeof(*pid)) == 0,
+		"daemon start");
 	return 0;
 }
 

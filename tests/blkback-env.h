@@ -15,6 +15,7 @@
 
 struct hv;
 struct xs_handle;
+struct xenbus_device_spec;
 
 struct tb_env {
 	char dir[64];		 /* a fresh directory for the disks, removed if the test passed */
@@ -54,6 +55,15 @@ int tb_daemon_term(struct tb_env *e, pid_t pid);
 int tb_dd_enter(struct tb_env *e, const char *rel, char *prog, size_t len);
 /* In the driver domain: run prog, report its pid and, once it exits, its status on dd_out. */
 int tb_dd_run(struct tb_env *e, const char *prog, const char *const *argv);
+/*
+ * The driver domain's first process of a test that restarts the daemon: enter (rel, as
+ * tb_dd_enter), then run the daemon (tb_dd_run) each time dom0 asks with tb_daemon_start.
+ */
+int tb_dd_serve(struct tb_env *e, const char *rel, const char *const *argv);
+/* In dom0: a 1 MiB disk.img in the private directory, added as device s (params, mode w). */
+int tb_disk_add(struct tb_env *e, struct xs_handle *h, const struct xenbus_device_spec *s);
+/* In dom0: ask tb_dd_serve for a new daemon; *pid gets it. */
+int tb_daemon_start(struct tb_env *e, pid_t *pid);
 
 /* In the guest: tell dom0 step c is done and wait for its ack. */
 int tb_step(struct tb_env *e, char c);

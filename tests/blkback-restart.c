@@ -69,54 +69,32 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 	return 0;
 }
 
-/* The driver domain's first process: starts a daemon on each 's', reports pid and status. */
+/* The driver domain's first process: starts a daemon each time dom0 asks. */
 static int driver_domain(void *arg)
 {
 	const char *argv[] = { "pvio-blkback", "--storage", env.dir,
 			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
-	char prog[512], cmd;
 
 	(void)arg;
-	T_CHECK(tb_dd_enter(&env, "pvio-blkback", prog, sizeof(prog)) == 0, "enter");
-	while (read(env.go_dd[0], &cmd, 1) == 1 && cmd == 's')
-		T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
-	for (;;)
-		pause();
-}
-
-/* Ask the driver domain for a new daemon. */
-static int start_daemon(pid_t *pid)
-{
-	T_CHECK(write(env.go_dd[1], "s", 1) == 1 && t_get(env.dd_out[0], pid, sizeof(*pid)) == 0,
-		"daemon start");
-	return 0;
+	return tb_dd_serve(&env, "pvio-blkback", argv);
 }
 
 static int run(struct xs_handle *h)
 {
-	const struct xenbus_kv back[] = { { "params", NULL }, { "mode", "w" } };
-	struct xenbus_kv kv[2] = { back[0], back[1] };
 	struct xenbus_device_spec s = spec();
-	char disk[128], c;
 	pid_t daemon;
-	int fd, status;
+	int status;
+	char c;
 
-	snprintf(disk, sizeof(disk), "%s/disk.img", env.dir);
-	fd = open(disk, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	T_CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "disk");
-	close(fd);
-	kv[0].value = disk;
-	s.back_extra = kv;
-	s.n_back_extra = 2;
-	T_CHECK(xenbus_device_add(h, &s) == 0, "add");
+	T_CHECK(tb_disk_add(&env, h, &s) == 0, "disk");
 	T_CHECK(tb_env_go_dd(&env) == 0, "go");
-	T_CHECK(start_daemon(&daemon) == 0, "first daemon");
+	T_CHECK(tb_daemon_start(&env, &daemon) == 0, "first daemon");
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
 	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'K', "guest connected");
 	T_CHECK(kill(daemon, SIGKILL) == 0 && t_get(env.dd_out[0], &status, sizeof(status)) == 0 &&
 		    status == 128 + SIGKILL,
 		"kill -9: status %d", status);
-	T_CHECK(start_daemon(&daemon) == 0, "second daemon");
+	T_CHECK(tb_daemon_start(&env, &daemon) == 0, "second daemon");
 	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
 	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'R', "guest reconnected");
 	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");

@@ -23,6 +23,7 @@
 #include <xen/io/blkif.h>
 
 #include "backend/blk/blkback.h"
+#include "backend/blk/journal.h"
 #include "grant/mapcache.h"
 #include "ring/ring.h"
 
@@ -108,14 +109,16 @@ struct blkback_ring {
 	struct blkback_stats stats;	     /* counters (pgrant_* filled from the cache) */
 	struct ring_poll poll;		     /* blkback_ring_poll_wait's budget */
 	bool spun;			     /* the last poll_wait found work */
+	struct blkback_journal *journal;     /* requests in flight, for a successor; or NULL */
 };
 
 /* blkback.c */
 /* A rate-limited warning about something the guest (or its disk) caused. */
 __attribute__((format(printf, 2, 3))) void blkback_warn(struct blkback_ring *r, const char *fmt,
 							...);
-/* Answer into a zeroed slot, field by field (XSA-216). */
-void blkback_respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status);
+/* Answer the request of journal slot into a zeroed ring slot, field by field (XSA-216). */
+void blkback_respond(struct blkback_ring *r, uint32_t slot, uint64_t id, uint8_t op,
+		     int16_t status);
 /* Release the entry's grants, account, answer with status and free the entry. */
 void blkback_finish(struct blkback_ring *r, struct blkback_req *e, int16_t status);
 

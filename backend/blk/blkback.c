@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -44,7 +45,7 @@ void blkback_warn(struct blkback_ring *r, const char *fmt, ...)
 		 r->log_budget ? "" : " (further messages suppressed)");
 }
 
-void blkback_respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t status)
+void blkback_respond(struct blkback_ring *r, uint32_t slot, uint64_t id, uint8_t op, int16_t status)
 {
 	struct blkif_response *rsp = ring_back_rsp_slot(&r->rb);
 
@@ -53,6 +54,9 @@ void blkback_respond(struct blkback_ring *r, uint64_t id, uint8_t op, int16_t st
 	rsp->id = id;
 	rsp->operation = op;
 	rsp->status = status;
+	/* Recorded before any push can publish it (journal.c). */
+	if (r->journal)
+		blkback_journal_answer(r->journal, slot, r->rb.rsp_prod_pvt - 1);
 }
 
 static struct blkback_req *req_alloc(struct blkback_ring *r)
@@ -72,6 +76,19 @@ static struct blkback_req *req_alloc(struct blkback_ring *r)
 	return e;
 }
 
+/* Entry slot in particular (a journal's request executed again), or NULL if it is taken. */
+static struct blkback_req *req_alloc_at(struct blkback_ring *r, uint32_t slot)
+{
+	for (unsigned int i = 0; i < r->nfree; i++) {
+		if (r->free[i] != slot)
+			continue;
+		r->free[i] = r->free[r->nfree - 1];
+		r->free[r->nfree - 1] = slot;
+		return req_alloc(r);
+	}
+	return NULL;
+}
+
 void blkback_finish(struct blkback_ring *r, struct blkback_req *e, int16_t status)
 {
 	blkback_segs_release(r, e);
@@ -81,21 +98,21 @@ void blkback_finish(struct blkback_ring *r, struct blkback_req *e, int16_t statu
 		r->stats.bytes_read += e->bytes;
 	else if (status == BLKIF_RSP_ERROR)
 		r->stats.errors++;
-	blkback_respond(r, e->id, e->rsp_op, status);
+	blkback_respond(r, (uint32_t)(e - r->reqs), e->id, e->rsp_op, status);
 	e->busy = false;
 	r->free[r->nfree++] = (uint32_t)(e - r->reqs);
 	r->stats.in_flight--;
 }
 
 /* An operation we do not serve. */
-static void refuse(struct blkback_ring *r, const struct blkif_request *req)
+static void refuse(struct blkback_ring *r, uint32_t slot, const struct blkif_request *req)
 {
 	r->stats.unsupported++;
 	blkback_warn(r, "unsupported operation %u", req->operation);
-	blkback_respond(r, req->id, req->operation, BLKIF_RSP_EOPNOTSUPP);
+	blkback_respond(r, slot, req->id, req->operation, BLKIF_RSP_EOPNOTSUPP);
 }
 
-static void take_discard(struct blkback_ring *r, const struct blkif_request *req)
+static void take_discard(struct blkback_ring *r, uint32_t slot, const struct blkif_request *req)
 {
 	struct blkif_request_discard d;
 	int16_t status;
@@ -107,7 +124,7 @@ static void take_discard(struct blkback_ring *r, const struct blkif_request *req
 		r->stats.errors++;
 	else if (status == BLKIF_RSP_EOPNOTSUPP)
 		r->stats.unsupported++;
-	blkback_respond(r, d.id, d.operation, status);
+	blkback_respond(r, slot, d.id, d.operation, status);
 }
 
 /* Plan a read, write, flush, barrier or indirect request into e: 0 or -EINVAL. */
@@ -133,9 +150,21 @@ static int take_planned(struct blkback_ring *r, const struct blkif_request *req,
 	return blkback_plan_indirect(r, &ind, e);
 }
 
-/* One private copy off the ring: answer it now or start its I/O. */
-static void take(struct blkback_ring *r, const struct blkif_request *req)
+/* Record the request in journal slot (if journalling) as taken off the ring at idx. */
+static void journal_take(struct blkback_ring *r, uint32_t slot, uint32_t idx,
+			 const struct blkif_request *req)
 {
+	if (r->journal)
+		blkback_journal_take(r->journal, slot, idx, req);
+}
+
+/*
+ * One private copy off the ring, taken at index idx: answer it now or start its I/O.  slot:
+ * the journal slot (and table entry) it must use when executed again from a journal, else -1.
+ */
+static void take(struct blkback_ring *r, const struct blkif_request *req, uint32_t idx, int slot)
+{
+	uint32_t now = slot < 0 ? r->rb.nr_ents : (uint32_t)slot; /* the slot of an answer now */
 	struct blkback_req *e;
 
 	switch (req->operation) {
@@ -152,22 +181,26 @@ static void take(struct blkback_ring *r, const struct blkif_request *req)
 		r->stats.barriers++;
 		break;
 	case BLKIF_OP_DISCARD:
-		take_discard(r, req);
+		journal_take(r, now, idx, req);
+		take_discard(r, now, req);
 		return;
 	case BLKIF_OP_INDIRECT:
 		if (r->max_indirect)
 			break;
 		__attribute__((fallthrough)); /* not advertised */
 	default:
-		refuse(r, req);
+		journal_take(r, now, idx, req);
+		refuse(r, now, req);
 		return;
 	}
-	e = req_alloc(r);
+	e = slot < 0 ? req_alloc(r) : req_alloc_at(r, now);
 	if (!e) { /* cannot happen: the ring bounds what is unanswered to nr_ents */
 		r->stats.errors++;
-		blkback_respond(r, req->id, req->operation, BLKIF_RSP_ERROR);
+		journal_take(r, now, idx, req);
+		blkback_respond(r, now, req->id, req->operation, BLKIF_RSP_ERROR);
 		return;
 	}
+	journal_take(r, (uint32_t)(e - r->reqs), idx, req);
 	if (take_planned(r, req, e) < 0)
 		blkback_finish(r, e, BLKIF_RSP_ERROR);
 	else
@@ -188,7 +221,7 @@ static int take_batch(struct blkback_ring *r)
 		rc = ring_back_consume(&r->rb, &req, 1);
 		if (rc <= 0)
 			break;
-		take(r, &req);
+		take(r, &req, r->rb.req_cons - 1, -1);
 	}
 	r->plugging = false;
 	blkback_unplug(r);
@@ -278,6 +311,26 @@ int blkback_ring_process(struct blkback_ring *r)
 	if (rc == -EPROTO)
 		pvio_log(r->log, PVIO_LOG_WARN, "blkback", "%s: ring protocol error", r->name);
 	return rc;
+}
+
+int blkback_ring_quiesce(struct blkback_ring *r)
+{
+	struct pollfd pfd = { .fd = r->efd, .events = POLLIN };
+	int rc = 0;
+
+	if (r->rb.broken)
+		return -EPROTO;
+	/* Each completion makes the io fd readable: no timeout is needed to see the last. */
+	while (rc >= 0 && r->aio_inflight) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		rc = blkback_reap(r);
+	}
+	if (rc >= 0) {
+		blkback_barrier_run(r); /* its drain is over: it runs synchronously */
+		rc = push_notify(r);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 bool blkback_ring_has_requests(const struct blkback_ring *r)
@@ -445,6 +498,40 @@ static int io_init(struct blkback_ring *r, const struct blkback_ring_params *p)
 	return 0;
 }
 
+/* Carry on from a loaded journal: its indices, then execute again what it left unanswered. */
+static int journal_resume(struct blkback_ring *r)
+{
+	uint32_t req_cons, rsp, idx, slot = 0;
+	struct blkif_request req;
+
+	blkback_journal_indices(r->journal, &req_cons, &rsp);
+	/* What the ring published cannot be ahead of what was recorded (journal.c). */
+	if ((int32_t)(rsp - r->rb.rsp_prod_pub) < 0 || rsp - r->rb.rsp_prod_pub > r->rb.nr_ents)
+		return -EBADMSG;
+	r->rb.req_cons = req_cons;
+	r->rb.rsp_prod_pvt = rsp;
+	while (blkback_journal_next(r->journal, &slot, &idx, &req))
+		take(r, &req, idx, (int)slot - 1);
+	return 0;
+}
+
+static int journal_attach(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	struct blkback_journal_id id = { .frontend = p->frontend,
+					 .order = p->order,
+					 .nr_ents = r->rb.nr_ents,
+					 .refs = p->refs };
+	int rc;
+
+	if (!p->journal_name)
+		return p->resume ? -EBADMSG : 0;
+	rc = blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, !p->resume,
+				  r->rb.req_cons);
+	if (rc == 0 && p->resume)
+		rc = journal_resume(r);
+	return rc;
+}
+
 int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 			const struct blkback_ring_params *p)
 {
@@ -469,10 +556,16 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 	rc = io_init(r, p);
 	if (rc < 0)
 		goto free_io;
+	rc = journal_attach(r, p);
+	if (rc < 0)
+		goto free_io;
 	*rp = r;
 	return 0;
 
 free_io:
+	/* journal_resume fails before it starts anything. */
+	blkback_journal_close(r->journal);
+	mapcache_destroy(r->cache);
 	if (r->aio)
 		io_destroy(r->aio);
 	if (r->efd >= 0)
@@ -498,6 +591,7 @@ void blkback_ring_detach(struct blkback_ring *r)
 		if (r->reqs[i].busy)
 			blkback_segs_release(r, &r->reqs[i]);
 	mapcache_destroy(r->cache);
+	blkback_journal_close(r->journal);
 	close(r->efd);
 	hv_grant_unmap(r->hv, r->sring, r->ring_pages);
 	tables_free(r);

@@ -99,6 +99,15 @@ struct blkback_ring_params {
 	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
 	enum ring_poll_mode poll_mode;	    /* blkback_ring_poll_wait: adaptive (0), fixed, off */
 	unsigned int poll_us;		    /* the fixed budget of RING_POLL_FIXED */
+	/*
+	 * The in-flight journal (journal.c): journal_name (no '/') beneath the directory
+	 * journal_dirfd; NULL: none.  resume: load it and carry on where the process that wrote
+	 * it stopped (its ring is the same, still Connected), executing again what it left
+	 * unanswered; -EBADMSG when it is missing or not valid.  Otherwise it starts empty.
+	 */
+	const char *journal_name;
+	int journal_dirfd;
+	bool resume;
 };
 
 /* Per-ring counters, for the statistics a tool reads and for tests. */
@@ -128,6 +137,13 @@ struct blkback_ring;
  */
 int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 			const struct blkback_ring_params *p);
+
+/*
+ * Take no new request; wait for the I/O in flight, answer it (and a barrier waiting for it)
+ * and push the responses.  For a hand-over: what is left unanswered is only what the front
+ * queued since.  0, or -EPROTO for a broken ring, or an errno of the wait.
+ */
+int blkback_ring_quiesce(struct blkback_ring *r);
 
 /* An eventfd that polls readable when I/O of this ring has completed (never changes). */
 int blkback_ring_io_fd(const struct blkback_ring *r);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
@@ -239,6 +240,8 @@ void blkback_dev_disconnect(struct blkback_dev *dev)
 		if (dq->ring) {
 			struct blkback_stats st;
 
+			if (dev->quiesce)
+				blkback_ring_quiesce(dq->ring);
 			blkback_ring_stats(dq->ring, &st);
 			st.in_flight = 0; /* detach drains it */
 			blkback_ring_detach(dq->ring);
@@ -279,7 +282,7 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 	struct blkback_dev_queue *dq = &dev->queues[q];
 	grant_ref_t refs[1u << RING_ORDER_MAX];
 	struct blkback_ring_params p;
-	char dir[300], name[64];
+	char dir[300], name[64], jname[80];
 	uint32_t remote;
 	int ret;
 
@@ -303,6 +306,9 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		return ret;
 	}
 	snprintf(name, sizeof(name), "%s q%u", dev->name, q);
+	snprintf(jname, sizeof(jname), "%s-q%u.journal", dev->name, q);
+	for (char *c = jname; *c; c++) /* "vbd 3/51712" -> "vbd-3-51712" */
+		*c = *c == ' ' || *c == '/' ? '-' : *c;
 	p = (struct blkback_ring_params){
 		.frontend = dev->xd.otherend_id,
 		.refs = refs,
@@ -316,6 +322,9 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 		.log = dev->opts.log,
 		.poll_mode = dev->opts.poll_mode,
 		.poll_us = dev->opts.poll_us,
+		.journal_name = dev->opts.journal ? jname : NULL,
+		.journal_dirfd = dev->opts.journal_dirfd,
+		.resume = dev->resume,
 	};
 	ret = blkback_ring_attach(&dq->ring, dq->hv, &p);
 	if (ret) {
@@ -416,15 +425,17 @@ static int connect(struct blkback_dev *dev)
 		dev_fatal(dev, ret, "scheduling the rings: %s", strerror(-ret));
 		return ret;
 	}
-	ret = xenbus_transaction(&dev->xd, connected_fn, dev);
+	/* Re-attached: everything the front read is as it was, and no state changes. */
+	ret = dev->resume ? 0 : xenbus_transaction(&dev->xd, connected_fn, dev);
 	if (ret) {
 		dev_fatal(dev, ret, "writing the disk's properties");
 		return ret;
 	}
 	dev->xd.state = XenbusStateConnected;
 	pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX,
-		 "%s: -> Connected (%u queue(s), ring order %u, persistent %d)", dev->name, nq,
-		 dev->ring_order, dev->persistent);
+		 "%s: %s (%u queue(s), ring order %u, persistent %d)", dev->name,
+		 dev->resume ? "re-attached" : "-> Connected", nq, dev->ring_order,
+		 dev->persistent);
 	notify(dev, BLKBACK_DEV_STATE);
 	return 0;
 }
@@ -507,6 +518,39 @@ static enum xenbus_state own_state(struct blkback_dev *dev)
 	return (enum xenbus_state)v;
 }
 
+/*
+ * A device Connected at both ends that a predecessor served with journals: take its rings over
+ * through the normal connect path, reading what was negotiated as at a first connect, with no
+ * state change.  0, or nonzero when the restart rule must apply instead.
+ */
+static int reattach(struct blkback_dev *dev)
+{
+	struct timespec t0, t1;
+	enum xenbus_state fstate;
+	int ret;
+
+	if (!dev->opts.journal || !dev->probed || dev->xd.state != XenbusStateConnected ||
+	    xenbus_read_otherend_state(&dev->xd, &fstate) || fstate != XenbusStateConnected)
+		return -EAGAIN;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dev->resume = true;
+	ret = connect(dev);
+	dev->resume = false;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ret) {
+		blkback_dev_disconnect(dev);
+		dev->failed = false;
+		dev->xd.state = XenbusStateConnected;
+		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: cannot re-attach: %s", dev->name,
+			 strerror(-ret));
+		return ret;
+	}
+	/* For the admin and pvio-blkback(8)'s figures: what a re-attach itself costs. */
+	pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: re-attach took %ld us", dev->name,
+		 (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	return 0;
+}
+
 int blkback_dev_start(struct blkback_dev *dev)
 {
 	enum xenbus_state own = own_state(dev);
@@ -515,13 +559,13 @@ int blkback_dev_start(struct blkback_dev *dev)
 
 	dev->xd.state = own;
 	ret = probe(dev);
-	if (restart) {
+	if (restart && (ret || reattach(dev))) {
 		/* A dead back end left this device: start over from Closed (see the man page). */
 		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: found in state %s: restarting",
 			 dev->name, xenbus_state_name(own));
 		dev->restarting = true;
 		set_state(dev, XenbusStateClosed);
-	} else if (ret == 0) {
+	} else if (!restart && ret == 0) {
 		set_state(dev, XenbusStateInitWait);
 	}
 	ret = xenbus_watch_otherend(&dev->xd);
@@ -593,6 +637,8 @@ void blkback_dev_destroy(struct blkback_dev *dev, bool close)
 {
 	if (!dev)
 		return;
+	/* Left to a successor (or forgotten): answer what is in flight rather than leave it. */
+	dev->quiesce = !close;
 	blkback_dev_disconnect(dev);
 	if (close)
 		set_state(dev, XenbusStateClosed);

@@ -76,6 +76,12 @@ struct blkback_dev_opts {
 	 * and its ring mapped through, e.g. that of the thread that will serve it; called with arg.
 	 */
 	struct hv *(*queue_hv)(void *arg, unsigned int q);
+	/*
+	 * Keep an in-flight journal per ring in the directory journal_dirfd (journal.c), and
+	 * re-attach to a device found Connected at both ends from it instead of restarting it.
+	 */
+	bool journal;
+	int journal_dirfd;
 };
 
 /* One queue of a connected device. */
@@ -97,6 +103,8 @@ struct blkback_dev {
 	bool failed;			  /* a fatal error was reported: no connect until the front
 					     has closed */
 	bool restarting;		  /* restart rule: no connect until the front has reset */
+	bool resume;			  /* connecting from the journals of a predecessor */
+	bool quiesce;			  /* answer the I/O in flight at disconnect (hand-over) */
 	struct blkback_disk disk;	  /* the backing disk (open while probed) */
 	bool cdrom;			  /* device-type "cdrom": VDISK_CDROM */
 	bool removable;			  /* removable=1: VDISK_REMOVABLE */

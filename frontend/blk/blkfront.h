@@ -80,6 +80,13 @@ struct blkfront_opts {
 	blkfront_log_fn *log; /* NULL: lines to stderr */
 	void *log_arg;	      /* log's argument */
 	enum blkfront_log_level log_level; /* most verbose level logged; 0: BLKFRONT_LOG_WARN */
+	/*
+	 * Behave as Linux's xen-blkfront when the back-end goes: never reconnect.  A back-end
+	 * process that dies leaves us Connected with requests queued on the ring, waiting for a
+	 * successor to take the ring over; only the back-end's state leaving Connected (or a
+	 * broken ring) fails the device, with -ENOTCONN.  Event-channel states are not watched.
+	 */
+	bool no_reconnect;
 };
 
 /* What was negotiated, and the disk's properties (the back-end's keys). */

@@ -13,6 +13,10 @@
  * Initialising; at its InitWait we hand-shake again, and at Connected re-issue.  online=0, or
  * the back-end's directory gone, completes everything with -ENODEV.
  *
+ * With opts.no_reconnect (the model of an unmodified Linux front-end) none of this happens: a
+ * back-end process that dies leaves the rings as they are, for its successor to take over
+ * (pvio-blkback(8), RESTART AND UPGRADE); losing the back-end ends the device with -ENOTCONN.
+ *
  * Without xenstore (pvio-xenstored died) no handshake is possible: the connected rings serve
  * on, and losing the back-end then ends the device with -ENOTCONN.  Without the hypervisor
  * (pvio-hv died) no grant can end and no peer's death is seen: the device ends at once with
@@ -86,8 +90,8 @@ void bf_lost(struct blkfront *bf, const char *why)
 		return;
 	pvio_log(bf->log, PVIO_LOG_WARN, "blkfront", "vbd %u: back-end lost (%s)", bf->info.devid,
 		 why);
-	if (bf->xs_lost) {
-		/* No xenstore to hand-shake through again. */
+	if (bf->xs_lost || bf->opts.no_reconnect) {
+		/* No xenstore to hand-shake through again, or the caller wants no reconnect. */
 		bf_gone(bf, -ENOTCONN);
 		return;
 	}
@@ -160,7 +164,8 @@ int bf_check_channels(struct blkfront *bf)
 	unsigned int i;
 	int st;
 
-	if (!hv_evtchn_state_observable(bf->hv))
+	/* no_reconnect: a port gone unbound is a back-end restarting, to wait for. */
+	if (!hv_evtchn_state_observable(bf->hv) || bf->opts.no_reconnect)
 		return 0;
 	for (i = 0; i < bf->nqueues && bf->status == BF_CONNECTED; i++) {
 		st = hv_evtchn_state(bf->hv, bf->queues[i].port);

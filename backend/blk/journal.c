@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal.c - the in-flight journal of one blkback ring.
+ *
+ * Why: the ring alone cannot tell a new back-end which requests the old one took and did not
+ * answer.  Responses go out of order, and a response overwrites the ring slot of whatever
+ * request came first, so the unanswered requests' contents may be gone from the ring.
+ *
+ * Where: a file of the driver domain (mode 0600, in the directory pvio-blkback(8) is given with
+ * --journal-dir), mapped MAP_SHARED.  Every store lands in the page cache at once, so it
+ * survives a kill -9 of the process (not a crash of the domain's kernel, which the front-end
+ * would not survive either).  A file rather than a memfd: nothing has to keep it open across
+ * the restart.  The guest never sees it, so it widens nothing a domain can reach.
+ *
+ * Format: a header (magic, version, the ring's identity: front-end, order, entries, ring refs;
+ * then req_cons and rsp_prod_pvt as the old process had them) and nr_ents + 1 slots, each
+ * { state, req_idx, answered, answered_at, a copy of the request as taken off the ring }.
+ * Slot i follows entry i of the ring's table of requests in flight; slot nr_ents holds the one
+ * request being answered on the spot (refused, discard, no entry).
+ *
+ * Order of the stores (each a release store of an aligned 32-bit word, so that a kill at any
+ * point leaves some prefix of them):
+ *   take:   slot.req, slot.req_idx = idx, slot.answered = 0, slot.state = TAKEN; req_cons = idx+1
+ *   answer: (response written into ring slot rsp) slot.answered_at = rsp, slot.answered = 1;
+ *           rsp_prod_pvt = rsp + 1; slot.state = FREE
+ *   push:   only after the answer's stores, the ring's rsp_prod moves (so rsp_prod <= rsp_prod_pvt
+ *           recorded here, always).
+ * Recovery: req_cons and rsp_prod_pvt are taken from the journal; the responses in
+ * [ring rsp_prod, rsp_prod_pvt) are in the ring already and only need pushing.  A slot TAKEN
+ *   - with req_idx >= req_cons was not recorded as consumed: the ring still holds it at req_idx
+ *     (no response is written between a take and its req_cons store), it is consumed again;
+ *   - answered with answered_at < rsp_prod_pvt was answered and counted: dropped;
+ *   - otherwise it is executed again; a response written but not counted (kill before the
+ *     rsp_prod_pvt store) sits at index rsp_prod_pvt, never pushed, and the new answer
+ *     overwrites it.
+ * So each request is answered exactly once.  Consistency check: the slots executed again must be
+ * exactly req_cons - rsp_prod_pvt, else the journal is refused.  Reads and writes are idempotent
+ * to execute again (the front-end has no other I/O to the same blocks in flight); so is a flush
+ * (one more fdatasync), a barrier (drain, sync, write, sync) and a discard (the range was to be
+ * discarded and nothing overlapping was answered since).  The old process's aio is finished
+ * before it is gone: the kernel waits for it at exit.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/blk/journal.h"
+#include "ring/ring.h"
+
+struct blkback_journal {
+	struct journal_head *h;
+	size_t size;
+};
+
+static void store(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static size_t journal_size(uint32_t nr_ents)
+{
+	return sizeof(struct journal_head) + (size_t)(nr_ents + 1) * sizeof(struct journal_slot);
+}
+
+/* Whether a comes before b in the ring's modular index space. */
+static bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+/* Whether slot s is to be executed again (see the top of the file). */
+static bool slot_pending(const struct journal_head *h, const struct journal_slot *s)
+{
+	if (s->state != SLOT_TAKEN || !before(s->req_idx, h->req_cons))
+		return false;
+	return !(s->answered == 1 && before(s->answered_at, h->rsp_prod_pvt));
+}
+
+/* The checks a loaded journal must pass: the file is ours, but treat it as hostile anyway. */
+static int journal_check(const struct journal_head *h, const struct blkback_journal_id *id)
+{
+	uint32_t nref = 1u << id->order, pending = 0, i;
+
+	if (h->magic != JOURNAL_MAGIC || h->version != JOURNAL_VERSION ||
+	    h->frontend != id->frontend || h->order != id->order || h->nr_ents != id->nr_ents)
+		return -EBADMSG;
+	for (i = 0; i < nref; i++)
+		if (h->refs[i] != id->refs[i])
+			return -EBADMSG;
+	if (before(h->req_cons, h->rsp_prod_pvt) || h->req_cons - h->rsp_prod_pvt > h->nr_ents)
+		return -EBADMSG;
+	for (i = 0; i <= h->nr_ents; i++) {
+		const struct journal_slot *s = &h->slots[i];
+
+		if (s->state > SLOT_TAKEN || s->answered > 1)
+			return -EBADMSG;
+		pending += slot_pending(h, s);
+	}
+	return pending == h->req_cons - h->rsp_prod_pvt ? 0 : -EBADMSG;
+}
+
+static void journal_init(struct journal_head *h, const struct blkback_journal_id *id,
+			 uint32_t start)
+{
+	memset(h, 0, journal_size(id->nr_ents));
+	h->version = JOURNAL_VERSION;
+	h->frontend = id->frontend;
+	h->order = id->order;
+	h->nr_ents = id->nr_ents;
+	for (uint32_t i = 0; i < 1u << id->order; i++)
+		h->refs[i] = id->refs[i];
+	h->req_cons = h->rsp_prod_pvt = start;
+	store(&h->magic, JOURNAL_MAGIC); /* last: a half-written journal is not one */
+}
+
+/*
+ * Open name beneath dirfd as our own regular file of the right size.  A fresh one replaces
+ * whatever was there (O_EXCL: never through a link someone left).
+ */
+static int journal_fd(int dirfd, const char *name, bool fresh, size_t size)
+{
+	int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_CREAT | O_EXCL : 0), fd, ret = 0;
+	struct stat st;
+
+	if (fresh && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	fd = openat(dirfd, name, flags, 0600);
+	if (fd < 0)
+		return fresh ? -errno : -EBADMSG;
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		ret = -EBADMSG;
+	else if (fresh && fallocate(fd, 0, 0, (off_t)size) < 0)
+		ret = -errno;
+	else if ((size_t)st.st_size != size && !fresh)
+		ret = -EBADMSG;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *name,
+			 const struct blkback_journal_id *id, bool fresh, uint32_t start)
+{
+	size_t size = journal_size(id->nr_ents);
+	struct blkback_journal *j;
+	void *map;
+	int fd, ret;
+
+	if (id->order > RING_ORDER_MAX || !id->nr_ents || strchr(name, '/'))
+		return -EINVAL;
+	fd = journal_fd(dirfd, name, fresh, size);
+	if (fd < 0)
+		return fd;
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ret = map == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
+	if (fresh)
+		journal_init(map, id, start);
+	else if ((ret = journal_check(map, id)) != 0)
+		goto unmap;
+	j = malloc(sizeof(*j));
+	if (!j) {
+		ret = -ENOMEM;
+		goto unmap;
+	}
+	j->h = map;
+	j->size = size;
+	*jp = j;
+	return 0;
+
+unmap:
+	munmap(map, size);
+	return ret;
+}
+
+void blkback_journal_close(struct blkback_journal *j)
+{
+	if (!j)
+		return;
+	munmap(j->h, j->size);
+	free(j);
+}
+
+void blkback_journal_take(struct blkback_journal *j, uint32_t slot, uint32_t idx,
+			  const struct blkif_request *req)
+{
+	struct journal_slot *s = &j->h->slots[slot];
+
+	memcpy(&s->req, req, sizeof(s->req));
+	store(&s->req_idx, idx);
+	store(&s->answered, 0);
+	store(&s->state, SLOT_TAKEN);
+	/* Executing a journal's request again does not move req_cons back. */
+	if (before(j->h->req_cons, idx + 1))
+		store(&j->h->req_cons, idx + 1);
+}
+
+void blkback_journal_answer(struct blkback_journal *j, uint32_t slot, uint32_t rsp)
+{
+	struct journal_slot *s = &j->h->slots[slot];
+
+	store(&s->answered_at, rsp);
+	store(&s->answered, 1);
+	store(&j->h->rsp_prod_pvt, rsp + 1);
+	store(&s->state, SLOT_FREE);
+}
+
+void blkback_journal_indices(const struct blkback_journal *j, uint32_t *req_cons,
+			     uint32_t *rsp_prod_pvt)
+{
+	*req_cons = j->h->req_cons;
+	*rsp_prod_pvt = j->h->rsp_prod_pvt;
+}
+
+bool blkback_journal_next(const struct blkback_journal *j, uint32_t *slot, uint32_t *idx,
+			  struct blkif_request *req)
+{
+	for (; *slot <= j->h->nr_ents; (*slot)++) {
+		const struct journal_slot *s = &j->h->slots[*slot];
+
+		if (slot_pending(j->h, s)) {
+			memcpy(req, &s->req, sizeof(*req));
+			*idx = s->req_idx;
+			(*slot)++;
+			return true;
+		}
+	}
+	return false;
+}

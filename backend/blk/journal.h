@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * journal.h - the in-flight journal of one blkback ring: what a new pvio-blkback needs to take
+ * over a ring that a dead (or stopped) one was serving, without the front-end noticing.  See
+ * journal.c for the format and the argument that no request is lost or answered twice.
+ */
+#ifndef PVIO_BACKEND_BLK_JOURNAL_H
+#define PVIO_BACKEND_BLK_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h> /* Xen's public headers expect it first */
+
+#include <xen/io/blkif.h>
+
+#include "ring/ring.h"
+
+struct blkback_journal;
+
+/* The file's format (journal.c), public for the tests that build broken and half-done ones. */
+#define JOURNAL_MAGIC	0x4a4b4250u /* "PBKJ" */
+#define JOURNAL_VERSION 1u
+#define SLOT_FREE	0u
+#define SLOT_TAKEN	1u
+
+struct journal_slot {
+	uint32_t state;		  /* SLOT_FREE or SLOT_TAKEN */
+	uint32_t req_idx;	  /* the ring index it was taken from */
+	uint32_t answered;	  /* 1: answered_at is valid */
+	uint32_t answered_at;	  /* the response index it was answered into */
+	struct blkif_request req; /* as taken off the ring */
+};
+
+struct journal_head {
+	uint32_t magic, version;
+	uint32_t frontend, order, nr_ents;
+	uint32_t refs[1u << RING_ORDER_MAX];
+	uint32_t req_cons;     /* requests consumed, as recorded */
+	uint32_t rsp_prod_pvt; /* responses written, as recorded */
+	uint32_t pad;
+	struct journal_slot slots[]; /* nr_ents + 1 */
+};
+
+/* What identifies the ring a journal belongs to. */
+struct blkback_journal_id {
+	uint32_t frontend;	 /* the granting domain */
+	uint32_t order;		 /* ring-page-order */
+	uint32_t nr_ents;	 /* ring entries */
+	const grant_ref_t *refs; /* 1 << order ring references */
+};
+
+/*
+ * Open the journal file name beneath directory dirfd (created 0600 if absent).  fresh: start an
+ * empty journal at index start (a new connection).  Otherwise load it: -EBADMSG when it is
+ * absent, short, not ours, of another ring or inconsistent (it is validated like guest input).
+ */
+int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *name,
+			 const struct blkback_journal_id *id, bool fresh, uint32_t start);
+void blkback_journal_close(struct blkback_journal *j);
+
+/* Slots: 0..nr_ents-1 follow the ring's table of requests; nr_ents is for one answered now. */
+/* The request taken off the ring at index idx goes into slot; req_cons is then idx + 1. */
+void blkback_journal_take(struct blkback_journal *j, uint32_t slot, uint32_t idx,
+			  const struct blkif_request *req);
+/* The request of slot was answered into response index rsp (rsp_prod_pvt is now rsp + 1). */
+void blkback_journal_answer(struct blkback_journal *j, uint32_t slot, uint32_t rsp);
+
+/* After a load: the indices to resume at. */
+void blkback_journal_indices(const struct blkback_journal *j, uint32_t *req_cons,
+			     uint32_t *rsp_prod_pvt);
+/*
+ * After a load: the next request to execute again at or after *slot (a private copy into req,
+ * the ring index it was taken at into idx), advancing *slot past it; false when there is none.
+ */
+bool blkback_journal_next(const struct blkback_journal *j, uint32_t *slot, uint32_t *idx,
+			  struct blkif_request *req);
+
+#endif

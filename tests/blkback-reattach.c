@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkback-reattach: pvio-blkback --journal-dir re-attaches to a device Connected at both ends.
+ * A guest's front end connects and does I/O; then, ROUNDS times, it queues writes on the ring
+ * without notifying (the daemon has not taken them), dom0 kills the daemon with SIGKILL and the
+ * driver domain starts a new one.  The new daemon must take the device over with no state
+ * change: the back end stays Connected throughout (checked at every step), the queued writes
+ * are answered once each, and every write is there when read back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h> /* Xen's public headers expect it first */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xen/io/blkif.h>
+
+#include "tests/blkback-env.h"
+#include "tests/blkback-front.h"
+#include "tests/xs-helpers.h"
+#include "xenbus/toolstack.h"
+
+#define DEVID  51712
+#define ROUNDS 10
+#define QUEUED 3 /* writes queued while the daemon is replaced */
+
+static struct tb_env env; /* go_dd also carries 's': start a daemon */
+
+static struct xenbus_device_spec spec(void)
+{
+	return (struct xenbus_device_spec){
+		.kind = "vbd", .devid = DEVID, .frontend_id = env.fe, .backend_id = env.dd
+	};
+}
+
+/* The back end's state, read now (not waited for): it must never have left Connected. */
+static int still_connected(struct tfront *f)
+{
+	enum xenbus_state st;
+
+	T_CHECK(xenbus_read_otherend_state(&f->xd, &st) == 0 && st == XenbusStateConnected,
+		"back end left Connected: %d", (int)st);
+	return 0;
+}
+
+/* Queue n one-page writes of data page 0 at sectors base, base+8, ... without notifying. */
+static int queue_writes(struct tfront *f, uint64_t base, unsigned int n, uint64_t *first_id)
+{
+	struct tf_queue *tq = &f->q[0];
+
+	*first_id = f->next_id;
+	for (unsigned int i = 0; i < n; i++) {
+		struct blkif_request *req = ring_front_req_slot(&tq->rf);
+
+		T_CHECK(req, "ring full");
+		req->operation = BLKIF_OP_WRITE;
+		req->nr_segments = 1;
+		req->id = f->next_id++;
+		req->sector_number = base + 8 * i;
+		req->seg[0].gref = f->dref[0];
+		req->seg[0].first_sect = 0;
+		req->seg[0].last_sect = 7;
+	}
+	ring_front_push(&tq->rf); /* no notify: the old daemon must not see them */
+	return 0;
+}
+
+/* Collect n responses, each id of [first, first + n) exactly once and OKAY. */
+static int collect(struct tfront *f, unsigned int n, uint64_t first)
+{
+	struct tf_queue *tq = &f->q[0];
+	unsigned int got = 0, seen = 0;
+	struct blkif_response rsp;
+
+	for (int tries = 0; got < n;) {
+		int r = ring_front_consume(&tq->rf, &rsp, 1);
+
+		T_CHECK(r >= 0, "front ring broken");
+		if (r == 1) {
+			T_CHECK(rsp.id >= first && rsp.id < first + n &&
+				    !(seen & 1u << (rsp.id - first)),
+				"unexpected or repeated response id %llu",
+				(unsigned long long)rsp.id);
+			T_CHECK(rsp.status == BLKIF_RSP_OKAY, "status %d", rsp.status);
+			seen |= 1u << (rsp.id - first);
+			got++;
+		} else if (ring_front_final_check(&tq->rf) == 0) {
+			T_CHECK(tries++ < 20 && t_event_wait(f->hv, tq->port, 1000),
+				"%u of %u responses", got, n);
+		}
+	}
+	return 0;
+}
+
+static int guest_run(struct hv *hv, struct xs_handle *xs)
+{
+	const struct tf_keys k = { .protocol = "x86_64-abi", .persistent = true };
+	struct xenbus_device_spec s = spec();
+	struct tfront f;
+	char path[256];
+	uint64_t id;
+
+	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
+	T_CHECK(tf_open(&f, hv, xs, path) == 0, "open");
+	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateInitWait), NULL) == 0, "InitWait");
+	T_CHECK(tf_share(&f, 1, 1) == 0 && tf_publish(&f, &k) == 0, "share, publish");
+	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateConnected), NULL) == 0, "Connected");
+	/* As Linux's blkfront once it has read the disk's properties. */
+	T_CHECK(xenbus_switch_state(&f.xd, XenbusStateConnected) == 0, "-> Connected");
+	T_CHECK(tf_round_trip(&f, 0, 0, false) == 0, "first I/O");
+	for (unsigned int round = 0; round < ROUNDS; round++) {
+		uint64_t base = 64 + 8 * QUEUED * round;
+
+		for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
+			f.data[i] = (uint8_t)(i * 13 + round);
+		T_CHECK(queue_writes(&f, base, QUEUED, &id) == 0, "queue");
+		T_CHECK(tb_step(&env, 'K') == 0,
+			"kill"); /* dom0 kills the daemon, starts another */
+		T_CHECK(still_connected(&f) == 0, "after restart %u", round);
+		/* The new daemon serves what was queued without a notify (bind raises its port). */
+		T_CHECK(collect(&f, QUEUED, id) == 0, "queued writes, round %u", round);
+		T_CHECK(tf_round_trip(&f, 0, 0, true) == 0, "data from before the restarts");
+		for (unsigned int i = 0; i < HV_PAGE_SIZE; i++) /* what the queued writes wrote */
+			f.data[i] = (uint8_t)(i * 13 + round);
+		for (unsigned int i = 0; i < QUEUED; i++) {
+			int16_t st;
+
+			T_CHECK(tf_io(&f, 0, BLKIF_OP_READ, base + 8 * i, 1, &st) == 0 &&
+				    st == BLKIF_RSP_OKAY &&
+				    !memcmp(f.data, f.data + HV_PAGE_SIZE, HV_PAGE_SIZE),
+				"write %u of round %u read back", i, round);
+		}
+		T_CHECK(still_connected(&f) == 0, "after I/O %u", round);
+	}
+	T_CHECK(tf_close(&f) == 0, "close");
+	xenbus_dev_close(&f.xd);
+	T_CHECK(tb_step(&env, 'R') == 0, "done");
+	return 0;
+}
+
+/* The driver domain's first process: starts a daemon each time dom0 asks. */
+static int driver_domain(void *arg)
+{
+	const char *argv[] = { "pvio-blkback",
+			       "--storage",
+			       env.dir,
+			       "--journal-dir",
+			       env.dir,
+			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
+			       NULL };
+
+	(void)arg;
+	return tb_dd_serve(&env, "pvio-blkback", argv);
+}
+
+static int run(struct xs_handle *h)
+{
+	struct xenbus_device_spec s = spec();
+	pid_t daemon;
+	int status;
+	char c;
+
+	T_CHECK(tb_disk_add(&env, h, &s) == 0, "disk");
+	T_CHECK(tb_env_go_dd(&env) == 0, "go");
+	T_CHECK(tb_daemon_start(&env, &daemon) == 0, "first daemon");
+	T_CHECK(tb_env_go_guest(&env) == 0, "go");
+	for (unsigned int round = 0; round < ROUNDS; round++) {
+		T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'K', "guest asks for a kill");
+		T_CHECK(kill(daemon, SIGKILL) == 0 &&
+			    t_get(env.dd_out[0], &status, sizeof(status)) == 0 &&
+			    status == 128 + SIGKILL,
+			"kill -9: status %d", status);
+		T_CHECK(tb_daemon_start(&env, &daemon) == 0, "next daemon");
+		T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
+	}
+	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'R', "guest done");
+	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
+	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
+	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
+	return 0;
+}
+
+int main(void)
+{
+	return tb_env_main(&env, driver_domain, guest_run, run);
+}
