@@ -5,6 +5,9 @@
  * guest's eth0 (10.9.0.2) and the driver domain's vif<fe>.0 (10.9.0.1): ARP both ways, then UDP
  * datagrams of 1, 100, 1472 and 8000 bytes (IP fragments, several frames in flight) echoed back
  * byte-exact.  Both programs end with status 0 on SIGTERM.
+ *
+ * PVIO_NF_QUEUES=N (tests/netfront-e2e-mq.sh) runs pvio-netback with --max-queues N and
+ * pvio-netfront with --queues N, and expects N queues connected.
  */
 #include "config.h"
 
@@ -36,7 +39,8 @@ static int pidpipe[2]; /* guest -> dom0: pvio-netfront's pid once its eth0 is up
 static int guest(struct hv *hv, struct xs_handle *xs)
 {
 	const char *builddir = getenv("PVIO_BUILDDIR");
-	char prog[512], sock[256], line[128] = "";
+	const char *nq = getenv("PVIO_NF_QUEUES");
+	char prog[512], sock[256], line[128] = "", want[64];
 	int out[2];
 	pid_t pid;
 	FILE *f;
@@ -50,13 +54,17 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	if (pid == 0) {
 		setenv("XENSTORED_PATH", sock, 1);
 		dup2(out[1], 1);
-		execl(prog, "pvio-netfront", (char *)NULL);
+		if (nq)
+			execl(prog, "pvio-netfront", "--queues", nq, (char *)NULL);
+		else
+			execl(prog, "pvio-netfront", (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
 	f = fdopen(out[0], "r");
+	snprintf(want, sizeof(want), nq ? "eth0 up, %s queue(s)" : "eth0 up", nq);
 	T_CHECK(f && t_readable(out[0], NT_WAIT_MS) && fgets(line, sizeof(line), f) &&
-		    strstr(line, "eth0 up"),
+		    strstr(line, want),
 		"pvio-netfront said \"%s\"", line);
 	T_CHECK(t_put(pidpipe[1], &pid, sizeof(pid)) == 0, "pid");
 	T_CHECK(tb_step(&env, 'D') == 0, "dom0 done");
@@ -69,10 +77,18 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-netback", getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL, NULL };
+	const char *nq = getenv("PVIO_NF_QUEUES");
+	const char *argv[5] = { "pvio-netback" };
+	unsigned int a = 1;
 	char prog[512];
 
 	(void)arg;
+	if (nq) {
+		argv[a++] = "--max-queues";
+		argv[a++] = nq;
+	}
+	if (getenv("PVIO_TEST_VERBOSE"))
+		argv[a++] = "-vv";
 	T_CHECK(tb_dd_enter(&env, "pvio-netback", prog, sizeof(prog)) == 0, "enter");
 	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
 	for (;;)

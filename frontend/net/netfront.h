@@ -3,10 +3,12 @@
  * pvio/netfront.h - libpvio-netfront: a Xen network front-end (netif) as a user-space library.
  *
  * netfront_open finds the guest's device/vif/<devid> in xenstore, waits for the back-end's
- * InitWait, checks feature-rx-copy, grants one TX and one RX ring and a page per ring slot,
- * binds an event channel, writes its keys as Linux xen-netfront does (request-rx-copy,
- * feature-rx-notify, feature-sg, feature-no-csum-offload) and switches to Connected, then
- * waits for the back-end's Connected.  It works against Linux netback and pvio-netback(8).
+ * InitWait, checks feature-rx-copy, takes min(opts.queues or the online CPUs, the back-end's
+ * multi-queue-max-queues) queues, grants each one TX and one RX ring and a page per ring slot,
+ * binds an event channel per queue, writes its keys as Linux xen-netfront does (queue-N/ and
+ * multi-queue-num-queues when more than one; request-rx-copy, feature-rx-notify, feature-sg,
+ * feature-no-csum-offload) and switches to Connected, then waits for the back-end's Connected.
+ * It works against Linux netback and pvio-netback(8).
  *
  * Frames go both ways whole, up to NETFRONT_FRAME_MAX bytes, with their checksums computed:
  * netfront_send queues one on the TX ring (several may be in flight), netfront_recv takes the
@@ -41,11 +43,14 @@ struct netfront;
 #define NETFRONT_FRAME_MAX 0xFFFFu
 /* Slots one frame may use (XEN_NETIF_NR_SLOTS_MIN). */
 #define NETFRONT_SLOTS_MAX 18u
+/* Queues at most (pvio-netback(8) offers up to 16). */
+#define NETFRONT_QUEUES_MAX 16u
 
 struct netfront_opts {
 	unsigned int devid;   /* device/vif/<devid> */
 	struct xs_handle *xs; /* NULL: xs_open(0); else it must carry no other watches */
 	int timeout_ms;	      /* how long netfront_open waits to connect; 0: 10 s */
+	unsigned int queues;  /* queues wanted; 0: online CPUs (at most the back-end's maximum) */
 };
 
 /* Counters since open. */
@@ -72,8 +77,14 @@ int netfront_fd(const struct netfront *nf);
 int netfront_poll(struct netfront *nf);
 /* Queue frame (14..NETFRONT_FRAME_MAX bytes) for sending: 0, -EAGAIN when the ring is full. */
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
+/* The same on queue q (0..netfront_queues - 1); -EINVAL for another q. */
+int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, size_t len);
 /* The next received frame into buf (cap bytes): its length, or -EAGAIN when there is none. */
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
+/* The same from queue q only. */
+ssize_t netfront_recv_queue(struct netfront *nf, unsigned int q, void *buf, size_t cap);
+/* The queues connected: min(opts.queues or online CPUs, the back-end's multi-queue-max-queues). */
+unsigned int netfront_queues(const struct netfront *nf);
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st);
 
 #ifdef __cplusplus
