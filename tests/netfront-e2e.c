@@ -4,7 +4,9 @@
  * driver domain's pvio-netback(8) over xenstore, rings and grants; IPv4 crosses between the
  * guest's eth0 (10.9.0.2) and the driver domain's vif<fe>.0 (10.9.0.1): ARP both ways, then UDP
  * datagrams of 1, 100, 1472 and 8000 bytes (IP fragments, several frames in flight) echoed back
- * byte-exact.  Both programs end with status 0 on SIGTERM.
+ * byte-exact; then a TCP stream of TCP_BYTES each way (TSO and partial checksums through the
+ * virtio-net headers and GSO extra info), its bytes checked.  Both programs end with status 0
+ * on SIGTERM.
  *
  * PVIO_NF_QUEUES=N (tests/netfront-e2e-mq.sh) runs pvio-netback with --max-queues N and
  * pvio-netfront with --queues N, and expects N queues connected.
@@ -27,7 +29,8 @@
 #include "tests/xs-helpers.h"
 #include "xenbus/toolstack.h"
 
-#define PORT 7777
+#define PORT	  7777
+#define TCP_BYTES (16u << 20)
 static const size_t sizes[] = { 1, 100, 1472, 8000 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
@@ -62,9 +65,13 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	}
 	close(out[1]);
 	f = fdopen(out[0], "r");
-	snprintf(want, sizeof(want), nq ? "eth0 up, %s queue(s)" : "eth0 up", nq);
+	if (nq)
+		snprintf(want, sizeof(want), "eth0 up, %s queue(s)", nq);
+	else
+		snprintf(want, sizeof(want), "eth0 up");
+	/* pvio-netback offers checksum offload and TSO both ways: 0x7. */
 	T_CHECK(f && t_readable(out[0], NT_WAIT_MS) && fgets(line, sizeof(line), f) &&
-		    strstr(line, want),
+		    strstr(line, want) && strstr(line, "offloads 0x7"),
 		"pvio-netfront said \"%s\"", line);
 	T_CHECK(t_put(pidpipe[1], &pid, sizeof(pid)) == 0, "pid");
 	T_CHECK(tb_step(&env, 'D') == 0, "dom0 done");
@@ -116,13 +123,82 @@ static int set_ip(const char *ifname, const char *ip)
 	return 0;
 }
 
-/* In the guest's namespace: eth0 addressed, then echo NSIZES datagrams. */
+/* The byte at position i of the TCP stream. */
+static uint8_t stream_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 11));
+}
+
+/* Write TCP_BYTES of the stream to s: 0 or 1. */
+static int stream_send(int s)
+{
+	static uint8_t buf[65536];
+
+	for (size_t done = 0; done < TCP_BYTES;) {
+		size_t n = TCP_BYTES - done < sizeof(buf) ? TCP_BYTES - done : sizeof(buf);
+		ssize_t w;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = stream_byte(done + i);
+		w = write(s, buf, n);
+		T_CHECK(w > 0, "TCP write at %zu: %s", done, strerror(errno));
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Read TCP_BYTES from s and check them against the stream: 0 or 1. */
+static int stream_check(int s)
+{
+	static uint8_t buf[65536];
+
+	for (size_t done = 0; done < TCP_BYTES;) {
+		ssize_t n;
+
+		T_CHECK(t_readable(s, 20000), "TCP stalled at %zu", done);
+		n = read(s, buf, sizeof(buf));
+		T_CHECK(n > 0, "TCP read at %zu: %zd", done, n);
+		for (ssize_t i = 0; i < n; i++)
+			T_CHECK(buf[i] == stream_byte(done + (size_t)i), "TCP byte %zu differs",
+				done + (size_t)i);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* The guest's end of the TCP stream: accept on l, take the stream, send it back: 0 or 1. */
+static int tcp_guest(int l)
+{
+	int c;
+
+	T_CHECK(t_readable(l, 20000), "no TCP connection");
+	c = accept(l, NULL, NULL);
+	T_CHECK(c >= 0 && stream_check(c) == 0 && stream_send(c) == 0, "guest's TCP");
+	close(c);
+	return 0;
+}
+
+/* dom0's end: connect to the guest, send the stream, take it back: 0 or 1. */
+static int tcp_dom0(void)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "10.9.0.2", &to.sin_addr);
+	T_CHECK(s >= 0 && connect(s, (struct sockaddr *)&to, sizeof(to)) == 0, "TCP connect: %s",
+		strerror(errno));
+	T_CHECK(stream_send(s) == 0 && stream_check(s) == 0, "dom0's TCP");
+	close(s);
+	return 0;
+}
+
+/* In the guest's namespace: eth0 addressed, then echo NSIZES datagrams, then the TCP stream. */
 static int echo(pid_t nf)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	static uint8_t buf[65536];
 	char ns[64];
-	int fd, s;
+	int fd, s, l;
 
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)nf);
 	fd = open(ns, O_RDONLY);
@@ -130,6 +206,9 @@ static int echo(pid_t nf)
 	T_CHECK(set_ip("eth0", "10.9.0.2") == 0, "eth0");
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	T_CHECK(s >= 0 && bind(s, (struct sockaddr *)&me, sizeof(me)) == 0, "bind");
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	T_CHECK(l >= 0 && bind(l, (struct sockaddr *)&me, sizeof(me)) == 0 && listen(l, 1) == 0,
+		"TCP listen");
 	for (unsigned int got = 0; got < NSIZES;) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
@@ -142,7 +221,7 @@ static int echo(pid_t nf)
 		if ((size_t)n == sizes[got])
 			got++;
 	}
-	return 0;
+	return tcp_guest(l);
 }
 
 /* Send each size to the guest and expect it back byte-exact: 0 or 1. */
@@ -202,6 +281,8 @@ static int run(struct xs_handle *h)
 	if (child == 0)
 		_exit(echo(nf));
 	rc = exchange();
+	if (!rc)
+		rc = tcp_dom0();
 	if (rc)
 		kill(child, SIGKILL);
 	T_CHECK(t_wait(child) == 0 && rc == 0, "exchange");

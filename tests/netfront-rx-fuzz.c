@@ -4,8 +4,9 @@
  * as a hostile back-end drives it.  The input is rounds: a control byte (low five bits: how many
  * responses follow, 8 bytes each, written into the shared ring as they come: netif_rx_response
  * or netif_extra_info; top bit: a 4-byte rsp_prod follows instead of the honest one), then the
- * front takes every frame it can and posts its buffers again.  Every frame taken must hold
- * 14..NETFRONT_FRAME_MAX bytes; a broken protocol must stop the queue with -EPROTO, never crash,
+ * front (offloads on: a virtio-net header before each frame, TCP GSO accepted) takes every
+ * frame it can and posts its buffers again.  Every frame taken must hold 14..NETFRONT_FRAME_MAX
+ * bytes after its header; a broken protocol must stop the queue with -EPROTO, never crash,
  * overrun or loop.  Built and run by tests/netfront-rx-fuzz.sh.
  */
 #include "config.h"
@@ -34,7 +35,8 @@ static int drain(void)
 	ssize_t n;
 
 	while ((n = nf_rx_take(&rx, out, sizeof(out))) > 0)
-		if (n < 14 || n > (ssize_t)NETFRONT_FRAME_MAX)
+		if (n < (ssize_t)NETFRONT_VNET_HDR_LEN + 14 ||
+		    n > (ssize_t)(NETFRONT_VNET_HDR_LEN + NETFRONT_FRAME_MAX))
 			abort();
 	if (n != -EAGAIN && n != -EPROTO)
 		abort();
@@ -50,6 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	/* Everything but the frame buffer, which only ever holds frame_len bytes. */
 	memset(&rx, 0, offsetof(struct nf_rx, frame));
 	memset(&rx.frame_len, 0, sizeof(rx) - offsetof(struct nf_rx, frame_len));
+	/* Offloads on: GSO extra info and csum_blank reach the virtio-net header. */
+	rx.vnet = true;
+	rx.gso_ok = NETFRONT_OFFLOAD_TSO4 | NETFRONT_OFFLOAD_TSO6;
 	for (unsigned int i = 0; i < NF_RING; i++)
 		refs[i] = 8 + i;
 	if (nf_rx_init(&rx, sring, pages, refs) || ring_front_push(&rx.ring) < 0)

@@ -19,6 +19,8 @@
 
 #include <xen/io/netif.h>
 
+#include <linux/virtio_net.h>
+
 #include "frontend/net/netfront.h"
 #include "frontend/net/rx.h"
 #include "hv/hv.h"
@@ -41,15 +43,17 @@ struct nf_queue {
 };
 
 struct netfront {
-	struct hv *hv;	      /* the guest's seam (owned) */
-	struct xs_handle *xs; /* xenstore (owned when own_xs) */
-	bool own_xs;	      /* xs was opened here */
-	struct xenbus_dev xd; /* device/vif/<devid> and the back-end's directory */
-	unsigned int nq;      /* queues */
-	unsigned int rx_next; /* the queue netfront_recv looks at first */
-	struct nf_queue *q;   /* nq of them */
-	uint8_t mac[6];	      /* from the toolstack */
-	int broken;	      /* 0, or the error every call returns from now on */
+	struct hv *hv;	       /* the guest's seam (owned) */
+	struct xs_handle *xs;  /* xenstore (owned when own_xs) */
+	bool own_xs;	       /* xs was opened here */
+	struct xenbus_dev xd;  /* device/vif/<devid> and the back-end's directory */
+	unsigned int nq;       /* queues */
+	unsigned int rx_next;  /* the queue netfront_recv looks at first */
+	struct nf_queue *q;    /* nq of them */
+	uint8_t mac[6];	       /* from the toolstack */
+	bool vnet;	       /* frames carry a virtio-net header */
+	unsigned int offloads; /* NETFRONT_OFFLOAD_* negotiated */
+	int broken;	       /* 0, or the error every call returns from now on */
 	uint64_t tx_packets, tx_bytes, tx_errors;
 };
 
@@ -90,8 +94,14 @@ static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 		ret = xenbus_printf(xd, t, "feature-rx-notify", "1");
 	if (!ret)
 		ret = xenbus_printf(xd, t, "feature-sg", "1");
-	/* Frames reach the caller whole with their checksums: the back-end computes them. */
-	if (!ret)
+	if (!ret && (nf->offloads & NETFRONT_OFFLOAD_TSO4))
+		ret = xenbus_printf(xd, t, "feature-gso-tcpv4", "1");
+	if (!ret && (nf->offloads & NETFRONT_OFFLOAD_TSO6))
+		ret = xenbus_printf(xd, t, "feature-gso-tcpv6", "1");
+	if (!ret && (nf->offloads & NETFRONT_OFFLOAD_CSUM))
+		ret = xenbus_printf(xd, t, "feature-ipv6-csum-offload", "1");
+	/* Without offloads frames reach the caller whole with their checksums. */
+	if (!ret && !(nf->offloads & NETFRONT_OFFLOAD_CSUM))
 		ret = xenbus_printf(xd, t, "feature-no-csum-offload", "1");
 	if (!ret)
 		ret = xenbus_printf(xd, t, "state", "%d", XenbusStateConnected);
@@ -123,6 +133,33 @@ static int share(struct netfront *nf, struct nf_queue *q)
 		q->tx_free[i] = (uint16_t)(NF_RING - 1 - i);
 	q->tx_nfree = NF_RING;
 	return ring_front_push(&q->rx.ring) < 0 ? -EPROTO : 0;
+}
+
+/* A feature-* flag of the back-end: absent or unreadable is off. */
+static bool back_flag(struct netfront *nf, const char *key)
+{
+	uint32_t v = 0;
+
+	return !xenbus_otherend_read_u32(&nf->xd, XBT_NULL, key, &v) && v;
+}
+
+/*
+ * What the caller's virtio-net headers may ask for and what RX may carry: partial checksums when
+ * the back-end takes them for IPv6 too (a TAP cannot offload IPv4 alone), and TSO on top of it
+ * where the back-end offers GSO and scatter-gather.
+ */
+static unsigned int offloads(struct netfront *nf)
+{
+	unsigned int o = 0;
+
+	if (!nf->vnet || !back_flag(nf, "feature-ipv6-csum-offload"))
+		return 0;
+	o = NETFRONT_OFFLOAD_CSUM;
+	if (back_flag(nf, "feature-sg") && back_flag(nf, "feature-gso-tcpv4"))
+		o |= NETFRONT_OFFLOAD_TSO4;
+	if (back_flag(nf, "feature-sg") && back_flag(nf, "feature-gso-tcpv6"))
+		o |= NETFRONT_OFFLOAD_TSO6;
+	return o;
 }
 
 /* As Linux: min(the back-end's multi-queue-max-queues (1 if absent), ours, online CPUs). */
@@ -157,12 +194,16 @@ static int handshake(struct netfront *nf, unsigned int want, int timeout_ms)
 	/* As Linux netfront: without the copying receive path there is nothing to do. */
 	if (xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "feature-rx-copy", &copy) || !copy)
 		return -ENODEV;
+	nf->offloads = offloads(nf);
 	nf->nq = queue_count(nf, want);
 	nf->q = calloc(nf->nq, sizeof(*nf->q));
 	if (!nf->q)
 		return -ENOMEM;
-	for (unsigned int i = 0; !ret && i < nf->nq; i++)
+	for (unsigned int i = 0; !ret && i < nf->nq; i++) {
+		nf->q[i].rx.vnet = nf->vnet;
+		nf->q[i].rx.gso_ok = nf->offloads & (NETFRONT_OFFLOAD_TSO4 | NETFRONT_OFFLOAD_TSO6);
 		ret = share(nf, &nf->q[i]);
+	}
 	if (!ret)
 		ret = xenbus_transaction(&nf->xd, keys_fn, nf);
 	if (ret)
@@ -183,6 +224,7 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
 	ret = hv_open(&nf->hv, NULL);
 	if (ret)
 		goto fail;
+	nf->vnet = opts->vnet_hdr;
 	nf->xs = opts->xs;
 	if (!nf->xs) {
 		nf->xs = xs_open(0);
@@ -261,6 +303,11 @@ int netfront_fd(const struct netfront *nf)
 	return hv_evtchn_fd(nf->hv);
 }
 
+unsigned int netfront_offloads(const struct netfront *nf)
+{
+	return nf->offloads;
+}
+
 unsigned int netfront_queues(const struct netfront *nf)
 {
 	return nf->nq;
@@ -287,17 +334,74 @@ static int notify_if(struct netfront *nf, const struct nf_queue *q, int pushed)
 	return pushed > 0 ? hv_evtchn_notify(nf->hv, q->port) : 0;
 }
 
-int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *frame, size_t len)
+/*
+ * The first slot's flags and the GSO extra info (type 0: none) for a virtio-net header: 0, or
+ * -EINVAL for an offload not negotiated.
+ */
+static int tx_offloads(const struct netfront *nf, const struct virtio_net_hdr *h, uint16_t *flags,
+		       struct netif_extra_info *gso)
 {
-	unsigned int n = (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+
+	*flags = 0;
+	memset(gso, 0, sizeof(*gso));
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (!(nf->offloads & NETFRONT_OFFLOAD_CSUM))
+			return -EINVAL;
+		*flags = NETTXF_csum_blank | NETTXF_data_validated;
+	} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		*flags = NETTXF_data_validated;
+	}
+	if (type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	if (!h->gso_size || !(*flags & NETTXF_csum_blank) ||
+	    !(type == VIRTIO_NET_HDR_GSO_TCPV4	 ? nf->offloads & NETFRONT_OFFLOAD_TSO4
+	      : type == VIRTIO_NET_HDR_GSO_TCPV6 ? nf->offloads & NETFRONT_OFFLOAD_TSO6
+						 : 0))
+		return -EINVAL;
+	gso->type = XEN_NETIF_EXTRA_TYPE_GSO;
+	gso->u.gso.size = h->gso_size;
+	gso->u.gso.type =
+	    type == VIRTIO_NET_HDR_GSO_TCPV4 ? XEN_NETIF_GSO_TYPE_TCPV4 : XEN_NETIF_GSO_TYPE_TCPV6;
+	*flags |= NETTXF_extra_info;
+	return 0;
+}
+
+/* The GSO extra info into the slot after the first (it carries no page and no id). */
+static void tx_extra(struct nf_queue *q, const struct netif_extra_info *gso)
+{
+	struct netif_extra_info *x = ring_front_req_slot(&q->tx);
+
+	x->type = gso->type;
+	x->flags = 0;
+	x->u.gso.size = gso->u.gso.size;
+	x->u.gso.type = gso->u.gso.type;
+}
+
+int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, size_t len)
+{
+	const uint8_t *frame = buf;
+	struct netif_extra_info gso = { 0 };
+	struct virtio_net_hdr h = { 0 };
+	uint16_t flags = 0;
 	struct nf_queue *q;
+	unsigned int n;
 
 	if (nf->broken)
 		return nf->broken;
-	if (len < 14 || len > NETFRONT_FRAME_MAX || qi >= nf->nq)
+	if (nf->vnet && len >= sizeof(h)) {
+		memcpy(&h, buf, sizeof(h));
+		frame += sizeof(h);
+		len -= sizeof(h);
+	} else if (nf->vnet) {
+		return -EINVAL;
+	}
+	if (len < 14 || len > NETFRONT_FRAME_MAX || qi >= nf->nq ||
+	    tx_offloads(nf, &h, &flags, &gso))
 		return -EINVAL;
 	q = &nf->q[qi];
-	if (n > q->tx_nfree || n > ring_front_free(&q->tx))
+	n = (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+	if (n > q->tx_nfree || n + !!gso.type > ring_front_free(&q->tx))
 		return -EAGAIN;
 	for (unsigned int i = 0; i < n; i++) {
 		struct netif_tx_request *r = ring_front_req_slot(&q->tx);
@@ -306,14 +410,15 @@ int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *frame,
 
 		if (part > HV_PAGE_SIZE)
 			part = HV_PAGE_SIZE;
-		memcpy(q->txp + (size_t)id * HV_PAGE_SIZE,
-		       (const uint8_t *)frame + (size_t)i * HV_PAGE_SIZE, part);
+		memcpy(q->txp + (size_t)id * HV_PAGE_SIZE, frame + (size_t)i * HV_PAGE_SIZE, part);
 		q->tx_busy[id] = true;
 		r->gref = q->txr[id];
 		r->offset = 0;
 		r->id = id;
 		r->size = (uint16_t)(i ? part : len); /* the first slot says the frame's size */
-		r->flags = i + 1 < n ? NETTXF_more_data : 0;
+		r->flags = (uint16_t)((i ? 0 : flags) | (i + 1 < n ? NETTXF_more_data : 0));
+		if (!i && gso.type)
+			tx_extra(q, &gso);
 	}
 	nf->tx_packets++;
 	nf->tx_bytes += len;
@@ -334,12 +439,13 @@ static int tx_reap(struct netfront *nf, struct nf_queue *q)
 	do {
 		while ((n = ring_front_consume(&q->tx, rsp, 32)) > 0) {
 			for (int i = 0; i < n; i++) {
+				if (rsp[i].status == NETIF_RSP_NULL)
+					continue; /* an extra-info slot's: no page */
 				if (rsp[i].id >= NF_RING || !q->tx_busy[rsp[i].id])
 					return nf->broken = -EPROTO; /* a slot not in flight */
 				q->tx_busy[rsp[i].id] = false;
 				q->tx_free[q->tx_nfree++] = rsp[i].id;
-				if (rsp[i].status != NETIF_RSP_OKAY &&
-				    rsp[i].status != NETIF_RSP_NULL)
+				if (rsp[i].status != NETIF_RSP_OKAY)
 					nf->tx_errors++;
 			}
 		}

@@ -43,6 +43,12 @@ struct netfront;
 #define NETFRONT_FRAME_MAX 0xFFFFu
 /* Slots one frame may use (XEN_NETIF_NR_SLOTS_MIN). */
 #define NETFRONT_SLOTS_MAX 18u
+/* The virtio-net header (struct virtio_net_hdr) before each frame when opts.vnet_hdr. */
+#define NETFRONT_VNET_HDR_LEN 10u
+/* Offloads (netfront_offloads): checksums left to the other side, TCP segmentation. */
+#define NETFRONT_OFFLOAD_CSUM 1u
+#define NETFRONT_OFFLOAD_TSO4 2u
+#define NETFRONT_OFFLOAD_TSO6 4u
 /* Queues at most (pvio-netback(8) offers up to 16). */
 #define NETFRONT_QUEUES_MAX 16u
 
@@ -51,6 +57,13 @@ struct netfront_opts {
 	struct xs_handle *xs; /* NULL: xs_open(0); else it must carry no other watches */
 	int timeout_ms;	      /* how long netfront_open waits to connect; 0: 10 s */
 	unsigned int queues;  /* queues wanted; 0: online CPUs (at most the back-end's maximum) */
+	/*
+	 * Offloads: every frame sent or received starts with a struct virtio_net_hdr
+	 * (NETFRONT_VNET_HDR_LEN bytes, as a TAP with IFF_VNET_HDR); checksums may be partial and
+	 * TCP frames up to 64 KiB segmented by the other side.  Without it frames are plain and
+	 * whole, with their checksums (feature-no-csum-offload).
+	 */
+	bool vnet_hdr;
 };
 
 /* Counters since open. */
@@ -75,7 +88,10 @@ int netfront_fd(const struct netfront *nf);
  * disconnected), -ENOTCONN when the back-end closed.
  */
 int netfront_poll(struct netfront *nf);
-/* Queue frame (14..NETFRONT_FRAME_MAX bytes) for sending: 0, -EAGAIN when the ring is full. */
+/*
+ * Queue frame (14..NETFRONT_FRAME_MAX bytes, after its virtio-net header with opts.vnet_hdr) for
+ * sending: 0, -EAGAIN when the ring is full, -EINVAL for a size or an offload out of bounds.
+ */
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
 /* The same on queue q (0..netfront_queues - 1); -EINVAL for another q. */
 int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, size_t len);
@@ -83,6 +99,8 @@ int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, 
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
 /* The same from queue q only. */
 ssize_t netfront_recv_queue(struct netfront *nf, unsigned int q, void *buf, size_t cap);
+/* The offloads negotiated (NETFRONT_OFFLOAD_*; 0 without opts.vnet_hdr), for TUNSETOFFLOAD. */
+unsigned int netfront_offloads(const struct netfront *nf);
 /* The queues connected: min(opts.queues or online CPUs, the back-end's multi-queue-max-queues). */
 unsigned int netfront_queues(const struct netfront *nf);
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st);

@@ -32,13 +32,15 @@ static const char *const usage_text =
     "      --ifname NAME   the TAP interface (default eth0)\n"
     "      --queues N      queues wanted (default: online CPUs, at most the back-end's)\n"
     "      --no-netns      stay in the caller's network namespace\n"
+    "      --no-offloads   plain frames, checksums computed by the back-end\n"
     "  -h, --help          this text\n";
 
 enum {
 	OPT_DEVID = 256,
 	OPT_IFNAME,
 	OPT_NONETNS,
-	OPT_QUEUES
+	OPT_QUEUES,
+	OPT_NOOFFLOADS
 };
 
 static const struct option long_opts[] = {
@@ -47,16 +49,20 @@ static const struct option long_opts[] = {
 	{ "ifname", required_argument, NULL, OPT_IFNAME },
 	{ "no-netns", no_argument, NULL, OPT_NONETNS },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "no-offloads", no_argument, NULL, OPT_NOOFFLOADS },
 	{ NULL, 0, NULL, 0 },
 };
 
-static uint8_t frame[NETFRONT_FRAME_MAX];
+/* A frame with room for its virtio-net header. */
+#define BUF_MAX (NETFRONT_VNET_HDR_LEN + NETFRONT_FRAME_MAX)
+
+static uint8_t frame[BUF_MAX];
 
 /* One queue of the TAP and the frame read from it that waits for room on the ring. */
 struct tapq {
 	int fd;
 	size_t held_len;
-	uint8_t held[NETFRONT_FRAME_MAX];
+	uint8_t held[BUF_MAX];
 };
 
 /* Bring the interface up with the guest's MAC: 0 or a negative errno. */
@@ -77,24 +83,39 @@ static int tap_up(struct ifreq *ifr, const uint8_t mac[6])
 	return ret;
 }
 
-/*
- * The TAP ifname with n queues (IFF_MULTI_QUEUE: one file descriptor per ring queue) and the
- * guest's MAC, up: 0 or a negative errno.
- */
-static int tap_make(const char *ifname, const uint8_t mac[6], struct tapq *tq, unsigned int n)
+/* The TUNSETOFFLOAD flags for the offloads netfront negotiated. */
+static unsigned int tun_offloads(unsigned int o)
 {
+	return (o & NETFRONT_OFFLOAD_CSUM ? TUN_F_CSUM : 0) |
+	       (o & NETFRONT_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0) |
+	       (o & NETFRONT_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0);
+}
+
+/*
+ * The TAP ifname with n queues (IFF_MULTI_QUEUE: one file descriptor per ring queue), the
+ * virtio-net header when vnet, the offloads netfront negotiated and the guest's MAC, up: 0 or a
+ * negative errno.
+ */
+static int tap_make(const char *ifname, const uint8_t mac[6], struct tapq *tq, unsigned int n,
+		    bool vnet, unsigned int offloads)
+{
+	int hdr = NETFRONT_VNET_HDR_LEN, ret = 0;
 	struct ifreq ifr;
-	int ret = 0;
 
 	for (unsigned int i = 0; i < n; i++)
 		tq[i].fd = -1;
 	for (unsigned int i = 0; !ret && i < n; i++) {
-		ifr = (struct ifreq){ .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE };
+		ifr = (struct ifreq){ .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE |
+						   (vnet ? IFF_VNET_HDR : 0) };
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 		tq[i].fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (tq[i].fd < 0 || ioctl(tq[i].fd, TUNSETIFF, &ifr) < 0)
+		if (tq[i].fd < 0 || ioctl(tq[i].fd, TUNSETIFF, &ifr) < 0 ||
+		    (vnet && ioctl(tq[i].fd, TUNSETVNETHDRSZ, &hdr) < 0))
 			ret = -errno;
 	}
+	/* The offloads are the interface's: one queue sets them for all. */
+	if (!ret && vnet && ioctl(tq[0].fd, TUNSETOFFLOAD, tun_offloads(offloads)) < 0)
+		ret = -errno;
 	if (!ret)
 		ret = tap_up(&ifr, mac);
 	return ret;
@@ -117,7 +138,7 @@ static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 		int ret;
 
 		if (!t->held_len) {
-			ssize_t n = read(t->fd, t->held, NETFRONT_FRAME_MAX);
+			ssize_t n = read(t->fd, t->held, BUF_MAX);
 
 			if (n < 0)
 				return errno == EAGAIN ? 0 : -errno;
@@ -172,7 +193,7 @@ static void tap_close(struct tapq *tq, unsigned int n)
 
 int main(int argc, char **argv)
 {
-	struct netfront_opts o = { 0 };
+	struct netfront_opts o = { .vnet_hdr = true };
 	const char *ifname = "eth0";
 	bool netns = true;
 	struct netfront *nf;
@@ -192,6 +213,8 @@ int main(int argc, char **argv)
 			ifname = optarg;
 		} else if (c == OPT_NONETNS) {
 			netns = false;
+		} else if (c == OPT_NOOFFLOADS) {
+			o.vnet_hdr = false;
 		} else if (c == OPT_QUEUES) {
 			o.queues = (unsigned int)strtoul(optarg, NULL, 10);
 		} else {
@@ -220,7 +243,7 @@ int main(int argc, char **argv)
 	netfront_mac(nf, mac);
 	nq = netfront_queues(nf);
 	tq = calloc(nq, sizeof(*tq));
-	ret = tq ? tap_make(ifname, mac, tq, nq) : -ENOMEM;
+	ret = tq ? tap_make(ifname, mac, tq, nq, o.vnet_hdr, netfront_offloads(nf)) : -ENOMEM;
 	if (ret) {
 		fprintf(stderr, "pvio-netfront: %s: %s\n", ifname, strerror(-ret));
 		if (tq)
@@ -228,7 +251,8 @@ int main(int argc, char **argv)
 		netfront_close(nf);
 		return 1;
 	}
-	printf("pvio-netfront: %s up, %u queue(s)\n", ifname, nq);
+	printf("pvio-netfront: %s up, %u queue(s), offloads %#x\n", ifname, nq,
+	       netfront_offloads(nf));
 	fflush(stdout);
 	ret = run(nf, tq, nq, sigfd);
 	if (ret)

@@ -9,6 +9,8 @@
 
 #include <xen/io/netif.h>
 
+#include <linux/virtio_net.h>
+
 #include "frontend/net/rx.h"
 
 #define NF_PAGE 4096u
@@ -38,13 +40,22 @@ int nf_rx_init(struct nf_rx *rx, void *sring, const uint8_t *pages, const grant_
 	return ret;
 }
 
-/* Extra info (GSO we did not ask for, or one we cannot use): the frame is dropped. */
+/* Extra info: a GSO we negotiated is kept for the header; any other drops the frame. */
 static void rx_extra(struct nf_rx *rx, const struct netif_rx_response *r)
 {
 	const struct netif_extra_info *x = (const void *)r;
+	unsigned int want = x->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4	? NETFRONT_OFFLOAD_TSO4
+			    : x->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6 ? NETFRONT_OFFLOAD_TSO6
+									: 0;
 
 	rx->want_extra = x->flags & XEN_NETIF_EXTRA_FLAG_MORE;
-	rx->frame_bad = true;
+	if (x->type == XEN_NETIF_EXTRA_TYPE_GSO && want && (rx->gso_ok & want) && x->u.gso.size &&
+	    !rx->gso_type) {
+		rx->gso_type = x->u.gso.type;
+		rx->gso_size = x->u.gso.size;
+	} else {
+		rx->frame_bad = true;
+	}
 }
 
 /* One answer, at ring position pos: 0, or -EPROTO. */
@@ -66,8 +77,10 @@ static int rx_slot(struct nf_rx *rx, const struct netif_rx_response *r, uint32_t
 		       (size_t)r->status);
 		rx->frame_len += (size_t)r->status;
 		rx->more = r->flags & NETRXF_more_data;
-		if (rx->frame_slots == 1)
+		if (rx->frame_slots == 1) {
+			rx->flags = r->flags;
 			rx->want_extra = r->flags & NETRXF_extra_info;
+		}
 	}
 	repost(rx);
 	return 0;
@@ -79,6 +92,7 @@ static void rx_frame_end(struct nf_rx *rx)
 	if (rx->frame_bad || rx->frame_len < 14) {
 		rx->errors++;
 		rx->frame_len = 0;
+		rx->gso_type = 0;
 	} else {
 		rx->frame_ready = true;
 		rx->packets++;
@@ -86,6 +100,64 @@ static void rx_frame_end(struct nf_rx *rx)
 	}
 	rx->frame_slots = 0;
 	rx->frame_bad = false;
+}
+
+/* Where frame f's TCP or UDP header starts (no IPv6 extension headers): 0, or -EINVAL. */
+static int l4_offset(const uint8_t *f, size_t len, size_t *off, uint8_t *proto, bool *v6)
+{
+	size_t l3 = 14;
+	uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+
+	if (type == 0x8100 && len >= 18) { /* one VLAN tag */
+		type = (uint16_t)(f[16] << 8 | f[17]);
+		l3 = 18;
+	}
+	*v6 = type == 0x86dd;
+	if (type == 0x0800 && len >= l3 + 20 && (f[l3] >> 4) == 4 && (f[l3] & 15) >= 5 &&
+	    !((f[l3 + 6] & 0x1f) | f[l3 + 7])) { /* not a later fragment */
+		*proto = f[l3 + 9];
+		*off = l3 + (f[l3] & 15u) * 4u;
+	} else if (*v6 && len >= l3 + 40 && (f[l3] >> 4) == 6) {
+		*proto = f[l3 + 6];
+		*off = l3 + 40;
+	} else {
+		return -EINVAL;
+	}
+	if (*proto == 17 && len >= *off + 8)
+		return 0;
+	if (*proto == 6 && len >= *off + 20 && (f[*off + 12] >> 4) >= 5 &&
+	    len >= *off + (f[*off + 12] >> 4) * 4u)
+		return 0;
+	return -EINVAL;
+}
+
+/* The virtio-net header of the ready frame: 0, or -EINVAL when it cannot be described. */
+static int vnet_hdr(const struct nf_rx *rx, struct virtio_net_hdr *h)
+{
+	bool gso = rx->gso_type, v6;
+	uint8_t proto;
+	size_t off;
+
+	memset(h, 0, sizeof(*h));
+	if (!gso && !(rx->flags & NETRXF_csum_blank)) {
+		if (rx->flags & NETRXF_data_validated)
+			h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+		return 0;
+	}
+	/* csum_blank: the checksum field holds the pseudo-header's sum; the stack finishes it. */
+	if (l4_offset(rx->frame, rx->frame_len, &off, &proto, &v6))
+		return -EINVAL;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)off;
+	h->csum_offset = proto == 6 ? 16 : 6;
+	if (!gso)
+		return 0;
+	if (proto != 6 || v6 != (rx->gso_type == XEN_NETIF_GSO_TYPE_TCPV6))
+		return -EINVAL;
+	h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	h->gso_size = rx->gso_size;
+	h->hdr_len = (uint16_t)(off + (rx->frame[off + 12] >> 4) * 4u);
+	return 0;
 }
 
 int nf_rx_collect(struct nf_rx *rx)
@@ -109,16 +181,31 @@ int nf_rx_collect(struct nf_rx *rx)
 
 ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap)
 {
-	size_t len;
-	int ret = rx->frame_ready ? 0 : nf_rx_collect(rx);
+	struct virtio_net_hdr h = { 0 };
+	size_t len, hl = rx->vnet ? sizeof(h) : 0;
+	int ret;
 
-	if (ret)
-		return ret;
-	if (!rx->frame_ready)
-		return -EAGAIN;
-	len = rx->frame_len < cap ? rx->frame_len : cap;
-	memcpy(buf, rx->frame, len);
-	rx->frame_ready = false;
+	for (;;) {
+		ret = rx->frame_ready ? 0 : nf_rx_collect(rx);
+		if (ret)
+			return ret;
+		if (!rx->frame_ready)
+			return -EAGAIN;
+		rx->frame_ready = false;
+		if (!rx->vnet || !vnet_hdr(rx, &h))
+			break;
+		rx->errors++; /* offloads the back-end claimed but the frame does not bear */
+		rx->packets--;
+		rx->bytes -= rx->frame_len;
+		rx->frame_len = 0;
+		rx->gso_type = 0;
+	}
+	if (cap < hl)
+		hl = cap;
+	memcpy(buf, &h, hl);
+	len = rx->frame_len < cap - hl ? rx->frame_len : cap - hl;
+	memcpy((uint8_t *)buf + hl, rx->frame, len);
 	rx->frame_len = 0;
-	return (ssize_t)len;
+	rx->gso_type = 0;
+	return (ssize_t)(hl + len);
 }

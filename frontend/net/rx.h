@@ -21,6 +21,8 @@
 
 #define NF_RING 256u /* entries of a one-page netif ring, both ways */
 
+/* Offloads negotiated (NETFRONT_OFFLOAD_*); frames carry a virtio-net header when any is. */
+
 struct nf_rx {
 	struct ring_front ring;		   /* our end */
 	const uint8_t *pages;		   /* NF_RING pages the back-end writes */
@@ -33,6 +35,11 @@ struct nf_rx {
 	bool more;			   /* the frame continues */
 	bool frame_ready;		   /* frame holds a whole frame for nf_rx_take */
 	bool broken;			   /* the back-end broke the protocol */
+	bool vnet;			   /* frames taken carry a struct virtio_net_hdr */
+	unsigned int gso_ok;		   /* NETFRONT_OFFLOAD_TSO4/6 negotiated */
+	uint16_t flags;			   /* the first slot's NETRXF_ flags */
+	uint8_t gso_type;		   /* the frame's GSO extra (XEN_NETIF_GSO_TYPE_), or 0 */
+	uint16_t gso_size;		   /* its segment size */
 	uint64_t packets, bytes, errors;   /* frames taken, their bytes, frames dropped */
 };
 
@@ -43,7 +50,12 @@ int nf_rx_init(struct nf_rx *rx, void *sring, const uint8_t *pages, const grant_
  * (unpublished): 0, or -EPROTO once the back-end broke the protocol.
  */
 int nf_rx_collect(struct nf_rx *rx);
-/* The ready frame into buf (cap bytes): its length, or -EAGAIN when none is ready. */
+/*
+ * The ready frame into buf (cap bytes), after its virtio-net header when rx->vnet: its length
+ * (header included), or -EAGAIN when none is ready.  A frame whose offloads cannot be described
+ * (csum_blank on a frame with no TCP or UDP header, GSO not negotiated or not matching the
+ * frame) is dropped and counted as an error.
+ */
 ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap);
 
 #endif
