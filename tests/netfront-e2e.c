@@ -8,6 +8,10 @@
  * virtio-net headers and GSO extra info), its bytes checked.  Both programs end with status 0
  * on SIGTERM.
  *
+ * PVIO_NF_KILL=1 (tests/netfront-reconnect.sh) kill -9's pvio-netback a quarter into the TCP
+ * stream dom0 sends and starts a new one: pvio-netfront reconnects by itself and the same TCP
+ * connection carries on (retransmission), every byte checked.
+ *
  * PVIO_NF_QUEUES=N (tests/netfront-e2e-mq.sh) runs pvio-netback with --max-queues N and
  * pvio-netfront with --queues N, and expects N queues connected.
  */
@@ -23,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/blkback-env.h"
 #include "tests/net-test.h"
@@ -35,6 +40,9 @@ static const size_t sizes[] = { 1, 100, 1472, 8000 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static struct tb_env env;
+static pid_t daemon_pid; /* pvio-netback in the driver domain */
+
+static int kill_restart(void);
 static int pidpipe[2]; /* guest -> dom0: pvio-netfront's pid once its eth0 is up */
 
 /* ---- the guest: runs pvio-netfront until dom0 is done ---- */
@@ -97,7 +105,17 @@ static int driver_domain(void *arg)
 	if (getenv("PVIO_TEST_VERBOSE"))
 		argv[a++] = "-vv";
 	T_CHECK(tb_dd_enter(&env, "pvio-netback", prog, sizeof(prog)) == 0, "enter");
-	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");
+	/* A daemon killed by dom0 (kill -9) is started again, as a supervisor would. */
+	for (;;) {
+		pid_t pid = t_daemon_exec(prog, argv);
+		int status;
+
+		T_CHECK(pid > 0 && t_put(env.dd_out[1], &pid, sizeof(pid)) == 0, "start %s", prog);
+		status = t_wait(pid);
+		T_CHECK(t_put(env.dd_out[1], &status, sizeof(status)) == 0, "report");
+		if (status != 128 + SIGKILL)
+			break;
+	}
 	for (;;)
 		pause();
 }
@@ -130,11 +148,15 @@ static uint8_t stream_byte(size_t i)
 }
 
 /* Write TCP_BYTES of the stream to s: 0 or 1. */
-static int stream_send(int s)
+static int stream_send(int s, bool kill_midway)
 {
 	static uint8_t buf[65536];
 
 	for (size_t done = 0; done < TCP_BYTES;) {
+		if (kill_midway && done >= TCP_BYTES / 4) {
+			T_CHECK(kill_restart() == 0, "restart");
+			kill_midway = false;
+		}
 		size_t n = TCP_BYTES - done < sizeof(buf) ? TCP_BYTES - done : sizeof(buf);
 		ssize_t w;
 
@@ -173,7 +195,7 @@ static int tcp_guest(int l)
 
 	T_CHECK(t_readable(l, 20000), "no TCP connection");
 	c = accept(l, NULL, NULL);
-	T_CHECK(c >= 0 && stream_check(c) == 0 && stream_send(c) == 0, "guest's TCP");
+	T_CHECK(c >= 0 && stream_check(c) == 0 && stream_send(c, false) == 0, "guest's TCP");
 	close(c);
 	return 0;
 }
@@ -187,7 +209,7 @@ static int tcp_dom0(void)
 	inet_pton(AF_INET, "10.9.0.2", &to.sin_addr);
 	T_CHECK(s >= 0 && connect(s, (struct sockaddr *)&to, sizeof(to)) == 0, "TCP connect: %s",
 		strerror(errno));
-	T_CHECK(stream_send(s) == 0 && stream_check(s) == 0, "dom0's TCP");
+	T_CHECK(stream_send(s, getenv("PVIO_NF_KILL")) == 0 && stream_check(s) == 0, "dom0's TCP");
 	close(s);
 	return 0;
 }
@@ -222,6 +244,29 @@ static int echo(pid_t nf)
 			got++;
 	}
 	return tcp_guest(l);
+}
+
+/*
+ * kill -9 pvio-netback, take the new one's pid, address its new vif again (the TAP went with the
+ * old daemon; the new one creates it before its InitWait, so retry until it exists): 0 or 1.
+ */
+static int kill_restart(void)
+{
+	struct ifreq ifr = { 0 };
+	char ifname[IFNAMSIZ];
+	int status = -1, s = socket(AF_INET, SOCK_DGRAM, 0), tries;
+
+	T_CHECK(kill(daemon_pid, SIGKILL) == 0 &&
+		    t_get(env.dd_out[0], &status, sizeof(status)) == 0 && status == 128 + SIGKILL,
+		"kill -9 of pvio-netback: status %d", status);
+	T_CHECK(t_get(env.dd_out[0], &daemon_pid, sizeof(daemon_pid)) == 0, "new pvio-netback");
+	snprintf(ifname, sizeof(ifname), "vif%u.0", env.fe);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	for (tries = 0; tries < 1000 && ioctl(s, SIOCGIFINDEX, &ifr) < 0; tries++)
+		usleep(10000);
+	close(s);
+	T_CHECK(tries < 1000, "%s did not come back", ifname);
+	return set_ip(ifname, "10.9.0.1");
 }
 
 /* Send each size to the guest and expect it back byte-exact: 0 or 1. */
@@ -266,12 +311,12 @@ static int run(struct xs_handle *h)
 					.front_extra = back,
 					.n_front_extra = 1 };
 	char ifname[IFNAMSIZ], c;
-	pid_t daemon, nf, child;
+	pid_t nf, child;
 	int rc;
 
 	T_CHECK(xenbus_device_add(h, &s) == 0, "add vif");
 	T_CHECK(tb_env_go_dd(&env) == 0, "go");
-	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
+	T_CHECK(t_get(env.dd_out[0], &daemon_pid, sizeof(daemon_pid)) == 0, "daemon pid");
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
 	T_CHECK(t_get(pidpipe[0], &nf, sizeof(nf)) == 0, "pvio-netfront did not come up");
 	snprintf(ifname, sizeof(ifname), "vif%u.0", env.fe);
@@ -290,7 +335,7 @@ static int run(struct xs_handle *h)
 		    t_put(env.steps.ba[1], &c, 1) == 0,
 		"guest step");
 	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
-	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
+	T_CHECK(tb_daemon_term(&env, daemon_pid) == 0, "SIGTERM");
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <xen/io/netif.h>
@@ -42,11 +43,24 @@ struct nf_queue {
 	struct nf_rx rx;	   /* the RX path */
 };
 
+/* Where the device is (as libpvio-blkfront's reconnect.c). */
+enum nf_status {
+	NF_CONNECTED,	 /* queues up */
+	NF_CONNECTING,	 /* keys written, waiting for the back-end's Connected */
+	NF_DISCONNECTED, /* the back-end was lost: waiting for it to come back (Closed/InitWait) */
+	NF_INITIALISING, /* we said Initialising: waiting for its InitWait */
+	NF_GONE,	 /* its directory is gone: -ENOTCONN from now on */
+};
+
 struct netfront {
-	struct hv *hv;	       /* the guest's seam (owned) */
-	struct xs_handle *xs;  /* xenstore (owned when own_xs) */
-	bool own_xs;	       /* xs was opened here */
-	struct xenbus_dev xd;  /* device/vif/<devid> and the back-end's directory */
+	struct hv *hv;	      /* the guest's seam (owned) */
+	struct xs_handle *xs; /* xenstore (owned when own_xs) */
+	bool own_xs;	      /* xs was opened here */
+	struct xenbus_dev xd; /* device/vif/<devid> and the back-end's directory */
+	int epfd;	      /* netfront_fd: the event channels and xenstore */
+	enum nf_status status;
+	unsigned int want_q;   /* opts.queues */
+	uint64_t reconnects;   /* connections after the first */
 	unsigned int nq;       /* queues */
 	unsigned int rx_next;  /* the queue netfront_recv looks at first */
 	struct nf_queue *q;    /* nq of them */
@@ -177,25 +191,17 @@ static unsigned int queue_count(struct netfront *nf, unsigned int want)
 	return want < NETFRONT_QUEUES_MAX ? want : NETFRONT_QUEUES_MAX;
 }
 
-static int handshake(struct netfront *nf, unsigned int want, int timeout_ms)
+/* At the back-end's InitWait: negotiate, grant every queue, write our keys and Connected. */
+static int talk_to_netback(struct netfront *nf)
 {
 	uint32_t copy = 0;
-	char *mac;
-	int ret = xenbus_read_str(&nf->xd, XBT_NULL, "mac", &mac);
+	int ret = 0;
 
-	if (!ret) {
-		ret = xenbus_parse_mac(mac, nf->mac);
-		free(mac);
-	}
-	if (!ret)
-		ret = xenbus_wait_otherend_state(&nf->xd, XenbusStateInitWait, timeout_ms, NULL);
-	if (ret)
-		return ret;
 	/* As Linux netfront: without the copying receive path there is nothing to do. */
 	if (xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "feature-rx-copy", &copy) || !copy)
 		return -ENODEV;
 	nf->offloads = offloads(nf);
-	nf->nq = queue_count(nf, want);
+	nf->nq = queue_count(nf, nf->want_q);
 	nf->q = calloc(nf->nq, sizeof(*nf->q));
 	if (!nf->q)
 		return -ENOMEM;
@@ -206,10 +212,46 @@ static int handshake(struct netfront *nf, unsigned int want, int timeout_ms)
 	}
 	if (!ret)
 		ret = xenbus_transaction(&nf->xd, keys_fn, nf);
-	if (ret)
-		return ret;
-	nf->xd.state = XenbusStateConnected;
-	return xenbus_wait_otherend_state(&nf->xd, XenbusStateConnected, timeout_ms, NULL);
+	if (!ret) {
+		nf->xd.state = XenbusStateConnected;
+		nf->status = NF_CONNECTING;
+	}
+	return ret;
+}
+
+/* The first connection: the back-end's InitWait, our keys, its Connected. */
+static int handshake(struct netfront *nf, int timeout_ms)
+{
+	char *mac;
+	int ret = xenbus_read_str(&nf->xd, XBT_NULL, "mac", &mac);
+
+	if (!ret) {
+		ret = xenbus_parse_mac(mac, nf->mac);
+		free(mac);
+	}
+	if (!ret)
+		ret = xenbus_wait_otherend_state(&nf->xd, XenbusStateInitWait, timeout_ms, NULL);
+	if (!ret)
+		ret = talk_to_netback(nf);
+	if (!ret)
+		ret = xenbus_wait_otherend_state(&nf->xd, XenbusStateConnected, timeout_ms, NULL);
+	if (!ret)
+		nf->status = NF_CONNECTED;
+	return ret;
+}
+
+/* One fd for the caller to wait on: the event channels' and xenstore's (the state watch). */
+static int epoll_make(struct netfront *nf)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	nf->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (nf->epfd < 0)
+		return -errno;
+	if (epoll_ctl(nf->epfd, EPOLL_CTL_ADD, hv_evtchn_fd(nf->hv), &ev) ||
+	    epoll_ctl(nf->epfd, EPOLL_CTL_ADD, xs_fileno(nf->xs), &ev))
+		return -errno;
+	return 0;
 }
 
 int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
@@ -221,6 +263,8 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
 
 	if (!nf)
 		return -ENOMEM;
+	nf->epfd = -1;
+	nf->want_q = opts->queues;
 	ret = hv_open(&nf->hv, NULL);
 	if (ret)
 		goto fail;
@@ -236,7 +280,9 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
 	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u", me, opts->devid);
 	ret = xenbus_dev_open(&nf->xd, nf->xs, XENBUS_FRONTEND, path);
 	if (!ret)
-		ret = handshake(nf, opts->queues, opts->timeout_ms ? opts->timeout_ms : 10000);
+		ret = handshake(nf, opts->timeout_ms ? opts->timeout_ms : 10000);
+	if (!ret)
+		ret = epoll_make(nf);
 	if (ret)
 		goto fail;
 	*nfp = nf;
@@ -264,6 +310,17 @@ static void queue_release(struct netfront *nf, struct nf_queue *q)
 	end_share(nf, q->rxp, NF_RING);
 }
 
+/* Tear every queue down (a grant the back-end still maps stays granted, never reused). */
+static void queues_release(struct netfront *nf)
+{
+	for (unsigned int i = 0; nf->q && i < nf->nq; i++)
+		queue_release(nf, &nf->q[i]);
+	free(nf->q);
+	nf->q = NULL;
+	nf->nq = 0;
+	nf->rx_next = 0;
+}
+
 void netfront_close(struct netfront *nf)
 {
 	if (!nf)
@@ -283,9 +340,9 @@ void netfront_close(struct netfront *nf)
 				     5000, NULL);
 		xenbus_dev_close(&nf->xd);
 	}
-	for (unsigned int i = 0; nf->q && i < nf->nq; i++)
-		queue_release(nf, &nf->q[i]);
-	free(nf->q);
+	queues_release(nf);
+	if (nf->epfd >= 0)
+		close(nf->epfd);
 	if (nf->own_xs && nf->xs)
 		xs_close(nf->xs);
 	if (nf->hv)
@@ -300,7 +357,7 @@ void netfront_mac(const struct netfront *nf, uint8_t mac[6])
 
 int netfront_fd(const struct netfront *nf)
 {
-	return hv_evtchn_fd(nf->hv);
+	return nf->epfd;
 }
 
 unsigned int netfront_offloads(const struct netfront *nf)
@@ -389,6 +446,8 @@ int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, s
 
 	if (nf->broken)
 		return nf->broken;
+	if (nf->status != NF_CONNECTED)
+		return -ENOTCONN;
 	if (nf->vnet && len >= sizeof(h)) {
 		memcpy(&h, buf, sizeof(h));
 		frame += sizeof(h);
@@ -430,14 +489,15 @@ int netfront_send(struct netfront *nf, const void *frame, size_t len)
 	return netfront_send_queue(nf, 0, frame, len);
 }
 
-/* Collect the back-end's TX answers of q, freeing their pages. */
+/* Collect the back-end's TX answers of q, freeing their pages: how many, or -EPROTO. */
 static int tx_reap(struct netfront *nf, struct nf_queue *q)
 {
 	struct netif_tx_response rsp[32];
-	int n;
+	int n, got = 0;
 
 	do {
 		while ((n = ring_front_consume(&q->tx, rsp, 32)) > 0) {
+			got += n;
 			for (int i = 0; i < n; i++) {
 				if (rsp[i].status == NETIF_RSP_NULL)
 					continue; /* an extra-info slot's: no page */
@@ -452,7 +512,7 @@ static int tx_reap(struct netfront *nf, struct nf_queue *q)
 		if (n < 0)
 			return nf->broken = -EPROTO;
 	} while ((n = ring_front_final_check(&q->tx)) > 0);
-	return n < 0 ? (nf->broken = -EPROTO) : 0;
+	return n < 0 ? (nf->broken = -EPROTO) : got;
 }
 
 /* ---- RX ---- */
@@ -465,21 +525,98 @@ static int rx_collect(struct netfront *nf, struct nf_queue *q)
 	return notify_if(nf, q, ring_front_push(&q->rx.ring));
 }
 
+/* ---- losing the back-end and connecting again (as libpvio-blkfront's reconnect.c) ---- */
+
+/* Tear the queues down (frames in flight are lost, as on a NIC whose link went) and say Closed. */
+static void lost(struct netfront *nf, const char *why)
+{
+	fprintf(stderr, "netfront: the back-end was lost (%s): reconnecting\n", why);
+	queues_release(nf);
+	nf->status = NF_DISCONNECTED;
+	xenbus_switch_state(&nf->xd, XenbusStateClosed);
+}
+
+/* One step for the back-end's state st: 1 if our status changed, 0, or a negative errno. */
+static int act_once(struct netfront *nf, enum xenbus_state st)
+{
+	enum nf_status before = nf->status;
+	int ret = 0;
+
+	if (st == XenbusStateUnknown) { /* its directory is gone: removed */
+		if (nf->q)
+			queues_release(nf);
+		nf->status = NF_GONE;
+	} else if (nf->status == NF_CONNECTED || nf->status == NF_CONNECTING) {
+		if (st == XenbusStateClosing || st == XenbusStateClosed)
+			lost(nf, xenbus_state_name(st));
+		else if (nf->status == NF_CONNECTING && st == XenbusStateConnected)
+			nf->status = NF_CONNECTED, nf->reconnects++;
+	} else if (nf->status == NF_DISCONNECTED) {
+		if (st == XenbusStateClosed || st == XenbusStateInitWait) {
+			ret = xenbus_switch_state(&nf->xd, XenbusStateInitialising);
+			nf->status = NF_INITIALISING;
+		}
+	} else if (nf->status == NF_INITIALISING && st == XenbusStateInitWait) {
+		if (talk_to_netback(nf))
+			lost(nf, "handshake failed");
+	}
+	if (ret < 0)
+		return ret;
+	return nf->status != before;
+}
+
+/* Follow the back-end's state changes, if any. */
+static int follow(struct netfront *nf)
+{
+	enum xenbus_state st;
+	int ret = xenbus_otherend_changed(&nf->xd, &st);
+
+	for (unsigned int i = 0; ret > 0 && i < 8; i++)
+		ret = act_once(nf, st);
+	return ret < 0 ? ret : 0;
+}
+
+/* Where port states are cheap to ask: a queue whose port the back-end closed (it died). */
+static void check_channels(struct netfront *nf)
+{
+	if (!hv_evtchn_state_observable(nf->hv))
+		return;
+	for (unsigned int i = 0; nf->status == NF_CONNECTED && i < nf->nq; i++) {
+		int st = hv_evtchn_state(nf->hv, nf->q[i].port);
+
+		/* An error (-EPERM...) says we cannot ask, not that the channel closed. */
+		if (st == HV_EVTCHN_CLOSED || st == HV_EVTCHN_UNBOUND)
+			lost(nf, "event channel closed");
+	}
+}
+
 int netfront_poll(struct netfront *nf)
 {
 	evtchn_port_t port;
-	int ret = 0, ready = 0;
+	unsigned int pending = 0;
+	int ret = 0, ready = 0, work = 0;
 
-	for (unsigned int i = 0; i < 64 && hv_evtchn_pending(nf->hv, &port) == 0; i++)
+	while (pending < 64 && hv_evtchn_pending(nf->hv, &port) == 0) {
 		hv_evtchn_unmask(nf->hv, port);
+		pending++;
+	}
 	if (nf->broken)
 		return nf->broken;
-	for (unsigned int i = 0; !ret && i < nf->nq; i++) {
-		ret = tx_reap(nf, &nf->q[i]);
-		if (!ret)
-			ret = rx_collect(nf, &nf->q[i]);
+	ret = follow(nf);
+	if (ret < 0)
+		return ret;
+	if (nf->status == NF_GONE)
+		return -ENOTCONN;
+	for (unsigned int i = 0; nf->status == NF_CONNECTED && !ret && i < nf->nq; i++) {
+		int got = tx_reap(nf, &nf->q[i]);
+
+		work += got > 0;
+		ret = got < 0 ? got : rx_collect(nf, &nf->q[i]);
 		ready += nf->q[i].rx.frame_ready;
 	}
+	/* An event that brought nothing may be the back-end closing its end (it died). */
+	if (!ret && pending && !ready && !work)
+		check_channels(nf);
 	return ret ? ret : ready;
 }
 
@@ -490,6 +627,8 @@ ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, siz
 
 	if (nf->broken)
 		return nf->broken;
+	if (nf->status != NF_CONNECTED)
+		return -EAGAIN; /* nothing to receive until connected again */
 	if (qi >= nf->nq)
 		return -EINVAL;
 	q = &nf->q[qi];
@@ -508,6 +647,8 @@ ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, siz
 
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap)
 {
+	if (nf->status != NF_CONNECTED)
+		return nf->broken ? nf->broken : -EAGAIN;
 	for (unsigned int k = 0; k < nf->nq; k++) {
 		unsigned int qi = (nf->rx_next + k) % nf->nq;
 		ssize_t n = netfront_recv_queue(nf, qi, buf, cap);

@@ -135,6 +135,7 @@ static int deliver(struct netfront *nf, unsigned int q, int tap)
 static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 {
 	for (;;) {
+		unsigned int nq;
 		int ret;
 
 		if (!t->held_len) {
@@ -146,11 +147,14 @@ static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 				continue;
 			t->held_len = (size_t)n;
 		}
-		ret = netfront_send_queue(nf, q, t->held, t->held_len);
+		/* After a reconnect the back-end may offer fewer queues than the TAP has. */
+		nq = netfront_queues(nf); /* 0 while reconnecting: the send says -ENOTCONN */
+		ret = netfront_send_queue(nf, nq ? q % nq : q, t->held, t->held_len);
 		if (ret == -EAGAIN)
 			return 0;
 		t->held_len = 0;
-		if (ret && ret != -EINVAL)
+		/* A frame out of bounds, or the link down while reconnecting: dropped. */
+		if (ret && ret != -EINVAL && ret != -ENOTCONN)
 			return ret;
 	}
 }
@@ -174,7 +178,7 @@ static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd)
 			return 0;
 		ret = netfront_poll(nf);
 		for (unsigned int i = 0; ret >= 0 && i < nq; i++) {
-			ret = deliver(nf, i, tq[i].fd);
+			ret = i < netfront_queues(nf) ? deliver(nf, i, tq[i].fd) : 0;
 			if (ret >= 0)
 				ret = transmit(nf, i, &tq[i]);
 		}
