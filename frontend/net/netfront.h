@@ -21,6 +21,13 @@
  * handed out again while the back-end may still map them; at close a grant the back-end still
  * maps is left granted rather than reused (XSA-396).
  *
+ * When the back-end is lost (its state leaves Connected, or, where port states are observable,
+ * it closes an event channel: the daemon died) the queues are torn down, frames in flight are
+ * dropped as a NIC's would be, and we say Closed; once the back-end is Closed or InitWait again
+ * we say Initialising and, at its InitWait, hand-shake again.  Meanwhile netfront_send says
+ * -ENOTCONN, netfront_recv -EAGAIN and netfront_queues 0.  The back-end's directory gone is the
+ * end: -ENOTCONN from netfront_poll.
+ *
  * Every call returns 0 (or a count where said) or a negative errno and never exits.  A handle
  * is not thread-safe: one thread drives it.
  */
@@ -80,7 +87,7 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts);
 void netfront_close(struct netfront *nf);
 /* The guest's MAC address, from the toolstack's `mac`. */
 void netfront_mac(const struct netfront *nf, uint8_t mac[6]);
-/* A file descriptor that polls readable when netfront_poll has something to do. */
+/* A file descriptor (events and xenstore) that polls readable when netfront_poll has work. */
 int netfront_fd(const struct netfront *nf);
 /*
  * Take events, collect TX answers and received frames.  The number of received frames waiting
@@ -90,7 +97,8 @@ int netfront_fd(const struct netfront *nf);
 int netfront_poll(struct netfront *nf);
 /*
  * Queue frame (14..NETFRONT_FRAME_MAX bytes, after its virtio-net header with opts.vnet_hdr) for
- * sending: 0, -EAGAIN when the ring is full, -EINVAL for a size or an offload out of bounds.
+ * sending: 0, -EAGAIN when the ring is full, -EINVAL for a size or an offload out of bounds,
+ * -ENOTCONN while reconnecting (drop the frame).
  */
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
 /* The same on queue q (0..netfront_queues - 1); -EINVAL for another q. */
