@@ -147,16 +147,16 @@ static int vnet_hdr(const struct nf_rx *rx, struct virtio_net_hdr *h)
 	/* csum_blank: the checksum field holds the pseudo-header's sum; the stack finishes it. */
 	if (l4_offset(rx->frame, rx->frame_len, &off, &proto, &v6))
 		return -EINVAL;
-	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	h->csum_start = (uint16_t)off;
-	h->csum_offset = proto == 6 ? 16 : 6;
-	if (!gso)
-		return 0;
-	if (proto != 6 || v6 != (rx->gso_type == XEN_NETIF_GSO_TYPE_TCPV6))
-		return -EINVAL;
-	h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-	h->gso_size = rx->gso_size;
-	h->hdr_len = (uint16_t)(off + (rx->frame[off + 12] >> 4) * 4u);
+	*h = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				      .csum_start = (uint16_t)off,
+				      .csum_offset = proto == 6 ? 16 : 6 };
+	if (gso && (proto != 6 || v6 != (rx->gso_type == XEN_NETIF_GSO_TYPE_TCPV6)))
+		return -EINVAL; /* the GSO type does not match the frame */
+	if (gso) {
+		h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = rx->gso_size;
+		h->hdr_len = (uint16_t)(off + (rx->frame[off + 12] >> 4) * 4u);
+	}
 	return 0;
 }
 
