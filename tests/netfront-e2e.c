@@ -12,6 +12,12 @@
  * stream dom0 sends and starts a new one: pvio-netfront reconnects by itself and the same TCP
  * connection carries on (retransmission), every byte checked.
  *
+ * Before the TCP stream dom0 floods the guest with FLOOD small UDP datagrams (to a socket that
+ * does not read them): the stream after it must still pass.
+ *
+ * PVIO_NF_MTU=9000 (tests/netfront-mtu9000.sh) sets that MTU on eth0 and the vif: the 8000-byte
+ * datagram then crosses as one frame over three RX and TX slots.
+ *
  * PVIO_NF_QUEUES=N (tests/netfront-e2e-mq.sh) runs pvio-netback with --max-queues N and
  * pvio-netfront with --queues N, and expects N queues connected.
  */
@@ -36,6 +42,7 @@
 
 #define PORT	  7777
 #define TCP_BYTES (16u << 20)
+#define FLOOD	  50000u
 static const size_t sizes[] = { 1, 100, 1472, 8000 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
@@ -214,18 +221,59 @@ static int tcp_dom0(void)
 	return 0;
 }
 
+/* The MTU of PVIO_NF_MTU on ifname, if set: 0 or 1. */
+static int set_mtu(const char *ifname)
+{
+	const char *mtu = getenv("PVIO_NF_MTU");
+	struct ifreq ifr = { 0 };
+	int s, ok;
+
+	if (!mtu)
+		return 0;
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_mtu = atoi(mtu);
+	ok = s >= 0 && ioctl(s, SIOCSIFMTU, &ifr) == 0;
+	if (s >= 0)
+		close(s);
+	T_CHECK(ok, "MTU %s on %s: %s", mtu, ifname, strerror(errno));
+	return 0;
+}
+
+/* dom0: FLOOD datagrams of 18 bytes (a minimum frame) to the guest's port PORT + 1: 0 or 1. */
+static int flood(void)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT + 1) };
+	char msg[18] = "flood";
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, "10.9.0.2", &to.sin_addr);
+	T_CHECK(s >= 0, "socket");
+	for (unsigned int i = 0; i < FLOOD; i++)
+		T_CHECK(sendto(s, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) ==
+				(ssize_t)sizeof(msg) ||
+			    errno == ENOBUFS,
+			"flood: %s", strerror(errno));
+	close(s);
+	return 0;
+}
+
 /* In the guest's namespace: eth0 addressed, then echo NSIZES datagrams, then the TCP stream. */
 static int echo(pid_t nf)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	static uint8_t buf[65536];
 	char ns[64];
-	int fd, s, l;
+	int fd, s, l, sink;
 
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)nf);
 	fd = open(ns, O_RDONLY);
 	T_CHECK(fd >= 0 && setns(fd, CLONE_NEWNET) == 0, "setns %s", ns);
-	T_CHECK(set_ip("eth0", "10.9.0.2") == 0, "eth0");
+	T_CHECK(set_ip("eth0", "10.9.0.2") == 0 && set_mtu("eth0") == 0, "eth0");
+	sink = socket(AF_INET, SOCK_DGRAM, 0); /* the flood's target: never read */
+	me.sin_port = htons(PORT + 1);
+	T_CHECK(sink >= 0 && bind(sink, (struct sockaddr *)&me, sizeof(me)) == 0, "bind sink");
+	me.sin_port = htons(PORT);
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	T_CHECK(s >= 0 && bind(s, (struct sockaddr *)&me, sizeof(me)) == 0, "bind");
 	l = socket(AF_INET, SOCK_STREAM, 0);
@@ -266,7 +314,7 @@ static int kill_restart(void)
 		usleep(10000);
 	close(s);
 	T_CHECK(tries < 1000, "%s did not come back", ifname);
-	return set_ip(ifname, "10.9.0.1");
+	return set_ip(ifname, "10.9.0.1") || set_mtu(ifname);
 }
 
 /* Send each size to the guest and expect it back byte-exact: 0 or 1. */
@@ -320,12 +368,14 @@ static int run(struct xs_handle *h)
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
 	T_CHECK(t_get(pidpipe[0], &nf, sizeof(nf)) == 0, "pvio-netfront did not come up");
 	snprintf(ifname, sizeof(ifname), "vif%u.0", env.fe);
-	T_CHECK(set_ip(ifname, "10.9.0.1") == 0, "vif address");
+	T_CHECK(set_ip(ifname, "10.9.0.1") == 0 && set_mtu(ifname) == 0, "vif address");
 	child = fork();
 	T_CHECK(child >= 0, "fork");
 	if (child == 0)
 		_exit(echo(nf));
 	rc = exchange();
+	if (!rc)
+		rc = flood();
 	if (!rc)
 		rc = tcp_dom0();
 	if (rc)
