@@ -9,29 +9,8 @@
 # (CI's second run): the target builds its own sanitized binary, so fuzzing once, in the
 # plain build, is enough.
 set -u
-src=${PVIO_SRCDIR:-.}
-build=${PVIO_BUILDDIR:-.}
-secs=${PVIO_FUZZ_SECONDS:-30}
-
-command -v clang >/dev/null 2>&1 || { echo "SKIP: no clang"; exit 77; }
-if grep -q '^CFLAGS=.*-fsanitize' "$build/config.log" 2>/dev/null; then
-	echo "SKIP: sanitizer build (the plain build runs the fuzzer)"
-	exit 77
-fi
-[ -r "$build/config.h" ] || { echo "FAIL: no config.h in $build"; exit 1; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/xs-fuzz.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-
-# libFuzzer's runtime may be missing even where clang is not.
-echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' \
-	>"$tmp/probe.c"
-# shellcheck disable=SC2086
-if ! clang $san "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1; then
-	echo "SKIP: clang has no libFuzzer runtime"
-	exit 77
-fi
+. "${PVIO_SRCDIR:-.}/tests/libfuzzer.sh"
+fuzz_setup xs-fuzz
 
 # pvio-xenstored's sources but its main(), read from its Automake list so new files come
 # along, and the pvio-hv client it links from libpvio.
@@ -40,37 +19,5 @@ daemon=$(sed -n '/^pvio_xenstored_SOURCES/,/[^\\]$/p' "$src/sim/xenstored.am" |
 [ -n "$daemon" ] || { echo "FAIL: no pvio_xenstored_SOURCES in sim/xenstored.am"; exit 1; }
 files="sim/xs-fuzz.c $daemon hv/simctl.c hv/simproto.c"
 # shellcheck disable=SC2046,SC2086
-if ! (cd "$src" && clang -std=gnu11 -g -O1 $san -I"$src" -I"$build" -D__XEN_TOOLS__=1 \
-	$(pkg-config --cflags xenstore 2>/dev/null) $files -o "$tmp/xs-fuzz" \
-	>"$tmp/build.log" 2>&1); then
-	cat "$tmp/build.log"
-	echo "FAIL: cannot build the fuzz target"
-	exit 1
-fi
-
-mkdir "$tmp/corpus" "$tmp/out"
-cp "$src"/tests/data/xs-fuzz-corpus/* "$tmp/corpus/" || exit 1
-# Reproducers of crashes found before replay first: fixed ones must stay fixed.
-for f in "$src"/tests/data/xs-fuzz-crashes/*; do
-	[ -f "$f" ] && [ "${f##*/}" != README ] && cp "$f" "$tmp/corpus/"
-done
-(cd "$tmp/out" && ASAN_OPTIONS=detect_leaks=1 "$tmp/xs-fuzz" -max_total_time="$secs" \
-	-rss_limit_mb=1024 -timeout=10 -max_len=8192 -print_final_stats=1 \
-	"$tmp/corpus" >"$tmp/fuzz.log" 2>&1)
-rc=$?
-if [ "$rc" -eq 0 ]; then
-	tail -n 12 "$tmp/fuzz.log"
-	echo "PASS: no crash in ${secs}s"
-	exit 0
-fi
-cat "$tmp/fuzz.log"
-keep=$build/xs-fuzz-crashes
-mkdir -p "$keep"
-for f in "$tmp"/out/crash-* "$tmp"/out/leak-* "$tmp"/out/timeout-* "$tmp"/out/oom-*; do
-	[ -e "$f" ] || continue
-	cp "$f" "$keep/"
-	echo "reproducer: $keep/${f##*/}"
-done
-cp "$tmp/xs-fuzz" "$keep/"
-echo "FAIL: the fuzzer stopped with status $rc (rerun: $keep/xs-fuzz FILE)"
-exit 1
+fuzz_build xs-fuzz -D__XEN_TOOLS__=1 $(pkg-config --cflags xenstore 2>/dev/null) $files
+fuzz_run xs-fuzz 8192

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * netfront.c - libpvio-netfront (see pvio/netfront.h): the xenbus handshake of Linux's
- * xen-netfront (talk_to_netback, xennet_connect) and one queue's TX and RX rings.
+ * xen-netfront (talk_to_netback, write_queue_xenstore_keys, xennet_connect) and each queue's TX
+ * and RX rings (the RX path is rx.c).
  *
- * Pages: one per ring slot each way, granted once per connection.  A TX page is handed out
- * again only after the back-end answered the slot that carried it; an RX page is posted again
- * only after its data was copied out.  RX buffers are posted at ring position p with id p mod
- * the ring size, page likewise, and answered in ring order (as Linux netback does and Linux
- * netfront assumes), so an extra-info answer, which has no id, frees the page of its position.
+ * Pages: one per ring slot each way and queue, granted once per connection.  A TX page is
+ * handed out again only after the back-end answered the slot that carried it; an RX page is
+ * posted again only after its data was copied out.
  */
 #include "config.h"
 
@@ -16,104 +15,213 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <xen/io/netif.h>
 
+#include <linux/virtio_net.h>
+
 #include "frontend/net/netfront.h"
+#include "frontend/net/rx.h"
 #include "hv/hv.h"
 #include "ring/ring.h"
 #include "xenbus/xenbus.h"
 
-#define NF_RING 256u /* entries of a one-page netif ring, both ways */
+/* One queue: its rings, pages and event channel (one port for both rings). */
+struct nf_queue {
+	evtchn_port_t port; /* our port */
+	void *txs, *rxs;    /* the ring pages */
+	grant_ref_t tx_ref, rx_ref;
+	struct ring_front tx;	  /* our end of TX */
+	uint8_t *txp, *rxp;	  /* NF_RING pages each way */
+	grant_ref_t txr[NF_RING]; /* their grants */
+	grant_ref_t rxr[NF_RING];
+	uint16_t tx_free[NF_RING]; /* TX pages not in flight */
+	unsigned int tx_nfree;	   /* entries of tx_free */
+	bool tx_busy[NF_RING];	   /* TX page id is in flight */
+	struct nf_rx rx;	   /* the RX path */
+};
+
+/* Where the device is (as libpvio-blkfront's reconnect.c). */
+enum nf_status {
+	NF_CONNECTED,	 /* queues up */
+	NF_CONNECTING,	 /* keys written, waiting for the back-end's Connected */
+	NF_DISCONNECTED, /* the back-end was lost: waiting for it to come back (Closed/InitWait) */
+	NF_INITIALISING, /* we said Initialising: waiting for its InitWait */
+	NF_GONE,	 /* its directory is gone: -ENOTCONN from now on */
+};
 
 struct netfront {
 	struct hv *hv;	      /* the guest's seam (owned) */
 	struct xs_handle *xs; /* xenstore (owned when own_xs) */
 	bool own_xs;	      /* xs was opened here */
 	struct xenbus_dev xd; /* device/vif/<devid> and the back-end's directory */
-	evtchn_port_t port;   /* our port, one for both rings */
-	void *txs, *rxs;      /* the ring pages */
-	grant_ref_t tx_ref, rx_ref;
-	struct ring_front tx, rx; /* our ends */
-	uint8_t *txp, *rxp;	  /* NF_RING pages each way */
-	grant_ref_t txr[NF_RING]; /* their grants */
-	grant_ref_t rxr[NF_RING];
-	uint16_t tx_free[NF_RING];	   /* TX pages not in flight */
-	unsigned int tx_nfree;		   /* entries of tx_free */
-	bool tx_busy[NF_RING];		   /* TX page id is in flight */
-	uint8_t mac[6];			   /* from the toolstack */
-	uint8_t frame[NETFRONT_FRAME_MAX]; /* the RX frame being assembled */
-	size_t frame_len;		   /* its bytes so far */
-	unsigned int frame_slots;	   /* its slots so far */
-	bool frame_bad;			   /* a slot of it was an error: drop it */
-	bool want_extra;		   /* the next RX answer is extra info */
-	bool more;			   /* the frame continues */
-	bool frame_ready;		   /* frame holds a whole frame for netfront_recv */
-	int broken;			   /* 0, or the error every call returns from now on */
-	struct netfront_stats st;	   /* counters */
+	int epfd;	      /* netfront_fd: the event channels and xenstore */
+	enum nf_status status;
+	unsigned int want_q;   /* opts.queues */
+	uint64_t reconnects;   /* connections after the first */
+	unsigned int nq;       /* queues */
+	unsigned int rx_next;  /* the queue netfront_recv looks at first */
+	struct nf_queue *q;    /* nq of them */
+	uint8_t mac[6];	       /* from the toolstack */
+	bool vnet;	       /* frames carry a virtio-net header */
+	unsigned int offloads; /* NETFRONT_OFFLOAD_* negotiated */
+	int broken;	       /* 0, or the error every call returns from now on */
+	uint64_t tx_packets, tx_bytes, tx_errors;
 };
 
 /* ---- the handshake ---- */
 
+/* One queue's keys: in the device's directory, or its queue-N/ when there are several. */
+static int queue_keys(struct netfront *nf, xs_transaction_t t, unsigned int i)
+{
+	static const char *const names[] = { "tx-ring-ref", "rx-ring-ref", "event-channel" };
+	const struct nf_queue *q = &nf->q[i];
+	const unsigned int vals[] = { q->tx_ref, q->rx_ref, q->port };
+	char key[48];
+	int ret = 0;
+
+	for (unsigned int k = 0; !ret && k < 3; k++) {
+		if (nf->nq > 1)
+			snprintf(key, sizeof(key), "queue-%u/%s", i, names[k]);
+		else
+			snprintf(key, sizeof(key), "%s", names[k]);
+		ret = xenbus_printf(&nf->xd, t, key, "%u", vals[k]);
+	}
+	return ret;
+}
+
 static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
-	const struct netfront *nf = arg;
-	int ret = xenbus_printf(xd, t, "tx-ring-ref", "%u", nf->tx_ref);
+	struct netfront *nf = arg;
+	int ret = 0;
 
-	if (!ret)
-		ret = xenbus_printf(xd, t, "rx-ring-ref", "%u", nf->rx_ref);
-	if (!ret)
-		ret = xenbus_printf(xd, t, "event-channel", "%u", nf->port);
+	/* As Linux: multi-queue-num-queues and queue-N/ only with more than one queue. */
+	if (nf->nq > 1)
+		ret = xenbus_printf(xd, t, "multi-queue-num-queues", "%u", nf->nq);
+	for (unsigned int i = 0; !ret && i < nf->nq; i++)
+		ret = queue_keys(nf, t, i);
 	if (!ret)
 		ret = xenbus_printf(xd, t, "request-rx-copy", "1");
 	if (!ret)
 		ret = xenbus_printf(xd, t, "feature-rx-notify", "1");
 	if (!ret)
 		ret = xenbus_printf(xd, t, "feature-sg", "1");
-	/* Frames reach the caller whole with their checksums: the back-end computes them. */
-	if (!ret)
+	if (!ret && (nf->offloads & NETFRONT_OFFLOAD_TSO4))
+		ret = xenbus_printf(xd, t, "feature-gso-tcpv4", "1");
+	if (!ret && (nf->offloads & NETFRONT_OFFLOAD_TSO6))
+		ret = xenbus_printf(xd, t, "feature-gso-tcpv6", "1");
+	if (!ret && (nf->offloads & NETFRONT_OFFLOAD_CSUM))
+		ret = xenbus_printf(xd, t, "feature-ipv6-csum-offload", "1");
+	/* Without offloads frames reach the caller whole with their checksums. */
+	if (!ret && !(nf->offloads & NETFRONT_OFFLOAD_CSUM))
 		ret = xenbus_printf(xd, t, "feature-no-csum-offload", "1");
 	if (!ret)
 		ret = xenbus_printf(xd, t, "state", "%d", XenbusStateConnected);
 	return ret;
 }
 
-/* Grant the rings and pages to the back-end and post every RX buffer. */
-static int share(struct netfront *nf)
+/* Grant one queue's rings and pages to the back-end and post every RX buffer. */
+static int share(struct netfront *nf, struct nf_queue *q)
 {
 	domid_t be = nf->xd.otherend_id;
-	int ret = hv_grant_share(nf->hv, be, 1, true, &nf->txs, &nf->tx_ref);
+	int ret = hv_grant_share(nf->hv, be, 1, true, &q->txs, &q->tx_ref);
 
 	if (!ret)
-		ret = hv_grant_share(nf->hv, be, 1, true, &nf->rxs, &nf->rx_ref);
+		ret = hv_grant_share(nf->hv, be, 1, true, &q->rxs, &q->rx_ref);
 	if (!ret)
-		ret = hv_grant_share(nf->hv, be, NF_RING, false, (void **)&nf->txp, nf->txr);
+		ret = hv_grant_share(nf->hv, be, NF_RING, false, (void **)&q->txp, q->txr);
 	if (!ret)
-		ret = hv_grant_share(nf->hv, be, NF_RING, true, (void **)&nf->rxp, nf->rxr);
+		ret = hv_grant_share(nf->hv, be, NF_RING, true, (void **)&q->rxp, q->rxr);
 	if (!ret)
-		ret = ring_front_init(&nf->tx, nf->txs, 0, sizeof(struct netif_tx_request),
+		ret = ring_front_init(&q->tx, q->txs, 0, sizeof(struct netif_tx_request),
 				      sizeof(struct netif_tx_response));
 	if (!ret)
-		ret = ring_front_init(&nf->rx, nf->rxs, 0, sizeof(struct netif_rx_request),
-				      sizeof(struct netif_rx_response));
+		ret = nf_rx_init(&q->rx, q->rxs, q->rxp, q->rxr);
 	if (!ret)
-		ret = hv_evtchn_alloc_unbound(nf->hv, be, &nf->port);
+		ret = hv_evtchn_alloc_unbound(nf->hv, be, &q->port);
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < NF_RING; i++) {
-		struct netif_rx_request *r = ring_front_req_slot(&nf->rx);
-
-		r->id = (uint16_t)i;
-		r->gref = nf->rxr[i];
-		nf->tx_free[i] = (uint16_t)(NF_RING - 1 - i);
-	}
-	nf->tx_nfree = NF_RING;
-	return ring_front_push(&nf->rx) < 0 ? -EPROTO : 0;
+	for (unsigned int i = 0; i < NF_RING; i++)
+		q->tx_free[i] = (uint16_t)(NF_RING - 1 - i);
+	q->tx_nfree = NF_RING;
+	return ring_front_push(&q->rx.ring) < 0 ? -EPROTO : 0;
 }
 
-static int handshake(struct netfront *nf, int timeout_ms)
+/* A feature-* flag of the back-end: absent or unreadable is off. */
+static bool back_flag(struct netfront *nf, const char *key)
+{
+	uint32_t v = 0;
+
+	return !xenbus_otherend_read_u32(&nf->xd, XBT_NULL, key, &v) && v;
+}
+
+/*
+ * What the caller's virtio-net headers may ask for and what RX may carry: partial checksums when
+ * the back-end takes them for IPv6 too (a TAP cannot offload IPv4 alone), and TSO on top of it
+ * where the back-end offers GSO and scatter-gather.
+ */
+static unsigned int offloads(struct netfront *nf)
+{
+	unsigned int o = 0;
+
+	if (!nf->vnet || !back_flag(nf, "feature-ipv6-csum-offload"))
+		return 0;
+	o = NETFRONT_OFFLOAD_CSUM;
+	if (back_flag(nf, "feature-sg") && back_flag(nf, "feature-gso-tcpv4"))
+		o |= NETFRONT_OFFLOAD_TSO4;
+	if (back_flag(nf, "feature-sg") && back_flag(nf, "feature-gso-tcpv6"))
+		o |= NETFRONT_OFFLOAD_TSO6;
+	return o;
+}
+
+/* As Linux: min(the back-end's multi-queue-max-queues (1 if absent), ours, online CPUs). */
+static unsigned int queue_count(struct netfront *nf, unsigned int want)
+{
+	uint32_t max = 1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "multi-queue-max-queues", &max) || !max)
+		max = 1;
+	if (!want)
+		want = cpus > 0 ? (unsigned int)cpus : 1;
+	if (want > max)
+		want = max;
+	return want < NETFRONT_QUEUES_MAX ? want : NETFRONT_QUEUES_MAX;
+}
+
+/* At the back-end's InitWait: negotiate, grant every queue, write our keys and Connected. */
+static int talk_to_netback(struct netfront *nf)
 {
 	uint32_t copy = 0;
+	int ret = 0;
+
+	/* As Linux netfront: without the copying receive path there is nothing to do. */
+	if (xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "feature-rx-copy", &copy) || !copy)
+		return -ENODEV;
+	nf->offloads = offloads(nf);
+	nf->nq = queue_count(nf, nf->want_q);
+	nf->q = calloc(nf->nq, sizeof(*nf->q));
+	if (!nf->q)
+		return -ENOMEM;
+	for (unsigned int i = 0; !ret && i < nf->nq; i++) {
+		nf->q[i].rx.vnet = nf->vnet;
+		nf->q[i].rx.gso_ok = nf->offloads & (NETFRONT_OFFLOAD_TSO4 | NETFRONT_OFFLOAD_TSO6);
+		ret = share(nf, &nf->q[i]);
+	}
+	if (!ret)
+		ret = xenbus_transaction(&nf->xd, keys_fn, nf);
+	if (!ret) {
+		nf->xd.state = XenbusStateConnected;
+		nf->status = NF_CONNECTING;
+	}
+	return ret;
+}
+
+/* The first connection: the back-end's InitWait, our keys, its Connected. */
+static int handshake(struct netfront *nf, int timeout_ms)
+{
 	char *mac;
 	int ret = xenbus_read_str(&nf->xd, XBT_NULL, "mac", &mac);
 
@@ -123,18 +231,27 @@ static int handshake(struct netfront *nf, int timeout_ms)
 	}
 	if (!ret)
 		ret = xenbus_wait_otherend_state(&nf->xd, XenbusStateInitWait, timeout_ms, NULL);
-	if (ret)
-		return ret;
-	/* As Linux netfront: without the copying receive path there is nothing to do. */
-	if (xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "feature-rx-copy", &copy) || !copy)
-		return -ENODEV;
-	ret = share(nf);
 	if (!ret)
-		ret = xenbus_transaction(&nf->xd, keys_fn, nf);
-	if (ret)
-		return ret;
-	nf->xd.state = XenbusStateConnected;
-	return xenbus_wait_otherend_state(&nf->xd, XenbusStateConnected, timeout_ms, NULL);
+		ret = talk_to_netback(nf);
+	if (!ret)
+		ret = xenbus_wait_otherend_state(&nf->xd, XenbusStateConnected, timeout_ms, NULL);
+	if (!ret)
+		nf->status = NF_CONNECTED;
+	return ret;
+}
+
+/* One fd for the caller to wait on: the event channels' and xenstore's (the state watch). */
+static int epoll_make(struct netfront *nf)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	nf->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (nf->epfd < 0)
+		return -errno;
+	if (epoll_ctl(nf->epfd, EPOLL_CTL_ADD, hv_evtchn_fd(nf->hv), &ev) ||
+	    epoll_ctl(nf->epfd, EPOLL_CTL_ADD, xs_fileno(nf->xs), &ev))
+		return -errno;
+	return 0;
 }
 
 int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
@@ -146,9 +263,12 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
 
 	if (!nf)
 		return -ENOMEM;
+	nf->epfd = -1;
+	nf->want_q = opts->queues;
 	ret = hv_open(&nf->hv, NULL);
 	if (ret)
 		goto fail;
+	nf->vnet = opts->vnet_hdr;
 	nf->xs = opts->xs;
 	if (!nf->xs) {
 		nf->xs = xs_open(0);
@@ -161,6 +281,8 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts)
 	ret = xenbus_dev_open(&nf->xd, nf->xs, XENBUS_FRONTEND, path);
 	if (!ret)
 		ret = handshake(nf, opts->timeout_ms ? opts->timeout_ms : 10000);
+	if (!ret)
+		ret = epoll_make(nf);
 	if (ret)
 		goto fail;
 	*nfp = nf;
@@ -176,6 +298,27 @@ static void end_share(struct netfront *nf, void *addr, unsigned int count)
 	if (addr && hv_grant_end(nf->hv, addr, count) == -EBUSY)
 		fprintf(stderr, "netfront: the back-end still maps %u page(s): left granted\n",
 			count);
+}
+
+static void queue_release(struct netfront *nf, struct nf_queue *q)
+{
+	if (q->port)
+		hv_evtchn_unbind(nf->hv, q->port);
+	end_share(nf, q->txs, 1);
+	end_share(nf, q->rxs, 1);
+	end_share(nf, q->txp, NF_RING);
+	end_share(nf, q->rxp, NF_RING);
+}
+
+/* Tear every queue down (a grant the back-end still maps stays granted, never reused). */
+static void queues_release(struct netfront *nf)
+{
+	for (unsigned int i = 0; nf->q && i < nf->nq; i++)
+		queue_release(nf, &nf->q[i]);
+	free(nf->q);
+	nf->q = NULL;
+	nf->nq = 0;
+	nf->rx_next = 0;
 }
 
 void netfront_close(struct netfront *nf)
@@ -197,12 +340,9 @@ void netfront_close(struct netfront *nf)
 				     5000, NULL);
 		xenbus_dev_close(&nf->xd);
 	}
-	if (nf->port)
-		hv_evtchn_unbind(nf->hv, nf->port);
-	end_share(nf, nf->txs, 1);
-	end_share(nf, nf->rxs, 1);
-	end_share(nf, nf->txp, NF_RING);
-	end_share(nf, nf->rxp, NF_RING);
+	queues_release(nf);
+	if (nf->epfd >= 0)
+		close(nf->epfd);
 	if (nf->own_xs && nf->xs)
 		xs_close(nf->xs);
 	if (nf->hv)
@@ -217,186 +357,306 @@ void netfront_mac(const struct netfront *nf, uint8_t mac[6])
 
 int netfront_fd(const struct netfront *nf)
 {
-	return hv_evtchn_fd(nf->hv);
+	return nf->epfd;
+}
+
+unsigned int netfront_offloads(const struct netfront *nf)
+{
+	return nf->offloads;
+}
+
+unsigned int netfront_queues(const struct netfront *nf)
+{
+	return nf->nq;
 }
 
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st)
 {
-	*st = nf->st;
+	*st = (struct netfront_stats){ .tx_packets = nf->tx_packets,
+				       .tx_bytes = nf->tx_bytes,
+				       .tx_errors = nf->tx_errors };
+	for (unsigned int i = 0; i < nf->nq; i++) {
+		st->rx_packets += nf->q[i].rx.packets;
+		st->rx_bytes += nf->q[i].rx.bytes;
+		st->rx_errors += nf->q[i].rx.errors;
+	}
 }
 
 /* ---- TX ---- */
 
-static int notify_if(struct netfront *nf, int pushed)
+static int notify_if(struct netfront *nf, const struct nf_queue *q, int pushed)
 {
 	if (pushed < 0)
 		return nf->broken = -EPROTO;
-	return pushed > 0 ? hv_evtchn_notify(nf->hv, nf->port) : 0;
+	return pushed > 0 ? hv_evtchn_notify(nf->hv, q->port) : 0;
 }
 
-int netfront_send(struct netfront *nf, const void *frame, size_t len)
+/*
+ * The first slot's flags and the GSO extra info (type 0: none) for a virtio-net header: 0, or
+ * -EINVAL for an offload not negotiated.
+ */
+static int tx_offloads(const struct netfront *nf, const struct virtio_net_hdr *h, uint16_t *flags,
+		       struct netif_extra_info *gso)
 {
-	unsigned int n = (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+
+	*flags = 0;
+	memset(gso, 0, sizeof(*gso));
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (!(nf->offloads & NETFRONT_OFFLOAD_CSUM))
+			return -EINVAL;
+		*flags = NETTXF_csum_blank | NETTXF_data_validated;
+	} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		*flags = NETTXF_data_validated;
+	}
+	if (type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	if (!h->gso_size || !(*flags & NETTXF_csum_blank) ||
+	    !(type == VIRTIO_NET_HDR_GSO_TCPV4	 ? nf->offloads & NETFRONT_OFFLOAD_TSO4
+	      : type == VIRTIO_NET_HDR_GSO_TCPV6 ? nf->offloads & NETFRONT_OFFLOAD_TSO6
+						 : 0))
+		return -EINVAL;
+	gso->type = XEN_NETIF_EXTRA_TYPE_GSO;
+	gso->u.gso.size = h->gso_size;
+	gso->u.gso.type =
+	    type == VIRTIO_NET_HDR_GSO_TCPV4 ? XEN_NETIF_GSO_TYPE_TCPV4 : XEN_NETIF_GSO_TYPE_TCPV6;
+	*flags |= NETTXF_extra_info;
+	return 0;
+}
+
+/* The GSO extra info into the slot after the first (it carries no page and no id). */
+static void tx_extra(struct nf_queue *q, const struct netif_extra_info *gso)
+{
+	struct netif_extra_info *x = ring_front_req_slot(&q->tx);
+
+	x->type = gso->type;
+	x->flags = 0;
+	x->u.gso.size = gso->u.gso.size;
+	x->u.gso.type = gso->u.gso.type;
+}
+
+int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, size_t len)
+{
+	const uint8_t *frame = buf;
+	struct netif_extra_info gso = { 0 };
+	struct virtio_net_hdr h = { 0 };
+	uint16_t flags = 0;
+	struct nf_queue *q;
+	unsigned int n;
 
 	if (nf->broken)
 		return nf->broken;
-	if (len < 14 || len > NETFRONT_FRAME_MAX)
+	if (nf->status != NF_CONNECTED)
+		return -ENOTCONN;
+	if (nf->vnet && len >= sizeof(h)) {
+		memcpy(&h, buf, sizeof(h));
+		frame += sizeof(h);
+		len -= sizeof(h);
+	} else if (nf->vnet) {
 		return -EINVAL;
-	if (n > nf->tx_nfree || n > ring_front_free(&nf->tx))
+	}
+	if (len < 14 || len > NETFRONT_FRAME_MAX || qi >= nf->nq ||
+	    tx_offloads(nf, &h, &flags, &gso))
+		return -EINVAL;
+	q = &nf->q[qi];
+	n = (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+	if (n > q->tx_nfree || n + !!gso.type > ring_front_free(&q->tx))
 		return -EAGAIN;
 	for (unsigned int i = 0; i < n; i++) {
-		struct netif_tx_request *r = ring_front_req_slot(&nf->tx);
-		uint16_t id = nf->tx_free[--nf->tx_nfree];
+		struct netif_tx_request *r = ring_front_req_slot(&q->tx);
+		uint16_t id = q->tx_free[--q->tx_nfree];
 		size_t part = len - (size_t)i * HV_PAGE_SIZE;
 
 		if (part > HV_PAGE_SIZE)
 			part = HV_PAGE_SIZE;
-		memcpy(nf->txp + (size_t)id * HV_PAGE_SIZE,
-		       (const uint8_t *)frame + (size_t)i * HV_PAGE_SIZE, part);
-		nf->tx_busy[id] = true;
-		r->gref = nf->txr[id];
+		memcpy(q->txp + (size_t)id * HV_PAGE_SIZE, frame + (size_t)i * HV_PAGE_SIZE, part);
+		q->tx_busy[id] = true;
+		r->gref = q->txr[id];
 		r->offset = 0;
 		r->id = id;
 		r->size = (uint16_t)(i ? part : len); /* the first slot says the frame's size */
-		r->flags = i + 1 < n ? NETTXF_more_data : 0;
+		r->flags = (uint16_t)((i ? 0 : flags) | (i + 1 < n ? NETTXF_more_data : 0));
+		if (!i && gso.type)
+			tx_extra(q, &gso);
 	}
-	nf->st.tx_packets++;
-	nf->st.tx_bytes += len;
-	return notify_if(nf, ring_front_push(&nf->tx));
+	nf->tx_packets++;
+	nf->tx_bytes += len;
+	return notify_if(nf, q, ring_front_push(&q->tx));
 }
 
-/* Collect the back-end's TX answers, freeing their pages. */
-static int tx_reap(struct netfront *nf)
+int netfront_send(struct netfront *nf, const void *frame, size_t len)
+{
+	return netfront_send_queue(nf, 0, frame, len);
+}
+
+/* Collect the back-end's TX answers of q, freeing their pages: how many, or -EPROTO. */
+static int tx_reap(struct netfront *nf, struct nf_queue *q)
 {
 	struct netif_tx_response rsp[32];
-	int n;
+	int n, got = 0;
 
 	do {
-		while ((n = ring_front_consume(&nf->tx, rsp, 32)) > 0) {
+		while ((n = ring_front_consume(&q->tx, rsp, 32)) > 0) {
+			got += n;
 			for (int i = 0; i < n; i++) {
-				if (rsp[i].id >= NF_RING || !nf->tx_busy[rsp[i].id])
+				if (rsp[i].status == NETIF_RSP_NULL)
+					continue; /* an extra-info slot's: no page */
+				if (rsp[i].id >= NF_RING || !q->tx_busy[rsp[i].id])
 					return nf->broken = -EPROTO; /* a slot not in flight */
-				nf->tx_busy[rsp[i].id] = false;
-				nf->tx_free[nf->tx_nfree++] = rsp[i].id;
-				if (rsp[i].status != NETIF_RSP_OKAY &&
-				    rsp[i].status != NETIF_RSP_NULL)
-					nf->st.tx_errors++;
+				q->tx_busy[rsp[i].id] = false;
+				q->tx_free[q->tx_nfree++] = rsp[i].id;
+				if (rsp[i].status != NETIF_RSP_OKAY)
+					nf->tx_errors++;
 			}
 		}
 		if (n < 0)
 			return nf->broken = -EPROTO;
-	} while ((n = ring_front_final_check(&nf->tx)) > 0);
-	return n < 0 ? (nf->broken = -EPROTO) : 0;
+	} while ((n = ring_front_final_check(&q->tx)) > 0);
+	return n < 0 ? (nf->broken = -EPROTO) : got;
 }
 
 /* ---- RX ---- */
 
-/* Post the RX buffer of the next ring position again (its page is free once copied). */
-static void rx_repost(struct netfront *nf)
+/* Assemble q's next frame and hand the back-end the buffers taken. */
+static int rx_collect(struct netfront *nf, struct nf_queue *q)
 {
-	struct netif_rx_request *r = ring_front_req_slot(&nf->rx);
-	uint16_t id;
+	if (nf_rx_collect(&q->rx))
+		return nf->broken = -EPROTO;
+	return notify_if(nf, q, ring_front_push(&q->rx.ring));
+}
 
-	if (!r)
+/* ---- losing the back-end and connecting again (as libpvio-blkfront's reconnect.c) ---- */
+
+/* Tear the queues down (frames in flight are lost, as on a NIC whose link went) and say Closed. */
+static void lost(struct netfront *nf, const char *why)
+{
+	fprintf(stderr, "netfront: the back-end was lost (%s): reconnecting\n", why);
+	queues_release(nf);
+	nf->status = NF_DISCONNECTED;
+	xenbus_switch_state(&nf->xd, XenbusStateClosed);
+}
+
+/* One step for the back-end's state st: 1 if our status changed, 0, or a negative errno. */
+static int act_once(struct netfront *nf, enum xenbus_state st)
+{
+	enum nf_status before = nf->status;
+	int ret = 0;
+
+	if (st == XenbusStateUnknown) { /* its directory is gone: removed */
+		if (nf->q)
+			queues_release(nf);
+		nf->status = NF_GONE;
+	} else if (nf->status == NF_CONNECTED || nf->status == NF_CONNECTING) {
+		if (st == XenbusStateClosing || st == XenbusStateClosed)
+			lost(nf, xenbus_state_name(st));
+		else if (nf->status == NF_CONNECTING && st == XenbusStateConnected)
+			nf->status = NF_CONNECTED, nf->reconnects++;
+	} else if (nf->status == NF_DISCONNECTED) {
+		if (st == XenbusStateClosed || st == XenbusStateInitWait) {
+			ret = xenbus_switch_state(&nf->xd, XenbusStateInitialising);
+			nf->status = NF_INITIALISING;
+		}
+	} else if (nf->status == NF_INITIALISING && st == XenbusStateInitWait) {
+		if (talk_to_netback(nf))
+			lost(nf, "handshake failed");
+	}
+	if (ret < 0)
+		return ret;
+	return nf->status != before;
+}
+
+/* Follow the back-end's state changes, if any. */
+static int follow(struct netfront *nf)
+{
+	enum xenbus_state st;
+	int ret = xenbus_otherend_changed(&nf->xd, &st);
+
+	for (unsigned int i = 0; ret > 0 && i < 8; i++)
+		ret = act_once(nf, st);
+	return ret < 0 ? ret : 0;
+}
+
+/* Where port states are cheap to ask: a queue whose port the back-end closed (it died). */
+static void check_channels(struct netfront *nf)
+{
+	if (!hv_evtchn_state_observable(nf->hv))
 		return;
-	id = (uint16_t)((nf->rx.req_prod_pvt - 1) % NF_RING);
-	r->id = id;
-	r->gref = nf->rxr[id];
-}
+	for (unsigned int i = 0; nf->status == NF_CONNECTED && i < nf->nq; i++) {
+		int st = hv_evtchn_state(nf->hv, nf->q[i].port);
 
-/* One RX answer, at ring position pos: 0, or -EPROTO. */
-static int rx_slot(struct netfront *nf, const struct netif_rx_response *r, uint32_t pos)
-{
-	uint16_t page = (uint16_t)(pos % NF_RING);
-
-	if (nf->want_extra) { /* extra info (GSO we did not ask for): its flags say if more */
-		const struct netif_extra_info *x = (const void *)r;
-
-		nf->want_extra = x->flags & XEN_NETIF_EXTRA_FLAG_MORE;
-		nf->frame_bad = true;
-	} else if (r->id != page) {
-		return -EPROTO; /* answers come in ring order */
-	} else if (r->status < 0 || r->offset + r->status > (int)HV_PAGE_SIZE ||
-		   nf->frame_len + (size_t)r->status > NETFRONT_FRAME_MAX ||
-		   ++nf->frame_slots > NETFRONT_SLOTS_MAX) {
-		nf->frame_bad = true;
-		nf->more = r->flags & NETRXF_more_data;
-	} else {
-		memcpy(nf->frame + nf->frame_len, nf->rxp + (size_t)page * HV_PAGE_SIZE + r->offset,
-		       (size_t)r->status);
-		nf->frame_len += (size_t)r->status;
-		nf->more = r->flags & NETRXF_more_data;
-		if (nf->frame_slots == 1)
-			nf->want_extra = r->flags & NETRXF_extra_info;
+		/* An error (-EPERM...) says we cannot ask, not that the channel closed. */
+		if (st == HV_EVTCHN_CLOSED || st == HV_EVTCHN_UNBOUND)
+			lost(nf, "event channel closed");
 	}
-	rx_repost(nf);
-	return 0;
-}
-
-/* The frame ended: ready for netfront_recv, or dropped. */
-static void rx_frame_end(struct netfront *nf)
-{
-	if (nf->frame_bad || nf->frame_len < 14) {
-		nf->st.rx_errors++;
-		nf->frame_len = 0;
-	} else {
-		nf->frame_ready = true;
-		nf->st.rx_packets++;
-		nf->st.rx_bytes += nf->frame_len;
-	}
-	nf->frame_slots = 0;
-	nf->frame_bad = false;
-}
-
-/* Take RX answers until a whole frame is ready or none is left. */
-static int rx_collect(struct netfront *nf)
-{
-	while (!nf->frame_ready && !nf->broken) {
-		struct netif_rx_response r;
-		uint32_t pos = nf->rx.rsp_cons;
-		int n = ring_front_consume(&nf->rx, &r, 1);
-
-		if (n == 0 && (n = ring_front_final_check(&nf->rx)) > 0)
-			continue;
-		if (n < 0)
-			nf->broken = -EPROTO;
-		if (n <= 0)
-			break;
-		if (rx_slot(nf, &r, pos))
-			nf->broken = -EPROTO;
-		else if (!nf->more && !nf->want_extra)
-			rx_frame_end(nf);
-	}
-	return nf->broken ? nf->broken : notify_if(nf, ring_front_push(&nf->rx));
 }
 
 int netfront_poll(struct netfront *nf)
 {
 	evtchn_port_t port;
-	int ret;
+	unsigned int pending = 0;
+	int ret = 0, ready = 0, work = 0;
 
-	for (unsigned int i = 0; i < 64 && hv_evtchn_pending(nf->hv, &port) == 0; i++)
+	while (pending < 64 && hv_evtchn_pending(nf->hv, &port) == 0) {
 		hv_evtchn_unmask(nf->hv, port);
+		pending++;
+	}
 	if (nf->broken)
 		return nf->broken;
-	ret = tx_reap(nf);
-	if (!ret)
-		ret = rx_collect(nf);
-	return ret ? ret : nf->frame_ready;
+	ret = follow(nf);
+	if (ret < 0)
+		return ret;
+	if (nf->status == NF_GONE)
+		return -ENOTCONN;
+	for (unsigned int i = 0; nf->status == NF_CONNECTED && !ret && i < nf->nq; i++) {
+		int got = tx_reap(nf, &nf->q[i]);
+
+		work += got > 0;
+		ret = got < 0 ? got : rx_collect(nf, &nf->q[i]);
+		ready += nf->q[i].rx.frame_ready;
+	}
+	/* An event that brought nothing may be the back-end closing its end (it died). */
+	if (!ret && pending && !ready && !work)
+		check_channels(nf);
+	return ret ? ret : ready;
+}
+
+ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, size_t cap)
+{
+	struct nf_queue *q;
+	ssize_t n;
+
+	if (nf->broken)
+		return nf->broken;
+	if (nf->status != NF_CONNECTED)
+		return -EAGAIN; /* nothing to receive until connected again */
+	if (qi >= nf->nq)
+		return -EINVAL;
+	q = &nf->q[qi];
+	n = nf_rx_take(&q->rx, buf, cap);
+	if (n == -EPROTO)
+		return nf->broken = -EPROTO;
+	/* The buffers of the frame taken go back to the back-end at once. */
+	if (n >= 0 || n == -EAGAIN) {
+		int ret = notify_if(nf, q, ring_front_push(&q->rx.ring));
+
+		if (ret)
+			return ret;
+	}
+	return n;
 }
 
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap)
 {
-	size_t len;
-	int ret = nf->frame_ready ? 0 : rx_collect(nf);
+	if (nf->status != NF_CONNECTED)
+		return nf->broken ? nf->broken : -EAGAIN;
+	for (unsigned int k = 0; k < nf->nq; k++) {
+		unsigned int qi = (nf->rx_next + k) % nf->nq;
+		ssize_t n = netfront_recv_queue(nf, qi, buf, cap);
 
-	if (ret)
-		return ret;
-	if (!nf->frame_ready)
-		return -EAGAIN;
-	len = nf->frame_len < cap ? nf->frame_len : cap;
-	memcpy(buf, nf->frame, len);
-	nf->frame_ready = false;
-	nf->frame_len = 0;
-	return (ssize_t)len;
+		if (n != -EAGAIN) {
+			nf->rx_next = (qi + 1) % nf->nq;
+			return n;
+		}
+	}
+	return -EAGAIN;
 }

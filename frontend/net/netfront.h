@@ -3,10 +3,12 @@
  * pvio/netfront.h - libpvio-netfront: a Xen network front-end (netif) as a user-space library.
  *
  * netfront_open finds the guest's device/vif/<devid> in xenstore, waits for the back-end's
- * InitWait, checks feature-rx-copy, grants one TX and one RX ring and a page per ring slot,
- * binds an event channel, writes its keys as Linux xen-netfront does (request-rx-copy,
- * feature-rx-notify, feature-sg, feature-no-csum-offload) and switches to Connected, then
- * waits for the back-end's Connected.  It works against Linux netback and pvio-netback(8).
+ * InitWait, checks feature-rx-copy, takes min(opts.queues or the online CPUs, the back-end's
+ * multi-queue-max-queues) queues, grants each one TX and one RX ring and a page per ring slot,
+ * binds an event channel per queue, writes its keys as Linux xen-netfront does (queue-N/ and
+ * multi-queue-num-queues when more than one; request-rx-copy, feature-rx-notify, feature-sg,
+ * feature-no-csum-offload) and switches to Connected, then waits for the back-end's Connected.
+ * It works against Linux netback and pvio-netback(8).
  *
  * Frames go both ways whole, up to NETFRONT_FRAME_MAX bytes, with their checksums computed:
  * netfront_send queues one on the TX ring (several may be in flight), netfront_recv takes the
@@ -18,6 +20,13 @@
  * violation disconnects (-EPROTO from then on).  Pages are granted once per connection and never
  * handed out again while the back-end may still map them; at close a grant the back-end still
  * maps is left granted rather than reused (XSA-396).
+ *
+ * When the back-end is lost (its state leaves Connected, or, where port states are observable,
+ * it closes an event channel: the daemon died) the queues are torn down, frames in flight are
+ * dropped as a NIC's would be, and we say Closed; once the back-end is Closed or InitWait again
+ * we say Initialising and, at its InitWait, hand-shake again.  Meanwhile netfront_send says
+ * -ENOTCONN, netfront_recv -EAGAIN and netfront_queues 0.  The back-end's directory gone is the
+ * end: -ENOTCONN from netfront_poll.
  *
  * Every call returns 0 (or a count where said) or a negative errno and never exits.  A handle
  * is not thread-safe: one thread drives it.
@@ -41,11 +50,27 @@ struct netfront;
 #define NETFRONT_FRAME_MAX 0xFFFFu
 /* Slots one frame may use (XEN_NETIF_NR_SLOTS_MIN). */
 #define NETFRONT_SLOTS_MAX 18u
+/* The virtio-net header (struct virtio_net_hdr) before each frame when opts.vnet_hdr. */
+#define NETFRONT_VNET_HDR_LEN 10u
+/* Offloads (netfront_offloads): checksums left to the other side, TCP segmentation. */
+#define NETFRONT_OFFLOAD_CSUM 1u
+#define NETFRONT_OFFLOAD_TSO4 2u
+#define NETFRONT_OFFLOAD_TSO6 4u
+/* Queues at most (pvio-netback(8) offers up to 16). */
+#define NETFRONT_QUEUES_MAX 16u
 
 struct netfront_opts {
 	unsigned int devid;   /* device/vif/<devid> */
 	struct xs_handle *xs; /* NULL: xs_open(0); else it must carry no other watches */
 	int timeout_ms;	      /* how long netfront_open waits to connect; 0: 10 s */
+	unsigned int queues;  /* queues wanted; 0: online CPUs (at most the back-end's maximum) */
+	/*
+	 * Offloads: every frame sent or received starts with a struct virtio_net_hdr
+	 * (NETFRONT_VNET_HDR_LEN bytes, as a TAP with IFF_VNET_HDR); checksums may be partial and
+	 * TCP frames up to 64 KiB segmented by the other side.  Without it frames are plain and
+	 * whole, with their checksums (feature-no-csum-offload).
+	 */
+	bool vnet_hdr;
 };
 
 /* Counters since open. */
@@ -62,7 +87,7 @@ int netfront_open(struct netfront **nfp, const struct netfront_opts *opts);
 void netfront_close(struct netfront *nf);
 /* The guest's MAC address, from the toolstack's `mac`. */
 void netfront_mac(const struct netfront *nf, uint8_t mac[6]);
-/* A file descriptor that polls readable when netfront_poll has something to do. */
+/* A file descriptor (events and xenstore) that polls readable when netfront_poll has work. */
 int netfront_fd(const struct netfront *nf);
 /*
  * Take events, collect TX answers and received frames.  The number of received frames waiting
@@ -70,10 +95,22 @@ int netfront_fd(const struct netfront *nf);
  * disconnected), -ENOTCONN when the back-end closed.
  */
 int netfront_poll(struct netfront *nf);
-/* Queue frame (14..NETFRONT_FRAME_MAX bytes) for sending: 0, -EAGAIN when the ring is full. */
+/*
+ * Queue frame (14..NETFRONT_FRAME_MAX bytes, after its virtio-net header with opts.vnet_hdr) for
+ * sending: 0, -EAGAIN when the ring is full, -EINVAL for a size or an offload out of bounds,
+ * -ENOTCONN while reconnecting (drop the frame).
+ */
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
+/* The same on queue q (0..netfront_queues - 1); -EINVAL for another q. */
+int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, size_t len);
 /* The next received frame into buf (cap bytes): its length, or -EAGAIN when there is none. */
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
+/* The same from queue q only. */
+ssize_t netfront_recv_queue(struct netfront *nf, unsigned int q, void *buf, size_t cap);
+/* The offloads negotiated (NETFRONT_OFFLOAD_*; 0 without opts.vnet_hdr), for TUNSETOFFLOAD. */
+unsigned int netfront_offloads(const struct netfront *nf);
+/* The queues connected: min(opts.queues or online CPUs, the back-end's multi-queue-max-queues). */
+unsigned int netfront_queues(const struct netfront *nf);
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st);
 
 #ifdef __cplusplus

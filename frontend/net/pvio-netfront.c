@@ -30,13 +30,17 @@ static const char *const usage_text =
     "\n"
     "      --devid N       the vif: device/vif/N (default 0)\n"
     "      --ifname NAME   the TAP interface (default eth0)\n"
+    "      --queues N      queues wanted (default: online CPUs, at most the back-end's)\n"
     "      --no-netns      stay in the caller's network namespace\n"
+    "      --no-offloads   plain frames, checksums computed by the back-end\n"
     "  -h, --help          this text\n";
 
 enum {
 	OPT_DEVID = 256,
 	OPT_IFNAME,
-	OPT_NONETNS
+	OPT_NONETNS,
+	OPT_QUEUES,
+	OPT_NOOFFLOADS
 };
 
 static const struct option long_opts[] = {
@@ -44,110 +48,164 @@ static const struct option long_opts[] = {
 	{ "devid", required_argument, NULL, OPT_DEVID },
 	{ "ifname", required_argument, NULL, OPT_IFNAME },
 	{ "no-netns", no_argument, NULL, OPT_NONETNS },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "no-offloads", no_argument, NULL, OPT_NOOFFLOADS },
 	{ NULL, 0, NULL, 0 },
 };
 
-static uint8_t frame[NETFRONT_FRAME_MAX];
+/* A frame with room for its virtio-net header. */
+#define BUF_MAX (NETFRONT_VNET_HDR_LEN + NETFRONT_FRAME_MAX)
 
-/* The TAP ifname with the guest's MAC, up: its fd or a negative errno. */
-static int tap_make(const char *ifname, const uint8_t mac[6])
+static uint8_t frame[BUF_MAX];
+
+/* One queue of the TAP and the frame read from it that waits for room on the ring. */
+struct tapq {
+	int fd;
+	size_t held_len;
+	uint8_t held[BUF_MAX];
+};
+
+/* Bring the interface up with the guest's MAC: 0 or a negative errno. */
+static int tap_up(struct ifreq *ifr, const uint8_t mac[6])
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), ret = 0, s = -1;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
 
-	if (fd < 0)
+	if (s < 0)
 		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || (s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+	ifr->ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+	memcpy(ifr->ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(s, SIOCSIFHWADDR, ifr) < 0 || ioctl(s, SIOCGIFFLAGS, ifr) < 0)
 		ret = -errno;
-	ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
-	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
-	if (!ret && ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+	ifr->ifr_flags |= IFF_UP;
+	if (!ret && ioctl(s, SIOCSIFFLAGS, ifr) < 0)
 		ret = -errno;
-	if (!ret && ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		ret = -errno;
-	if (s >= 0)
-		close(s);
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
+	close(s);
+	return ret;
 }
 
-/* Received frames onto the TAP (a frame the TAP refuses is the host's drop). */
-static int deliver(struct netfront *nf, int tap)
+/* The TUNSETOFFLOAD flags for the offloads netfront negotiated. */
+static unsigned int tun_offloads(unsigned int o)
+{
+	return (o & NETFRONT_OFFLOAD_CSUM ? TUN_F_CSUM : 0) |
+	       (o & NETFRONT_OFFLOAD_TSO4 ? TUN_F_TSO4 : 0) |
+	       (o & NETFRONT_OFFLOAD_TSO6 ? TUN_F_TSO6 : 0);
+}
+
+/*
+ * The TAP ifname with n queues (IFF_MULTI_QUEUE: one file descriptor per ring queue), the
+ * virtio-net header when vnet, the offloads netfront negotiated and the guest's MAC, up: 0 or a
+ * negative errno.
+ */
+static int tap_make(const char *ifname, const uint8_t mac[6], struct tapq *tq, unsigned int n,
+		    bool vnet, unsigned int offloads)
+{
+	int hdr = NETFRONT_VNET_HDR_LEN, ret = 0;
+	struct ifreq ifr;
+
+	for (unsigned int i = 0; i < n; i++)
+		tq[i].fd = -1;
+	for (unsigned int i = 0; !ret && i < n; i++) {
+		ifr = (struct ifreq){ .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE |
+						   (vnet ? IFF_VNET_HDR : 0) };
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		tq[i].fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (tq[i].fd < 0 || ioctl(tq[i].fd, TUNSETIFF, &ifr) < 0 ||
+		    (vnet && ioctl(tq[i].fd, TUNSETVNETHDRSZ, &hdr) < 0))
+			ret = -errno;
+	}
+	/* The offloads are the interface's: one queue sets them for all. */
+	if (!ret && vnet && ioctl(tq[0].fd, TUNSETOFFLOAD, tun_offloads(offloads)) < 0)
+		ret = -errno;
+	if (!ret)
+		ret = tap_up(&ifr, mac);
+	return ret;
+}
+
+/* Received frames of queue q onto its TAP queue (a frame the TAP refuses is the host's drop). */
+static int deliver(struct netfront *nf, unsigned int q, int tap)
 {
 	ssize_t n;
 
-	while ((n = netfront_recv(nf, frame, sizeof(frame))) > 0)
+	while ((n = netfront_recv_queue(nf, q, frame, sizeof(frame))) > 0)
 		(void)!write(tap, frame, (size_t)n);
 	return n == -EAGAIN ? 0 : (int)n;
 }
 
-/* Frames from the TAP onto the TX ring until it is full (*held: one frame waits) or drained. */
-static int transmit(struct netfront *nf, int tap, uint8_t *held, size_t *held_len)
+/* Frames from TAP queue q onto its TX ring until it is full (one frame held) or drained. */
+static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 {
 	for (;;) {
+		unsigned int nq;
 		int ret;
 
-		if (!*held_len) {
-			ssize_t n = read(tap, held, NETFRONT_FRAME_MAX);
+		if (!t->held_len) {
+			ssize_t n = read(t->fd, t->held, BUF_MAX);
 
 			if (n < 0)
 				return errno == EAGAIN ? 0 : -errno;
 			if (n < 14)
 				continue;
-			*held_len = (size_t)n;
+			t->held_len = (size_t)n;
 		}
-		ret = netfront_send(nf, held, *held_len);
+		/* After a reconnect the back-end may offer fewer queues than the TAP has. */
+		nq = netfront_queues(nf); /* 0 while reconnecting: the send says -ENOTCONN */
+		ret = netfront_send_queue(nf, nq ? q % nq : q, t->held, t->held_len);
 		if (ret == -EAGAIN)
 			return 0;
-		*held_len = 0;
-		if (ret && ret != -EINVAL)
+		t->held_len = 0;
+		/* A frame out of bounds, or the link down while reconnecting: dropped. */
+		if (ret && ret != -EINVAL && ret != -ENOTCONN)
 			return ret;
 	}
 }
 
-static int run(struct netfront *nf, int tap, int sigfd)
+/* One loop serves every queue: the event channels share one file descriptor. */
+static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd)
 {
-	static uint8_t held[NETFRONT_FRAME_MAX];
-	size_t held_len = 0;
+	struct pollfd pfd[2 + NETFRONT_QUEUES_MAX];
 
 	for (;;) {
-		struct pollfd pfd[3] = {
-			{ .fd = netfront_fd(nf), .events = POLLIN },
-			{ .fd = held_len ? -1 : tap, .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
-		};
 		int ret;
 
-		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = netfront_fd(nf), .events = POLLIN };
+		for (unsigned int i = 0; i < nq; i++)
+			pfd[2 + i] = (struct pollfd){ .fd = tq[i].held_len ? -1 : tq[i].fd,
+						      .events = POLLIN };
+		if (poll(pfd, 2 + nq, -1) < 0 && errno != EINTR)
 			return -errno;
-		if (pfd[2].revents & POLLIN)
+		if (pfd[0].revents & POLLIN)
 			return 0;
 		ret = netfront_poll(nf);
-		if (ret >= 0)
-			ret = deliver(nf, tap);
-		if (ret >= 0)
-			ret = transmit(nf, tap, held, &held_len);
+		for (unsigned int i = 0; ret >= 0 && i < nq; i++) {
+			ret = i < netfront_queues(nf) ? deliver(nf, i, tq[i].fd) : 0;
+			if (ret >= 0)
+				ret = transmit(nf, i, &tq[i]);
+		}
 		if (ret < 0)
 			return ret;
 	}
 }
 
+static void tap_close(struct tapq *tq, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (tq[i].fd >= 0)
+			close(tq[i].fd);
+	free(tq);
+}
+
 int main(int argc, char **argv)
 {
-	struct netfront_opts o = { 0 };
+	struct netfront_opts o = { .vnet_hdr = true };
 	const char *ifname = "eth0";
 	bool netns = true;
 	struct netfront *nf;
+	struct tapq *tq;
+	unsigned int nq;
 	uint8_t mac[6];
 	sigset_t set;
-	int c, tap, sigfd, ret;
+	int c, sigfd, ret;
 
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -159,6 +217,10 @@ int main(int argc, char **argv)
 			ifname = optarg;
 		} else if (c == OPT_NONETNS) {
 			netns = false;
+		} else if (c == OPT_NOOFFLOADS) {
+			o.vnet_hdr = false;
+		} else if (c == OPT_QUEUES) {
+			o.queues = (unsigned int)strtoul(optarg, NULL, 10);
 		} else {
 			fputs(usage_text, stderr);
 			return 2;
@@ -183,18 +245,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	netfront_mac(nf, mac);
-	tap = tap_make(ifname, mac);
-	if (tap < 0) {
-		fprintf(stderr, "pvio-netfront: %s: %s\n", ifname, strerror(-tap));
+	nq = netfront_queues(nf);
+	tq = calloc(nq, sizeof(*tq));
+	ret = tq ? tap_make(ifname, mac, tq, nq, o.vnet_hdr, netfront_offloads(nf)) : -ENOMEM;
+	if (ret) {
+		fprintf(stderr, "pvio-netfront: %s: %s\n", ifname, strerror(-ret));
+		if (tq)
+			tap_close(tq, nq);
 		netfront_close(nf);
 		return 1;
 	}
-	printf("pvio-netfront: %s up\n", ifname);
+	printf("pvio-netfront: %s up, %u queue(s), offloads %#x\n", ifname, nq,
+	       netfront_offloads(nf));
 	fflush(stdout);
-	ret = run(nf, tap, sigfd);
+	ret = run(nf, tq, nq, sigfd);
 	if (ret)
 		fprintf(stderr, "pvio-netfront: vif %u: %s\n", o.devid, strerror(-ret));
-	close(tap);
+	tap_close(tq, nq);
 	netfront_close(nf);
 	return ret ? 1 : 0;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pvio-netbench - UDP through pvio's network device against a veth pair, in the same run (see
- * pvio-netbench(1)).  The tool enters a network namespace of its own, which plays the driver
+ * pvio-netbench - UDP and TCP through pvio's network device against a veth pair, in the same run
+ * (see pvio-netbench(1)).  The tool enters a network namespace of its own, which plays the driver
  * domain's: it starts the embedded hypervisor, a driver domain running pvio-netback and a guest
- * running pvio-netfront (eth0 in its own namespace), and pumps UDP datagrams from the guest's
- * eth0 to vif<guest>.0; then the same from one end of a veth pair to the other.  Datagrams
- * received per second are the figure; the ratio is pvio's over veth's.
+ * running pvio-netfront (eth0 in its own namespace, -q queues), and pumps UDP datagrams (18 and
+ * 1472 bytes) and TCP streams (1 and 4 connections) from the guest's eth0 to vif<guest>.0 and
+ * back the other way; then the same between the ends of a veth pair, pvio and veth alternated,
+ * -r rounds each.  Received datagrams or bytes per second are the figures (the medians); the
+ * ratio is pvio's over veth's.
  */
 #include "config.h"
 
@@ -86,61 +88,189 @@ static int enter_ns(pid_t pid)
 	return ret;
 }
 
-/* The sender: in pid's namespace, ifname gets ip, then datagrams of size to dst for seconds. */
-static int sender(pid_t pid, const char *ifname, const char *ip, const char *dst, size_t size)
+/* What one measurement sends: UDP datagrams of size bytes, or streams TCP connections. */
+struct flow {
+	bool tcp;
+	size_t size;	      /* UDP payload */
+	unsigned int streams; /* TCP connections */
+};
+
+/* Send UDP datagrams to dst for the run's seconds (a few first, for ARP). */
+static void udp_send(const char *dst, size_t size)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	static char buf[65536];
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	double end;
-	int s;
 
-	for (int i = 0; i < 200 && (enter_ns(pid) || !if_nametoindex(ifname)); i++)
-		usleep(50000);
-	if (!if_nametoindex(ifname) || set_ip(ifname, ip))
-		return 1;
-	s = socket(AF_INET, SOCK_DGRAM, 0);
 	inet_pton(AF_INET, dst, &to.sin_addr);
-	/* ARP first: a few datagrams, then a pause. */
 	for (int i = 0; i < 5; i++, usleep(100000))
 		sendto(s, buf, size, 0, (struct sockaddr *)&to, sizeof(to));
 	end = now_s() + seconds;
 	while (now_s() < end)
 		for (int i = 0; i < 64; i++)
 			sendto(s, buf, size, 0, (struct sockaddr *)&to, sizeof(to));
-	return 0;
+	close(s);
 }
 
-/* Datagrams per second the caller's namespace receives from a sender in pid's namespace. */
-static double measure(pid_t pid, const char *ifname, const char *ip, const char *dst, size_t size)
+/* Send on streams TCP connections to dst for the run's seconds, a process each. */
+static void tcp_send(const char *dst, unsigned int streams)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+
+	pid_t pid[16];
+
+	inet_pton(AF_INET, dst, &to.sin_addr);
+	for (unsigned int i = 0; i < streams; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			static char buf[1 << 16];
+			int s = socket(AF_INET, SOCK_STREAM, 0);
+			double end;
+
+			for (int k = 0; k < 50 && connect(s, (struct sockaddr *)&to, sizeof(to));
+			     k++) {
+				close(s);
+				s = socket(AF_INET, SOCK_STREAM, 0);
+				usleep(100000); /* the receiver may not listen yet */
+			}
+			end = now_s() + seconds;
+			while (now_s() < end && write(s, buf, sizeof(buf)) > 0)
+				;
+			_exit(0);
+		}
+	}
+	/* Only these: the caller has other children (the veth peer's holder). */
+	for (unsigned int i = 0; i < streams; i++)
+		if (pid[i] > 0)
+			waitpid(pid[i], NULL, 0);
+}
+
+/* Datagrams per second received on a UDP socket bound to PORT, until 1 s of silence. */
+static double udp_recv(void)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	static char buf[65536];
-	uint64_t n = 0;
-	double first = 0, last = 0;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), rcv = 4 << 20;
-	pid_t child;
+	double first = 0, last = 0, start = now_s();
+	uint64_t n = 0;
 
 	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	if (s < 0 || bind(s, (struct sockaddr *)&me, sizeof(me)))
 		return -1;
-	child = fork();
-	if (child == 0)
-		_exit(sender(pid, ifname, ip, dst, size));
 	for (;;) {
 		struct pollfd p = { .fd = s, .events = POLLIN };
 
-		if (poll(&p, 1, 1000) <= 0 && waitpid(child, NULL, WNOHANG) == child)
+		if (poll(&p, 1, 1000) <= 0 && (n || now_s() - start > 20))
 			break;
 		while (recv(s, buf, sizeof(buf), 0) >= 0) {
 			last = now_s();
-			if (!first && ++n)
+			if (!n++)
 				first = last;
-			else
-				n++;
 		}
 	}
 	close(s);
 	return n > 100 && last > first ? (double)n / (last - first) : 0;
+}
+
+/* Bytes per second received on streams TCP connections to PORT, until they all end. */
+static double tcp_recv(unsigned int streams)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	static char buf[1 << 16];
+	struct pollfd p[16];
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	unsigned int open_ = 0;
+	double first = 0, last = 0;
+	uint64_t bytes = 0;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (struct sockaddr *)&me, sizeof(me)) || listen(l, 16))
+		return -1;
+	for (; open_ < streams; open_++) {
+		struct pollfd lp = { .fd = l, .events = POLLIN };
+
+		if (poll(&lp, 1, 20000) <= 0)
+			break;
+		p[open_] = (struct pollfd){ .fd = accept(l, NULL, NULL), .events = POLLIN };
+	}
+	close(l);
+	while (open_ && poll(p, streams, 20000) > 0) {
+		for (unsigned int i = 0; i < streams; i++) {
+			ssize_t n;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open_--;
+				continue;
+			}
+			last = now_s();
+			if (!bytes)
+				first = last;
+			bytes += (uint64_t)n;
+		}
+	}
+	return last > first ? (double)bytes / (last - first) : 0;
+}
+
+static void flow_send(const struct flow *f, const char *dst)
+{
+	if (f->tcp)
+		tcp_send(dst, f->streams);
+	else
+		udp_send(dst, f->size);
+}
+
+static double flow_recv(const struct flow *f)
+{
+	return f->tcp ? tcp_recv(f->streams) : udp_recv();
+}
+
+/*
+ * One measurement between the caller's namespace (address here_ip) and a child in pid's, whose
+ * ifname gets ip: the receiver's rate (datagrams or bytes per second).  in: the child receives.
+ */
+static double measure(pid_t pid, const char *ifname, const char *ip, const char *here_ip,
+		      const struct flow *f, bool in)
+{
+	int res[2];
+	double r = -1;
+	pid_t child;
+
+	if (pipe(res))
+		return -1;
+	child = fork();
+	if (child == 0) {
+		for (int i = 0; i < 200 && (enter_ns(pid) || !if_nametoindex(ifname)); i++)
+			usleep(50000);
+		if (!if_nametoindex(ifname) || set_ip(ifname, ip))
+			_exit(1);
+		(void)!write(res[1], &r, sizeof(r)); /* ready */
+		if (in) {
+			r = flow_recv(f);
+			(void)!write(res[1], &r, sizeof(r));
+		} else {
+			flow_send(f, here_ip);
+		}
+		_exit(0);
+	}
+	close(res[1]);
+	if (read(res[0], &r, sizeof(r)) == sizeof(r)) {
+		if (in) {
+			flow_send(f, ip);
+			if (read(res[0], &r, sizeof(r)) != sizeof(r))
+				r = -1;
+		} else {
+			r = flow_recv(f);
+		}
+	}
+	waitpid(child, NULL, 0);
+	close(res[0]);
+	return r;
 }
 
 /* A veth pair: veth-a here, veth-b in a child's namespace (its pid in *peer). */
@@ -176,19 +306,28 @@ static void beside(const char *name, char *buf, size_t len)
 }
 
 /* The driver domain and the guest, their vif connected: pvio-netfront's pid, or -1. */
-static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest)
+static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest, unsigned int queues)
 {
 	const struct xenbus_kv mac[] = { { "mac", "00:16:3e:00:00:01" } };
+	const struct embed_domain_opts shared = { .shared = true };
 	char back[PATH_MAX], front[PATH_MAX];
-	char *bargv[] = { back, NULL }, *fargv[] = { front, NULL };
+	char nq[16];
+	char *bargv[] = { back, "--max-queues", nq, NULL };
+	char *fargv[] = { front, "--queues", nq, NULL };
 	struct xenbus_device_spec spec;
 	domid_t dd, fe;
 	struct xs_handle *xs;
 	pid_t nf;
 
+	snprintf(nq, sizeof(nq), "%u", queues);
 	beside("pvio-netback", back, sizeof(back));
 	beside("pvio-netfront", front, sizeof(front));
-	if (embed_domain_create(e, "dd", &dd) || embed_domain_create(e, "guest", &fe))
+	/*
+	 * Shared domains (the caller's namespaces and uid): pvio-netback needs CAP_NET_ADMIN for
+	 * its TAPs, and the figures are the data path's, not the sandbox's.
+	 */
+	if (embed_domain_create_with(e, "dd", &shared, &dd) ||
+	    embed_domain_create_with(e, "guest", &shared, &fe))
 		return -1;
 	*guest = fe;
 	spec = (struct xenbus_device_spec){ .kind = "vif",
@@ -207,17 +346,70 @@ static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest)
 	return nf;
 }
 
-static void report(const char *what, size_t size, double pvio, double veth)
+static unsigned int rounds = 3;
+
+static int cmp_double(const void *a, const void *b)
 {
-	printf(
-	    "%-28s pvio %10.0f pkt/s %7.3f Gbit/s   veth %10.0f pkt/s %7.3f Gbit/s   ratio %.2f\n",
-	    what, pvio, pvio * (double)size * 8 / 1e9, veth, veth * (double)size * 8 / 1e9,
-	    veth > 0 ? pvio / veth : 0);
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/* The first line of /proc/loadavg. */
+static const char *loadavg(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (!f || !fgets(buf, (int)len, f))
+		snprintf(buf, len, "unknown\n");
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* One flow one way, pvio and veth alternated for the rounds, printed with their medians. */
+static void run_flow(const struct flow *f, bool in, pid_t nf, pid_t peer)
+{
+	double p[8], v[8], pm, vm;
+	char what[64];
+
+	for (unsigned int r = 0; r < rounds; r++) {
+		p[r] = measure(nf, "eth0", "10.9.0.2", "10.9.0.1", f, in);
+		v[r] = measure(peer, "veth-b", "10.8.0.2", "10.8.0.1", f, in);
+	}
+	pm = median(p, rounds);
+	vm = median(v, rounds);
+	if (f->tcp) {
+		snprintf(what, sizeof(what), "TCP %u stream(s) %s", f->streams,
+			 in ? "outside->guest" : "guest->outside");
+		printf("%-36s pvio %7.3f Gbit/s   veth %7.3f Gbit/s   ratio %.2f\n", what,
+		       pm * 8 / 1e9, vm * 8 / 1e9, vm > 0 ? pm / vm : 0);
+		return;
+	}
+	snprintf(what, sizeof(what), "UDP %zu-byte %s", f->size,
+		 in ? "outside->guest" : "guest->outside");
+	printf("%-36s pvio %9.0f pkt/s %7.3f Gbit/s   veth %9.0f pkt/s %7.3f Gbit/s   ratio %.2f\n",
+	       what, pm, pm * (double)f->size * 8 / 1e9, vm, vm * (double)f->size * 8 / 1e9,
+	       vm > 0 ? pm / vm : 0);
 }
 
 int main(int argc, char **argv)
 {
-	static const size_t sizes[] = { 18, 1472 }; /* 64-byte frames; full 1500-byte MTU */
+	/* 64-byte frames, full 1500-byte frames, then TCP on 1 and 4 connections. */
+	static const struct flow flows[] = {
+		{ .size = 18 },
+		{ .size = 1472 },
+		{ .tcp = true, .streams = 1 },
+		{ .tcp = true, .streams = 4 },
+	};
+	unsigned int queues = 1;
+	char la[128];
 	struct embed_opts eo = { .die_with_parent = true };
 	struct embed *e;
 	pid_t nb, nf, peer;
@@ -225,11 +417,16 @@ int main(int argc, char **argv)
 	char vif[IFNAMSIZ];
 	int c, fd;
 
-	while ((c = getopt(argc, argv, "s:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:r:q:h")) != -1) {
 		if (c == 's' && atoi(optarg) > 0) {
 			seconds = (unsigned int)atoi(optarg);
+		} else if (c == 'r' && atoi(optarg) > 0 && atoi(optarg) <= 8) {
+			rounds = (unsigned int)atoi(optarg);
+		} else if (c == 'q' && atoi(optarg) > 0 && atoi(optarg) <= 16) {
+			queues = (unsigned int)atoi(optarg);
 		} else {
-			fprintf(c == 'h' ? stdout : stderr, "Usage: pvio-netbench [-s SECONDS]\n");
+			fprintf(c == 'h' ? stdout : stderr,
+				"Usage: pvio-netbench [-s SECONDS] [-r ROUNDS] [-q QUEUES]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -244,7 +441,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-netbench: cannot start the embedded hypervisor\n");
 		return 1;
 	}
-	nf = pvio_make(e, &nb, &fe);
+	nf = pvio_make(e, &nb, &fe, queues);
 	snprintf(vif, sizeof(vif), "vif%u.0", fe);
 	for (int i = 0; nf > 0 && i < 200 && !if_nametoindex(vif); i++)
 		usleep(50000);
@@ -254,17 +451,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bench_print_machine("pvio-netbench");
-	printf("UDP datagrams for %u s each, guest eth0 -> driver domain %s, against veth-b -> "
-	       "veth-a\n",
-	       seconds, vif);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		double p = measure(nf, "eth0", "10.9.0.2", "10.9.0.1", sizes[i]);
-		double v = measure(peer, "veth-b", "10.8.0.2", "10.8.0.1", sizes[i]);
-		char what[64];
-
-		snprintf(what, sizeof(what), "UDP %zu-byte payload", sizes[i]);
-		report(what, sizes[i], p, v);
-	}
+	printf("load average at start: %s", loadavg(la, sizeof(la)));
+	printf("%u s per measurement, pvio and veth alternated, median of %u rounds; guest eth0 "
+	       "(%u queue(s)) <-> driver domain %s, against veth-b <-> veth-a\n",
+	       seconds, rounds, queues, vif);
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
+		for (int in = 0; in < 2; in++)
+			run_flow(&flows[i], in, nf, peer);
+	printf("load average at end: %s", loadavg(la, sizeof(la)));
 	kill(peer, SIGKILL);
 	kill(nf, SIGTERM);
 	kill(nb, SIGTERM);

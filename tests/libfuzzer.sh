@@ -1,0 +1,73 @@
+# libfuzzer.sh - sourced by the libFuzzer tests (tests/xs-fuzz.sh, tests/netfront-rx-fuzz.sh):
+# fuzz_setup NAME checks the tools and sets src, build, secs (PVIO_FUZZ_SECONDS, default 30),
+# san and tmp (removed at exit), or exits 77 without clang or its libFuzzer runtime and in a
+# build configured with -fsanitize (CI's second run: the target builds its own sanitized
+# binary, so fuzzing once, in the plain build, is enough); fuzz_build NAME CFLAGS... builds
+# $tmp/NAME; fuzz_run NAME MAXLEN fuzzes from tests/data/NAME-corpus plus the reproducers in
+# tests/data/NAME-crashes and exits 0, or 1 keeping the reproducer and the binary in
+# $PVIO_BUILDDIR/NAME-crashes (rerun: NAME FILE).
+# shellcheck shell=sh
+
+fuzz_setup() {
+	src=${PVIO_SRCDIR:-.}
+	build=${PVIO_BUILDDIR:-.}
+	secs=${PVIO_FUZZ_SECONDS:-30}
+	command -v clang >/dev/null 2>&1 || { echo "SKIP: no clang"; exit 77; }
+	if grep -q '^CFLAGS=.*-fsanitize' "$build/config.log" 2>/dev/null; then
+		echo "SKIP: sanitizer build (the plain build runs the fuzzer)"
+		exit 77
+	fi
+	[ -r "$build/config.h" ] || { echo "FAIL: no config.h in $build"; exit 1; }
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+	trap 'rm -rf "$tmp"' EXIT
+	san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+	# libFuzzer's runtime may be missing even where clang is not.
+	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' \
+		>"$tmp/probe.c"
+	# shellcheck disable=SC2086
+	if ! clang $san "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1; then
+		echo "SKIP: clang has no libFuzzer runtime"
+		exit 77
+	fi
+}
+
+fuzz_build() {
+	name=$1
+	shift
+	# shellcheck disable=SC2086
+	if ! (cd "$src" && clang -std=gnu11 -g -O1 $san -I"$src" -I"$build" "$@" \
+		-o "$tmp/$name" >"$tmp/build.log" 2>&1); then
+		cat "$tmp/build.log"
+		echo "FAIL: cannot build the fuzz target"
+		exit 1
+	fi
+}
+
+fuzz_run() {
+	mkdir "$tmp/corpus" "$tmp/out"
+	cp "$src/tests/data/$1-corpus"/* "$tmp/corpus/" || exit 1
+	# Reproducers of crashes found before replay first: fixed ones must stay fixed.
+	for f in "$src/tests/data/$1-crashes"/*; do
+		[ -f "$f" ] && [ "${f##*/}" != README ] && cp "$f" "$tmp/corpus/"
+	done
+	(cd "$tmp/out" && ASAN_OPTIONS=detect_leaks=1 "$tmp/$1" -max_total_time="$secs" \
+		-rss_limit_mb=1024 -timeout=10 -max_len="$2" -print_final_stats=1 \
+		"$tmp/corpus" >"$tmp/fuzz.log" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		tail -n 12 "$tmp/fuzz.log"
+		echo "PASS: no crash in ${secs}s"
+		exit 0
+	fi
+	cat "$tmp/fuzz.log"
+	keep=$build/$1-crashes
+	mkdir -p "$keep"
+	for f in "$tmp"/out/crash-* "$tmp"/out/leak-* "$tmp"/out/timeout-* "$tmp"/out/oom-*; do
+		[ -e "$f" ] || continue
+		cp "$f" "$keep/"
+		echo "reproducer: $keep/${f##*/}"
+	done
+	cp "$tmp/$1" "$keep/"
+	echo "FAIL: the fuzzer stopped with status $rc (rerun: $keep/$1 FILE)"
+	exit 1
+}
