@@ -245,6 +245,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nf = pvio_make(e, &nb, &fe);
+	/* The vif is in the driver domain's own namespace: the receivers and the veth go there. */
+	if (nf > 0 && enter_ns(nb))
+		nf = -1;
 	snprintf(vif, sizeof(vif), "vif%u.0", fe);
 	for (int i = 0; nf > 0 && i < 200 && !if_nametoindex(vif); i++)
 		usleep(50000);
