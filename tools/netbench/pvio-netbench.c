@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pvio-netbench - UDP through pvio's network device against a veth pair, in the same run (see
- * pvio-netbench(1)).  The tool enters a network namespace of its own, which plays the driver
- * domain's: it starts the embedded hypervisor, a driver domain running pvio-netback and a guest
- * running pvio-netfront (eth0 in its own namespace), and pumps UDP datagrams from the guest's
+ * pvio-netbench(1)).  The tool enters a network namespace of its own, then the driver domain's
+ * (where its vif is): it starts the embedded hypervisor, a driver domain running pvio-netback and a
+ * guest running pvio-netfront (eth0 in its own namespace), and pumps UDP datagrams from the guest's
  * eth0 to vif<guest>.0; then the same from one end of a veth pair to the other.  Datagrams
  * received per second are the figure; the ratio is pvio's over veth's.
  */
