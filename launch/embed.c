@@ -898,15 +898,25 @@ static int embed_domain_xs_dir(struct embed *e, domid_t domid, uid_t uid, char *
 	return 0;
 }
 
+/* Remove the domain's /dev/net/tun node, once it is dead (none: shared, or not root). */
+static void embed_domain_untun(const struct embed *e, domid_t domid)
+{
+	char tun[PATH_MAX];
+
+	sandbox_tun_path(e->dir, domid, tun, sizeof(tun));
+	unlink(tun);
+}
+
 /* Start the domain's init (launch/sandbox.h), with the view o asks for. */
 static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 				const struct embed_domain_opts *o)
 {
-	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3];
+	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3], tun[PATH_MAX];
 	struct sandbox_opts so = {
 		.domid = d->domid,
 		.uid_base = e->uid_base,
 		.xs_dir = xs_dir,
+		.tun_node = tun,
 		.die_with_parent = e->die_with_parent,
 		.keep_fd = -1,
 		.out_fd = -1,
@@ -917,6 +927,7 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 
 	embed_bindir(e, bindir, sizeof(bindir));
 	so.bindir = bindir[0] ? bindir : NULL;
+	sandbox_tun_path(e->dir, d->domid, tun, sizeof(tun));
 	while (o->binds && o->binds[n])
 		n++;
 	binds = calloc(n + 2, sizeof(*binds));
@@ -991,6 +1002,7 @@ int embed_domain_create_with(struct embed *e, const char *name, const struct emb
 		hvctl_domain_destroy(ctl, d.domid);
 		embed_domain_kill(&d);
 		embed_domain_uncgroup(e, &d);
+		embed_domain_untun(e, d.domid);
 		embed_domain_close(&d);
 		goto out_close;
 	}
@@ -1017,6 +1029,7 @@ int embed_domain_destroy(struct embed *e, domid_t domid)
 	hvctl_close(ctl);
 	if (d) {
 		embed_domain_uncgroup(e, d);
+		embed_domain_untun(e, domid);
 		embed_domain_close(d);
 		*d = e->domains[--e->n_domains];
 	}

@@ -46,6 +46,7 @@
 #define INIT_NAME	 "pvio-init"
 #define MAX_BINDS	 64
 #define SANDBOX_FUSE_DEV makedev(10, 229) /* /dev/fuse, fixed by the kernel */
+#define SANDBOX_TUN_DEV	 makedev(10, 200) /* /dev/net/tun */
 
 /* System directories every domain sees read-only (symlinks are copied as symlinks). */
 static const char *const sandbox_system[] = { "/usr",	"/bin",	  "/sbin",   "/lib",
@@ -91,6 +92,9 @@ static const char *const sandbox_allowed[] = {
 	"listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
 	"fremovexattr", "inotify_init", "inotify_init1", "inotify_add_watch",
 	"inotify_rm_watch", "memfd_create", "umount2",
+	/* but TIOCSTI and TIOCLINUX (sandbox_ioctls); TUNSETIFF and the interface requests of
+	 * a TAP act on the domain's own network namespace */
+	"ioctl",
 	/* memory */
 	"brk", "mmap", "munmap", "mremap", "mprotect", "msync", "mincore", "madvise",
 	"mlock", "mlock2", "munlock", "mlockall", "munlockall", "membarrier",
@@ -483,7 +487,9 @@ static int sandbox_bind_mount(struct sandbox_bind *b)
 	struct stat st;
 	int ret, fd;
 
-	snprintf(parent, sizeof(parent), "%s", b->target);
+	if (strlen(b->target) >= sizeof(parent))
+		return -ENAMETOOLONG;
+	memcpy(parent, b->target, strlen(b->target) + 1);
 	*strrchr(parent, '/') = '\0';
 	ret = sandbox_mkdirs(parent);
 	if (ret < 0)
@@ -535,8 +541,12 @@ static int sandbox_binds_own(const struct sandbox_opts *o, uid_t uid)
 	return 0;
 }
 
-/* Everything the view binds, opened now: the stage's tmpfs is about to hide /tmp. */
-static int sandbox_binds_open(const struct sandbox_opts *o, struct sandbox_bind *b, size_t *n)
+/*
+ * Everything the view binds, opened now: the stage's tmpfs is about to hide /tmp.  tun: the
+ * domain's own TAP node (sandbox_tun_make) bound at /dev/net/tun, or "" for the host's.
+ */
+static int sandbox_binds_open(const struct sandbox_opts *o, const char *tun, struct sandbox_bind *b,
+			      size_t *n)
 {
 	char dev[64];
 	size_t i;
@@ -551,7 +561,10 @@ static int sandbox_binds_open(const struct sandbox_opts *o, struct sandbox_bind 
 	}
 	for (i = 0; i < sizeof(sandbox_devices) / sizeof(sandbox_devices[0]); i++) {
 		snprintf(dev, sizeof(dev), "/dev/%s", sandbox_devices[i]);
-		ret = sandbox_bind_open(&b[*n], dev, dev, false, true);
+		if (tun[0] && !strcmp(sandbox_devices[i], "net/tun"))
+			ret = sandbox_bind_open(&b[*n], tun, dev, false, false);
+		else
+			ret = sandbox_bind_open(&b[*n], dev, dev, false, true);
 		if (ret < 0)
 			return ret;
 		*n += ret == 0;
@@ -833,8 +846,8 @@ int sandbox_fuse_fds(pid_t pid, int *fds, unsigned int max)
 }
 
 /* In the init: its ids, its view, the lock (nothing when o->shared). */
-static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *binds, size_t *n,
-			   int parent)
+static int sandbox_isolate(const struct sandbox_opts *o, const char *tun,
+			   struct sandbox_bind *binds, size_t *n, int parent)
 {
 	int ret;
 
@@ -842,7 +855,7 @@ static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *bi
 		return o->die_with_parent ? sandbox_die_with(parent) : 0;
 	ret = mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ? -errno : 0;
 	if (ret == 0)
-		ret = sandbox_binds_open(o, binds, n);
+		ret = sandbox_binds_open(o, tun, binds, n);
 	/* Before the ids: /dev/fuse is root's, and the init still has the caller's. */
 	if (ret == 0)
 		ret = sandbox_fuse_open(o->fuse_fds);
@@ -859,8 +872,8 @@ static int sandbox_isolate(const struct sandbox_opts *o, struct sandbox_bind *bi
 }
 
 /* The init, inside its namespaces: set up, report, then reap. */
-static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o, int sync,
-						   int report, int parent)
+static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o, const char *tun,
+						   int sync, int report, int parent)
 {
 	int keep[3];
 	static struct sandbox_bind binds[MAX_BINDS + 32];
@@ -887,7 +900,7 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	keep[1] = o->keep_fd;
 	keep[2] = parent;
 	sandbox_close_except(keep);
-	ret = sandbox_isolate(o, binds, &n, parent);
+	ret = sandbox_isolate(o, tun, binds, &n, parent);
 	if (parent >= 0)
 		close(parent);
 	if (ret == 0 && o->argv)
@@ -899,10 +912,49 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	sandbox_reap(first);
 }
 
+/*
+ * The domain's own /dev/net/tun at path: a node of the TUN/TAP device that only its uid may open
+ * (0600).  The caller makes it, as root: mknod needs CAP_MKNOD in the initial user namespace, and
+ * a tmpfs the init mounts in the domain's is nodev.  A TAP it makes stays in the domain's network
+ * namespace: the kernel gives a tun descriptor the namespace of the process that opens the node.
+ */
+static int sandbox_tun_make(const char *path, uid_t uid)
+{
+	char dir[PATH_MAX];
+	struct statvfs sv;
+	int ret;
+
+	if (geteuid() != 0)
+		return -EPERM;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir) || !strrchr(dir, '/'))
+		return -EINVAL;
+	*strrchr(dir, '/') = '\0';
+	if (statvfs(dir[0] ? dir : "/", &sv) < 0)
+		return -errno;
+	if (sv.f_flag & ST_NODEV)
+		return -EOPNOTSUPP;
+	/* A node left by an earlier domain of the same id: its uid is the same, its mode too. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	if (mknod(path, S_IFCHR | 0600, SANDBOX_TUN_DEV) < 0)
+		return -errno;
+	if (fchownat(AT_FDCWD, path, uid, uid, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -errno;
+		unlink(path);
+		return ret;
+	}
+	return 0;
+}
+
+void sandbox_tun_path(const char *rundir, domid_t domid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/domain-%u.tun", rundir, (unsigned int)domid);
+}
+
 int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 {
 	unsigned long flags = (o->shared ? 0 : NS_FLAGS) | SIGCHLD;
-	char proc[32];
+	char proc[32], tun[PATH_MAX] = "";
 	int sync[2], report[2], err = 0, fd = -1, parent, ret;
 	ssize_t n;
 	pid_t pid;
@@ -915,6 +967,10 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 		close(sync[1]);
 		return err;
 	}
+	/* Without a node of its own (not root, a nodev directory) the host's, root's alone. */
+	if (!o->shared && o->tun_node &&
+	    sandbox_tun_make(o->tun_node, sandbox_uid(o->domid, o->uid_base)) == 0)
+		snprintf(tun, sizeof(tun), "%s", o->tun_node);
 	ret = sandbox_binds_own(o, sandbox_uid(o->domid, o->uid_base));
 	if (ret < 0) {
 		close(sync[0]);
@@ -938,7 +994,7 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 	if (pid == 0) {
 		close(sync[1]);
 		close(report[0]);
-		sandbox_init(o, sync[0], report[1], parent);
+		sandbox_init(o, tun, sync[0], report[1], parent);
 	}
 	close(sync[0]);
 	close(report[1]);

@@ -50,6 +50,11 @@ struct sandbox_opts {
 				     anything (its cgroups exist), or NULL */
 	unsigned int fuse_fds;	  /* how many /dev/fuse descriptors the init opens for the
 				     domain (SANDBOX_FUSE_ENV), at most SANDBOX_FUSE_MAX */
+	const char *tun_node;	  /* host path (in a directory of root's) where sandbox_start
+				     makes, as root, the domain's own /dev/net/tun: a node its
+				     uid may open, so it makes TAPs in its own network namespace
+				     (and nowhere else); NULL, not root, or a nodev file system:
+				     the host's node, often root's alone.  The caller removes it. */
 };
 
 /*
@@ -102,6 +107,9 @@ int sandbox_self_dir(void);
  * fds[0..max), their count returned, or a negative errno.
  */
 int sandbox_fuse_fds(pid_t pid, int *fds, unsigned int max);
+
+/* Where a toolstack whose runtime directory is rundir has domid's tun_node made (into buf). */
+void sandbox_tun_path(const char *rundir, domid_t domid, char *buf, size_t len);
 
 /* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
 uid_t sandbox_uid(domid_t domid, uid_t uid_base);

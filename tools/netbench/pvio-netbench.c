@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pvio-netbench - UDP and TCP through pvio's network device against a veth pair, in the same run
- * (see pvio-netbench(1)).  The tool enters a network namespace of its own, which plays the driver
- * domain's: it starts the embedded hypervisor, a driver domain running pvio-netback and a guest
- * running pvio-netfront (eth0 in its own namespace, -q queues), and pumps UDP datagrams (18 and
- * 1472 bytes) and TCP streams (1 and 4 connections) from the guest's eth0 to vif<guest>.0 and
- * back the other way; then the same between the ends of a veth pair, pvio and veth alternated,
- * -r rounds each.  Received datagrams or bytes per second are the figures (the medians); the
- * ratio is pvio's over veth's.
+ * (see pvio-netbench(1)).  The tool enters a network namespace of its own, then the driver
+ * domain's (where its vif is; both domains are isolated): it starts the embedded hypervisor, a
+ * driver domain running pvio-netback and a guest running pvio-netfront (eth0 in its own
+ * namespace, -q queues), and pumps UDP datagrams (18 and 1472 bytes) and TCP streams (1 and 4
+ * connections) from the guest's eth0 to vif<guest>.0 and back the other way; then the same
+ * between the ends of a veth pair, pvio and veth alternated, -r rounds each.  Received datagrams
+ * or bytes per second are the figures (the medians); the ratio is pvio's over veth's.
  */
 #include "config.h"
 
@@ -309,7 +309,6 @@ static void beside(const char *name, char *buf, size_t len)
 static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest, unsigned int queues)
 {
 	const struct xenbus_kv mac[] = { { "mac", "00:16:3e:00:00:01" } };
-	const struct embed_domain_opts shared = { .shared = true };
 	char back[PATH_MAX], front[PATH_MAX];
 	char nq[16];
 	char *bargv[] = { back, "--max-queues", nq, NULL };
@@ -322,12 +321,7 @@ static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest, unsigned
 	snprintf(nq, sizeof(nq), "%u", queues);
 	beside("pvio-netback", back, sizeof(back));
 	beside("pvio-netfront", front, sizeof(front));
-	/*
-	 * Shared domains (the caller's namespaces and uid): pvio-netback needs CAP_NET_ADMIN for
-	 * its TAPs, and the figures are the data path's, not the sandbox's.
-	 */
-	if (embed_domain_create_with(e, "dd", &shared, &dd) ||
-	    embed_domain_create_with(e, "guest", &shared, &fe))
+	if (embed_domain_create(e, "dd", &dd) || embed_domain_create(e, "guest", &fe))
 		return -1;
 	*guest = fe;
 	spec = (struct xenbus_device_spec){ .kind = "vif",
@@ -442,6 +436,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nf = pvio_make(e, &nb, &fe, queues);
+	/* The vif is in the driver domain's own namespace: the receivers and the veth go there. */
+	if (nf > 0 && enter_ns(nb))
+		nf = -1;
 	snprintf(vif, sizeof(vif), "vif%u.0", fe);
 	for (int i = 0; nf > 0 && i < 200 && !if_nametoindex(vif); i++)
 		usleep(50000);

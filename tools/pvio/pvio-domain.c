@@ -75,10 +75,11 @@ static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t le
  */
 static int create_spawn(struct create_child *c, pid_t *pid)
 {
-	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX];
+	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX], tun[PATH_MAX + 32];
 	struct sandbox_opts so = {
 		.domid = c->domid,
 		.xs_dir = xs_dir,
+		.tun_node = tun,
 		.binds = c->binds,
 		.argv = c->argv,
 		.keep_fd = c->token,
@@ -94,6 +95,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 	ret = create_xs_dir(c, sandbox_uid(c->domid, 0), xs_dir, sizeof(xs_dir));
 	if (ret < 0)
 		return ret;
+	sandbox_tun_path(c->env->rundir, c->domid, tun, sizeof(tun));
 	/* pvio's own directory: the daemons and back-ends beside it are the domain's programs. */
 	n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
 	if (n > 0) {
@@ -219,6 +221,9 @@ static void group_kill(const struct pvio_env *env, domid_t domid)
 	if (pgid > 0)
 		kill(-pgid, SIGKILL);
 	group_path(env, domid, path, sizeof(path));
+	unlink(path);
+	/* Its /dev/net/tun node (launch/sandbox.h), root's to remove. */
+	sandbox_tun_path(env->rundir, domid, path, sizeof(path));
 	unlink(path);
 }
 
