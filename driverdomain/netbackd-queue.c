@@ -2,8 +2,9 @@
 /*
  * netbackd-queue.c - pvio-netback's queue threads: one per queue, each the only caller of its
  * queue's netback_queue_process, woken by an eventfd the main thread writes when one of the
- * queue's ports fires, and by its TAP while netback_queue_wants_tap says so.  No wake-up here
- * depends on a timeout.
+ * queue's ports fires, by its TAP while netback_queue_wants_tap says so, and at the credit
+ * deadline of its rate (netback_queue_deadline): that timeout is the timer event itself, the end
+ * of a credit window, not a stand-in for a lost wake-up.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driverdomain/netbackd.h"
@@ -26,9 +28,26 @@ static void publish(struct nbd_queue *nq)
 	pthread_mutex_unlock(&nq->lock);
 }
 
-/* Wait for an event, the TAP (when wanted) or stop. */
+/* How long until deadline (CLOCK_MONOTONIC ns), in *ts: NULL when there is none. */
+static struct timespec *until(uint64_t deadline, struct timespec *ts)
+{
+	struct timespec now;
+	uint64_t n;
+
+	if (!deadline)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	n = deadline > n ? deadline - n : 0;
+	ts->tv_sec = (time_t)(n / 1000000000u);
+	ts->tv_nsec = (long)(n % 1000000000u);
+	return ts;
+}
+
+/* Wait for an event, the TAP (when wanted), the rate's credit deadline or stop. */
 static void wait_work(struct nbd_queue *nq)
 {
+	struct timespec ts;
 	struct pollfd pfd[2] = {
 		{ .fd = nq->evfd, .events = POLLIN },
 		{ .fd = netback_queue_wants_tap(nq->dq->q) ? nq->dq->tap_fd : -1,
@@ -36,7 +55,8 @@ static void wait_work(struct nbd_queue *nq)
 	};
 	uint64_t v;
 
-	if (poll(pfd, 2, -1) > 0 && (pfd[0].revents & POLLIN))
+	if (ppoll(pfd, 2, until(netback_queue_deadline(nq->dq->q), &ts), NULL) > 0 &&
+	    (pfd[0].revents & POLLIN))
 		(void)!read(nq->evfd, &v, sizeof(v));
 }
 
@@ -113,6 +133,14 @@ int nbd_queues_start(struct nbd_device *d)
 	if (ret)
 		nbd_queues_stop(d);
 	return ret;
+}
+
+void nbd_queues_kick(struct nbd_device *d)
+{
+	uint64_t one = 1;
+
+	for (unsigned int i = 0; i < d->nr_queues; i++)
+		(void)!write(d->queues[i].evfd, &one, sizeof(one));
 }
 
 void nbd_port_event(struct nbd *b, evtchn_port_t port)

@@ -3,7 +3,7 @@
  * netbackd.h - the pvio-netback(8) daemon's pieces: the main thread (pvio-netback.c) follows
  * xenstore, owns every vif's control plane (backend/net/xenbus.h) and hands each event-channel
  * event to the thread of the queue it belongs to (netbackd-queue.c), which alone drives that
- * queue's data plane.
+ * queue's data plane, and sleeps on its rate's credit deadline when it has one.
  */
 #ifndef PVIO_DRIVERDOMAIN_NETBACKD_H
 #define PVIO_DRIVERDOMAIN_NETBACKD_H
@@ -67,6 +67,8 @@ struct nbd {
 int nbd_queues_start(struct nbd_device *d);
 /* Stop and join d's queue threads (before the queues are detached); safe to call twice. */
 void nbd_queues_stop(struct nbd_device *d);
+/* Wake every queue thread of d (the vif's rate changed). */
+void nbd_queues_kick(struct nbd_device *d);
 /* Route an event on port to its queue's thread. */
 void nbd_port_event(struct nbd *b, evtchn_port_t port);
 /* d's counters: the threads' snapshots, or the vif's own once disconnected. */

@@ -104,6 +104,9 @@ static int dev_notify(void *arg, struct netback_dev *dev, enum netback_dev_event
 	case NETBACK_DEV_STATE:
 		stats_write(d, true);
 		break;
+	case NETBACK_DEV_RATE:
+		nbd_queues_kick(d);
+		break;
 	}
 	return 0;
 }

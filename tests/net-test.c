@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -76,6 +77,21 @@ static long hwm_kib(void)
 	return v;
 }
 
+/* The poll timeout: the rate's credit deadline when the queue has one, else 1 s. */
+static int credit_timeout_ms(const struct netback_queue *q)
+{
+	uint64_t at = netback_queue_deadline(q);
+	struct timespec ts;
+	uint64_t now;
+
+	if (!at)
+		return 1000;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	/* Rounded up: woken early, the queue would only wait again. */
+	return at <= now ? 0 : (int)((at - now + 999999) / 1000000);
+}
+
 /* Serve q as netback.h says a loop must, until 'q' on ctl: 0, or the queue's error. */
 static int serve(struct hv *hv, struct netback_queue *q, int tap, int ctl)
 {
@@ -95,7 +111,7 @@ static int serve(struct hv *hv, struct netback_queue *q, int tap, int ctl)
 			return rc;
 		if (rc == 1)
 			continue;
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+		if (poll(pfd, 3, credit_timeout_ms(q)) < 0 && errno != EINTR)
 			return -errno;
 		if (t_now_ms() > deadline)
 			return -ETIMEDOUT;
@@ -123,7 +139,9 @@ static int back(void *arg)
 {
 	struct netback_queue_params p = { .name = "vif test",
 					  .rx_sg = nt.rx_sg,
-					  .rx_gso_tcpv4 = nt.rx_gso };
+					  .rx_gso_tcpv4 = nt.rx_gso,
+					  .rate_bytes = nt.rate_bytes,
+					  .rate_usec = nt.rate_usec };
 	struct nt_result res = { 0 };
 	struct netback_queue *q;
 	struct nt_hello hi;

@@ -45,6 +45,8 @@ struct nt_env {
 	domid_t back;	    /* the back-end's domain */
 	bool rx_sg;	    /* the back-end's rx_sg */
 	bool rx_gso;	    /* the back-end's rx_gso_tcpv4 */
+
+	uint64_t rate_bytes, rate_usec; /* the back-end's rate (0: none) */
 };
 extern struct nt_env nt;
 

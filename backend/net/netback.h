@@ -55,6 +55,8 @@ struct netback_queue_params {
 	bool rx_sg;	       /* feature-sg of the front: an RX frame may fill several buffers */
 	bool rx_gso_tcpv4;     /* feature-gso-tcpv4 of the front: RX may carry TCPv4 GSO */
 	bool rx_gso_tcpv6;     /* feature-gso-tcpv6 of the front: RX may carry TCPv6 GSO */
+	uint64_t rate_bytes;   /* TX credit per rate_usec window (the vif's `rate`); */
+	uint64_t rate_usec;    /*   either 0: no limit (see backend/net/credit.h) */
 	const char *name;      /* for messages, e.g. "vif 3/0 q0" (copied) */
 	struct pvio_log *log;  /* NULL: stderr at PVIO_LOG_WARN */
 };
@@ -100,6 +102,23 @@ int netback_queue_attach(struct netback_queue **qp, struct hv *hv,
  *   another negative errno: notifying the front failed; treat as -EPROTO.
  */
 int netback_queue_process(struct netback_queue *q);
+
+/*
+ * When TX waits for the rate's credit: the CLOCK_MONOTONIC time in nanoseconds at which
+ * netback_queue_process must be called again, or 0 when it waits for nothing.  After a 0 from
+ * netback_queue_process the loop arms a timer for it beside the queue's ports and TAP: this is
+ * a real timer event (the credit window's end), not a wake-up that papers over a lost one;
+ * a throttled queue does not arm its TX ring's req_event, so nothing else would wake it.
+ */
+uint64_t netback_queue_deadline(const struct netback_queue *q);
+
+/*
+ * Change the TX rate (the vif's `rate` was rewritten): bytes per usec, either 0 for no limit.
+ * The only call here that another thread may make while the queue's thread runs; that thread
+ * applies it at its next netback_queue_process, so the caller then wakes it.  A frame waiting
+ * for credit is tried again at once, as Linux netback fires its credit timer.
+ */
+void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t usec);
 
 /* Whether the loop should poll the TAP fd for POLLIN (the guest has buffers for a frame). */
 bool netback_queue_wants_tap(const struct netback_queue *q);
