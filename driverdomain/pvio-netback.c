@@ -83,6 +83,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	S("tx-drop-bad-offload", tx_bad_offload), S("tx-drop-spoofed", tx_spoofed);
 	S("tx-tap-errors", tx_tap_errors), S("rx-drop-too-big", rx_too_big);
 	S("rx-drop-bad-grant", rx_bad_grant), S("rx-short", rx_short);
+	S("events-spurious", ev_spurious), S("events-delayed", ev_delayed);
 #undef S
 	if (fclose(f) || rename(tmp, path))
 		unlink(tmp);

@@ -55,6 +55,8 @@ struct nt_result {
 	int serve; /* 0 when stopped by 'q', else the queue's negative errno */
 	struct netback_stats st;
 	long hwm_kib_start, hwm_kib_end; /* the back-end's VmHWM once serving, and at the end */
+
+	uint64_t cpu_ms, wall_ms; /* the back-end's CPU time while serving, and how long */
 };
 
 /* Enter a fresh network namespace without IPv6 chatter: 0, T_SKIP (said why) or T_FAIL. */

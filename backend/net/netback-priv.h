@@ -66,6 +66,11 @@ struct netback_queue {
 	pthread_mutex_t rate_lock; /* guards rate_bytes and rate_usec (netback_queue_set_rate) */
 	uint64_t rate_bytes, rate_usec; /* the rate to apply next */
 	atomic_bool rate_changed;	/* rate_* changed since the queue's thread applied them */
+
+	/* Late EOI (netback_queue_eoi). */
+	uint64_t ring_work;	   /* requests taken off both rings, ever */
+	uint64_t ring_work_seen;   /* ring_work at the last EOI */
+	unsigned int spurious_run; /* EOIs in a row that found no request */
 };
 
 struct pvio_log *netback_log(const struct netback_queue *q);

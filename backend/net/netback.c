@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -125,6 +126,26 @@ static void rate_apply(struct netback_queue *q)
 uint64_t netback_queue_deadline(const struct netback_queue *q)
 {
 	return q->tx_holding && q->credit.waiting ? q->credit.deadline : 0;
+}
+
+uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now)
+{
+	unsigned int shift;
+
+	if (q->ring_work != q->ring_work_seen) {
+		q->ring_work_seen = q->ring_work;
+		q->spurious_run = 0;
+		return 0;
+	}
+	q->st.ev_spurious++;
+	if (q->spurious_run < UINT_MAX)
+		q->spurious_run++;
+	if (q->spurious_run <= NETBACK_SPURIOUS_FREE)
+		return 0;
+	q->st.ev_delayed++;
+	shift = q->spurious_run - NETBACK_SPURIOUS_FREE - 1;
+	/* 1 ms << 10 passes the ceiling already. */
+	return now + (shift >= 10 ? NETBACK_EOI_DELAY_MAX_MS : 1u << shift) * 1000000ull;
 }
 
 int netback_queue_process(struct netback_queue *q)

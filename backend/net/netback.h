@@ -79,6 +79,8 @@ struct netback_stats {
 	uint64_t rx_too_big;   /* frames the guest cannot take (no sg, GSO it did not ask for) */
 	uint64_t rx_bad_grant; /* frames whose buffers could not be copied into */
 	uint64_t rx_short;     /* TAP reads shorter than the virtio header and a frame */
+	uint64_t ev_spurious;  /* port events that found no new request (netback_queue_eoi) */
+	uint64_t ev_delayed;   /* of them, those whose port was left masked for a while */
 };
 
 struct netback_queue;
@@ -119,6 +121,21 @@ uint64_t netback_queue_deadline(const struct netback_queue *q);
  * for credit is tried again at once, as Linux netback fires its credit timer.
  */
 void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t usec);
+
+/*
+ * Late EOI, against event storms (XSA-332, as Linux's xen_irq_lateeoi): the loop leaves a port
+ * masked from its event until netback_queue_process has returned 0 after it, then asks here
+ * when to unmask it.  An event after which no request came off either ring is spurious; after
+ * NETBACK_SPURIOUS_FREE of them in a row, each further one keeps the port masked longer,
+ * doubling from 1 ms to at most NETBACK_EOI_DELAY_MAX_MS, so that a guest notifying in a loop
+ * costs a bounded number of wake-ups a second; one real request ends the run.  Nothing is
+ * lost meanwhile: a masked port keeps its pending bit, and the unmask delivers it.  Returns 0:
+ * unmask now; else the CLOCK_MONOTONIC time (ns) to unmask at, a timer the loop arms.  Call it
+ * from the queue's thread, with now from CLOCK_MONOTONIC.
+ */
+#define NETBACK_SPURIOUS_FREE	 4u
+#define NETBACK_EOI_DELAY_MAX_MS 1000u
+uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now);
 
 /* Whether the loop should poll the TAP fd for POLLIN (the guest has buffers for a frame). */
 bool netback_queue_wants_tap(const struct netback_queue *q);

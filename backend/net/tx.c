@@ -266,6 +266,8 @@ static int tx_next(struct netback_queue *q, struct netif_tx_request *req)
 		*req = q->tx_held;
 	else if ((ret = ring_back_consume(&q->tx, req, 1)) <= 0)
 		return ret;
+	else
+		q->ring_work++;
 	/* The first slot's size is the frame's: the credit is taken for it before any copy. */
 	if (!f->nslots && !f->want_extra && !f->discarding &&
 	    !netback_credit_take(&q->credit, req->size, netback_now_ns())) {
