@@ -28,16 +28,24 @@ static void publish(struct nbd_queue *nq)
 	pthread_mutex_unlock(&nq->lock);
 }
 
-/* How long until deadline (CLOCK_MONOTONIC ns), in *ts: NULL when there is none. */
-static struct timespec *until(uint64_t deadline, struct timespec *ts)
+/* CLOCK_MONOTONIC in ns. */
+static uint64_t now_ns(void)
 {
-	struct timespec now;
-	uint64_t n;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* How long until the earlier of two deadlines (CLOCK_MONOTONIC ns, 0: none), in *ts: NULL when
+ * there is none. */
+static struct timespec *until(uint64_t a, uint64_t b, struct timespec *ts)
+{
+	uint64_t deadline = !a ? b : !b || a < b ? a : b, n;
 
 	if (!deadline)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	n = now_ns();
 	n = deadline > n ? deadline - n : 0;
 	ts->tv_sec = (time_t)(n / 1000000000u);
 	ts->tv_nsec = (long)(n % 1000000000u);
@@ -55,9 +63,39 @@ static void wait_work(struct nbd_queue *nq)
 	};
 	uint64_t v;
 
-	if (ppoll(pfd, 2, until(netback_queue_deadline(nq->dq->q), &ts), NULL) > 0 &&
+	if (ppoll(pfd, 2, until(netback_queue_deadline(nq->dq->q), nq->unmask_at, &ts), NULL) > 0 &&
 	    (pfd[0].revents & POLLIN))
 		(void)!read(nq->evfd, &v, sizeof(v));
+}
+
+static void unmask(struct nbd_queue *nq)
+{
+	const struct netback_dev_queue *dq = nq->dq;
+
+	hv_evtchn_unmask(nq->b->hv, dq->tx_port);
+	if (dq->rx_port != dq->tx_port)
+		hv_evtchn_unmask(nq->b->hv, dq->rx_port);
+	nq->unmask_at = 0;
+}
+
+/*
+ * The late EOI (netback_queue_eoi): the main thread left the ports masked from their event;
+ * unmask them now that the queue is idle, or at the time the storm bound says.
+ */
+static void eoi(struct nbd_queue *nq)
+{
+	if (atomic_exchange(&nq->masked, false)) {
+		nq->unmask_at = netback_queue_eoi(nq->dq->q, now_ns());
+		if (!nq->unmask_at)
+			unmask(nq);
+	}
+}
+
+/* The time of a held unmask came. */
+static void eoi_timer(struct nbd_queue *nq)
+{
+	if (nq->unmask_at && now_ns() >= nq->unmask_at)
+		unmask(nq);
 }
 
 static void *queue_main(void *arg)
@@ -74,8 +112,11 @@ static void *queue_main(void *arg)
 			(void)!write(nq->b->failfd, &one, sizeof(one));
 			break;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			eoi(nq);
 			wait_work(nq);
+			eoi_timer(nq);
+		}
 	}
 	return NULL;
 }
@@ -143,7 +184,7 @@ void nbd_queues_kick(struct nbd_device *d)
 		(void)!write(d->queues[i].evfd, &one, sizeof(one));
 }
 
-void nbd_port_event(struct nbd *b, evtchn_port_t port)
+bool nbd_port_event(struct nbd *b, evtchn_port_t port)
 {
 	struct nbd_device *d;
 	uint64_t one = 1;
@@ -153,10 +194,12 @@ void nbd_port_event(struct nbd *b, evtchn_port_t port)
 		const struct netback_dev_queue *dq = d->queues[i].dq;
 
 		if (dq->tx_port == port || dq->rx_port == port) {
+			atomic_store(&d->queues[i].masked, true);
 			(void)!write(d->queues[i].evfd, &one, sizeof(one));
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st)

@@ -28,6 +28,9 @@ struct nbd_queue {
 	atomic_int failed;	      /* the queue's negative errno once it failed, else 0 */
 	pthread_mutex_t lock;	      /* guards st */
 	struct netback_stats st;      /* the counters, as of the thread's last round */
+
+	atomic_bool masked; /* the main thread left the queue's ports masked after an event */
+	uint64_t unmask_at; /* the thread unmasks them then (ns, CLOCK_MONOTONIC); 0: not held */
 };
 
 /* One vif. */
@@ -69,8 +72,11 @@ int nbd_queues_start(struct nbd_device *d);
 void nbd_queues_stop(struct nbd_device *d);
 /* Wake every queue thread of d (the vif's rate changed). */
 void nbd_queues_kick(struct nbd_device *d);
-/* Route an event on port to its queue's thread. */
-void nbd_port_event(struct nbd *b, evtchn_port_t port);
+/*
+ * Route an event on port to its queue's thread, which unmasks the port (late EOI, XSA-332):
+ * false when no queue has the port, and the caller unmasks it.
+ */
+bool nbd_port_event(struct nbd *b, evtchn_port_t port);
 /* d's counters: the threads' snapshots, or the vif's own once disconnected. */
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st);
 

@@ -240,8 +240,8 @@ static void ports(struct nbd *b)
 	evtchn_port_t port;
 
 	for (unsigned int n = 0; n < 1024 && hv_evtchn_pending(b->hv, &port) == 0; n++) {
-		hv_evtchn_unmask(b->hv, port);
-		nbd_port_event(b, port);
+		if (!nbd_port_event(b, port))
+			hv_evtchn_unmask(b->hv, port);
 	}
 }
 
