@@ -6,7 +6,10 @@
  * (split event channels, request-rx-copy, feature-rx-notify, feature-sg) reaches Connected and
  * frames cross both ways byte-exact, counted in the vif's statistics file.  vif 1, whose front
  * refuses request-rx-copy, fails with an error node.  vif 3 connects two queues (a TAP queue
- * each) and frames from both reach the TAP.  vif 2 connects on one event channel;
+ * each) and frames from both reach the TAP; then its first queue sends every malformed TX shape
+ * (nt_tx_hostile), each answered and counted in the statistics file, a good frame after each:
+ * only the good ones, never a spoofed source, come out of the TAP.  vif 2 connects on one
+ * event channel;
  * then the guest corrupts vif 0's TX ring: vif 0 fails with "ring protocol error" while vif 2
  * still carries frames.  SIGTERM ends the daemon with status 0.
  */
@@ -180,6 +183,9 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	T_CHECK(tb_step(&env, 'C') == 0, "dom0 checked vif 1");
 	T_CHECK(vif_connect(hv, xs, 3, true, true, 2, &d, fd) == 0, "vif 3");
 	T_CHECK(mq_traffic(fd, 'G') == 0, "vif 3 traffic");
+	T_CHECK(tb_step(&env, 'K') == 0 && nt_tx_hostile(&fd[0], 200) == 0 &&
+		    tb_step(&env, 'J') == 0,
+		"vif 3 hostile TX");
 	T_CHECK(vif_connect(hv, xs, 2, false, true, 1, &c, &fc) == 0, "vif 2");
 	((struct ring_shared *)fa.txs)->req_prod += 1000;
 	T_CHECK(hv_evtchn_notify(hv, fa.port) == 0, "notify");
@@ -248,16 +254,38 @@ static int stats_has(unsigned int devid, const char *line)
 
 static int pkt = -1;
 
+/* Only the good frames after the hostile ones came out of vif 3's TAP, all counted: 0 or 1. */
+static int hostile_seen(void)
+{
+	for (unsigned int i = 0; i < NT_NHOSTILE; i++) {
+		ssize_t n = nt_pkt_recv(pkt, buf, sizeof(buf));
+
+		nt_frame(want, 60, nt_peer, nt_mac, 200 + i);
+		T_CHECK(n == 60 && !memcmp(buf, want, 60), "good frame %u after a hostile one: %zd",
+			i, n);
+	}
+	T_CHECK(stats_has(3, "tx-packets 13\n") == 0 && stats_has(3, "tx-drop-bad-slot 3\n") == 0 &&
+		    stats_has(3, "tx-drop-too-many-slots 1\n") == 0 &&
+		    stats_has(3, "tx-drop-bad-extra 1\n") == 0 &&
+		    stats_has(3, "tx-drop-bad-offload 3\n") == 0 &&
+		    stats_has(3, "tx-drop-bad-grant 1\n") == 0 &&
+		    stats_has(3, "tx-drop-too-short 1\n") == 0 &&
+		    stats_has(3, "tx-drop-spoofed 1\n") == 0,
+		"vif 3 drop counters");
+	return 0;
+}
+
 static int on_step(struct xs_handle *h, char c)
 {
 	char ifname[IFNAMSIZ];
-	unsigned int devid = c == 'B' || c == 'A' ? 0 : c == 'G' || c == 'H' ? 3 : 2;
+	unsigned int devid = c == 'B' || c == 'A' ? 0 : c >= 'G' && c <= 'K' ? 3 : 2;
 	ssize_t n;
 
 	switch (c) {
 	case 'B': /* 'A' + 1: listen on vif 0 */
 	case 'F': /* 'E' + 1: listen on vif 2 */
 	case 'H': /* 'G' + 1: listen on vif 3 */
+	case 'K': /* 'J' + 1: listen on vif 3 */
 		snprintf(ifname, sizeof(ifname), "vif%u.%u", env.fe, devid);
 		if (pkt >= 0)
 			close(pkt);
@@ -290,6 +318,9 @@ static int on_step(struct xs_handle *h, char c)
 		}
 		T_CHECK(stats_has(3, "queues 2\n") == 0 && stats_has(3, "tx-packets 2\n") == 0,
 			"vif 3 stats");
+		break;
+	case 'J':
+		T_CHECK(hostile_seen() == 0, "vif 3 hostile TX");
 		break;
 	case 'Z':
 		T_CHECK(error_node_has(h, 0, "ring protocol error") == 0, "vif 0 error");

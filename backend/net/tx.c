@@ -110,6 +110,9 @@ static int tx_vnet_hdr(struct netback_queue *q, const uint8_t *frame, size_t len
 	h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	h->gso_size = f->gso.u.gso.size;
 	h->hdr_len = (uint16_t)(off + (frame[off + 12] >> 4) * 4u);
+	/* A segment larger than the whole payload: no sender means that; the host would guess. */
+	if (h->gso_size > len - h->hdr_len)
+		return -EINVAL;
 	return 0;
 }
 
