@@ -320,6 +320,7 @@ int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_resu
 int nt_front_share(struct nt_front *f, struct hv *hv, domid_t back, struct nt_hello *hi)
 {
 	memset(f, 0, sizeof(*f));
+	memset(hi, 0, sizeof(*hi)); /* its padding crosses a pipe too */
 	f->hv = hv;
 	T_CHECK(hv_domid(f->hv, &hi->guest) == 0, "domid");
 	T_CHECK(hv_grant_share(f->hv, back, 1, true, &f->txs, &hi->tx) == 0, "tx ring");
