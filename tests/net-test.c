@@ -315,6 +315,17 @@ int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_resu
 	return rc;
 }
 
+int nt_main(int (*guest)(void *), int (*dom0)(int pkt), struct nt_result *res)
+{
+	int rc = nt_setup();
+
+	if (rc)
+		return rc;
+	T_CHECK(nt_run(guest, dom0, true, res) == 0, "run");
+	T_CHECK(res->serve == 0, "serve %d", res->serve);
+	return 0;
+}
+
 /* ---- the guest ---- */
 
 int nt_front_share(struct nt_front *f, struct hv *hv, domid_t back, struct nt_hello *hi)

@@ -70,6 +70,10 @@ int nt_setup(void);
  */
 int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_result *res);
 
+/* nt_setup, then nt_run stopping the back-end at the end, which must have served to the end:
+ * 0, T_SKIP or T_FAIL. */
+int nt_main(int (*guest)(void *), int (*dom0)(int pkt), struct nt_result *res);
+
 /* The guest's end of the queue. */
 struct nt_front {
 	struct hv *hv;

@@ -26,12 +26,27 @@ int netback_rate_parse(const char *s, uint64_t *bytes, uint64_t *usec)
 	return 0;
 }
 
-static void credit_add(struct netback_credit *c)
+/* Add n windows' credit, up to the ceiling. */
+static void credit_add(struct netback_credit *c, uint64_t n)
 {
 	uint64_t cap = c->bytes > NETBACK_CREDIT_BURST_MIN ? c->bytes : NETBACK_CREDIT_BURST_MIN;
+	uint64_t add = n > cap / c->bytes ? cap : n * c->bytes;
 
-	/* cap >= bytes: no overflow either way. */
-	c->remaining = c->remaining > cap - c->bytes ? cap : c->remaining + c->bytes;
+	c->remaining = c->remaining > cap - add ? cap : c->remaining + add;
+}
+
+/*
+ * Credit for every window begun since the current one: a queue woken late, or idle, loses none
+ * of it (up to the ceiling), and the windows stay where they were.
+ */
+static void credit_catch_up(struct netback_credit *c, uint64_t now)
+{
+	uint64_t n = (now - c->window_start) / c->period_ns;
+
+	if (!n)
+		return;
+	c->window_start += n * c->period_ns;
+	credit_add(c, n);
 }
 
 void netback_credit_set(struct netback_credit *c, uint64_t bytes, uint64_t usec, uint64_t now)
@@ -44,12 +59,12 @@ void netback_credit_set(struct netback_credit *c, uint64_t bytes, uint64_t usec,
 	}
 	c->bytes = bytes;
 	c->period_ns = usec * 1000u;
-	if (!was_limited) {
-		c->remaining = bytes;
+	if (!was_limited || c->waiting) {
+		/* A new window now, with its credit (a waiting frame tries it at once). */
+		c->remaining = was_limited ? c->remaining : 0;
 		c->window_start = now;
-		c->waiting = false;
-	} else if (c->waiting) {
 		c->deadline = now;
+		credit_add(c, 1);
 	} else if (c->remaining > bytes) {
 		c->remaining = bytes;
 	}
@@ -62,14 +77,9 @@ bool netback_credit_take(struct netback_credit *c, uint32_t size, uint64_t now)
 	if (c->waiting) {
 		if (now < c->deadline)
 			return false;
-		/* The window the frame waited for has begun: its credit is due. */
-		c->window_start = c->deadline;
 		c->waiting = false;
-		credit_add(c);
-	} else if (now - c->window_start >= c->period_ns) {
-		c->window_start = now;
-		credit_add(c);
 	}
+	credit_catch_up(c, now);
 	if (size > c->remaining) {
 		c->deadline = c->window_start + c->period_ns;
 		c->waiting = true;

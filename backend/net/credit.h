@@ -4,7 +4,9 @@
  * it and Linux netback reads it): a queue may send credit bytes per window of usec
  * microseconds.  A frame larger than the credit left waits until the window it would fit in;
  * unused credit carries over up to max(bytes, 128 KiB), so a frame of up to 64 KiB always
- * passes eventually, however small the rate.
+ * passes eventually, however small the rate.  Windows follow each other back to back: each
+ * one's credit is due at its start even to a queue that looks only later (unlike Linux, which
+ * starts a new window at the first look after an idle spell and so loses the idle ones').
  *
  * Pure arithmetic on a caller-given clock (nanoseconds, monotonic): the caller turns the
  * deadline into a timer it sleeps on.  Not thread-safe.
@@ -34,8 +36,9 @@ struct netback_credit {
 int netback_rate_parse(const char *s, uint64_t *bytes, uint64_t *usec);
 
 /*
- * Set the rate at time now; bytes or usec 0: no limit.  A waiting frame is tried again at
- * once (its deadline becomes now), and credit left over beyond the new window is cut to it.
+ * Set the rate at time now; bytes or usec 0: no limit.  A first rate, or one that finds a
+ * frame waiting, starts a window now with its credit (the frame tries it at once, as Linux
+ * fires its credit timer); otherwise credit left over beyond the new window is cut to it.
  */
 void netback_credit_set(struct netback_credit *c, uint64_t bytes, uint64_t usec, uint64_t now);
 
