@@ -45,6 +45,19 @@ struct dd_ring_ops {
 	bool (*poll_wait)(struct dd_ring *r);
 	/* Optional: after each process call, e.g. to publish counters. */
 	void (*after)(struct dd_ring *r);
+	/*
+	 * Optional, asked after each process call: when the ring must be processed again without
+	 * any event (CLOCK_MONOTONIC ns), or 0.  A real timer (e.g. the end of a rate's credit
+	 * window, when a throttled ring has armed nothing else), not a cover for a lost wake-up.
+	 */
+	uint64_t (*deadline)(struct dd_ring *r);
+	/*
+	 * Optional: a late EOI (XSA-332).  With it, an event leaves the ring's ports masked until a
+	 * process call returns 0; then eoi says when to unmask them: 0 now, else at that time
+	 * (CLOCK_MONOTONIC ns), when the ring is also processed again.  Events that arrive while
+	 * the ports are held (a provider that cannot mask) only wait for that time.
+	 */
+	uint64_t (*eoi)(struct dd_ring *r, uint64_t now);
 };
 
 /* A message to a queue thread. */
@@ -65,6 +78,10 @@ struct dd_ring {
 	struct dd_thread *t;		/* owner while attached */
 	struct dd_msg add;		/* the attach message */
 	bool ready;			/* on the thread's ready list (thread only) */
+	bool masked;			/* an event left its ports masked (ops->eoi; thread only) */
+	uint64_t unmask_at;		/* its ports are held masked until then (thread only) */
+	uint64_t due;			/* ops->deadline's answer (thread only) */
+	atomic_bool kicked;		/* dd_ring_kick asked for a process call */
 	bool failed;			/* process failed: no more calls (thread only) */
 	int extra;			/* the extra fd in the epoll set, or -1 (thread only) */
 	atomic_int err;			/* the failure, for the control plane */
@@ -98,6 +115,8 @@ struct dd_thread {
 	bool stop;		      /* asked to end */
 	struct dd_ring_list ready;    /* rings with work (thread only) */
 	struct dd_ring **ports;	      /* port -> ring (thread only) */
+	uint64_t next_timer;	      /* the earliest unmask_at or due, 0: none (thread only) */
+	atomic_bool kick;	      /* a ring was kicked (dd_ring_kick) */
 	unsigned int nports;	      /* entries in ports */
 	struct dd_thread_stats stats; /* counters */
 };
@@ -151,6 +170,8 @@ struct hv *dd_core_thread_hv(struct dd_core *c, unsigned int idx);
 int dd_ring_attach(struct dd_core *c, unsigned int idx, struct dd_ring *r);
 /* Take r back: when this returns, its thread has let go of it for good.  Attached rings only. */
 void dd_ring_detach(struct dd_ring *r);
+/* Have r's thread process it soon (e.g. its limits changed).  Attached rings only. */
+void dd_ring_kick(struct dd_ring *r);
 
 /* dd-thread.c, for dd-core.c: open t's handle and fds; start its thread; stop and close it. */
 int dd_thread_open(struct dd_thread *t, const struct hv_open_opts *hvo);

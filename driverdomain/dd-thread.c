@@ -5,7 +5,7 @@
  * Each thread sleeps in epoll_wait over: its own hypervisor handle's event fd (a pending port
  * leads to its ring through the thread's port table), every owned ring's io fd, the extra fd a
  * ring asks for (ops->extra_fd, e.g. a TAP while RX is wanted), and its control eventfd
- * (messages: attach, detach, stop).
+ * (messages: attach, detach, stop; kicks).
  *
  * The contract with the rings (blkback_ring_process, netback_queue_process): a ring is put on
  * the ready list, and processed in the next round, when it is attached (the front may have
@@ -13,10 +13,14 @@
  * (epoll is level-triggered, so completions left unreaped wake us again), and after each call
  * that returned 1.  On every other return the ring has left its port's req_event armed or a
  * completion pending on a polled fd, so no wake-up depends on a timeout: epoll sleeps with -1
- * unless rings are ready.  Polling only adds calls: a ring whose call returned 0 while nothing
- * else is ready is polled for its budget (ops->poll_wait: pvio-blkback's adaptive or fixed
- * --poll-us) and made ready again if work appeared.  A ring whose process call fails is
- * called no more and reported to the control plane, which disconnects its device.
+ * unless rings are ready or a ring has a timer of its own.  Those are real timers, the only
+ * thing that ends what they wait for: a throttled ring's credit window (ops->deadline) and a
+ * late EOI held against an event storm (ops->eoi: the ring's ports stay masked until then, and
+ * the ring is processed again when they are unmasked).  Polling only adds calls: a ring whose
+ * call returned 0 while nothing else is ready is polled for its budget (ops->poll_wait:
+ * pvio-blkback's adaptive polling, or --poll-us) and made ready again if work appeared.  A ring
+ * whose process call fails is called no more and reported to the control plane, which
+ * disconnects its device.
  *
  * Fairness: a ring with more work goes to the back of the ready list; each round is bounded, so
  * one busy guest cannot starve the others or the thread's messages.
@@ -28,6 +32,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driverdomain/dd-core.h"
@@ -54,6 +59,23 @@ static void ring_ready(struct dd_thread *t, struct dd_ring *r)
 		return;
 	r->ready = true;
 	TAILQ_INSERT_TAIL(&t->ready, r, link);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* End r's late EOI: unmask its ports. */
+static void ring_unmask(struct dd_thread *t, struct dd_ring *r)
+{
+	for (unsigned int i = 0; i < 2; i++)
+		if (r->ports[i])
+			hv_evtchn_unmask(t->hv, r->ports[i]);
+	r->unmask_at = 0;
 }
 
 static int epoll_add(int epfd, int fd, uint64_t data)
@@ -107,6 +129,8 @@ static void ring_add(struct dd_thread *t, struct dd_ring *r)
 	int ret = 0;
 
 	r->extra = -1;
+	r->masked = false;
+	r->unmask_at = r->due = 0;
 	for (unsigned int i = 0; i < 2 && !ret; i++)
 		if (r->ports[i] && !(ret = ports_grow(t, r->ports[i])))
 			t->ports[r->ports[i]] = r;
@@ -155,6 +179,13 @@ static bool on_ctl(struct dd_thread *t)
 	stop = t->stop;
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
+	if (atomic_exchange(&t->kick, false))
+		for (unsigned int p = 0; p < t->nports; p++) {
+			struct dd_ring *r = t->ports[p];
+
+			if (r && atomic_exchange(&r->kicked, false))
+				ring_ready(t, r);
+		}
 	return !stop;
 }
 
@@ -164,10 +195,19 @@ static void on_evtchn(struct dd_thread *t)
 
 	for (unsigned int i = 0; i < PORTS_PER_WAKEUP && hv_evtchn_pending(t->hv, &port) == 0;
 	     i++) {
-		/* Unmask first: an event after this wakes us again, process() re-checks. */
-		hv_evtchn_unmask(t->hv, port);
-		if (port < t->nports && t->ports[port])
-			ring_ready(t, t->ports[port]);
+		struct dd_ring *r = port < t->nports ? t->ports[port] : NULL;
+
+		if (r && r->ops->eoi) {
+			/* Late EOI: masked until the ring is idle again (run_ready), or held. */
+			if (r->unmask_at)
+				continue;
+			r->masked = true;
+		} else {
+			/* Unmask first: an event after this wakes us again, process() re-checks. */
+			hv_evtchn_unmask(t->hv, port);
+		}
+		if (r)
+			ring_ready(t, r);
 	}
 	if (hv_check(t->hv) && !atomic_exchange(&t->c->hv_gone, 1)) {
 		uint64_t one = 1;
@@ -207,6 +247,13 @@ static void run_ready(struct dd_thread *t)
 		/* About to go idle: poll it a while, unless another ring waits for its turn. */
 		if (ret == 0 && TAILQ_EMPTY(&t->ready) && r->ops->poll_wait && r->ops->poll_wait(r))
 			ret = 1;
+		if (ret == 0 && r->masked) {
+			r->masked = false;
+			r->unmask_at = r->ops->eoi(r, now_ns());
+			if (!r->unmask_at)
+				ring_unmask(t, r);
+		}
+		r->due = ret == 0 && r->ops->deadline ? r->ops->deadline(r) : 0;
 		if (ret < 0)
 			ring_fail(t, r, ret);
 		else if (ret == 1)
@@ -215,10 +262,55 @@ static void run_ready(struct dd_thread *t)
 	}
 }
 
-/* How long epoll may sleep: not at all while rings are ready. */
+/*
+ * How long epoll may sleep: not at all while rings are ready, else until the earliest of the
+ * rings' timers (a held unmask, a deadline), else for ever.
+ */
 static int wait_timeout(struct dd_thread *t)
 {
-	return TAILQ_EMPTY(&t->ready) ? -1 : 0;
+	uint64_t next = 0, now;
+
+	if (!TAILQ_EMPTY(&t->ready))
+		return 0;
+	for (unsigned int p = 0; p < t->nports; p++) {
+		const struct dd_ring *r = t->ports[p];
+
+		if (!r || r->failed)
+			continue;
+		if (r->unmask_at && (!next || r->unmask_at < next))
+			next = r->unmask_at;
+		if (r->due && (!next || r->due < next))
+			next = r->due;
+	}
+	t->next_timer = next;
+	if (!next)
+		return -1;
+	now = now_ns();
+	/* Rounded up: waking early would only spin until the time comes. */
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+/* The rings whose timers came: unmask held ports, process what is due. */
+static void run_timers(struct dd_thread *t)
+{
+	uint64_t now;
+
+	if (!t->next_timer || (now = now_ns()) < t->next_timer)
+		return;
+	for (unsigned int p = 0; p < t->nports; p++) {
+		struct dd_ring *r = t->ports[p];
+
+		if (!r || r->failed)
+			continue;
+		if (r->unmask_at && r->unmask_at <= now) {
+			ring_unmask(t, r);
+			ring_ready(t, r);
+		}
+		if (r->due && r->due <= now) {
+			r->due = 0;
+			ring_ready(t, r);
+		}
+	}
 }
 
 static void dispatch(struct dd_thread *t, uint64_t data)
@@ -249,8 +341,10 @@ static void *thread_main(void *arg)
 				dispatch(t, evs[i].data.u64);
 		}
 		/* Detached rings are gone from the ready list already: on_ctl came first. */
-		if (run)
+		if (run) {
+			run_timers(t);
 			run_ready(t);
+		}
 	}
 	return NULL;
 }
@@ -336,6 +430,15 @@ int dd_ring_attach(struct dd_core *c, unsigned int idx, struct dd_ring *r)
 	/* Before dd_core_run too: the count stays on the eventfd until the thread starts. */
 	post(t, &r->add);
 	return 0;
+}
+
+void dd_ring_kick(struct dd_ring *r)
+{
+	uint64_t one = 1;
+
+	atomic_store(&r->kicked, true);
+	atomic_store(&r->t->kick, true);
+	(void)!write(r->t->ctlfd, &one, sizeof(one));
 }
 
 void dd_ring_detach(struct dd_ring *r)

@@ -3,9 +3,11 @@
  * netbackd-queue.c - pvio-netback's queues on the driver-domain core's queue threads
  * (dd-core.h).  Queue q of every vif is served by thread q modulo the thread count, the only
  * caller of its netback_queue_process; its ports are bound on that thread's own hypervisor
- * handle.  The thread wakes for the queue's ports, and for its TAP while
- * netback_queue_wants_tap says so (dd_ring_ops.extra_fd); no wake-up depends on a timeout (the
- * thread's contract is at the top of dd-thread.c).
+ * handle.  The thread wakes for the queue's ports, for its TAP while netback_queue_wants_tap
+ * says so (dd_ring_ops.extra_fd), and at the end of the rate's credit window while TX waits for
+ * credit (dd_ring_ops.deadline: a real timer, the only thing that can end that wait); its ports
+ * get a late EOI against an event storm (dd_ring_ops.eoi, netback_queue_eoi: XSA-332).  No other
+ * wake-up depends on a timeout (the thread's contract is at the top of dd-thread.c).
  */
 #include "config.h"
 
@@ -37,10 +39,22 @@ static void queue_after(struct dd_ring *r)
 	pthread_mutex_unlock(&nq->lock);
 }
 
+static uint64_t queue_deadline(struct dd_ring *r)
+{
+	return netback_queue_deadline(r->obj);
+}
+
+static uint64_t queue_eoi(struct dd_ring *r, uint64_t now)
+{
+	return netback_queue_eoi(r->obj, now);
+}
+
 static const struct dd_ring_ops queue_ops = {
 	.process = queue_process,
 	.extra_fd = queue_extra_fd,
 	.after = queue_after,
+	.deadline = queue_deadline,
+	.eoi = queue_eoi,
 };
 
 struct hv *nbd_queue_hv(void *arg, unsigned int q)
@@ -91,6 +105,13 @@ int nbd_queues_start(struct nbd_device *d)
 		nq->attached = true;
 	}
 	return 0;
+}
+
+void nbd_queues_kick(struct nbd_device *d)
+{
+	for (unsigned int i = 0; i < d->nr_queues; i++)
+		if (d->queues[i].attached)
+			dd_ring_kick(&d->queues[i].r);
 }
 
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st)

@@ -67,6 +67,8 @@ int nbd_queues_start(struct nbd_device *d);
 void nbd_queues_stop(struct nbd_device *d);
 /* The queue thread queue q of every vif runs on: its handle (netback_dev_opts.queue_hv). */
 struct hv *nbd_queue_hv(void *arg, unsigned int q);
+/* Make every queue of d look at its vif again, on its thread (the vif's rate changed). */
+void nbd_queues_kick(struct nbd_device *d);
 /* d's counters: the threads' snapshots, or the vif's own once disconnected. */
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st);
 

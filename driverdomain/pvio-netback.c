@@ -91,6 +91,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	S("tx-drop-bad-offload", tx_bad_offload), S("tx-drop-spoofed", tx_spoofed);
 	S("tx-tap-errors", tx_tap_errors), S("rx-drop-too-big", rx_too_big);
 	S("rx-drop-bad-grant", rx_bad_grant), S("rx-short", rx_short);
+	S("events-spurious", ev_spurious), S("events-delayed", ev_delayed);
 #undef S
 	if (fclose(f) || rename(tmp, path))
 		unlink(tmp);
@@ -111,6 +112,9 @@ static int dev_notify(void *arg, struct netback_dev *dev, enum netback_dev_event
 		break;
 	case NETBACK_DEV_STATE:
 		stats_write(d, true);
+		break;
+	case NETBACK_DEV_RATE:
+		nbd_queues_kick(d);
 		break;
 	}
 	return 0;

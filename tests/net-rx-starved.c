@@ -71,12 +71,10 @@ static int dom0(int pkt)
 int main(void)
 {
 	struct nt_result res;
-	int rc = nt_setup();
+	int rc = nt_main(guest, dom0, &res);
 
 	if (rc)
 		return rc;
-	T_CHECK(nt_run(guest, dom0, true, &res) == 0, "run");
-	T_CHECK(res.serve == 0, "serve %d", res.serve);
 	fprintf(stderr, "back-end VmHWM %ld KiB -> %ld KiB, %llu frames to the guest\n",
 		res.hwm_kib_start, res.hwm_kib_end, (unsigned long long)res.st.rx_packets);
 	T_CHECK(res.hwm_kib_start > 0 && res.hwm_kib_end - res.hwm_kib_start < 4096,

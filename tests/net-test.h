@@ -45,6 +45,8 @@ struct nt_env {
 	domid_t back;	    /* the back-end's domain */
 	bool rx_sg;	    /* the back-end's rx_sg */
 	bool rx_gso;	    /* the back-end's rx_gso_tcpv4 */
+
+	uint64_t rate_bytes, rate_usec; /* the back-end's rate (0: none) */
 };
 extern struct nt_env nt;
 
@@ -53,6 +55,8 @@ struct nt_result {
 	int serve; /* 0 when stopped by 'q', else the queue's negative errno */
 	struct netback_stats st;
 	long hwm_kib_start, hwm_kib_end; /* the back-end's VmHWM once serving, and at the end */
+
+	uint64_t cpu_ms, wall_ms; /* the back-end's CPU time while serving, and how long */
 };
 
 /* Enter a fresh network namespace without IPv6 chatter: 0, T_SKIP (said why) or T_FAIL. */
@@ -65,6 +69,10 @@ int nt_setup(void);
  * collect its result.  0 when both domains and dom0 passed, else T_FAIL.
  */
 int nt_run(int (*guest)(void *), int (*dom0)(int pkt), bool stop, struct nt_result *res);
+
+/* nt_setup, then nt_run stopping the back-end at the end, which must have served to the end:
+ * 0, T_SKIP or T_FAIL. */
+int nt_main(int (*guest)(void *), int (*dom0)(int pkt), struct nt_result *res);
 
 /* The guest's end of the queue. */
 struct nt_front {
@@ -101,6 +109,19 @@ int nt_tx_frame(struct nt_front *f, const uint8_t *frame, size_t len, size_t chu
  */
 int nt_rx_frame(struct nt_front *f, uint8_t *buf, size_t *len, uint16_t *flags, unsigned int *slots,
 		struct netif_extra_info *gso);
+
+/*
+ * Every malformed TX shape, each followed by a good 60-byte frame nt_frame(seq + i) for i <
+ * NT_NHOSTILE, which must reach the TAP where the hostile ones never do: offset + size past
+ * the page, a zero-length first slot, a frame over 64 KiB, 19 slots, an unknown extra type,
+ * GSO of size 0, over the frame and of an unknown type, an ungranted page, a runt, and a spoofed
+ * source (answered DROPPED; the rest ERROR).  Counted as 3 tx_bad_slot, 1 tx_too_many_slots,
+ * 1 tx_bad_extra, 3 tx_bad_offload, 1 tx_bad_grant, 1 tx_too_short, 1 tx_spoofed.  0 or 1.
+ */
+#define NT_NHOSTILE 11u
+int nt_tx_hostile(struct nt_front *f, unsigned int seq);
+/* A TCPv4 frame from src to dst of len bytes: Ethernet, IPv4 (20), TCP (20), pattern. */
+void nt_tcp_frame(uint8_t *b, size_t len, const uint8_t *dst, const uint8_t *src);
 
 /* A test frame: dst, src, NT_ETHERTYPE, then a pattern of seq; len >= 14. */
 void nt_frame(uint8_t *buf, size_t len, const uint8_t *dst, const uint8_t *src, unsigned int seq);

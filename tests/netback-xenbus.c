@@ -6,7 +6,11 @@
  * (split event channels, request-rx-copy, feature-rx-notify, feature-sg) reaches Connected and
  * frames cross both ways byte-exact, counted in the vif's statistics file.  vif 1, whose front
  * refuses request-rx-copy, fails with an error node.  vif 3 connects two queues (a TAP queue
- * each) and frames from both reach the TAP.  vif 2 connects on one event channel;
+ * each) and frames from both reach the TAP; then its first queue sends every malformed TX shape
+ * (nt_tx_hostile), each answered and counted in the statistics file, a good frame after each:
+ * only the good ones, never a spoofed source, come out of the TAP.  vif 2 connects on one
+ * event channel, with rate= "1,1000000" (a byte a second): its first frame is held until dom0
+ * removes the key, and comes out then (the daemon re-reads rate and wakes the queue);
  * then the guest corrupts vif 0's TX ring: vif 0 fails with "ring protocol error" while vif 2
  * still carries frames.  SIGTERM ends the daemon with status 0.
  *
@@ -18,7 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <linux/if_packet.h>
 
 #include "tests/blkback-env.h"
 #include "tests/blkback-front.h"
@@ -174,6 +182,22 @@ static int vif_traffic(struct nt_front *f, char step, size_t len, unsigned int s
 	return 0;
 }
 
+/* A frame the rate holds until dom0 lifts it (step 'L'): 0 or 1. */
+static int rate_held(struct nt_front *f)
+{
+	struct netif_tx_response rsp;
+	struct netif_tx_request *r = nt_tx_slot(f);
+
+	T_CHECK(r, "slot");
+	nt_frame(f->txp, 1514, nt_peer, nt_mac, 11);
+	*r = (struct netif_tx_request){ .gref = f->txr[0], .id = 3, .size = 1514 };
+	T_CHECK(nt_tx_run(f, &rsp, 0) == 0, "publish");
+	T_CHECK(tb_step(&env, 'L') == 0, "dom0 saw it held, then lifted the rate");
+	T_CHECK(nt_tx_run(f, &rsp, 1) == 0 && rsp.id == 3 && rsp.status == NETIF_RSP_OKAY,
+		"the held frame answered %d", rsp.status);
+	return 0;
+}
+
 static int guest(struct hv *hv, struct xs_handle *xs)
 {
 	struct xenbus_dev a, b, c, d;
@@ -185,7 +209,11 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	T_CHECK(tb_step(&env, 'C') == 0, "dom0 checked vif 1");
 	T_CHECK(vif_connect(hv, xs, 3, true, true, 2, &d, fd) == 0, "vif 3");
 	T_CHECK(mq_traffic(fd, 'G') == 0, "vif 3 traffic");
+	T_CHECK(tb_step(&env, 'K') == 0 && nt_tx_hostile(&fd[0], 200) == 0 &&
+		    tb_step(&env, 'J') == 0,
+		"vif 3 hostile TX");
 	T_CHECK(vif_connect(hv, xs, 2, false, true, 1, &c, &fc) == 0, "vif 2");
+	T_CHECK(rate_held(&fc) == 0, "vif 2 rate");
 	((struct ring_shared *)fa.txs)->req_prod += 1000;
 	T_CHECK(hv_evtchn_notify(hv, fa.port) == 0, "notify");
 	T_CHECK(xenbus_wait_otherend_state(&a, XenbusStateClosing, TF_WAIT_MS, NULL) == 0,
@@ -250,16 +278,70 @@ static int stats_has(unsigned int devid, const char *line)
 
 static int pkt = -1;
 
+/* Only the good frames after the hostile ones came out of vif 3's TAP, all counted: 0 or 1. */
+static int hostile_seen(void)
+{
+	for (unsigned int i = 0; i < NT_NHOSTILE; i++) {
+		ssize_t n = nt_pkt_recv(pkt, buf, sizeof(buf));
+
+		nt_frame(want, 60, nt_peer, nt_mac, 200 + i);
+		T_CHECK(n == 60 && !memcmp(buf, want, 60), "good frame %u after a hostile one: %zd",
+			i, n);
+	}
+	T_CHECK(stats_has(3, "tx-packets 13\n") == 0 && stats_has(3, "tx-drop-bad-slot 3\n") == 0 &&
+		    stats_has(3, "tx-drop-too-many-slots 1\n") == 0 &&
+		    stats_has(3, "tx-drop-bad-extra 1\n") == 0 &&
+		    stats_has(3, "tx-drop-bad-offload 3\n") == 0 &&
+		    stats_has(3, "tx-drop-bad-grant 1\n") == 0 &&
+		    stats_has(3, "tx-drop-too-short 1\n") == 0 &&
+		    stats_has(3, "tx-drop-spoofed 1\n") == 0,
+		"vif 3 drop counters");
+	return 0;
+}
+
+/* No frame from the guest on pkt for ms: 0 or 1. */
+static int quiet(int fd, int ms)
+{
+	uint64_t end = t_now_ms() + (uint64_t)ms;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	while (t_now_ms() < end && poll(&pfd, 1, ms) > 0) {
+		struct sockaddr_ll sll;
+		socklen_t sl = sizeof(sll);
+
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sll, &sl) >= 0)
+			T_CHECK(sll.sll_pkttype == PACKET_OUTGOING, "a frame passed the rate");
+	}
+	return 0;
+}
+
+/* vif 2's frame is held by its rate; lift it: 0 or 1. */
+static int rate_lift(struct xs_handle *h)
+{
+	char ifname[IFNAMSIZ], path[128];
+
+	snprintf(ifname, sizeof(ifname), "vif%u.2", env.fe);
+	if (pkt >= 0)
+		close(pkt);
+	T_CHECK(nt_pkt_open(ifname, &pkt) == 0, "packet socket on %s", ifname);
+	T_CHECK(quiet(pkt, 300) == 0, "held");
+	snprintf(path, sizeof(path), "/local/domain/%u/backend/vif/%u/2/rate", env.dd, env.fe);
+	T_CHECK(xs_rm(h, XBT_NULL, path), "rm %s", path);
+	T_CHECK(nt_pkt_recv(pkt, buf, sizeof(buf)) == 1514, "the held frame");
+	return 0;
+}
+
 static int on_step(struct xs_handle *h, char c)
 {
 	char ifname[IFNAMSIZ];
-	unsigned int devid = c == 'B' || c == 'A' ? 0 : c == 'G' || c == 'H' ? 3 : 2;
+	unsigned int devid = c == 'B' || c == 'A' ? 0 : c >= 'G' && c <= 'K' ? 3 : 2;
 	ssize_t n;
 
 	switch (c) {
 	case 'B': /* 'A' + 1: listen on vif 0 */
 	case 'F': /* 'E' + 1: listen on vif 2 */
 	case 'H': /* 'G' + 1: listen on vif 3 */
+	case 'K': /* 'J' + 1: listen on vif 3 */
 		snprintf(ifname, sizeof(ifname), "vif%u.%u", env.fe, devid);
 		if (pkt >= 0)
 			close(pkt);
@@ -273,7 +355,8 @@ static int on_step(struct xs_handle *h, char c)
 			"frame on the TAP: %zd bytes", n);
 		nt_frame(want, 1000, nt_mac, nt_peer, c == 'A' ? 2 : 6);
 		T_CHECK(nt_pkt_send(pkt, want, 1000) == 0, "send");
-		T_CHECK(stats_has(devid, "tx-packets 1\n") == 0, "stats");
+		T_CHECK(stats_has(devid, c == 'A' ? "tx-packets 1\n" : "tx-packets 2\n") == 0,
+			"stats");
 		break;
 	case 'C':
 		T_CHECK(error_node_has(h, 1, "request-rx-copy") == 0, "vif 1 error");
@@ -293,6 +376,12 @@ static int on_step(struct xs_handle *h, char c)
 		T_CHECK(stats_has(3, "queues 2\n") == 0 && stats_has(3, "tx-packets 2\n") == 0,
 			"vif 3 stats");
 		break;
+	case 'J':
+		T_CHECK(hostile_seen() == 0, "vif 3 hostile TX");
+		break;
+	case 'L':
+		T_CHECK(rate_lift(h) == 0, "vif 2 rate");
+		break;
 	case 'Z':
 		T_CHECK(error_node_has(h, 0, "ring protocol error") == 0, "vif 0 error");
 		T_CHECK(stats_has(2, "rx-packets 1\n") == 0, "vif 2 stats");
@@ -303,12 +392,19 @@ static int on_step(struct xs_handle *h, char c)
 
 static int add(struct xs_handle *h, unsigned int devid)
 {
-	const struct xenbus_kv back[] = { { "mac", "00:16:3e:00:00:01" },
-					  { "bridge", NBS_BRIDGE } };
+	const struct xenbus_kv bridged[] = { { "mac", "00:16:3e:00:00:01" },
+					     { "bridge", NBS_BRIDGE } };
+	const struct xenbus_kv rated[] = { { "mac", "00:16:3e:00:00:01" },
+					   { "rate", "1,1000000" } };
 	struct xenbus_device_spec s = spec(devid);
 
-	s.back_extra = back;
-	s.n_back_extra = mode != NBS_NONE && devid == 0 ? 2 : 1; /* the sandbox's bridge */
+	if (devid == 2) { /* vif 2: a byte a second */
+		s.back_extra = rated;
+		s.n_back_extra = 2;
+	} else { /* vif 0: the sandbox's bridge */
+		s.back_extra = bridged;
+		s.n_back_extra = mode != NBS_NONE && devid == 0 ? 2 : 1;
+	}
 	T_CHECK(xenbus_device_add(h, &s) == 0, "add vif %u", devid);
 	return 0;
 }

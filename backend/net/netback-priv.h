@@ -8,7 +8,12 @@
 
 #include <stdint.h> /* Xen's public headers expect it first */
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <xen/io/netif.h>
+
+#include "backend/net/credit.h"
 
 #include "backend/net/netback.h"
 #include "ring/ring.h"
@@ -53,12 +58,28 @@ struct netback_queue {
 	bool rx_starved;	 /* a held frame waits for the guest's buffers */
 	struct netback_stats st; /* counters */
 	unsigned int log_budget; /* guest-triggered messages still allowed */
+
+	/* The TX rate (credit.h). */
+	struct netback_credit credit;	 /* the scheduler */
+	struct netif_tx_request tx_held; /* a frame's first slot, consumed, waiting for credit */
+	bool tx_holding;		 /* tx_held is valid */
+	pthread_mutex_t rate_lock; /* guards rate_bytes and rate_usec (netback_queue_set_rate) */
+	uint64_t rate_bytes, rate_usec; /* the rate to apply next */
+	atomic_bool rate_changed;	/* rate_* changed since the queue's thread applied them */
+
+	/* Late EOI (netback_queue_eoi). */
+	uint64_t ring_work;	   /* requests taken off both rings, ever */
+	uint64_t ring_work_seen;   /* ring_work at the last EOI */
+	unsigned int spurious_run; /* EOIs in a row that found no request */
 };
 
 struct pvio_log *netback_log(const struct netback_queue *q);
 /* A rate-limited warning about something the guest did. */
 __attribute__((format(printf, 2, 3))) void netback_warn(struct netback_queue *q, const char *fmt,
 							...);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t netback_now_ns(void);
 
 /* Serve the TX ring: 1 more work, 0 idle (req_event armed), negative errno. */
 int netback_tx_process(struct netback_queue *q);

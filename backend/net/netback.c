@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/net/netback-priv.h"
 
@@ -57,6 +59,8 @@ int netback_queue_attach(struct netback_queue **qp, struct hv *hv,
 	snprintf(q->name_buf, sizeof(q->name_buf), "%s", p->name ? p->name : "vif");
 	q->p.name = q->name_buf;
 	q->log_budget = NETBACK_LOG_BUDGET;
+	pthread_mutex_init(&q->rate_lock, NULL);
+	netback_credit_set(&q->credit, p->rate_bytes, p->rate_usec, netback_now_ns());
 	q->txbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
 	q->rxbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
 	ret = q->txbuf && q->rxbuf ? 0 : -ENOMEM;
@@ -81,15 +85,75 @@ unmap_rx:
 unmap_tx:
 	hv_grant_unmap(hv, q->tx_sring, 1);
 free_q:
+	pthread_mutex_destroy(&q->rate_lock);
 	free(q->txbuf);
 	free(q->rxbuf);
 	free(q);
 	return ret;
 }
 
+uint64_t netback_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t usec)
+{
+	pthread_mutex_lock(&q->rate_lock);
+	q->rate_bytes = bytes;
+	q->rate_usec = usec;
+	pthread_mutex_unlock(&q->rate_lock);
+	atomic_store(&q->rate_changed, true);
+}
+
+/* The queue's thread takes up a rate another thread set. */
+static void rate_apply(struct netback_queue *q)
+{
+	uint64_t bytes, usec;
+
+	if (!atomic_exchange(&q->rate_changed, false))
+		return;
+	pthread_mutex_lock(&q->rate_lock);
+	bytes = q->rate_bytes;
+	usec = q->rate_usec;
+	pthread_mutex_unlock(&q->rate_lock);
+	netback_credit_set(&q->credit, bytes, usec, netback_now_ns());
+}
+
+uint64_t netback_queue_deadline(const struct netback_queue *q)
+{
+	return q->tx_holding && q->credit.waiting ? q->credit.deadline : 0;
+}
+
+uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now)
+{
+	unsigned int shift;
+
+	if (q->ring_work != q->ring_work_seen) {
+		q->ring_work_seen = q->ring_work;
+		q->spurious_run = 0;
+		return 0;
+	}
+	q->st.ev_spurious++;
+	if (q->spurious_run < UINT_MAX)
+		q->spurious_run++;
+	if (q->spurious_run <= NETBACK_SPURIOUS_FREE)
+		return 0;
+	q->st.ev_delayed++;
+	shift = q->spurious_run - NETBACK_SPURIOUS_FREE - 1;
+	/* 1 ms << 10 passes the ceiling already. */
+	return now + (shift >= 10 ? NETBACK_EOI_DELAY_MAX_MS : 1u << shift) * 1000000ull;
+}
+
 int netback_queue_process(struct netback_queue *q)
 {
-	int tx = netback_tx_process(q), rx;
+	int tx, rx;
+
+	rate_apply(q);
+	tx = netback_tx_process(q);
 
 	if (tx < 0)
 		return tx;
@@ -126,6 +190,7 @@ void netback_queue_detach(struct netback_queue *q)
 		return;
 	hv_grant_unmap(q->hv, q->rx_sring, 1);
 	hv_grant_unmap(q->hv, q->tx_sring, 1);
+	pthread_mutex_destroy(&q->rate_lock);
 	free(q->txbuf);
 	free(q->rxbuf);
 	free(q);

@@ -55,6 +55,8 @@ struct netback_queue_params {
 	bool rx_sg;	       /* feature-sg of the front: an RX frame may fill several buffers */
 	bool rx_gso_tcpv4;     /* feature-gso-tcpv4 of the front: RX may carry TCPv4 GSO */
 	bool rx_gso_tcpv6;     /* feature-gso-tcpv6 of the front: RX may carry TCPv6 GSO */
+	uint64_t rate_bytes;   /* TX credit per rate_usec window (the vif's `rate`); */
+	uint64_t rate_usec;    /*   either 0: no limit (see backend/net/credit.h) */
 	const char *name;      /* for messages, e.g. "vif 3/0 q0" (copied) */
 	struct pvio_log *log;  /* NULL: stderr at PVIO_LOG_WARN */
 };
@@ -77,6 +79,8 @@ struct netback_stats {
 	uint64_t rx_too_big;   /* frames the guest cannot take (no sg, GSO it did not ask for) */
 	uint64_t rx_bad_grant; /* frames whose buffers could not be copied into */
 	uint64_t rx_short;     /* TAP reads shorter than the virtio header and a frame */
+	uint64_t ev_spurious;  /* port events that found no new request (netback_queue_eoi) */
+	uint64_t ev_delayed;   /* of them, those whose port was left masked for a while */
 };
 
 struct netback_queue;
@@ -100,6 +104,38 @@ int netback_queue_attach(struct netback_queue **qp, struct hv *hv,
  *   another negative errno: notifying the front failed; treat as -EPROTO.
  */
 int netback_queue_process(struct netback_queue *q);
+
+/*
+ * When TX waits for the rate's credit: the CLOCK_MONOTONIC time in nanoseconds at which
+ * netback_queue_process must be called again, or 0 when it waits for nothing.  After a 0 from
+ * netback_queue_process the loop arms a timer for it beside the queue's ports and TAP: this is
+ * a real timer event (the credit window's end), not a wake-up that papers over a lost one;
+ * a throttled queue does not arm its TX ring's req_event, so nothing else would wake it.
+ */
+uint64_t netback_queue_deadline(const struct netback_queue *q);
+
+/*
+ * Change the TX rate (the vif's `rate` was rewritten): bytes per usec, either 0 for no limit.
+ * The only call here that another thread may make while the queue's thread runs; that thread
+ * applies it at its next netback_queue_process, so the caller then wakes it.  A frame waiting
+ * for credit is tried again at once, as Linux netback fires its credit timer.
+ */
+void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t usec);
+
+/*
+ * Late EOI, against event storms (XSA-332, as Linux's xen_irq_lateeoi): the loop leaves a port
+ * masked from its event until netback_queue_process has returned 0 after it, then asks here
+ * when to unmask it.  An event after which no request came off either ring is spurious; after
+ * NETBACK_SPURIOUS_FREE of them in a row, each further one keeps the port masked longer,
+ * doubling from 1 ms to at most NETBACK_EOI_DELAY_MAX_MS, so that a guest notifying in a loop
+ * costs a bounded number of wake-ups a second; one real request ends the run.  Nothing is
+ * lost meanwhile: a masked port keeps its pending bit, and the unmask delivers it.  Returns 0:
+ * unmask now; else the CLOCK_MONOTONIC time (ns) to unmask at, a timer the loop arms.  Call it
+ * from the queue's thread, with now from CLOCK_MONOTONIC.
+ */
+#define NETBACK_SPURIOUS_FREE	 4u
+#define NETBACK_EOI_DELAY_MAX_MS 1000u
+uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now);
 
 /* Whether the loop should poll the TAP fd for POLLIN (the guest has buffers for a frame). */
 bool netback_queue_wants_tap(const struct netback_queue *q);

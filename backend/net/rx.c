@@ -28,6 +28,7 @@ static int rx_take_buffers(struct netback_queue *q)
 		if (n <= 0)
 			return n;
 		q->rxq_len += (unsigned int)n;
+		q->ring_work += (unsigned int)n;
 	}
 	return 0;
 }

@@ -110,6 +110,9 @@ static int tx_vnet_hdr(struct netback_queue *q, const uint8_t *frame, size_t len
 	h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	h->gso_size = f->gso.u.gso.size;
 	h->hdr_len = (uint16_t)(off + (frame[off + 12] >> 4) * 4u);
+	/* A segment larger than the whole payload: no sender means that; the host would guess. */
+	if (h->gso_size > len - h->hdr_len)
+		return -EINVAL;
 	return 0;
 }
 
@@ -252,6 +255,33 @@ static void tx_slot(struct netback_queue *q, const struct netif_tx_request *req)
 _Static_assert(sizeof(struct netif_extra_info) <= sizeof(struct netif_tx_request),
 	       "an extra-info slot is a TX request slot");
 
+/*
+ * The next slot: the one held for credit, else one off the ring.  1 with *req, 0 when the ring
+ * is empty, 2 when the slot starts a frame the rate holds back (kept in q->tx_held), or a
+ * negative errno.
+ */
+static int tx_next(struct netback_queue *q, struct netif_tx_request *req)
+{
+	const struct tx_frame *f = &q->txf;
+	int ret = 1;
+
+	if (q->tx_holding)
+		*req = q->tx_held;
+	else if ((ret = ring_back_consume(&q->tx, req, 1)) <= 0)
+		return ret;
+	else
+		q->ring_work++;
+	/* The first slot's size is the frame's: the credit is taken for it before any copy. */
+	if (!f->nslots && !f->want_extra && !f->discarding &&
+	    !netback_credit_take(&q->credit, req->size, netback_now_ns())) {
+		q->tx_held = *req;
+		q->tx_holding = true;
+		return 2;
+	}
+	q->tx_holding = false;
+	return 1;
+}
+
 int netback_tx_process(struct netback_queue *q)
 {
 	unsigned int done = 0;
@@ -260,7 +290,7 @@ int netback_tx_process(struct netback_queue *q)
 	do {
 		struct netif_tx_request req;
 
-		while (done < NETBACK_BUDGET && (ret = ring_back_consume(&q->tx, &req, 1)) > 0) {
+		while (done < NETBACK_BUDGET && (ret = tx_next(q, &req)) == 1) {
 			tx_slot(q, &req);
 			done++;
 		}
@@ -273,6 +303,9 @@ int netback_tx_process(struct netback_queue *q)
 			return ret;
 		if (done >= NETBACK_BUDGET)
 			return 1;
+		/* Held for credit: the deadline wakes the queue (netback_queue_deadline). */
+		if (q->tx_holding)
+			return 0;
 	} while ((ret = ring_back_final_check(&q->tx)) > 0);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/net/credit.h"
 #include "backend/net/xenbus.h"
 
 #define PREFIX "netback"
@@ -154,6 +155,33 @@ static int probe(struct netback_dev *dev)
 	return 0;
 }
 
+/*
+ * `rate`, "<bytes>,<usec>" as libxl writes it: read at connect and again whenever our directory
+ * changes, like Linux netback's watch on it.  Absent or unreadable: no limit, as there.
+ */
+static void rate_read(struct netback_dev *dev)
+{
+	uint64_t bytes = 0, usec = 0;
+	char *v;
+
+	if (!xenbus_read_str(&dev->xd, XBT_NULL, "rate", &v)) {
+		if (netback_rate_parse(v, &bytes, &usec))
+			pvio_log(dev_log(dev), PVIO_LOG_WARN, PREFIX, "%s: bad rate \"%.40s\"",
+				 dev->name, v);
+		free(v);
+	}
+	if (bytes == dev->rate_bytes && usec == dev->rate_usec)
+		return;
+	dev->rate_bytes = bytes;
+	dev->rate_usec = usec;
+	if (!dev->nr_queues)
+		return;
+	for (unsigned int i = 0; i < dev->nr_queues; i++)
+		if (dev->queues[i].q)
+			netback_queue_set_rate(dev->queues[i].q, bytes, usec);
+	notify(dev, NETBACK_DEV_RATE);
+}
+
 /* ---- connect and disconnect ---- */
 
 void netback_dev_disconnect(struct netback_dev *dev)
@@ -252,6 +280,8 @@ static int connect_queue(struct netback_dev *dev, unsigned int i, struct netback
 	p->rx_port = dq->rx_port;
 	p->tap_fd = dq->tap_fd;
 	p->name = name;
+	p->rate_bytes = dev->rate_bytes;
+	p->rate_usec = dev->rate_usec;
 	ret = netback_queue_attach(&dq->q, dq->hv, p);
 	if (ret) {
 		dq->q = NULL;
@@ -306,6 +336,7 @@ static int vif_connect(struct netback_dev *dev)
 
 	if (ret)
 		return ret;
+	rate_read(dev);
 	dev->queues = calloc(nq, sizeof(*dev->queues));
 	if (!dev->queues) {
 		dev_fatal(dev, -ENOMEM, "allocating %u queues", nq);
@@ -416,6 +447,7 @@ int netback_dev_backend_changed(struct netback_dev *dev)
 	if (!v)
 		return errno == ENOENT ? 1 : 0;
 	free(v);
+	rate_read(dev);
 	if (dev->probed || dev->failed || probe(dev))
 		return 0;
 	if (dev->xd.state == XenbusStateInitialising)

@@ -48,6 +48,8 @@ enum netback_dev_event {
 	NETBACK_DEV_QUEUES_UP,	 /* the queues are attached: start serving them */
 	NETBACK_DEV_QUEUES_DOWN, /* the queues are about to be detached: stop serving them */
 	NETBACK_DEV_STATE,	 /* our state changed */
+	NETBACK_DEV_RATE,	 /* `rate` changed and was handed to the queues: wake their
+				    threads so that they apply it */
 };
 
 /* Limits and features, the same for every vif of a daemon. */
@@ -96,6 +98,7 @@ struct netback_dev {
 	unsigned int nr_queues;		  /* queues connected; 0 while disconnected */
 	struct netback_dev_queue *queues; /* nr_queues entries (owned) */
 	struct netback_stats past;	  /* counters of queues already detached */
+	uint64_t rate_bytes, rate_usec;	  /* `rate` as last read; 0: no limit */
 };
 
 /* Open the vif at nodename (a back-end directory): 0, -ENOENT, -EINVAL, -ENOMEM. */
