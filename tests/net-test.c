@@ -232,8 +232,13 @@ int nt_pkt_open(const char *ifname, int *fd)
 
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
 	T_CHECK(sll.sll_ifindex > 0, "no %s", ifname);
+	int rcvbuf = 16 << 20;
+
 	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	T_CHECK(*fd >= 0, "packet socket: %s", strerror(errno));
+	/* Room for a whole test's frames: a dom0 stalled on a loaded machine must not drop any. */
+	if (setsockopt(*fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		(void)setsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	T_CHECK(bind(*fd, (struct sockaddr *)&sll, sizeof(sll)) == 0, "bind: %s", strerror(errno));
 	return 0;
 }
