@@ -128,7 +128,6 @@ stage() {
 	install -m 755 "$src/dom0-init.sh" "$st/init"
 	cp "$src"/{dom0-lib.sh,xl-driven.sh,blk-pvio-back.sh,blk-pvio-front.sh,driver-domain.sh} \
 		"$src"/{xl-guest,blk-guest,front-guest,dd,dd-guest}.cfg "$st/pvio/"
-	install -m 755 "$src/fast-block" "$st/pvio/"
 	printf '%s\n' "${scenarios[@]}" >"$st/pvio/scenarios"
 	cp "$b/pvio-blkback" "$st/usr/local/sbin/" || return 1
 	copy_missing_libs "$b/pvio-blkback" "$st" "$cache/rootfs"
