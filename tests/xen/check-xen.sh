@@ -15,11 +15,9 @@ out=$b/tests/xen
 totals=$b/check-xen.totals
 # name:seconds, run in this order in dom0; dom0's pvio-blkback serves the first two scenarios'
 # guests, then dom0 switches to the kernel's xen-blkback; driver-domain's guest is served from
-# its driver domain. PVIO_XEN_SCENARIOS="name..." runs only those, from
-# all_scenarios: blk-pvio-front is not run by default yet (it has not passed in its final form:
-# see results/xen-blk.txt).
+# its driver domain. PVIO_XEN_SCENARIOS="name..." runs only those.
 all_scenarios=(xl-driven:300 blk-pvio-back:900 blk-pvio-front:600 driver-domain:480)
-scenarios=(xl-driven:300 blk-pvio-back:900 driver-domain:480)
+scenarios=("${all_scenarios[@]}")
 if [[ -n ${PVIO_XEN_SCENARIOS-} ]]; then
 	mapfile -t scenarios < <(printf '%s\n' "${all_scenarios[@]}" |
 		grep -E "^($(echo $PVIO_XEN_SCENARIOS | tr ' ' '|')):")
