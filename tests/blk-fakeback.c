@@ -74,7 +74,9 @@ static int write_features(struct fb *f)
 	ret |= xenbus_printf(d, XBT_NULL, "multi-queue-max-queues", "%u", o->max_queues);
 	ret |= xenbus_printf(d, XBT_NULL, "max-ring-page-order", "%u", o->max_order);
 	ret |= xenbus_printf(d, XBT_NULL, "feature-max-indirect-segments", "%u", o->max_indirect);
-	ret |= xenbus_printf(d, XBT_NULL, "feature-persistent", "%u", o->persistent ? 1u : 0u);
+	if (!o->persistent_late)
+		ret |=
+		    xenbus_printf(d, XBT_NULL, "feature-persistent", "%u", o->persistent ? 1u : 0u);
 	return ret ? -EIO : 0;
 }
 
@@ -94,6 +96,9 @@ static int write_props(struct fb *f)
 	ret |= xenbus_printf(d, XBT_NULL, "discard-granularity", "%u", 4096u);
 	ret |= xenbus_printf(d, XBT_NULL, "discard-alignment", "%u", 0u);
 	ret |= xenbus_printf(d, XBT_NULL, "discard-secure", "%u", o->discard ? 1u : 0u);
+	if (o->persistent_late)
+		ret |=
+		    xenbus_printf(d, XBT_NULL, "feature-persistent", "%u", o->persistent ? 1u : 0u);
 	return ret ? -EIO : 0;
 }
 

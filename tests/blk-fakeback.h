@@ -50,7 +50,8 @@ struct fb_opts {
 	enum fb_misbehave misbehave; /* what to do wrong */
 	unsigned int after;	     /* requests served first */
 	bool cycle; /* ignore misbehave: one of each hostile answer per connection, then none */
-	bool survive_xs; /* keep serving without xenstore, until the front's channel closes */
+	bool survive_xs;      /* keep serving without xenstore, until the front's channel closes */
+	bool persistent_late; /* feature-persistent written only at Connected, as Linux blkback */
 };
 
 /* The shared set-up. */

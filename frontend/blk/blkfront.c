@@ -55,8 +55,6 @@ static void negotiate(struct blkfront *bf)
 	bf->info.queues = min_u(bf->opts.queues, bf->be_max_queues ? bf->be_max_queues : 1);
 	bf->info.ring_order = min_u(bf->opts.ring_order, bf->be_max_order);
 	bf->pool_pages = bf->opts.pool_pages;
-	bf->info.persistent =
-	    !bf->opts.no_persistent && be_u32(bf, "feature-persistent", 0, 1) == 1;
 }
 
 /* Segments per part: what both ends take, fitted to an empty pool of the chosen size. */
@@ -250,6 +248,8 @@ int bf_read_connect_info(struct blkfront *bf)
 	in->secure_discard = in->discard && be_u32(bf, "discard-secure", 0, 1);
 	in->discard_granularity = be_u32(bf, "discard-granularity", in->sector_size, UINT32_MAX);
 	in->discard_alignment = be_u32(bf, "discard-alignment", 0, UINT32_MAX);
+	/* Linux's blkback writes feature-persistent only as it connects, not at InitWait. */
+	in->persistent = !bf->opts.no_persistent && be_u32(bf, "feature-persistent", 0, 1) == 1;
 	if (!bf->opts.queue_depth)
 		bf->depth = in->queues * in->ring_entries;
 	return 0;

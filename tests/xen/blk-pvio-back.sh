@@ -111,15 +111,6 @@ run_guest() { # label name
 		wait_gone 30 test -e "$PVIO_STATS/$domid.51712"
 }
 
-# Hand the vbd directory over from pvio-blkback to the kernel's back-end.
-switch_to_kernel_blkback() {
-	local pid
-	pid=$(cat /run/pvio-blkback.pid)
-	kill -TERM "$pid"
-	check "pvio-blkback exits on SIGTERM" wait_gone 30 kill -0 "$pid"
-	check "modprobe xen-blkback" modprobe xen-blkback
-}
-
 print_figures() {
 	local w r
 	echo "figure: sequential 32 MiB dd in a Linux PV domU (2 vCPUs), O_DIRECT, 1 MiB blocks;"

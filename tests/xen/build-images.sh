@@ -23,7 +23,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # Modules with their dependencies, resolved by modprobe against the extracted kernel.
 dom0_modules="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback loop"
-domu_modules="xen-blkfront ext4 crc32c_generic"
+# The domU also runs pvio's front-ends (gntalloc, FUSE, loop) and pvio-blkback (gntdev).
+domu_modules="xen-blkfront ext4 crc32c_generic xenfs xen-evtchn xen-gntdev xen-gntalloc
+	xen-privcmd fuse loop"
 # The packages dom0 runs: the Xen tools and daemons, what pvio-blkback links, what the
 # scenario scripts call, and e2fsprogs whose binaries the domU borrows.
 dom0_packages=xen-utils-4.17,xenstore-utils,busybox,kmod,libaio1,e2fsprogs,util-linux,procps

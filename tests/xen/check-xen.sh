@@ -13,8 +13,15 @@ b=${PVIO_BUILDDIR:?}
 cache=${PVIO_XEN_CACHE:-/var/cache/pvio-xen}
 out=$b/tests/xen
 totals=$b/check-xen.totals
-# name:seconds, run in this order in dom0; pvio-blkback serves both scenarios' first guests.
-scenarios=(xl-driven:300 blk-pvio-back:900)
+# name:seconds, run in this order in dom0; dom0's pvio-blkback serves the first two scenarios'
+# guests, then dom0 switches to the kernel's xen-blkback; driver-domain's guest is served from
+# its driver domain. PVIO_XEN_SCENARIOS="name..." runs only those.
+all_scenarios=(xl-driven:300 blk-pvio-back:900 blk-pvio-front:600 driver-domain:480)
+scenarios=("${all_scenarios[@]}")
+if [[ -n ${PVIO_XEN_SCENARIOS-} ]]; then
+	mapfile -t scenarios < <(printf '%s\n' "${all_scenarios[@]}" |
+		grep -E "^($(echo $PVIO_XEN_SCENARIOS | tr ' ' '|')):")
+fi
 boot_limit=${PVIO_XEN_BOOT_LIMIT:-1200}
 . "$src/lib.sh"
 
@@ -42,7 +49,7 @@ collect() {
 		fi
 	done | awk '{ name = $1; st = $2; $1 = $2 = ""; sub(/^ +/, ""); print st, name, $0 }' \
 		>"$out/results"
-	grep -a '^figure: ' "$out/blk-pvio-back.log" | sed 's/^figure: //' >"$out/xen-blk.figures"
+	grep -a '^figure: ' "$out/blk-pvio-back.log" 2>/dev/null | sed 's/^figure: //' >"$out/xen-blk.figures"
 	[[ -s $out/xen-blk.figures ]] && record
 }
 
@@ -85,14 +92,30 @@ print_results() {
 	[[ $f -eq 0 ]]
 }
 
-# Libraries pvio-blkback needs that dom0 lacks (an ASan build's runtime, say), in /usr/lib.
-copy_missing_libs() { # binary stage
-	local lib
+# Libraries a pvio program needs that an image lacks (an ASan build's runtime, libfuse3 in
+# dom0, all of them in the domU), in /usr/lib: dom0's version when it has one, else the host's.
+copy_missing_libs() { # binary stage image-root
+	local lib src
 	for lib in $(ldd "$1" | awk '$3 ~ /^\// { print $3 }'); do
-		[[ -e $cache/rootfs$lib || -e $cache/rootfs/usr$lib ]] && continue
+		[[ -e $3$lib || -e $3/usr$lib || -e $2/usr${lib#/usr} ]] && continue
+		src=$lib
+		[[ -e $cache/rootfs$lib ]] && src=$cache/rootfs$lib
 		mkdir -p "$2/usr$(dirname "${lib#/usr}")"
-		cp -L "$lib" "$2/usr${lib#/usr}"
+		cp -L "$src" "$2/usr${lib#/usr}"
 	done
+}
+
+# pvio's programs for the domUs: the front-ends, the back-end for a driver domain, and
+# libpvio-blkfront's I/O program.
+stage_domu() { # domU-root
+	local p
+	mkdir -p "$1/usr/local/sbin"
+	for p in pvio-blkfront pvio-blkback tests/xen/xen-blkfront-io; do
+		cp "$b/$p" "$1/usr/local/sbin/" || return 1
+		copy_missing_libs "$b/$p" "$1" "$1"
+	done
+	# glibc loads it for pthread_cancel, which libxenstore's xs_close calls; ldd cannot see it.
+	cp -L "$cache/rootfs/lib/x86_64-linux-gnu/libgcc_s.so.1" "$1/usr/lib/x86_64-linux-gnu/"
 }
 
 # dom0's initramfs: the cached base, then an overlay with this build of pvio, the scenarios
@@ -102,11 +125,13 @@ stage() {
 	rm -rf "$st" "$d"
 	mkdir -p "$st/pvio" "$st/usr/local/sbin" "$st/var/lib/xen/domu" || return 1
 	install -m 755 "$src/dom0-init.sh" "$st/init"
-	cp "$src"/{dom0-lib.sh,xl-driven.sh,blk-pvio-back.sh,xl-guest.cfg,blk-guest.cfg} "$st/pvio/"
+	cp "$src"/{dom0-lib.sh,xl-driven.sh,blk-pvio-back.sh,blk-pvio-front.sh,driver-domain.sh} \
+		"$src"/{xl-guest,blk-guest,front-guest,dd,dd-guest}.cfg "$st/pvio/"
 	printf '%s\n' "${scenarios[@]}" >"$st/pvio/scenarios"
 	cp "$b/pvio-blkback" "$st/usr/local/sbin/" || return 1
-	copy_missing_libs "$b/pvio-blkback" "$st"
+	copy_missing_libs "$b/pvio-blkback" "$st" "$cache/rootfs"
 	cp -a "$cache/img/domu-base" "$d" && install -m 755 "$src/domu-init.sh" "$d/init"
+	stage_domu "$d" || return 1
 	(cd "$d" && find . | cpio -o -H newc --quiet | gzip -1) >"$st/var/lib/xen/domu/initrd.cpio.gz"
 	(cd "$st" && find . ! -name . | cpio -o -H newc --quiet) >"$out/overlay.cpio"
 	cat "$cache/img/dom0-base.cpio" "$out/overlay.cpio" >"$out/dom0-initrd.cpio"

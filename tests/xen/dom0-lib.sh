@@ -86,6 +86,17 @@ make_disk() { # file MiB signature loop-device
 
 pvio_blkback_alive() { kill -0 "$(cat /run/pvio-blkback.pid)" 2>/dev/null; }
 
+# Hand dom0's vbd directories over from pvio-blkback (if it still runs) to the kernel's back-end.
+switch_to_kernel_blkback() {
+	local pid
+	if pvio_blkback_alive; then
+		pid=$(cat /run/pvio-blkback.pid)
+		kill -TERM "$pid"
+		check "pvio-blkback exits on SIGTERM" wait_gone 30 kill -0 "$pid"
+	fi
+	check "modprobe xen-blkback" modprobe xen-blkback
+}
+
 # Wait until a path disappears (a xenstore node or a file); polled, bounded.
 wait_gone() { # seconds command...
 	local limit=$1 i

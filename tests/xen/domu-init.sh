@@ -1,8 +1,9 @@
 #!/bin/sh
 # /init of the test domU (busybox): Linux's own xen-blkfront against whatever dom0 runs as the
-# back-end. Reports on its console (read by dom0 from xenconsoled's log) as lines
-# "PVIO-DOMU <key> <value>"; the mode comes from the kernel command line (pvio=blk|xl).
-export PATH=/sbin:/bin
+# back-end, or pvio's front-ends, or pvio-blkback in a driver domain. Reports on its console
+# (read by dom0 from xenconsoled's log) as lines "PVIO-DOMU <key> <value>"; the mode comes from
+# the kernel command line (pvio=blk|xl|front|dd|ddguest).
+export PATH=/usr/local/sbin:/sbin:/bin
 
 say() { echo "PVIO-DOMU $*"; }
 
@@ -20,8 +21,17 @@ mode=$(sed -n 's/.*pvio=\([a-z]*\).*/\1/p' /proc/cmdline)
 say boot "$mode $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 
 # A back-end that never connects blocks the module load for minutes: load it in the
-# background and wait for the disks, each wait bounded.
-modprobe xen-blkfront &
+# background and wait for the disks, each wait bounded. pvio's own front-end and back-end
+# need the user-space Xen devices instead.
+case $mode in
+front | dd)
+	for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse loop; do
+		modprobe $m || say "FAIL modprobe $m"
+	done
+	mkdir -p /proc/xen && mount -t xenfs xenfs /proc/xen
+	;;
+*) modprobe xen-blkfront & ;;
+esac
 
 wait_dev() { # name seconds
 	i=0
@@ -115,9 +125,111 @@ mode_xl() {
 	[ -b /dev/xvdb ] && say "FAIL xvdb still there" || say "xvdb-gone"
 }
 
+# libpvio-blkfront as an unprivileged domU has it (privcmd restricted, gntalloc's default
+# limit), with its default options, on xvda: signature, a 16 MiB pattern at 8 MiB written,
+# flushed and read back, a discard of 24-32 MiB; dom0 checks the backing file. Then
+# pvio-blkfront serves xvdb as a file, with ext4 on a loop device over it. (xvdb, not xvda
+# again: Linux's blkback takes its time going Closed and InitWait again after the library
+# closed xvda, and on a loaded host that outlasted pvio-blkfront's 10 s connect limit.)
+# Seconds since boot, for the step timings dom0 prints.
+mark() { say "t-$1 $(cut -d' ' -f1 /proc/uptime)"; }
+
+mode_front() {
+	mark start
+	say "privcmd-unrestricted $(cat /sys/module/xen_privcmd/parameters/unrestricted 2>/dev/null || echo absent)"
+	say "gntalloc-limit $(cat /sys/module/xen_gntalloc/parameters/limit)"
+	dd if=/dev/urandom of=/tmp/pattern bs=1M count=16 2>/dev/null
+	say "pattern-md5 $(md5 </tmp/pattern)"
+	mark lib
+	timeout 300 xen-blkfront-io PVIO-SIG-FRONT /tmp/pattern 8 24 8 >/tmp/io.out 2>/tmp/io.log
+	say "lib-exit $?"
+	while read -r l; do say "lib-$l"; done </tmp/io.out
+	sed 's/^/PVIO-DOMU lib-log: /' /tmp/io.log
+	say "lib-lost $(grep -c 'back-end lost' /tmp/io.log)"
+	mkdir -p /tmp/bf
+	mark fuse
+	timeout 120 pvio-blkfront -v xvdb /tmp/bf >/tmp/fuse.log 2>&1
+	say "fuse-exit $?"
+	mark fuse-mounted
+	if losetup /dev/loop0 /tmp/bf/disk; then
+		mark ext4
+		filesystem loop0
+		mark end
+		losetup -d /dev/loop0
+	else
+		say "fs-files losetup-failed"
+	fi
+	umount /tmp/bf && say "fuse-unmounted"
+	# Unmounted, pvio-blkfront closes the device and exits.
+	i=0
+	while pidof pvio-blkfront >/dev/null && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	say "fuse-running $(pidof pvio-blkfront || echo none)"
+	sed 's/^/PVIO-DOMU fuse-log: /' /tmp/fuse.log
+	say "fuse-lost $(grep -c 'back-end lost' /tmp/fuse.log)"
+}
+
+# A driver domain: pvio-blkback serves the guests' disks from a file of this domain's own.
+mode_dd() {
+	mkdir -p /srv /run/pvio-blkback
+	echo 'root:x:0:0::/:/bin/sh' >/etc/passwd
+	echo 'pvio-blkback:x:100:6::/:/bin/false' >>/etc/passwd
+	printf 'root:x:0:\ndisk:x:6:\n' >/etc/group
+	truncate -s 64M /srv/disk.img
+	printf PVIO-SIG-DD | dd of=/srv/disk.img conv=notrunc 2>/dev/null
+	chown 100 /srv/disk.img /run/pvio-blkback
+	pvio-blkback -v --kinds vbd --user pvio-blkback --storage /srv \
+		--stats-dir /run/pvio-blkback >/tmp/blkback.log 2>&1 &
+	say "dd-ready $!"
+	# What dom0 asks for: the statistics, on the console, whenever they change.
+	last=
+	while :; do
+		now=$(cat /run/pvio-blkback/* 2>/dev/null | tr '\n' ' ')
+		[ "$now" != "$last" ] && say "dd-stats $now" && last=$now
+		kill -0 "$(pidof pvio-blkback)" 2>/dev/null || { say "FAIL pvio-blkback exited"; \
+			sed 's/^/PVIO-DOMU dd-log: /' /tmp/blkback.log; break; }
+		sleep 1
+	done
+}
+
+# The driver domain's guest: a pattern on xvda, then the disk's state as the driver domain
+# goes and comes back, each change reported, with a one-sector read whenever none is pending.
+mode_ddguest() {
+	wait_dev xvda 120 || { say "FAIL xvda missing"; return; }
+	say "xvda-signature $(signature xvda)"
+	pattern xvda
+	say "phase1-done"
+	st=/sys/bus/xen/devices/vbd-51712/state
+	last="" io=idle pid="" xvdb=""
+	while :; do
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" && io=ok || io=error
+			pid=
+		fi
+		[ -n "$pid" ] && io=pending
+		if [ -z "$pid" ]; then
+			dd if=/dev/xvda of=/dev/null bs=512 count=1 iflag=direct 2>/dev/null &
+			pid=$!
+		fi
+		now="state=$(cat $st 2>/dev/null || echo gone) dev=$([ -b /dev/xvda ] && echo yes || echo no) io=$io"
+		[ "$now" != "$last" ] && say "disk $now" && last=$now
+		# A disk attached afresh, from whichever back-end.
+		if [ -z "$xvdb" ] && [ -b /dev/xvdb ]; then
+			xvdb=yes
+			say "xvdb-signature $(signature xvdb)"
+		fi
+		sleep 1
+	done
+}
+
 case $mode in
 blk) mode_blk ;;
 xl) mode_xl ;;
+front) mode_front ;;
+dd) mode_dd ;;
+ddguest) mode_ddguest ;;
 *) say "FAIL unknown mode '$mode'" ;;
 esac
 say DONE
