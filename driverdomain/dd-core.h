@@ -117,6 +117,7 @@ struct dd_thread {
 	struct dd_ring **ports;	      /* port -> ring (thread only) */
 	uint64_t next_timer;	      /* the earliest unmask_at or due, 0: none (thread only) */
 	atomic_bool kick;	      /* a ring was kicked (dd_ring_kick) */
+	atomic_bool ctl;	      /* the control eventfd was written: end the round */
 	unsigned int nports;	      /* entries in ports */
 	struct dd_thread_stats stats; /* counters */
 };

@@ -166,6 +166,7 @@ static bool on_ctl(struct dd_thread *t)
 	uint64_t v;
 	bool stop;
 
+	atomic_store(&t->ctl, false);
 	(void)!read(t->ctlfd, &v, sizeof(v));
 	pthread_mutex_lock(&t->lock);
 	while ((m = TAILQ_FIRST(&t->msgs))) {
@@ -230,10 +231,16 @@ static void extra_update(struct dd_thread *t, struct dd_ring *r)
 		r->extra = fd;
 }
 
-/* One bounded round over the ready rings; a ring with more work goes to the back. */
+/*
+ * One bounded round over the ready rings; a ring with more work goes to the back.  A message
+ * ends the round at once (and keeps rings from polling): the control plane may be waiting for
+ * this thread to let go of a ring, and a round of busy, polled rings can last long on a loaded
+ * machine.
+ */
 static void run_ready(struct dd_thread *t)
 {
-	for (unsigned int i = 0; i < RINGS_PER_ROUND && !TAILQ_EMPTY(&t->ready); i++) {
+	for (unsigned int i = 0;
+	     i < RINGS_PER_ROUND && !TAILQ_EMPTY(&t->ready) && !atomic_load(&t->ctl); i++) {
 		struct dd_ring *r = TAILQ_FIRST(&t->ready);
 		int ret;
 
@@ -245,7 +252,8 @@ static void run_ready(struct dd_thread *t)
 		if (r->ops->after)
 			r->ops->after(r);
 		/* About to go idle: poll it a while, unless another ring waits for its turn. */
-		if (ret == 0 && TAILQ_EMPTY(&t->ready) && r->ops->poll_wait && r->ops->poll_wait(r))
+		if (ret == 0 && TAILQ_EMPTY(&t->ready) && !atomic_load(&t->ctl) &&
+		    r->ops->poll_wait && r->ops->poll_wait(r))
 			ret = 1;
 		if (ret == 0 && r->masked) {
 			r->masked = false;
@@ -387,6 +395,7 @@ static void post(struct dd_thread *t, struct dd_msg *m)
 	m->done = false;
 	TAILQ_INSERT_TAIL(&t->msgs, m, link);
 	pthread_mutex_unlock(&t->lock);
+	atomic_store(&t->ctl, true);
 	(void)!write(t->ctlfd, &one, sizeof(one));
 }
 
@@ -398,6 +407,7 @@ void dd_thread_close(struct dd_thread *t)
 		pthread_mutex_lock(&t->lock);
 		t->stop = true;
 		pthread_mutex_unlock(&t->lock);
+		atomic_store(&t->ctl, true);
 		(void)!write(t->ctlfd, &one, sizeof(one));
 		pthread_join(t->thread, NULL);
 		t->started = false;
@@ -438,6 +448,7 @@ void dd_ring_kick(struct dd_ring *r)
 
 	atomic_store(&r->kicked, true);
 	atomic_store(&r->t->kick, true);
+	atomic_store(&r->t->ctl, true);
 	(void)!write(r->t->ctlfd, &one, sizeof(one));
 }
 
