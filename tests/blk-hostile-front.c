@@ -41,9 +41,9 @@
 #define NPOOL	    8u		/* data pages of the raw front */
 #define BAD_REF	    0x7ffffff0u /* a reference beyond any grant table */
 #define ID_BASE	    0xb10c000000000000ull
-#define NIND	    16u	 /* indirect pages: a batch needs one set per kind */
+#define NIND	    16u	  /* indirect pages: a batch needs one set per kind */
 #define STATE_WAIT  15000 /* ms for the back-end to change state (a loaded CI machine) */
-#define HEALTHY_OPS 4u	 /* '.' to the test every this many verified rounds */
+#define HEALTHY_OPS 4u	  /* '.' to the test every this many verified rounds */
 
 /* Messages of the hostile process to the test; the test answers 'k' (fine) or 'f'. */
 struct hmsg {
