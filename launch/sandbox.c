@@ -334,6 +334,13 @@ static int sandbox_setns(int nsdir, int types)
 				ret = errno == ENOENT ? -ESRCH : -errno;
 		}
 	}
+	/*
+	 * Not dumpable until execve: once in the domain's namespaces, a process of the domain (root
+	 * there, CAP_SYS_PTRACE over them) must not ptrace or write the memory of one that is still
+	 * host root.  execve makes the program dumpable again, as the domain's first process is.
+	 */
+	if (ret == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		ret = -errno;
 	for (i = 0; i < SANDBOX_NS_N; i++) {
 		if (ret == 0 && fds[i] >= 0 && setns(fds[i], sandbox_ns[i].type) < 0)
 			ret = -errno;
