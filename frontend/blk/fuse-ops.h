@@ -24,6 +24,13 @@
 /* The name of the one file in the mount. */
 #define BFUSE_FILE "disk"
 
+/* Finished requests' buffers kept for reuse: classes of 4 KiB << 0..9, at most 16 MiB. */
+#define BFUSE_POOL_MIN	   4096u
+#define BFUSE_POOL_CLASSES 10u
+#define BFUSE_POOL_BYTES   (16u << 20)
+
+struct bfuse_io;
+
 /* The file system's state: the session's userdata. */
 struct bfuse {
 	struct blkfront *bf;	   /* the device; NULL once an operation had to give it up */
@@ -35,6 +42,8 @@ struct bfuse {
 	struct timespec start;	   /* mount time, reported as every time stamp */
 	uid_t uid;		   /* owner reported for the files (the mounting user) */
 	gid_t gid;		   /* group reported for the files */
+	struct bfuse_io *pool[BFUSE_POOL_CLASSES]; /* finished requests, by span size class */
+	size_t pooled;				   /* bytes of spans in the pool */
 };
 
 /* Fill in the derived fields of b from b->bf: 0, or -ENOMEM. */

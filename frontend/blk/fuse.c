@@ -269,21 +269,53 @@ static int bfuse_connect(struct bfuse *b, struct bfuse_args *a)
 	return 0;
 }
 
+/* Requests taken from /dev/fuse in one round before the device's completions get their turn. */
+#define BFUSE_BATCH 64
+
 /*
- * The event loop: the FUSE session's fd and the device's in one poll.  A request from the kernel
- * is taken and dispatched (a read or write is submitted and left in flight); the device's events
- * run completions, which reply.  An idle front-end thus still sees its back-end go (a detach's
+ * Take and dispatch the requests the kernel has queued, up to BFUSE_BATCH, without waiting (the
+ * session's descriptor is non-blocking): how many, 0 when none was waiting, or a negative errno
+ * (-ENODEV once unmounted, as fuse_session_receive_buf's 0).
+ */
+static int bfuse_take(struct fuse_session *se, struct fuse_buf *buf)
+{
+	int n, r;
+
+	for (n = 0; n < BFUSE_BATCH && !fuse_session_exited(se); n++) {
+		r = fuse_session_receive_buf(se, buf);
+		if (r == -EAGAIN)
+			break;
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? r : -ENODEV;
+		fuse_session_process_buf(se, buf);
+	}
+	return n;
+}
+
+/*
+ * The event loop: one poll of the FUSE session's descriptor and the device's, then every
+ * request the kernel has queued is taken and dispatched (a read or write is submitted and left
+ * in flight), and the device's completions run, which reply.  A syscall costs microseconds on a
+ * virtual CPU, more than the work of a 4 KiB request: draining the queue serves a burst for one
+ * poll instead of a poll each.  The device is also polled after new submissions, whose
+ * completion may be immediate (a flush on a back-end without one).  Its descriptor is in the
+ * poll even while idle, so that an idle front-end still sees its back-end go (a detach's
  * Closing is answered by closing, or pvio block-detach waits out its 10 s).  0 when unmounted,
  * or a negative errno.
  */
 static int bfuse_loop(struct bfuse *b)
 {
 	struct fuse_session *se = b->se;
+	int fd = fuse_session_fd(se), flags = fcntl(fd, F_GETFL);
 	struct fuse_buf buf = { 0 };
 	int r = 0;
 
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
 	while (!fuse_session_exited(se)) {
-		struct pollfd p[2] = { { .fd = fuse_session_fd(se), .events = POLLIN },
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
 				       { .fd = b->bf ? blkfront_fd(b->bf) : -1,
 					 .events = POLLIN } };
 
@@ -293,20 +325,15 @@ static int bfuse_loop(struct bfuse *b)
 			r = -errno;
 			break;
 		}
-		if (p[1].revents && b->bf)
-			blkfront_poll(b->bf, 0);
-		if (!p[0].revents)
-			continue;
-		r = fuse_session_receive_buf(se, &buf);
-		if (r == -EINTR)
-			continue;
-		if (r <= 0)
+		r = p[0].revents ? bfuse_take(se, &buf) : 0;
+		if (r < 0)
 			break;
-		fuse_session_process_buf(se, &buf);
-		r = 0;
+		if ((p[1].revents || r > 0) && b->bf)
+			blkfront_poll(b->bf, 0);
 	}
 	free(buf.mem);
-	return r < 0 ? r : 0;
+	/* Unmounted: libfuse says so as ENODEV (or a 0 bfuse_take turned into -ENODEV). */
+	return r == -ENODEV || r >= 0 ? 0 : r;
 }
 
 /*
