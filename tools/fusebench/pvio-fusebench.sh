@@ -79,5 +79,5 @@ cat "$tmp/file.txt" "$tmp/loop.txt" | awk '
 	  if ($1 == "loop-dio-on" && $3 == "4k" && $4 == 32) t = 0.5
 	  if ($1 == "loop-dio-on" && $3 == "1m") t = 0.8
 	  printf "%-13s %-9s %-2s depth %-2s %8d IOPS  %.3f", $1, $2, $3, $4, $5, r
-	  if (t != "") printf "  target >= %.1f %s", t, r >= t ? "met" : "not met"
+	  if (t != "") printf "  target >= %.1f %s", t, (r >= t ? "met" : "not met")
 	  printf "\n" }'
