@@ -214,13 +214,18 @@ static pid_t outside_start(void)
 	return pid;
 }
 
+/* No IPv6 chatter in any of the namespaces: the counts of frames are the tests' own. */
+#define NO_IPV6                                                                                    \
+	"for c in all default; do echo 1 >/proc/sys/net/ipv6/conf/$c/disable_ipv6; done "          \
+	"2>/dev/null; "
+
 /*
  * The driver domain's NIC: a veth pair from its namespace into the outside world's, the NIC on
  * the bridge, the outside end addressed; all at the MTU, up.  0, T_SKIP or T_FAIL.
  */
 static int world_make(struct nto *t)
 {
-	if (nto_sh(t->dd_ns, "ip link add " NTO_BRIDGE " type bridge") != 0) {
+	if (nto_sh(t->dd_ns, NO_IPV6 "ip link add " NTO_BRIDGE " type bridge") != 0) {
 		printf("SKIP: no bridge in a network namespace (see above)\n");
 		return T_SKIP;
 	}
@@ -235,8 +240,8 @@ static int world_make(struct nto *t)
 		       t->mtu, t->mtu) == 0,
 		"bridge " NTO_BRIDGE " in the driver domain");
 	T_CHECK(nto_sh(t->outside,
-		       "ip link set " NTO_EXT " mtu %u up && ip addr add " NTO_OUTSIDE_IP
-		       "/24 dev " NTO_EXT " && ip link set lo up",
+		       NO_IPV6 "ip link set " NTO_EXT " mtu %u up && ip addr add " NTO_OUTSIDE_IP
+			       "/24 dev " NTO_EXT " && ip link set lo up",
 		       t->mtu) == 0,
 		"the outside world's " NTO_EXT);
 	return 0;
@@ -252,7 +257,8 @@ static int dd_create(struct nto *t)
 
 	T_CHECK(embed_domain_create_with(t->e, "dd", &o, &t->dd) == 0, "the driver domain");
 	uid = embed_domain_uid(t->e, t->dd);
-	T_CHECK(chown(t->stats, uid, (gid_t)-1) == 0, "chown %s: %s", t->stats, strerror(errno));
+	T_CHECK(chown(t->dir, uid, (gid_t)-1) == 0 && chown(t->stats, uid, (gid_t)-1) == 0,
+		"chown %s: %s", t->stats, strerror(errno));
 	t->dd_ns = embed_domain_init(t->e, t->dd);
 	T_CHECK(t->dd_ns > 0, "the driver domain's init");
 	return 0;
@@ -420,8 +426,8 @@ int nto_guest_add(struct nto *t, unsigned int queues, const char *rate)
 	T_CHECK(netfront_spawn(t, g, queues) == 0, "pvio-netfront");
 	T_CHECK(nto_vif_mtu(t, g->vif) == 0, "vif");
 	T_CHECK(nto_sh(g->netfront,
-		       "ip link set eth0 mtu %u up && ip addr add %s/24 dev eth0 && "
-		       "ip link set lo up",
+		       NO_IPV6 "ip link set eth0 mtu %u up && ip addr add %s/24 dev eth0 && "
+			       "ip link set lo up",
 		       t->mtu, g->ip) == 0,
 		"eth0 in guest %u", g->dom);
 	return 0;
@@ -548,6 +554,19 @@ int nto_tcp(pid_t from, pid_t to, const char *ip, size_t bytes, int (*mid)(void 
 	st = tx > 0 ? t_wait(tx) : T_FAIL;
 	T_CHECK(t_wait(rx) == 0 && st == 0 && !rc, "TCP stream of %zu bytes to %s", bytes, ip);
 	close(s.ready[0]), close(s.ready[1]), close(s.mark[0]);
+	return 0;
+}
+
+int nto_stat_wait(struct nto *t, const struct nto_guest *g, const char *key, uint64_t min,
+		  uint64_t *v)
+{
+	uint64_t end = t_now_ms() + NTO_WAIT_MS;
+
+	*v = 0;
+	while ((nto_stat(t, g, key, v) || *v < min) && t_now_ms() < end)
+		t_msleep(100);
+	T_CHECK(*v >= min, "%s of %s: %llu, not %llu or more", key, g->vif, (unsigned long long)*v,
+		(unsigned long long)min);
 	return 0;
 }
 

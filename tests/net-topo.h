@@ -112,6 +112,10 @@ int nto_run_in(pid_t pid, int (*fn)(void *), void *arg);
 
 /* Counter key of guest g's vif from pvio-netback's statistics file: 0, or -1 if absent. */
 int nto_stat(struct nto *t, const struct nto_guest *g, const char *key, uint64_t *v);
+/* nto_stat until the counter is at least min (the daemon writes the file once a second): 0 or
+ * T_FAIL after NTO_WAIT_MS. */
+int nto_stat_wait(struct nto *t, const struct nto_guest *g, const char *key, uint64_t min,
+		  uint64_t *v);
 /* An interface's counters (/proc/net/dev) as seen in pid's namespace. */
 struct nto_ifc {
 	uint64_t rx_packets, rx_drop; /* frames the interface took in, and dropped */
