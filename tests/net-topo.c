@@ -368,8 +368,11 @@ static int guest_create(struct nto *t, const char *rate, struct nto_guest **gp)
 	const char *binds[] = { getenv("PVIO_TEST_BIND"), NULL };
 	struct embed_domain_opts o = { .binds = binds };
 
+	char name[16];
+
 	T_CHECK(t->nguests < NTO_GUESTS_MAX, "too many guests");
-	T_CHECK(embed_domain_create_with(t->e, "guest", &o, &g->dom) == 0, "guest domain");
+	snprintf(name, sizeof(name), "guest%u", t->nguests);
+	T_CHECK(embed_domain_create_with(t->e, name, &o, &g->dom) == 0, "guest domain");
 	snprintf(g->ip, sizeof(g->ip), "10.9.0.%u", 2 + t->nguests);
 	snprintf(g->vif, sizeof(g->vif), "vif%u.0", g->dom);
 	snprintf(g->mac, sizeof(g->mac), "00:16:3e:00:00:%02x", 1 + t->nguests);
