@@ -59,9 +59,6 @@ static int run(struct nto *t)
 int main(void)
 {
 	struct nto t;
-	int rc = nto_start(&t, env_uint("PVIO_NTO_MTU", 1500));
 
-	if (rc == T_SKIP)
-		return rc;
-	return nto_stop(&t, rc ? rc : run(&t));
+	return nto_main(&t, env_uint("PVIO_NTO_MTU", 1500), run);
 }

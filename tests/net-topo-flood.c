@@ -117,9 +117,9 @@ static int settled(const struct nto_guest *g, struct counts *c)
 
 #define D(field) (b.field - a.field)
 
-static int run(void)
+static int run(struct nto *tp)
 {
-	struct nto_guest *g = &t.g[0];
+	struct nto_guest *g = &tp->g[0];
 	uint64_t sent = 0, got = 0;
 	struct counts a, b;
 	pid_t rx, tx;
@@ -166,9 +166,5 @@ static int run(void)
 
 int main(void)
 {
-	int rc = nto_start(&t, 1500);
-
-	if (rc == T_SKIP)
-		return rc;
-	return nto_stop(&t, rc ? rc : run());
+	return nto_main(&t, 1500, run);
 }

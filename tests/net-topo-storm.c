@@ -95,9 +95,9 @@ static uint64_t cpu_ms(pid_t pid)
 	return (ut + st) * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
 }
 
-static int run(void)
+static int run(struct nto *tp)
 {
-	struct nto_guest *g0 = &t.g[0], *g1;
+	struct nto_guest *g0 = &tp->g[0], *g1;
 	uint64_t c0, c1, w0, w1, notes = 0, spurious, delayed;
 	pid_t pid;
 	char c;
@@ -134,9 +134,5 @@ static int run(void)
 
 int main(void)
 {
-	int rc = nto_start(&t, 1500);
-
-	if (rc == T_SKIP)
-		return rc;
-	return nto_stop(&t, rc ? rc : run());
+	return nto_main(&t, 1500, run);
 }

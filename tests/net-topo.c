@@ -294,6 +294,15 @@ int nto_start(struct nto *t, unsigned int mtu)
 	return world_make(t);
 }
 
+int nto_main(struct nto *t, unsigned int mtu, int (*run)(struct nto *t))
+{
+	int rc = nto_start(t, mtu);
+
+	if (rc == T_SKIP)
+		return rc;
+	return nto_stop(t, rc ? rc : run(t));
+}
+
 /* ---- the daemons ---- */
 
 /* The path of program name in $PVIO_BUILDDIR. */

@@ -84,6 +84,9 @@ int nto_start(struct nto *t, unsigned int mtu);
  * when ret is 0 and everything stopped cleanly, else T_FAIL. */
 int nto_stop(struct nto *t, int ret);
 
+/* A test's main: nto_start, run(t) unless that failed or skipped, nto_stop. */
+int nto_main(struct nto *t, unsigned int mtu, int (*run)(struct nto *t));
+
 /* Start pvio-netback in the driver domain with --stats-dir and args (NULL-terminated, may be
  * NULL; kept for nto_netback_restart). */
 int nto_netback_start(struct nto *t, const char *const *args);
