@@ -338,15 +338,18 @@ int nto_netback_start(struct nto *t, const char *const *args)
 	return netback_spawn(t);
 }
 
-/* Wait until vif exists in the driver domain, then give it the MTU. */
-int nto_vif_mtu(struct nto *t, const char *vif)
+/* Wait until pvio-netback has put vif on the bridge, and check that it has the bridge's MTU. */
+int nto_vif_ready(struct nto *t, const char *vif)
 {
 	T_CHECK(nto_sh(t->dd_ns,
-		       "i=0; until ip link show %s >/dev/null 2>&1; do "
-		       "i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.05; done; "
-		       "ip link set %s mtu %u",
-		       vif, vif, t->mtu) == 0,
-		"%s in the driver domain", vif);
+		       "i=0; until ip link show %s 2>/dev/null | grep -q 'master " NTO_BRIDGE
+		       "'; do "
+		       "i=$((i+1)); [ $i -lt 400 ] || exit 1; sleep 0.05; done",
+		       vif) == 0,
+		"%s is not on " NTO_BRIDGE " in the driver domain", vif);
+	/* Xen's vif-bridge gives the vif its bridge's MTU; pvio-netback must too. */
+	T_CHECK(nto_sh(t->dd_ns, "ip link show %s | grep -q ' mtu %u '", vif, t->mtu) == 0,
+		"%s has not the bridge's MTU %u", vif, t->mtu);
 	return 0;
 }
 
@@ -361,7 +364,7 @@ int nto_netback_restart(struct nto *t)
 	T_CHECK(netback_spawn(t) == 0, "pvio-netback again");
 	/* The vifs went with the old daemon; the new one makes them again on the bridge. */
 	for (unsigned int i = 0; i < t->nguests; i++)
-		T_CHECK(nto_vif_mtu(t, t->g[i].vif) == 0, "vif");
+		T_CHECK(nto_vif_ready(t, t->g[i].vif) == 0, "vif");
 	return 0;
 }
 
@@ -436,7 +439,7 @@ int nto_guest_add(struct nto *t, unsigned int queues, const char *rate)
 
 	T_CHECK(guest_create(t, rate, &g) == 0, "guest");
 	T_CHECK(netfront_spawn(t, g, queues) == 0, "pvio-netfront");
-	T_CHECK(nto_vif_mtu(t, g->vif) == 0, "vif");
+	T_CHECK(nto_vif_ready(t, g->vif) == 0, "vif");
 	T_CHECK(nto_sh(g->netfront,
 		       NO_IPV6 "ip link set eth0 mtu %u up && ip addr add %s/24 dev eth0 && "
 			       "ip link set lo up",

@@ -95,15 +95,16 @@ int nto_netback_restart(struct nto *t);
 
 /*
  * A guest domain with vif 0 (bridge=NTO_BRIDGE, rate when not NULL) and pvio-netfront --queues
- * queues, its eth0 addressed and up, its vif at the topology's MTU: 0 or T_FAIL.  The guest
- * is g[nguests - 1] then.
+ * queues, its eth0 addressed and up, its vif on the bridge at the bridge's MTU: 0 or T_FAIL.  The
+ * guest is g[nguests - 1] then.
  */
 int nto_guest_add(struct nto *t, unsigned int queues, const char *rate);
 /* A guest domain with vif 0 on the bridge but no front end yet (a test's own): 0 or T_FAIL. */
 int nto_guest_add_raw(struct nto *t, struct nto_guest **g);
 
-/* Set the MTU of vif in the driver domain to the topology's (what Xen's vif-bridge does). */
-int nto_vif_mtu(struct nto *t, const char *vif);
+/* Wait until pvio-netback has put vif on the bridge, which must have given it the bridge's MTU
+ * (as Xen's vif-bridge does): 0 or T_FAIL. */
+int nto_vif_ready(struct nto *t, const char *vif);
 
 /* Run "sh -c cmd" in the network namespace of process pid: its exit status (0 passes). */
 int nto_sh(pid_t pid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
