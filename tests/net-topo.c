@@ -225,15 +225,22 @@ static pid_t outside_start(void)
  */
 static int world_make(struct nto *t)
 {
-	if (nto_sh(t->dd_ns, NO_IPV6 "ip link add " NTO_BRIDGE " type bridge") != 0) {
-		printf("SKIP: no bridge in a network namespace (see above)\n");
-		return T_SKIP;
-	}
-	if (nto_sh(t->dd_ns, "ip link add " NTO_NIC " type veth peer name " NTO_EXT " netns %d",
-		   (int)t->outside) != 0) {
-		printf("SKIP: no veth pair (see above)\n");
-		return T_SKIP;
-	}
+	/* A kernel without the bridge or veth driver skips (77); any other error fails. */
+#define KIND(cmd)                                                                                  \
+	"out=$(" cmd " 2>&1) || { echo \"$out\" >&2; "                                             \
+	"echo \"$out\" | grep -q 'Unknown device type' && exit 77; exit 1; }"
+	int rc = nto_sh(t->dd_ns, NO_IPV6 KIND("ip link add " NTO_BRIDGE " type bridge"));
+
+	if (rc == 0)
+		rc =
+		    nto_sh(t->dd_ns,
+			   KIND("ip link add " NTO_NIC " type veth peer name " NTO_EXT " netns %d"),
+			   (int)t->outside);
+#undef KIND
+	if (rc == T_SKIP)
+		printf("SKIP: no bridge or veth in this kernel (see above)\n");
+	if (rc)
+		return rc == T_SKIP ? T_SKIP : T_FAIL;
 	T_CHECK(nto_sh(t->dd_ns,
 		       "ip link set " NTO_NIC " mtu %u master " NTO_BRIDGE " up && "
 		       "ip link set " NTO_BRIDGE " mtu %u up && ip link set lo up",
@@ -298,8 +305,10 @@ int nto_main(struct nto *t, unsigned int mtu, int (*run)(struct nto *t))
 {
 	int rc = nto_start(t, mtu);
 
-	if (rc == T_SKIP)
+	if (rc == T_SKIP) {
+		nto_stop(t, 0); /* whatever was started before the host was found lacking */
 		return rc;
+	}
 	return nto_stop(t, rc ? rc : run(t));
 }
 
