@@ -11,15 +11,20 @@
  * way a driver domain's administrator would, and runs commands or functions in any of the three
  * kinds of namespace.
  *
- *	struct nto t;
- *	int rc = nto_start(&t, 1500);		(T_SKIP without TUN or namespaces)
+ *	static int run(struct nto *t)
+ *	{
+ *		T_CHECK(nto_netback_start(t, NULL) == 0, "pvio-netback");
+ *		T_CHECK(nto_guest_add(t, 1, NULL) == 0, "guest 0");
+ *		T_CHECK(nto_sh(t->g[0].netfront, "ping -c 3 " NTO_OUTSIDE_IP) == 0, "ping");
+ *		return 0;
+ *	}
  *
- *	if (rc)
- *		return rc;
- *	T_CHECK(nto_netback_start(&t, NULL) == 0, "pvio-netback");
- *	T_CHECK(nto_guest_add(&t, 1, NULL) == 0, "guest 0");
- *	T_CHECK(nto_sh(t.g[0].netfront, "ping -c 3 " NTO_OUTSIDE_IP) == 0, "ping");
- *	return nto_stop(&t, rc);
+ *	int main(void)
+ *	{
+ *		struct nto t;
+ *
+ *		return nto_main(&t, 1500, run);	(77 without TUN, namespaces, bridge or veth)
+ *	}
  *
  * Functions return 0 or T_FAIL after saying why (T_CHECK), unless said otherwise.
  */
