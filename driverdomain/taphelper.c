@@ -136,9 +136,11 @@ static const char *const helper_calls[] = {
 	"write", "brk", "mmap", "munmap", "rt_sigreturn", "restart_syscall", "exit", "exit_group",
 };
 /* clang-format on */
-/* Its ioctls: TAP queues, and the throw-away socket's (if_nametoindex, up, bridge). */
+/* Its ioctls: TAP queues, and the throw-away socket's (if_nametoindex, up, the bridge's MTU,
+ * bridge). */
 static const unsigned int helper_ioctls[] = {
-	TUNSETIFF, TUNSETVNETHDRSZ, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCBRADDIF,
+	TUNSETIFF,    TUNSETVNETHDRSZ, SIOCGIFINDEX, SIOCGIFFLAGS,
+	SIOCSIFFLAGS, SIOCGIFMTU,      SIOCSIFMTU,   SIOCBRADDIF,
 };
 
 static const struct dd_sandbox_filter helper_filter = {

@@ -9,8 +9,8 @@
  * with, even under --user, since /dev/net/tun is often root's alone) and
  * answers, over a socketpair, only three requests, none of which it trusts: open N queues
  * (1..NETBACK_DEV_QUEUES_MAX) of a TAP named exactly vif<domid>.<devid>, handed back with
- * SCM_RIGHTS; bring such an interface up; add it to a bridge that exists.  It ends when the
- * daemon closes its end (or dies).
+ * SCM_RIGHTS; bring such an interface up; give it the MTU of a bridge that exists and add it to
+ * that bridge.  It ends when the daemon closes its end (or dies).
  */
 #ifndef PVIO_DRIVERDOMAIN_TAPHELPER_H
 #define PVIO_DRIVERDOMAIN_TAPHELPER_H

@@ -4,10 +4,11 @@
 # process they fork: every TX shape good and malformed, RX, a guest that posts no buffers, the
 # rate's credit scheduler.  netback-xenbus runs pvio-netback itself under valgrind (through a
 # wrapper in a private build directory): xenstore, the queue threads, hostile TX, a corrupt
-# ring.  No invalid access or uninitialised use anywhere, no definite or indirect leak in
-# pvio-netback (the test programs' guests end without unmapping what they shared).  Skips
-# without valgrind, and in a sanitizer build (the two cannot run together).  KEEP=1 keeps the
-# logs.
+# ring.  net-topo-e2e runs pvio-netback and pvio-netfront under valgrind over the topology of
+# tests/net-topo.h: ping and TCP both ways.  No invalid access or uninitialised use anywhere, no
+# definite or indirect leak in pvio-netback or pvio-netfront (the test programs' guests end
+# without unmapping what they shared).  Skips without valgrind, and in a sanitizer build (the
+# two cannot run together).  KEEP=1 keeps the logs.
 set -u
 b=${PVIO_BUILDDIR:-.}
 b=$(cd "$b" && pwd)
@@ -23,14 +24,16 @@ chmod 1777 "$dir/log" # the domains' uids write their logs there
 ln -s "$b/pvio-hv" "$b/pvio-xenstored" "$dir/bin/"
 vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect"
 vg="$vg --show-leak-kinds=definite,indirect --error-exitcode=99"
-cat >"$dir/bin/pvio-netback" <<WRAP
+for p in pvio-netback pvio-netfront; do
+	cat >"$dir/bin/$p" <<WRAP
 #!/bin/sh
-exec $vg --log-file=$dir/log/pvio-netback.%p "$b/pvio-netback" "\$@"
+exec $vg --log-file=$dir/log/$p.%p "$b/$p" "\$@"
 WRAP
-chmod +x "$dir/bin/pvio-netback"
+	chmod +x "$dir/bin/$p"
+done
 
 status=0
-for t in net-credit net-dataplane net-rx-starved netback-xenbus; do
+for t in net-credit net-dataplane net-rx-starved netback-xenbus net-topo-e2e; do
 	# The domains' processes see of the host only what they are given: the log directory.
 	if ! PVIO_TEST_BIND="$dir/log" PVIO_BUILDDIR="$dir/bin" timeout -k 10 600 \
 		valgrind -q --leak-check=no --error-exitcode=99 --log-file="$dir/log/$t.%p" \
@@ -40,9 +43,12 @@ for t in net-credit net-dataplane net-rx-starved netback-xenbus; do
 	fi
 done
 # A forked or killed process's errors do not reach an exit status: every log must be empty
-# (-q prints nothing but errors and leaks).
+# (-q prints nothing but errors and leaks) but for valgrind's note that it does not know the
+# bridge's SIOCBRADDIF (0x89a2, the TAP helper's; its argument is an int, nothing to check).
 for f in "$dir"/log/*; do
-	if [ -s "$f" ]; then
+	if grep -v -e 'noted but unhandled ioctl 0x89a2 with no size/direction hints' \
+		-e 'This could cause spurious value errors to appear' \
+		-e 'See README_MISSING_SYSCALL_OR_IOCTL for guidance' "$f" | grep -q .; then
 		echo "FAIL: valgrind report in $f:"
 		cat "$f"
 		status=1

@@ -163,7 +163,8 @@ int netback_tap_open(const char *name, unsigned int nqueues, int *fds);
 int netback_tap_offload(int fd, bool csum, bool tso4, bool tso6);
 /* Bring interface name up (IFF_UP).  0 or a negative errno. */
 int netback_tap_up(const char *name);
-/* Attach interface name to bridge (SIOCBRADDIF).  0 or a negative errno. */
+/* Give interface name bridge's MTU and attach it to bridge (SIOCBRADDIF).  0 or a negative
+ * errno. */
 int netback_tap_bridge(const char *name, const char *bridge);
 
 /*

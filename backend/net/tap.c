@@ -113,6 +113,26 @@ int netback_tap_up(const char *name)
 	return sock_ioctl(SIOCSIFFLAGS, &ifr);
 }
 
+/*
+ * Give interface name the MTU of bridge, as Xen's vif-bridge does: a port of a smaller MTU
+ * lowers the bridge's, and a bridge drops what is too big for the port it leaves by.
+ */
+static int tap_mtu_of(const char *name, const char *bridge)
+{
+	struct ifreq ifr;
+	int mtu, ret = tap_name(&ifr, bridge);
+
+	if (!ret)
+		ret = sock_ioctl(SIOCGIFMTU, &ifr);
+	mtu = ifr.ifr_mtu;
+	if (!ret)
+		ret = tap_name(&ifr, name);
+	if (ret)
+		return ret;
+	ifr.ifr_mtu = mtu;
+	return sock_ioctl(SIOCSIFMTU, &ifr);
+}
+
 int netback_tap_bridge(const char *name, const char *bridge)
 {
 	struct ifreq ifr;
@@ -123,7 +143,9 @@ int netback_tap_bridge(const char *name, const char *bridge)
 	index = (int)if_nametoindex(name);
 	if (!index)
 		return -errno;
-	ret = tap_name(&ifr, bridge);
+	ret = tap_mtu_of(name, bridge);
+	if (!ret)
+		ret = tap_name(&ifr, bridge);
 	if (ret)
 		return ret;
 	ifr.ifr_ifindex = index;

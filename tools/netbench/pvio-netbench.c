@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pvio-netbench - UDP and TCP through pvio's network device against a veth pair, in the same run
- * (see pvio-netbench(1)).  The tool enters a network namespace of its own, then the driver
- * domain's (where its vif is; both domains are isolated): it starts the embedded hypervisor, a
- * driver domain running pvio-netback and a guest running pvio-netfront (eth0 in its own
- * namespace, -q queues), and pumps UDP datagrams (18 and 1472 bytes) and TCP streams (1 and 4
- * connections) from the guest's eth0 to vif<guest>.0 and back the other way; then the same
- * between the ends of a veth pair, pvio and veth alternated, -r rounds each.  Received datagrams
- * or bytes per second are the figures (the medians); the ratio is pvio's over veth's.
+ * (see pvio-netbench(1)).  The tool enters a network namespace of its own, which plays the
+ * outside world: it starts the embedded hypervisor, a driver domain running pvio-netback and a
+ * guest running pvio-netfront (eth0 in its own namespace, -q queues), both isolated; the driver
+ * domain's "physical NIC" is a veth whose other end is in the tool's namespace, bridged with the
+ * vif (bridge= in the vif's directory, through pvio-netback's TAP helper), as issue 10's
+ * topology has it.  It pumps UDP datagrams (18 and 1472 bytes) and TCP streams (1 and 4
+ * connections, iperf3's) from the guest's eth0 to the outside and back the other way; then the
+ * same between the ends of a plain veth pair, pvio and veth alternated, -r rounds each.
+ * Received datagrams or bytes per second are the figures (the medians); the ratio is pvio's over
+ * veth's, against the targets (TCP 0.8, 64-byte UDP 0.5).
  */
 #include "config.h"
 
@@ -217,6 +220,58 @@ static double tcp_recv(unsigned int streams)
 	return last > first ? (double)bytes / (last - first) : 0;
 }
 
+/* ---- TCP through iperf3 ---- */
+
+static bool have_iperf3;
+
+/* The receiver of an iperf3 test: one test's server on PORT, quiet. */
+static void iperf_serve(void)
+{
+	int null = open("/dev/null", O_WRONLY);
+	char port[16];
+
+	dup2(null, 1);
+	dup2(null, 2);
+	snprintf(port, sizeof(port), "%d", PORT);
+	execlp("iperf3", "iperf3", "-s", "-1", "-p", port, (char *)NULL);
+	_exit(127);
+}
+
+/* "bits_per_second" of "sum_received" in iperf3's JSON, in bytes per second, or -1. */
+static double iperf_parse(const char *json)
+{
+	const char *p = strstr(json, "\"sum_received\"");
+
+	p = p ? strstr(p, "\"bits_per_second\":") : NULL;
+	return p ? strtod(p + strlen("\"bits_per_second\":"), NULL) / 8 : -1;
+}
+
+/*
+ * iperf3's client to dst for the run's seconds on streams connections, the server sending when
+ * reverse: the bytes per second received, or -1.
+ */
+static double iperf_client(const char *dst, unsigned int streams, bool reverse)
+{
+	static char json[1 << 18];
+	char cmd[160];
+	double r = -1;
+
+	snprintf(cmd, sizeof(cmd), "iperf3 -c %s -p %d -t %u -P %u%s -J 2>/dev/null", dst, PORT,
+		 seconds, streams, reverse ? " -R" : "");
+	/* The server may not listen yet: it refuses, and a second try comes soon. */
+	for (int tries = 0; tries < 50 && r < 0; tries++) {
+		FILE *f = popen(cmd, "r");
+		size_t n = f ? fread(json, 1, sizeof(json) - 1, f) : 0;
+
+		json[n] = '\0';
+		if (f && pclose(f) == 0)
+			r = iperf_parse(json);
+		else
+			usleep(100000);
+	}
+	return r;
+}
+
 static void flow_send(const struct flow *f, const char *dst)
 {
 	if (f->tcp)
@@ -250,6 +305,8 @@ static double measure(pid_t pid, const char *ifname, const char *ip, const char 
 		if (!if_nametoindex(ifname) || set_ip(ifname, ip))
 			_exit(1);
 		(void)!write(res[1], &r, sizeof(r)); /* ready */
+		if (f->tcp && have_iperf3)
+			iperf_serve();
 		if (in) {
 			r = flow_recv(f);
 			(void)!write(res[1], &r, sizeof(r));
@@ -260,7 +317,11 @@ static double measure(pid_t pid, const char *ifname, const char *ip, const char 
 	}
 	close(res[1]);
 	if (read(res[0], &r, sizeof(r)) == sizeof(r)) {
-		if (in) {
+		if (f->tcp && have_iperf3) {
+			r = iperf_client(ip, f->streams, !in);
+			if (r < 0)
+				kill(child, SIGKILL); /* a server still waiting for its test */
+		} else if (in) {
 			flow_send(f, ip);
 			if (read(res[0], &r, sizeof(r)) != sizeof(r))
 				r = -1;
@@ -305,10 +366,29 @@ static void beside(const char *name, char *buf, size_t len)
 		snprintf(buf, len, "%s", name);
 }
 
+/*
+ * The driver domain's network, in the namespace of its init dd: the bridge br0 and the NIC nic0
+ * on it, a veth whose other end, ext0, is in ours (the outside world's), addressed 10.9.0.1:
+ * 0 or -1.
+ */
+static int world_make(pid_t dd)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "nsenter --net=/proc/%d/ns/net sh -c 'ip link add br0 type bridge && "
+		 "ip link add nic0 type veth peer name ext0 netns %d && "
+		 "ip link set nic0 master br0 up && ip link set br0 up'",
+		 (int)dd, (int)getpid());
+	if (system(cmd) != 0)
+		return -1;
+	return set_ip("ext0", "10.9.0.1");
+}
+
 /* The driver domain and the guest, their vif connected: pvio-netfront's pid, or -1. */
 static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest, unsigned int queues)
 {
-	const struct xenbus_kv mac[] = { { "mac", "00:16:3e:00:00:01" } };
+	const struct xenbus_kv mac[] = { { "mac", "00:16:3e:00:00:01" }, { "bridge", "br0" } };
 	char back[PATH_MAX], front[PATH_MAX];
 	char nq[16];
 	char *bargv[] = { back, "--max-queues", nq, NULL };
@@ -324,13 +404,17 @@ static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest, unsigned
 	if (embed_domain_create(e, "dd", &dd) || embed_domain_create(e, "guest", &fe))
 		return -1;
 	*guest = fe;
+	if (world_make(embed_domain_init(e, dd))) {
+		fprintf(stderr, "pvio-netbench: the driver domain's bridge and NIC failed\n");
+		return -1;
+	}
 	spec = (struct xenbus_device_spec){ .kind = "vif",
 					    .frontend_id = fe,
 					    .backend_id = dd,
 					    .front_extra = mac,
 					    .n_front_extra = 1,
 					    .back_extra = mac,
-					    .n_back_extra = 1 };
+					    .n_back_extra = 2 };
 	xs = xs_open(0);
 	if (!xs || xenbus_device_add(xs, &spec))
 		return -1;
@@ -367,6 +451,15 @@ static const char *loadavg(char *buf, size_t len)
 	return buf;
 }
 
+/* The ratio against its target, for the table. */
+static const char *target(double ratio, double want)
+{
+	static char buf[40];
+
+	snprintf(buf, sizeof(buf), "   target %.1f %s", want, ratio >= want ? "met" : "NOT met");
+	return buf;
+}
+
 /* One flow one way, pvio and veth alternated for the rounds, printed with their medians. */
 static void run_flow(const struct flow *f, bool in, pid_t nf, pid_t peer)
 {
@@ -382,15 +475,17 @@ static void run_flow(const struct flow *f, bool in, pid_t nf, pid_t peer)
 	if (f->tcp) {
 		snprintf(what, sizeof(what), "TCP %u stream(s) %s", f->streams,
 			 in ? "outside->guest" : "guest->outside");
-		printf("%-36s pvio %7.3f Gbit/s   veth %7.3f Gbit/s   ratio %.2f\n", what,
-		       pm * 8 / 1e9, vm * 8 / 1e9, vm > 0 ? pm / vm : 0);
+		printf("%-36s pvio %7.3f Gbit/s   veth %7.3f Gbit/s   ratio %.2f%s\n", what,
+		       pm * 8 / 1e9, vm * 8 / 1e9, vm > 0 ? pm / vm : 0,
+		       target(vm > 0 ? pm / vm : 0, 0.8));
 		return;
 	}
 	snprintf(what, sizeof(what), "UDP %zu-byte %s", f->size,
 		 in ? "outside->guest" : "guest->outside");
-	printf("%-36s pvio %9.0f pkt/s %7.3f Gbit/s   veth %9.0f pkt/s %7.3f Gbit/s   ratio %.2f\n",
+	printf("%-36s pvio %9.0f pkt/s %7.3f Gbit/s   veth %9.0f pkt/s %7.3f Gbit/s   ratio "
+	       "%.2f%s\n",
 	       what, pm, pm * (double)f->size * 8 / 1e9, vm, vm * (double)f->size * 8 / 1e9,
-	       vm > 0 ? pm / vm : 0);
+	       vm > 0 ? pm / vm : 0, f->size == 18 ? target(vm > 0 ? pm / vm : 0, 0.5) : "");
 }
 
 int main(int argc, char **argv)
@@ -435,23 +530,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-netbench: cannot start the embedded hypervisor\n");
 		return 1;
 	}
+	have_iperf3 = system("command -v iperf3 >/dev/null 2>&1") == 0;
 	nf = pvio_make(e, &nb, &fe, queues);
-	/* The vif is in the driver domain's own namespace: the receivers and the veth go there. */
-	if (nf > 0 && enter_ns(nb))
-		nf = -1;
 	snprintf(vif, sizeof(vif), "vif%u.0", fe);
-	for (int i = 0; nf > 0 && i < 200 && !if_nametoindex(vif); i++)
-		usleep(50000);
-	if (nf <= 0 || set_ip(vif, "10.9.0.1") || veth_make(&peer)) {
-		fprintf(stderr, "pvio-netbench: setting up %s or the veth pair failed\n", vif);
+	if (nf <= 0 || veth_make(&peer)) {
+		fprintf(stderr, "pvio-netbench: setting up the vif or the veth pair failed\n");
 		embed_stop(e);
 		return 1;
 	}
 	bench_print_machine("pvio-netbench");
 	printf("load average at start: %s", loadavg(la, sizeof(la)));
 	printf("%u s per measurement, pvio and veth alternated, median of %u rounds; guest eth0 "
-	       "(%u queue(s)) <-> driver domain %s, against veth-b <-> veth-a\n",
-	       seconds, rounds, queues, vif);
+	       "(%u queue(s)) <-> driver domain %s <-> bridge br0 <-> NIC nic0 <-> ext0 outside, "
+	       "against veth-b <-> veth-a; TCP: %s; UDP: one sender, one receiver\n",
+	       seconds, rounds, queues, vif,
+	       have_iperf3 ? "iperf3" : "the tool's own streams (no iperf3)");
 	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
 		for (int in = 0; in < 2; in++)
 			run_flow(&flows[i], in, nf, peer);
