@@ -41,6 +41,9 @@ static struct t_link link_;
 static struct blk_env env;
 static const char *start_args[4];    /* --journal-dir DIR */
 static const char *takeover_args[5]; /* the same and --takeover */
+/* Every other successor with lower limits than the device was connected with: it must keep
+ * serving the rings as negotiated (the journal records what a ring was offered). */
+static const char *takeover_low[9];
 
 /* The test's requests: 'q' stop, 'w' report after DEPTH more acks, 'g' send the longest gap. */
 static int serve_requests(struct blk_stream *s, uint64_t *at, bool *quit)
@@ -168,7 +171,8 @@ static int takeover(pid_t old, int round)
 	pid_t succ;
 	int st;
 
-	T_CHECK(blk_env_daemon_start(&env, takeover_args) == 0, "start a successor");
+	T_CHECK(blk_env_daemon_start(&env, round % 2 ? takeover_args : takeover_low) == 0,
+		"start a successor");
 	succ = env.daemon;
 	for (int waited = 0;; waited += 2) {
 		T_CHECK(waited < WAIT_MS, "round %d: no hand-over", round);
@@ -274,6 +278,10 @@ int main(void)
 	memcpy(start_args, (const char *[]){ "--journal-dir", env.dir, NULL }, 3 * sizeof(char *));
 	memcpy(takeover_args, (const char *[]){ "--journal-dir", env.dir, "--takeover", NULL },
 	       4 * sizeof(char *));
+	memcpy(takeover_low,
+	       (const char *[]){ "--journal-dir", env.dir, "--takeover", "--max-indirect", "8",
+				 "--max-queues", "1", NULL },
+	       8 * sizeof(char *));
 	T_CHECK(blk_env_daemon_start(&env, start_args) == 0, "start pvio-blkback");
 	T_CHECK(blk_env_guest(&env, guest, NULL, &pid) == 0, "fork the guest");
 	T_CHECK(t_readable(link_.ab[0], BLK_ENV_ALARM_S * 1000) && t_get(link_.ab[0], &c, 1) == 0 &&

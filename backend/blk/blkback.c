@@ -552,21 +552,36 @@ static int journal_resume(struct blkback_ring *r)
 	return 0;
 }
 
+/*
+ * Open the ring's journal: a fresh one, or for a resume the predecessor's, whose ring keeps
+ * the indirect segments it was offered (the front was told so at connect, whatever our own
+ * option says now).  Before the tables, which are sized by it.
+ */
 static int journal_attach(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
 	struct blkback_journal_id id = { .frontend = p->frontend,
 					 .order = p->order,
 					 .nr_ents = r->rb.nr_ents,
-					 .refs = p->refs };
+					 .refs = p->refs,
+					 .max_indirect = r->max_indirect };
+	uint32_t mi;
 	int rc;
 
 	if (!p->journal_name)
 		return p->resume ? -EBADMSG : 0;
 	rc = blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, !p->resume,
 				  r->rb.req_cons);
-	if (rc == 0 && p->resume)
-		rc = journal_resume(r);
-	return rc;
+	if (rc || !p->resume)
+		return rc;
+	mi = blkback_journal_max_indirect(r->journal);
+	if (mi != r->max_indirect)
+		pvio_log(r->log, PVIO_LOG_INFO, "blkback",
+			 "%s: keeps the %u indirect segments it was offered (not %u) until it "
+			 "connects afresh",
+			 r->name, mi, r->max_indirect);
+	r->max_indirect = mi;
+	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	return 0;
 }
 
 int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
@@ -587,13 +602,16 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
 	if (rc < 0)
 		goto unmap_ring;
+	rc = journal_attach(r, p);
+	if (rc < 0)
+		goto free_tables;
 	rc = tables_alloc(r);
 	if (rc < 0)
 		goto free_tables;
 	rc = io_init(r, p);
 	if (rc < 0)
 		goto free_io;
-	rc = journal_attach(r, p);
+	rc = p->resume ? journal_resume(r) : 0;
 	if (rc < 0)
 		goto free_io;
 	*rp = r;
@@ -601,13 +619,13 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 
 free_io:
 	/* journal_resume fails before it starts anything. */
-	blkback_journal_close(r->journal);
 	mapcache_destroy(r->cache);
 	if (r->aio)
 		io_destroy(r->aio);
 	if (r->efd >= 0)
 		close(r->efd);
 free_tables:
+	blkback_journal_close(r->journal);
 	tables_free(r);
 	free(r->redo);
 unmap_ring:
