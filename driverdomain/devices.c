@@ -159,7 +159,7 @@ static void device_add(struct bbd *b, const char *path, size_t len)
 	TAILQ_INSERT_TAIL(&b->devices, d, link);
 	pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: found at %s", d->dev->name, d->path);
 	/* Before a hand-over, only what the predecessor's devices do not notice (bbd_takeover). */
-	ret = b->preparing ? blkback_dev_prepare(d->dev) : blkback_dev_start(d->dev);
+	ret = b->preparing ? blkback_dev_prepare(d->dev, true) : blkback_dev_start(d->dev);
 	if (ret < 0)
 		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "%s: %s", d->path, strerror(-ret));
 	if (ret)

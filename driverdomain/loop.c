@@ -222,8 +222,16 @@ int bbd_takeover(struct bbd *b)
 	b->rescan = true;
 	bbd_rescan(b);
 	b->preparing = false;
+	/* A device we could not serve (another --storage, a disk that does not open): refuse. */
+	TAILQ_FOREACH(d, &b->devices, link)
+	if (d->dev->quiet_err && d->dev->xd.state == XenbusStateConnected && !ret)
+		ret = d->dev->quiet_err;
 	t0 = mono_us();
-	ret = dd_core_takeover(&b->core);
+	if (ret)
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX,
+			 "cannot serve every device the running daemon serves (same options?)");
+	else
+		ret = dd_core_takeover(&b->core);
 	if (ret) {
 		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX,
 			 "hand-over: %s (no daemon left its devices: nothing was taken over)",

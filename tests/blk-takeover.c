@@ -8,7 +8,9 @@
  * round the successor is killed (kill -9) at a random point of its start or hand-over first:
  * then either the old daemon still serves (it never left, or it took the devices back when its
  * successor vanished) and the next --takeover takes them from it, or the successor had already
- * taken over and the old one exited, and a plain restart recovers from the journals.
+ * taken over and the old one exited, and a plain restart recovers from the journals.  Every
+ * tenth round a successor that cannot serve the disk (no --storage) refuses before asking:
+ * the old daemon serves on with nothing changed (it used to write an error node and Closing).
  * Throughout: the front-end never leaves Connected (it would fail every write) and both states
  * are read at every round, no write fails, and a final read-back finds every acknowledged write.
  * The pause the guest saw (the longest gap between two completed writes around a hand-over) is
@@ -210,6 +212,27 @@ static int successor_dies(pid_t old, int round, uint64_t *rng)
 	return 0;
 }
 
+/*
+ * A successor that could not serve the device (here: no --storage) refuses to take over before
+ * it asks: it exits 1, and the running daemon, never asked, serves on with nothing changed.
+ */
+static int successor_refuses(pid_t old, int round)
+{
+	char storage[sizeof(env.storage)];
+	int rc, st;
+
+	memcpy(storage, env.storage, sizeof(storage));
+	env.storage[0] = '\0';
+	rc = blk_env_daemon_start(&env, takeover_args);
+	memcpy(env.storage, storage, sizeof(storage));
+	T_CHECK(rc == 0, "start a successor without --storage");
+	rc = blk_env_daemon_stop(&env, 0, WAIT_MS);
+	T_CHECK(rc == 1, "round %d: a successor that cannot serve the disk exited %d", round, rc);
+	T_CHECK(!exited(old, &st), "round %d: the predecessor exited %d", round, st);
+	env.daemon = old;
+	return 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -249,13 +272,15 @@ static int round_run(int k, uint64_t *rng, uint64_t *gaps, unsigned int *ngaps)
 	env.daemon = 0;
 	if (k % DEATH_EVERY == 0) {
 		T_CHECK(successor_dies(old, k, rng) == 0, "successor death");
+	} else if (k % 10 == 7) {
+		T_CHECK(successor_refuses(old, k) == 0, "successor refusing");
 	} else {
 		gap_us(); /* from here */
 		T_CHECK(takeover(old, k) == 1, "round %d: not taken over", k);
 	}
 	T_CHECK(both_connected() == 0, "after round %d", k);
 	T_CHECK(progress("after", k) == 0, "progress");
-	if (k % DEATH_EVERY)
+	if (k % DEATH_EVERY && k % 10 != 7)
 		gaps[(*ngaps)++] = gap_us();
 	return 0;
 }

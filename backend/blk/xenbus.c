@@ -47,8 +47,17 @@ static void set_state(struct blkback_dev *dev, enum xenbus_state state)
 }
 
 /* xenbus_dev_fatal (error node, Closing), then tell the caller the state changed. */
+/*
+ * While preparing a hand-over (blkback_dev_prepare's quiet) the device is still the
+ * predecessor's: only remember the error (the caller refuses to take over) and log it.
+ */
 #define dev_fatal(dev, err, ...)                                                                   \
 	do {                                                                                       \
+		if ((dev)->quiet) {                                                                \
+			(dev)->quiet_err = (err);                                                  \
+			pvio_log(dev_log(dev), PVIO_LOG_ERROR, PREFIX, __VA_ARGS__);               \
+			break;                                                                     \
+		}                                                                                  \
 		xenbus_dev_fatal(&(dev)->xd, (err), __VA_ARGS__);                                  \
 		(dev)->failed = true;                                                              \
 		notify((dev), BLKBACK_DEV_STATE);                                                  \
@@ -678,9 +687,11 @@ static void survey(struct blkback_dev *dev)
 	dev->resume = false;
 }
 
-int blkback_dev_prepare(struct blkback_dev *dev)
+int blkback_dev_prepare(struct blkback_dev *dev, bool quiet)
 {
+	dev->quiet = quiet;
 	survey(dev);
+	dev->quiet = false;
 	return xenbus_watch_otherend(&dev->xd);
 }
 
@@ -718,7 +729,7 @@ int blkback_dev_take_back(struct blkback_dev *dev)
 
 int blkback_dev_start(struct blkback_dev *dev)
 {
-	int ret = blkback_dev_prepare(dev);
+	int ret = blkback_dev_prepare(dev, false);
 
 	return ret ? ret : blkback_dev_go(dev, false);
 }

@@ -116,6 +116,8 @@ struct blkback_dev {
 					     journals kept for a successor */
 	bool restart;			  /* survey: our stored state was past InitWait */
 	int probe_err;			  /* survey: what the probe returned */
+	bool quiet;			  /* preparing a hand-over: failures are not reported */
+	int quiet_err;			  /* the failure seen while quiet, or 0 */
 	struct blkback_dev_keys *keys;	  /* negotiated keys read ahead of the attach, or NULL */
 	unsigned int nr_keys;		  /* queues in keys */
 	struct blkback_disk disk;	  /* the backing disk (open while probed) */
@@ -147,12 +149,14 @@ int blkback_dev_start(struct blkback_dev *dev);
 /*
  * blkback_dev_start in two steps, for a hand-over (pvio-blkback --takeover).  prepare reads our
  * stored state, probes (opens the disk), reads ahead every key a re-attach needs for a device
- * left Connected, and watches the front's state: nothing a front can see changes.  go then
+ * left Connected, and watches the front's state.  quiet: nothing a front can see changes, a
+ * failure (a disk that does not open, a key that does not parse) is only logged and kept in
+ * quiet_err, for the caller to refuse the hand-over (the predecessor serves on).  go then
  * acts as blkback_dev_start would (re-attach, restart rule, InitWait); look_again: read our
  * state again first when nothing was read ahead (the predecessor may have moved on since).
  * Return as blkback_dev_start.
  */
-int blkback_dev_prepare(struct blkback_dev *dev);
+int blkback_dev_prepare(struct blkback_dev *dev, bool quiet);
 int blkback_dev_go(struct blkback_dev *dev, bool look_again);
 
 /*
