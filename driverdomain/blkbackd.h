@@ -31,6 +31,8 @@ struct bbd_opts {
 	struct blkback_dev_opts dev; /* limits and features passed to each device */
 	unsigned int threads;	     /* queue threads at most; 0: online CPUs */
 	const char *stats_dir;	     /* one statistics file per device here; NULL: none */
+	const char *journal_path;    /* --journal-dir as given (the hand-over socket's), or NULL */
+	bool takeover;		     /* --takeover */
 	struct dd_sandbox sandbox;   /* --user, --allow-root, --no-sandbox */
 	struct blkback_storage_dir storage_dirs[BBD_STORAGE_MAX]; /* --storage, opened at start */
 	struct blkback_storage storage;				  /* over storage_dirs */
@@ -75,12 +77,16 @@ struct bbd {
 	char home[32];			/* /local/domain/<domid> */
 	struct dd_core core;		/* control plane and queue threads */
 	bool rescan;			/* the backend tree changed above a device: rescan */
+	bool takeover;			/* --takeover: a predecessor serves; take its devices */
+	bool preparing;			/* before the hand-over: devices are only prepared */
 	struct bbd_device_list devices; /* every device served */
 };
 
 /* loop.c */
 int bbd_init(struct bbd *b);
 int bbd_run(struct bbd *b);
+/* --takeover: prepare every device, have the predecessor leave, serve what it left. */
+int bbd_takeover(struct bbd *b);
 void bbd_fini(struct bbd *b);
 /* Hand q to its thread; take it back (returns once the thread has let go of it). */
 void bbd_queue_attach(struct bbd *b, struct bbd_queue *q, unsigned int idx);

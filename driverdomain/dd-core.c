@@ -23,16 +23,20 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
 
 #include "driverdomain/dd-core.h"
+#include "driverdomain/handover.h"
 
 enum {
 	TAG_XS = 1,
 	TAG_SIGNAL,
 	TAG_TIMER,
 	TAG_FAIL,
+	TAG_HO_LISTEN,
+	TAG_HO_CONN,
 };
 
 unsigned int dd_core_threads(unsigned int cap)
@@ -94,6 +98,8 @@ int dd_core_init(struct dd_core *c, unsigned int nthreads, const struct hv_open_
 	int ret;
 
 	c->epfd = c->sigfd = c->timerfd = c->failfd = -1;
+	c->ho_listen = c->ho_conn = -1;
+	c->ho_valid = true;
 	TAILQ_INIT(&c->failed);
 	pthread_mutex_init(&c->lock, NULL);
 	c->threads = calloc(nthreads ? nthreads : 1, sizeof(*c->threads));
@@ -157,6 +163,87 @@ static void on_fail(struct dd_core *c)
 	}
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The connection is over: the next successor waiting in the backlog gets its turn. */
+static void ho_close(struct dd_core *c)
+{
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->ho_conn, NULL);
+	close(c->ho_conn);
+	int ret;
+
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->ho_conn, NULL);
+	close(c->ho_conn);
+	c->ho_conn = -1;
+	ret = add_fd(c->epfd, c->ho_listen, TAG_HO_LISTEN);
+	if (ret)
+		pvio_log(c->log, PVIO_LOG_WARN, c->prog, "hand-over socket: %s", strerror(-ret));
+}
+
+/*
+ * A successor connects.  One at a time: the listening socket is not watched while a
+ * connection is open, so another successor waits in the backlog rather than being refused.
+ */
+static void on_ho_listen(struct dd_core *c)
+{
+	int fd = dd_handover_accept(c->ho_listen);
+
+	if (fd < 0) {
+		if (fd != -EAGAIN)
+			pvio_log(c->log, PVIO_LOG_WARN, c->prog, "hand-over socket: %s",
+				 strerror(-fd));
+		return;
+	}
+	if (add_fd(c->epfd, fd, TAG_HO_CONN)) {
+		close(fd);
+		return;
+	}
+	c->ho_conn = fd;
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->ho_listen, NULL);
+}
+
+/*
+ * The successor asked us to leave: leave, hand it the listening socket, and wait (no timer)
+ * for it to say it took over, or to go away, in which case we serve on.
+ */
+static void on_ho_conn(struct dd_core *c)
+{
+	uint64_t t0 = mono_us(), t1;
+	char msg;
+	int fd, ret = dd_handover_recv(c->ho_conn, &msg, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	if (ret || msg != DD_HANDOVER_GO || !c->ops->leave) {
+		ho_close(c);
+		return;
+	}
+	c->ops->leave(c);
+	t1 = mono_us();
+	ret = dd_handover_send(c->ho_conn, DD_HANDOVER_DONE, c->ho_listen);
+	if (!ret)
+		ret = dd_handover_recv(c->ho_conn, &msg, &fd);
+	if (!ret && fd >= 0)
+		close(fd);
+	if (!ret && msg == DD_HANDOVER_TAKEN) {
+		pvio_log(c->log, PVIO_LOG_INFO, c->prog,
+			 "handed over to a successor (leaving took %llu us): exiting",
+			 (unsigned long long)(t1 - t0));
+		c->handover = true;
+		c->stop = true;
+		return;
+	}
+	pvio_log(c->log, PVIO_LOG_WARN, c->prog, "the successor went away: serving again");
+	ho_close(c);
+	c->ops->take_back(c);
+}
+
 static void dispatch(struct dd_core *c, uint64_t tag)
 {
 	uint64_t ticks;
@@ -175,16 +262,58 @@ static void dispatch(struct dd_core *c, uint64_t tag)
 	case TAG_FAIL:
 		on_fail(c);
 		break;
+	case TAG_HO_LISTEN:
+		on_ho_listen(c);
+		break;
+	case TAG_HO_CONN:
+		on_ho_conn(c);
+		break;
 	}
+}
+
+int dd_core_start(struct dd_core *c)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < c->nthreads && !ret && !c->started; i++)
+		ret = dd_thread_start(&c->threads[i]);
+	c->started = true;
+	return ret;
+}
+
+int dd_core_takeover(struct dd_core *c)
+{
+	char msg;
+	int fd, ret = dd_handover_send(c->ho_conn, DD_HANDOVER_GO, -1);
+
+	if (!ret)
+		ret = dd_handover_recv(c->ho_conn, &msg, &fd);
+	if (!ret && (msg != DD_HANDOVER_DONE || fd < 0)) {
+		if (fd >= 0)
+			close(fd);
+		ret = -EPROTO;
+	}
+	if (!ret)
+		c->ho_listen = fd;
+	return ret;
+}
+
+int dd_core_takeover_done(struct dd_core *c)
+{
+	int ret = dd_handover_send(c->ho_conn, DD_HANDOVER_TAKEN, -1);
+
+	close(c->ho_conn);
+	c->ho_conn = -1;
+	return ret;
 }
 
 int dd_core_run(struct dd_core *c)
 {
 	struct epoll_event evs[16];
-	int ret = 0;
+	int ret = dd_core_start(c);
 
-	for (unsigned int i = 0; i < c->nthreads && !ret; i++)
-		ret = dd_thread_start(&c->threads[i]);
+	if (!ret && c->ho_listen >= 0)
+		ret = add_fd(c->epfd, c->ho_listen, TAG_HO_LISTEN);
 	if (ret)
 		return ret;
 	while (!c->stop) {
@@ -213,6 +342,11 @@ void dd_core_fini(struct dd_core *c)
 		close(c->sigfd);
 	if (c->epfd >= 0)
 		close(c->epfd);
-	c->epfd = c->sigfd = c->timerfd = c->failfd = -1;
+	/* A caller's zeroed core that never got to dd_core_init has no hand-over fds. */
+	if (c->ho_valid && c->ho_conn >= 0)
+		close(c->ho_conn);
+	if (c->ho_valid && c->ho_listen >= 0)
+		close(c->ho_listen);
+	c->epfd = c->sigfd = c->timerfd = c->failfd = c->ho_listen = c->ho_conn = -1;
 	pthread_mutex_destroy(&c->lock);
 }

@@ -130,6 +130,13 @@ struct dd_core_ops {
 	void (*timer)(struct dd_core *c);
 	/* r's process call failed with err; r is still attached. */
 	void (*ring_failed)(struct dd_core *c, struct dd_ring *r, int err);
+	/*
+	 * A planned hand-over (handover.h), optional: leave every device to a successor (stop
+	 * taking requests, answer what is in flight, unbind the ports); then, if the successor
+	 * went away without taking over, take_back serves them again.
+	 */
+	void (*leave)(struct dd_core *c);
+	void (*take_back)(struct dd_core *c);
 };
 
 /* The core. */
@@ -142,12 +149,16 @@ struct dd_core {
 	bool timer;		       /* run ops->timer once a second */
 	bool handover_signal;	       /* SIGUSR2 also stops, setting handover */
 	int epfd, sigfd, timerfd, failfd;
-	bool stop;		    /* a signal, or a fatal error, asked us to exit */
-	bool handover;		    /* it was SIGUSR2: leave the devices to a successor */
-	int err;		    /* that fatal error, or 0 */
-	unsigned int nthreads;	    /* queue threads */
-	struct dd_thread *threads;  /* nthreads entries (owned) */
-	pthread_mutex_t lock;	    /* guards failed */
+	bool stop;		   /* a signal, or a fatal error, asked us to exit */
+	bool handover;		   /* SIGUSR2 or a successor: leave the devices to a successor */
+	int ho_listen;		   /* the hand-over socket (handover.h), or -1 */
+	int ho_conn;		   /* a connection on it: a successor (or our predecessor), or -1 */
+	bool ho_valid;		   /* ho_listen and ho_conn were set up by dd_core_init */
+	bool started;		   /* the queue threads run */
+	int err;		   /* that fatal error, or 0 */
+	unsigned int nthreads;	   /* queue threads */
+	struct dd_thread *threads; /* nthreads entries (owned) */
+	pthread_mutex_t lock;	   /* guards failed */
 	struct dd_ring_list failed; /* rings whose thread reported a failure */
 	atomic_int hv_gone;	    /* a thread's hypervisor handle hung up */
 };
@@ -160,8 +171,18 @@ unsigned int dd_core_threads(unsigned int cap);
  * the caller can enter its sandbox first).  0 or a negative errno; dd_core_fini in any case.
  */
 int dd_core_init(struct dd_core *c, unsigned int nthreads, const struct hv_open_opts *hvo);
+/* Start the queue threads (once; dd_core_run does it too). */
+int dd_core_start(struct dd_core *c);
 /* Start the queue threads, then run the control plane until a signal or a fatal error. */
 int dd_core_run(struct dd_core *c);
+/*
+ * As a successor, on ho_conn (dd_handover_connect): ask the predecessor to leave and wait until
+ * it has (its listening socket becomes ours).  0, or a negative errno: the predecessor refused
+ * or went away, and nothing was handed over.
+ */
+int dd_core_takeover(struct dd_core *c);
+/* The devices are served: tell the predecessor it may exit.  0 or a negative errno. */
+int dd_core_takeover_done(struct dd_core *c);
 /* Stop and join the threads (no ring may be attached), close everything. */
 void dd_core_fini(struct dd_core *c);
 

@@ -102,10 +102,13 @@ void bbd_device_forget(struct bbd_device *d, bool close)
 
 	if (!close)
 		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: forgotten", d->dev->name);
+	bool left = d->dev->left; /* to a successor, which writes the same statistics file */
+
 	TAILQ_REMOVE(&b->devices, d, link);
 	blkback_dev_destroy(d->dev, close);
 	rings_down(d);
-	bbd_stats_remove(d);
+	if (!left)
+		bbd_stats_remove(d);
 	free(d->path);
 	free(d);
 }
@@ -155,7 +158,8 @@ static void device_add(struct bbd *b, const char *path, size_t len)
 		 d->dev->devid);
 	TAILQ_INSERT_TAIL(&b->devices, d, link);
 	pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: found at %s", d->dev->name, d->path);
-	ret = blkback_dev_start(d->dev);
+	/* Before a hand-over, only what the predecessor's devices do not notice (bbd_takeover). */
+	ret = b->preparing ? blkback_dev_prepare(d->dev, true) : blkback_dev_start(d->dev);
 	if (ret < 0)
 		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "%s: %s", d->path, strerror(-ret));
 	if (ret)

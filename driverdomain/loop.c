@@ -31,8 +31,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "driverdomain/blkbackd.h"
+#include "driverdomain/handover.h"
 
 #define PREFIX "pvio-blkback"
 
@@ -125,10 +127,35 @@ static void on_ring_failed(struct dd_core *c, struct dd_ring *r, int err)
 	bbd_stats_write(d, true);
 }
 
+/* A successor asked: leave every device (dd_core_ops.leave). */
+static void on_leave(struct dd_core *c)
+{
+	struct bbd_device *d;
+
+	TAILQ_FOREACH(d, &bbd_of(c)->devices, link)
+	blkback_dev_leave(d->dev);
+}
+
+/* It went away without taking over: serve them again from the journals. */
+static void on_take_back(struct dd_core *c)
+{
+	struct bbd_device *d, *tmp;
+
+	for (d = TAILQ_FIRST(&bbd_of(c)->devices); d; d = tmp) {
+		tmp = TAILQ_NEXT(d, link);
+		if (blkback_dev_take_back(d->dev))
+			bbd_device_forget(d, false);
+		else
+			bbd_stats_write(d, true);
+	}
+}
+
 static const struct dd_core_ops core_ops = {
 	.xs_events = on_xs,
 	.timer = on_timer,
 	.ring_failed = on_ring_failed,
+	.leave = on_leave,
+	.take_back = on_take_back,
 };
 
 int bbd_init(struct bbd *b)
@@ -146,12 +173,86 @@ int bbd_init(struct bbd *b)
 	return dd_core_init(&b->core, dd_core_threads(b->opts.threads), &hvo);
 }
 
+/* pvio-blkback.pid in the journal directory: who serves now (for the admin, and tests). */
+static void pidfile(struct bbd *b)
+{
+	int ret;
+
+	if (!b->opts.dev.journal)
+		return;
+	ret = dd_handover_pidfile(b->opts.dev.journal_dirfd, PREFIX);
+	if (ret)
+		pvio_log(b->log, PVIO_LOG_WARN, PREFIX, "pid file: %s", strerror(-ret));
+}
+
 int bbd_run(struct bbd *b)
 {
+	if (!b->opts.takeover)
+		pidfile(b);
 	/* The devices that were there before our watches. */
 	b->rescan = true;
 	bbd_xs_events(b, 0);
 	return dd_core_run(&b->core);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * The successor's side of a hand-over.  Everything that does not need the devices is done
+ * first, while the predecessor serves: threads, disks, every key a re-attach reads.  Then the
+ * predecessor leaves, and each device is re-attached (or started) at once: a port bound, the
+ * rings mapped and their journals loaded per queue, no xenstore round trip for a device that
+ * was read ahead.  Failing to reach the predecessor hands nothing over.
+ */
+int bbd_takeover(struct bbd *b)
+{
+	struct bbd_device *d, *tmp;
+	uint64_t t0, t1;
+	int ret = dd_core_start(&b->core);
+
+	if (ret)
+		return ret;
+	b->preparing = true;
+	b->rescan = true;
+	bbd_rescan(b);
+	b->preparing = false;
+	/* A device we could not serve (another --storage, a disk that does not open): refuse. */
+	TAILQ_FOREACH(d, &b->devices, link)
+	if (d->dev->quiet_err && d->dev->xd.state == XenbusStateConnected && !ret)
+		ret = d->dev->quiet_err;
+	t0 = mono_us();
+	if (ret)
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX,
+			 "cannot serve every device the running daemon serves (same options?)");
+	else
+		ret = dd_core_takeover(&b->core);
+	if (ret) {
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX,
+			 "hand-over: %s (no daemon left its devices: nothing was taken over)",
+			 strerror(-ret));
+		b->core.handover = true; /* exit leaving every device as it is */
+		return ret;
+	}
+	t1 = mono_us();
+	for (d = TAILQ_FIRST(&b->devices); d; d = tmp) {
+		tmp = TAILQ_NEXT(d, link);
+		if (blkback_dev_go(d->dev, true))
+			bbd_device_forget(d, false);
+	}
+	pvio_log(b->log, PVIO_LOG_INFO, PREFIX,
+		 "took over: the predecessor left in %llu us, devices served %llu us later",
+		 (unsigned long long)(t1 - t0), (unsigned long long)(mono_us() - t1));
+	ret = dd_core_takeover_done(&b->core);
+	if (ret) /* it is gone anyway: we serve */
+		pvio_log(b->log, PVIO_LOG_WARN, PREFIX, "hand-over: %s", strerror(-ret));
+	pidfile(b);
+	return bbd_run(b);
 }
 
 void bbd_fini(struct bbd *b)
@@ -159,6 +260,8 @@ void bbd_fini(struct bbd *b)
 	struct bbd_device *d;
 
 	/* A hand-over leaves every state as it is, for a successor to re-attach (journals). */
+	if (b->core.handover)
+		on_leave(&b->core);
 	while ((d = TAILQ_FIRST(&b->devices)))
 		bbd_device_forget(d, !b->core.handover);
 	dd_core_fini(&b->core);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "driverdomain/blkbackd.h"
+#include "driverdomain/handover.h"
 #include "ring/ring.h"
 
 static const char *const usage_text =
@@ -35,6 +36,8 @@ static const char *const usage_text =
     "      --stats-dir DIR     write per-device statistics files into DIR\n"
     "      --journal-dir DIR   keep in-flight journals in DIR: a restart re-attaches to\n"
     "                          Connected devices unnoticed (see RESTART AND UPGRADE)\n"
+    "      --takeover          take every device over from the pvio-blkback serving them\n"
+    "                          now, in milliseconds (needs the same --journal-dir)\n"
     "      --storage DIR       serve disks whose params name a file beneath DIR (repeatable;\n"
     "                          none: every disk is refused)\n"
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
@@ -57,7 +60,8 @@ enum {
 	OPT_ALLOW_ROOT,
 	OPT_NO_SANDBOX,
 	OPT_THREADS,
-	OPT_JOURNAL
+	OPT_JOURNAL,
+	OPT_TAKEOVER
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "poll-us", required_argument, NULL, OPT_POLL },
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
 	{ "journal-dir", required_argument, NULL, OPT_JOURNAL },
+	{ "takeover", no_argument, NULL, OPT_TAKEOVER },
 	{ "storage", required_argument, NULL, OPT_STORAGE },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
@@ -160,6 +165,7 @@ static int storage_add(struct bbd_opts *o, const char *dir)
 /* --journal-dir DIR: open it now (O_PATH), before the sandbox; the journals are created in it. */
 static int journal_dir(struct bbd_opts *o, const char *dir)
 {
+	o->journal_path = dir;
 	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -225,6 +231,9 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 		case OPT_JOURNAL:
 			ret = journal_dir(o, optarg);
 			break;
+		case OPT_TAKEOVER:
+			o->takeover = true;
+			break;
 		case OPT_STATS:
 			o->stats_dir = optarg;
 			errno = 0;
@@ -255,6 +264,10 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 			fprintf(stderr, "Try 'pvio-blkback --help'.\n");
 			ret = -1;
 		}
+	}
+	if (ret == 0 && o->takeover && !o->dev.journal) {
+		fprintf(stderr, "pvio-blkback: --takeover needs --journal-dir\n");
+		ret = -1;
 	}
 	if (ret == 0 && optind < argc) {
 		fprintf(stderr, "pvio-blkback: unexpected argument: %s\n", argv[optind]);
@@ -289,6 +302,35 @@ static int connect_services(struct bbd *b)
 	return ret;
 }
 
+/*
+ * The hand-over socket in the journal directory, before the sandbox: a successor connects to
+ * its predecessor's; any other daemon listens on it for its own successor.
+ */
+static int handover_open(struct bbd *b)
+{
+	const char *dir = b->opts.journal_path;
+	int fd;
+
+	if (!dir)
+		return 0;
+	if (b->opts.takeover) {
+		fd = dd_handover_connect(dir, "pvio-blkback");
+		if (fd < 0)
+			fprintf(stderr, "pvio-blkback: --takeover: %s/pvio-blkback.sock: %s\n", dir,
+				strerror(-fd));
+		else
+			b->core.ho_conn = fd;
+	} else {
+		fd = dd_handover_listen(dir, "pvio-blkback");
+		if (fd < 0)
+			fprintf(stderr, "pvio-blkback: %s/pvio-blkback.sock: %s\n", dir,
+				strerror(-fd));
+		else
+			b->core.ho_listen = fd;
+	}
+	return fd < 0 ? fd : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct pvio_log log = { .vlog = daemon_vlog, .max = PVIO_LOG_WARN };
@@ -303,6 +345,8 @@ int main(int argc, char **argv)
 	ret = connect_services(&b);
 	if (ret == 0 && (ret = bbd_init(&b)))
 		fprintf(stderr, "pvio-blkback: event loop: %s\n", strerror(-ret));
+	if (ret == 0)
+		ret = handover_open(&b);
 	/* Everything is open: the hypervisor, xenstore, the loop's fds and the storage. */
 	if (ret == 0 && dd_sandbox_enter(&b.opts.sandbox, !strcmp(hv_provider(b.hv), "xen")))
 		ret = -EPERM;
@@ -311,7 +355,7 @@ int main(int argc, char **argv)
 	if (ret == 0) {
 		pvio_log(&log, PVIO_LOG_INFO, "pvio-blkback", "serving domain %u (%s)", b.domid,
 			 hv_provider(b.hv));
-		ret = bbd_run(&b);
+		ret = b.opts.takeover ? bbd_takeover(&b) : bbd_run(&b);
 		if (ret)
 			fprintf(stderr, "pvio-blkback: event loop: %s\n", strerror(-ret));
 	}

@@ -227,12 +227,13 @@ static const char *const common_calls[] = {
 
 /*
  * What disks add: libaio; positioned and vectored I/O, sync and fallocate; openat2 beneath a
- * storage directory; sysfs reads (getdents, readlink).
+ * storage directory; sysfs reads (getdents, readlink); accepting a hand-over.
  */
 static const char *const blk_calls[] = {
 	"pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
 	"openat2", "fsync", "fdatasync", "fallocate", "getdents64", "readlink", "readlinkat",
 	"io_setup", "io_destroy", "io_submit", "io_getevents", "io_pgetevents", "io_cancel",
+	"accept4", /* a successor's connection to the hand-over socket (handover.h) */
 };
 
 #ifdef PVIO_SANITIZER

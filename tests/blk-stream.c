@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/blk-stream.h"
 
@@ -46,8 +47,21 @@ static int op_start(struct blk_stream *s, struct blk_stream_op *w)
 	return 0;
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void op_reap(struct blk_stream *s, struct blk_stream_op *w)
 {
+	uint64_t now = now_us();
+
+	if (s->last_us && now - s->last_us > s->max_gap_us)
+		s->max_gap_us = now - s->last_us;
+	s->last_us = now;
 	w->busy = false;
 	memset(s->busy + w->sector, 0, w->nsect);
 	for (uint32_t i = 0; i < w->nsect; i++) {

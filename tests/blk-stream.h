@@ -44,6 +44,8 @@ struct blk_stream {
 	uint32_t gen;				    /* last generation handed out */
 	uint64_t rng;				    /* PRNG state */
 	uint64_t acks, failures;		    /* writes acknowledged, failed */
+	uint64_t last_us;			    /* when the last write was reaped (monotonic) */
+	uint64_t max_gap_us;			    /* the longest time between two reaped writes */
 };
 
 /* Allocate a stream and open the device with o (its queue_depth should be the stream's). */

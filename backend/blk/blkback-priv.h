@@ -77,6 +77,13 @@ struct blkback_req {
 	struct iovec *iov;	  /* [ring max_segs]: its iovec, live until io_submit took it */
 };
 
+/* A request a journal left unanswered, to execute again (in ring order). */
+struct blkback_redo {
+	uint32_t slot;		  /* its journal slot (and table entry) */
+	uint32_t idx;		  /* the ring index it was taken at */
+	struct blkif_request req; /* as taken */
+};
+
 struct blkback_ring {
 	struct hv *hv;			     /* the seam everything is mapped through */
 	struct pvio_log *log;		     /* where messages go */
@@ -110,6 +117,9 @@ struct blkback_ring {
 	struct ring_poll poll;		     /* blkback_ring_poll_wait's budget */
 	bool spun;			     /* the last poll_wait found work */
 	struct blkback_journal *journal;     /* requests in flight, for a successor; or NULL */
+	struct blkback_redo *redo;	     /* a loaded journal's unanswered requests, or NULL */
+	unsigned int nredo;		     /* entries in redo */
+	unsigned int redo_next;		     /* the next to execute again */
 };
 
 /* blkback.c */

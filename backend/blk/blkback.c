@@ -207,6 +207,19 @@ static void take(struct blkback_ring *r, const struct blkif_request *req, uint32
 		blkback_start(r, e);
 }
 
+/*
+ * Execute again, in ring order, what a journal left unanswered, stopping at a barrier that
+ * waits for the drain (it waits for what came before it; what came after waits for it).
+ */
+static void redo_take(struct blkback_ring *r)
+{
+	while (r->redo_next < r->nredo && !r->barrier) {
+		const struct blkback_redo *d = &r->redo[r->redo_next++];
+
+		take(r, &d->req, d->idx, (int)d->slot);
+	}
+}
+
 /* Take up to a ring of requests, stopping at a barrier that waits for the drain. */
 static int take_batch(struct blkback_ring *r)
 {
@@ -216,8 +229,10 @@ static int take_batch(struct blkback_ring *r)
 
 	/* Reads and writes of one batch go to the kernel in one io_submit (as a blk_plug). */
 	r->plugging = true;
+	redo_take(r);
 	rc = 0;
-	for (n = 0; n < r->rb.nr_ents && !r->barrier; n++) {
+	/* New requests only once the journal's are all started: they come after them. */
+	for (n = 0; n < r->rb.nr_ents && !r->barrier && r->redo_next == r->nredo; n++) {
 		rc = ring_back_consume(&r->rb, &req, 1);
 		if (rc <= 0)
 			break;
@@ -498,7 +513,18 @@ static int io_init(struct blkback_ring *r, const struct blkback_ring_params *p)
 	return 0;
 }
 
-/* Carry on from a loaded journal: its indices, then execute again what it left unanswered. */
+static int redo_cmp(const void *a, const void *b, void *arg)
+{
+	const struct blkback_redo *x = a, *y = b;
+	uint32_t base = *(const uint32_t *)arg;
+
+	return (x->idx - base > y->idx - base) - (x->idx - base < y->idx - base);
+}
+
+/*
+ * Carry on from a loaded journal: its indices, then execute again what it left unanswered, in
+ * the order the front queued it (the journal's slots follow our table, not the ring).
+ */
 static int journal_resume(struct blkback_ring *r)
 {
 	uint32_t req_cons, rsp, idx, slot = 0;
@@ -510,26 +536,52 @@ static int journal_resume(struct blkback_ring *r)
 		return -EBADMSG;
 	r->rb.req_cons = req_cons;
 	r->rb.rsp_prod_pvt = rsp;
-	while (blkback_journal_next(r->journal, &slot, &idx, &req))
-		take(r, &req, idx, (int)slot - 1);
+	r->redo = calloc(r->rb.nr_ents + 1, sizeof(*r->redo));
+	if (!r->redo)
+		return -ENOMEM;
+	while (r->nredo <= r->rb.nr_ents && blkback_journal_next(r->journal, &slot, &idx, &req)) {
+		struct blkback_redo *d = &r->redo[r->nredo++];
+
+		d->slot = slot - 1;
+		d->idx = idx;
+		d->req = req;
+	}
+	/* Oldest first: every pending index lies in [rsp, req_cons) (journal_check). */
+	qsort_r(r->redo, r->nredo, sizeof(*r->redo), redo_cmp, &rsp);
+	redo_take(r);
 	return 0;
 }
 
+/*
+ * Open the ring's journal: a fresh one, or for a resume the predecessor's, whose ring keeps
+ * the indirect segments it was offered (the front was told so at connect, whatever our own
+ * option says now).  Before the tables, which are sized by it.
+ */
 static int journal_attach(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
 	struct blkback_journal_id id = { .frontend = p->frontend,
 					 .order = p->order,
 					 .nr_ents = r->rb.nr_ents,
-					 .refs = p->refs };
+					 .refs = p->refs,
+					 .max_indirect = r->max_indirect };
+	uint32_t mi;
 	int rc;
 
 	if (!p->journal_name)
 		return p->resume ? -EBADMSG : 0;
 	rc = blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, !p->resume,
 				  r->rb.req_cons);
-	if (rc == 0 && p->resume)
-		rc = journal_resume(r);
-	return rc;
+	if (rc || !p->resume)
+		return rc;
+	mi = blkback_journal_max_indirect(r->journal);
+	if (mi != r->max_indirect)
+		pvio_log(r->log, PVIO_LOG_INFO, "blkback",
+			 "%s: keeps the %u indirect segments it was offered (not %u) until it "
+			 "connects afresh",
+			 r->name, mi, r->max_indirect);
+	r->max_indirect = mi;
+	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	return 0;
 }
 
 int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
@@ -550,13 +602,16 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
 	if (rc < 0)
 		goto unmap_ring;
+	rc = journal_attach(r, p);
+	if (rc < 0)
+		goto free_tables;
 	rc = tables_alloc(r);
 	if (rc < 0)
 		goto free_tables;
 	rc = io_init(r, p);
 	if (rc < 0)
 		goto free_io;
-	rc = journal_attach(r, p);
+	rc = p->resume ? journal_resume(r) : 0;
 	if (rc < 0)
 		goto free_io;
 	*rp = r;
@@ -564,14 +619,15 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 
 free_io:
 	/* journal_resume fails before it starts anything. */
-	blkback_journal_close(r->journal);
 	mapcache_destroy(r->cache);
 	if (r->aio)
 		io_destroy(r->aio);
 	if (r->efd >= 0)
 		close(r->efd);
 free_tables:
+	blkback_journal_close(r->journal);
 	tables_free(r);
+	free(r->redo);
 unmap_ring:
 	hv_grant_unmap(hv, r->sring, r->ring_pages);
 free_ring:
@@ -595,5 +651,6 @@ void blkback_ring_detach(struct blkback_ring *r)
 	close(r->efd);
 	hv_grant_unmap(r->hv, r->sring, r->ring_pages);
 	tables_free(r);
+	free(r->redo);
 	free(r);
 }

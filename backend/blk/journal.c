@@ -13,7 +13,9 @@
  * the restart.  The guest never sees it, so it widens nothing a domain can reach.
  *
  * Format: a header (magic, version, the ring's identity: front-end, order, entries, ring refs;
- * then req_cons and rsp_prod_pvt as the old process had them) and nr_ents + 1 slots, each
+ * then req_cons and rsp_prod_pvt as the old process had them; the indirect segments the ring
+ * was offered, which a successor must keep accepting whatever its own --max-indirect, since
+ * the front-end was told so at connect) and nr_ents + 1 slots, each
  * { state, req_idx, answered, answered_at, a copy of the request as taken off the ring }.
  * Slot i follows entry i of the ring's table of requests in flight; slot nr_ents holds the one
  * request being answered on the spot (refused, discard, no entry).
@@ -50,12 +52,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/blk/blkback-priv.h"
 #include "backend/blk/journal.h"
 #include "ring/ring.h"
 
 struct blkback_journal {
 	struct journal_head *h;
 	size_t size;
+	uint32_t max_indirect; /* as recorded, or the loader's for a version 1 journal */
 };
 
 static void store(uint32_t *p, uint32_t v)
@@ -87,7 +91,8 @@ static int journal_check(const struct journal_head *h, const struct blkback_jour
 {
 	uint32_t nref = 1u << id->order, pending = 0, i;
 
-	if (h->magic != JOURNAL_MAGIC || h->version != JOURNAL_VERSION ||
+	if (h->magic != JOURNAL_MAGIC || (h->version != JOURNAL_VERSION && h->version != 1) ||
+	    (h->version > 1 && h->max_indirect > BLKBACK_INDIRECT_SEGMENTS_LIMIT) ||
 	    h->frontend != id->frontend || h->order != id->order || h->nr_ents != id->nr_ents)
 		return -EBADMSG;
 	for (i = 0; i < nref; i++)
@@ -116,6 +121,7 @@ static void journal_init(struct journal_head *h, const struct blkback_journal_id
 	for (uint32_t i = 0; i < 1u << id->order; i++)
 		h->refs[i] = id->refs[i];
 	h->req_cons = h->rsp_prod_pvt = start;
+	h->max_indirect = id->max_indirect;
 	store(&h->magic, JOURNAL_MAGIC); /* last: a half-written journal is not one */
 }
 
@@ -177,6 +183,7 @@ int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *nam
 	}
 	j->h = map;
 	j->size = size;
+	j->max_indirect = j->h->version > 1 ? j->h->max_indirect : id->max_indirect;
 	*jp = j;
 	return 0;
 
@@ -191,6 +198,11 @@ void blkback_journal_close(struct blkback_journal *j)
 		return;
 	munmap(j->h, j->size);
 	free(j);
+}
+
+uint32_t blkback_journal_max_indirect(const struct blkback_journal *j)
+{
+	return j->max_indirect;
 }
 
 void blkback_journal_take(struct blkback_journal *j, uint32_t slot, uint32_t idx,

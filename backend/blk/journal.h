@@ -18,7 +18,7 @@ struct blkback_journal;
 
 /* The file's format (journal.c), public for the tests that build broken and half-done ones. */
 #define JOURNAL_MAGIC	0x4a4b4250u /* "PBKJ" */
-#define JOURNAL_VERSION 1u
+#define JOURNAL_VERSION 2u	    /* 1: no max_indirect */
 #define SLOT_FREE	0u
 #define SLOT_TAKEN	1u
 
@@ -34,9 +34,9 @@ struct journal_head {
 	uint32_t magic, version;
 	uint32_t frontend, order, nr_ents;
 	uint32_t refs[1u << RING_ORDER_MAX];
-	uint32_t req_cons;     /* requests consumed, as recorded */
-	uint32_t rsp_prod_pvt; /* responses written, as recorded */
-	uint32_t pad;
+	uint32_t req_cons;	     /* requests consumed, as recorded */
+	uint32_t rsp_prod_pvt;	     /* responses written, as recorded */
+	uint32_t max_indirect;	     /* indirect segments the ring was offered (version 2) */
 	struct journal_slot slots[]; /* nr_ents + 1 */
 };
 
@@ -46,6 +46,7 @@ struct blkback_journal_id {
 	uint32_t order;		 /* ring-page-order */
 	uint32_t nr_ents;	 /* ring entries */
 	const grant_ref_t *refs; /* 1 << order ring references */
+	uint32_t max_indirect;	 /* what the ring was offered: recorded in a fresh journal */
 };
 
 /*
@@ -56,6 +57,11 @@ struct blkback_journal_id {
 int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *name,
 			 const struct blkback_journal_id *id, bool fresh, uint32_t start);
 void blkback_journal_close(struct blkback_journal *j);
+/*
+ * The indirect segments the ring was offered when it connected (a fresh journal's
+ * id->max_indirect); a journal of version 1 did not record it: id->max_indirect of the load.
+ */
+uint32_t blkback_journal_max_indirect(const struct blkback_journal *j);
 
 /* Slots: 0..nr_ents-1 follow the ring's table of requests; nr_ents is for one answered now. */
 /* The request taken off the ring at index idx goes into slot; req_cons is then idx + 1. */

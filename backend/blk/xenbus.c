@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
@@ -46,8 +47,17 @@ static void set_state(struct blkback_dev *dev, enum xenbus_state state)
 }
 
 /* xenbus_dev_fatal (error node, Closing), then tell the caller the state changed. */
+/*
+ * While preparing a hand-over (blkback_dev_prepare's quiet) the device is still the
+ * predecessor's: only remember the error (the caller refuses to take over) and log it.
+ */
 #define dev_fatal(dev, err, ...)                                                                   \
 	do {                                                                                       \
+		if ((dev)->quiet) {                                                                \
+			(dev)->quiet_err = (err);                                                  \
+			pvio_log(dev_log(dev), PVIO_LOG_ERROR, PREFIX, __VA_ARGS__);               \
+			break;                                                                     \
+		}                                                                                  \
 		xenbus_dev_fatal(&(dev)->xd, (err), __VA_ARGS__);                                  \
 		(dev)->failed = true;                                                              \
 		notify((dev), BLKBACK_DEV_STATE);                                                  \
@@ -229,6 +239,27 @@ static int probe(struct blkback_dev *dev)
 
 /* ---- connect and disconnect ---- */
 
+/* The journal of queue q: "vbd 3/51712" -> "vbd-3-51712-q<q>.journal". */
+static void journal_name(const struct blkback_dev *dev, unsigned int q, char *name, size_t len)
+{
+	snprintf(name, len, "%s-q%u.journal", dev->name, q);
+	for (char *c = name; *c; c++)
+		*c = *c == ' ' || *c == '/' ? '-' : *c;
+}
+
+/* Forget the journals of a device that disconnects (a fresh connect would replace them). */
+static void journals_remove(struct blkback_dev *dev)
+{
+	char jname[80];
+
+	if (!dev->opts.journal || dev->left)
+		return; /* left to a successor: they are its way in */
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		journal_name(dev, q, jname, sizeof(jname));
+		unlinkat(dev->opts.journal_dirfd, jname, 0);
+	}
+}
+
 void blkback_dev_disconnect(struct blkback_dev *dev)
 {
 	if (!dev->queues)
@@ -250,9 +281,32 @@ void blkback_dev_disconnect(struct blkback_dev *dev)
 		if (dq->port)
 			hv_evtchn_unbind(dq->hv, dq->port);
 	}
+	journals_remove(dev);
 	free(dev->queues);
 	dev->queues = NULL;
 	dev->nr_queues = 0;
+}
+
+void blkback_dev_leave(struct blkback_dev *dev)
+{
+	dev->left = true;
+	if (!dev->queues)
+		return;
+	notify(dev, BLKBACK_DEV_RINGS_DOWN);
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		struct blkback_dev_queue *dq = &dev->queues[q];
+
+		if (dq->ring)
+			blkback_ring_quiesce(dq->ring);
+	}
+	/* Only now: what the rings answered is pushed, and the successor may bind. */
+	for (unsigned int q = 0; q < dev->nr_queues; q++) {
+		struct blkback_dev_queue *dq = &dev->queues[q];
+
+		if (dq->port)
+			hv_evtchn_unbind(dq->hv, dq->port);
+		dq->port = 0;
+	}
 }
 
 /* The ring references of one queue in dir: ring-ref (order 0, no ring-page-order) or ring-refN. */
@@ -276,42 +330,54 @@ static int read_refs(struct blkback_dev *dev, const char *dir, bool multi_ref, g
 	return 0;
 }
 
-/* Read one queue's keys, bind its port and attach its ring. */
-static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref)
+/* The directory of queue q's keys: the front's own, or its queue-<q> with more than one. */
+static void queue_dir(const struct blkback_dev *dev, unsigned int q, unsigned int nq, char *dir,
+		      size_t len)
 {
-	struct blkback_dev_queue *dq = &dev->queues[q];
-	grant_ref_t refs[1u << RING_ORDER_MAX];
-	struct blkback_ring_params p;
-	char dir[300], name[64], jname[80];
-	uint32_t remote;
+	if (nq > 1)
+		snprintf(dir, len, "%s/queue-%u", dev->xd.otherend, q);
+	else
+		snprintf(dir, len, "%s", dev->xd.otherend);
+}
+
+/* Read one queue's ring references and event channel into k. */
+static int read_queue_keys(struct blkback_dev *dev, unsigned int q, unsigned int nq, bool multi_ref,
+			   struct blkback_dev_keys *k)
+{
+	char dir[300];
 	int ret;
 
-	if (dev->nr_queues > 1)
-		snprintf(dir, sizeof(dir), "%s/queue-%u", dev->xd.otherend, q);
-	else
-		snprintf(dir, sizeof(dir), "%s", dev->xd.otherend);
-	ret = read_refs(dev, dir, multi_ref, refs);
+	queue_dir(dev, q, nq, dir, sizeof(dir));
+	ret = read_refs(dev, dir, multi_ref, k->refs);
 	if (ret)
 		return ret;
-	ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel", &remote);
-	if (ret) {
+	ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel", &k->remote);
+	if (ret)
 		dev_fatal(dev, ret, "reading %s/event-channel", dir);
-		return ret;
-	}
+	return ret;
+}
+
+/* Bind queue q's port and attach its ring, from the keys read by negotiate(). */
+static int connect_queue(struct blkback_dev *dev, unsigned int q)
+{
+	struct blkback_dev_queue *dq = &dev->queues[q];
+	const struct blkback_dev_keys *k = &dev->keys[q];
+	struct blkback_ring_params p;
+	char name[64], jname[80];
+	int ret;
+
 	dq->hv = dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, q) : dev->hv;
-	ret = hv_evtchn_bind(dq->hv, dev->xd.otherend_id, remote, &dq->port);
+	ret = hv_evtchn_bind(dq->hv, dev->xd.otherend_id, k->remote, &dq->port);
 	if (ret) {
 		dq->port = 0;
-		dev_fatal(dev, ret, "binding event channel %u", remote);
+		dev_fatal(dev, ret, "binding event channel %u", k->remote);
 		return ret;
 	}
 	snprintf(name, sizeof(name), "%s q%u", dev->name, q);
-	snprintf(jname, sizeof(jname), "%s-q%u.journal", dev->name, q);
-	for (char *c = jname; *c; c++) /* "vbd 3/51712" -> "vbd-3-51712" */
-		*c = *c == ' ' || *c == '/' ? '-' : *c;
+	journal_name(dev, q, jname, sizeof(jname));
 	p = (struct blkback_ring_params){
 		.frontend = dev->xd.otherend_id,
-		.refs = refs,
+		.refs = k->refs,
 		.order = dev->ring_order,
 		.port = dq->port,
 		.disk = &dev->disk,
@@ -329,7 +395,7 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 	ret = blkback_ring_attach(&dq->ring, dq->hv, &p);
 	if (ret) {
 		dq->ring = NULL;
-		dev_fatal(dev, ret, "mapping ring-ref %u (order %u)", refs[0], dev->ring_order);
+		dev_fatal(dev, ret, "mapping ring-ref %u (order %u)", k->refs[0], dev->ring_order);
 	}
 	return ret;
 }
@@ -337,6 +403,13 @@ static int connect_queue(struct blkback_dev *dev, unsigned int q, bool multi_ref
 /* protocol, multi-queue-num-queues, ring-page-order, feature-persistent of the front. */
 static int read_front_features(struct blkback_dev *dev, uint32_t *nq, bool *multi_ref)
 {
+	/*
+	 * A re-attach keeps what the front negotiated with the predecessor, whose limits may
+	 * have been higher than ours (another --max-queues or --max-ring-order): only the
+	 * protocol's bound those; ours apply from the next fresh connect.
+	 */
+	unsigned int max_queues = dev->resume ? BLKBACK_DEV_QUEUES_MAX : dev->opts.max_queues;
+	unsigned int max_order = dev->resume ? RING_ORDER_MAX : dev->opts.max_ring_order;
 	const char *dir = dev->xd.otherend;
 	char *proto, buf[40];
 	uint32_t v;
@@ -355,21 +428,20 @@ static int read_front_features(struct blkback_dev *dev, uint32_t *nq, bool *mult
 		return ret;
 	}
 	ret = read_opt_u32(dev->xd.xs, dir, "multi-queue-num-queues", 1, nq);
-	if (ret == 0 && (*nq == 0 || *nq > dev->opts.max_queues))
+	if (ret == 0 && (*nq == 0 || *nq > max_queues))
 		ret = -ENOSYS;
 	if (ret) {
-		dev_fatal(dev, ret, "bad multi-queue-num-queues (maximum %u)",
-			  dev->opts.max_queues);
+		dev_fatal(dev, ret, "bad multi-queue-num-queues (maximum %u)", max_queues);
 		return ret;
 	}
 	ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "ring-page-order", &v);
 	*multi_ref = ret == 0;
 	if (ret == -ENOENT)
 		v = 0, ret = 0;
-	if (ret == 0 && v > dev->opts.max_ring_order)
+	if (ret == 0 && v > max_order)
 		ret = -EINVAL;
 	if (ret) {
-		dev_fatal(dev, ret, "bad ring-page-order (maximum %u)", dev->opts.max_ring_order);
+		dev_fatal(dev, ret, "bad ring-page-order (maximum %u)", max_order);
 		return ret;
 	}
 	dev->ring_order = v;
@@ -399,15 +471,42 @@ static int connected_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 	return ret;
 }
 
-/* Negotiate with the front, attach every ring, write the disk's properties: Connected. */
-static int connect(struct blkback_dev *dev)
+static void keys_free(struct blkback_dev *dev)
+{
+	free(dev->keys);
+	dev->keys = NULL;
+	dev->nr_keys = 0;
+}
+
+/* Read what the front negotiated and every queue's keys (dev->keys): 0 or fatal reported. */
+static int negotiate(struct blkback_dev *dev)
 {
 	bool multi_ref;
 	uint32_t nq;
 	int ret = read_front_features(dev, &nq, &multi_ref);
 
+	keys_free(dev);
 	if (ret)
 		return ret;
+	dev->keys = calloc(nq, sizeof(*dev->keys));
+	if (!dev->keys) {
+		dev_fatal(dev, -ENOMEM, "allocating %u queues", nq);
+		return -ENOMEM;
+	}
+	dev->nr_keys = nq;
+	for (unsigned int q = 0; q < nq && !ret; q++)
+		ret = read_queue_keys(dev, q, nq, multi_ref, &dev->keys[q]);
+	if (ret)
+		keys_free(dev);
+	return ret;
+}
+
+/* Attach every ring of dev->keys, write the disk's properties (unless resuming): Connected. */
+static int attach_rings(struct blkback_dev *dev)
+{
+	unsigned int nq = dev->nr_keys;
+	int ret;
+
 	dev->queues = calloc(nq, sizeof(*dev->queues));
 	if (!dev->queues) {
 		dev_fatal(dev, -ENOMEM, "allocating %u queues", nq);
@@ -415,10 +514,11 @@ static int connect(struct blkback_dev *dev)
 	}
 	dev->nr_queues = nq;
 	for (unsigned int q = 0; q < nq; q++) {
-		ret = connect_queue(dev, q, multi_ref);
+		ret = connect_queue(dev, q);
 		if (ret)
 			return ret;
 	}
+	keys_free(dev);
 	/* Connected with rings nobody serves would hang the front: fail the device instead. */
 	ret = notify(dev, BLKBACK_DEV_RINGS_UP);
 	if (ret) {
@@ -438,6 +538,14 @@ static int connect(struct blkback_dev *dev)
 		 dev->persistent);
 	notify(dev, BLKBACK_DEV_STATE);
 	return 0;
+}
+
+/* Negotiate with the front, attach every ring, write the disk's properties: Connected. */
+static int connect(struct blkback_dev *dev)
+{
+	int ret = negotiate(dev);
+
+	return ret ? ret : attach_rings(dev);
 }
 
 /* ---- the state machine ---- */
@@ -519,24 +627,38 @@ static enum xenbus_state own_state(struct blkback_dev *dev)
 }
 
 /*
- * A device Connected at both ends that a predecessor served with journals: take its rings over
- * through the normal connect path, reading what was negotiated as at a first connect, with no
- * state change.  0, or nonzero when the restart rule must apply instead.
+ * Whether a predecessor left this device to be re-attached from its journals: our state
+ * Connected, and the front's Connected, or Initialised (it has published its rings and waits
+ * to read our Connected, which is already there; it has sent nothing yet, so its rings and the
+ * fresh journals agree).
+ */
+static bool reattachable(struct blkback_dev *dev)
+{
+	enum xenbus_state fstate;
+
+	return dev->opts.journal && dev->probed && dev->xd.state == XenbusStateConnected &&
+	       !xenbus_read_otherend_state(&dev->xd, &fstate) &&
+	       (fstate == XenbusStateConnected || fstate == XenbusStateInitialised);
+}
+
+/*
+ * Take over the rings of a reattachable device through the normal connect path (keys read by
+ * negotiate(), now or before), with no state change.  0, or nonzero when the restart rule must
+ * apply instead.
  */
 static int reattach(struct blkback_dev *dev)
 {
 	struct timespec t0, t1;
-	enum xenbus_state fstate;
 	int ret;
 
-	if (!dev->opts.journal || !dev->probed || dev->xd.state != XenbusStateConnected ||
-	    xenbus_read_otherend_state(&dev->xd, &fstate) || fstate != XenbusStateConnected)
-		return -EAGAIN;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dev->resume = true;
-	ret = connect(dev);
+	ret = dev->keys ? 0 : negotiate(dev);
+	if (!ret)
+		ret = attach_rings(dev);
 	dev->resume = false;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	keys_free(dev);
 	if (ret) {
 		blkback_dev_disconnect(dev);
 		dev->failed = false;
@@ -551,27 +673,65 @@ static int reattach(struct blkback_dev *dev)
 	return 0;
 }
 
-int blkback_dev_start(struct blkback_dev *dev)
+/* Read our stored state and probe; for a device to re-attach, read its keys in advance. */
+static void survey(struct blkback_dev *dev)
 {
 	enum xenbus_state own = own_state(dev);
-	bool restart = own != XenbusStateInitialising && own != XenbusStateInitWait;
-	int ret;
 
 	dev->xd.state = own;
-	ret = probe(dev);
-	if (restart && (ret || reattach(dev))) {
+	dev->restart = own != XenbusStateInitialising && own != XenbusStateInitWait;
+	dev->probe_err = dev->probed ? 0 : probe(dev);
+	dev->resume = true; /* negotiate within the limits the predecessor offered */
+	if (dev->restart && !dev->probe_err && reattachable(dev))
+		negotiate(dev);
+	dev->resume = false;
+}
+
+int blkback_dev_prepare(struct blkback_dev *dev, bool quiet)
+{
+	dev->quiet = quiet;
+	survey(dev);
+	dev->quiet = false;
+	return xenbus_watch_otherend(&dev->xd);
+}
+
+int blkback_dev_go(struct blkback_dev *dev, bool look_again)
+{
+	if (look_again && !dev->keys)
+		survey(dev);
+	if (dev->restart && (dev->probe_err || !dev->keys || reattach(dev))) {
 		/* A dead back end left this device: start over from Closed (see the man page). */
+		keys_free(dev);
 		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: found in state %s: restarting",
-			 dev->name, xenbus_state_name(own));
+			 dev->name, xenbus_state_name(dev->xd.state));
 		dev->restarting = true;
 		set_state(dev, XenbusStateClosed);
-	} else if (!restart && ret == 0) {
+	} else if (!dev->restart && dev->probe_err == 0) {
 		set_state(dev, XenbusStateInitWait);
 	}
-	ret = xenbus_watch_otherend(&dev->xd);
-	if (ret)
-		return ret;
+	dev->restart = false;
 	return blkback_dev_otherend_changed(dev);
+}
+
+int blkback_dev_take_back(struct blkback_dev *dev)
+{
+	bool connected = dev->queues != NULL;
+
+	if (!dev->left)
+		return 0;
+	blkback_dev_disconnect(dev); /* keeps the journals: left is still set */
+	dev->left = false;
+	if (!connected)
+		return 0;
+	survey(dev);
+	return blkback_dev_go(dev, false);
+}
+
+int blkback_dev_start(struct blkback_dev *dev)
+{
+	int ret = blkback_dev_prepare(dev, false);
+
+	return ret ? ret : blkback_dev_go(dev, false);
 }
 
 /*
@@ -637,6 +797,7 @@ void blkback_dev_destroy(struct blkback_dev *dev, bool close)
 {
 	if (!dev)
 		return;
+	keys_free(dev);
 	/* Left to a successor (or forgotten): answer what is in flight rather than leave it. */
 	dev->quiesce = !close;
 	blkback_dev_disconnect(dev);

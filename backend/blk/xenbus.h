@@ -37,6 +37,7 @@
 #include "backend/blk/blkback.h"
 #include "hv/hv.h"
 #include "hv/log.h"
+#include "ring/ring.h"
 #include "xenbus/xenbus.h"
 
 /* multi-queue-max-queues is bounded by this whatever the option says. */
@@ -84,6 +85,12 @@ struct blkback_dev_opts {
 	int journal_dirfd;
 };
 
+/* What the front wrote for one queue: read before its ring is attached (or taken over). */
+struct blkback_dev_keys {
+	grant_ref_t refs[1u << RING_ORDER_MAX]; /* ring-ref* */
+	uint32_t remote;			/* event-channel */
+};
+
 /* One queue of a connected device. */
 struct blkback_dev_queue {
 	struct blkback_ring *ring; /* attached ring (owned) */
@@ -105,6 +112,14 @@ struct blkback_dev {
 	bool restarting;		  /* restart rule: no connect until the front has reset */
 	bool resume;			  /* connecting from the journals of a predecessor */
 	bool quiesce;			  /* answer the I/O in flight at disconnect (hand-over) */
+	bool left;			  /* blkback_dev_leave: rings quiesced, ports unbound,
+					     journals kept for a successor */
+	bool restart;			  /* survey: our stored state was past InitWait */
+	int probe_err;			  /* survey: what the probe returned */
+	bool quiet;			  /* preparing a hand-over: failures are not reported */
+	int quiet_err;			  /* the failure seen while quiet, or 0 */
+	struct blkback_dev_keys *keys;	  /* negotiated keys read ahead of the attach, or NULL */
+	unsigned int nr_keys;		  /* queues in keys */
 	struct blkback_disk disk;	  /* the backing disk (open while probed) */
 	bool cdrom;			  /* device-type "cdrom": VDISK_CDROM */
 	bool removable;			  /* removable=1: VDISK_REMOVABLE */
@@ -130,6 +145,31 @@ int blkback_dev_create(struct blkback_dev **devp, struct xs_handle *xs, struct h
  * from xenstore (the watch could not be set).
  */
 int blkback_dev_start(struct blkback_dev *dev);
+
+/*
+ * blkback_dev_start in two steps, for a hand-over (pvio-blkback --takeover).  prepare reads our
+ * stored state, probes (opens the disk), reads ahead every key a re-attach needs for a device
+ * left Connected, and watches the front's state.  quiet: nothing a front can see changes, a
+ * failure (a disk that does not open, a key that does not parse) is only logged and kept in
+ * quiet_err, for the caller to refuse the hand-over (the predecessor serves on).  go then
+ * acts as blkback_dev_start would (re-attach, restart rule, InitWait); look_again: read our
+ * state again first when nothing was read ahead (the predecessor may have moved on since).
+ * Return as blkback_dev_start.
+ */
+int blkback_dev_prepare(struct blkback_dev *dev, bool quiet);
+int blkback_dev_go(struct blkback_dev *dev, bool look_again);
+
+/*
+ * Leave a device to a successor: take no new request, answer what is in flight, push the
+ * responses, unbind the ports (so the successor can bind them), keep the rings mapped and the
+ * journals in place.  Nothing is written to xenstore.
+ */
+void blkback_dev_leave(struct blkback_dev *dev);
+/*
+ * The successor did not take over after blkback_dev_leave: serve the device again, re-attaching
+ * from the journals (what the successor may have done is in them).  As blkback_dev_start.
+ */
+int blkback_dev_take_back(struct blkback_dev *dev);
 
 /*
  * The back-end directory changed: probe again if still waiting for `params`.  1 when the

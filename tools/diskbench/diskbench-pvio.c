@@ -54,6 +54,9 @@ struct pvio_env {
 	const char *file;		/* the backing file, lent to the driver domain's uid */
 	struct stat owner;		/* its owner before, put back at the end */
 	bool lent;			/* file's owner was changed */
+	const char *jdir;		/* pvio-blkback's --journal-dir, or NULL */
+	bool takeover;			/* the next pvio-blkback starts with --takeover */
+	domid_t dd;			/* the driver domain */
 };
 
 static void guest_done(void *arg, int result)
@@ -249,7 +252,7 @@ static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_
 			 const char *abs)
 {
 	char path[PATH_MAX], poll_us[16], storage[PATH_MAX];
-	char *argv[8];
+	char *argv[12];
 	unsigned int n = 0;
 	int ret;
 
@@ -266,6 +269,12 @@ static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_
 		argv[n++] = "--poll-us";
 		argv[n++] = poll_us;
 	}
+	if (env->jdir) {
+		argv[n++] = "--journal-dir";
+		argv[n++] = (char *)env->jdir;
+	}
+	if (env->takeover)
+		argv[n++] = "--takeover";
 	argv[n] = NULL;
 	ret = embed_domain_spawn(env->e, dd, argv, &env->blkback);
 	return ret < 0 ? db_err(path, ret) : 0;
@@ -277,7 +286,7 @@ static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_
  */
 static int dd_create(struct pvio_env *env, const char *abs, domid_t *dd)
 {
-	const char *binds[] = { abs, NULL };
+	const char *binds[] = { abs, env->jdir, NULL };
 	uid_t uid;
 	int ret;
 
@@ -286,6 +295,8 @@ static int dd_create(struct pvio_env *env, const char *abs, domid_t *dd)
 	if (ret < 0)
 		return ret;
 	uid = embed_domain_uid(env->e, *dd);
+	if (env->jdir && chown(env->jdir, uid, (gid_t)-1) < 0)
+		return -errno;
 	if (stat(abs, &env->owner) < 0)
 		return -errno;
 	if (env->owner.st_uid == uid)
@@ -313,6 +324,7 @@ static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs
 		ret = embed_domain_create(env->e, "diskbench-guest", &guest);
 	if (ret < 0)
 		return db_err("embed_domain_create", ret);
+	env->dd = dd;
 	ret = spawn_blkback(env, p, dd, abs);
 	if (ret < 0)
 		return ret;
@@ -439,6 +451,63 @@ int db_run_pvio(const struct db_params *p, struct db_result *res, struct db_pvio
 		collect_idle(&env, fds[0], idle);
 	close(fds[0]);
 out:
+	if (pvio_teardown(&env) < 0 && ret == 0)
+		ret = -ECHILD;
+	return ret;
+}
+
+/* db_pvio_ctl.restart: kill -9 pvio-blkback and start it again (it re-attaches). */
+static int ctl_restart(struct db_pvio_ctl *c)
+{
+	struct pvio_env *env = c->env;
+	char abs[PATH_MAX];
+
+	kill(env->blkback, SIGKILL);
+	reap(env->blkback, 0);
+	env->blkback = 0;
+	snprintf(abs, sizeof(abs), "%s", env->spec.back_extra[0].value);
+	return spawn_blkback(env, c->p, env->dd, abs);
+}
+
+/* db_pvio_ctl.takeover: start pvio-blkback --takeover; the old one must exit 0. */
+static int ctl_takeover(struct db_pvio_ctl *c)
+{
+	struct pvio_env *env = c->env;
+	pid_t old = env->blkback;
+	char abs[PATH_MAX];
+	int ret;
+
+	snprintf(abs, sizeof(abs), "%s", env->spec.back_extra[0].value);
+	env->takeover = true;
+	ret = spawn_blkback(env, c->p, env->dd, abs);
+	env->takeover = false;
+	if (ret < 0)
+		return ret;
+	return reap(old, 0) < 0 ? db_err("pvio-blkback (hand-over)", -ECHILD) : 0;
+}
+
+int db_run_pvio_ctl(const struct db_params *p, const char *jdir, int (*guest)(void *), void *garg,
+		    int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg)
+{
+	struct pvio_env env = { .jdir = jdir };
+	struct db_pvio_ctl c = {
+		.p = p, .env = &env, .restart = ctl_restart, .takeover = ctl_takeover
+	};
+	struct xenbus_kv kv[2];
+	char abs[PATH_MAX];
+	int ret;
+
+	if (!realpath(p->file, abs))
+		return db_err(p->file, -errno);
+	ret = pvio_setup(&env, p, abs, kv);
+	if (ret == 0)
+		ret = embed_domain_fork(env.e, env.spec.frontend_id, guest, garg, &env.guest);
+	if (ret == 0) {
+		c.guest = env.guest;
+		ret = dom0(&c, arg);
+	} else {
+		db_err("embed_domain_fork", ret);
+	}
 	if (pvio_teardown(&env) < 0 && ret == 0)
 		ret = -ECHILD;
 	return ret;

@@ -53,6 +53,7 @@ struct db_params {
 	bool copy;		 /* guest buffers from malloc (copied), not blkfront_buf_alloc */
 	bool no_fio;		 /* skip the fio baseline */
 	bool verbose;		 /* -v: the daemons' messages too */
+	unsigned int restarts;	 /* rounds of each restart figure (0: none) */
 };
 
 /* One measured workload. */
@@ -151,5 +152,33 @@ int db_run_aio_threads(const struct db_params *p, unsigned int n, struct db_resu
 int db_file_direct(const char *path);
 /* fio with libaio: -ENOENT if fio is not installed. */
 int db_run_fio(const struct db_params *p, bool direct, struct db_result *res);
+
+/*
+ * The restart figures (diskbench-restart.c): the pvio run's environment with pvio-blkback
+ * --journal-dir jdir, guest(garg) forked in the guest domain, then dom0(c, arg) in this
+ * process, which may replace the daemon through c.
+ */
+struct db_pvio_ctl {
+	const struct db_params *p;		/* the parameters */
+	void *env;				/* diskbench-pvio.c's */
+	pid_t guest;				/* the guest's process */
+	int (*restart)(struct db_pvio_ctl *c);	/* kill -9 pvio-blkback, start another */
+	int (*takeover)(struct db_pvio_ctl *c); /* start pvio-blkback --takeover, reap the old */
+};
+int db_run_pvio_ctl(const struct db_params *p, const char *jdir, int (*guest)(void *), void *garg,
+		    int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg);
+
+/* What db_run_restart measured, in us; n: rounds (0: not measured). */
+#define DB_RESTART_ROUNDS_MAX 1000u
+struct db_restart {
+	unsigned int n;				     /* rounds of each */
+	uint64_t attach_us[DB_RESTART_ROUNDS_MAX];   /* blkfront_open to Connected */
+	uint64_t restart_us[DB_RESTART_ROUNDS_MAX];  /* the guest's pause, kill -9 + restart */
+	uint64_t handover_us[DB_RESTART_ROUNDS_MAX]; /* the same, pvio-blkback --takeover */
+	uint64_t baseline_us[DB_RESTART_ROUNDS_MAX]; /* the same window, nothing replaced */
+	uint64_t errors;			     /* writes the guest saw fail */
+};
+/* n rounds of each under a stream of 4 KiB writes at depth 16; 0 or a negative errno. */
+int db_run_restart(const struct db_params *p, unsigned int n, struct db_restart *out);
 
 #endif
