@@ -35,17 +35,16 @@ start_xen() {
 }
 
 # As the README's "Running on Xen" says: a system user in group disk (the loop devices'), its
-# statistics directory, the device nodes as its storage.
+# statistics and journal directories, the device nodes as its storage.
 start_pvio_blkback() {
 	id pvio-blkback >/dev/null 2>&1 ||
 		useradd --system --no-create-home --gid disk --shell /usr/sbin/nologin pvio-blkback ||
 		echo "dom0: useradd pvio-blkback failed"
 	install -d -o pvio-blkback "$PVIO_STATS"
+	install -d -m 700 -o pvio-blkback "$PVIO_JOURNALS"
 	# What udev's rules would do (there is no udev here): the disk group opens the loop devices.
 	chgrp disk /dev/loop[0-9]* && chmod g+rw /dev/loop[0-9]* || echo "dom0: loop devices' group"
-	pvio-blkback -v --kinds vbd --user pvio-blkback --storage /dev --stats-dir "$PVIO_STATS" \
-		>"$PVIO_LOG" 2>&1 &
-	echo $! >/run/pvio-blkback.pid
+	pvio_blkback_run
 }
 
 run_scenario() { # name limit-seconds

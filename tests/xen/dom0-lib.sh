@@ -1,6 +1,7 @@
 # Helpers for the scenarios that run in the test dom0 (sourced, bash).
 PVIO_STATS=/run/pvio-blkback
 PVIO_LOG=/var/log/pvio-blkback.log
+PVIO_JOURNALS=/var/lib/pvio-blkback
 CONSOLES=/var/log/xen/console
 failures=0
 
@@ -82,6 +83,14 @@ make_disk() { # file MiB signature loop-device
 	truncate -s "${2}M" "$1" &&
 		printf '%s' "$3" | dd of="$1" conv=notrunc status=none &&
 		losetup "$4" "$1"
+}
+
+# Start dom0's pvio-blkback, in a session of its own, its log appended to; xen/blk-restart
+# starts each successor the same way with --journal-dir.
+pvio_blkback_run() { # [option...]
+	setsid pvio-blkback -v --kinds vbd --user pvio-blkback --storage /dev \
+		--stats-dir "$PVIO_STATS" "$@" >>"$PVIO_LOG" 2>&1 &
+	echo $! >/run/pvio-blkback.pid
 }
 
 pvio_blkback_alive() { kill -0 "$(cat /run/pvio-blkback.pid)" 2>/dev/null; }

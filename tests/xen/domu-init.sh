@@ -2,7 +2,7 @@
 # /init of the test domU (busybox): Linux's own xen-blkfront against whatever dom0 runs as the
 # back-end, or pvio's front-ends, or pvio-blkback in a driver domain. Reports on its console
 # (read by dom0 from xenconsoled's log) as lines "PVIO-DOMU <key> <value>"; the mode comes from
-# the kernel command line (pvio=blk|xl|front|dd|ddguest).
+# the kernel command line (pvio=blk|xl|front|dd|ddguest|restart).
 export PATH=/usr/local/sbin:/sbin:/bin
 
 say() { echo "PVIO-DOMU $*"; }
@@ -224,12 +224,56 @@ mode_ddguest() {
 	done
 }
 
+# Seconds since boot in hundredths, for round times.
+now_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
+
+# xen/blk-restart's guest: rounds of 2 MiB written direct (64 KiB requests, then a flush) into
+# one of four slots of xvda, alternating two patterns, each read back direct and compared,
+# while dom0 kills and restarts the back-end; until dom0 writes STOP at 32 MiB. Then the
+# slots' expected md5 (dom0 compares its backing file), errors and the longest round.
+mode_restart() {
+	wait_dev xvda 120 || { say "FAIL xvda missing"; return; }
+	for p in 0 1; do dd if=/dev/urandom of=/tmp/pat$p bs=1M count=2 2>/dev/null; done
+	s0=$(md5 </tmp/pat0) s1=$(md5 </tmp/pat1)
+	i=0 errors=0 mismatches=0 max=0
+	say "restart-writing"
+	while [ $i -lt 100000 ]; do
+		[ "$(dd if=/dev/xvda bs=512 skip=65536 count=1 iflag=direct 2>/dev/null | head -c 4)" = STOP ] && break
+		slot=$((i % 4)) p=$(((i / 4) % 2))
+		t0=$(now_cs)
+		dd if=/tmp/pat$p of=/dev/xvda bs=64k seek=$((128 + slot * 32)) oflag=direct conv=fsync \
+			2>/tmp/dd.err || { errors=$((errors + 1)); say "write-error $i $(tail -n1 /tmp/dd.err)"; }
+		got=$(dd if=/dev/xvda bs=64k skip=$((128 + slot * 32)) count=32 iflag=direct 2>/dev/null | md5)
+		[ "$p" = 0 ] && want=$s0 || want=$s1
+		[ "$got" = "$want" ] || { mismatches=$((mismatches + 1)); say "mismatch $i"; }
+		dt=$(($(now_cs) - t0))
+		[ $dt -gt $max ] && max=$dt
+		i=$((i + 1))
+		say "round $i $dt"
+	done
+	: >/tmp/expect
+	for slot in 0 1 2 3; do # the pattern of each slot's last round
+		last=$(((i - 1 - slot) / 4 * 4 + slot))
+		cat /tmp/pat$(((last / 4) % 2)) >>/tmp/expect
+	done
+	say "rounds $i"
+	say "expect-md5 $(md5 </tmp/expect)"
+	say "slots-md5 $(dd if=/dev/xvda bs=64k skip=128 count=128 iflag=direct 2>/dev/null | md5)"
+	say "write-errors $errors"
+	say "mismatches $mismatches"
+	say "round-max-cs $max"
+	dmesg | grep -i -E 'i/o error|blk_update|buffer i/o|xvda.*(error|fail)|blkfront.*(error|fail|clos)' >/tmp/errs
+	say "dmesg-errors $(wc -l </tmp/errs)"
+	sed 's/^/PVIO-DOMU dmesg: /' /tmp/errs
+}
+
 case $mode in
 blk) mode_blk ;;
 xl) mode_xl ;;
 front) mode_front ;;
 dd) mode_dd ;;
 ddguest) mode_ddguest ;;
+restart) mode_restart ;;
 *) say "FAIL unknown mode '$mode'" ;;
 esac
 say DONE
