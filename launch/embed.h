@@ -141,6 +141,11 @@ struct embed_exec_opts {
 	const int *fds;	     /* descriptors the child keeps across exec (its /dev/fuse ones) */
 	unsigned int n_fds;  /* how many */
 	bool keep_stdin;     /* stdin inherited, not /dev/null */
+	bool new_session;    /* a session of its own: not under the caller's controlling terminal,
+				whose /dev/tty it would otherwise open */
+	const int *stdio;    /* its stdin, stdout and stderr (3 fds, -1: the caller's), or NULL */
+	bool ctty;	     /* with new_session: the first terminal of its stdio becomes its
+				controlling terminal (a pty pvio exec relays) */
 };
 
 /*
