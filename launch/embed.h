@@ -89,6 +89,8 @@ struct embed_domain_opts {
 			    before (only for debugging; nothing then stops it from reaching dom0) */
 	uint64_t memory; /* its processes' memory limit in bytes, or 0 (launch/cgroup.h) */
 	uint32_t pids;	 /* how many processes it may have, or 0 */
+	bool no_tap;	 /* no /dev/net/tun of its own: it makes no TAP, and keeps no capability
+			    at all, even over its own namespaces (launch/sandbox.c) */
 };
 
 /*
