@@ -46,7 +46,7 @@ static void print_rdev(const char *what, int fd)
 static int probe(void)
 {
 	struct winsize ws = { 0 };
-	char line[128], name[8], c = 'x';
+	char line[128], name[16], c = 'x';
 	int fd;
 
 	for (int i = 0; i < 3; i++) {
