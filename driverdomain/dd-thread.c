@@ -145,6 +145,13 @@ static void ring_add(struct dd_thread *t, struct dd_ring *r)
 
 static void ring_del(struct dd_thread *t, struct dd_ring *r)
 {
+	/*
+	 * A late EOI still holding its ports masked ends here: on Xen the mask outlives the ring,
+	 * and a ring attached again (a reconnect, another thread) would never hear its port.
+	 */
+	if (r->masked || r->unmask_at)
+		ring_unmask(t, r);
+	r->masked = false;
 	if (r->ready)
 		TAILQ_REMOVE(&t->ready, r, link);
 	r->ready = false;

@@ -29,6 +29,7 @@ static const char *const usage_text =
     "      --max-queues N   multi-queue-max-queues (default: online CPUs, at most 16)\n"
     "      --no-split       do not offer feature-split-event-channels\n"
     "      --stats-dir DIR  write per-vif statistics files into DIR\n"
+    "      --bridge NAME    a bridge vifs may join (repeat for more; none: no bridge)\n"
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
     "      --allow-root     on Xen, serve as root without --user\n"
     "      --no-sandbox     keep uid, capabilities and every system call (debugging)\n"
@@ -40,7 +41,8 @@ enum {
 	OPT_STATS,
 	OPT_USER,
 	OPT_ALLOW_ROOT,
-	OPT_NO_SANDBOX
+	OPT_NO_SANDBOX,
+	OPT_BRIDGE
 };
 
 static const struct option long_opts[] = {
@@ -52,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+	{ "bridge", required_argument, NULL, OPT_BRIDGE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -291,6 +294,10 @@ static int setup(struct nbd *b)
 	return 0;
 }
 
+/* The bridges of --bridge, NULL-terminated; one more than the helper takes, for its message. */
+static const char *bridges[TH_BRIDGES_MAX + 2];
+static unsigned int n_bridges;
+
 static int parse_args(struct nbd *b, struct dd_sandbox *sb, int argc, char **argv, int *verbose)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -333,6 +340,10 @@ static int parse_args(struct nbd *b, struct dd_sandbox *sb, int argc, char **arg
 		case OPT_NO_SANDBOX:
 			sb->off = true;
 			break;
+		case OPT_BRIDGE:
+			if (n_bridges <= TH_BRIDGES_MAX)
+				bridges[n_bridges++] = optarg;
+			break;
 		default:
 			fputs(usage_text, stderr);
 			return -1;
@@ -351,7 +362,7 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&b.devices);
 	if (parse_args(&b, &sb, argc, argv, &verbose))
 		return 2;
-	if (dd_taphelper_start(&sb)) /* TAPs come from the helper from now on */
+	if (dd_taphelper_start(&sb, bridges)) /* TAPs come from the helper from now on */
 		return 1;
 	b.log = pvio_log_stderr(verbose > 1 ? PVIO_LOG_DEBUG
 				: verbose   ? PVIO_LOG_INFO

@@ -54,6 +54,92 @@ static bool vif_name_ok(const char *name)
 	return !strcmp(canon, name);
 }
 
+/*
+ * What the helper may act on, set before it serves: the bridges it was started with, and the
+ * TAPs it made itself.  A TAP is known by name and ifindex: the kernel destroys a TAP with its
+ * last queue, and one made again under the same name by anyone else gets another ifindex.
+ */
+static struct {
+	char bridges[TH_BRIDGES_MAX][IFNAMSIZ]; /* the allowlist (dd_taphelper_start) */
+	unsigned int n_bridges;			/* how many */
+	struct {
+		char name[IFNAMSIZ]; /* vif<domid>.<devid> */
+		unsigned int index;  /* its ifindex when the helper made it */
+	} taps[TH_TAPS_MAX];	     /* the TAPs the helper made, some perhaps gone since */
+	unsigned int n_taps;	     /* how many entries are in use */
+} th;
+
+/* The entry of name in th.taps, or -1. */
+static int th_tap_find(const char *name)
+{
+	for (unsigned int i = 0; i < th.n_taps; i++) {
+		if (!strcmp(th.taps[i].name, name))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* name is a TAP the helper made and still the same interface: 0, or -EPERM. */
+static int th_tap_mine(const char *name)
+{
+	int i = th_tap_find(name);
+	unsigned int index = if_nametoindex(name);
+
+	return i >= 0 && index && th.taps[i].index == index ? 0 : -EPERM;
+}
+
+/* Remember the TAP name just made (its entry reused, or a gone one's): 0 or -ENOSPC. */
+static int th_tap_add(const char *name)
+{
+	unsigned int index = if_nametoindex(name);
+	int i = th_tap_find(name);
+
+	for (unsigned int j = 0; i < 0 && j < th.n_taps; j++) {
+		if (if_nametoindex(th.taps[j].name) != th.taps[j].index)
+			i = (int)j;
+	}
+	if (i < 0 && th.n_taps < TH_TAPS_MAX)
+		i = (int)th.n_taps++;
+	if (i < 0 || !index)
+		return i < 0 ? -ENOSPC : -ENODEV;
+	snprintf(th.taps[i].name, IFNAMSIZ, "%s", name);
+	th.taps[i].index = index;
+	return 0;
+}
+
+/*
+ * Queues of name: of the helper's own TAP, or of a new one it makes (a name taken by an
+ * interface it did not make is refused).  Between the look and the making only a process with
+ * CAP_NET_ADMIN over the namespace could take the name: not the daemon, the helper's client.
+ */
+static int th_open(const char *name, unsigned int nqueues, int *fds)
+{
+	bool fresh = !if_nametoindex(name);
+	int ret;
+
+	if (!fresh && th_tap_mine(name))
+		return -EPERM;
+	ret = netback_tap_open(name, nqueues, fds);
+	if (ret || !fresh)
+		return ret;
+	ret = th_tap_add(name);
+	if (ret) {
+		for (unsigned int i = 0; i < nqueues; i++)
+			close(fds[i]);
+	}
+	return ret;
+}
+
+/* bridge is one of those the helper was started with. */
+static bool th_bridge_allowed(const char *bridge)
+{
+	for (unsigned int i = 0; i < th.n_bridges; i++) {
+		if (!strcmp(th.bridges[i], bridge))
+			return true;
+	}
+	return false;
+}
+
 /* Carry out rq, whose every field is untrusted: 0 or a negative errno; fds for TH_OPEN. */
 static int th_do(const struct th_req *rq, int *fds, unsigned int *nfds)
 {
@@ -66,14 +152,16 @@ static int th_do(const struct th_req *rq, int *fds, unsigned int *nfds)
 		if (rq->nqueues < 1 || rq->nqueues > NETBACK_DEV_QUEUES_MAX)
 			return -EINVAL;
 		*nfds = rq->nqueues;
-		return netback_tap_open(rq->name, rq->nqueues, fds);
+		return th_open(rq->name, rq->nqueues, fds);
 	case TH_UP:
-		return netback_tap_up(rq->name);
+		return th_tap_mine(rq->name) ?: netback_tap_up(rq->name);
 	case TH_BRIDGE:
 		/* The kernel refuses SIOCBRADDIF on what is not a bridge. */
 		blen = field_len(rq->bridge);
 		if (blen <= 0)
 			return -EINVAL;
+		if (!th_bridge_allowed(rq->bridge) || th_tap_mine(rq->name))
+			return -EPERM;
 		if (!if_nametoindex(rq->bridge))
 			return -ENODEV;
 		return netback_tap_bridge(rq->name, rq->bridge);
@@ -263,7 +351,7 @@ static int th_call(void *arg, enum th_op op, const char *name, const char *bridg
 	return th_recv(sock, fds, nfds);
 }
 
-static int th_open(void *arg, const char *name, unsigned int nqueues, int *fds)
+static int th_ask_open(void *arg, const char *name, unsigned int nqueues, int *fds)
 {
 	return th_call(arg, TH_OPEN, name, NULL, nqueues, fds);
 }
@@ -281,7 +369,7 @@ static int th_bridge(void *arg, const char *name, const char *bridge)
 /* Fork the helper and wait for it to say it is sandboxed: 0, or -1 with the reason printed. */
 static int th_start(const struct dd_sandbox *s)
 {
-	static struct netback_tap_ops ops = { th_open, th_up, th_bridge, NULL };
+	static struct netback_tap_ops ops = { th_ask_open, th_up, th_bridge, NULL };
 	pid_t parent = getpid(), pid;
 	int sv[2], ret;
 
@@ -306,8 +394,18 @@ static int th_start(const struct dd_sandbox *s)
 	return 0;
 }
 
-int dd_taphelper_start(struct dd_sandbox *s)
+int dd_taphelper_start(struct dd_sandbox *s, const char *const *bridges)
 {
+	for (th.n_bridges = 0; bridges && bridges[th.n_bridges]; th.n_bridges++) {
+		const char *b = bridges[th.n_bridges];
+
+		if (th.n_bridges == TH_BRIDGES_MAX || !b[0] || strlen(b) >= IFNAMSIZ) {
+			fprintf(stderr, "%s: --bridge %s: at most %u names of 1 to %u characters\n",
+				s->prog, b, TH_BRIDGES_MAX, IFNAMSIZ - 1);
+			return -1;
+		}
+		strcpy(th.bridges[th.n_bridges], b);
+	}
 	if (s->off)
 		return 0;
 	if (th_start(s))

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,6 +101,8 @@ struct embed_child {
 	const int *fds;	      /* more descriptors kept across exec, or NULL */
 	unsigned int n_fds;   /* how many */
 	bool keep_stdin;      /* stdin inherited rather than /dev/null */
+	const int *stdio;     /* 3 fds for its stdin, stdout, stderr (-1: inherited), or NULL */
+	bool ctty;	      /* after setsid: stdio's first terminal is its controlling one */
 };
 
 static void embed_msleep(unsigned int ms)
@@ -141,6 +144,23 @@ static void embed_child_close_tokens(struct embed *e, int keep)
 	}
 }
 
+/*
+ * In the child: stdio[i] (when given) as fd i, and with ctty the first terminal among them as
+ * the controlling terminal of the session the child has just made.
+ */
+static int embed_child_fds(const int *stdio, bool ctty)
+{
+	for (int i = 0; stdio && i < 3; i++) {
+		if (stdio[i] >= 0 && stdio[i] != i && dup2(stdio[i], i) < 0)
+			return -errno;
+	}
+	for (int i = 0; ctty && i < 3; i++) {
+		if (isatty(i))
+			return ioctl(i, TIOCSCTTY, 0) < 0 ? -errno : 0;
+	}
+	return 0;
+}
+
 /* In the child: stdin from /dev/null (unless kept), stdout and stderr to out if given. */
 static int embed_child_stdio(const char *out, bool keep_stdin)
 {
@@ -175,6 +195,9 @@ static int embed_child_setup(struct embed *e, const struct embed_child *c, pid_t
 		return -errno;
 	signal(SIGPIPE, SIG_DFL);
 	ret = embed_child_stdio(c->out, c->keep_stdin);
+	if (ret < 0)
+		return ret;
+	ret = embed_child_fds(c->stdio, c->new_session && c->ctty);
 	if (ret < 0)
 		return ret;
 	embed_child_close_tokens(e, c->token);
@@ -916,7 +939,7 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 		.domid = d->domid,
 		.uid_base = e->uid_base,
 		.xs_dir = xs_dir,
-		.tun_node = tun,
+		.tun_node = o->no_tap ? NULL : tun,
 		.die_with_parent = e->die_with_parent,
 		.keep_fd = -1,
 		.out_fd = -1,
@@ -1133,6 +1156,9 @@ int embed_exec(const struct embed_exec_opts *o, char *const argv[], pid_t *pid)
 		.fds = o->fds,
 		.n_fds = o->n_fds,
 		.keep_stdin = o->keep_stdin,
+		.new_session = o->new_session,
+		.stdio = o->stdio,
+		.ctty = o->ctty,
 	};
 	/* An embed of no daemons and no domains: the child is started as embed_domain_spawn's. */
 	struct embed *e;

@@ -89,6 +89,8 @@ struct embed_domain_opts {
 			    before (only for debugging; nothing then stops it from reaching dom0) */
 	uint64_t memory; /* its processes' memory limit in bytes, or 0 (launch/cgroup.h) */
 	uint32_t pids;	 /* how many processes it may have, or 0 */
+	bool no_tap;	 /* no /dev/net/tun of its own: it makes no TAP, and keeps no capability
+			    at all, even over its own namespaces (launch/sandbox.c) */
 };
 
 /*
@@ -141,6 +143,11 @@ struct embed_exec_opts {
 	const int *fds;	     /* descriptors the child keeps across exec (its /dev/fuse ones) */
 	unsigned int n_fds;  /* how many */
 	bool keep_stdin;     /* stdin inherited, not /dev/null */
+	bool new_session;    /* a session of its own: not under the caller's controlling terminal,
+				whose /dev/tty it would otherwise open */
+	const int *stdio;    /* its stdin, stdout and stderr (3 fds, -1: the caller's), or NULL */
+	bool ctty;	     /* with new_session: the first terminal of its stdio becomes its
+				controlling terminal (a pty pvio exec relays) */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,6 +33,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/netlink.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 
 #include <seccomp.h>
 #ifdef HAVE_VALGRIND_VALGRIND_H
@@ -144,8 +148,26 @@ static const char *const sandbox_allowed[] = {
 };
 /* clang-format on */
 
-/* The socket families a domain may open: netfront's TAP needs netlink and packet sockets. */
-static const int sandbox_families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET };
+/*
+ * The socket families a domain may open.  AF_NETLINK only as NETLINK_ROUTE (sandbox_rules), what
+ * ip(8) needs for the domain's own interfaces: not nf_tables, audit, generic netlink and the
+ * rest of the kernel's netlink protocols.  No AF_PACKET: nothing in a domain reads raw frames.
+ */
+static const int sandbox_families[] = { AF_UNIX, AF_INET, AF_INET6 };
+
+/*
+ * The capabilities a domain keeps, over its own namespaces only, when it may make TAPs (a
+ * /dev/net/tun of its own) or mount FUSE (--fuse): what pvio-netfront and pvio-netback need for
+ * their TAP and interfaces (NET_ADMIN; NET_RAW for ping), pvio-netfront's network namespace and
+ * pvio-blkfront's mount (SYS_ADMIN), a daemon's own privilege drop (SETPCAP, SETUID, SETGID) and
+ * root's usual file rights over the domain's own files.  Any other domain keeps none at all.
+ */
+#define SANDBOX_CAP(c) (1ull << (c))
+#define SANDBOX_CAPS_DEVICES                                                                       \
+	(SANDBOX_CAP(CAP_NET_ADMIN) | SANDBOX_CAP(CAP_NET_RAW) | SANDBOX_CAP(CAP_SYS_ADMIN) |      \
+	 SANDBOX_CAP(CAP_SETPCAP) | SANDBOX_CAP(CAP_SETUID) | SANDBOX_CAP(CAP_SETGID) |            \
+	 SANDBOX_CAP(CAP_CHOWN) | SANDBOX_CAP(CAP_DAC_OVERRIDE) | SANDBOX_CAP(CAP_FOWNER) |        \
+	 SANDBOX_CAP(CAP_KILL) | SANDBOX_CAP(CAP_NET_BIND_SERVICE))
 
 /*
  * clone's and unshare's flags a domain may not use: a nested user namespace would give its
@@ -195,6 +217,10 @@ static int sandbox_rules(scmp_filter_ctx ctx)
 	for (i = 0; ret == 0 && i < sizeof(sandbox_families) / sizeof(sandbox_families[0]); i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sandbox_families[i]));
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_NETLINK),
+				       SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)NETLINK_ROUTE));
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
 				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_UNIX));
@@ -297,9 +323,59 @@ static int sandbox_ids(void)
 	return 0;
 }
 
-/* No new privileges (no set-uid program gives any), and the filter. */
-static int sandbox_lock(void)
+/*
+ * Keep only the capabilities in keep (SANDBOX_CAP bits): the bounding set first, so that no
+ * execve gives back more; with none kept, root's exec gives none either (SECBIT_NOROOT).
+ */
+static int sandbox_caps(uint64_t keep)
 {
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	for (unsigned long cap = 0; cap < 64; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+			break; /* past the kernel's last capability */
+		if (!(keep & SANDBOX_CAP(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -errno;
+	}
+	if (!keep && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++)
+		data[i].permitted = data[i].effective = (uint32_t)(keep >> (32 * i));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+/* The capabilities the domain whose init's /proc directory nsdir is keeps (its CapBnd). */
+static int sandbox_caps_of(int nsdir, uint64_t *keep)
+{
+	char line[128];
+	int fd = openat(nsdir, "status", O_RDONLY | O_CLOEXEC), ret = -ENOENT;
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	while (ret < 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "CapBnd: %" SCNx64, keep) == 1)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The capabilities kept, no new privileges (no set-uid program gives any), and the filter. */
+static int sandbox_lock(uint64_t keep)
+{
+	int ret = sandbox_caps(keep);
+
+	if (ret < 0)
+		return ret;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return sandbox_seccomp();
@@ -357,8 +433,13 @@ int sandbox_join_pid(int nsdir, bool with_user)
 
 int sandbox_join(int nsdir, int parent_dir, bool in_user)
 {
-	int ret = sandbox_setns(nsdir, (in_user ? 0 : CLONE_NEWUSER) | CLONE_NEWNS | CLONE_NEWIPC |
-					   CLONE_NEWNET);
+	uint64_t keep = 0;
+	/* The init's capabilities, before its /proc closes to us: exactly what its process has. */
+	int ret = sandbox_caps_of(nsdir, &keep);
+
+	if (ret == 0)
+		ret = sandbox_setns(nsdir, (in_user ? 0 : CLONE_NEWUSER) | CLONE_NEWNS |
+					       CLONE_NEWIPC | CLONE_NEWNET);
 
 	if (ret == 0 && chdir("/") < 0)
 		ret = -errno;
@@ -367,7 +448,7 @@ int sandbox_join(int nsdir, int parent_dir, bool in_user)
 	/* After the ids: changing them clears the parent-death signal. */
 	if (ret == 0 && parent_dir != SANDBOX_NO_PARENT)
 		ret = sandbox_die_with(parent_dir);
-	return ret < 0 ? ret : sandbox_lock();
+	return ret < 0 ? ret : sandbox_lock(keep);
 }
 
 /* /proc/PID/<what> = "0 ID 1", the one id the domain has. */
@@ -874,7 +955,7 @@ static int sandbox_isolate(const struct sandbox_opts *o, const char *tun,
 	if (ret == 0)
 		ret = sandbox_view(binds, *n);
 	if (ret == 0)
-		ret = sandbox_lock();
+		ret = sandbox_lock(tun[0] || o->fuse_fds ? SANDBOX_CAPS_DEVICES : 0);
 	return ret;
 }
 

@@ -225,7 +225,6 @@ static void socket_work(void)
 	works("socket(AF_INET)", fd_ok(socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
 	works("socket(AF_INET6)", fd_ok(socket(AF_INET6, SOCK_STREAM, 0)) >= 0);
 	works("socket(AF_NETLINK)", fd_ok(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)) >= 0);
-	works("socket(AF_PACKET)", fd_ok(socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))) >= 0);
 }
 
 static void wait_work(void)

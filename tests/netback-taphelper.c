@@ -107,7 +107,7 @@ static int refuses_shapes(int sock)
 	T_CHECK(refused(sock, &rq, sizeof(rq), -EINVAL, "op 99") == 0, "op 99");
 	rq.op = TH_BRIDGE;
 	strcpy(rq.bridge, "nosuchbr");
-	T_CHECK(refused(sock, &rq, sizeof(rq), -ENODEV, "no bridge") == 0, "no such bridge");
+	T_CHECK(refused(sock, &rq, sizeof(rq), -EPERM, "no bridge") == 0, "no such bridge");
 	memset(rq.bridge, 'b', sizeof(rq.bridge));
 	T_CHECK(refused(sock, &rq, sizeof(rq), -EINVAL, "bridge") == 0, "bridge without NUL");
 	return 0;
@@ -122,6 +122,43 @@ static int is_queue_of(int fd, const char *name)
 	T_CHECK(!strcmp(ifr.ifr_name, name) && (ifr.ifr_flags & IFF_MULTI_QUEUE) &&
 		    (fcntl(fd, F_GETFL) & O_NONBLOCK),
 		"fd %d: %s, flags %#x", fd, ifr.ifr_name, ifr.ifr_flags);
+	return 0;
+}
+
+/*
+ * A TAP the helper did not make (outside, made before it started): no queue of it, not up, not
+ * on a bridge; nor vif1.0's ops on it once it is gone and made again by someone else.
+ */
+static int refuses_foreign(int sock)
+{
+	struct th_req rq = { .op = TH_OPEN, .nqueues = 1, .name = "vif7.0" };
+
+	T_CHECK(refused(sock, &rq, sizeof(rq), -EPERM, "open vif7.0") == 0,
+		"a queue of a TAP the helper did not make");
+	rq.op = TH_UP;
+	T_CHECK(refused(sock, &rq, sizeof(rq), -EPERM, "up vif7.0") == 0,
+		"up on a TAP the helper did not make");
+	rq.op = TH_BRIDGE;
+	strcpy(rq.bridge, "tbr0");
+	T_CHECK(refused(sock, &rq, sizeof(rq), -EPERM, "bridge vif7.0") == 0,
+		"a TAP the helper did not make on a bridge");
+	return 0;
+}
+
+/*
+ * vif1.0, the helper's until its last queue closed, made again outside (by this process, not
+ * through the helper): not the helper's any more, though its name is.
+ */
+static int refuses_remade(int sock)
+{
+	struct th_req rq = { .op = TH_UP, .name = "vif1.0" };
+	int fd;
+
+	netback_tap_set_ops(NULL);
+	T_CHECK(netback_tap_open("vif1.0", 1, &fd) == 0, "vif1.0 made again outside");
+	T_CHECK(refused(sock, &rq, sizeof(rq), -EPERM, "up vif1.0") == 0,
+		"up on a TAP of the helper's name made by someone else");
+	close(fd);
 	return 0;
 }
 
@@ -141,9 +178,10 @@ static int serves(int sock)
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	T_CHECK(s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP), "up");
 	T_CHECK(netback_tap_bridge("vif1.0", "tbr0") == 0, "netback_tap_bridge");
-	T_CHECK(netback_tap_bridge("vif1.0", "lo") == -EOPNOTSUPP ||
-		    netback_tap_bridge("vif1.0", "lo") == -EINVAL,
-		"lo taken as a bridge");
+	/* Bridges outside the allowlist it was started with, existing or not, interfaces or not. */
+	T_CHECK(netback_tap_bridge("vif1.0", "lo") == -EPERM, "lo taken as a bridge");
+	T_CHECK(netback_tap_bridge("vif1.0", "tbr1") == -EPERM, "a bridge not allowed taken");
+	T_CHECK(netback_tap_bridge("vif1.0", "tbr2") == -ENODEV, "an allowed bridge not there");
 	close(s);
 	close(fd);
 	close(fds[0]);
@@ -153,8 +191,9 @@ static int serves(int sock)
 
 int main(void)
 {
+	static const char *const bridges[] = { "tbr0", "tbr2", NULL };
 	struct dd_sandbox sb = { .prog = "netback-taphelper" };
-	int rc, sock, status;
+	int rc, sock, status, outside;
 	struct stat st;
 	pid_t helper;
 
@@ -162,17 +201,24 @@ int main(void)
 	rc = nt_netns();
 	if (!rc)
 		rc = nt_bridge_add("tbr0");
+	if (!rc)
+		rc = nt_bridge_add("tbr1");
 	if (rc)
 		return rc;
+	/* A TAP of someone else's, before the helper: made by this process itself. */
+	T_CHECK(netback_tap_open("vif7.0", 1, &outside) == 0, "vif7.0 outside the helper");
 	/* The helper's socket is the lowest free descriptor at the start (socketpair's first). */
 	sock = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	T_CHECK(sock >= 0 && close(sock) == 0, "/dev/null");
-	T_CHECK(dd_taphelper_start(&sb) == 0, "dd_taphelper_start");
+	T_CHECK(dd_taphelper_start(&sb, bridges) == 0, "dd_taphelper_start");
 	T_CHECK(fstat(sock, &st) == 0 && S_ISSOCK(st.st_mode), "the helper's socket is not %d",
 		sock);
 	T_CHECK(refuses_shapes(sock) == 0, "malformed requests");
 	T_CHECK(refuses_names(sock) == 0, "bad names");
+	T_CHECK(refuses_foreign(sock) == 0, "a foreign TAP");
 	T_CHECK(serves(sock) == 0, "good requests after bad ones");
+	T_CHECK(refuses_remade(sock) == 0, "a TAP of the helper's name made again outside");
+	close(outside);
 	close(sock);
 	helper = wait(&status); /* the helper is this process's only child */
 	T_CHECK(helper > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,

@@ -227,13 +227,14 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-netback", "--max-queues", "2",  "--stats-dir", statsdir,
-			       NULL,	       NULL,	       NULL, NULL };
+	const char *argv[] = { "pvio-netback", "--max-queues", "2",	   "--stats-dir",
+			       statsdir,       "--bridge",     NBS_BRIDGE, NULL,
+			       NULL,	       NULL,	       NULL };
 	char prog[512];
 
 	(void)arg;
-	nbs_args(mode, &argv[5]);
-	argv[argv[5] ? argv[6] ? 7 : 6 : 5] = getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL;
+	nbs_args(mode, &argv[7]);
+	argv[argv[7] ? argv[8] ? 9 : 8 : 7] = getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL;
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
 	T_CHECK(tb_dd_enter(&env, "pvio-netback", prog, sizeof(prog)) == 0, "enter");
 	T_CHECK(tb_dd_run(&env, prog, argv) == 0, "daemon");

@@ -35,6 +35,7 @@ struct create_child {
 	const char *const *binds;    /* what the domain is given of the host's ([ro:|own:]PATH) */
 	bool shared;		     /* --shared: not isolated */
 	unsigned int fuse;	     /* --fuse: /dev/fuse descriptors handed to it */
+	bool no_tap;		     /* --no-tap: no /dev/net/tun, no capability */
 	char cgroup[64];	     /* its cgroups (--memory, --pids), or "" */
 	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
 };
@@ -79,7 +80,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 	struct sandbox_opts so = {
 		.domid = c->domid,
 		.xs_dir = xs_dir,
-		.tun_node = tun,
+		.tun_node = c->no_tap ? NULL : tun,
 		.binds = c->binds,
 		.argv = c->argv,
 		.keep_fd = c->token,
@@ -331,8 +332,8 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 }
 
 static const char create_usage[] =
-    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--fuse[=N]] [--memory SIZE]\n"
-    "                   [--pids N] NAME [--] CMD [ARG...]\n"
+    "usage: pvio create [-b [ro:|own:]PATH]... [--shared] [--fuse[=N]] [--no-tap]\n"
+    "                   [--memory SIZE] [--pids N] NAME [--] CMD [ARG...]\n"
     "Create domain NAME, run CMD in it in the background (output to <rundir>/NAME.log) and\n"
     "print its domid.  The domain lives as long as CMD; it has its own namespaces and uid and\n"
     "sees of the host only the system directories and what -b gives it:\n"
@@ -342,6 +343,8 @@ static const char create_usage[] =
     "                             (it can then act as dom0; for debugging)\n"
     "      --fuse[=N]             hand the domain N (1) /dev/fuse descriptors in\n"
     "                             $PVIO_FUSE_FDS, one per FUSE mount (pvio-blkfront)\n"
+    "      --no-tap               no /dev/net/tun of its own (no TAP); without --fuse\n"
+    "                             too, no capability at all even inside the domain\n"
     "      --memory SIZE          limit the domain's memory to SIZE bytes (k, M, G suffixes)\n"
     "      --pids N               let the domain have at most N processes\n"
     "  (limits need root or a delegated cgroup; without the controller the create fails)\n";
@@ -383,6 +386,7 @@ int pvio_cmd_create(int argc, char **argv)
 	static const struct option longopts[] = { { "bind", required_argument, NULL, 'b' },
 						  { "shared", no_argument, NULL, 's' },
 						  { "fuse", optional_argument, NULL, 'f' },
+						  { "no-tap", no_argument, NULL, 't' },
 						  { "memory", required_argument, NULL, 'm' },
 						  { "pids", required_argument, NULL, 'p' },
 						  { "help", no_argument, NULL, 'h' },
@@ -398,6 +402,10 @@ int pvio_cmd_create(int argc, char **argv)
 	while ((opt = pvio_getopt(argc, argv, "+hb:", longopts, create_usage)) != -1) {
 		if (opt == 's') {
 			c.shared = true;
+			continue;
+		}
+		if (opt == 't') {
+			c.no_tap = true;
 			continue;
 		}
 		if (opt == 'f') {

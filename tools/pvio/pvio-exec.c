@@ -27,6 +27,7 @@
 #include "launch/cgroup.h"
 #include "launch/embed.h"
 #include "launch/sandbox.h"
+#include "tools/pvio/exec-tty.h"
 
 /* What exec takes of the domain. */
 struct exec_domain {
@@ -147,16 +148,22 @@ static void exec_forward(int sig)
 	kill(exec_child, sig);
 }
 
-/* Wait for the child, passing on the signals a terminal sends; its exit status as ours. */
-static int exec_wait(pid_t child)
+/* Pass on to the child the signals a terminal sends. */
+static void exec_signals(pid_t child)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 	struct sigaction sa = { .sa_handler = exec_forward };
-	int status;
 
 	exec_child = child;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Wait for the child: its exit status as ours. */
+static int exec_wait(pid_t child)
+{
+	int status;
+
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR)
 			return pvio_err("wait", -errno);
@@ -169,7 +176,9 @@ static int exec_wait(pid_t child)
 static int exec_run(const struct pvio_env *env, const char *name, char *const *argv)
 {
 	struct exec_domain x = { .nsdir = -1, .pidfd = -1, .token = -1 };
-	struct embed_exec_opts o = { .keep_stdin = true };
+	/* A session of its own always: the caller's controlling terminal is the admin's. */
+	struct embed_exec_opts o = { .keep_stdin = true, .new_session = true, .ctty = true };
+	struct exec_tty tty;
 	domid_t domid;
 	pid_t child;
 	int ret;
@@ -192,10 +201,23 @@ static int exec_run(const struct pvio_env *env, const char *name, char *const *a
 	o.cgroup = x.cgroup[0] ? x.cgroup : NULL;
 	o.fds = x.fuse;
 	o.n_fds = x.n_fuse;
+	ret = exec_tty_open(&tty);
+	if (ret < 0) {
+		exec_domain_close(&x);
+		return pvio_err("pty", ret);
+	}
+	o.stdio = tty.stdio;
 	ret = embed_exec(&o, argv, &child);
 	exec_domain_close(&x);
-	if (ret < 0)
+	if (ret < 0) {
+		exec_tty_close(&tty);
 		return pvio_err(argv[0], ret == -ESRCH ? -ESRCH : ret);
+	}
+	exec_signals(child);
+	ret = exec_tty_relay(&tty, child);
+	exec_tty_close(&tty);
+	if (ret < 0)
+		pvio_err("pty relay", ret);
 	return exec_wait(child);
 }
 
@@ -203,8 +225,9 @@ static const char exec_usage[] =
     "usage: pvio exec NAME|DOMID [--] CMD [ARG...]\n"
     "Run CMD inside the running domain pvio create started, confined as its first process\n"
     "(namespaces, uid, no new privileges, seccomp filter, cgroups) with the domain's token and\n"
-    "xenstore socket, in the foreground: stdin, stdout and stderr are pvio's, and pvio exits\n"
-    "as CMD did.  CMD ends with the domain.\n";
+    "xenstore socket, in the foreground and a session of its own: stdin, stdout and stderr are\n"
+    "pvio's, but a terminal, for which CMD gets a pty pvio relays; pvio exits as CMD did.\n"
+    "CMD ends with the domain.\n";
 
 int pvio_cmd_exec(int argc, char **argv)
 {
