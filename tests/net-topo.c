@@ -325,8 +325,8 @@ static void prog_path(const char *name, char *buf, size_t len)
 static int netback_spawn(struct nto *t)
 {
 	char prog[PATH_MAX];
-	char *argv[16] = { prog, "--stats-dir", t->stats };
-	unsigned int n = 3;
+	char *argv[16] = { prog, "--stats-dir", t->stats, "--bridge", NTO_BRIDGE };
+	unsigned int n = 5;
 
 	prog_path("pvio-netback", prog, sizeof(prog));
 	for (unsigned int i = 0; i < t->nback_args; i++)

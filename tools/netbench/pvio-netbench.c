@@ -391,7 +391,7 @@ static pid_t pvio_make(struct embed *e, pid_t *netback, domid_t *guest, unsigned
 	const struct xenbus_kv mac[] = { { "mac", "00:16:3e:00:00:01" }, { "bridge", "br0" } };
 	char back[PATH_MAX], front[PATH_MAX];
 	char nq[16];
-	char *bargv[] = { back, "--max-queues", nq, NULL };
+	char *bargv[] = { back, "--max-queues", nq, "--bridge", "br0", NULL };
 	char *fargv[] = { front, "--queues", nq, NULL };
 	struct xenbus_device_spec spec;
 	domid_t dd, fe;
