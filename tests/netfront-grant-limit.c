@@ -16,7 +16,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,51 +23,12 @@
 #include "frontend/net/netfront.h"
 #include "hv/hv.h"
 #include "tests/blkback-env.h"
+#include "tests/grant-limit-wrap.h"
 #include "tests/net-test.h"
 #include "xenbus/toolstack.h"
 
 static struct tb_env env;
 static pid_t daemon_pid;
-
-/* In the guest only: the pages it shares, and the most it may. */
-static bool limited;
-static unsigned int shared, limit;
-
-int __real_hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
-			  void **addr, grant_ref_t *refs);
-int __wrap_hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
-			  void **addr, grant_ref_t *refs);
-int __wrap_hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
-			  void **addr, grant_ref_t *refs)
-{
-	int ret;
-
-	if (limited && shared + count > limit)
-		return -ENOSPC;
-	ret = __real_hv_grant_share(hv, peer, count, writable, addr, refs);
-	if (ret == 0 && limited)
-		shared += count;
-	return ret;
-}
-
-int __real_hv_grant_end(struct hv *hv, void *addr, unsigned int count);
-int __wrap_hv_grant_end(struct hv *hv, void *addr, unsigned int count);
-int __wrap_hv_grant_end(struct hv *hv, void *addr, unsigned int count)
-{
-	int ret = __real_hv_grant_end(hv, addr, count);
-
-	if (ret == 0 && limited)
-		shared -= count < shared ? count : shared;
-	return ret;
-}
-
-int __wrap_hv_grant_left(struct hv *hv, unsigned int *left);
-int __wrap_hv_grant_left(struct hv *hv, unsigned int *left)
-{
-	(void)hv;
-	*left = !limited ? UINT_MAX : limit > shared ? limit - shared : 0;
-	return 0;
-}
 
 /* Open with 4 queues wanted under a limit (0: none); the queues connected, or -errno. */
 static int try_open(struct xs_handle *xs, unsigned int lim)
@@ -77,14 +37,14 @@ static int try_open(struct xs_handle *xs, unsigned int lim)
 	struct netfront *nf;
 	int ret;
 
-	limited = lim != 0;
-	limit = lim;
-	shared = 0;
+	gl_limited = lim != 0;
+	gl_limit = lim;
+	gl_shared = 0;
 	ret = netfront_open(&nf, &o);
-	fprintf(stderr, "limit %u: netfront_open %d, %u grants shared\n", lim, ret, shared);
+	fprintf(stderr, "limit %u: netfront_open %d, %u grants shared\n", lim, ret, gl_shared);
 	if (ret)
 		return ret;
-	T_CHECK(shared <= lim || !limited, "%u shared over the limit %u", shared, lim);
+	T_CHECK(gl_shared <= lim || !gl_limited, "%u shared over the limit %u", gl_shared, lim);
 	ret = (int)netfront_queues(nf);
 	netfront_close(nf);
 	return ret;
