@@ -255,7 +255,6 @@ net_traffic() { # interface
 	# What the interface saw, for a transfer that failed.
 	say "eth0-counters $(grep eth0 /proc/net/dev | tr -s ' ')"
 	dmesg | grep -i netfront | tail -n 5 | while read -r l; do say "netfront-dmesg $l"; done
-	pkill -f 'sleep 600'
 }
 
 # Linux's xen-netfront against whatever dom0 runs; what it negotiated dom0 reads in xenstore.

@@ -115,7 +115,7 @@ timed() { # command...
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }
 
-mibs() { awk -v s="$1" 'BEGIN { if (s > 0) printf "%.1f", 8 / s; else print "-" }'; }
+mibs() { awk -v s="$1" 'BEGIN { if (s > 0) printf "%.2f", 8 / s; else print "-" }'; }
 
 # Pings both ways and 8 MiB of TCP each way, verified by md5 on the receiving side, with the
 # sender's rate in RATE[label-tx] (guest to dom0) and RATE[label-rx] (dom0 to guest).
