@@ -3,17 +3,16 @@
  * blkfront-grant-limit.c - the grant pool fits the grants the process may share (gntalloc's
  * `limit` on Xen, 1024 by default: less than the default pool and its ring).
  *
- * In the front-end's domain, hv_grant_share and hv_grant_end are wrapped to count the pages
- * shared and refuse with -ENOSPC past a limit, as gntalloc does, and hv_grant_left reports
- * what is left.  With 2 queues of 2 ring pages: an explicit pool_pages that cannot fit, and a
- * limit below one request per queue, fail blkfront_open with -ENOSPC and an error line naming
- * gntalloc's limit; under a limit of 600 the default pool shrinks (one info line says so) and
- * I/O works.
+ * In the front-end's domain, hv_grant_share and hv_grant_end are wrapped (tests/grant-limit-wrap.c)
+ * to count the pages shared and refuse with -ENOSPC past a limit, as gntalloc does, and
+ * hv_grant_left reports what is left.  With 2 queues of 2 ring pages: an explicit pool_pages that
+ * cannot fit, and a limit below one request per queue, fail blkfront_open with -ENOSPC and an error
+ * line naming gntalloc's limit; under a limit of 600 the default pool shrinks (one info line says
+ * so) and I/O works.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,53 +20,13 @@
 #include "frontend/blk/blkfront.h"
 #include "hv/hv.h"
 #include "tests/blk-fakeback.h"
+#include "tests/grant-limit-wrap.h"
 #include "tests/helpers.h"
 
 #define LEN (1u << 20)
 
-/* In the front-end's domain only: the pages it shares, and the most it may. */
-static bool limited;
-static unsigned int shared, limit;
 /* Log lines mentioning gntalloc, by level. */
 static unsigned int said_error, said_info;
-
-int __real_hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
-			  void **addr, grant_ref_t *refs);
-int __wrap_hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
-			  void **addr, grant_ref_t *refs);
-int __wrap_hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
-			  void **addr, grant_ref_t *refs)
-{
-	int ret;
-
-	if (limited && shared + count > limit) {
-		fprintf(stderr, "share %u refused: %u of %u shared\n", count, shared, limit);
-		return -ENOSPC;
-	}
-	ret = __real_hv_grant_share(hv, peer, count, writable, addr, refs);
-	if (ret == 0 && limited)
-		shared += count;
-	return ret;
-}
-
-int __real_hv_grant_end(struct hv *hv, void *addr, unsigned int count);
-int __wrap_hv_grant_end(struct hv *hv, void *addr, unsigned int count);
-int __wrap_hv_grant_end(struct hv *hv, void *addr, unsigned int count)
-{
-	int ret = __real_hv_grant_end(hv, addr, count);
-
-	if (ret == 0 && limited)
-		shared -= count < shared ? count : shared;
-	return ret;
-}
-
-int __wrap_hv_grant_left(struct hv *hv, unsigned int *left);
-int __wrap_hv_grant_left(struct hv *hv, unsigned int *left)
-{
-	(void)hv;
-	*left = !limited ? UINT_MAX : limit > shared ? limit - shared : 0;
-	return 0;
-}
 
 static void log_line(void *arg, enum blkfront_log_level level, const char *line)
 {
@@ -89,7 +48,7 @@ static int try_open(struct blkfront **bf, unsigned int pool, unsigned int room)
 				   .log = log_line,
 				   .log_level = BLKFRONT_LOG_INFO };
 
-	limit = shared + room;
+	gl_limit = gl_shared + room;
 	return blkfront_open(bf, &o);
 }
 
@@ -117,7 +76,7 @@ static int front(void *arg)
 	int ret;
 
 	(void)arg;
-	limited = true;
+	gl_limited = true;
 	ret = try_open(&bf, 400, 600);
 	T_CHECK(ret == -ENOSPC, "explicit pool of 400 under 600: %d", ret);
 	T_CHECK(said_error == 1, "%u error lines naming gntalloc", said_error);
@@ -127,7 +86,7 @@ static int front(void *arg)
 	ret = try_open(&bf, 0, 600);
 	T_CHECK(ret == 0, "default pool under 600: %s", strerror(-ret));
 	T_CHECK(said_info == 1, "%u info lines naming gntalloc", said_info);
-	T_CHECK(shared <= limit, "%u shared", shared);
+	T_CHECK(gl_shared <= gl_limit, "%u shared", gl_shared);
 	if (io(bf))
 		return T_FAIL;
 	blkfront_close(bf);

@@ -67,6 +67,7 @@ struct netfront {
 	uint8_t mac[6];	       /* from the toolstack */
 	bool vnet;	       /* frames carry a virtio-net header */
 	unsigned int offloads; /* NETFRONT_OFFLOAD_* negotiated */
+	bool fit_logged;       /* fit_queues said why it took fewer queues */
 	int broken;	       /* 0, or the error every call returns from now on */
 	uint64_t tx_packets, tx_bytes, tx_errors;
 };
@@ -191,6 +192,40 @@ static unsigned int queue_count(struct netfront *nf, unsigned int want)
 	return want < NETFRONT_QUEUES_MAX ? want : NETFRONT_QUEUES_MAX;
 }
 
+/* Grants one queue shares: its two rings and a page per slot each way. */
+#define NF_QUEUE_GRANTS (2u + 2u * NF_RING)
+
+/*
+ * Fit the queues into the grants this process may still share (gntalloc's `limit` on Xen,
+ * 1024 by default: one queue, not the two a 2-vCPU domU would take): fewer queues, or -ENOSPC
+ * when not even one fits.  A limit we cannot read leaves them as they are: sharing then fails
+ * with the kernel's own error.
+ */
+static int fit_queues(struct netfront *nf)
+{
+	unsigned int left, fit;
+
+	if (hv_grant_left(nf->hv, &left) < 0 || left / NF_QUEUE_GRANTS >= nf->nq)
+		return 0;
+	fit = left / NF_QUEUE_GRANTS;
+	if (!fit) {
+		fprintf(stderr,
+			"netfront: a queue shares %u grants, only %u are left under the grant "
+			"limit (gntalloc's limit on Xen)\n",
+			NF_QUEUE_GRANTS, left);
+		return -ENOSPC;
+	}
+	if (!nf->fit_logged)
+		fprintf(
+		    stderr,
+		    "netfront: %u queue(s), not %u: %u grants a queue must fit the %u left under "
+		    "the grant limit (gntalloc's limit on Xen)\n",
+		    fit, nf->nq, NF_QUEUE_GRANTS, left);
+	nf->fit_logged = true;
+	nf->nq = fit;
+	return 0;
+}
+
 /* At the back-end's InitWait: negotiate, grant every queue, write our keys and Connected. */
 static int talk_to_netback(struct netfront *nf)
 {
@@ -202,6 +237,9 @@ static int talk_to_netback(struct netfront *nf)
 		return -ENODEV;
 	nf->offloads = offloads(nf);
 	nf->nq = queue_count(nf, nf->want_q);
+	ret = fit_queues(nf);
+	if (ret)
+		return ret;
 	nf->q = calloc(nf->nq, sizeof(*nf->q));
 	if (!nf->q)
 		return -ENOMEM;
@@ -219,6 +257,19 @@ static int talk_to_netback(struct netfront *nf)
 	return ret;
 }
 
+/*
+ * An earlier front-end's clean close left us Closed, and the back-end Closed with us: say
+ * Initialising, on which Linux's netback and pvio-netback offer InitWait again.
+ */
+static int reopen_closed(struct netfront *nf)
+{
+	uint32_t own;
+
+	if (xenbus_read_u32(&nf->xd, XBT_NULL, "state", &own) || own != XenbusStateClosed)
+		return 0;
+	return xenbus_switch_state(&nf->xd, XenbusStateInitialising);
+}
+
 /* The first connection: the back-end's InitWait, our keys, its Connected. */
 static int handshake(struct netfront *nf, int timeout_ms)
 {
@@ -229,6 +280,8 @@ static int handshake(struct netfront *nf, int timeout_ms)
 		ret = xenbus_parse_mac(mac, nf->mac);
 		free(mac);
 	}
+	if (!ret)
+		ret = reopen_closed(nf);
 	if (!ret)
 		ret = xenbus_wait_otherend_state(&nf->xd, XenbusStateInitWait, timeout_ms, NULL);
 	if (!ret)

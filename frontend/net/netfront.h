@@ -4,7 +4,8 @@
  *
  * netfront_open finds the guest's device/vif/<devid> in xenstore, waits for the back-end's
  * InitWait, checks feature-rx-copy, takes min(opts.queues or the online CPUs, the back-end's
- * multi-queue-max-queues) queues, grants each one TX and one RX ring and a page per ring slot,
+ * multi-queue-max-queues) queues (fewer when their grants, 514 a queue, do not fit the grant
+ * limit: gntalloc's `limit` on Xen), grants each one TX and one RX ring and a page per ring slot,
  * binds an event channel per queue, writes its keys as Linux xen-netfront does (queue-N/ and
  * multi-queue-num-queues when more than one; request-rx-copy, feature-rx-notify, feature-sg,
  * feature-no-csum-offload) and switches to Connected, then waits for the back-end's Connected.

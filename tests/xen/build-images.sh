@@ -22,13 +22,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 # Modules with their dependencies, resolved by modprobe against the extracted kernel.
-dom0_modules="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback loop"
-# The domU also runs pvio's front-ends (gntalloc, FUSE, loop) and pvio-blkback (gntdev).
+# Networks: the kernel's xen-netback beside pvio-netback's TAPs on a bridge.
+dom0_modules="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback loop
+	xen-netback tun bridge"
+# The domU also runs pvio's front-ends (gntalloc, FUSE, loop, a TAP for pvio-netfront) and
+# pvio-blkback (gntdev); Linux's xen-netfront for the network scenario.
 domu_modules="xen-blkfront ext4 crc32c_generic xenfs xen-evtchn xen-gntdev xen-gntalloc
-	xen-privcmd fuse loop"
+	xen-privcmd fuse loop xen-netfront tun"
 # The packages dom0 runs: the Xen tools and daemons, what pvio-blkback links, what the
-# scenario scripts call, and e2fsprogs whose binaries the domU borrows.
-dom0_packages=xen-utils-4.17,xenstore-utils,busybox,kmod,libaio1,e2fsprogs,util-linux,procps
+# scenario scripts call (iproute2: the bridge, and Xen's vif-bridge for the kernel's netback),
+# and e2fsprogs whose binaries the domU borrows.
+dom0_packages=xen-utils-4.17,xenstore-utils,busybox,kmod,libaio1,e2fsprogs,util-linux,procps,iproute2
 
 # A stage is rebuilt when what it is made from changes: the rootfs when its packages do, the
 # images when this script does.

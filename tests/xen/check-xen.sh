@@ -15,10 +15,12 @@ out=$b/tests/xen
 totals=$b/check-xen.totals
 # name:seconds, run in this order in dom0; dom0's pvio-blkback serves the first three scenarios'
 # guests (blk-restart replaces it under its guest), then dom0 switches to the kernel's
-# xen-blkback; driver-domain's guest is served from its driver domain. PVIO_XEN_SCENARIOS=
-# "name..." runs only those; without it, all but the ones in opt_in (not yet passed end to
-# end: see results/xen-blk.txt).
-all_scenarios=(xl-driven:300 blk-restart:900 blk-pvio-back:900 blk-pvio-front:600 driver-domain:480)
+# xen-blkback; driver-domain's guest is served from its driver domain; net-pvio-back's guest gets
+# its vif from dom0's pvio-netback, then from the kernel's xen-netback, which then serves
+# net-pvio-front's pvio-netfront. PVIO_XEN_SCENARIOS="name..." runs only those; without it, all
+# but the ones in opt_in (not yet passed end to end: see results/xen-blk.txt).
+all_scenarios=(xl-driven:300 blk-restart:900 blk-pvio-back:900 blk-pvio-front:600 driver-domain:480
+	net-pvio-back:900 net-pvio-front:600)
 opt_in=blk-restart
 mapfile -t scenarios < <(printf '%s\n' "${all_scenarios[@]}" | grep -v -E "^($opt_in):")
 if [[ -n ${PVIO_XEN_SCENARIOS-} ]]; then
@@ -55,6 +57,24 @@ collect() {
 	grep -a '^figure: ' "$out/blk-pvio-back.log" 2>/dev/null | sed 's/^figure: //' >"$out/xen-blk.figures"
 	[[ -s $out/xen-blk.figures ]] && record
 	grep -a '^pause: ' "$out/blk-restart.log" 2>/dev/null >"$out/xen-restart.pauses"
+	record_net
+}
+
+# The network scenarios' figures, as results/xen-net.txt keeps them.
+record_net() {
+	local name
+	rm -f "$out/xen-net.txt"
+	for name in net-pvio-back net-pvio-front; do
+		grep -aq '^figure: ' "$out/$name.log" 2>/dev/null || continue
+		{
+			echo "make check-xen, xen/$name: $(date -u '+%F %T UTC')"
+			echo "host:   $(uname -sr), $(nproc) CPUs, load before the run $load"
+			echo "images: $(tr '\n' ' ' <"$cache/img/versions")"
+			grep -a -E '^[a-z-]+ (offered|chose):' "$out/$name.log"
+			grep -a '^figure: ' "$out/$name.log" | sed 's/^figure: //'
+			echo
+		} >>"$out/xen-net.txt"
+	done
 }
 
 # The run's figures with what they were measured on, as results/xen-blk.txt keeps them.
@@ -71,7 +91,7 @@ record() {
 }
 
 print_results() {
-	local st name why p=0 f=0 s=0
+	local st name why t p=0 f=0 s=0
 	while read -r st name why; do
 		echo "$st: xen/$name${why:+ ($why)}"
 		case $st in
@@ -87,10 +107,11 @@ print_results() {
 		echo "===== last 30 lines of $out/serial.log"
 		tail -n 30 "$out/serial.log"
 	fi
-	if [[ -s $out/xen-blk.txt ]]; then
-		echo "===== $out/xen-blk.txt"
-		cat "$out/xen-blk.txt"
-	fi
+	for t in xen-blk xen-net; do
+		[[ -s $out/$t.txt ]] || continue
+		echo "===== $out/$t.txt"
+		cat "$out/$t.txt"
+	done
 	if [[ -s $out/xen-restart.pauses ]]; then
 		echo "===== xen/blk-restart: the pauses its guest saw"
 		cat "$out/xen-restart.pauses"
@@ -118,7 +139,7 @@ copy_missing_libs() { # binary stage image-root
 stage_domu() { # domU-root
 	local p
 	mkdir -p "$1/usr/local/sbin"
-	for p in pvio-blkfront pvio-blkback tests/xen/xen-blkfront-io; do
+	for p in pvio-blkfront pvio-blkback pvio-netfront tests/xen/xen-blkfront-io; do
 		cp "$b/$p" "$1/usr/local/sbin/" || return 1
 		copy_missing_libs "$b/$p" "$1" "$1"
 	done
@@ -129,16 +150,22 @@ stage_domu() { # domU-root
 # dom0's initramfs: the cached base, then an overlay with this build of pvio, the scenarios
 # and the domU's initramfs (the kernel unpacks concatenated archives in order).
 stage() {
-	local st=$out/stage d=$out/domu
+	local st=$out/stage d=$out/domu p
 	rm -rf "$st" "$d"
 	mkdir -p "$st/pvio" "$st/usr/local/sbin" "$st/var/lib/xen/domu" || return 1
 	install -m 755 "$src/dom0-init.sh" "$st/init"
 	cp "$src"/{dom0-lib.sh,xl-driven.sh,blk-pvio-back.sh,blk-pvio-front.sh,driver-domain.sh} \
 		"$src"/{xl-guest,blk-guest,front-guest,dd,dd-guest}.cfg "$st/pvio/"
 	cp "$src"/{blk-restart.sh,restart-guest.cfg} "$st/pvio/"
+	cp "$src"/{net-lib.sh,net-pvio-back.sh,net-pvio-front.sh,net-guest.cfg,netfront-guest.cfg} \
+		"$st/pvio/"
+	# As make install with --sysconfdir=/etc puts it: vif specs say script=vif-pvio.
+	install -D -m 755 "$PVIO_SRCDIR/driverdomain/vif-pvio" "$st/etc/xen/scripts/vif-pvio"
 	printf '%s\n' "${scenarios[@]}" >"$st/pvio/scenarios"
-	cp "$b/pvio-blkback" "$st/usr/local/sbin/" || return 1
-	copy_missing_libs "$b/pvio-blkback" "$st" "$cache/rootfs"
+	for p in pvio-blkback pvio-netback; do
+		cp "$b/$p" "$st/usr/local/sbin/" || return 1
+		copy_missing_libs "$b/$p" "$st" "$cache/rootfs"
+	done
 	cp -a "$cache/img/domu-base" "$d" && install -m 755 "$src/domu-init.sh" "$d/init"
 	stage_domu "$d" || return 1
 	(cd "$d" && find . | cpio -o -H newc --quiet | gzip -1) >"$st/var/lib/xen/domu/initrd.cpio.gz"
@@ -179,7 +206,7 @@ main() {
 	local rc=0
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	mkdir -p "$out" &&
-		rm -f "$out"/{results,serial.log,xen-blk.figures,xen-blk.txt,xen-restart.pauses,build-images.log,qemu.pid}
+		rm -f "$out"/{results,serial.log,xen-blk.figures,xen-blk.txt,xen-net.txt,xen-restart.pauses,build-images.log,qemu.pid}
 	trap kill_qemu EXIT
 	if [[ $(id -u) -ne 0 ]]; then
 		report SKIP "needs root (debootstrap, chroot)"

@@ -2,7 +2,7 @@
 # /init of the test domU (busybox): Linux's own xen-blkfront against whatever dom0 runs as the
 # back-end, or pvio's front-ends, or pvio-blkback in a driver domain. Reports on its console
 # (read by dom0 from xenconsoled's log) as lines "PVIO-DOMU <key> <value>"; the mode comes from
-# the kernel command line (pvio=blk|xl|front|dd|ddguest|restart).
+# the kernel command line (pvio=blk|xl|front|dd|ddguest|restart|net|pvnet).
 export PATH=/usr/local/sbin:/sbin:/bin
 
 say() { echo "PVIO-DOMU $*"; }
@@ -24,8 +24,9 @@ say boot "$mode $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 # background and wait for the disks, each wait bounded. pvio's own front-end and back-end
 # need the user-space Xen devices instead.
 case $mode in
-front | dd)
-	for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse loop; do
+net) modprobe xen-netfront & ;;
+front | dd | pvnet)
+	for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse loop tun; do
 		modprobe $m || say "FAIL modprobe $m"
 	done
 	mkdir -p /proc/xen && mount -t xenfs xenfs /proc/xen
@@ -267,7 +268,77 @@ mode_restart() {
 	sed 's/^/PVIO-DOMU dmesg: /' /tmp/errs
 }
 
+# The network scenario: dom0 is 169.254.100.1 on its bridge, listening on TCP 5001; the guest
+# is 169.254.100.2. Pings, 8 MiB to dom0 (timed here), then 8 MiB from dom0 to the guest's
+# port 5002, each checked by dom0 against the md5 reported.
+net_dom0=169.254.100.1
+secs() { cut -d' ' -f1 /proc/uptime; }
+
+net_traffic() { # interface
+	ip addr add 169.254.100.2/24 dev "$1" && ip link set "$1" up
+	i=0
+	while ! ping -c 1 -W 1 $net_dom0 >/dev/null 2>&1 && [ $i -lt 60 ]; do i=$((i + 1)); done
+	say "ping-dom0 $(ping -c 3 -W 2 $net_dom0 2>&1 | grep -o '[0-9]* packets received')"
+	dd if=/dev/urandom of=/tmp/tx.bin bs=1M count=8 2>/dev/null
+	say "tx-md5 $(md5 </tmp/tx.bin)"
+	t0=$(secs)
+	timeout 120 nc $net_dom0 5001 </tmp/tx.bin
+	rc=$?
+	say "tx-sent $rc $(awk -v a="$t0" -v b="$(secs)" 'BEGIN { print b - a }')"
+	# A listener whose stdin never ends: busybox nc stops at its stdin's end.
+	sleep 600 | nc -l -p 5002 >/tmp/rx.bin &
+	pid=$!
+	say "rx-listening"
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	say "rx-md5 $(md5 </tmp/rx.bin) $(wc -c </tmp/rx.bin)"
+	# What the interface saw, for a transfer that failed.
+	say "eth0-counters $(grep eth0 /proc/net/dev | tr -s ' ')"
+	dmesg | grep -i netfront | tail -n 5 | while read -r l; do say "netfront-dmesg $l"; done
+}
+
+# Linux's xen-netfront against whatever dom0 runs; what it negotiated dom0 reads in xenstore.
+mode_net() {
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -e /sys/class/net/eth0 ] || { say "FAIL no eth0"; return; }
+	say "net-queues $(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)"
+	say "net-mtu $(cat /sys/class/net/eth0/mtu)"
+	net_traffic eth0
+}
+
+# pvio-netfront as an unprivileged domU has it, with its default options, on a TAP eth0.
+mode_pvnet() {
+	say "privcmd-unrestricted $(cat /sys/module/xen_privcmd/parameters/unrestricted 2>/dev/null || echo absent)"
+	say "gntalloc-limit $(cat /sys/module/xen_gntalloc/parameters/limit)"
+	pvio-netfront --no-netns >/tmp/nf.out 2>/tmp/nf.log &
+	nf=$!
+	i=0
+	while ! grep -q ' up, ' /tmp/nf.out && kill -0 $nf 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	say "pvnet-up $(cat /tmp/nf.out)"
+	if grep -q ' up, ' /tmp/nf.out; then
+		net_traffic eth0
+	else
+		say "FAIL pvio-netfront did not come up"
+	fi
+	kill -TERM $nf 2>/dev/null
+	wait $nf
+	say "pvnet-exit $?"
+	sed 's/^/PVIO-DOMU pvnet-log: /' /tmp/nf.log
+}
+
 case $mode in
+net) mode_net ;;
+pvnet) mode_pvnet ;;
 blk) mode_blk ;;
 xl) mode_xl ;;
 front) mode_front ;;
