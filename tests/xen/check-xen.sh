@@ -27,7 +27,7 @@ if [[ -n ${PVIO_XEN_SCENARIOS-} ]]; then
 	mapfile -t scenarios < <(printf '%s\n' "${all_scenarios[@]}" |
 		grep -E "^($(echo $PVIO_XEN_SCENARIOS | tr ' ' '|')):")
 fi
-boot_limit=${PVIO_XEN_BOOT_LIMIT:-1200}
+boot_limit=${PVIO_XEN_BOOT_LIMIT:-2100}
 . "$src/lib.sh"
 
 say() { echo "check-xen: $*"; }
