@@ -318,7 +318,7 @@ struct seen {
 };
 
 struct back {
-	void *sring;	       /* the ring this state is for */
+	grant_ref_t ring_ref;  /* the ring this state is for (a ring address may come back) */
 	uint32_t req_cons;     /* next request to read */
 	uint32_t rsp_prod;     /* next response to write */
 	struct seen seen[512]; /* requests read, not answered */
@@ -437,9 +437,9 @@ static size_t answer(const uint8_t *in, size_t left)
 	size_t used = 1;
 	uint32_t prod;
 
-	if (b->sring != q->sring) {
+	if (b->ring_ref != q->refs[0]) {
 		memset(b, 0, sizeof(*b));
-		b->sring = q->sring;
+		b->ring_ref = q->refs[0];
 		b->req_cons = b->rsp_prod = q->rf.rsp_cons;
 	}
 	back_read(b, q);
