@@ -14,12 +14,14 @@
  *
  * Input: 4 header bytes (queues, ring order, segments per request, pool size, no_reconnect;
  * features; queue depth; -EBUSY ends), then commands (low 3 bits of a byte):
- *   0 submit (3 bytes: operation, offset, length): operation k's range lies in its own 256
- *     sectors, so the back-end can tell whose part a request is
+ *   0 submit (3 bytes: operation (bit 7: into blkfront_buf_alloc memory), offset, length):
+ *     operation k's range lies in its own 256 sectors, so the back-end can tell whose part a
+ *     request is
  *   1 answer (1 byte: count, top bit: a lying rsp_prod of 4 bytes follows the responses), then
  *     3 bytes a response: which request (a real one or, bit 7, a raw id), operation (bit 7: the
  *     raw byte instead of the right one), status; then poll
- *   2 the back-end's state (1 byte; bit 4: online = 0), then poll
+ *   2 the back-end's state (1 byte; bit 4: online = 0; bits 5-7: the next connection's
+ *     segments per request and queues differ), then poll
  *   3 poll                              4 the hypervisor is gone, then poll
  *
  * Checked beyond the sanitizers: each operation's callback runs at most once, and exactly once
@@ -200,6 +202,7 @@ int xs_fileno(struct xs_handle *h)
 /* ---- blkfront.c's handshake, reduced to what the header says ---- */
 
 static uint8_t hdr[4];
+static uint8_t reconf; /* what a reconnect changes: bits 0-1 segments, bit 2 queues */
 
 int bf_backend_online(struct blkfront *bf)
 {
@@ -214,10 +217,10 @@ int bf_talk_to_backend(struct blkfront *bf)
 	unsigned int i;
 	int ret = 0;
 
-	bf->info.queues = (hdr[0] & 1) + 1;
+	bf->info.queues = ((hdr[0] ^ reconf >> 2) & 1) + 1;
 	bf->info.ring_order = hdr[0] >> 1 & 1;
 	bf->pool_pages = pools[hdr[0] >> 4 & 3];
-	bf->part_segs = segs[hdr[0] >> 2 & 3];
+	bf->part_segs = segs[(hdr[0] >> 2 ^ reconf) & 3];
 	/* As choose_segs: a part's data and descriptor pages fit an empty pool. */
 	while (bf->part_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST &&
 	       bf->part_segs + (bf->part_segs + BF_SEGS_PER_PAGE - 1) / BF_SEGS_PER_PAGE >
@@ -259,6 +262,7 @@ struct op {
 	uint64_t len; /* bytes */
 	uint64_t ok;  /* bytes answered OKAY */
 	uint8_t *buf; /* its buffer, freed by the callback */
+	bool region;  /* buf is from blkfront_buf_alloc */
 };
 
 static struct op ops[MAXOPS];
@@ -275,14 +279,28 @@ static void op_done(void *arg, int result)
 	/* Success only for what was answered OKAY, in full, without an error on the way. */
 	if (result == 0 && o->kind != BLKFRONT_FLUSH && (o->failed || o->ok < o->len))
 		abort();
-	free(o->buf);
+	if (o->region)
+		blkfront_buf_free(bf, o->buf);
+	else
+		free(o->buf);
 	o->buf = NULL;
+}
+
+/* Free what submit allocated for an operation refused. */
+static void op_forget(struct op *o)
+{
+	if (o->region)
+		blkfront_buf_free(bf, o->buf);
+	else
+		free(o->buf);
+	memset(o, 0, sizeof(*o));
 }
 
 static void submit(const uint8_t *in)
 {
 	unsigned int k, off = in[1] % (REGION / 2), nsect = in[2] % (REGION / 2) + 1;
 	enum blkfront_op kind = (enum blkfront_op)(in[0] % 5);
+	bool region = in[0] & 0x80; /* granted memory: no copy through the pool */
 	struct op *o;
 
 	for (k = 0; k < MAXOPS && (ops[k].live || ops[k].done); k++)
@@ -294,17 +312,16 @@ static void submit(const uint8_t *in)
 	o->kind = (uint8_t)kind;
 	o->len = (uint64_t)nsect * BF_SECTOR;
 	if (kind == BLKFRONT_READ || kind == BLKFRONT_WRITE) {
-		o->buf = malloc(o->len);
-		if (!o->buf)
+		o->region = region;
+		if (region ? blkfront_buf_alloc(bf, o->len, (void **)&o->buf) < 0
+			   : !(o->buf = malloc(o->len)))
 			abort();
 		memset(o->buf, (int)k, o->len);
 	}
 	o->live = true;
 	if (blkfront_submit(bf, kind, o->buf, ((uint64_t)k * REGION + off) * BF_SECTOR,
-			    kind == BLKFRONT_FLUSH ? 0 : o->len, op_done, o) < 0) {
-		free(o->buf);
-		memset(o, 0, sizeof(*o));
-	}
+			    kind == BLKFRONT_FLUSH ? 0 : o->len, op_done, o) < 0)
+		op_forget(o);
 }
 
 /* ---- the back-end ---- */
@@ -484,6 +501,7 @@ static void run(const uint8_t *d, size_t n)
 				return;
 			be_state = d[0] & 15;
 			be_offline = d[0] & 16;
+			reconf = d[0] >> 5;
 			used = 1;
 			blkfront_poll(bf, 0);
 			break;
@@ -531,6 +549,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(backs, 0, sizeof(backs));
 	nshares = 0, next_ref = FIRST_REF, next_port = 0;
 	be_state = -1, be_offline = hv_dead = false;
+	reconf = 0;
 	bf = calloc(1, sizeof(*bf));
 	if (!bf)
 		abort();
