@@ -247,7 +247,7 @@ static void io_complete(io_context_t ctx, unsigned int k, unsigned int how)
 		for (int i = 0; i < n; i++) /* a read writes guest pages: mapped writable */
 			if (!mapped(f->iov[i].iov_base, f->iov[i].iov_len, read))
 				abort();
-		if (how && how < n) /* short: the first how elements only */
+		if (how && how < (unsigned int)n) /* short: the first how elements only */
 			n = (int)how;
 		res = read ? preadv(disk_fd, f->iov, n, cb->u.v.offset)
 			   : pwritev(disk_fd, f->iov, n, cb->u.v.offset);
