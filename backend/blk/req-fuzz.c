@@ -30,13 +30,15 @@
  * (by a tag the harness puts in the id), echoes its operation (an indirect one's indirect_op)
  * with a status blkif.h defines; a request with a bad segment count or sector range, a write
  * on a read-only disk or a reference never granted is never answered OKAY; once the I/O is
- * done every request taken is answered; a ring only a lie broke is the only one called broken;
+ * done every request taken is answered; blkback_ring_process returns 0 only with a wake-up
+ * armed for whatever is left (its contract); a ring only a lie broke is the only one called broken;
  * the disk never grows; at detach every map is gone.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <libaio.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +421,24 @@ static void responses(void)
 }
 
 /* Run the ring until it waits for an event: 0, or -EPROTO once it is broken. */
+/*
+ * blkback_ring_process's contract on returning 0: what is left has a wake-up armed.  Requests
+ * still on the ring wait only behind a barrier whose drain is in flight, else req_event asks
+ * for the next one; completions not yet reaped leave the io fd readable.
+ */
+static void check_armed(void)
+{
+	struct pollfd pfd = { .fd = blkback_ring_io_fd(ring), .events = POLLIN };
+	const struct ring_shared *s = ring->rb.sring;
+
+	if (blkback_ring_has_requests(ring) && !(ring->barrier && ring->aio_inflight))
+		abort(); /* requests left with nothing to wake the loop for them */
+	if (!ring->barrier && s->req_event != ring->rb.req_cons + 1)
+		abort(); /* the next request would not fire the port */
+	if (aio_ctx->nev && poll(&pfd, 1, 0) != 1)
+		abort(); /* completions that would never be reaped */
+}
+
 static int serve(void)
 {
 	int rc = 1;
@@ -427,6 +447,8 @@ static int serve(void)
 		rc = blkback_ring_process(ring);
 	if (rc < 0 && (rc != -EPROTO || !lied))
 		abort();
+	if (rc == 0 && !lied)
+		check_armed();
 	responses();
 	return rc < 0 ? rc : 0;
 }
