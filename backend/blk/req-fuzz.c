@@ -7,13 +7,14 @@
  * and run by tests/blk-req-fuzz.sh, not by make.
  *
  * The seams are fakes of our own, so that every access can be checked:
- *   grants   hv_grant_map hands out a fresh heap copy of the granted pages (ASan guards its
- *            edges), copied back at unmap when writable and compared when read-only (a write
- *            through a read-only map aborts); NPAGES guest pages, each not granted, read-only
- *            or writable, and references >= NPAGES never granted.  The ring itself is aliased.
- *   libaio   io_setup/io_submit/io_getevents/io_destroy are defined here (libaio is not
- *            linked): io_submit copies the iovec as the kernel does and queues the iocb; the
- *            input completes queued iocbs in any order, in full, short or with -EIO, doing the
+ *   grants   hv_grant_map hands out a writable single page as the guest's page itself (as
+ *            persistent grants see the front's later writes), anything else as a fresh heap
+ *            copy of the granted pages (ASan guards the edges of both), copied back at unmap
+ *            when writable and compared when read-only (a write through a read-only map aborts);
+ * NPAGES guest pages, each not granted, read-only or writable, and references >= NPAGES never
+ * granted.  The ring itself is aliased. libaio   io_setup/io_submit/io_getevents/io_destroy are
+ * defined here (libaio is not linked): io_submit copies the iovec as the kernel does and queues the
+ * iocb; the input completes queued iocbs in any order, in full, short or with -EIO, doing the
  *            preadv/pwritev on a memfd disk then, so the pages must still be mapped, and every
  *            buffer must lie inside a live map of the right access.  io_destroy runs what is
  *            left, as the kernel waits for it.
@@ -58,7 +59,7 @@
 #define REQSIZE	    sizeof(struct blkif_request)
 
 static uint8_t ring_mem[HV_PAGE_SIZE << (RING_ORDERS - 1)] __attribute__((aligned(HV_PAGE_SIZE)));
-static uint8_t pages[NPAGES][HV_PAGE_SIZE];
+static uint8_t *pages[NPAGES];	   /* each its own allocation: ASan guards its edges */
 static uint8_t grant_mode[NPAGES]; /* 0 not granted, 1 read-only, 2 writable */
 
 /* ---- grants ---- */
@@ -68,6 +69,7 @@ struct map {
 	unsigned int count; /* pages */
 	bool writable;	    /* mapped writable */
 	bool ring;	    /* the ring: aliased, not copied */
+	bool alias;	    /* a writable single page: the guest's page itself */
 	grant_ref_t *refs;  /* [count] the pages */
 	uint8_t *snapshot;  /* read-only maps: the contents at map time */
 };
@@ -98,6 +100,11 @@ int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant
 			if (writable && grant_mode[refs[i]] < 2)
 				return -EACCES;
 		}
+		/* As the persistent cache maps: later writes of the front show through. */
+		if (writable && count == 1) {
+			m->addr = pages[refs[0]], m->alias = true;
+			goto record;
+		}
 		m->addr = malloc(bytes);
 		m->refs = malloc(count * sizeof(*refs));
 		if (!m->addr || !m->refs)
@@ -111,6 +118,7 @@ int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant
 			memcpy(m->snapshot, m->addr, bytes);
 		}
 	}
+record:
 	m->count = count;
 	m->writable = writable;
 	*addr = m->addr;
@@ -129,6 +137,8 @@ int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
 		abort(); /* not what a map returned */
 	struct map *m = &maps[i];
 
+	if (m->alias)
+		goto forget;
 	if (!m->ring && m->writable)
 		for (unsigned int k = 0; k < count; k++)
 			memcpy(pages[m->refs[k]], m->addr + (size_t)k * HV_PAGE_SIZE, HV_PAGE_SIZE);
@@ -138,6 +148,7 @@ int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
 		free(m->addr);
 	free(m->refs);
 	free(m->snapshot);
+forget:
 	maps[i] = maps[--nmaps];
 	return 0;
 }
@@ -602,6 +613,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (disk_fd < 0 && (disk_fd = memfd_create("blk-req-fuzz", MFD_CLOEXEC)) < 0)
 		abort();
+	for (unsigned int i = 0; i < NPAGES; i++)
+		if (!pages[i] && !(pages[i] = calloc(1, HV_PAGE_SIZE)))
+			abort();
 	disk_setup(data);
 	p.disk = &disk;
 	p.persistent = data[0] & 1;
