@@ -84,10 +84,14 @@ void bf_regions_release(struct blkfront *bf)
 
 const grant_ref_t *bf_region_refs(const struct blkfront *bf, const struct bf_part *p)
 {
-	const uint8_t *start = p->op->buf + p->op_off;
+	const uint8_t *start;
 	const struct bf_region *g;
 
-	if (!p->op->buf || p->nseg == 0 || ((uintptr_t)start & (HV_PAGE_SIZE - 1)))
+	/* A flush has no buffer: no offset may be added to its NULL (undefined behaviour). */
+	if (!p->op->buf || p->nseg == 0)
+		return NULL;
+	start = p->op->buf + p->op_off;
+	if ((uintptr_t)start & (HV_PAGE_SIZE - 1))
 		return NULL;
 	for (g = bf->regions; g; g = g->next) {
 		size_t bytes = (size_t)g->pages * HV_PAGE_SIZE;

@@ -1,0 +1,13 @@
+#!/bin/sh
+# blk-req-fuzz: build backend/blk/req-fuzz.c (libFuzzer, ASan, UBSan) with pvio-blkback's data
+# plane (blkback.c, request.c, io.c, the persistent-grant cache) and fuzz its request path, as
+# a hostile front writes requests, indirect descriptors and ring indices, from
+# tests/data/blk-req-fuzz-corpus for PVIO_FUZZ_SECONDS (default 30); see tests/libfuzzer.sh
+# for skips and failures.
+set -u
+. "${PVIO_SRCDIR:-.}/tests/libfuzzer.sh"
+fuzz_setup blk-req-fuzz
+fuzz_build blk-req-fuzz -D__XEN_TOOLS__=1 backend/blk/req-fuzz.c backend/blk/blkback.c \
+	backend/blk/request.c backend/blk/io.c backend/blk/journal.c grant/mapcache.c \
+	ring/ring.c ring/ring-blkif.c ring/adaptive.c hv/log.c
+fuzz_run blk-req-fuzz 16384
