@@ -159,10 +159,30 @@ static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 	}
 }
 
-/* One loop serves every queue: the event channels share one file descriptor. */
-static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd)
+/*
+ * After a reconnect the back-end may have offered other offloads: the TAP's follow, so that it
+ * hands netfront only what it now takes.  0 or a negative errno.
+ */
+static int offloads_follow(struct netfront *nf, int tap, unsigned int *applied)
+{
+	unsigned int o = netfront_offloads(nf);
+
+	if (!netfront_queues(nf) || o == *applied)
+		return 0;
+	if (ioctl(tap, TUNSETOFFLOAD, tun_offloads(o)) < 0)
+		return -errno;
+	*applied = o;
+	return 0;
+}
+
+/*
+ * One loop serves every queue: the event channels share one file descriptor.  The ring queues
+ * may outnumber the TAP's after a reconnect: ring queue j delivers to TAP queue j mod nq.
+ */
+static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd, bool vnet)
 {
 	struct pollfd pfd[2 + NETFRONT_QUEUES_MAX];
+	unsigned int applied = netfront_offloads(nf);
 
 	for (;;) {
 		int ret;
@@ -177,11 +197,20 @@ static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd)
 		if (pfd[0].revents & POLLIN)
 			return 0;
 		ret = netfront_poll(nf);
-		for (unsigned int i = 0; ret >= 0 && i < nq; i++) {
-			ret = i < netfront_queues(nf) ? deliver(nf, i, tq[i].fd) : 0;
-			if (ret >= 0)
-				ret = transmit(nf, i, &tq[i]);
+		/* A protocol error: netfront reconnects by itself, the frames in flight are lost.
+		 */
+		if (ret == -EPROTO) {
+			fprintf(stderr, "pvio-netfront: the back-end broke the protocol\n");
+			ret = 0;
 		}
+		if (ret >= 0 && vnet)
+			ret = offloads_follow(nf, tq[0].fd, &applied);
+		for (unsigned int j = 0; ret >= 0 && j < netfront_queues(nf); j++)
+			ret = deliver(nf, j, tq[j % nq].fd);
+		for (unsigned int i = 0; ret >= 0 && i < nq; i++)
+			ret = transmit(nf, i, &tq[i]);
+		if (ret == -EPROTO)
+			ret = 0; /* said by a send or receive: reconnecting as above */
 		if (ret < 0)
 			return ret;
 	}
@@ -258,7 +287,7 @@ int main(int argc, char **argv)
 	printf("pvio-netfront: %s up, %u queue(s), offloads %#x\n", ifname, nq,
 	       netfront_offloads(nf));
 	fflush(stdout);
-	ret = run(nf, tq, nq, sigfd);
+	ret = run(nf, tq, nq, sigfd, o.vnet_hdr);
 	if (ret)
 		fprintf(stderr, "pvio-netfront: vif %u: %s\n", o.devid, strerror(-ret));
 	tap_close(tq, nq);
