@@ -600,6 +600,18 @@ static void lost(struct netfront *nf, const char *why)
 	xenbus_switch_state(&nf->xd, XenbusStateClosed);
 }
 
+/*
+ * The toolstack's `online` of the back-end: 0 (or the key gone) once it detached the vif, which
+ * then must not start over (as libpvio-blkfront).  A read error counts as online.
+ */
+static bool back_online(struct netfront *nf)
+{
+	uint32_t v;
+	int ret = xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "online", &v);
+
+	return ret == -ENOENT ? false : ret < 0 || v != 0;
+}
+
 /* One step for the back-end's state st: 1 if our status changed, 0, or a negative errno. */
 static int act_once(struct netfront *nf, enum xenbus_state st)
 {
@@ -618,9 +630,10 @@ static int act_once(struct netfront *nf, enum xenbus_state st)
 	} else if (nf->status == NF_DISCONNECTED) {
 		if (st == XenbusStateClosed || st == XenbusStateInitWait) {
 			queues_release(nf);
-			ret = xenbus_switch_state(&nf->xd, XenbusStateInitialising);
-			nf->status = NF_INITIALISING;
+			nf->status = back_online(nf) ? NF_INITIALISING : NF_GONE;
 		}
+		if (nf->status == NF_INITIALISING)
+			ret = xenbus_switch_state(&nf->xd, XenbusStateInitialising);
 	} else if (nf->status == NF_INITIALISING && st == XenbusStateInitWait) {
 		if (talk_to_netback(nf))
 			lost(nf, "handshake failed");

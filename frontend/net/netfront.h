@@ -32,8 +32,9 @@
  * be, and we say Closed; once the back-end is Closed or InitWait again the queues are torn
  * down (a live back-end has unmapped them by then), we say Initialising and, at its InitWait,
  * hand-shake again.  Meanwhile netfront_send says
- * -ENOTCONN, netfront_recv -EAGAIN and netfront_queues 0.  The back-end's directory gone is the
- * end: -ENOTCONN from netfront_poll.
+ * -ENOTCONN, netfront_recv -EAGAIN and netfront_queues 0.  The back-end's directory gone, or
+ * its `online` 0 once it is Closed (the toolstack detached the vif), is the end: -ENOTCONN from
+ * netfront_poll.
  *
  * Every call returns 0 (or a count where said) or a negative errno and never exits.  A handle
  * is not thread-safe: one thread drives it.

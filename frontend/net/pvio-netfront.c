@@ -22,6 +22,8 @@
 
 #include <linux/if_tun.h>
 
+#include <xenstore.h>
+
 #include "frontend/net/netfront.h"
 
 static const char *const usage_text =
@@ -33,6 +35,7 @@ static const char *const usage_text =
     "      --queues N      queues wanted (default: online CPUs, at most the back-end's)\n"
     "      --no-netns      stay in the caller's network namespace\n"
     "      --no-offloads   plain frames, checksums computed by the back-end\n"
+    "      --wait          wait for the vif to be attached (pvio network-attach)\n"
     "  -h, --help          this text\n";
 
 enum {
@@ -40,7 +43,8 @@ enum {
 	OPT_IFNAME,
 	OPT_NONETNS,
 	OPT_QUEUES,
-	OPT_NOOFFLOADS
+	OPT_NOOFFLOADS,
+	OPT_WAIT
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "no-netns", no_argument, NULL, OPT_NONETNS },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "no-offloads", no_argument, NULL, OPT_NOOFFLOADS },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -64,6 +69,40 @@ struct tapq {
 	size_t held_len;
 	uint8_t held[BUF_MAX];
 };
+
+/*
+ * Until the toolstack has written device/vif/<devid> (its state key is in the same
+ * transaction as the rest): a watch on it, woken by each change, no timeout.  0 or a negative
+ * errno.
+ */
+static int vif_wait(unsigned int devid)
+{
+	struct xs_handle *xs = xs_open(0);
+	char path[64];
+	int ret = 0;
+
+	if (!xs)
+		return -errno;
+	snprintf(path, sizeof(path), "device/vif/%u", devid);
+	if (!xs_watch(xs, path, "vif"))
+		ret = -errno;
+	snprintf(path, sizeof(path), "device/vif/%u/state", devid);
+	for (;;) {
+		unsigned int len, n;
+		void *v = ret ? NULL : xs_read(xs, XBT_NULL, path, &len);
+		char **ev;
+
+		free(v);
+		if (ret || v)
+			break;
+		ev = xs_read_watch(xs, &n); /* blocks until the next change */
+		if (!ev)
+			ret = errno ? -errno : -EIO;
+		free(ev);
+	}
+	xs_close(xs);
+	return ret;
+}
 
 /* Bring the interface up with the guest's MAC: 0 or a negative errno. */
 static int tap_up(struct ifreq *ifr, const uint8_t mac[6])
@@ -228,7 +267,7 @@ int main(int argc, char **argv)
 {
 	struct netfront_opts o = { .vnet_hdr = true };
 	const char *ifname = "eth0";
-	bool netns = true;
+	bool netns = true, wait = false;
 	struct netfront *nf;
 	struct tapq *tq;
 	unsigned int nq;
@@ -246,6 +285,8 @@ int main(int argc, char **argv)
 			ifname = optarg;
 		} else if (c == OPT_NONETNS) {
 			netns = false;
+		} else if (c == OPT_WAIT) {
+			wait = true;
 		} else if (c == OPT_NOOFFLOADS) {
 			o.vnet_hdr = false;
 		} else if (c == OPT_QUEUES) {
@@ -268,7 +309,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-netfront: network namespace: %s\n", strerror(errno));
 		return 1;
 	}
-	ret = netfront_open(&nf, &o);
+	ret = wait ? vif_wait(o.devid) : 0;
+	if (!ret)
+		ret = netfront_open(&nf, &o);
 	if (ret) {
 		fprintf(stderr, "pvio-netfront: vif %u: %s\n", o.devid, strerror(-ret));
 		return 1;
