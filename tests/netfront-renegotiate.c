@@ -60,6 +60,9 @@ static const struct round rounds[ROUNDS] = {
 	{ 2, true, false, true, 2, 1, false },
 };
 
+/* Rounds the front has finished, in memory the domains share (fb_env.disk). */
+#define FRONT_DONE (*(volatile unsigned int *)fb_env.disk)
+
 /* A frame of round r on queue q, from src. */
 static void frame_make(uint8_t *f, unsigned int r, unsigned int q)
 {
@@ -367,6 +370,10 @@ static int round_run(struct nb *b, unsigned int ri)
 		T_CHECK(map_queue(b, i, r->split) == 0, "round %u", ri);
 	T_CHECK(xenbus_switch_state(&b->dev, XenbusStateConnected) == 0, "Connected");
 	T_CHECK(exchange(b, ri) == 0, "round %u", ri);
+	/* The front must have taken its frames before the connection goes. */
+	for (int t = 0; t < WAIT_MS / 10 && FRONT_DONE <= ri; t++)
+		t_msleep(10);
+	T_CHECK(FRONT_DONE > ri, "round %u: the front did not finish", ri);
 	if (r->broken) {
 		break_ring(b);
 		T_CHECK(await_front(b, XENBUS_STATE_BIT(XenbusStateClosed)) == 0,
@@ -458,6 +465,8 @@ static int front_round(struct netfront *nf, unsigned int ri, unsigned int *eprot
 		}
 	}
 	T_CHECK(!left, "round %u: %u queue(s) received nothing", ri, left);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	FRONT_DONE = ri + 1;
 	return 0;
 }
 
