@@ -556,6 +556,11 @@ int fb_env_start(int (*back)(void *), int (*front)(void *), void *arg)
 	return 0;
 }
 
+void fb_env_device(const struct xenbus_device_spec *s)
+{
+	spec = *s;
+}
+
 int fb_env_request_detach(void)
 {
 	char c = 'd';

@@ -80,6 +80,9 @@ extern struct fb_env fb_env;
  */
 int fb_env_start(int (*back)(void *), int (*front)(void *), void *arg);
 int fb_env_wait(void);
+/* Before fb_env_start: add device s (its kind, devid and extra keys) instead of vbd/FB_DEVID. */
+struct xenbus_device_spec;
+void fb_env_device(const struct xenbus_device_spec *s);
 /*
  * From the front-end's domain: ask dom0 to detach the device now (online=0, back-end state
  * Closing), as a toolstack removing it would.  fb_env_wait does it anyway once the front-end

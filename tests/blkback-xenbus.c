@@ -347,6 +347,8 @@ static int unit_dev_error(struct xs_handle *h)
 	unsigned int len;
 	char *v;
 
+	/* The directory exists (a switch never recreates a removed device's), state not yet. */
+	T_CHECK(xs_write(h, XBT_NULL, node, "", 0), "mkdir %s", node);
 	T_CHECK(
 	    xenbus_dev_init(&dev, h, XENBUS_BACKEND, node, "/local/domain/9/device/vbd/77", 9) == 0,
 	    "dev_init");

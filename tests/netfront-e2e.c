@@ -18,12 +18,16 @@
  * PVIO_NF_MTU=9000 (tests/netfront-mtu9000.sh) sets that MTU on eth0 and the vif: the 8000-byte
  * datagram then crosses as one frame over three RX and TX slots.
  *
+ * Once connected, dom0 checks in xenstore that both ends used split event channels: pvio-netback
+ * offered feature-split-event-channels, and the front wrote event-channel-tx and -rx.
+ *
  * PVIO_NF_QUEUES=N (tests/netfront-e2e-mq.sh) runs pvio-netback with --max-queues N and
  * pvio-netfront with --queues N, and expects N queues connected.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -39,6 +43,7 @@
 #include "tests/net-test.h"
 #include "tests/xs-helpers.h"
 #include "xenbus/toolstack.h"
+#include "xenbus/xenbus.h"
 
 #define PORT	  7777
 #define TCP_BYTES (16u << 20)
@@ -347,6 +352,35 @@ static int exchange(void)
 	return 0;
 }
 
+/*
+ * Both ends used split event channels: pvio-netback offered them, and the front wrote
+ * event-channel-tx and -rx (two ports) for each queue instead of event-channel: 0 or 1.
+ */
+static int split_check(struct xs_handle *h)
+{
+	char fe[96], be[96], dir[128];
+	uint32_t offered = 0, tx = 0, rx = 0, one, n = 1;
+
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/0", env.fe);
+	/* The queues (the online CPUs unless PVIO_NF_QUEUES): as many as the front wrote. */
+	xenbus_read_u32_at(h, XBT_NULL, fe, "multi-queue-num-queues", &n);
+	snprintf(be, sizeof(be), "/local/domain/%u/backend/vif/%u/0", env.dd, env.fe);
+	T_CHECK(xenbus_read_u32_at(h, XBT_NULL, be, "feature-split-event-channels", &offered) ==
+			0 &&
+		    offered == 1,
+		"feature-split-event-channels not offered");
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(dir, sizeof(dir), n > 1 ? "%s/queue-%u" : "%s", fe, i);
+		T_CHECK(xenbus_read_u32_at(h, XBT_NULL, dir, "event-channel-tx", &tx) == 0 &&
+			    xenbus_read_u32_at(h, XBT_NULL, dir, "event-channel-rx", &rx) == 0 &&
+			    tx != rx,
+			"%s: event-channel-tx %u, -rx %u", dir, tx, rx);
+		T_CHECK(xenbus_read_u32_at(h, XBT_NULL, dir, "event-channel", &one) == -ENOENT,
+			"%s: event-channel too", dir);
+	}
+	return 0;
+}
+
 static int run(struct xs_handle *h)
 {
 	/* libxl writes mac into both directories. */
@@ -369,6 +403,7 @@ static int run(struct xs_handle *h)
 	T_CHECK(t_get(pidpipe[0], &nf, sizeof(nf)) == 0, "pvio-netfront did not come up");
 	snprintf(ifname, sizeof(ifname), "vif%u.0", env.fe);
 	T_CHECK(set_ip(ifname, "10.9.0.1") == 0 && set_mtu(ifname) == 0, "vif address");
+	T_CHECK(split_check(h) == 0, "split event channels");
 	child = fork();
 	T_CHECK(child >= 0, "fork");
 	if (child == 0)

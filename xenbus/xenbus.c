@@ -203,6 +203,16 @@ static int parse_state(const char *v, enum xenbus_state *state)
 	return 0;
 }
 
+/* Whether the device's own directory is there (in transaction t). */
+static bool dir_exists(struct xenbus_dev *dev, xs_transaction_t t)
+{
+	unsigned int len;
+	void *v = xs_read(dev->xs, t, dev->nodename, &len);
+
+	free(v);
+	return v || errno != ENOENT;
+}
+
 static int switch_state_fn(struct xenbus_dev *dev, xs_transaction_t t, void *arg)
 {
 	enum xenbus_state want = *(enum xenbus_state *)arg, cur;
@@ -216,6 +226,10 @@ static int switch_state_fn(struct xenbus_dev *dev, xs_transaction_t t, void *arg
 			return 0;
 	} else if (ret != -ENOENT) {
 		return ret;
+	} else if (!dir_exists(dev, t)) {
+		/* As Linux's: a device the toolstack removed is not brought back by a late switch.
+		 */
+		return -ENOENT;
 	}
 	return xenbus_printf(dev, t, "state", "%d", (int)want);
 }

@@ -129,7 +129,10 @@ __attribute__((format(printf, 3, 4))) void xenbus_dev_fatal(struct xenbus_dev *d
 /* The error node's path for dev (free() it), or NULL when out of memory. */
 char *xenbus_dev_error_path(const struct xenbus_dev *dev);
 
-/* Write our `state` in a transaction; no write when it already holds state. */
+/*
+ * Write our `state` in a transaction; no write when it already holds state, and -ENOENT when our
+ * directory is gone (the toolstack removed the device: a late switch must not recreate it).
+ */
 int xenbus_switch_state(struct xenbus_dev *dev, enum xenbus_state state);
 
 /*

@@ -28,10 +28,11 @@
 #include "ring/ring.h"
 #include "xenbus/xenbus.h"
 
-/* One queue: its rings, pages and event channel (one port for both rings). */
+/* One queue: its rings, pages and event channels (one port for both rings unless split). */
 struct nf_queue {
-	evtchn_port_t port; /* our port */
-	void *txs, *rxs;    /* the ring pages */
+	evtchn_port_t tx_port; /* our port for TX (event-channel-tx, or event-channel) */
+	evtchn_port_t rx_port; /* for RX (event-channel-rx); tx_port when not split */
+	void *txs, *rxs;       /* the ring pages */
 	grant_ref_t tx_ref, rx_ref;
 	struct ring_front tx;	  /* our end of TX */
 	uint8_t *txp, *rxp;	  /* NF_RING pages each way */
@@ -66,24 +67,62 @@ struct netfront {
 	struct nf_queue *q;    /* nq of them */
 	uint8_t mac[6];	       /* from the toolstack */
 	bool vnet;	       /* frames carry a virtio-net header */
+	bool split;	       /* a port each for TX and RX (feature-split-event-channels) */
 	unsigned int offloads; /* NETFRONT_OFFLOAD_* negotiated */
 	bool fit_logged;       /* fit_queues said why it took fewer queues */
-	int broken;	       /* 0, or the error every call returns from now on */
+	int report;	       /* an error for netfront_poll to say once (-EPROTO) */
 	uint64_t tx_packets, tx_bytes, tx_errors;
 };
+
+/* ---- tearing down ---- */
+
+/* End a share the back-end has let go; one still mapped stays granted, never reused. */
+static void end_share(struct netfront *nf, void *addr, unsigned int count)
+{
+	if (addr && hv_grant_end(nf->hv, addr, count) == -EBUSY)
+		fprintf(stderr, "netfront: the back-end still maps %u page(s): left granted\n",
+			count);
+}
+
+static void queue_release(struct netfront *nf, struct nf_queue *q)
+{
+	if (q->rx_port && q->rx_port != q->tx_port)
+		hv_evtchn_unbind(nf->hv, q->rx_port);
+	if (q->tx_port)
+		hv_evtchn_unbind(nf->hv, q->tx_port);
+	end_share(nf, q->txs, 1);
+	end_share(nf, q->rxs, 1);
+	end_share(nf, q->txp, NF_RING);
+	end_share(nf, q->rxp, NF_RING);
+}
+
+/* Tear every queue down (a grant the back-end still maps stays granted, never reused). */
+static void queues_release(struct netfront *nf)
+{
+	for (unsigned int i = 0; nf->q && i < nf->nq; i++)
+		queue_release(nf, &nf->q[i]);
+	free(nf->q);
+	nf->q = NULL;
+	nf->nq = 0;
+	nf->rx_next = 0;
+}
 
 /* ---- the handshake ---- */
 
 /* One queue's keys: in the device's directory, or its queue-N/ when there are several. */
 static int queue_keys(struct netfront *nf, xs_transaction_t t, unsigned int i)
 {
-	static const char *const names[] = { "tx-ring-ref", "rx-ring-ref", "event-channel" };
+	static const char *const names[] = { "tx-ring-ref", "rx-ring-ref", "event-channel",
+					     "event-channel-tx", "event-channel-rx" };
 	const struct nf_queue *q = &nf->q[i];
-	const unsigned int vals[] = { q->tx_ref, q->rx_ref, q->port };
+	const unsigned int vals[] = { q->tx_ref, q->rx_ref, q->tx_port, q->tx_port, q->rx_port };
 	char key[48];
 	int ret = 0;
 
-	for (unsigned int k = 0; !ret && k < 3; k++) {
+	for (unsigned int k = 0; !ret && k < 5; k++) {
+		/* As Linux: event-channel, or event-channel-tx and -rx when split. */
+		if (k >= 2 && (k == 2) == nf->split)
+			continue;
 		if (nf->nq > 1)
 			snprintf(key, sizeof(key), "queue-%u/%s", i, names[k]);
 		else
@@ -93,13 +132,40 @@ static int queue_keys(struct netfront *nf, xs_transaction_t t, unsigned int i)
 	return ret;
 }
 
+/*
+ * Remove what an earlier connection wrote: a back-end restarted with other features must not
+ * read a stale multi-queue-num-queues, queue-N/, event channel or offload key.  0 or a
+ * negative errno (a key that is not there is fine).
+ */
+static int keys_clear(struct netfront *nf, xs_transaction_t t)
+{
+	static const char *const keys[] = {
+		"multi-queue-num-queues", "tx-ring-ref",       "rx-ring-ref",
+		"event-channel",	  "event-channel-tx",  "event-channel-rx",
+		"feature-gso-tcpv4",	  "feature-gso-tcpv6", "feature-ipv6-csum-offload",
+		"feature-no-csum-offload"
+	};
+	char path[300];
+
+	for (unsigned int i = 0; i < sizeof(keys) / sizeof(keys[0]) + NETFRONT_QUEUES_MAX; i++) {
+		if (i < sizeof(keys) / sizeof(keys[0]))
+			snprintf(path, sizeof(path), "%s/%s", nf->xd.nodename, keys[i]);
+		else
+			snprintf(path, sizeof(path), "%s/queue-%zu", nf->xd.nodename,
+				 i - sizeof(keys) / sizeof(keys[0]));
+		if (!xs_rm(nf->xs, t, path) && errno != ENOENT)
+			return errno == EAGAIN ? -EAGAIN : -EIO;
+	}
+	return 0;
+}
+
 static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
 	struct netfront *nf = arg;
-	int ret = 0;
+	int ret = keys_clear(nf, t);
 
 	/* As Linux: multi-queue-num-queues and queue-N/ only with more than one queue. */
-	if (nf->nq > 1)
+	if (!ret && nf->nq > 1)
 		ret = xenbus_printf(xd, t, "multi-queue-num-queues", "%u", nf->nq);
 	for (unsigned int i = 0; !ret && i < nf->nq; i++)
 		ret = queue_keys(nf, t, i);
@@ -141,7 +207,11 @@ static int share(struct netfront *nf, struct nf_queue *q)
 	if (!ret)
 		ret = nf_rx_init(&q->rx, q->rxs, q->rxp, q->rxr);
 	if (!ret)
-		ret = hv_evtchn_alloc_unbound(nf->hv, be, &q->port);
+		ret = hv_evtchn_alloc_unbound(nf->hv, be, &q->tx_port);
+	if (!ret && nf->split)
+		ret = hv_evtchn_alloc_unbound(nf->hv, be, &q->rx_port);
+	else if (!ret)
+		q->rx_port = q->tx_port;
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < NF_RING; i++)
@@ -235,6 +305,13 @@ static int talk_to_netback(struct netfront *nf)
 	/* As Linux netfront: without the copying receive path there is nothing to do. */
 	if (xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "feature-rx-copy", &copy) || !copy)
 		return -ENODEV;
+	/*
+	 * Everything is read again: a restarted back-end may offer other queues, offloads or event
+	 * channels; and, as Linux's, a protocol error of the last connection is forgotten.
+	 */
+	queues_release(nf);
+	nf->report = 0;
+	nf->split = back_flag(nf, "feature-split-event-channels");
 	nf->offloads = offloads(nf);
 	nf->nq = queue_count(nf, nf->want_q);
 	ret = fit_queues(nf);
@@ -345,35 +422,6 @@ fail:
 	return ret;
 }
 
-/* End a share the back-end has let go; one still mapped stays granted, never reused. */
-static void end_share(struct netfront *nf, void *addr, unsigned int count)
-{
-	if (addr && hv_grant_end(nf->hv, addr, count) == -EBUSY)
-		fprintf(stderr, "netfront: the back-end still maps %u page(s): left granted\n",
-			count);
-}
-
-static void queue_release(struct netfront *nf, struct nf_queue *q)
-{
-	if (q->port)
-		hv_evtchn_unbind(nf->hv, q->port);
-	end_share(nf, q->txs, 1);
-	end_share(nf, q->rxs, 1);
-	end_share(nf, q->txp, NF_RING);
-	end_share(nf, q->rxp, NF_RING);
-}
-
-/* Tear every queue down (a grant the back-end still maps stays granted, never reused). */
-static void queues_release(struct netfront *nf)
-{
-	for (unsigned int i = 0; nf->q && i < nf->nq; i++)
-		queue_release(nf, &nf->q[i]);
-	free(nf->q);
-	nf->q = NULL;
-	nf->nq = 0;
-	nf->rx_next = 0;
-}
-
 void netfront_close(struct netfront *nf)
 {
 	if (!nf)
@@ -420,7 +468,7 @@ unsigned int netfront_offloads(const struct netfront *nf)
 
 unsigned int netfront_queues(const struct netfront *nf)
 {
-	return nf->nq;
+	return nf->status == NF_CONNECTED ? nf->nq : 0;
 }
 
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st)
@@ -437,11 +485,26 @@ void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st)
 
 /* ---- TX ---- */
 
-static int notify_if(struct netfront *nf, const struct nf_queue *q, int pushed)
+static void lost(struct netfront *nf, const char *why);
+
+/*
+ * The back-end broke the protocol: drop the connection as if it were lost (it is asked to
+ * close, and a new handshake follows), and have netfront_poll say -EPROTO once.  -EPROTO.
+ */
+static int broke(struct netfront *nf)
+{
+	if (nf->status == NF_CONNECTED || nf->status == NF_CONNECTING)
+		lost(nf, "protocol error");
+	nf->report = -EPROTO;
+	return -EPROTO;
+}
+
+/* Notify port when the push said the back-end wants it. */
+static int notify_if(struct netfront *nf, evtchn_port_t port, int pushed)
 {
 	if (pushed < 0)
-		return nf->broken = -EPROTO;
-	return pushed > 0 ? hv_evtchn_notify(nf->hv, q->port) : 0;
+		return broke(nf);
+	return pushed > 0 ? hv_evtchn_notify(nf->hv, port) : 0;
 }
 
 /*
@@ -497,8 +560,6 @@ int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, s
 	struct nf_queue *q;
 	unsigned int n;
 
-	if (nf->broken)
-		return nf->broken;
 	if (nf->status != NF_CONNECTED)
 		return -ENOTCONN;
 	if (nf->vnet && len >= sizeof(h)) {
@@ -534,7 +595,7 @@ int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, s
 	}
 	nf->tx_packets++;
 	nf->tx_bytes += len;
-	return notify_if(nf, q, ring_front_push(&q->tx));
+	return notify_if(nf, q->tx_port, ring_front_push(&q->tx));
 }
 
 int netfront_send(struct netfront *nf, const void *frame, size_t len)
@@ -555,7 +616,7 @@ static int tx_reap(struct netfront *nf, struct nf_queue *q)
 				if (rsp[i].status == NETIF_RSP_NULL)
 					continue; /* an extra-info slot's: no page */
 				if (rsp[i].id >= NF_RING || !q->tx_busy[rsp[i].id])
-					return nf->broken = -EPROTO; /* a slot not in flight */
+					return broke(nf); /* a slot not in flight */
 				q->tx_busy[rsp[i].id] = false;
 				q->tx_free[q->tx_nfree++] = rsp[i].id;
 				if (rsp[i].status != NETIF_RSP_OKAY)
@@ -563,9 +624,9 @@ static int tx_reap(struct netfront *nf, struct nf_queue *q)
 			}
 		}
 		if (n < 0)
-			return nf->broken = -EPROTO;
+			return broke(nf);
 	} while ((n = ring_front_final_check(&q->tx)) > 0);
-	return n < 0 ? (nf->broken = -EPROTO) : got;
+	return n < 0 ? broke(nf) : got;
 }
 
 /* ---- RX ---- */
@@ -574,19 +635,34 @@ static int tx_reap(struct netfront *nf, struct nf_queue *q)
 static int rx_collect(struct netfront *nf, struct nf_queue *q)
 {
 	if (nf_rx_collect(&q->rx))
-		return nf->broken = -EPROTO;
-	return notify_if(nf, q, ring_front_push(&q->rx.ring));
+		return broke(nf);
+	return notify_if(nf, q->rx_port, ring_front_push(&q->rx.ring));
 }
 
 /* ---- losing the back-end and connecting again (as libpvio-blkfront's reconnect.c) ---- */
 
-/* Tear the queues down (frames in flight are lost, as on a NIC whose link went) and say Closed. */
+/*
+ * Stop using the queues (frames in flight are lost, as on a NIC whose link went) and say
+ * Closed.  They are released once the back-end is Closed (or gone): a live one that broke the
+ * protocol unmaps them first, so that their grants end instead of staying granted for good.
+ */
 static void lost(struct netfront *nf, const char *why)
 {
 	fprintf(stderr, "netfront: the back-end was lost (%s): reconnecting\n", why);
-	queues_release(nf);
 	nf->status = NF_DISCONNECTED;
 	xenbus_switch_state(&nf->xd, XenbusStateClosed);
+}
+
+/*
+ * The toolstack's `online` of the back-end: 0 (or the key gone) once it detached the vif, which
+ * then must not start over (as libpvio-blkfront).  A read error counts as online.
+ */
+static bool back_online(struct netfront *nf)
+{
+	uint32_t v;
+	int ret = xenbus_otherend_read_u32(&nf->xd, XBT_NULL, "online", &v);
+
+	return ret == -ENOENT ? false : ret < 0 || v != 0;
 }
 
 /* One step for the back-end's state st: 1 if our status changed, 0, or a negative errno. */
@@ -606,9 +682,11 @@ static int act_once(struct netfront *nf, enum xenbus_state st)
 			nf->status = NF_CONNECTED, nf->reconnects++;
 	} else if (nf->status == NF_DISCONNECTED) {
 		if (st == XenbusStateClosed || st == XenbusStateInitWait) {
-			ret = xenbus_switch_state(&nf->xd, XenbusStateInitialising);
-			nf->status = NF_INITIALISING;
+			queues_release(nf);
+			nf->status = back_online(nf) ? NF_INITIALISING : NF_GONE;
 		}
+		if (nf->status == NF_INITIALISING)
+			ret = xenbus_switch_state(&nf->xd, XenbusStateInitialising);
 	} else if (nf->status == NF_INITIALISING && st == XenbusStateInitWait) {
 		if (talk_to_netback(nf))
 			lost(nf, "handshake failed");
@@ -634,8 +712,9 @@ static void check_channels(struct netfront *nf)
 {
 	if (!hv_evtchn_state_observable(nf->hv))
 		return;
-	for (unsigned int i = 0; nf->status == NF_CONNECTED && i < nf->nq; i++) {
-		int st = hv_evtchn_state(nf->hv, nf->q[i].port);
+	for (unsigned int i = 0; nf->status == NF_CONNECTED && i < 2 * nf->nq; i++) {
+		const struct nf_queue *q = &nf->q[i / 2];
+		int st = hv_evtchn_state(nf->hv, i % 2 ? q->rx_port : q->tx_port);
 
 		/* An error (-EPERM...) says we cannot ask, not that the channel closed. */
 		if (st == HV_EVTCHN_CLOSED || st == HV_EVTCHN_UNBOUND)
@@ -653,8 +732,6 @@ int netfront_poll(struct netfront *nf)
 		hv_evtchn_unmask(nf->hv, port);
 		pending++;
 	}
-	if (nf->broken)
-		return nf->broken;
 	ret = follow(nf);
 	if (ret < 0)
 		return ret;
@@ -670,6 +747,10 @@ int netfront_poll(struct netfront *nf)
 	/* An event that brought nothing may be the back-end closing its end (it died). */
 	if (!ret && pending && !ready && !work)
 		check_channels(nf);
+	if (nf->report) { /* a protocol error: said once, the device reconnecting meanwhile */
+		ret = nf->report;
+		nf->report = 0;
+	}
 	return ret ? ret : ready;
 }
 
@@ -678,8 +759,6 @@ ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, siz
 	struct nf_queue *q;
 	ssize_t n;
 
-	if (nf->broken)
-		return nf->broken;
 	if (nf->status != NF_CONNECTED)
 		return -EAGAIN; /* nothing to receive until connected again */
 	if (qi >= nf->nq)
@@ -687,10 +766,10 @@ ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, siz
 	q = &nf->q[qi];
 	n = nf_rx_take(&q->rx, buf, cap);
 	if (n == -EPROTO)
-		return nf->broken = -EPROTO;
+		return broke(nf);
 	/* The buffers of the frame taken go back to the back-end at once. */
 	if (n >= 0 || n == -EAGAIN) {
-		int ret = notify_if(nf, q, ring_front_push(&q->rx.ring));
+		int ret = notify_if(nf, q->rx_port, ring_front_push(&q->rx.ring));
 
 		if (ret)
 			return ret;
@@ -701,7 +780,7 @@ ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, siz
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap)
 {
 	if (nf->status != NF_CONNECTED)
-		return nf->broken ? nf->broken : -EAGAIN;
+		return -EAGAIN;
 	for (unsigned int k = 0; k < nf->nq; k++) {
 		unsigned int qi = (nf->rx_next + k) % nf->nq;
 		ssize_t n = netfront_recv_queue(nf, qi, buf, cap);

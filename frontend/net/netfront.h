@@ -6,9 +6,13 @@
  * InitWait, checks feature-rx-copy, takes min(opts.queues or the online CPUs, the back-end's
  * multi-queue-max-queues) queues (fewer when their grants, 514 a queue, do not fit the grant
  * limit: gntalloc's `limit` on Xen), grants each one TX and one RX ring and a page per ring slot,
- * binds an event channel per queue, writes its keys as Linux xen-netfront does (queue-N/ and
- * multi-queue-num-queues when more than one; request-rx-copy, feature-rx-notify, feature-sg,
- * feature-no-csum-offload) and switches to Connected, then waits for the back-end's Connected.
+ * allocates an event channel per queue (two, TX and RX, when the back-end offers
+ * feature-split-event-channels), writes its keys as Linux xen-netfront does (queue-N/ and
+ * multi-queue-num-queues when more than one; event-channel, or event-channel-tx and -rx;
+ * request-rx-copy, feature-rx-notify, feature-sg, the offloads or feature-no-csum-offload)
+ * and switches to Connected, then waits for the back-end's Connected.  Every handshake reads
+ * the back-end's offer again and first removes the keys an earlier connection wrote, so a
+ * back-end restarted with other queues, offloads or event channels is negotiated anew.
  * It works against Linux netback and pvio-netback(8).
  *
  * Frames go both ways whole, up to NETFRONT_FRAME_MAX bytes, with their checksums computed:
@@ -18,16 +22,20 @@
  *
  * The back-end is not trusted: every response is copied off the ring and checked (its id must
  * name a slot in flight, its size fit its page, a frame at most NETFRONT_SLOTS_MAX slots) and a
- * violation disconnects (-EPROTO from then on).  Pages are granted once per connection and never
+ * violation drops the connection as a lost back-end does (below): netfront_poll says -EPROTO
+ * once, and the next handshake starts clean, as Linux's netfront resets its "broken" flag on
+ * reconnect.  Pages are granted once per connection and never
  * handed out again while the back-end may still map them; at close a grant the back-end still
  * maps is left granted rather than reused (XSA-396).
  *
  * When the back-end is lost (its state leaves Connected, or, where port states are observable,
- * it closes an event channel: the daemon died) the queues are torn down, frames in flight are
- * dropped as a NIC's would be, and we say Closed; once the back-end is Closed or InitWait again
- * we say Initialising and, at its InitWait, hand-shake again.  Meanwhile netfront_send says
- * -ENOTCONN, netfront_recv -EAGAIN and netfront_queues 0.  The back-end's directory gone is the
- * end: -ENOTCONN from netfront_poll.
+ * it closes an event channel: the daemon died) frames in flight are dropped as a NIC's would
+ * be, and we say Closed; once the back-end is Closed or InitWait again the queues are torn
+ * down (a live back-end has unmapped them by then), we say Initialising and, at its InitWait,
+ * hand-shake again.  Meanwhile netfront_send says
+ * -ENOTCONN, netfront_recv -EAGAIN and netfront_queues 0.  The back-end's directory gone, or
+ * its `online` 0 once it is Closed (the toolstack detached the vif), is the end: -ENOTCONN from
+ * netfront_poll.
  *
  * Every call returns 0 (or a count where said) or a negative errno and never exits.  A handle
  * is not thread-safe: one thread drives it.
@@ -92,8 +100,9 @@ void netfront_mac(const struct netfront *nf, uint8_t mac[6]);
 int netfront_fd(const struct netfront *nf);
 /*
  * Take events, collect TX answers and received frames.  The number of received frames waiting
- * for netfront_recv, or -EPROTO once the back-end broke the protocol (the device is then
- * disconnected), -ENOTCONN when the back-end closed.
+ * for netfront_recv; -EPROTO once after the back-end broke the protocol (the device then
+ * reconnects as after a lost back-end: keep polling); -ENOTCONN when the back-end's directory
+ * is gone.
  */
 int netfront_poll(struct netfront *nf);
 /*
@@ -108,9 +117,15 @@ int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, 
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
 /* The same from queue q only. */
 ssize_t netfront_recv_queue(struct netfront *nf, unsigned int q, void *buf, size_t cap);
-/* The offloads negotiated (NETFRONT_OFFLOAD_*; 0 without opts.vnet_hdr), for TUNSETOFFLOAD. */
+/*
+ * The offloads negotiated (NETFRONT_OFFLOAD_*; 0 without opts.vnet_hdr), for TUNSETOFFLOAD; a
+ * reconnect may change them.
+ */
 unsigned int netfront_offloads(const struct netfront *nf);
-/* The queues connected: min(opts.queues or online CPUs, the back-end's multi-queue-max-queues). */
+/*
+ * The queues connected: min(opts.queues or online CPUs, the back-end's multi-queue-max-queues),
+ * read again at each reconnect; 0 while not connected.
+ */
 unsigned int netfront_queues(const struct netfront *nf);
 void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st);
 

@@ -22,6 +22,8 @@
 
 #include <linux/if_tun.h>
 
+#include <xenstore.h>
+
 #include "frontend/net/netfront.h"
 
 static const char *const usage_text =
@@ -33,6 +35,7 @@ static const char *const usage_text =
     "      --queues N      queues wanted (default: online CPUs, at most the back-end's)\n"
     "      --no-netns      stay in the caller's network namespace\n"
     "      --no-offloads   plain frames, checksums computed by the back-end\n"
+    "      --wait          wait for the vif to be attached (pvio network-attach)\n"
     "  -h, --help          this text\n";
 
 enum {
@@ -40,7 +43,8 @@ enum {
 	OPT_IFNAME,
 	OPT_NONETNS,
 	OPT_QUEUES,
-	OPT_NOOFFLOADS
+	OPT_NOOFFLOADS,
+	OPT_WAIT
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "no-netns", no_argument, NULL, OPT_NONETNS },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "no-offloads", no_argument, NULL, OPT_NOOFFLOADS },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -64,6 +69,40 @@ struct tapq {
 	size_t held_len;
 	uint8_t held[BUF_MAX];
 };
+
+/*
+ * Until the toolstack has written device/vif/<devid> (its state key is in the same
+ * transaction as the rest): a watch on it, woken by each change, no timeout.  0 or a negative
+ * errno.
+ */
+static int vif_wait(unsigned int devid)
+{
+	struct xs_handle *xs = xs_open(0);
+	char path[64];
+	int ret = 0;
+
+	if (!xs)
+		return -errno;
+	snprintf(path, sizeof(path), "device/vif/%u", devid);
+	if (!xs_watch(xs, path, "vif"))
+		ret = -errno;
+	snprintf(path, sizeof(path), "device/vif/%u/state", devid);
+	for (;;) {
+		unsigned int len, n;
+		void *v = ret ? NULL : xs_read(xs, XBT_NULL, path, &len);
+		char **ev;
+
+		free(v);
+		if (ret || v)
+			break;
+		ev = xs_read_watch(xs, &n); /* blocks until the next change */
+		if (!ev)
+			ret = errno ? -errno : -EIO;
+		free(ev);
+	}
+	xs_close(xs);
+	return ret;
+}
 
 /* Bring the interface up with the guest's MAC: 0 or a negative errno. */
 static int tap_up(struct ifreq *ifr, const uint8_t mac[6])
@@ -159,10 +198,30 @@ static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 	}
 }
 
-/* One loop serves every queue: the event channels share one file descriptor. */
-static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd)
+/*
+ * After a reconnect the back-end may have offered other offloads: the TAP's follow, so that it
+ * hands netfront only what it now takes.  0 or a negative errno.
+ */
+static int offloads_follow(struct netfront *nf, int tap, unsigned int *applied)
+{
+	unsigned int o = netfront_offloads(nf);
+
+	if (!netfront_queues(nf) || o == *applied)
+		return 0;
+	if (ioctl(tap, TUNSETOFFLOAD, tun_offloads(o)) < 0)
+		return -errno;
+	*applied = o;
+	return 0;
+}
+
+/*
+ * One loop serves every queue: the event channels share one file descriptor.  The ring queues
+ * may outnumber the TAP's after a reconnect: ring queue j delivers to TAP queue j mod nq.
+ */
+static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd, bool vnet)
 {
 	struct pollfd pfd[2 + NETFRONT_QUEUES_MAX];
+	unsigned int applied = netfront_offloads(nf);
 
 	for (;;) {
 		int ret;
@@ -177,11 +236,20 @@ static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd)
 		if (pfd[0].revents & POLLIN)
 			return 0;
 		ret = netfront_poll(nf);
-		for (unsigned int i = 0; ret >= 0 && i < nq; i++) {
-			ret = i < netfront_queues(nf) ? deliver(nf, i, tq[i].fd) : 0;
-			if (ret >= 0)
-				ret = transmit(nf, i, &tq[i]);
+		/* A protocol error: netfront reconnects by itself, the frames in flight are lost.
+		 */
+		if (ret == -EPROTO) {
+			fprintf(stderr, "pvio-netfront: the back-end broke the protocol\n");
+			ret = 0;
 		}
+		if (ret >= 0 && vnet)
+			ret = offloads_follow(nf, tq[0].fd, &applied);
+		for (unsigned int j = 0; ret >= 0 && j < netfront_queues(nf); j++)
+			ret = deliver(nf, j, tq[j % nq].fd);
+		for (unsigned int i = 0; ret >= 0 && i < nq; i++)
+			ret = transmit(nf, i, &tq[i]);
+		if (ret == -EPROTO)
+			ret = 0; /* said by a send or receive: reconnecting as above */
 		if (ret < 0)
 			return ret;
 	}
@@ -199,7 +267,7 @@ int main(int argc, char **argv)
 {
 	struct netfront_opts o = { .vnet_hdr = true };
 	const char *ifname = "eth0";
-	bool netns = true;
+	bool netns = true, wait = false;
 	struct netfront *nf;
 	struct tapq *tq;
 	unsigned int nq;
@@ -217,6 +285,8 @@ int main(int argc, char **argv)
 			ifname = optarg;
 		} else if (c == OPT_NONETNS) {
 			netns = false;
+		} else if (c == OPT_WAIT) {
+			wait = true;
 		} else if (c == OPT_NOOFFLOADS) {
 			o.vnet_hdr = false;
 		} else if (c == OPT_QUEUES) {
@@ -239,7 +309,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvio-netfront: network namespace: %s\n", strerror(errno));
 		return 1;
 	}
-	ret = netfront_open(&nf, &o);
+	ret = wait ? vif_wait(o.devid) : 0;
+	if (!ret)
+		ret = netfront_open(&nf, &o);
 	if (ret) {
 		fprintf(stderr, "pvio-netfront: vif %u: %s\n", o.devid, strerror(-ret));
 		return 1;
@@ -258,7 +330,7 @@ int main(int argc, char **argv)
 	printf("pvio-netfront: %s up, %u queue(s), offloads %#x\n", ifname, nq,
 	       netfront_offloads(nf));
 	fflush(stdout);
-	ret = run(nf, tq, nq, sigfd);
+	ret = run(nf, tq, nq, sigfd, o.vnet_hdr);
 	if (ret)
 		fprintf(stderr, "pvio-netfront: vif %u: %s\n", o.devid, strerror(-ret));
 	tap_close(tq, nq);

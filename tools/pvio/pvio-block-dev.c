@@ -19,9 +19,6 @@
 #include "xenbus/toolstack.h"
 #include "xenbus/vdev.h"
 
-/* libxl's LIBXL_DESTROY_TIMEOUT: how long a back-end gets to reach Closed. */
-#define PVIO_DETACH_TIMEOUT_MS 10000
-
 static const char *const backend_kinds[] = { "vbd", "qdisk" };
 
 /* vdev to a device id, with one line that says what is wrong with it. */
@@ -37,8 +34,7 @@ static int vdev_arg(const char *vdev, uint32_t *devid)
 	return 0;
 }
 
-/* Whether the back-end directory of spec exists and names spec's front-end. */
-static bool backend_matches(struct xs_handle *xs, const struct xenbus_device_spec *spec)
+bool pvio_backend_matches(struct xs_handle *xs, const struct xenbus_device_spec *spec)
 {
 	char path[256];
 	uint32_t fe;
@@ -69,16 +65,15 @@ static int detach_spec(struct xs_handle *xs, struct xenbus_device_spec *spec, bo
 	*found = false;
 	for (i = 0; i < sizeof(backend_kinds) / sizeof(backend_kinds[0]) && !*found; i++) {
 		spec->backend_kind = backend_kinds[i];
-		*found = backend_matches(xs, spec);
+		*found = pvio_backend_matches(xs, spec);
 	}
 	if (!*found)
 		spec->backend_kind = "vbd";
 	return 0;
 }
 
-/* Detach, wait for Closed unless force, remove. */
-static int detach_run(struct xs_handle *xs, struct xenbus_device_spec *spec, const char *vdev,
-		      bool force)
+int pvio_device_detach(struct xs_handle *xs, struct xenbus_device_spec *spec, const char *vdev,
+		       bool force)
 {
 	int ret;
 
@@ -136,21 +131,19 @@ int pvio_cmd_block_detach(int argc, char **argv)
 	else if (ret < 0)
 		ret = pvio_err(argv[optind + 1], ret);
 	else
-		ret = detach_run(xs, &spec, argv[optind + 1], force || !found);
+		ret = pvio_device_detach(xs, &spec, argv[optind + 1], force || !found);
 	xs_close(xs);
 	return ret;
 }
 
-/* A u32 key of dir as a signed number to print, -1 if absent or malformed. */
-static long list_u32(struct xs_handle *xs, const char *dir, const char *key)
+long pvio_xs_u32(struct xs_handle *xs, const char *dir, const char *key)
 {
 	uint32_t v;
 
 	return xenbus_read_u32_at(xs, XBT_NULL, dir, key, &v) == 0 ? (long)v : -1;
 }
 
-/* The guest-written backend path, if it is printable and not absurd; else "-". */
-static void list_backend(struct xs_handle *xs, const char *dir, char *buf, size_t len)
+void pvio_xs_backend(struct xs_handle *xs, const char *dir, char *buf, size_t len)
 {
 	char *v = NULL;
 	size_t i;
@@ -173,16 +166,17 @@ static void list_one(struct xs_handle *xs, const char *base, const char *entry, 
 	if (xenbus_parse_u32(entry, UINT32_MAX, &devid) < 0)
 		return;
 	snprintf(dir, sizeof(dir), "%s/%u", base, devid);
-	list_backend(xs, dir, backend, sizeof(backend));
-	printf("%-5u %-3ld %-6u %-5ld %-6ld %-8ld %s\n", devid, list_u32(xs, dir, "backend-id"),
-	       (unsigned int)fe, list_u32(xs, dir, "state"), list_u32(xs, dir, "event-channel"),
-	       list_u32(xs, dir, "ring-ref"), backend);
+	pvio_xs_backend(xs, dir, backend, sizeof(backend));
+	printf("%-5u %-3ld %-6u %-5ld %-6ld %-8ld %s\n", devid, pvio_xs_u32(xs, dir, "backend-id"),
+	       (unsigned int)fe, pvio_xs_u32(xs, dir, "state"),
+	       pvio_xs_u32(xs, dir, "event-channel"), pvio_xs_u32(xs, dir, "ring-ref"), backend);
 }
 
 static const char list_usage[] = "usage: pvio block-list DOMAIN\n"
 				 "List the domain's virtual block devices, as xl block-list.\n";
 
-int pvio_cmd_block_list(int argc, char **argv)
+int pvio_list_devices(int argc, char **argv, const char *usage, const char *kind,
+		      const char *header, pvio_list_fn *one)
 {
 	struct pvio_env env;
 	struct xs_handle *xs;
@@ -191,21 +185,27 @@ int pvio_cmd_block_list(int argc, char **argv)
 	domid_t fe;
 	int opt;
 
-	while ((opt = pvio_getopt(argc, argv, "h", NULL, list_usage)) != -1)
+	while ((opt = pvio_getopt(argc, argv, "h", NULL, usage)) != -1)
 		return opt == 'h' ? 0 : 2;
 	if (argc - optind != 1) {
-		fputs(list_usage, stderr);
+		fputs(usage, stderr);
 		return 2;
 	}
 	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
 	    pvio_domain_lookup(&env, argv[optind], &fe) || pvio_xs_open(&env, &xs))
 		return 1;
-	snprintf(base, sizeof(base), "/local/domain/%u/device/vbd", (unsigned int)fe);
+	snprintf(base, sizeof(base), "/local/domain/%u/device/%s", (unsigned int)fe, kind);
 	ents = xs_directory(xs, XBT_NULL, base, &n);
-	printf("Vdev  BE  handle state evt-ch ring-ref BE-path\n");
+	printf("%s\n", header);
 	for (i = 0; ents && i < n; i++)
-		list_one(xs, base, ents[i], fe);
+		one(xs, base, ents[i], fe);
 	free(ents);
 	xs_close(xs);
 	return 0;
+}
+
+int pvio_cmd_block_list(int argc, char **argv)
+{
+	return pvio_list_devices(argc, argv, list_usage, "vbd",
+				 "Vdev  BE  handle state evt-ch ring-ref BE-path", list_one);
 }

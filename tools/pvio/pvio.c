@@ -2,8 +2,8 @@
 /*
  * pvio.c - pvio(1): the toolstack command of the embedded mode, in the manner of xl(1).  This
  * file holds the dispatch and what the subcommands share; pvio-daemons.c (up, down),
- * pvio-domain.c (create, list, destroy), pvio-exec.c (exec) and pvio-block.c (block-*) hold the
- * subcommands.
+ * pvio-domain.c (create, list, destroy), pvio-exec.c (exec), pvio-block.c (block-*) and
+ * pvio-network.c (network-*) hold the subcommands.
  */
 #include "config.h"
 
@@ -31,6 +31,9 @@ static const char usage[] =
     "  block-attach DOMAIN DISKSPEC     attach a virtual disk\n"
     "  block-detach DOMAIN VDEV [--force]  detach one\n"
     "  block-list DOMAIN                list a domain's virtual disks\n"
+    "  network-attach DOMAIN [VIFSPEC]  attach a virtual network interface\n"
+    "  network-detach DOMAIN DEVID|MAC [--force]  detach one\n"
+    "  network-list DOMAIN              list a domain's virtual network interfaces\n"
     "\n"
     "  -d, --dir DIR   the runtime directory (default: $PVIO_RUNDIR, $XDG_RUNTIME_DIR/pvio,\n"
     "                  /tmp/pvio-UID)\n"
@@ -52,6 +55,9 @@ static const struct pvio_cmd cmds[] = {
 	{ "block-attach", pvio_cmd_block_attach },
 	{ "block-detach", pvio_cmd_block_detach },
 	{ "block-list", pvio_cmd_block_list },
+	{ "network-attach", pvio_cmd_network_attach },
+	{ "network-detach", pvio_cmd_network_detach },
+	{ "network-list", pvio_cmd_network_list },
 };
 
 int pvio_err(const char *what, int err)

@@ -101,5 +101,27 @@ int pvio_cmd_exec(int argc, char **argv);
 int pvio_cmd_block_attach(int argc, char **argv);
 int pvio_cmd_block_detach(int argc, char **argv);
 int pvio_cmd_block_list(int argc, char **argv);
+int pvio_cmd_network_attach(int argc, char **argv);
+int pvio_cmd_network_detach(int argc, char **argv);
+int pvio_cmd_network_list(int argc, char **argv);
+
+/* What block-* and network-* share (pvio-block-dev.c). */
+struct xenbus_device_spec;
+/* libxl's LIBXL_DESTROY_TIMEOUT: how long a back-end gets to reach Closed. */
+#define PVIO_DETACH_TIMEOUT_MS 10000
+/* Whether the back-end directory of spec exists and names spec's front-end. */
+bool pvio_backend_matches(struct xs_handle *xs, const struct xenbus_device_spec *spec);
+/* Detach (unless force), wait up to PVIO_DETACH_TIMEOUT_MS for Closed, remove: 0 or 1. */
+int pvio_device_detach(struct xs_handle *xs, struct xenbus_device_spec *spec, const char *what,
+		       bool force);
+/* A u32 key of dir as a signed number to print, -1 if absent or malformed. */
+long pvio_xs_u32(struct xs_handle *xs, const char *dir, const char *key);
+/* The guest-written backend path of dir, if it is printable and not absurd; else "-". */
+void pvio_xs_backend(struct xs_handle *xs, const char *dir, char *buf, size_t len);
+/* Print one device entry of domain fe's device directory base. */
+typedef void pvio_list_fn(struct xs_handle *xs, const char *base, const char *entry, domid_t fe);
+/* A *-list command: usage, domain fe's device/<kind>/ entries under header, one line each. */
+int pvio_list_devices(int argc, char **argv, const char *usage, const char *kind,
+		      const char *header, pvio_list_fn *one);
 
 #endif
