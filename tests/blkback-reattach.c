@@ -5,7 +5,10 @@
  * without notifying (the daemon has not taken them), dom0 kills the daemon with SIGKILL and the
  * driver domain starts a new one.  The new daemon must take the device over with no state
  * change: the back end stays Connected throughout (checked at every step), the queued writes
- * are answered once each, and every write is there when read back.
+ * are answered once each, and every write is there when read back.  The front's persistent
+ * grants that the killed daemon's journal names are mapped by the new daemon before it serves
+ * (blkback_ring_prepare): after the first restart, its first requests all find them mapped
+ * (pgrant-misses 0 in its statistics file).
  */
 #include "config.h"
 
@@ -45,6 +48,28 @@ static int still_connected(struct tfront *f)
 
 	T_CHECK(xenbus_read_otherend_state(&f->xd, &st) == 0 && st == XenbusStateConnected,
 		"back end left Connected: %d", (int)st);
+	return 0;
+}
+
+/*
+ * The new daemon's persistent-grant counters, once its statistics file counts at least min
+ * hits (rewritten at most once a second): it mapped no grant the journal named on first use.
+ */
+static int grants_mapped_ahead(uint64_t min)
+{
+	char path[128];
+	uint64_t hits = 0, misses = 0;
+
+	snprintf(path, sizeof(path), "%s/%u.%u", env.dir, (unsigned int)env.fe, DEVID);
+	for (int waited = 0;
+	     waited < 5000 && (t_keyfile_u64(path, "pgrant-hits", &hits) || hits < min);
+	     waited += 20)
+		t_msleep(20);
+	T_CHECK(hits >= min, "%llu persistent-grant hits after the restart",
+		(unsigned long long)hits);
+	T_CHECK(t_keyfile_u64(path, "pgrant-misses", &misses) == 0 && misses == 0,
+		"%llu grants mapped on first use after the restart, none expected",
+		(unsigned long long)misses);
 	return 0;
 }
 
@@ -124,6 +149,7 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 		T_CHECK(still_connected(&f) == 0, "after restart %u", round);
 		/* The new daemon serves what was queued without a notify (bind raises its port). */
 		T_CHECK(collect(&f, QUEUED, id) == 0, "queued writes, round %u", round);
+		T_CHECK(round || grants_mapped_ahead(QUEUED) == 0, "grants mapped ahead");
 		T_CHECK(tf_round_trip(&f, 0, 0, true) == 0, "data from before the restarts");
 		for (unsigned int i = 0; i < HV_PAGE_SIZE; i++) /* what the queued writes wrote */
 			f.data[i] = (uint8_t)(i * 13 + round);
@@ -150,6 +176,8 @@ static int driver_domain(void *arg)
 			       "--storage",
 			       env.dir,
 			       "--journal-dir",
+			       env.dir,
+			       "--stats-dir",
 			       env.dir,
 			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
 			       NULL };

@@ -465,6 +465,13 @@ static void tables_free(struct blkback_ring *r)
 	free(r->plug);
 	free(r->refs);
 	free(r->idesc);
+	r->reqs = NULL;
+	r->segs = NULL;
+	r->iov = NULL;
+	r->refs = NULL;
+	r->idesc = NULL;
+	r->free = NULL;
+	r->plug = NULL;
 }
 
 static bool params_ok(const struct blkback_ring_params *p)
@@ -584,10 +591,90 @@ static int journal_attach(struct blkback_ring *r, const struct blkback_ring_para
 	return 0;
 }
 
-int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
-			const struct blkback_ring_params *p)
+/*
+ * Map into the persistent-grant cache what the predecessor's journal says its front used last
+ * (blkback_journal_peek): the first requests after a hand-over then find their grants mapped.
+ * Only a hint: a reference that does not map is skipped, and one the front no longer uses is
+ * evicted like any other.
+ */
+static void cache_prefetch(struct blkback_ring *r, const grant_ref_t *refs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (mapcache_prefetch(r->cache, refs[i]) == -EBUSY)
+			break;
+}
+
+/*
+ * Before a resume, while the predecessor still serves: its journal's offer of indirect
+ * segments (the tables are sized by it) and, with persistent grants, the grants its cache
+ * held, mapped now.  Nothing is taken from the journal here: journal_attach loads it later.
+ */
+static void journal_peek(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	struct blkback_journal_id id = { .frontend = p->frontend,
+					 .order = p->order,
+					 .nr_ents = r->rb.nr_ents,
+					 .refs = p->refs,
+					 .max_indirect = r->max_indirect };
+	grant_ref_t *refs;
+	unsigned int n;
+	uint32_t mi;
+
+	if (!p->resume || !p->journal_name ||
+	    blkback_journal_peek(p->journal_dirfd, p->journal_name, &id, &mi))
+		return;
+	r->max_indirect = mi;
+	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	refs = r->cache ? calloc(BLKBACK_PREFETCH_MAX, sizeof(*refs)) : NULL;
+	if (refs && !blkback_grants_peek(p->journal_dirfd, p->journal_name, p->frontend, refs,
+					 BLKBACK_PREFETCH_MAX, &n))
+		cache_prefetch(r, refs, n);
+	free(refs);
+}
+
+/* With a journal and persistent grants: keep the record of our cache for a successor. */
+static int grants_record(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	unsigned int cap = p->max_persistent ? p->max_persistent : BLKBACK_MAX_PERSISTENT_DEFAULT;
+	int rc;
+
+	if (!r->cache || !p->journal_name)
+		return 0;
+	rc = blkback_grants_open(p->journal_dirfd, p->journal_name, p->frontend, cap, &r->grec,
+				 &r->grec_size);
+	if (rc == 0)
+		mapcache_record(r->cache, r->grec);
+	return rc;
+}
+
+/* Everything of a ring blkback_ring_prepare builds, whatever it got to; NULL is fine. */
+static void ring_free(struct blkback_ring *r)
+{
+	if (!r)
+		return;
+	/* io_destroy waits for what the kernel cannot cancel: the I/O into guest pages. */
+	if (r->aio)
+		io_destroy(r->aio);
+	for (unsigned int i = 0; r->reqs && i < r->rb.nr_ents; i++)
+		if (r->reqs[i].busy)
+			blkback_segs_release(r, &r->reqs[i]);
+	mapcache_destroy(r->cache);
+	blkback_grants_close(r->grec, r->grec_size);
+	blkback_journal_close(r->journal);
+	if (r->efd >= 0)
+		close(r->efd);
+	if (r->sring)
+		hv_grant_unmap(r->hv, r->sring, r->ring_pages);
+	tables_free(r);
+	free(r->redo);
+	free(r);
+}
+
+int blkback_ring_prepare(struct blkback_ring **rp, struct hv *hv,
+			 const struct blkback_ring_params *p)
 {
 	struct blkback_ring *r;
+	void *sring;
 	int rc;
 
 	if (!rp || !hv || !p || !params_ok(p))
@@ -596,61 +683,66 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 	if (!r)
 		return -ENOMEM;
 	ring_init(r, hv, p);
-	rc = hv_grant_map(hv, p->frontend, r->ring_pages, p->refs, true, &r->sring);
-	if (rc < 0)
-		goto free_ring;
+	rc = hv_grant_map(hv, p->frontend, r->ring_pages, p->refs, true, &sring);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	r->sring = sring;
+	/* Only its geometry for now: blkback_ring_start reads the indices again. */
 	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
-	if (rc < 0)
-		goto unmap_ring;
-	rc = journal_attach(r, p);
-	if (rc < 0)
-		goto free_tables;
-	rc = tables_alloc(r);
-	if (rc < 0)
-		goto free_tables;
-	rc = io_init(r, p);
-	if (rc < 0)
-		goto free_io;
-	rc = p->resume ? journal_resume(r) : 0;
-	if (rc < 0)
-		goto free_io;
+	if (rc == 0)
+		rc = io_init(r, p);
+	if (rc == 0)
+		journal_peek(r, p);
+	if (rc == 0)
+		rc = tables_alloc(r);
+	if (rc < 0) {
+		ring_free(r);
+		return rc;
+	}
 	*rp = r;
 	return 0;
+}
 
-free_io:
+int blkback_ring_start(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	unsigned int mi = r->max_indirect;
+	int rc;
+
+	r->port = p->port;
+	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
+	if (rc == 0)
+		rc = journal_attach(r, p);
+	if (rc == 0)
+		rc = grants_record(r, p);
+	/* The journal's offer differs from what the tables were sized for: size them again. */
+	if (rc == 0 && r->max_indirect != mi) {
+		tables_free(r);
+		rc = tables_alloc(r);
+	}
 	/* journal_resume fails before it starts anything. */
-	mapcache_destroy(r->cache);
-	if (r->aio)
-		io_destroy(r->aio);
-	if (r->efd >= 0)
-		close(r->efd);
-free_tables:
-	blkback_journal_close(r->journal);
-	tables_free(r);
-	free(r->redo);
-unmap_ring:
-	hv_grant_unmap(hv, r->sring, r->ring_pages);
-free_ring:
-	free(r);
+	if (rc == 0 && p->resume)
+		rc = journal_resume(r);
+	if (rc < 0)
+		ring_free(r);
+	return rc;
+}
+
+int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
+			const struct blkback_ring_params *p)
+{
+	struct blkback_ring *r;
+	int rc = blkback_ring_prepare(&r, hv, p);
+
+	if (rc == 0)
+		rc = blkback_ring_start(r, p);
+	if (rc == 0)
+		*rp = r;
 	return rc;
 }
 
 void blkback_ring_detach(struct blkback_ring *r)
 {
-	unsigned int i;
-
-	if (!r)
-		return;
-	/* io_destroy waits for what the kernel cannot cancel: the I/O into guest pages. */
-	io_destroy(r->aio);
-	for (i = 0; i < r->rb.nr_ents; i++)
-		if (r->reqs[i].busy)
-			blkback_segs_release(r, &r->reqs[i]);
-	mapcache_destroy(r->cache);
-	blkback_journal_close(r->journal);
-	close(r->efd);
-	hv_grant_unmap(r->hv, r->sring, r->ring_pages);
-	tables_free(r);
-	free(r->redo);
-	free(r);
+	ring_free(r);
 }
