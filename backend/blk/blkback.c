@@ -442,8 +442,8 @@ static int tables_alloc(struct blkback_ring *r)
 	r->iov = calloc((size_t)n * r->max_segs, sizeof(*r->iov));
 	r->plug = calloc(n, sizeof(*r->plug));
 	r->refs = calloc(r->max_segs, sizeof(*r->refs));
-	if (r->max_indirect)
-		r->idesc = calloc(r->max_indirect, sizeof(*r->idesc));
+	/* Every pointer is set, so that sizing the tables again after tables_free is safe. */
+	r->idesc = r->max_indirect ? calloc(r->max_indirect, sizeof(*r->idesc)) : NULL;
 	if (!r->reqs || !r->segs || !r->free || !r->iov || !r->plug || !r->refs ||
 	    (r->max_indirect && !r->idesc))
 		return -ENOMEM;
@@ -465,13 +465,6 @@ static void tables_free(struct blkback_ring *r)
 	free(r->plug);
 	free(r->refs);
 	free(r->idesc);
-	r->reqs = NULL;
-	r->segs = NULL;
-	r->iov = NULL;
-	r->refs = NULL;
-	r->idesc = NULL;
-	r->free = NULL;
-	r->plug = NULL;
 }
 
 static bool params_ok(const struct blkback_ring_params *p)
@@ -479,6 +472,13 @@ static bool params_ok(const struct blkback_ring_params *p)
 	return p->refs && p->order <= RING_ORDER_MAX && p->disk && p->disk->fd >= 0 &&
 	       p->disk->sector_size >= 512 &&
 	       p->max_indirect_segments <= BLKBACK_INDIRECT_SEGMENTS_LIMIT;
+}
+
+/* The indirect segments the ring accepts, and so the segments of each table entry. */
+static void set_max_indirect(struct blkback_ring *r, uint32_t mi)
+{
+	r->max_indirect = mi;
+	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
 }
 
 static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkback_ring_params *p)
@@ -493,10 +493,7 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 	r->port = p->port;
 	r->disk = p->disk;
 	r->ring_pages = 1u << p->order;
-	r->max_indirect = p->max_indirect_segments;
-	r->max_segs = r->max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST
-			  ? r->max_indirect
-			  : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	set_max_indirect(r, p->max_indirect_segments);
 	r->log_budget = LOG_BUDGET;
 	r->efd = -1;
 	ring_poll_init(&r->poll, p->poll_mode, p->poll_us, 0);
@@ -559,6 +556,17 @@ static int journal_resume(struct blkback_ring *r)
 	return 0;
 }
 
+/* What identifies the ring's journal. */
+static struct blkback_journal_id journal_id(const struct blkback_ring *r,
+					    const struct blkback_ring_params *p)
+{
+	return (struct blkback_journal_id){ .frontend = p->frontend,
+					    .order = p->order,
+					    .nr_ents = r->rb.nr_ents,
+					    .refs = p->refs,
+					    .max_indirect = r->max_indirect };
+}
+
 /*
  * Open the ring's journal: a fresh one, or for a resume the predecessor's, whose ring keeps
  * the indirect segments it was offered (the front was told so at connect, whatever our own
@@ -566,11 +574,7 @@ static int journal_resume(struct blkback_ring *r)
  */
 static int journal_attach(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
-	struct blkback_journal_id id = { .frontend = p->frontend,
-					 .order = p->order,
-					 .nr_ents = r->rb.nr_ents,
-					 .refs = p->refs,
-					 .max_indirect = r->max_indirect };
+	struct blkback_journal_id id = journal_id(r, p);
 	uint32_t mi;
 	int rc;
 
@@ -586,16 +590,15 @@ static int journal_attach(struct blkback_ring *r, const struct blkback_ring_para
 			 "%s: keeps the %u indirect segments it was offered (not %u) until it "
 			 "connects afresh",
 			 r->name, mi, r->max_indirect);
-	r->max_indirect = mi;
-	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	set_max_indirect(r, mi);
 	return 0;
 }
 
 /*
- * Map into the persistent-grant cache what the predecessor's journal says its front used last
- * (blkback_journal_peek): the first requests after a hand-over then find their grants mapped.
- * Only a hint: a reference that does not map is skipped, and one the front no longer uses is
- * evicted like any other.
+ * Map into the persistent-grant cache the grants the predecessor's cache held (its record,
+ * blkback_grants_peek): the first requests after a hand-over then find them mapped.  Only
+ * hints: a reference that does not map is skipped, one the front no longer uses is evicted
+ * like any other, and none evicts what is cached.
  */
 static void cache_prefetch(struct blkback_ring *r, const grant_ref_t *refs, unsigned int n)
 {
@@ -611,11 +614,7 @@ static void cache_prefetch(struct blkback_ring *r, const grant_ref_t *refs, unsi
  */
 static void journal_peek(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
-	struct blkback_journal_id id = { .frontend = p->frontend,
-					 .order = p->order,
-					 .nr_ents = r->rb.nr_ents,
-					 .refs = p->refs,
-					 .max_indirect = r->max_indirect };
+	struct blkback_journal_id id = journal_id(r, p);
 	grant_ref_t *refs;
 	unsigned int n;
 	uint32_t mi;
@@ -623,8 +622,7 @@ static void journal_peek(struct blkback_ring *r, const struct blkback_ring_param
 	if (!p->resume || !p->journal_name ||
 	    blkback_journal_peek(p->journal_dirfd, p->journal_name, &id, &mi))
 		return;
-	r->max_indirect = mi;
-	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	set_max_indirect(r, mi);
 	refs = r->cache ? calloc(BLKBACK_PREFETCH_MAX, sizeof(*refs)) : NULL;
 	if (refs && !blkback_grants_peek(p->journal_dirfd, p->journal_name, p->frontend, refs,
 					 BLKBACK_PREFETCH_MAX, &n))
