@@ -770,11 +770,18 @@ int blkback_dev_take_back(struct blkback_dev *dev)
 	return blkback_dev_go(dev, false);
 }
 
+/*
+ * Serve first, then watch the front: a watch fires once when it is set (xenstore's rule), so a
+ * change of the front's state in between is still seen, and a restart's re-attach does not
+ * wait for the watch's round trip.
+ */
 int blkback_dev_start(struct blkback_dev *dev)
 {
-	int ret = blkback_dev_prepare(dev, false);
+	int ret;
 
-	return ret ? ret : blkback_dev_go(dev, false);
+	survey(dev);
+	ret = blkback_dev_go(dev, false);
+	return ret ? ret : xenbus_watch_otherend(&dev->xd);
 }
 
 /*
