@@ -195,15 +195,26 @@ static void pidfile(struct bbd *b)
 
 int bbd_run(struct bbd *b)
 {
+	int ret;
+
 	if (!b->opts.takeover)
 		pidfile(b);
-	/* The devices that were there before our watches. */
+	/*
+	 * The devices there now, then the watch: it fires once when set (xenstore's rule), which
+	 * rescans, so a device that came meanwhile is found, and serving does not wait for it.
+	 */
 	b->rescan = true;
 	bbd_xs_events(b, 0);
 	if (!b->opts.takeover)
 		pvio_log(b->log, PVIO_LOG_INFO, PREFIX,
 			 "devices found and served %llu us after start",
 			 (unsigned long long)(mono_us() - b->start_us));
+	ret = bbd_watch(b);
+	if (ret) {
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "watching %s/backend: %s", b->home,
+			 strerror(-ret));
+		return ret;
+	}
 	return dd_core_run(&b->core);
 }
 

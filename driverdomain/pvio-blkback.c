@@ -344,10 +344,9 @@ static uint64_t mono_us(void)
 static void start_phases(struct bbd *b, const uint64_t *t)
 {
 	pvio_log(b->log, PVIO_LOG_INFO, "pvio-blkback",
-		 "start phases (us): hypervisor+xenstore %llu, threads %llu, sandbox %llu, "
-		 "watch %llu",
+		 "start phases (us): hypervisor+xenstore %llu, threads %llu, sandbox %llu",
 		 (unsigned long long)(t[1] - t[0]), (unsigned long long)(t[2] - t[1]),
-		 (unsigned long long)(t[3] - t[2]), (unsigned long long)(t[4] - t[3]));
+		 (unsigned long long)(t[3] - t[2]));
 }
 
 int main(int argc, char **argv)
@@ -355,7 +354,7 @@ int main(int argc, char **argv)
 	static struct pvio_log log = { .vlog = daemon_vlog, .max = PVIO_LOG_WARN };
 	struct bbd b = { .core = { .epfd = -1, .sigfd = -1, .timerfd = -1, .failfd = -1 } };
 	int verbose = 0, ret;
-	uint64_t t[5] = { mono_us() };
+	uint64_t t[4] = { mono_us() };
 
 	if (parse_args(argc, argv, &b.opts, &verbose))
 		return 2;
@@ -374,9 +373,6 @@ int main(int argc, char **argv)
 	if (ret == 0 && dd_sandbox_enter(&b.opts.sandbox, !strcmp(hv_provider(b.hv), "xen")))
 		ret = -EPERM;
 	t[3] = mono_us();
-	if (ret == 0 && (ret = bbd_watch(&b)))
-		fprintf(stderr, "pvio-blkback: watching %s/backend: %s\n", b.home, strerror(-ret));
-	t[4] = mono_us();
 	if (ret == 0) {
 		start_phases(&b, t);
 		pvio_log(&log, PVIO_LOG_INFO, "pvio-blkback", "serving domain %u (%s)", b.domid,
