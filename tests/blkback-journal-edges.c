@@ -6,8 +6,8 @@
  *     stays Connected, I/O is served, and the front then goes Connected as usual.  (The
  *     restart rule used to switch such a device to Closed, which Linux's blkfront does not
  *     survive.)
- *   - Journals do not outlive their device: when the front closes, the device's journals are
- *     removed from the directory.
+ *   - Journals do not outlive their device: when the front closes, the device's journals and
+ *     their persistent-grant records are removed from the directory.
  */
 #include "config.h"
 
@@ -53,10 +53,11 @@ static int driver_domain(void *arg)
 	return tb_dd_blkback(&env, TB_JOURNAL);
 }
 
-/* The journals left in the directory. */
-static int journals(void)
+/* The files ending in suffix left in the directory (journals, grant records). */
+static int files_ending(const char *suffix)
 {
 	DIR *d = opendir(env.dir);
+	size_t slen = strlen(suffix);
 	struct dirent *de;
 	int n = 0;
 
@@ -65,7 +66,7 @@ static int journals(void)
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 
-		if (len > 8 && !strcmp(de->d_name + len - 8, ".journal")) {
+		if (len > slen && !strcmp(de->d_name + len - slen, suffix)) {
 			fprintf(stderr, "left: %s\n", de->d_name);
 			n++;
 		}
@@ -80,10 +81,12 @@ static int run(struct xs_handle *h)
 
 	T_CHECK(tb_run_start(&env, h, &daemon) == 0, "start");
 	T_CHECK(tb_wait_step(&env, 'K') == 0, "guest asks for a kill");
-	T_CHECK(journals() == 1, "one journal while connected");
+	T_CHECK(files_ending(".journal") == 1, "one journal while connected");
+	T_CHECK(files_ending(".journal.grants") == 1, "one grant record while connected");
 	T_CHECK(tb_kill_restart(&env, &daemon) == 0 && tb_ack(&env, 'K') == 0, "restart");
 	T_CHECK(tb_wait_step(&env, 'R') == 0, "guest done");
-	T_CHECK(journals() == 0, "journals left after the device closed");
+	T_CHECK(files_ending(".journal") == 0, "journals left after the device closed");
+	T_CHECK(files_ending(".journal.grants") == 0, "grant records left after the device closed");
 	return tb_run_finish(&env, 'R', daemon);
 }
 
