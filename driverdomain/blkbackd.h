@@ -79,6 +79,7 @@ struct bbd {
 	bool rescan;			/* the backend tree changed above a device: rescan */
 	bool takeover;			/* --takeover: a predecessor serves; take its devices */
 	bool preparing;			/* before the hand-over: devices are only prepared */
+	uint64_t start_us;		/* CLOCK_MONOTONIC at main's start, for -v timings */
 	struct bbd_device_list devices; /* every device served */
 };
 

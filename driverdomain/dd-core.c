@@ -174,8 +174,6 @@ static uint64_t mono_us(void)
 /* The connection is over: the next successor waiting in the backlog gets its turn. */
 static void ho_close(struct dd_core *c)
 {
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->ho_conn, NULL);
-	close(c->ho_conn);
 	int ret;
 
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->ho_conn, NULL);

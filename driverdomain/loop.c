@@ -173,6 +173,14 @@ int bbd_init(struct bbd *b)
 	return dd_core_init(&b->core, dd_core_threads(b->opts.threads), &hvo);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* pvio-blkback.pid in the journal directory: who serves now (for the admin, and tests). */
 static void pidfile(struct bbd *b)
 {
@@ -187,20 +195,27 @@ static void pidfile(struct bbd *b)
 
 int bbd_run(struct bbd *b)
 {
+	int ret;
+
 	if (!b->opts.takeover)
 		pidfile(b);
-	/* The devices that were there before our watches. */
+	/*
+	 * The devices there now, then the watch: it fires once when set (xenstore's rule), which
+	 * rescans, so a device that came meanwhile is found, and serving does not wait for it.
+	 */
 	b->rescan = true;
 	bbd_xs_events(b, 0);
+	if (!b->opts.takeover)
+		pvio_log(b->log, PVIO_LOG_INFO, PREFIX,
+			 "devices found and served %llu us after start",
+			 (unsigned long long)(mono_us() - b->start_us));
+	ret = bbd_watch(b);
+	if (ret) {
+		pvio_log(b->log, PVIO_LOG_ERROR, PREFIX, "watching %s/backend: %s", b->home,
+			 strerror(-ret));
+		return ret;
+	}
 	return dd_core_run(&b->core);
-}
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /*

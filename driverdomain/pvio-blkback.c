@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driverdomain/blkbackd.h"
@@ -331,28 +332,49 @@ static int handover_open(struct bbd *b)
 	return fd < 0 ? fd : 0;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The phases of a start, for -v: what a restart's pause is made of (pvio-blkback(8)). */
+static void start_phases(struct bbd *b, const uint64_t *t)
+{
+	pvio_log(b->log, PVIO_LOG_INFO, "pvio-blkback",
+		 "start phases (us): hypervisor+xenstore %llu, threads %llu, sandbox %llu",
+		 (unsigned long long)(t[1] - t[0]), (unsigned long long)(t[2] - t[1]),
+		 (unsigned long long)(t[3] - t[2]));
+}
+
 int main(int argc, char **argv)
 {
 	static struct pvio_log log = { .vlog = daemon_vlog, .max = PVIO_LOG_WARN };
 	struct bbd b = { .core = { .epfd = -1, .sigfd = -1, .timerfd = -1, .failfd = -1 } };
 	int verbose = 0, ret;
+	uint64_t t[4] = { mono_us() };
 
 	if (parse_args(argc, argv, &b.opts, &verbose))
 		return 2;
 	log.max = verbose >= 2 ? PVIO_LOG_DEBUG : verbose ? PVIO_LOG_INFO : PVIO_LOG_WARN;
 	b.log = &log;
 	b.opts.dev.log = &log;
+	b.start_us = t[0];
 	ret = connect_services(&b);
+	t[1] = mono_us();
 	if (ret == 0 && (ret = bbd_init(&b)))
 		fprintf(stderr, "pvio-blkback: event loop: %s\n", strerror(-ret));
 	if (ret == 0)
 		ret = handover_open(&b);
+	t[2] = mono_us();
 	/* Everything is open: the hypervisor, xenstore, the loop's fds and the storage. */
 	if (ret == 0 && dd_sandbox_enter(&b.opts.sandbox, !strcmp(hv_provider(b.hv), "xen")))
 		ret = -EPERM;
-	if (ret == 0 && (ret = bbd_watch(&b)))
-		fprintf(stderr, "pvio-blkback: watching %s/backend: %s\n", b.home, strerror(-ret));
+	t[3] = mono_us();
 	if (ret == 0) {
+		start_phases(&b, t);
 		pvio_log(&log, PVIO_LOG_INFO, "pvio-blkback", "serving domain %u (%s)", b.domid,
 			 hv_provider(b.hv));
 		ret = b.opts.takeover ? bbd_takeover(&b) : bbd_run(&b);

@@ -51,6 +51,7 @@ struct mapcache {
 	uint32_t seed;		      /* per-cache hash key, unknown to the guest */
 	uint32_t *buckets;	      /* [hash_mask + 1]: first slot of each chain */
 	struct mapcache_entry *slots; /* [capacity]: the entries and the CLOCK ring */
+	uint32_t *record;	      /* [capacity]: ref + 1 of each slot's entry, or NULL */
 	struct mapcache_stats st;     /* counters; entries and in_use filled on read */
 };
 
@@ -161,6 +162,9 @@ static void entry_insert(struct mapcache *c, uint32_t slot, grant_ref_t ref, voi
 	e->addr = addr;
 	e->ref = ref;
 	e->uses = 0;
+	/* ref + 1 wraps to 0 (nothing) for the one reference the record cannot hold. */
+	if (c->record)
+		__atomic_store_n(&c->record[slot], ref + 1, __ATOMIC_RELAXED);
 	entry_use(c, e);
 	e->next = c->buckets[b];
 	c->buckets[b] = slot;
@@ -231,6 +235,27 @@ static int cache_miss(struct mapcache *c, grant_ref_t ref, void **addr)
 	entry_insert(c, slot, ref, map);
 	*addr = map;
 	return 0;
+}
+
+void mapcache_record(struct mapcache *c, uint32_t *record)
+{
+	c->record = record;
+	for (uint32_t i = 0; record && i < c->capacity; i++)
+		record[i] = i < c->nr_entries ? c->slots[i].ref + 1 : 0;
+}
+
+int mapcache_prefetch(struct mapcache *c, grant_ref_t ref)
+{
+	void *addr;
+	int ret;
+
+	if (cache_find(c, ref))
+		return 0;
+	/* A hint never evicts: what is cached was used, the hint may not be. */
+	if (c->nr_entries == c->capacity)
+		return -EBUSY;
+	ret = cache_miss(c, ref, &addr);
+	return ret < 0 ? ret : mapcache_put(c, ref);
 }
 
 int mapcache_get(struct mapcache *c, grant_ref_t ref, void **addr)

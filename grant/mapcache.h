@@ -56,6 +56,20 @@ int mapcache_create(struct mapcache **cp, struct hv *hv, domid_t frontend, unsig
  */
 int mapcache_get(struct mapcache *c, grant_ref_t ref, void **addr);
 
+/*
+ * Keep record[slot] (capacity entries, e.g. a shared file's) up to date with the reference
+ * cached in each slot, plus one (0: none), from now on: what a successor maps ahead with
+ * mapcache_prefetch.  NULL stops it.
+ */
+void mapcache_record(struct mapcache *c, uint32_t *record);
+
+/*
+ * Map ref ahead of its first use, with no use taken and no miss counted (a successor's hint,
+ * blkback_ring_prepare): 0 if it is cached now, -EBUSY when the cache is full (a hint evicts
+ * nothing), or the hypervisor's errno as mapcache_get.
+ */
+int mapcache_prefetch(struct mapcache *c, grant_ref_t ref);
+
 /* Release one use of ref.  -ENOENT if ref is not cached, -EINVAL if it has no use. */
 int mapcache_put(struct mapcache *c, grant_ref_t ref);
 

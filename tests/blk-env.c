@@ -393,24 +393,10 @@ static FILE *blk_env_stat_open(const struct blk_env *env, unsigned int devid)
 
 int blk_env_stat(const struct blk_env *env, unsigned int devid, const char *key, uint64_t *val)
 {
-	char line[256], name[128];
-	int rc = -ENOENT;
-	FILE *f = blk_env_stat_open(env, devid);
+	char path[PATH_MAX + 32];
 
-	if (!f)
-		return -ENOENT;
-	while (fgets(line, sizeof(line), f)) {
-		char num[64], *end;
-
-		if (sscanf(line, "%127s %63s", name, num) != 2 || strcmp(name, key) != 0)
-			continue;
-		errno = 0;
-		*val = strtoull(num, &end, 10);
-		rc = errno || *end || num[0] == '-' ? -EINVAL : 0;
-		break;
-	}
-	fclose(f);
-	return rc;
+	snprintf(path, sizeof(path), "%s/%u.%u", env->stats_dir, (unsigned int)env->guest, devid);
+	return t_keyfile_u64(path, key, val);
 }
 
 int blk_env_stat_wait(const struct blk_env *env, unsigned int devid, const char *key, uint64_t min,

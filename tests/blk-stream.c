@@ -3,10 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
 
 #include "tests/blk-stream.h"
 
@@ -163,4 +166,157 @@ void blk_stream_close(struct blk_stream *s)
 	free(s->failed);
 	free(s->busy);
 	free(s);
+}
+
+/* ---- the restart tests' guest and set-up ---- */
+
+/* Serve the test's requests; *at: answer 'p' once the acks reach it (0: not asked). */
+static int serve_requests(struct blk_stream_guest *g, struct blk_stream *s, uint64_t *at,
+			  bool *quit)
+{
+	struct t_link *l = g->link;
+	char c;
+
+	while (t_readable(l->ba[0], 0) && read(l->ba[0], &c, 1) == 1) {
+		if (c == 'q')
+			*quit = true;
+		if (c == 'w')
+			*at = s->acks + BLK_STREAM_DEPTH;
+		if (c == 'g') {
+			T_CHECK(t_put(l->ab[1], &s->max_gap_us, sizeof(s->max_gap_us)) == 0, "gap");
+			s->max_gap_us = 0;
+		}
+	}
+	if (*at && s->acks >= *at) {
+		*at = 0;
+		T_CHECK(t_put(l->ab[1], "p", 1) == 0, "report");
+	}
+	return 0;
+}
+
+/* Tell the test about each reconnect (n: those reported so far). */
+static int report_reconnects(struct blk_stream_guest *g, struct blk_stream *s, uint64_t *n)
+{
+	struct blkfront_stats st;
+
+	if (!g->report_reconnects)
+		return 0;
+	blkfront_get_stats(s->bf, &st);
+	for (; *n < st.reconnects; (*n)++)
+		T_CHECK(t_put(g->link->ab[1], "r", 1) == 0, "report");
+	return 0;
+}
+
+int blk_stream_guest(void *arg)
+{
+	struct blk_stream_guest *g = arg;
+	/*
+	 * No connect deadline of its own: under valgrind on a loaded machine connecting takes
+	 * longer than blkfront's default 10 s; the test's time limit bounds the wait.
+	 */
+	struct blkfront_opts o = { .devid = BLK_XVDA,
+				   .queues = 2,
+				   .queue_depth = BLK_STREAM_DEPTH,
+				   .timeout_ms = -1,
+				   .no_reconnect = g->no_reconnect };
+	struct blkfront_stats st;
+	struct blk_stream *s;
+	uint64_t at = 0, reconnects = 0;
+	bool quit = false;
+
+	T_CHECK(blk_stream_open(&s, &o) == 0, "stream");
+	T_CHECK(t_put(g->link->ab[1], "o", 1) == 0, "report open");
+	while (!quit)
+		T_CHECK(blk_stream_round(s, false) == 0 && serve_requests(g, s, &at, &quit) == 0 &&
+			    report_reconnects(g, s, &reconnects) == 0,
+			"stream");
+	T_CHECK(blk_stream_finish(s) == 0, "drain and verify");
+	blkfront_get_stats(s->bf, &st);
+	fprintf(stderr, "guest: %llu reconnects, %llu requests re-issued\n",
+		(unsigned long long)st.reconnects, (unsigned long long)st.reissued);
+	T_CHECK(s->failures == 0 && st.errors == 0, "%llu writes failed",
+		(unsigned long long)s->failures);
+	T_CHECK(!g->no_reconnect || (st.reconnects == 0 && st.reissued == 0),
+		"the front-end reconnected: %llu", (unsigned long long)st.reconnects);
+	T_CHECK(st.reconnects >= g->min_reconnects, "reconnects %llu",
+		(unsigned long long)st.reconnects);
+	blk_stream_close(s);
+	return 0;
+}
+
+int blk_stream_setup(struct blk_env *env, const char *const *daemon_args,
+		     struct blk_stream_guest *g, pid_t *pid)
+{
+	char path[PATH_MAX], c;
+
+	T_CHECK(blk_env_link(g->link) == 0, "pipes");
+	T_CHECK(blk_env_disk(env, "a", BLK_STREAM_DISK_BYTES, path, sizeof(path)) == 0, "disk");
+	T_CHECK(blk_env_attach(env, BLK_XVDA, path, false) == 0, "attach xvda");
+	T_CHECK(blk_env_daemon_start(env, daemon_args) == 0, "start pvio-blkback");
+	T_CHECK(blk_env_guest(env, blk_stream_guest, g, pid) == 0, "fork the guest");
+	T_CHECK(t_readable(g->link->ab[0], BLK_ENV_ALARM_S * 1000) &&
+		    t_get(g->link->ab[0], &c, 1) == 0 && c == 'o',
+		"the guest did not connect");
+	return 0;
+}
+
+int blk_stream_progress(struct t_link *l)
+{
+	char c;
+
+	T_CHECK(t_put(l->ba[1], "w", 1) == 0 && t_get(l->ab[0], &c, 1) == 0 && c == 'p',
+		"no progress");
+	return 0;
+}
+
+uint64_t blk_stream_gap_us(struct t_link *l)
+{
+	uint64_t g = UINT64_MAX;
+
+	if (t_put(l->ba[1], "g", 1) || t_get(l->ab[0], &g, sizeof(g)))
+		return UINT64_MAX;
+	return g;
+}
+
+int blk_stream_both_connected(struct blk_env *env)
+{
+	char path[128];
+	unsigned int len;
+	char *v;
+	bool ok;
+
+	T_CHECK(blk_env_backend_state(env, BLK_XVDA) == 4, "back-end left Connected");
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u/state", env->guest, BLK_XVDA);
+	v = xs_read(env->xs, XBT_NULL, path, &len);
+	ok = v && !strcmp(v, "4");
+	free(v);
+	T_CHECK(ok, "front-end left Connected");
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void blk_stream_report(const char *what, uint64_t *v, unsigned int n, const char *unit)
+{
+	if (!n)
+		return;
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	fprintf(stderr, "%s, %u rounds: median %llu %s, p99 %llu %s, max %llu %s\n", what, n,
+		(unsigned long long)v[n / 2], unit, (unsigned long long)v[(n * 99) / 100], unit,
+		(unsigned long long)v[n - 1], unit);
+}
+
+int blk_stream_teardown(struct blk_env *env, struct t_link *l, pid_t pid)
+{
+	int rc;
+
+	T_CHECK(t_put(l->ba[1], "q", 1) == 0, "stop the stream");
+	rc = blk_env_wait(pid, 60000);
+	T_CHECK(rc == 0, "guest failed: %d", rc);
+	return blk_env_stop(env);
 }

@@ -57,4 +57,39 @@ int blk_stream_finish(struct blk_stream *s);
 /* Close the device and free the stream; NULL is accepted. */
 void blk_stream_close(struct blk_stream *s);
 
+/*
+ * ---- what the restart tests (blk-kill-backend, blk-restart-unnoticed, blk-takeover) share ----
+ *
+ * The guest streams (2 queues, depth BLK_STREAM_DEPTH, no connect deadline) and serves the
+ * test's requests on link: 'q' stop, 'w' answer 'p' once BLK_STREAM_DEPTH more writes are
+ * acknowledged, 'g' send the longest gap between completions since the last 'g' (uint64_t us).
+ * It sends 'o' once open and, with report_reconnects, 'r' at each reconnect.  At the end every
+ * acknowledged write must read back and none may have failed.
+ */
+struct blk_stream_guest {
+	struct t_link *link;
+	bool no_reconnect;	 /* the front never reconnects (Linux's blkfront), and must not */
+	bool report_reconnects;	 /* send 'r' at each reconnect */
+	uint64_t min_reconnects; /* reconnects the front must have made */
+};
+
+/* The guest's process: blk_env_guest(env, blk_stream_guest, &g, &pid). */
+int blk_stream_guest(void *g);
+/*
+ * The test: disk "a" attached as xvda, pvio-blkback started with daemon_args (may be NULL), the
+ * guest forked running g (*pid), and its 'o' received.
+ */
+int blk_stream_setup(struct blk_env *env, const char *const *daemon_args,
+		     struct blk_stream_guest *g, pid_t *pid);
+/* The test: wait until the guest saw BLK_STREAM_DEPTH more writes acknowledged. */
+int blk_stream_progress(struct t_link *l);
+/* The test: the guest's longest gap between completions since the last ask, in us. */
+uint64_t blk_stream_gap_us(struct t_link *l);
+/* The test: both ends of xvda are Connected, as read now. */
+int blk_stream_both_connected(struct blk_env *env);
+/* The test: sort v[n] and print its median, p99 and max (not asserted). */
+void blk_stream_report(const char *what, uint64_t *v, unsigned int n, const char *unit);
+/* The test: stop the stream, check the guest's verdict, stop the environment. */
+int blk_stream_teardown(struct blk_env *env, struct t_link *l, pid_t pid);
+
 #endif

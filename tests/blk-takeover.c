@@ -47,92 +47,13 @@ static const char *takeover_args[5]; /* the same and --takeover */
  * serving the rings as negotiated (the journal records what a ring was offered). */
 static const char *takeover_low[9];
 
-/* The test's requests: 'q' stop, 'w' report after DEPTH more acks, 'g' send the longest gap. */
-static int serve_requests(struct blk_stream *s, uint64_t *at, bool *quit)
-{
-	char c;
-
-	while (t_readable(link_.ba[0], 0) && read(link_.ba[0], &c, 1) == 1) {
-		if (c == 'q')
-			*quit = true;
-		if (c == 'w')
-			*at = s->acks + DEPTH;
-		if (c == 'g') {
-			T_CHECK(t_put(link_.ab[1], &s->max_gap_us, sizeof(s->max_gap_us)) == 0,
-				"gap");
-			s->max_gap_us = 0;
-		}
-	}
-	if (*at && s->acks >= *at) {
-		*at = 0;
-		T_CHECK(t_put(link_.ab[1], "p", 1) == 0, "report");
-	}
-	return 0;
-}
-
-static int guest(void *arg)
-{
-	struct blkfront_opts o = { .devid = BLK_XVDA,
-				   .queues = 2,
-				   .queue_depth = DEPTH,
-				   .timeout_ms = -1,
-				   .no_reconnect = true };
-	struct blkfront_stats st;
-	struct blk_stream *s;
-	uint64_t at = 0;
-	bool quit = false;
-
-	(void)arg;
-	T_CHECK(blk_stream_open(&s, &o) == 0, "stream");
-	T_CHECK(t_put(link_.ab[1], "o", 1) == 0, "report open");
-	while (!quit)
-		T_CHECK(blk_stream_round(s, false) == 0 && serve_requests(s, &at, &quit) == 0,
-			"stream");
-	T_CHECK(blk_stream_finish(s) == 0, "drain and verify");
-	blkfront_get_stats(s->bf, &st);
-	T_CHECK(s->failures == 0 && st.errors == 0, "%llu writes failed",
-		(unsigned long long)s->failures);
-	T_CHECK(st.reconnects == 0 && st.reissued == 0, "the front-end reconnected: %llu",
-		(unsigned long long)st.reconnects);
-	blk_stream_close(s);
-	return 0;
-}
-
-/* Both ends of xvda are Connected, as read now. */
-static int both_connected(void)
-{
-	char path[128];
-	unsigned int len;
-	char *v;
-	bool ok;
-
-	T_CHECK(blk_env_backend_state(&env, BLK_XVDA) == 4, "back-end left Connected");
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u/state", env.guest, BLK_XVDA);
-	v = xs_read(env.xs, XBT_NULL, path, &len);
-	ok = v && !strcmp(v, "4");
-	free(v);
-	T_CHECK(ok, "front-end left Connected");
-	return 0;
-}
+static struct blk_stream_guest guest = { .link = &link_, .no_reconnect = true };
 
 /* Wait until the guest saw DEPTH more writes answered. */
 static int progress(const char *when, int round)
 {
-	char c;
-
-	T_CHECK(t_put(link_.ba[1], "w", 1) == 0 && t_get(link_.ab[0], &c, 1) == 0 && c == 'p',
-		"no progress %s %d", when, round);
+	T_CHECK(blk_stream_progress(&link_) == 0, "no progress %s %d", when, round);
 	return 0;
-}
-
-/* The longest gap between two completions since the last ask, in us. */
-static uint64_t gap_us(void)
-{
-	uint64_t g = UINT64_MAX;
-
-	if (t_put(link_.ba[1], "g", 1) || t_get(link_.ab[0], &g, sizeof(g)))
-		return UINT64_MAX;
-	return g;
 }
 
 /* Whether pid has exited (its status in *st), without waiting. */
@@ -233,33 +154,14 @@ static int successor_refuses(pid_t old, int round)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void report(const char *what, uint64_t *gaps, unsigned int n)
-{
-	if (!n)
-		return;
-	qsort(gaps, n, sizeof(gaps[0]), cmp_u64);
-	fprintf(stderr,
-		"%s (the guest's longest gap between completions), %u rounds: median %llu us, "
-		"p99 %llu us, max %llu us\n",
-		what, n, (unsigned long long)gaps[n / 2], (unsigned long long)gaps[(n * 99) / 100],
-		(unsigned long long)gaps[n - 1]);
-}
-
 /* The same windows with no hand-over: what the machine's load alone costs the stream. */
 static int baseline(uint64_t *gaps, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		gap_us();
+		blk_stream_gap_us(&link_);
 		T_CHECK(progress("baseline", (int)i) == 0 && progress("baseline", (int)i) == 0,
 			"baseline");
-		gaps[i] = gap_us();
+		gaps[i] = blk_stream_gap_us(&link_);
 	}
 	return 0;
 }
@@ -275,13 +177,13 @@ static int round_run(int k, uint64_t *rng, uint64_t *gaps, unsigned int *ngaps)
 	} else if (k % 10 == 7) {
 		T_CHECK(successor_refuses(old, k) == 0, "successor refusing");
 	} else {
-		gap_us(); /* from here */
+		blk_stream_gap_us(&link_); /* from here */
 		T_CHECK(takeover(old, k) == 1, "round %d: not taken over", k);
 	}
-	T_CHECK(both_connected() == 0, "after round %d", k);
+	T_CHECK(blk_stream_both_connected(&env) == 0, "after round %d", k);
 	T_CHECK(progress("after", k) == 0, "progress");
 	if (k % DEATH_EVERY && k % 10 != 7)
-		gaps[(*ngaps)++] = gap_us();
+		gaps[(*ngaps)++] = blk_stream_gap_us(&link_);
 	return 0;
 }
 
@@ -290,15 +192,11 @@ int main(void)
 	static uint64_t gaps[ROUNDS], base[BASELINE];
 	unsigned int ngaps = 0;
 	uint64_t rng = 0x7a4e;
-	char path[PATH_MAX], c;
 	pid_t pid;
 	int rc = blk_env_start(&env);
 
 	if (rc)
 		return rc;
-	T_CHECK(blk_env_link(&link_) == 0, "pipes");
-	T_CHECK(blk_env_disk(&env, "a", BLK_STREAM_DISK_BYTES, path, sizeof(path)) == 0, "disk");
-	T_CHECK(blk_env_attach(&env, BLK_XVDA, path, false) == 0, "attach xvda");
 	t_time_limit(600);
 	memcpy(start_args, (const char *[]){ "--journal-dir", env.dir, NULL }, 3 * sizeof(char *));
 	memcpy(takeover_args, (const char *[]){ "--journal-dir", env.dir, "--takeover", NULL },
@@ -307,19 +205,14 @@ int main(void)
 	       (const char *[]){ "--journal-dir", env.dir, "--takeover", "--max-indirect", "8",
 				 "--max-queues", "1", NULL },
 	       8 * sizeof(char *));
-	T_CHECK(blk_env_daemon_start(&env, start_args) == 0, "start pvio-blkback");
-	T_CHECK(blk_env_guest(&env, guest, NULL, &pid) == 0, "fork the guest");
-	T_CHECK(t_readable(link_.ab[0], BLK_ENV_ALARM_S * 1000) && t_get(link_.ab[0], &c, 1) == 0 &&
-		    c == 'o',
-		"the guest did not connect");
+	T_CHECK(blk_stream_setup(&env, start_args, &guest, &pid) == 0, "set-up");
 	T_CHECK(baseline(base, BASELINE) == 0, "baseline");
 	for (int k = 1; k <= ROUNDS; k++)
 		T_CHECK(round_run(k, &rng, gaps, &ngaps) == 0, "round %d", k);
-	report("no hand-over", base, BASELINE);
-	report("hand-over pause", gaps, ngaps);
-	T_CHECK(both_connected() == 0, "at the end");
-	T_CHECK(t_put(link_.ba[1], "q", 1) == 0, "stop the stream");
-	rc = blk_env_wait(pid, 60000);
-	T_CHECK(rc == 0, "guest failed: %d", rc);
-	return blk_env_stop(&env);
+	blk_stream_report("no hand-over (the guest's longest gap between completions)", base,
+			  BASELINE, "us");
+	blk_stream_report("hand-over pause (the guest's longest gap between completions)", gaps,
+			  ngaps, "us");
+	T_CHECK(blk_stream_both_connected(&env) == 0, "at the end");
+	return blk_stream_teardown(&env, &link_, pid);
 }

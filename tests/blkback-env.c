@@ -168,3 +168,109 @@ int tb_step(struct tb_env *e, char c)
 		"step %c not acknowledged", c);
 	return 0;
 }
+
+struct xenbus_device_spec tb_spec(const struct tb_env *e)
+{
+	return (struct xenbus_device_spec){
+		.kind = "vbd", .devid = TB_DEVID, .frontend_id = e->fe, .backend_id = e->dd
+	};
+}
+
+int tb_dd_blkback(struct tb_env *e, unsigned int flags)
+{
+	const char *argv[10] = { "pvio-blkback", "--storage", e->dir };
+	unsigned int n = 3;
+
+	if (flags & TB_JOURNAL) {
+		argv[n++] = "--journal-dir";
+		argv[n++] = e->dir;
+	}
+	if (flags & TB_STATS) {
+		argv[n++] = "--stats-dir";
+		argv[n++] = e->dir;
+	}
+	if (getenv("PVIO_TEST_VERBOSE"))
+		argv[n++] = "-vv";
+	return tb_dd_serve(e, "pvio-blkback", argv);
+}
+
+int tb_run_start(struct tb_env *e, struct xs_handle *h, pid_t *daemon)
+{
+	struct xenbus_device_spec s = tb_spec(e);
+
+	T_CHECK(tb_disk_add(e, h, &s) == 0, "disk");
+	T_CHECK(tb_env_go_dd(e) == 0, "go");
+	T_CHECK(tb_daemon_start(e, daemon) == 0, "first daemon");
+	T_CHECK(tb_env_go_guest(e) == 0, "go");
+	return 0;
+}
+
+int tb_wait_step(struct tb_env *e, char c)
+{
+	char got;
+
+	T_CHECK(t_get(e->steps.ab[0], &got, 1) == 0 && got == c, "guest's step %c", c);
+	return 0;
+}
+
+int tb_ack(struct tb_env *e, char c)
+{
+	T_CHECK(t_put(e->steps.ba[1], &c, 1) == 0, "ack %c", c);
+	return 0;
+}
+
+int tb_kill_restart(struct tb_env *e, pid_t *daemon)
+{
+	int status = -1;
+
+	T_CHECK(kill(*daemon, SIGKILL) == 0 && t_get(e->dd_out[0], &status, sizeof(status)) == 0 &&
+		    status == 128 + SIGKILL,
+		"kill -9: status %d", status);
+	T_CHECK(tb_daemon_start(e, daemon) == 0, "next daemon");
+	return 0;
+}
+
+int tb_run_finish(struct tb_env *e, char c, pid_t daemon)
+{
+	T_CHECK(tb_ack(e, c) == 0, "ack");
+	T_CHECK(t_wait(e->guest_pid) == 0, "guest failed");
+	T_CHECK(tb_daemon_term(e, daemon) == 0, "SIGTERM");
+	return 0;
+}
+
+int tb_front_open(struct tb_env *e, struct hv *hv, struct xs_handle *xs, struct tfront *f)
+{
+	struct xenbus_device_spec s = tb_spec(e);
+	char path[256];
+
+	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
+	T_CHECK(tf_open(f, hv, xs, path) == 0, "open");
+	return 0;
+}
+
+int tb_front_connect(struct tfront *f)
+{
+	const struct tf_keys k = { .protocol = "x86_64-abi", .persistent = true };
+
+	T_CHECK(tf_wait(f, XENBUS_STATE_BIT(XenbusStateInitWait), NULL) == 0, "InitWait");
+	T_CHECK(tf_share(f, 1, 1) == 0 && tf_publish(f, &k) == 0, "share, publish");
+	T_CHECK(tf_wait(f, XENBUS_STATE_BIT(XenbusStateConnected), NULL) == 0, "Connected");
+	return 0;
+}
+
+int tb_still_connected(struct tfront *f)
+{
+	enum xenbus_state st;
+
+	T_CHECK(xenbus_read_otherend_state(&f->xd, &st) == 0 && st == XenbusStateConnected,
+		"back end left Connected: %d", (int)st);
+	return 0;
+}
+
+int tb_front_done(struct tb_env *e, struct tfront *f)
+{
+	T_CHECK(tf_close(f) == 0, "close");
+	xenbus_dev_close(&f->xd);
+	T_CHECK(tb_step(e, 'R') == 0, "done");
+	return 0;
+}

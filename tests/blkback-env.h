@@ -12,10 +12,11 @@
 #include <sys/types.h>
 
 #include "tests/hv-test.h"
+#include "xenbus/toolstack.h"
 
 struct hv;
 struct xs_handle;
-struct xenbus_device_spec;
+struct tfront;
 
 struct tb_env {
 	char dir[64];		 /* a fresh directory for the disks, removed if the test passed */
@@ -67,5 +68,37 @@ int tb_daemon_start(struct tb_env *e, pid_t *pid);
 
 /* In the guest: tell dom0 step c is done and wait for its ack. */
 int tb_step(struct tb_env *e, char c);
+
+/* ---- what the restart tests (blkback-restart, -reattach, -journal-edges) share ---- */
+
+#define TB_DEVID 51712 /* the one disk's vbd */
+
+/* The guest's vbd TB_DEVID, served by the driver domain. */
+struct xenbus_device_spec tb_spec(const struct tb_env *e);
+
+/* The driver domain's first process: tb_dd_serve of pvio-blkback --storage <dir>, with: */
+#define TB_JOURNAL 1u /* --journal-dir <dir> */
+#define TB_STATS   2u /* --stats-dir <dir> (files <fe>.<devid>) */
+int tb_dd_blkback(struct tb_env *e, unsigned int flags);
+
+/* dom0: add the disk (tb_spec), let the driver domain go, start a daemon, let the guest go. */
+int tb_run_start(struct tb_env *e, struct xs_handle *h, pid_t *daemon);
+/* dom0: wait for the guest's step c (not acknowledged yet). */
+int tb_wait_step(struct tb_env *e, char c);
+/* dom0: acknowledge step c. */
+int tb_ack(struct tb_env *e, char c);
+/* dom0: kill -9 *daemon (it must die of it) and start the next one into *daemon. */
+int tb_kill_restart(struct tb_env *e, pid_t *daemon);
+/* dom0: acknowledge the guest's last step c, reap the guest, SIGTERM the daemon. */
+int tb_run_finish(struct tb_env *e, char c, pid_t daemon);
+
+/* The guest: open the front end of tb_spec's device. */
+int tb_front_open(struct tb_env *e, struct hv *hv, struct xs_handle *xs, struct tfront *f);
+/* The guest: InitWait, one ring of order 1, published with persistent grants, Connected. */
+int tb_front_connect(struct tfront *f);
+/* The guest: the back end's state, read now (not waited for), is Connected. */
+int tb_still_connected(struct tfront *f);
+/* The guest: close the front end and tell dom0 it is done (step 'R'). */
+int tb_front_done(struct tb_env *e, struct tfront *f);
 
 #endif

@@ -6,8 +6,8 @@
  *     stays Connected, I/O is served, and the front then goes Connected as usual.  (The
  *     restart rule used to switch such a device to Closed, which Linux's blkfront does not
  *     survive.)
- *   - Journals do not outlive their device: when the front closes, the device's journals are
- *     removed from the directory.
+ *   - Journals do not outlive their device: when the front closes, the device's journals and
+ *     their persistent-grant records are removed from the directory.
  */
 #include "config.h"
 
@@ -28,72 +28,36 @@
 #include "tests/xs-helpers.h"
 #include "xenbus/toolstack.h"
 
-#define DEVID 51712
-
 static struct tb_env env;
-
-static struct xenbus_device_spec spec(void)
-{
-	return (struct xenbus_device_spec){
-		.kind = "vbd", .devid = DEVID, .frontend_id = env.fe, .backend_id = env.dd
-	};
-}
-
-/* The back end's state, read now: it must never have left Connected. */
-static int still_connected(struct tfront *f)
-{
-	enum xenbus_state st;
-
-	T_CHECK(xenbus_read_otherend_state(&f->xd, &st) == 0 && st == XenbusStateConnected,
-		"back end left Connected: %d", (int)st);
-	return 0;
-}
 
 static int guest_run(struct hv *hv, struct xs_handle *xs)
 {
-	const struct tf_keys k = { .protocol = "x86_64-abi", .persistent = true };
-	struct xenbus_device_spec s = spec();
 	struct tfront f;
-	char path[256];
 
-	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
-	T_CHECK(tf_open(&f, hv, xs, path) == 0, "open");
-	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateInitWait), NULL) == 0, "InitWait");
-	T_CHECK(tf_share(&f, 1, 1) == 0 && tf_publish(&f, &k) == 0, "share, publish");
-	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateConnected), NULL) == 0, "Connected");
+	T_CHECK(tb_front_open(&env, hv, xs, &f) == 0 && tb_front_connect(&f) == 0, "connect");
 	T_CHECK(tf_round_trip(&f, 0, 0, false) == 0, "I/O while Initialised");
 	/* Still Initialised: dom0 kills the daemon and starts another. */
 	T_CHECK(tb_step(&env, 'K') == 0, "kill");
 	T_CHECK(tf_round_trip(&f, 0, 8, false) == 0, "I/O served by the new daemon");
 	T_CHECK(tf_round_trip(&f, 0, 0, true) == 0, "data from before the restart");
-	T_CHECK(still_connected(&f) == 0, "after the restart");
+	T_CHECK(tb_still_connected(&f) == 0, "after the restart");
 	T_CHECK(xenbus_switch_state(&f.xd, XenbusStateConnected) == 0, "-> Connected");
 	T_CHECK(tf_round_trip(&f, 0, 16, false) == 0, "I/O once Connected");
-	T_CHECK(still_connected(&f) == 0, "once Connected");
-	T_CHECK(tf_close(&f) == 0, "close");
-	xenbus_dev_close(&f.xd);
-	T_CHECK(tb_step(&env, 'R') == 0, "done");
-	return 0;
+	T_CHECK(tb_still_connected(&f) == 0, "once Connected");
+	return tb_front_done(&env, &f);
 }
 
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-blkback",
-			       "--storage",
-			       env.dir,
-			       "--journal-dir",
-			       env.dir,
-			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
-			       NULL };
-
 	(void)arg;
-	return tb_dd_serve(&env, "pvio-blkback", argv);
+	return tb_dd_blkback(&env, TB_JOURNAL);
 }
 
-/* The journals left in the directory. */
-static int journals(void)
+/* The files ending in suffix left in the directory (journals, grant records). */
+static int files_ending(const char *suffix)
 {
 	DIR *d = opendir(env.dir);
+	size_t slen = strlen(suffix);
 	struct dirent *de;
 	int n = 0;
 
@@ -102,7 +66,7 @@ static int journals(void)
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 
-		if (len > 8 && !strcmp(de->d_name + len - 8, ".journal")) {
+		if (len > slen && !strcmp(de->d_name + len - slen, suffix)) {
 			fprintf(stderr, "left: %s\n", de->d_name);
 			n++;
 		}
@@ -113,28 +77,17 @@ static int journals(void)
 
 static int run(struct xs_handle *h)
 {
-	struct xenbus_device_spec s = spec();
 	pid_t daemon;
-	int status;
-	char c;
 
-	T_CHECK(tb_disk_add(&env, h, &s) == 0, "disk");
-	T_CHECK(tb_env_go_dd(&env) == 0, "go");
-	T_CHECK(tb_daemon_start(&env, &daemon) == 0, "first daemon");
-	T_CHECK(tb_env_go_guest(&env) == 0, "go");
-	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'K', "guest asks for a kill");
-	T_CHECK(journals() == 1, "one journal while connected");
-	T_CHECK(kill(daemon, SIGKILL) == 0 && t_get(env.dd_out[0], &status, sizeof(status)) == 0 &&
-		    status == 128 + SIGKILL,
-		"kill -9: status %d", status);
-	T_CHECK(tb_daemon_start(&env, &daemon) == 0, "next daemon");
-	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
-	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'R', "guest done");
-	T_CHECK(journals() == 0, "journals left after the device closed");
-	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
-	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
-	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
-	return 0;
+	T_CHECK(tb_run_start(&env, h, &daemon) == 0, "start");
+	T_CHECK(tb_wait_step(&env, 'K') == 0, "guest asks for a kill");
+	T_CHECK(files_ending(".journal") == 1, "one journal while connected");
+	T_CHECK(files_ending(".journal.grants") == 1, "one grant record while connected");
+	T_CHECK(tb_kill_restart(&env, &daemon) == 0 && tb_ack(&env, 'K') == 0, "restart");
+	T_CHECK(tb_wait_step(&env, 'R') == 0, "guest done");
+	T_CHECK(files_ending(".journal") == 0, "journals left after the device closed");
+	T_CHECK(files_ending(".journal.grants") == 0, "grant records left after the device closed");
+	return tb_run_finish(&env, 'R', daemon);
 }
 
 int main(void)

@@ -7,7 +7,8 @@
  * slot's release), and the load must list exactly the requests to execute again.  Corrupt,
  * foreign, resized, loosened (mode 0644), linked and missing journals are refused with
  * -EBADMSG; a fresh journal replaces any of them; executing a request again from a journal
- * does not move req_cons back.
+ * does not move req_cons back.  The persistent-grant record beside a journal reads back what
+ * was recorded and is refused when damaged or another front-end's.
  */
 #include "config.h"
 
@@ -186,6 +187,42 @@ static int take_again(void)
 	return 0;
 }
 
+/*
+ * The persistent-grant record (j.grants) and the peek a successor makes before a hand-over:
+ * what is recorded reads back, a journal of another ring or a damaged record is refused.
+ */
+static int grants(void)
+{
+	static const grant_ref_t other_refs[1] = { 8 };
+	struct blkback_journal_id other = id;
+	grant_ref_t got[8];
+	uint32_t *rec, mi = 99;
+	unsigned int n;
+	size_t size;
+	int fd;
+
+	T_CHECK(blkback_journal_peek(dfd, "j", &id, &mi) == 0 && mi == 0, "peek: %u", mi);
+	other.refs = other_refs;
+	T_CHECK(blkback_journal_peek(dfd, "j", &other, &mi) == -EBADMSG, "another ring's journal");
+	T_CHECK(blkback_grants_peek(dfd, "j", 3, got, 8, &n) == -EBADMSG, "no record yet");
+	T_CHECK(blkback_grants_open(dfd, "j", 3, 4, &rec, &size) == 0, "record");
+	rec[0] = 41 + 1;
+	rec[2] = 0 + 1; /* reference 0 */
+	T_CHECK(blkback_grants_peek(dfd, "j", 3, got, 8, &n) == 0 && n == 2 && got[0] == 41 &&
+		    got[1] == 0,
+		"read back: %u", n);
+	T_CHECK(blkback_grants_peek(dfd, "j", 3, got, 1, &n) == 0 && n == 1, "bounded: %u", n);
+	T_CHECK(blkback_grants_peek(dfd, "j", 4, got, 8, &n) == -EBADMSG, "another front-end's");
+	blkback_grants_close(rec, size);
+	fd = openat(dfd, "j.grants", O_RDWR);
+	T_CHECK(fd >= 0 && ftruncate(fd, (off_t)size - 4) == 0, "shorten");
+	close(fd);
+	T_CHECK(blkback_grants_peek(dfd, "j", 3, got, 8, &n) == -EBADMSG && n == 0, "short record");
+	blkback_grants_remove(dfd, "j");
+	T_CHECK(faccessat(dfd, "j.grants", F_OK, 0) < 0, "removed");
+	return 0;
+}
+
 int main(void)
 {
 	struct journal_head *h;
@@ -199,7 +236,7 @@ int main(void)
 	ret = first_steps();
 	h = ret ? NULL : raw(&size);
 	if (h)
-		ret = kill_points(h) || corruptions(h, size) || files() || take_again();
+		ret = kill_points(h) || corruptions(h, size) || files() || take_again() || grants();
 	if (h)
 		munmap(h, size);
 	unlinkat(dfd, "j", 0);

@@ -5,7 +5,10 @@
  * without notifying (the daemon has not taken them), dom0 kills the daemon with SIGKILL and the
  * driver domain starts a new one.  The new daemon must take the device over with no state
  * change: the back end stays Connected throughout (checked at every step), the queued writes
- * are answered once each, and every write is there when read back.
+ * are answered once each, and every write is there when read back.  The front's persistent
+ * grants that the killed daemon's journal names are mapped by the new daemon before it serves
+ * (blkback_ring_prepare): after the first restart, its first requests all find them mapped
+ * (pgrant-misses 0 in its statistics file).
  */
 #include "config.h"
 
@@ -25,26 +28,30 @@
 #include "tests/xs-helpers.h"
 #include "xenbus/toolstack.h"
 
-#define DEVID  51712
 #define ROUNDS 10
 #define QUEUED 3 /* writes queued while the daemon is replaced */
 
 static struct tb_env env; /* go_dd also carries 's': start a daemon */
 
-static struct xenbus_device_spec spec(void)
+/*
+ * The new daemon's persistent-grant counters, once its statistics file counts at least min
+ * hits (rewritten at most once a second): it mapped no grant the journal named on first use.
+ */
+static int grants_mapped_ahead(uint64_t min)
 {
-	return (struct xenbus_device_spec){
-		.kind = "vbd", .devid = DEVID, .frontend_id = env.fe, .backend_id = env.dd
-	};
-}
+	char path[128];
+	uint64_t hits = 0, misses = 0;
 
-/* The back end's state, read now (not waited for): it must never have left Connected. */
-static int still_connected(struct tfront *f)
-{
-	enum xenbus_state st;
-
-	T_CHECK(xenbus_read_otherend_state(&f->xd, &st) == 0 && st == XenbusStateConnected,
-		"back end left Connected: %d", (int)st);
+	snprintf(path, sizeof(path), "%s/%u.%u", env.dir, (unsigned int)env.fe, TB_DEVID);
+	for (int waited = 0;
+	     waited < 5000 && (t_keyfile_u64(path, "pgrant-hits", &hits) || hits < min);
+	     waited += 20)
+		t_msleep(20);
+	T_CHECK(hits >= min, "%llu persistent-grant hits after the restart",
+		(unsigned long long)hits);
+	T_CHECK(t_keyfile_u64(path, "pgrant-misses", &misses) == 0 && misses == 0,
+		"%llu grants mapped on first use after the restart, none expected",
+		(unsigned long long)misses);
 	return 0;
 }
 
@@ -99,17 +106,10 @@ static int collect(struct tfront *f, unsigned int n, uint64_t first)
 
 static int guest_run(struct hv *hv, struct xs_handle *xs)
 {
-	const struct tf_keys k = { .protocol = "x86_64-abi", .persistent = true };
-	struct xenbus_device_spec s = spec();
 	struct tfront f;
-	char path[256];
 	uint64_t id;
 
-	T_CHECK(xenbus_frontend_path(&s, path, sizeof(path)) == 0, "path");
-	T_CHECK(tf_open(&f, hv, xs, path) == 0, "open");
-	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateInitWait), NULL) == 0, "InitWait");
-	T_CHECK(tf_share(&f, 1, 1) == 0 && tf_publish(&f, &k) == 0, "share, publish");
-	T_CHECK(tf_wait(&f, XENBUS_STATE_BIT(XenbusStateConnected), NULL) == 0, "Connected");
+	T_CHECK(tb_front_open(&env, hv, xs, &f) == 0 && tb_front_connect(&f) == 0, "connect");
 	/* As Linux's blkfront once it has read the disk's properties. */
 	T_CHECK(xenbus_switch_state(&f.xd, XenbusStateConnected) == 0, "-> Connected");
 	T_CHECK(tf_round_trip(&f, 0, 0, false) == 0, "first I/O");
@@ -121,9 +121,10 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 		T_CHECK(queue_writes(&f, base, QUEUED, &id) == 0, "queue");
 		T_CHECK(tb_step(&env, 'K') == 0,
 			"kill"); /* dom0 kills the daemon, starts another */
-		T_CHECK(still_connected(&f) == 0, "after restart %u", round);
+		T_CHECK(tb_still_connected(&f) == 0, "after restart %u", round);
 		/* The new daemon serves what was queued without a notify (bind raises its port). */
 		T_CHECK(collect(&f, QUEUED, id) == 0, "queued writes, round %u", round);
+		T_CHECK(round || grants_mapped_ahead(QUEUED) == 0, "grants mapped ahead");
 		T_CHECK(tf_round_trip(&f, 0, 0, true) == 0, "data from before the restarts");
 		for (unsigned int i = 0; i < HV_PAGE_SIZE; i++) /* what the queued writes wrote */
 			f.data[i] = (uint8_t)(i * 13 + round);
@@ -135,54 +136,30 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 				    !memcmp(f.data, f.data + HV_PAGE_SIZE, HV_PAGE_SIZE),
 				"write %u of round %u read back", i, round);
 		}
-		T_CHECK(still_connected(&f) == 0, "after I/O %u", round);
+		T_CHECK(tb_still_connected(&f) == 0, "after I/O %u", round);
 	}
-	T_CHECK(tf_close(&f) == 0, "close");
-	xenbus_dev_close(&f.xd);
-	T_CHECK(tb_step(&env, 'R') == 0, "done");
-	return 0;
+	return tb_front_done(&env, &f);
 }
 
 /* The driver domain's first process: starts a daemon each time dom0 asks. */
 static int driver_domain(void *arg)
 {
-	const char *argv[] = { "pvio-blkback",
-			       "--storage",
-			       env.dir,
-			       "--journal-dir",
-			       env.dir,
-			       getenv("PVIO_TEST_VERBOSE") ? "-vv" : NULL,
-			       NULL };
-
 	(void)arg;
-	return tb_dd_serve(&env, "pvio-blkback", argv);
+	return tb_dd_blkback(&env, TB_JOURNAL | TB_STATS);
 }
 
 static int run(struct xs_handle *h)
 {
-	struct xenbus_device_spec s = spec();
 	pid_t daemon;
-	int status;
-	char c;
 
-	T_CHECK(tb_disk_add(&env, h, &s) == 0, "disk");
-	T_CHECK(tb_env_go_dd(&env) == 0, "go");
-	T_CHECK(tb_daemon_start(&env, &daemon) == 0, "first daemon");
-	T_CHECK(tb_env_go_guest(&env) == 0, "go");
+	T_CHECK(tb_run_start(&env, h, &daemon) == 0, "start");
 	for (unsigned int round = 0; round < ROUNDS; round++) {
-		T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'K', "guest asks for a kill");
-		T_CHECK(kill(daemon, SIGKILL) == 0 &&
-			    t_get(env.dd_out[0], &status, sizeof(status)) == 0 &&
-			    status == 128 + SIGKILL,
-			"kill -9: status %d", status);
-		T_CHECK(tb_daemon_start(&env, &daemon) == 0, "next daemon");
-		T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
+		T_CHECK(tb_wait_step(&env, 'K') == 0, "guest asks for a kill");
+		T_CHECK(tb_kill_restart(&env, &daemon) == 0 && tb_ack(&env, 'K') == 0, "restart %u",
+			round);
 	}
-	T_CHECK(t_get(env.steps.ab[0], &c, 1) == 0 && c == 'R', "guest done");
-	T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
-	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
-	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
-	return 0;
+	T_CHECK(tb_wait_step(&env, 'R') == 0, "guest done");
+	return tb_run_finish(&env, 'R', daemon);
 }
 
 int main(void)

@@ -477,3 +477,25 @@ int t_proc_status(pid_t pid, const char *key, char *val, size_t len)
 	fclose(f);
 	return ret;
 }
+
+int t_keyfile_u64(const char *path, const char *key, uint64_t *val)
+{
+	char line[256], name[128];
+	int rc = -ENOENT;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		char num[64], *end;
+
+		if (sscanf(line, "%127s %63s", name, num) != 2 || strcmp(name, key) != 0)
+			continue;
+		errno = 0;
+		*val = strtoull(num, &end, 10);
+		rc = errno || *end || num[0] == '-' ? -EINVAL : 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}

@@ -176,4 +176,10 @@ int t_loop_detach(const char *dev);
  */
 int t_proc_status(pid_t pid, const char *key, char *val, size_t len);
 
+/*
+ * The unsigned number of key in a file of "key value" lines (a daemon's statistics file): 0,
+ * -ENOENT when the file or the key is not there (yet), -EINVAL for a value that does not parse.
+ */
+int t_keyfile_u64(const char *path, const char *key, uint64_t *val);
+
 #endif

@@ -28,6 +28,8 @@
 #include "ring/ring.h"
 
 #define BLKBACK_SECTORS_PER_PAGE (HV_PAGE_SIZE >> BLKBACK_SECTOR_SHIFT)
+/* Persistent grants a successor maps ahead from its predecessor's journal, at most. */
+#define BLKBACK_PREFETCH_MAX 1024u
 /* Segment descriptors per indirect page: 512. */
 #define BLKBACK_SEGS_PER_INDIRECT_PAGE (HV_PAGE_SIZE / sizeof(struct blkif_request_segment))
 /* The most indirect segments the protocol can describe: 8 pages of descriptors. */
@@ -117,6 +119,8 @@ struct blkback_ring {
 	struct ring_poll poll;		     /* blkback_ring_poll_wait's budget */
 	bool spun;			     /* the last poll_wait found work */
 	struct blkback_journal *journal;     /* requests in flight, for a successor; or NULL */
+	uint32_t *grec;			     /* the persistent-grant record (journal.h), or NULL */
+	size_t grec_size;		     /* its mapped size */
 	struct blkback_redo *redo;	     /* a loaded journal's unanswered requests, or NULL */
 	unsigned int nredo;		     /* entries in redo */
 	unsigned int redo_next;		     /* the next to execute again */

@@ -442,8 +442,8 @@ static int tables_alloc(struct blkback_ring *r)
 	r->iov = calloc((size_t)n * r->max_segs, sizeof(*r->iov));
 	r->plug = calloc(n, sizeof(*r->plug));
 	r->refs = calloc(r->max_segs, sizeof(*r->refs));
-	if (r->max_indirect)
-		r->idesc = calloc(r->max_indirect, sizeof(*r->idesc));
+	/* Every pointer is set, so that sizing the tables again after tables_free is safe. */
+	r->idesc = r->max_indirect ? calloc(r->max_indirect, sizeof(*r->idesc)) : NULL;
 	if (!r->reqs || !r->segs || !r->free || !r->iov || !r->plug || !r->refs ||
 	    (r->max_indirect && !r->idesc))
 		return -ENOMEM;
@@ -474,6 +474,13 @@ static bool params_ok(const struct blkback_ring_params *p)
 	       p->max_indirect_segments <= BLKBACK_INDIRECT_SEGMENTS_LIMIT;
 }
 
+/* The indirect segments the ring accepts, and so the segments of each table entry. */
+static void set_max_indirect(struct blkback_ring *r, uint32_t mi)
+{
+	r->max_indirect = mi;
+	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+}
+
 static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkback_ring_params *p)
 {
 	r->hv = hv;
@@ -486,10 +493,7 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 	r->port = p->port;
 	r->disk = p->disk;
 	r->ring_pages = 1u << p->order;
-	r->max_indirect = p->max_indirect_segments;
-	r->max_segs = r->max_indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST
-			  ? r->max_indirect
-			  : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	set_max_indirect(r, p->max_indirect_segments);
 	r->log_budget = LOG_BUDGET;
 	r->efd = -1;
 	ring_poll_init(&r->poll, p->poll_mode, p->poll_us, 0);
@@ -552,6 +556,17 @@ static int journal_resume(struct blkback_ring *r)
 	return 0;
 }
 
+/* What identifies the ring's journal. */
+static struct blkback_journal_id journal_id(const struct blkback_ring *r,
+					    const struct blkback_ring_params *p)
+{
+	return (struct blkback_journal_id){ .frontend = p->frontend,
+					    .order = p->order,
+					    .nr_ents = r->rb.nr_ents,
+					    .refs = p->refs,
+					    .max_indirect = r->max_indirect };
+}
+
 /*
  * Open the ring's journal: a fresh one, or for a resume the predecessor's, whose ring keeps
  * the indirect segments it was offered (the front was told so at connect, whatever our own
@@ -559,11 +574,7 @@ static int journal_resume(struct blkback_ring *r)
  */
 static int journal_attach(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
-	struct blkback_journal_id id = { .frontend = p->frontend,
-					 .order = p->order,
-					 .nr_ents = r->rb.nr_ents,
-					 .refs = p->refs,
-					 .max_indirect = r->max_indirect };
+	struct blkback_journal_id id = journal_id(r, p);
 	uint32_t mi;
 	int rc;
 
@@ -579,15 +590,89 @@ static int journal_attach(struct blkback_ring *r, const struct blkback_ring_para
 			 "%s: keeps the %u indirect segments it was offered (not %u) until it "
 			 "connects afresh",
 			 r->name, mi, r->max_indirect);
-	r->max_indirect = mi;
-	r->max_segs = mi > BLKIF_MAX_SEGMENTS_PER_REQUEST ? mi : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	set_max_indirect(r, mi);
 	return 0;
 }
 
-int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
-			const struct blkback_ring_params *p)
+/*
+ * Map into the persistent-grant cache the grants the predecessor's cache held (its record,
+ * blkback_grants_peek): the first requests after a hand-over then find them mapped.  Only
+ * hints: a reference that does not map is skipped, one the front no longer uses is evicted
+ * like any other, and none evicts what is cached.
+ */
+static void cache_prefetch(struct blkback_ring *r, const grant_ref_t *refs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (mapcache_prefetch(r->cache, refs[i]) == -EBUSY)
+			break;
+}
+
+/*
+ * Before a resume, while the predecessor still serves: its journal's offer of indirect
+ * segments (the tables are sized by it) and, with persistent grants, the grants its cache
+ * held, mapped now.  Nothing is taken from the journal here: journal_attach loads it later.
+ */
+static void journal_peek(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	struct blkback_journal_id id = journal_id(r, p);
+	grant_ref_t *refs;
+	unsigned int n;
+	uint32_t mi;
+
+	if (!p->resume || !p->journal_name ||
+	    blkback_journal_peek(p->journal_dirfd, p->journal_name, &id, &mi))
+		return;
+	set_max_indirect(r, mi);
+	refs = r->cache ? calloc(BLKBACK_PREFETCH_MAX, sizeof(*refs)) : NULL;
+	if (refs && !blkback_grants_peek(p->journal_dirfd, p->journal_name, p->frontend, refs,
+					 BLKBACK_PREFETCH_MAX, &n))
+		cache_prefetch(r, refs, n);
+	free(refs);
+}
+
+/* With a journal and persistent grants: keep the record of our cache for a successor. */
+static int grants_record(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	unsigned int cap = p->max_persistent ? p->max_persistent : BLKBACK_MAX_PERSISTENT_DEFAULT;
+	int rc;
+
+	if (!r->cache || !p->journal_name)
+		return 0;
+	rc = blkback_grants_open(p->journal_dirfd, p->journal_name, p->frontend, cap, &r->grec,
+				 &r->grec_size);
+	if (rc == 0)
+		mapcache_record(r->cache, r->grec);
+	return rc;
+}
+
+/* Everything of a ring blkback_ring_prepare builds, whatever it got to; NULL is fine. */
+static void ring_free(struct blkback_ring *r)
+{
+	if (!r)
+		return;
+	/* io_destroy waits for what the kernel cannot cancel: the I/O into guest pages. */
+	if (r->aio)
+		io_destroy(r->aio);
+	for (unsigned int i = 0; r->reqs && i < r->rb.nr_ents; i++)
+		if (r->reqs[i].busy)
+			blkback_segs_release(r, &r->reqs[i]);
+	mapcache_destroy(r->cache);
+	blkback_grants_close(r->grec, r->grec_size);
+	blkback_journal_close(r->journal);
+	if (r->efd >= 0)
+		close(r->efd);
+	if (r->sring)
+		hv_grant_unmap(r->hv, r->sring, r->ring_pages);
+	tables_free(r);
+	free(r->redo);
+	free(r);
+}
+
+int blkback_ring_prepare(struct blkback_ring **rp, struct hv *hv,
+			 const struct blkback_ring_params *p)
 {
 	struct blkback_ring *r;
+	void *sring;
 	int rc;
 
 	if (!rp || !hv || !p || !params_ok(p))
@@ -596,61 +681,66 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 	if (!r)
 		return -ENOMEM;
 	ring_init(r, hv, p);
-	rc = hv_grant_map(hv, p->frontend, r->ring_pages, p->refs, true, &r->sring);
-	if (rc < 0)
-		goto free_ring;
+	rc = hv_grant_map(hv, p->frontend, r->ring_pages, p->refs, true, &sring);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	r->sring = sring;
+	/* Only its geometry for now: blkback_ring_start reads the indices again. */
 	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
-	if (rc < 0)
-		goto unmap_ring;
-	rc = journal_attach(r, p);
-	if (rc < 0)
-		goto free_tables;
-	rc = tables_alloc(r);
-	if (rc < 0)
-		goto free_tables;
-	rc = io_init(r, p);
-	if (rc < 0)
-		goto free_io;
-	rc = p->resume ? journal_resume(r) : 0;
-	if (rc < 0)
-		goto free_io;
+	if (rc == 0)
+		rc = io_init(r, p);
+	if (rc == 0)
+		journal_peek(r, p);
+	if (rc == 0)
+		rc = tables_alloc(r);
+	if (rc < 0) {
+		ring_free(r);
+		return rc;
+	}
 	*rp = r;
 	return 0;
+}
 
-free_io:
+int blkback_ring_start(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	unsigned int mi = r->max_indirect;
+	int rc;
+
+	r->port = p->port;
+	rc = ring_blkif_back_attach(&r->rb, r->sring, p->order);
+	if (rc == 0)
+		rc = journal_attach(r, p);
+	if (rc == 0)
+		rc = grants_record(r, p);
+	/* The journal's offer differs from what the tables were sized for: size them again. */
+	if (rc == 0 && r->max_indirect != mi) {
+		tables_free(r);
+		rc = tables_alloc(r);
+	}
 	/* journal_resume fails before it starts anything. */
-	mapcache_destroy(r->cache);
-	if (r->aio)
-		io_destroy(r->aio);
-	if (r->efd >= 0)
-		close(r->efd);
-free_tables:
-	blkback_journal_close(r->journal);
-	tables_free(r);
-	free(r->redo);
-unmap_ring:
-	hv_grant_unmap(hv, r->sring, r->ring_pages);
-free_ring:
-	free(r);
+	if (rc == 0 && p->resume)
+		rc = journal_resume(r);
+	if (rc < 0)
+		ring_free(r);
+	return rc;
+}
+
+int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
+			const struct blkback_ring_params *p)
+{
+	struct blkback_ring *r;
+	int rc = blkback_ring_prepare(&r, hv, p);
+
+	if (rc == 0)
+		rc = blkback_ring_start(r, p);
+	if (rc == 0)
+		*rp = r;
 	return rc;
 }
 
 void blkback_ring_detach(struct blkback_ring *r)
 {
-	unsigned int i;
-
-	if (!r)
-		return;
-	/* io_destroy waits for what the kernel cannot cancel: the I/O into guest pages. */
-	io_destroy(r->aio);
-	for (i = 0; i < r->rb.nr_ents; i++)
-		if (r->reqs[i].busy)
-			blkback_segs_release(r, &r->reqs[i]);
-	mapcache_destroy(r->cache);
-	blkback_journal_close(r->journal);
-	close(r->efd);
-	hv_grant_unmap(r->hv, r->sring, r->ring_pages);
-	tables_free(r);
-	free(r->redo);
-	free(r);
+	ring_free(r);
 }

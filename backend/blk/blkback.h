@@ -139,6 +139,19 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 			const struct blkback_ring_params *p);
 
 /*
+ * blkback_ring_attach in two steps, for a hand-over: blkback_ring_prepare does what needs no
+ * ownership of the ring, while another back-end may still serve it: map it (no store to it),
+ * set up the aio context and the tables, and for a resume with persistent grants, map the
+ * grants the predecessor's journal names.  blkback_ring_start, once the ring is ours and
+ * p->port bound (p as given to prepare but for port), reads its indices, opens the journal and
+ * resumes; on failure it frees the ring.  A prepared ring never started is freed with
+ * blkback_ring_detach.  Errors as blkback_ring_attach's.
+ */
+int blkback_ring_prepare(struct blkback_ring **rp, struct hv *hv,
+			 const struct blkback_ring_params *p);
+int blkback_ring_start(struct blkback_ring *r, const struct blkback_ring_params *p);
+
+/*
  * Take no new request; wait for the I/O in flight, answer it (and a barrier waiting for it)
  * and push the responses.  For a hand-over: what is left unanswered is only what the front
  * queued since.  0, or -EPROTO for a broken ring, or an errno of the wait.

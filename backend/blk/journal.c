@@ -45,6 +45,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,18 +88,26 @@ static bool slot_pending(const struct journal_head *h, const struct journal_slot
 	return !(s->answered == 1 && before(s->answered_at, h->rsp_prod_pvt));
 }
 
-/* The checks a loaded journal must pass: the file is ours, but treat it as hostile anyway. */
-static int journal_check(const struct journal_head *h, const struct blkback_journal_id *id)
+/* Whether the header is a journal of ours, of the ring id. */
+static bool header_ok(const struct journal_head *h, const struct blkback_journal_id *id)
 {
-	uint32_t nref = 1u << id->order, pending = 0, i;
-
 	if (h->magic != JOURNAL_MAGIC || (h->version != JOURNAL_VERSION && h->version != 1) ||
 	    (h->version > 1 && h->max_indirect > BLKBACK_INDIRECT_SEGMENTS_LIMIT) ||
 	    h->frontend != id->frontend || h->order != id->order || h->nr_ents != id->nr_ents)
-		return -EBADMSG;
-	for (i = 0; i < nref; i++)
+		return false;
+	for (uint32_t i = 0; i < 1u << id->order; i++)
 		if (h->refs[i] != id->refs[i])
-			return -EBADMSG;
+			return false;
+	return true;
+}
+
+/* The checks a loaded journal must pass: the file is ours, but treat it as hostile anyway. */
+static int journal_check(const struct journal_head *h, const struct blkback_journal_id *id)
+{
+	uint32_t pending = 0, i;
+
+	if (!header_ok(h, id))
+		return -EBADMSG;
 	if (before(h->req_cons, h->rsp_prod_pvt) || h->req_cons - h->rsp_prod_pvt > h->nr_ents)
 		return -EBADMSG;
 	for (i = 0; i <= h->nr_ents; i++) {
@@ -189,6 +199,143 @@ int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *nam
 
 unmap:
 	munmap(map, size);
+	return ret;
+}
+
+/*
+ * Map name beneath dirfd read-only, if it is our own regular file of mode 0600 and of size
+ * (or, with size 0, of any size up to max: *size gets it).  -EBADMSG otherwise.
+ */
+static int map_ro(int dirfd, const char *name, size_t *size, size_t max, const void **map)
+{
+	struct stat st;
+	void *m = MAP_FAILED;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -EBADMSG;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    !(st.st_mode & 077) && st.st_size > 0 &&
+	    (*size ? (size_t)st.st_size == *size : (size_t)st.st_size <= max)) {
+		*size = (size_t)st.st_size;
+		m = mmap(NULL, *size, PROT_READ, MAP_SHARED, fd, 0);
+	}
+	close(fd);
+	if (m == MAP_FAILED)
+		return -EBADMSG;
+	*map = m;
+	return 0;
+}
+
+int blkback_journal_peek(int dirfd, const char *name, const struct blkback_journal_id *id,
+			 uint32_t *max_indirect)
+{
+	size_t size = journal_size(id->nr_ents);
+	const struct journal_head *h;
+	const void *map;
+	int ret;
+
+	if (id->order > RING_ORDER_MAX || !id->nr_ents || strchr(name, '/'))
+		return -EINVAL;
+	ret = map_ro(dirfd, name, &size, 0, &map);
+	if (ret)
+		return ret;
+	h = map;
+	ret = header_ok(h, id) ? 0 : -EBADMSG;
+	/* Read once: a predecessor connecting afresh may rewrite it meanwhile. */
+	*max_indirect =
+	    h->version > 1 ? __atomic_load_n(&h->max_indirect, __ATOMIC_RELAXED) : id->max_indirect;
+	if (*max_indirect > BLKBACK_INDIRECT_SEGMENTS_LIMIT)
+		ret = -EBADMSG;
+	munmap((void *)map, size);
+	return ret;
+}
+
+/* ---- the persistent-grant record: <journal name>.grants ---- */
+
+#define GRANTS_MAGIC 0x4742504bu /* "KPBG" */
+#define GRANTS_MAX   (1u << 20)	 /* mapcache's capacity bound */
+
+struct grants_head {
+	uint32_t magic, frontend, capacity, pad;
+	uint32_t refs[]; /* [capacity]: ref + 1 per cache slot, 0 for none */
+};
+
+static int grants_name(const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s.grants", name);
+
+	return n < 0 || (size_t)n >= len || strchr(name, '/') ? -EINVAL : 0;
+}
+
+int blkback_grants_open(int dirfd, const char *name, uint32_t frontend, unsigned int capacity,
+			uint32_t **record, size_t *size)
+{
+	struct grants_head *h;
+	char gname[256];
+	void *map;
+	int fd, ret = grants_name(name, gname, sizeof(gname));
+
+	if (ret || !capacity || capacity > GRANTS_MAX)
+		return ret ? ret : -EINVAL;
+	*size = sizeof(*h) + (size_t)capacity * sizeof(uint32_t);
+	fd = journal_fd(dirfd, gname, true, *size);
+	if (fd < 0)
+		return fd;
+	map = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ret = map == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
+	h = map;
+	h->frontend = frontend;
+	h->capacity = capacity;
+	store(&h->magic, GRANTS_MAGIC);
+	*record = h->refs;
+	return 0;
+}
+
+void blkback_grants_close(uint32_t *record, size_t size)
+{
+	if (record)
+		munmap((char *)record - offsetof(struct grants_head, refs), size);
+}
+
+void blkback_grants_remove(int dirfd, const char *name)
+{
+	char gname[256];
+
+	if (!grants_name(name, gname, sizeof(gname)))
+		unlinkat(dirfd, gname, 0);
+}
+
+int blkback_grants_peek(int dirfd, const char *name, uint32_t frontend, grant_ref_t *refs,
+			unsigned int max, unsigned int *n)
+{
+	const struct grants_head *h;
+	size_t size = 0;
+	char gname[256];
+	const void *map;
+	uint32_t cap;
+	int ret = grants_name(name, gname, sizeof(gname));
+
+	*n = 0;
+	if (!ret)
+		ret = map_ro(dirfd, gname, &size, sizeof(*h) + GRANTS_MAX * sizeof(uint32_t), &map);
+	if (ret)
+		return ret;
+	h = map;
+	cap = size < sizeof(*h) ? 0 : h->capacity;
+	if (size < sizeof(*h) || h->magic != GRANTS_MAGIC || h->frontend != frontend ||
+	    size != sizeof(*h) + (size_t)cap * sizeof(uint32_t))
+		ret = -EBADMSG;
+	for (uint32_t i = 0; !ret && i < cap && *n < max; i++) {
+		uint32_t v = __atomic_load_n(&h->refs[i], __ATOMIC_RELAXED);
+
+		if (v)
+			refs[(*n)++] = v - 1;
+	}
+	munmap((void *)map, size);
 	return ret;
 }
 

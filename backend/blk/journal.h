@@ -63,6 +63,31 @@ void blkback_journal_close(struct blkback_journal *j);
  */
 uint32_t blkback_journal_max_indirect(const struct blkback_journal *j);
 
+/*
+ * Read the journal name beneath dirfd without taking it, ahead of a hand-over, while its
+ * writer may still serve: the indirect segments its ring was offered, into *max_indirect.
+ * -EBADMSG when it is absent, not ours or of another ring (its header is checked as
+ * blkback_journal_open checks it, its slots are not: they change while we read).
+ */
+int blkback_journal_peek(int dirfd, const char *name, const struct blkback_journal_id *id,
+			 uint32_t *max_indirect);
+
+/*
+ * The persistent-grant record of a ring, <name>.grants beside its journal: the references its
+ * grant cache holds (mapcache_record keeps it up to date), so that a successor maps them
+ * before it takes the ring over and its first requests do not wait for maps.  Only hints:
+ * every reference is the guest's, mapped as such (a bad one fails to map, like any).
+ *   open:   a fresh record for capacity cache slots (mode 0600, replacing any): *record, *size;
+ *   close:  unmap it (the file stays for a successor); remove: unlink it;
+ *   peek:   up to max references of frontend's record into refs (*n), or -EBADMSG.
+ */
+int blkback_grants_open(int dirfd, const char *name, uint32_t frontend, unsigned int capacity,
+			uint32_t **record, size_t *size);
+void blkback_grants_close(uint32_t *record, size_t size);
+void blkback_grants_remove(int dirfd, const char *name);
+int blkback_grants_peek(int dirfd, const char *name, uint32_t frontend, grant_ref_t *refs,
+			unsigned int max, unsigned int *n);
+
 /* Slots: 0..nr_ents-1 follow the ring's table of requests; nr_ents is for one answered now. */
 /* The request taken off the ring at index idx goes into slot; req_cons is then idx + 1. */
 void blkback_journal_take(struct blkback_journal *j, uint32_t slot, uint32_t idx,

@@ -18,6 +18,7 @@
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
 
+#include "backend/blk/journal.h"
 #include "backend/blk/xenbus.h"
 #include "ring/ring.h"
 
@@ -257,6 +258,7 @@ static void journals_remove(struct blkback_dev *dev)
 	for (unsigned int q = 0; q < dev->nr_queues; q++) {
 		journal_name(dev, q, jname, sizeof(jname));
 		unlinkat(dev->opts.journal_dirfd, jname, 0);
+		blkback_grants_remove(dev->opts.journal_dirfd, jname);
 	}
 }
 
@@ -357,42 +359,81 @@ static int read_queue_keys(struct blkback_dev *dev, unsigned int q, unsigned int
 	return ret;
 }
 
-/* Bind queue q's port and attach its ring, from the keys read by negotiate(). */
+/* The names of queue q's ring: for messages, and its journal's. */
+struct queue_names {
+	char name[64], journal[80];
+};
+
+/* The parameters of queue q's ring, from the keys read by negotiate(); port still to set. */
+static struct blkback_ring_params ring_params(struct blkback_dev *dev, unsigned int q,
+					      struct queue_names *n)
+{
+	snprintf(n->name, sizeof(n->name), "%s q%u", dev->name, q);
+	journal_name(dev, q, n->journal, sizeof(n->journal));
+	return (struct blkback_ring_params){
+		.frontend = dev->xd.otherend_id,
+		.refs = dev->keys[q].refs,
+		.order = dev->ring_order,
+		.disk = &dev->disk,
+		.persistent = dev->persistent,
+		.max_persistent = dev->opts.max_persistent,
+		.max_indirect_segments = dev->opts.max_indirect_segments,
+		.name = n->name,
+		.log = dev->opts.log,
+		.poll_mode = dev->opts.poll_mode,
+		.poll_us = dev->opts.poll_us,
+		.journal_name = dev->opts.journal ? n->journal : NULL,
+		.journal_dirfd = dev->opts.journal_dirfd,
+		.resume = dev->resume,
+	};
+}
+
+static struct hv *queue_hv(struct blkback_dev *dev, unsigned int q)
+{
+	return dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, q) : dev->hv;
+}
+
+/*
+ * For a re-attach, while the predecessor may still serve: map every ring, set up its aio
+ * context and tables and map the persistent grants its journal names, so that the pause
+ * between the predecessor's leaving and our serving is only binding the ports and loading the
+ * journals.  A ring that does not prepare is attached in full later, and fails then if it must.
+ */
+static void prepare_rings(struct blkback_dev *dev)
+{
+	for (unsigned int q = 0; q < dev->nr_keys; q++) {
+		struct queue_names n;
+		struct blkback_ring_params p = ring_params(dev, q, &n);
+
+		if (blkback_ring_prepare(&dev->keys[q].pre, queue_hv(dev, q), &p))
+			dev->keys[q].pre = NULL;
+	}
+}
+
+/* Bind queue q's port and attach its ring (prepared ahead or not). */
 static int connect_queue(struct blkback_dev *dev, unsigned int q)
 {
 	struct blkback_dev_queue *dq = &dev->queues[q];
-	const struct blkback_dev_keys *k = &dev->keys[q];
-	struct blkback_ring_params p;
-	char name[64], jname[80];
+	struct blkback_dev_keys *k = &dev->keys[q];
+	struct queue_names n;
+	struct blkback_ring_params p = ring_params(dev, q, &n);
 	int ret;
 
-	dq->hv = dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, q) : dev->hv;
+	dq->hv = queue_hv(dev, q);
 	ret = hv_evtchn_bind(dq->hv, dev->xd.otherend_id, k->remote, &dq->port);
 	if (ret) {
 		dq->port = 0;
 		dev_fatal(dev, ret, "binding event channel %u", k->remote);
 		return ret;
 	}
-	snprintf(name, sizeof(name), "%s q%u", dev->name, q);
-	journal_name(dev, q, jname, sizeof(jname));
-	p = (struct blkback_ring_params){
-		.frontend = dev->xd.otherend_id,
-		.refs = k->refs,
-		.order = dev->ring_order,
-		.port = dq->port,
-		.disk = &dev->disk,
-		.persistent = dev->persistent,
-		.max_persistent = dev->opts.max_persistent,
-		.max_indirect_segments = dev->opts.max_indirect_segments,
-		.name = name,
-		.log = dev->opts.log,
-		.poll_mode = dev->opts.poll_mode,
-		.poll_us = dev->opts.poll_us,
-		.journal_name = dev->opts.journal ? jname : NULL,
-		.journal_dirfd = dev->opts.journal_dirfd,
-		.resume = dev->resume,
-	};
-	ret = blkback_ring_attach(&dq->ring, dq->hv, &p);
+	p.port = dq->port;
+	if (k->pre) {
+		dq->ring = k->pre;
+		k->pre = NULL; /* blkback_ring_start frees it on failure */
+		ret = blkback_ring_start(dq->ring, &p);
+	} else {
+		ret = blkback_ring_attach(&dq->ring, dq->hv, &p);
+	}
 	if (ret) {
 		dq->ring = NULL;
 		dev_fatal(dev, ret, "mapping ring-ref %u (order %u)", k->refs[0], dev->ring_order);
@@ -473,6 +514,8 @@ static int connected_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 
 static void keys_free(struct blkback_dev *dev)
 {
+	for (unsigned int q = 0; q < dev->nr_keys; q++)
+		blkback_ring_detach(dev->keys[q].pre);
 	free(dev->keys);
 	dev->keys = NULL;
 	dev->nr_keys = 0;
@@ -481,7 +524,7 @@ static void keys_free(struct blkback_dev *dev)
 /* Read what the front negotiated and every queue's keys (dev->keys): 0 or fatal reported. */
 static int negotiate(struct blkback_dev *dev)
 {
-	bool multi_ref;
+	bool multi_ref = false;
 	uint32_t nq;
 	int ret = read_front_features(dev, &nq, &multi_ref);
 
@@ -682,8 +725,8 @@ static void survey(struct blkback_dev *dev)
 	dev->restart = own != XenbusStateInitialising && own != XenbusStateInitWait;
 	dev->probe_err = dev->probed ? 0 : probe(dev);
 	dev->resume = true; /* negotiate within the limits the predecessor offered */
-	if (dev->restart && !dev->probe_err && reattachable(dev))
-		negotiate(dev);
+	if (dev->restart && !dev->probe_err && reattachable(dev) && !negotiate(dev))
+		prepare_rings(dev);
 	dev->resume = false;
 }
 
@@ -727,11 +770,18 @@ int blkback_dev_take_back(struct blkback_dev *dev)
 	return blkback_dev_go(dev, false);
 }
 
+/*
+ * Serve first, then watch the front: a watch fires once when it is set (xenstore's rule), so a
+ * change of the front's state in between is still seen, and a restart's re-attach does not
+ * wait for the watch's round trip.
+ */
 int blkback_dev_start(struct blkback_dev *dev)
 {
-	int ret = blkback_dev_prepare(dev, false);
+	int ret;
 
-	return ret ? ret : blkback_dev_go(dev, false);
+	survey(dev);
+	ret = blkback_dev_go(dev, false);
+	return ret ? ret : xenbus_watch_otherend(&dev->xd);
 }
 
 /*

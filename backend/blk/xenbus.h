@@ -89,6 +89,7 @@ struct blkback_dev_opts {
 struct blkback_dev_keys {
 	grant_ref_t refs[1u << RING_ORDER_MAX]; /* ring-ref* */
 	uint32_t remote;			/* event-channel */
+	struct blkback_ring *pre;		/* its ring prepared ahead (owned), or NULL */
 };
 
 /* One queue of a connected device. */
