@@ -57,6 +57,15 @@ static const struct dd_ring_ops queue_ops = {
 	.eoi = queue_eoi,
 };
 
+static int ctrl_process(struct dd_ring *r)
+{
+	return netback_ctrl_process(r->obj);
+}
+
+static const struct dd_ring_ops ctrl_ops = {
+	.process = ctrl_process,
+};
+
 struct hv *nbd_queue_hv(void *arg, unsigned int q)
 {
 	struct nbd_device *d = arg;
@@ -64,8 +73,21 @@ struct hv *nbd_queue_hv(void *arg, unsigned int q)
 	return dd_core_thread_hv(&d->b->core, q);
 }
 
+void nbd_queue_wake(void *arg, unsigned int q)
+{
+	struct nbd_device *d = arg;
+
+	/* Under the hash's lock, before netback_hash_close: the queues are all attached. */
+	if (q < d->nr_queues && d->queues[q].attached)
+		dd_ring_kick(&d->queues[q].r);
+}
+
 void nbd_queues_stop(struct nbd_device *d)
 {
+	if (d->ctrl.attached) {
+		dd_ring_detach(&d->ctrl.r);
+		d->ctrl.attached = false;
+	}
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		struct nbd_queue *nq = &d->queues[i];
 
@@ -103,6 +125,15 @@ int nbd_queues_start(struct nbd_device *d)
 		netback_queue_stats(nq->dq->q, &nq->st);
 		dd_ring_attach(&d->b->core, i, &nq->r);
 		nq->attached = true;
+	}
+	if (dev->ctrl) { /* on queue 0's thread, whose handle its port is bound on */
+		d->ctrl = (struct nbd_queue){ .d = d };
+		d->ctrl.r.ops = &ctrl_ops;
+		d->ctrl.r.obj = dev->ctrl;
+		d->ctrl.r.ports[0] = dev->ctrl_port;
+		d->ctrl.r.io_fd = -1;
+		dd_ring_attach(&d->b->core, 0, &d->ctrl.r);
+		d->ctrl.attached = true;
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <xen/io/netif.h>
 
 #include "backend/net/credit.h"
+#include "backend/net/hash.h"
 
 #include "backend/net/netback.h"
 #include "ring/ring.h"
@@ -56,6 +57,9 @@ struct netback_queue {
 	unsigned int rx_held;	 /* bytes held in rxbuf (0: none) */
 	bool tap_drained;	 /* the last TAP read said EAGAIN */
 	bool rx_starved;	 /* a held frame waits for the guest's buffers */
+	bool rx_hashed;		 /* the held frame carries a hash extra: */
+	uint8_t rx_hash_type;	 /*   its _XEN_NETIF_CTRL_HASH_TYPE_* */
+	uint32_t rx_hash;	 /*   and value */
 	struct netback_stats st; /* counters */
 	unsigned int log_budget; /* guest-triggered messages still allowed */
 

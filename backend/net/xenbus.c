@@ -83,7 +83,8 @@ static int features_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
 	static const char *const on[] = { "feature-sg",	       "feature-gso-tcpv4",
 					  "feature-gso-tcpv6", "feature-ipv6-csum-offload",
-					  "feature-rx-copy",   "feature-rx-notify" };
+					  "feature-rx-copy",   "feature-rx-notify",
+					  "feature-ctrl-ring" };
 	struct netback_dev *dev = arg;
 	int ret = 0;
 
@@ -184,10 +185,27 @@ static void rate_read(struct netback_dev *dev)
 
 /* ---- connect and disconnect ---- */
 
+/* The control ring and the hash, after the queues are stopped. */
+static void ctrl_disconnect(struct netback_dev *dev)
+{
+	netback_ctrl_detach(dev->ctrl);
+	dev->ctrl = NULL;
+	if (dev->ctrl_port)
+		hv_evtchn_unbind(dev->ctrl_hv, dev->ctrl_port);
+	dev->ctrl_port = 0;
+	if (dev->hash_ready)
+		netback_hash_fini(&dev->hash);
+	dev->hash_ready = false;
+}
+
 void netback_dev_disconnect(struct netback_dev *dev)
 {
-	if (!dev->queues)
+	if (!dev->queues) {
+		ctrl_disconnect(dev);
 		return;
+	}
+	if (dev->hash_ready) /* no queue hands another a frame, nor wakes it, from here */
+		netback_hash_close(&dev->hash);
 	notify(dev, NETBACK_DEV_QUEUES_DOWN);
 	for (unsigned int i = 0; i < dev->nr_queues; i++) {
 		struct netback_dev_queue *dq = &dev->queues[i];
@@ -209,6 +227,7 @@ void netback_dev_disconnect(struct netback_dev *dev)
 	free(dev->queues);
 	dev->queues = NULL;
 	dev->nr_queues = 0;
+	ctrl_disconnect(dev);
 }
 
 /* A flag the front may write: 1 when it says a non-zero number, def when absent. */
@@ -282,6 +301,8 @@ static int connect_queue(struct netback_dev *dev, unsigned int i, struct netback
 	p->name = name;
 	p->rate_bytes = dev->rate_bytes;
 	p->rate_usec = dev->rate_usec;
+	p->hash = &dev->hash;
+	p->index = i;
 	ret = netback_queue_attach(&dq->q, dq->hv, p);
 	if (ret) {
 		dq->q = NULL;
@@ -327,6 +348,39 @@ static int read_front_features(struct netback_dev *dev, uint32_t *nq,
 	return ret;
 }
 
+/*
+ * The control ring, as Linux's connect_ctrl_ring: none when ctrl-ring-ref is absent or 0, else
+ * event-channel-ctrl must be there too.  Bound on queue 0's handle.  0 or fatal reported.
+ */
+static int ctrl_connect(struct netback_dev *dev)
+{
+	uint32_t ref = 0, port;
+	int ret = xenbus_otherend_read_u32(&dev->xd, XBT_NULL, "ctrl-ring-ref", &ref);
+
+	if (ret == -ENOENT || (!ret && !ref))
+		return 0;
+	if (!ret)
+		ret = xenbus_otherend_read_u32(&dev->xd, XBT_NULL, "event-channel-ctrl", &port);
+	if (ret) {
+		dev_fatal(dev, ret, "reading ctrl-ring-ref and event-channel-ctrl");
+		return ret;
+	}
+	dev->ctrl_hv = dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, 0) : dev->hv;
+	ret = hv_evtchn_bind(dev->ctrl_hv, dev->xd.otherend_id, port, &dev->ctrl_port);
+	if (ret) {
+		dev->ctrl_port = 0;
+		dev_fatal(dev, ret, "binding event-channel-ctrl %u", port);
+		return ret;
+	}
+	ret = netback_ctrl_attach(&dev->ctrl, dev->ctrl_hv, dev->xd.otherend_id, ref,
+				  dev->ctrl_port, &dev->hash);
+	if (ret) {
+		dev->ctrl = NULL;
+		dev_fatal(dev, ret, "mapping ctrl-ring-ref %u", ref);
+	}
+	return ret;
+}
+
 /* Negotiate with the front, attach every queue: Connected. */
 static int vif_connect(struct netback_dev *dev)
 {
@@ -345,6 +399,16 @@ static int vif_connect(struct netback_dev *dev)
 	dev->nr_queues = nq;
 	for (unsigned int i = 0; i < nq; i++)
 		dev->queues[i].tap_fd = -1;
+	if (netback_hash_init(&dev->hash, nq)) {
+		dev_fatal(dev, -ENOMEM, "allocating the hash of %u queues", nq);
+		return -ENOMEM;
+	}
+	dev->hash_ready = true;
+	dev->hash.wake = dev->opts.queue_wake;
+	dev->hash.wake_arg = dev->opts.arg;
+	ret = ctrl_connect(dev);
+	if (ret)
+		return ret;
 	for (unsigned int i = 0; i < nq; i++) {
 		ret = connect_queue(dev, i, &p);
 		if (ret)
