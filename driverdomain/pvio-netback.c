@@ -96,6 +96,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	S("rx-drop-bad-grant", rx_bad_grant), S("rx-short", rx_short);
 	S("events-spurious", ev_spurious), S("events-delayed", ev_delayed);
 	S("rx-steered", rx_steered), S("rx-drop-steer", rx_steer_drops);
+	S("tx-mcast-control", tx_mcast_ctl), S("rx-drop-mcast", rx_mcast_drops);
 #undef S
 	if (fclose(f) || rename(tmp, path))
 		unlink(tmp);

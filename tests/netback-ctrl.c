@@ -8,8 +8,15 @@
  * an entry naming a third queue, an ungranted table).  A TCPv4 frame dom0 sends then arrives on
  * the queue the table names, whichever TAP queue the kernel gave it, with its Toeplitz hash as
  * extra info; the table turned round sends the next to the other queue, and the statistics file
- * counts the frame steered across.  Then the guest corrupts the control ring's producer index:
- * vif 0 fails with "ring protocol error", while vif 1 still carries frames both ways.
+ * counts the frame steered across.
+ *
+ * vif 1 (one queue, no control ring) offers feature-multicast-control and its guest writes
+ * request-multicast-control = 1: a multicast frame to a group it did not add is dropped, one to
+ * a group it added (a TX request with MCAST_ADD extra info, answered OKAY and never sent) comes
+ * through; NETBACK_MCAST_MAX groups fill the list, the next add is answered ERROR and every
+ * multicast frame then comes through (flooding) until a MCAST_DEL makes room; broadcast always
+ * passes.  Then the guest corrupts vif 0's control ring's producer index: vif 0 fails with
+ * "ring protocol error", while vif 1 still carries frames both ways.
  */
 #include "config.h"
 
@@ -19,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "backend/net/hash.h"
+#include "backend/net/mcast.h"
 #include "tests/blkback-env.h"
 #include "tests/net-test.h"
 #include "xenbus/toolstack.h"
@@ -125,6 +133,7 @@ struct keys_arg {
 	struct nt_hello *hi;
 	unsigned int nq;
 	struct ctrl_front *c; /* NULL: no control ring */
+	bool mcast;	      /* request-multicast-control */
 };
 
 static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
@@ -152,6 +161,8 @@ static int keys_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 		ret = xenbus_printf(xd, t, "ctrl-ring-ref", "%u", k->c->ref);
 	if (!ret && k->c)
 		ret = xenbus_printf(xd, t, "event-channel-ctrl", "%u", k->c->port);
+	if (!ret && k->mcast)
+		ret = xenbus_printf(xd, t, "request-multicast-control", "1");
 	if (!ret)
 		ret = xenbus_printf(xd, t, "request-rx-copy", "1");
 	if (!ret)
@@ -167,7 +178,7 @@ static int vif_connect(struct hv *hv, struct xs_handle *xs, unsigned int devid, 
 {
 	struct xenbus_device_spec s = spec(devid);
 	struct nt_hello hi[2];
-	struct keys_arg k = { hi, nq, c };
+	struct keys_arg k = { hi, nq, c, devid == 1 };
 	char path[256];
 	uint32_t v;
 
@@ -177,6 +188,9 @@ static int vif_connect(struct hv *hv, struct xs_handle *xs, unsigned int devid, 
 		"vif %u InitWait", devid);
 	T_CHECK(xenbus_otherend_read_u32(xd, XBT_NULL, "feature-ctrl-ring", &v) == 0 && v == 1,
 		"feature-ctrl-ring");
+	T_CHECK(xenbus_otherend_read_u32(xd, XBT_NULL, "feature-multicast-control", &v) == 0 &&
+		    v == 1,
+		"feature-multicast-control");
 	for (unsigned int q = 0; q < nq; q++) {
 		T_CHECK(nt_front_share(&f[q], hv, env.dd, &hi[q]) == 0, "share");
 		T_CHECK(nt_rx_post(&f[q], 0, NT_RX_PAGES) == 0, "post");
@@ -268,6 +282,64 @@ static int steered(struct nt_front *f, unsigned int q, char s)
 	return 0;
 }
 
+/* Group g: 01:00:5e:00:00:g. */
+static void group(uint8_t *a, unsigned int g)
+{
+	static const uint8_t base[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x00 };
+
+	memcpy(a, base, 6);
+	a[4] = (uint8_t)(g >> 8);
+	a[5] = (uint8_t)g;
+}
+
+/* A TX request carrying MCAST_ADD (add) or _DEL for group g: its status. */
+static int16_t mcast_req(struct nt_front *f, bool add, unsigned int g)
+{
+	struct netif_extra_info x = { .type = add ? XEN_NETIF_EXTRA_TYPE_MCAST_ADD
+						  : XEN_NETIF_EXTRA_TYPE_MCAST_DEL };
+	int16_t st = 99;
+
+	group(x.u.mcast.addr, g);
+	nt_frame(want, 60, nt_peer, nt_mac, 0);
+	if (nt_tx_frame(f, want, 60, 4000, &x, &st))
+		return 99;
+	return st;
+}
+
+/* dom0 sends frames to groups (step s); the guest must get the one to group g: 0 or 1. */
+static int mcast_rx(struct nt_front *f, char s, unsigned int g)
+{
+	struct netif_extra_info x;
+	unsigned int slots;
+	uint16_t flags;
+	size_t got;
+
+	T_CHECK(tb_step(&env, s) == 0, "dom0 sent");
+	T_CHECK(nt_rx_frame(f, buf, &got, &flags, &slots, &x) == 0, "RX");
+	if (g == 0xffff)
+		memset(want, 0xff, 6);
+	else
+		group(want, g);
+	T_CHECK(got == 100 && !memcmp(buf, want, 6), "got the frame to %02x:..:%02x:%02x", buf[0],
+		buf[4], buf[5]);
+	return 0;
+}
+
+/* vif 1's multicast filter (steps 'M', 'N', 'O', 'P'): 0 or 1. */
+static int mcast(struct nt_front *f)
+{
+	T_CHECK(mcast_req(f, true, 1) == NETIF_RSP_OKAY, "add group 1");
+	T_CHECK(mcast_rx(f, 'M', 1) == 0, "group 2 dropped, group 1 passed");
+	for (unsigned int g = 2; g <= NETBACK_MCAST_MAX; g++)
+		T_CHECK(mcast_req(f, true, 0x100 + g) == NETIF_RSP_OKAY, "add group %u", g);
+	T_CHECK(mcast_req(f, true, 3) == NETIF_RSP_ERROR, "an add past the list's end");
+	T_CHECK(mcast_rx(f, 'N', 2) == 0, "flooding while the list overflowed");
+	T_CHECK(mcast_req(f, false, 1) == NETIF_RSP_OKAY, "delete group 1");
+	T_CHECK(mcast_rx(f, 'O', 0xffff) == 0, "group 2 dropped again, broadcast passed");
+	T_CHECK(tb_step(&env, 'P') == 0, "statistics");
+	return 0;
+}
+
 /* vif 1: a frame each way (steps 'F' then 'E'): 0 or 1. */
 static int vif1_traffic(struct nt_front *f)
 {
@@ -301,6 +373,7 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	T_CHECK(table(&c, 0) == 0 && steered(fa, 0, 'A') == 0, "to queue 0");
 	T_CHECK(tb_step(&env, 'S') == 0, "statistics");
 	T_CHECK(vif_connect(hv, xs, 1, 1, NULL, &b, &fb) == 0, "vif 1");
+	T_CHECK(mcast(&fb) == 0, "vif 1 multicast");
 	((struct ring_shared *)c.sring)->req_prod += 1000;
 	T_CHECK(hv_evtchn_notify(hv, c.port) == 0, "notify");
 	T_CHECK(xenbus_wait_otherend_state(&a, XenbusStateClosing, NT_WAIT_MS, NULL) == 0,
@@ -380,11 +453,38 @@ static int error_node_has(struct xs_handle *h, unsigned int devid, const char *t
 	return 0;
 }
 
+/* dom0: a 100-byte frame from nt_peer to group g (0xffff: broadcast): 0 or 1. */
+static int send_to(unsigned int g)
+{
+	nt_frame(want, 100, nt_mac, nt_peer, g);
+	if (g == 0xffff)
+		memset(want, 0xff, 6);
+	else
+		group(want, g);
+	T_CHECK(nt_pkt_send(pkt, want, 100) == 0, "send");
+	return 0;
+}
+
 static int on_step(struct xs_handle *h, char c)
 {
 	ssize_t n;
 
 	switch (c) {
+	case 'M': /* an unlisted group first: the guest must see the listed one next */
+		T_CHECK(listen_on(1) == 0 && send_to(2) == 0 && send_to(1) == 0, "M");
+		break;
+	case 'N':
+		T_CHECK(send_to(2) == 0, "N");
+		break;
+	case 'O':
+		T_CHECK(send_to(2) == 0 && send_to(0xffff) == 0, "O");
+		break;
+	case 'P':
+		T_CHECK(stats_has(1, "tx-mcast-control 66\n") == 0 &&
+			    stats_has(1, "rx-drop-mcast 2\n") == 0 &&
+			    stats_has(1, "tx-packets 0\n") == 0,
+			"vif 1 stats");
+		break;
 	case 'A':
 		T_CHECK(listen_on(0) == 0, "listen");
 		tcp_frame(want, 200);

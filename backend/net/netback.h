@@ -57,10 +57,11 @@ struct netback_queue_params {
 	bool rx_gso_tcpv6;     /* feature-gso-tcpv6 of the front: RX may carry TCPv6 GSO */
 	uint64_t rate_bytes;   /* TX credit per rate_usec window (the vif's `rate`); */
 	uint64_t rate_usec;    /*   either 0: no limit (see backend/net/credit.h) */
-	struct netback_hash *hash; /* the vif's receive hash and steering (hash.h), or NULL */
-	unsigned int index;	   /* this queue's index among the vif's */
-	const char *name;	   /* for messages, e.g. "vif 3/0 q0" (copied) */
-	struct pvio_log *log;	   /* NULL: stderr at PVIO_LOG_WARN */
+	struct netback_hash *hash;   /* the vif's receive hash and steering (hash.h), or NULL */
+	struct netback_mcast *mcast; /* the vif's multicast filter (mcast.h), or NULL */
+	unsigned int index;	     /* this queue's index among the vif's */
+	const char *name;	     /* for messages, e.g. "vif 3/0 q0" (copied) */
+	struct pvio_log *log;	     /* NULL: stderr at PVIO_LOG_WARN */
 };
 
 /* Per-queue counters; drops and errors by reason. */
@@ -83,12 +84,15 @@ struct netback_stats {
 	uint64_t rx_short;	 /* TAP reads shorter than the virtio header and a frame */
 	uint64_t rx_steered;	 /* frames handed to the queue the hash mapping names */
 	uint64_t rx_steer_drops; /* frames dropped because that queue's inbox was full */
+	uint64_t tx_mcast_ctl;	 /* MCAST_ADD / _DEL requests served (no frame sent) */
+	uint64_t rx_mcast_drops; /* multicast frames not on the front's list */
 	uint64_t ev_spurious;	 /* port events that found no new request (netback_queue_eoi) */
 	uint64_t ev_delayed;	 /* of them, those whose port was left masked for a while */
 };
 
 struct netback_queue;
 struct netback_hash;
+struct netback_mcast;
 
 /*
  * Map both rings writable and attach to them as the back-end.  -EINVAL for bad parameters, the

@@ -99,6 +99,11 @@ static void rx_read(struct netback_queue *q)
 		return;
 	}
 	q->rx_held = (unsigned int)n - NETBACK_VNET_HDR_LEN;
+	if (q->p.mcast && !netback_mcast_pass(q->p.mcast, q->rxbuf + NETBACK_VNET_HDR_LEN)) {
+		q->st.rx_mcast_drops++;
+		q->rx_held = 0;
+		return;
+	}
 	rx_steer(q);
 }
 

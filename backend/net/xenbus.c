@@ -84,7 +84,7 @@ static int features_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 	static const char *const on[] = { "feature-sg",	       "feature-gso-tcpv4",
 					  "feature-gso-tcpv6", "feature-ipv6-csum-offload",
 					  "feature-rx-copy",   "feature-rx-notify",
-					  "feature-ctrl-ring" };
+					  "feature-ctrl-ring", "feature-multicast-control" };
 	struct netback_dev *dev = arg;
 	int ret = 0;
 
@@ -193,8 +193,10 @@ static void ctrl_disconnect(struct netback_dev *dev)
 	if (dev->ctrl_port)
 		hv_evtchn_unbind(dev->ctrl_hv, dev->ctrl_port);
 	dev->ctrl_port = 0;
-	if (dev->hash_ready)
+	if (dev->hash_ready) {
 		netback_hash_fini(&dev->hash);
+		netback_mcast_fini(&dev->mcast);
+	}
 	dev->hash_ready = false;
 }
 
@@ -302,6 +304,7 @@ static int connect_queue(struct netback_dev *dev, unsigned int i, struct netback
 	p->rate_bytes = dev->rate_bytes;
 	p->rate_usec = dev->rate_usec;
 	p->hash = &dev->hash;
+	p->mcast = &dev->mcast;
 	p->index = i;
 	ret = netback_queue_attach(&dq->q, dq->hv, p);
 	if (ret) {
@@ -403,6 +406,7 @@ static int vif_connect(struct netback_dev *dev)
 		dev_fatal(dev, -ENOMEM, "allocating the hash of %u queues", nq);
 		return -ENOMEM;
 	}
+	netback_mcast_init(&dev->mcast, front_flag(dev, "request-multicast-control", false));
 	dev->hash_ready = true;
 	dev->hash.wake = dev->opts.queue_wake;
 	dev->hash.wake_arg = dev->opts.arg;
