@@ -18,7 +18,7 @@
 
 static struct pvio_log *dev_log(const struct netback_dev *dev)
 {
-	return dev->opts.log ? dev->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+	return xenbus_backend_log(&dev->xd);
 }
 
 static int notify(struct netback_dev *dev, enum netback_dev_event ev)
@@ -28,10 +28,7 @@ static int notify(struct netback_dev *dev, enum netback_dev_event ev)
 
 static void set_state(struct netback_dev *dev, enum xenbus_state state)
 {
-	int ret = xenbus_switch_state(&dev->xd, state);
-
-	pvio_log(dev_log(dev), ret ? PVIO_LOG_ERROR : PVIO_LOG_INFO, PREFIX, "%s: -> %s%s%s",
-		 dev->name, xenbus_state_name(state), ret ? ": " : "", ret ? strerror(-ret) : "");
+	xenbus_backend_switch(&dev->xd, PREFIX, dev->name, state);
 	notify(dev, NETBACK_DEV_STATE);
 }
 
@@ -47,11 +44,12 @@ int netback_dev_create(struct netback_dev **devp, struct xs_handle *xs, struct h
 		       const char *nodename, const struct netback_dev_opts *opts)
 {
 	struct netback_dev *dev;
-	unsigned int be, fe, devid;
-	int n = 0, ret;
+	unsigned int fe, devid;
+	char kind[16];
+	int ret;
 
-	if (sscanf(nodename, "/local/domain/%u/backend/vif/%u/%u%n", &be, &fe, &devid, &n) != 3 ||
-	    nodename[n] != '\0' || fe > DOMID_FIRST_RESERVED || devid > 0xffff)
+	if (xenbus_backend_parse(nodename, kind, &fe, &devid) || strcmp(kind, "vif") ||
+	    fe > DOMID_FIRST_RESERVED || devid > 0xffff)
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -62,12 +60,11 @@ int netback_dev_create(struct netback_dev **devp, struct xs_handle *xs, struct h
 	dev->tap0 = -1;
 	snprintf(dev->name, sizeof(dev->name), "vif %u/%u", fe, devid);
 	snprintf(dev->ifname, sizeof(dev->ifname), "vif%u.%u", fe, devid);
-	ret = xenbus_dev_open(&dev->xd, xs, XENBUS_BACKEND, nodename);
+	ret = xenbus_backend_open(&dev->xd, xs, nodename, opts->log);
 	if (ret) {
 		free(dev);
 		return ret;
 	}
-	dev->xd.log = dev->opts.log;
 	*devp = dev;
 	return 0;
 }
@@ -429,15 +426,6 @@ static int vif_connect(struct netback_dev *dev)
 
 /* ---- the state machine ---- */
 
-/* Linux's xenbus_dev_is_online: `online` absent or unreadable counts as 0. */
-static bool is_online(struct netback_dev *dev)
-{
-	uint32_t v = 0;
-
-	xenbus_read_u32(&dev->xd, XBT_NULL, "online", &v);
-	return v != 0;
-}
-
 /* Linux netback's frontend_changed(): 1 when the device is finished. */
 static int frontend_changed(struct netback_dev *dev, enum xenbus_state fstate)
 {
@@ -464,7 +452,7 @@ static int frontend_changed(struct netback_dev *dev, enum xenbus_state fstate)
 	case XenbusStateUnknown: /* the front's directory is gone (the guest died) */
 		netback_dev_disconnect(dev);
 		set_state(dev, XenbusStateClosed);
-		if (!is_online(dev) || fstate == XenbusStateUnknown)
+		if (!xenbus_backend_online(&dev->xd) || fstate == XenbusStateUnknown)
 			return 1;
 		break;
 	default:
@@ -488,12 +476,10 @@ int netback_dev_otherend_changed(struct netback_dev *dev)
 
 int netback_dev_start(struct netback_dev *dev)
 {
-	uint32_t own = XenbusStateInitialising;
+	enum xenbus_state own = xenbus_backend_own_state(&dev->xd);
 	int ret;
 
-	xenbus_read_u32(&dev->xd, XBT_NULL, "state", &own);
-	dev->xd.state =
-	    own <= XenbusStateReconfigured ? (enum xenbus_state)own : XenbusStateInitialising;
+	dev->xd.state = own;
 	ret = probe(dev);
 	if (own != XenbusStateInitialising && own != XenbusStateInitWait) {
 		/* A dead back-end left this vif: start over from Closed, as blkback does. */
@@ -509,12 +495,8 @@ int netback_dev_start(struct netback_dev *dev)
 
 int netback_dev_backend_changed(struct netback_dev *dev)
 {
-	unsigned int len;
-	char *v = xs_read(dev->xd.xs, XBT_NULL, dev->xd.nodename, &len);
-
-	if (!v)
-		return errno == ENOENT ? 1 : 0;
-	free(v);
+	if (xenbus_backend_gone(&dev->xd))
+		return 1;
 	rate_read(dev);
 	if (dev->probed || dev->failed || probe(dev))
 		return 0;

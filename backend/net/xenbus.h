@@ -40,7 +40,7 @@
 #include "backend/net/netback.h"
 #include "hv/hv.h"
 #include "hv/log.h"
-#include "xenbus/xenbus.h"
+#include "xenbus/backend.h"
 
 /* multi-queue-max-queues is bounded by this whatever the option says. */
 #define NETBACK_DEV_QUEUES_MAX 16u
