@@ -62,8 +62,26 @@ static int ctrl_process(struct dd_ring *r)
 	return netback_ctrl_process(r->obj);
 }
 
+static uint64_t ctrl_eoi(struct dd_ring *r, uint64_t now)
+{
+	return netback_ctrl_eoi(r->obj, now);
+}
+
+/* Publish its event counters for the statistics files. */
+static void ctrl_after(struct dd_ring *r)
+{
+	struct nbd_queue *nq = (struct nbd_queue *)r;
+
+	pthread_mutex_lock(&nq->lock);
+	netback_ctrl_stats(r->obj, &nq->st);
+	pthread_mutex_unlock(&nq->lock);
+}
+
+/* The control ring: its port gets the queues' late EOI against a guest's notify storm. */
 static const struct dd_ring_ops ctrl_ops = {
 	.process = ctrl_process,
+	.after = ctrl_after,
+	.eoi = ctrl_eoi,
 };
 
 struct hv *nbd_queue_hv(void *arg, unsigned int q)
@@ -86,6 +104,7 @@ void nbd_queues_stop(struct nbd_device *d)
 {
 	if (d->ctrl.attached) {
 		dd_ring_detach(&d->ctrl.r);
+		pthread_mutex_destroy(&d->ctrl.lock);
 		d->ctrl.attached = false;
 	}
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
@@ -132,6 +151,7 @@ int nbd_queues_start(struct nbd_device *d)
 		d->ctrl.r.obj = dev->ctrl;
 		d->ctrl.r.ports[0] = dev->ctrl_port;
 		d->ctrl.r.io_fd = -1;
+		pthread_mutex_init(&d->ctrl.lock, NULL);
 		dd_ring_attach(&d->b->core, 0, &d->ctrl.r);
 		d->ctrl.attached = true;
 	}
@@ -156,5 +176,10 @@ void nbd_device_stats(struct nbd_device *d, struct netback_stats *st)
 		pthread_mutex_lock(&d->queues[i].lock);
 		netback_stats_add(st, &d->queues[i].st);
 		pthread_mutex_unlock(&d->queues[i].lock);
+	}
+	if (d->ctrl.attached) {
+		pthread_mutex_lock(&d->ctrl.lock);
+		netback_stats_add(st, &d->ctrl.st);
+		pthread_mutex_unlock(&d->ctrl.lock);
 	}
 }

@@ -8,7 +8,9 @@
  * an entry naming a third queue, an ungranted table).  A TCPv4 frame dom0 sends then arrives on
  * the queue the table names, whichever TAP queue the kernel gave it, with its Toeplitz hash as
  * extra info; the table turned round sends the next to the other queue, and the statistics file
- * counts the frame steered across.
+ * counts the frame steered across.  A guest notifying the control ring's port with nothing on
+ * it gets the data rings' late EOI (XSA-332): the statistics file counts the events delayed,
+ * and the ring still answers afterwards.
  *
  * vif 1 (one queue, no control ring) offers feature-multicast-control and its guest writes
  * request-multicast-control = 1: a multicast frame to a group it did not add is dropped, one to
@@ -340,6 +342,23 @@ static int mcast(struct nt_front *f)
 	return 0;
 }
 
+/* Notify the control port with no request, 12 times 30 ms apart (steps 'R', 'T'): 0 or 1. */
+static int ctrl_storm(struct ctrl_front *c)
+{
+	uint32_t data;
+
+	T_CHECK(tb_step(&env, 'R') == 0, "dom0 read the counters");
+	for (unsigned int i = 0; i < 12; i++) {
+		T_CHECK(hv_evtchn_notify(c->hv, c->port) == 0, "notify");
+		t_msleep(30);
+	}
+	T_CHECK(tb_step(&env, 'T') == 0, "dom0 saw the events delayed");
+	T_CHECK(ctrl_req(c, XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0, &data) == OK &&
+		    data == NETBACK_HASH_MAPPING_MAX,
+		"the control ring after the storm");
+	return 0;
+}
+
 /* vif 1: a frame each way (steps 'F' then 'E'): 0 or 1. */
 static int vif1_traffic(struct nt_front *f)
 {
@@ -372,6 +391,7 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	T_CHECK(table(&c, 1) == 0 && steered(fa, 1, 'A') == 0, "to queue 1");
 	T_CHECK(table(&c, 0) == 0 && steered(fa, 0, 'A') == 0, "to queue 0");
 	T_CHECK(tb_step(&env, 'S') == 0, "statistics");
+	T_CHECK(ctrl_storm(&c) == 0, "control port storm");
 	T_CHECK(vif_connect(hv, xs, 1, 1, NULL, &b, &fb) == 0, "vif 1");
 	T_CHECK(mcast(&fb) == 0, "vif 1 multicast");
 	((struct ring_shared *)c.sring)->req_prod += 1000;
@@ -443,6 +463,36 @@ static int send_to(unsigned int g)
 	return 0;
 }
 
+/* vif devid's counter key from its statistics file, or -1. */
+static long long stats_get(unsigned int devid, const char *key)
+{
+	char path[160], line[128], k[64];
+	long long v = -1, n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vif-%u.%u", statsdir, env.fe, devid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", k, &n) == 2 && !strcmp(k, key))
+			v = n;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static long long delayed_before;
+
+/* vif 0's events-delayed grew past delayed_before within 3 s: 0 or 1. */
+static int storm_counted(void)
+{
+	long long v = -1;
+
+	for (int i = 0; i < 300; i++, t_msleep(10))
+		if ((v = stats_get(0, "events-delayed")) > delayed_before)
+			return 0;
+	T_CHECK(false, "events-delayed %lld, %lld before the storm", v, delayed_before);
+}
+
 static int on_step(struct xs_handle *h, char c)
 {
 	ssize_t n;
@@ -476,6 +526,13 @@ static int on_step(struct xs_handle *h, char c)
 		break;
 	case 'F':
 		T_CHECK(listen_on(1) == 0, "listen");
+		break;
+	case 'R':
+		delayed_before = stats_get(0, "events-delayed");
+		T_CHECK(delayed_before >= 0, "vif 0's events-delayed");
+		break;
+	case 'T':
+		T_CHECK(storm_counted() == 0, "the control port's late EOI");
 		break;
 	case 'E':
 		n = nt_pkt_recv(pkt, buf, sizeof(buf));

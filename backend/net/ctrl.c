@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "backend/net/hash.h"
+#include "backend/net/netback.h"
 #include "ring/ring.h"
 
 /* Requests served per call before other rings get their turn. */
@@ -22,6 +23,8 @@ struct netback_ctrl {
 	struct ring_back rb;
 	struct netback_hash *h;
 	uint64_t served;
+	struct netback_eoi eoi;
+	uint64_t spurious, delayed;
 };
 
 int netback_ctrl_attach(struct netback_ctrl **cp, struct hv *hv, domid_t fe, grant_ref_t ref,
@@ -86,6 +89,16 @@ int netback_ctrl_process(struct netback_ctrl *c)
 uint64_t netback_ctrl_served(const struct netback_ctrl *c)
 {
 	return c->served;
+}
+
+void netback_ctrl_stats(const struct netback_ctrl *c, struct netback_stats *st)
+{
+	*st = (struct netback_stats){ .ev_spurious = c->spurious, .ev_delayed = c->delayed };
+}
+
+uint64_t netback_ctrl_eoi(struct netback_ctrl *c, uint64_t now)
+{
+	return netback_eoi_rule(&c->eoi, c->served, now, &c->spurious, &c->delayed);
 }
 
 void netback_ctrl_detach(struct netback_ctrl *c)

@@ -28,6 +28,7 @@
 
 #include <xen/io/netif.h>
 
+#include "backend/net/netback.h"
 #include "hv/hv.h"
 
 /* Linux netback's XEN_NETBK_MAX_HASH_KEY_SIZE and XEN_NETBK_MAX_HASH_MAPPING_SIZE. */
@@ -118,6 +119,10 @@ int netback_ctrl_attach(struct netback_ctrl **cp, struct hv *hv, domid_t fe, gra
 int netback_ctrl_process(struct netback_ctrl *c);
 /* Requests served so far (tests, statistics). */
 uint64_t netback_ctrl_served(const struct netback_ctrl *c);
+/* Late EOI for its port, by netback_queue_eoi's rule (XSA-332): 0 unmask now, else when. */
+uint64_t netback_ctrl_eoi(struct netback_ctrl *c, uint64_t now);
+/* Its counters: ev_spurious and ev_delayed (the others 0). */
+void netback_ctrl_stats(const struct netback_ctrl *c, struct netback_stats *st);
 /* Unmap and free; the port stays the caller's.  NULL is fine. */
 void netback_ctrl_detach(struct netback_ctrl *c);
 

@@ -74,9 +74,8 @@ struct netback_queue {
 	atomic_bool rate_changed;	/* rate_* changed since the queue's thread applied them */
 
 	/* Late EOI (netback_queue_eoi). */
-	uint64_t ring_work;	   /* requests taken off both rings, ever */
-	uint64_t ring_work_seen;   /* ring_work at the last EOI */
-	unsigned int spurious_run; /* EOIs in a row that found no request */
+	uint64_t ring_work;	/* requests taken off both rings, ever */
+	struct netback_eoi eoi; /* the rule's state */
 };
 
 struct pvio_log *netback_log(const struct netback_queue *q);

@@ -145,6 +145,13 @@ void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t us
 #define NETBACK_SPURIOUS_FREE	 4u
 #define NETBACK_EOI_DELAY_MAX_MS 1000u
 uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now);
+/* The same rule over any ring (the control ring's too): work counts its requests, ever. */
+struct netback_eoi {
+	uint64_t seen;	  /* work at the last EOI */
+	unsigned int run; /* EOIs in a row that found no request */
+};
+uint64_t netback_eoi_rule(struct netback_eoi *e, uint64_t work, uint64_t now, uint64_t *spurious,
+			  uint64_t *delayed);
 
 /* Whether the loop should poll the TAP fd for POLLIN (the guest has buffers for a frame). */
 bool netback_queue_wants_tap(const struct netback_queue *q);

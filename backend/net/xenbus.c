@@ -185,6 +185,12 @@ static void rate_read(struct netback_dev *dev)
 /* The control ring and the hash, after the queues are stopped. */
 static void ctrl_disconnect(struct netback_dev *dev)
 {
+	if (dev->ctrl) {
+		struct netback_stats st;
+
+		netback_ctrl_stats(dev->ctrl, &st);
+		netback_stats_add(&dev->past, &st);
+	}
 	netback_ctrl_detach(dev->ctrl);
 	dev->ctrl = NULL;
 	if (dev->ctrl_port)
@@ -520,6 +526,12 @@ void netback_dev_stats(const struct netback_dev *dev, struct netback_stats *st)
 		if (!dev->queues[i].q)
 			continue;
 		netback_queue_stats(dev->queues[i].q, &s);
+		netback_stats_add(st, &s);
+	}
+	if (dev->ctrl) {
+		struct netback_stats s;
+
+		netback_ctrl_stats(dev->ctrl, &s);
 		netback_stats_add(st, &s);
 	}
 }

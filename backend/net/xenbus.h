@@ -135,7 +135,10 @@ int netback_dev_otherend_changed(struct netback_dev *dev);
 void netback_dev_queue_failed(struct netback_dev *dev, int err);
 /* Detach the queues, close their TAP fds, unbind the ports; safe to call twice. */
 void netback_dev_disconnect(struct netback_dev *dev);
-/* The vif's counters: detached queues' plus the live ones' (take them with the queues quiet). */
+/*
+ * The vif's counters: detached queues' plus the live ones' and the control ring's (take them
+ * with the queues quiet).
+ */
 void netback_dev_stats(const struct netback_dev *dev, struct netback_stats *st);
 /* Disconnect, switch to Closed if close, stop watching, close the TAP and free.  NULL is fine. */
 void netback_dev_destroy(struct netback_dev *dev, bool close);
