@@ -5,8 +5,9 @@
  * without TCP ports) and against netif.h's own reference code over random input; the control
  * requests' status codes and bounds (flags before an algorithm, unknown flags, algorithms and
  * types, key and table sizes, offsets that wrap, queue indexes past the last queue) as Linux
- * netback answers them; and frames hashed from their headers to the queue the table names,
- * through a VLAN tag, with a fragment and a frame of no IP hashing to 0.
+ * netback answers them; frames hashed from their headers to the queue the table names,
+ * through a VLAN tag, with a fragment and a frame of no IP hashing to 0; the per-key lookup
+ * table frames are hashed with against the reference; the steering inbox's bound.
  */
 #include "config.h"
 
@@ -218,7 +219,7 @@ static int frames(void)
 		"hashed without an algorithm");
 	h.alg = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
 	atomic_store(&h.on, true);
-	memcpy(h.key, rss_key, sizeof(rss_key));
+	netback_hash_key(&h, rss_key);
 	h.flags = NETBACK_HASH_TYPES;
 	h.size = 8;
 	for (unsigned int i = 0; i < 8; i++)
@@ -243,6 +244,43 @@ static int frames(void)
 	h.flags = NETBACK_HASH_TYPES;
 	T_CHECK(netback_hash_frame(&h, f, 20, &q, &hashed, &v, &type) && !hashed,
 		"a truncated header");
+	netback_hash_fini(&h);
+	return 0;
+}
+
+/*
+ * The per-key table netback_hash_frame hashes with against the bit-by-bit reference: random
+ * keys, random IPv6 TCP frames (the longest input, 36 bytes).
+ */
+static int table(void)
+{
+	struct netback_hash h;
+	uint8_t key[40], f[80] = { 0 };
+	unsigned int q;
+	uint32_t v;
+	uint8_t type;
+	bool hashed;
+
+	T_CHECK(netback_hash_init(&h, 1) == 0, "init");
+	h.alg = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+	atomic_store(&h.on, true);
+	h.flags = NETBACK_HASH_TYPES;
+	put16(f + 12, 0x86dd);
+	f[14] = 0x60;
+	f[20] = 6; /* next header: TCP */
+	srand(2);
+	for (unsigned int n = 0; n < 200; n++) {
+		for (unsigned int i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)rand();
+		for (unsigned int i = 22; i < 58; i++) /* addresses and ports */
+			f[i] = (uint8_t)rand();
+		netback_hash_key(&h, key);
+		T_CHECK(netback_hash_frame(&h, f, sizeof(f), &q, &hashed, &v, &type) && hashed &&
+			    type == _XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP &&
+			    v == netback_toeplitz(key, sizeof(key), f + 22, 36),
+			"round %u: %#x, want %#x", n, v,
+			netback_toeplitz(key, sizeof(key), f + 22, 36));
+	}
 	netback_hash_fini(&h);
 	return 0;
 }
@@ -275,6 +313,7 @@ int main(void)
 	T_CHECK(reference() == 0, "netif.h's code");
 	T_CHECK(requests() == 0, "control requests");
 	T_CHECK(frames() == 0, "frames");
+	T_CHECK(table() == 0, "the key's table");
 	T_CHECK(inbox() == 0, "inbox");
 	return 0;
 }

@@ -28,6 +28,42 @@ uint32_t netback_toeplitz(const uint8_t *key, size_t keylen, const uint8_t *buf,
 	return hash;
 }
 
+/* The 32 key bits from bit offset off (the key's left-most bit is 0). */
+static uint32_t key_window(const uint8_t *key, unsigned int off)
+{
+	uint64_t w = 0;
+
+	for (unsigned int i = 0; i < 5; i++) {
+		unsigned int at = off / 8 + i;
+
+		w = w << 8 | (at < NETBACK_HASH_KEY_MAX ? key[at] : 0);
+	}
+	return (uint32_t)(w >> (8 - off % 8));
+}
+
+void netback_hash_key(struct netback_hash *h, const uint8_t *key)
+{
+	memcpy(h->key, key, sizeof(h->key));
+	for (unsigned int i = 0; i < 36; i++) {
+		h->table[i][0] = 0;
+		for (unsigned int b = 1; b < 256; b++) {
+			unsigned int low = b & -b, bit = 7 - (unsigned int)__builtin_ctz(b);
+
+			h->table[i][b] = h->table[i][b ^ low] ^ key_window(key, i * 8 + bit);
+		}
+	}
+}
+
+/* Toeplitz of buf[0..len) (len <= 36) by the key's table. */
+static uint32_t table_hash(const struct netback_hash *h, const uint8_t *buf, size_t len)
+{
+	uint32_t v = 0;
+
+	for (size_t i = 0; i < len; i++)
+		v ^= h->table[i][buf[i]];
+	return v;
+}
+
 int netback_hash_init(struct netback_hash *h, unsigned int nr_queues)
 {
 	memset(h, 0, sizeof(*h));
@@ -105,7 +141,7 @@ static uint32_t set_key(struct netback_hash *h, struct hv *hv, domid_t fe, grant
 		return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
 	}
 	pthread_mutex_lock(&h->lock);
-	memcpy(h->key, key, sizeof(key));
+	netback_hash_key(h, key);
 	return XEN_NETIF_CTRL_STATUS_SUCCESS;
 }
 
@@ -254,7 +290,7 @@ bool netback_hash_frame(struct netback_hash *h, const uint8_t *frame, size_t len
 	n = hash_input(frame, len, h->flags, in, type);
 	*hashed = n != 0;
 	/* As Linux: a frame no type matches has hash 0. */
-	*value = n ? netback_toeplitz(h->key, sizeof(h->key), in, n) : 0;
+	*value = n ? table_hash(h, in, n) : 0;
 	*queue = h->size ? h->mapping[*value % h->size] : *value % h->nr_queues;
 	pthread_mutex_unlock(&h->lock);
 	return true;

@@ -64,6 +64,12 @@ struct netback_hash {
 	unsigned int nr_queues;
 	uint32_t alg, flags, size;
 	uint8_t key[NETBACK_HASH_KEY_MAX];
+	/*
+	 * The key's Toeplitz contribution of each byte value at each input position (36 bytes
+	 * at most: IPv6 with ports), made when the key is set: a frame then costs a lookup per
+	 * byte instead of a pass per bit.
+	 */
+	uint32_t table[36][256];
 	uint32_t mapping[NETBACK_HASH_MAPPING_MAX];
 	bool closing;		     /* no more steering: the queues are being taken down */
 	struct netback_inbox *inbox; /* nr_queues of them */
@@ -72,6 +78,8 @@ struct netback_hash {
 	void *wake_arg;
 };
 
+/* Set the key (NETBACK_HASH_KEY_MAX bytes) and its table; under h->lock when others run. */
+void netback_hash_key(struct netback_hash *h, const uint8_t *key);
 /* 0, -ENOMEM or -EINVAL (no queues). */
 int netback_hash_init(struct netback_hash *h, unsigned int nr_queues);
 /* Free the frames still held and the inboxes.  No queue may use h any more. */
