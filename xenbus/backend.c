@@ -5,20 +5,61 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xenbus/backend.h"
 
+/*
+ * A decimal number at *s up to the next '/' or the end, in canonical form (digits only, no sign,
+ * space or leading zero: one directory per device), at most UINT32_MAX: 0 and *s past it, or
+ * -EINVAL.  sscanf's %u would wrap 4294967296 to 0 and take "-1", " 1" and "01".
+ */
+static int parse_u32(const char **s, unsigned int *v)
+{
+	const char *p = *s;
+	uint64_t n = 0;
+
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (uint64_t)(*p - '0');
+		if (n > UINT32_MAX)
+			return -EINVAL;
+	}
+	*v = (unsigned int)n;
+	*s = p;
+	return 0;
+}
+
+/* Skip the literal lit at *s: 0, or -EINVAL if it is not there. */
+static int skip(const char **s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (strncmp(*s, lit, n))
+		return -EINVAL;
+	*s += n;
+	return 0;
+}
+
 int xenbus_backend_parse(const char *nodename, char kind[16], unsigned int *fe, unsigned int *devid)
 {
+	const char *s = nodename;
 	unsigned int be;
-	int n = 0;
+	size_t n;
 
-	if (sscanf(nodename, "/local/domain/%u/backend/%15[a-z0-9_-]/%u/%u%n", &be, kind, fe, devid,
-		   &n) != 4 ||
-	    nodename[n] != '\0')
+	if (skip(&s, "/local/domain/") || parse_u32(&s, &be) || skip(&s, "/backend/"))
+		return -EINVAL;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+	if (!n || n > 15 || s[n] != '/')
+		return -EINVAL;
+	memcpy(kind, s, n);
+	kind[n] = '\0';
+	s += n + 1;
+	if (parse_u32(&s, fe) || skip(&s, "/") || parse_u32(&s, devid) || *s)
 		return -EINVAL;
 	return 0;
 }

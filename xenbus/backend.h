@@ -13,7 +13,8 @@
 
 /*
  * Split a back-end directory /local/domain/<be>/backend/<kind>/<fe>/<devid> (kind at most 15
- * characters of [a-z0-9_-]): 0 or -EINVAL.  The device bounds fe and devid as it needs.
+ * characters of [a-z0-9_-], each number decimal in canonical form below 2^32): 0 or -EINVAL.
+ * The device bounds fe and devid as it needs.
  */
 int xenbus_backend_parse(const char *nodename, char kind[16], unsigned int *fe,
 			 unsigned int *devid);
