@@ -84,18 +84,22 @@ void netback_hash_close(struct netback_hash *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-void netback_hash_fini(struct netback_hash *h)
+unsigned int netback_hash_fini(struct netback_hash *h)
 {
 	struct netback_steered f;
+	unsigned int freed = 0;
 
 	if (!h->inbox)
-		return;
+		return 0;
 	for (unsigned int q = 0; q < h->nr_queues; q++)
-		while (netback_hash_take(h, q, &f))
+		while (netback_hash_take(h, q, &f)) {
 			free(f.buf);
+			freed++;
+		}
 	free(h->inbox);
 	h->inbox = NULL;
 	pthread_mutex_destroy(&h->lock);
+	return freed;
 }
 
 /* ---- control requests ---- */

@@ -82,8 +82,11 @@ struct netback_hash {
 void netback_hash_key(struct netback_hash *h, const uint8_t *key);
 /* 0, -ENOMEM or -EINVAL (no queues). */
 int netback_hash_init(struct netback_hash *h, unsigned int nr_queues);
-/* Free the frames still held and the inboxes.  No queue may use h any more. */
-void netback_hash_fini(struct netback_hash *h);
+/*
+ * Free the frames still held and the inboxes: the number of frames freed (the caller counts them
+ * as dropped).  No queue may use h any more.
+ */
+unsigned int netback_hash_fini(struct netback_hash *h);
 /* Stop steering: after it no queue hands frames on nor wakes another. */
 void netback_hash_close(struct netback_hash *h);
 

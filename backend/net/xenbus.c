@@ -197,7 +197,8 @@ static void ctrl_disconnect(struct netback_dev *dev)
 		hv_evtchn_unbind(dev->ctrl_hv, dev->ctrl_port);
 	dev->ctrl_port = 0;
 	if (dev->hash_ready) {
-		netback_hash_fini(&dev->hash);
+		/* Frames still waiting for a queue that is gone: dropped, and said so. */
+		dev->past.rx_steer_drops += netback_hash_fini(&dev->hash);
 		netback_mcast_fini(&dev->mcast);
 	}
 	dev->hash_ready = false;
