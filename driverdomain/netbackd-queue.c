@@ -95,13 +95,18 @@ void nbd_queue_wake(void *arg, unsigned int q)
 {
 	struct nbd_device *d = arg;
 
-	/* Under the hash's lock, before netback_hash_close: the queues are all attached. */
-	if (q < d->nr_queues && d->queues[q].attached)
+	/*
+	 * Under the hash's lock, before netback_hash_close.  Until nbd_queues_start has attached
+	 * every queue (steering says so; the other threads run meanwhile) a queue may not have
+	 * its thread yet: the frame waits for the kick that start gives every queue at its end.
+	 */
+	if (atomic_load(&d->steering) && q < d->nr_queues)
 		dd_ring_kick(&d->queues[q].r);
 }
 
 void nbd_queues_stop(struct nbd_device *d)
 {
+	atomic_store(&d->steering, false);
 	if (d->ctrl.attached) {
 		dd_ring_detach(&d->ctrl.r);
 		pthread_mutex_destroy(&d->ctrl.lock);
@@ -155,6 +160,12 @@ int nbd_queues_start(struct nbd_device *d)
 		dd_ring_attach(&d->b->core, 0, &d->ctrl.r);
 		d->ctrl.attached = true;
 	}
+	/*
+	 * A queue thread may have steered a frame to a queue not yet marked attached, whose
+	 * thread had already looked at its inbox: kick them all once now that each has a thread.
+	 */
+	atomic_store(&d->steering, true);
+	nbd_queues_kick(d);
 	return 0;
 }
 

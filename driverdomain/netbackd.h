@@ -36,6 +36,7 @@ struct nbd_device {
 	struct nbd_queue *queues;     /* one per queue while connected (owned) */
 	unsigned int nr_queues;	      /* entries in queues */
 	struct nbd_queue ctrl;	      /* the control ring on queue thread 0 (dq NULL) */
+	atomic_bool steering;	      /* every queue attached: nbd_queue_wake may kick them */
 	struct netback_stats last;    /* counters last written to the statistics file */
 	bool front_dirty;	      /* a watch event for the front's state is pending */
 	TAILQ_ENTRY(nbd_device) link; /* device-list link */
