@@ -3,8 +3,8 @@
  * xenbus-backend-parse.c - xenbus_backend_parse (xenbus/backend.h), the directory name blkback
  * and netback both take a device's identity from: the canonical form parses; a number that
  * wraps 32 bits (4294967296 would be domain 0), a sign, white space, a leading zero (a second
- * directory naming the same vif and TAP), an empty or over-long field, trailing text and a
- * kind of other characters are all refused.
+ * directory naming the same vif and TAP), an empty or over-long field, trailing text, a kind of
+ * other characters and a name of 4 KiB are all refused.
  */
 #include "config.h"
 
@@ -33,6 +33,8 @@ static int bad(const char *path)
 		f, d);
 	return 0;
 }
+
+static char longname[4096];
 
 int main(void)
 {
@@ -73,5 +75,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (bad(refused[i]))
 			return T_FAIL;
-	return T_PASS;
+	/* A very long name: a devid of 4000 digits, mostly zeros after a 1. */
+	memset(longname, '0', sizeof(longname) - 1);
+	memcpy(longname, "/local/domain/0/backend/vif/1/1", 31);
+	return bad(longname) ? T_FAIL : T_PASS;
 }

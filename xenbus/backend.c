@@ -12,55 +12,46 @@
 
 #include "xenbus/backend.h"
 
+/* The longest valid name: /local/domain/<u32>/backend/<15 characters>/<u32>/<u32>. */
+#define NAME_MAX_LEN (sizeof("/local/domain//backend////") - 1 + 3 * 10 + 15)
+
 /*
- * A decimal number at *s up to the next '/' or the end, in canonical form (digits only, no sign,
- * space or leading zero: one directory per device), at most UINT32_MAX: 0 and *s past it, or
- * -EINVAL.  sscanf's %u would wrap 4294967296 to 0 and take "-1", " 1" and "01".
+ * A number of the name: xenbus_parse_u32's digits, and canonical (no leading zero), so that one
+ * device has one directory ("01" would be a second vif 1 with the same TAP name).
  */
-static int parse_u32(const char **s, unsigned int *v)
+static int name_u32(const char *s, unsigned int *v)
 {
-	const char *p = *s;
-	uint64_t n = 0;
+	uint32_t x;
 
-	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+	if ((s[0] == '0' && s[1]) || xenbus_parse_u32(s, UINT32_MAX, &x))
 		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		n = n * 10 + (uint64_t)(*p - '0');
-		if (n > UINT32_MAX)
-			return -EINVAL;
-	}
-	*v = (unsigned int)n;
-	*s = p;
-	return 0;
-}
-
-/* Skip the literal lit at *s: 0, or -EINVAL if it is not there. */
-static int skip(const char **s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if (strncmp(*s, lit, n))
-		return -EINVAL;
-	*s += n;
+	*v = x;
 	return 0;
 }
 
 int xenbus_backend_parse(const char *nodename, char kind[16], unsigned int *fe, unsigned int *devid)
 {
-	const char *s = nodename;
+	char buf[NAME_MAX_LEN + 1], *f[7];
+	size_t len = strlen(nodename), n = 0, klen;
 	unsigned int be;
-	size_t n;
 
-	if (skip(&s, "/local/domain/") || parse_u32(&s, &be) || skip(&s, "/backend/"))
+	if (nodename[0] != '/' || len > NAME_MAX_LEN)
 		return -EINVAL;
-	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-");
-	if (!n || n > 15 || s[n] != '/')
+	memcpy(buf, nodename, len + 1);
+	/* Split at every '/' (an empty component stays one, and fails below). */
+	for (char *p = buf; p && n < 7; n++) {
+		*p++ = '\0';
+		f[n] = p;
+		p = strchr(p, '/');
+	}
+	if (n != 7 || strchr(f[6], '/') || strcmp(f[0], "local") || strcmp(f[1], "domain") ||
+	    strcmp(f[3], "backend") || name_u32(f[2], &be) || name_u32(f[5], fe) ||
+	    name_u32(f[6], devid))
 		return -EINVAL;
-	memcpy(kind, s, n);
-	kind[n] = '\0';
-	s += n + 1;
-	if (parse_u32(&s, fe) || skip(&s, "/") || parse_u32(&s, devid) || *s)
+	klen = strlen(f[4]);
+	if (!klen || klen > 15 || strspn(f[4], "abcdefghijklmnopqrstuvwxyz0123456789_-") != klen)
 		return -EINVAL;
+	memcpy(kind, f[4], klen + 1);
 	return 0;
 }
 
