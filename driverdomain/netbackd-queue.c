@@ -57,6 +57,33 @@ static const struct dd_ring_ops queue_ops = {
 	.eoi = queue_eoi,
 };
 
+static int ctrl_process(struct dd_ring *r)
+{
+	return netback_ctrl_process(r->obj);
+}
+
+static uint64_t ctrl_eoi(struct dd_ring *r, uint64_t now)
+{
+	return netback_ctrl_eoi(r->obj, now);
+}
+
+/* Publish its event counters for the statistics files. */
+static void ctrl_after(struct dd_ring *r)
+{
+	struct nbd_queue *nq = (struct nbd_queue *)r;
+
+	pthread_mutex_lock(&nq->lock);
+	netback_ctrl_stats(r->obj, &nq->st);
+	pthread_mutex_unlock(&nq->lock);
+}
+
+/* The control ring: its port gets the queues' late EOI against a guest's notify storm. */
+static const struct dd_ring_ops ctrl_ops = {
+	.process = ctrl_process,
+	.after = ctrl_after,
+	.eoi = ctrl_eoi,
+};
+
 struct hv *nbd_queue_hv(void *arg, unsigned int q)
 {
 	struct nbd_device *d = arg;
@@ -64,8 +91,27 @@ struct hv *nbd_queue_hv(void *arg, unsigned int q)
 	return dd_core_thread_hv(&d->b->core, q);
 }
 
+void nbd_queue_wake(void *arg, unsigned int q)
+{
+	struct nbd_device *d = arg;
+
+	/*
+	 * Under the hash's lock, before netback_hash_close.  Until nbd_queues_start has attached
+	 * every queue (steering says so; the other threads run meanwhile) a queue may not have
+	 * its thread yet: the frame waits for the kick that start gives every queue at its end.
+	 */
+	if (atomic_load(&d->steering) && q < d->nr_queues)
+		dd_ring_kick(&d->queues[q].r);
+}
+
 void nbd_queues_stop(struct nbd_device *d)
 {
+	atomic_store(&d->steering, false);
+	if (d->ctrl.attached) {
+		dd_ring_detach(&d->ctrl.r);
+		pthread_mutex_destroy(&d->ctrl.lock);
+		d->ctrl.attached = false;
+	}
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		struct nbd_queue *nq = &d->queues[i];
 
@@ -104,6 +150,22 @@ int nbd_queues_start(struct nbd_device *d)
 		dd_ring_attach(&d->b->core, i, &nq->r);
 		nq->attached = true;
 	}
+	if (dev->ctrl) { /* on queue 0's thread, whose handle its port is bound on */
+		d->ctrl = (struct nbd_queue){ .d = d };
+		d->ctrl.r.ops = &ctrl_ops;
+		d->ctrl.r.obj = dev->ctrl;
+		d->ctrl.r.ports[0] = dev->ctrl_port;
+		d->ctrl.r.io_fd = -1;
+		pthread_mutex_init(&d->ctrl.lock, NULL);
+		dd_ring_attach(&d->b->core, 0, &d->ctrl.r);
+		d->ctrl.attached = true;
+	}
+	/*
+	 * A queue thread may have steered a frame to a queue not yet marked attached, whose
+	 * thread had already looked at its inbox: kick them all once now that each has a thread.
+	 */
+	atomic_store(&d->steering, true);
+	nbd_queues_kick(d);
 	return 0;
 }
 
@@ -125,5 +187,10 @@ void nbd_device_stats(struct nbd_device *d, struct netback_stats *st)
 		pthread_mutex_lock(&d->queues[i].lock);
 		netback_stats_add(st, &d->queues[i].st);
 		pthread_mutex_unlock(&d->queues[i].lock);
+	}
+	if (d->ctrl.attached) {
+		pthread_mutex_lock(&d->ctrl.lock);
+		netback_stats_add(st, &d->ctrl.st);
+		pthread_mutex_unlock(&d->ctrl.lock);
 	}
 }

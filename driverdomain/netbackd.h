@@ -35,6 +35,8 @@ struct nbd_device {
 	char *path;		      /* back-end directory (owned) */
 	struct nbd_queue *queues;     /* one per queue while connected (owned) */
 	unsigned int nr_queues;	      /* entries in queues */
+	struct nbd_queue ctrl;	      /* the control ring on queue thread 0 (dq NULL) */
+	atomic_bool steering;	      /* every queue attached: nbd_queue_wake may kick them */
 	struct netback_stats last;    /* counters last written to the statistics file */
 	bool front_dirty;	      /* a watch event for the front's state is pending */
 	TAILQ_ENTRY(nbd_device) link; /* device-list link */
@@ -67,6 +69,8 @@ int nbd_queues_start(struct nbd_device *d);
 void nbd_queues_stop(struct nbd_device *d);
 /* The queue thread queue q of every vif runs on: its handle (netback_dev_opts.queue_hv). */
 struct hv *nbd_queue_hv(void *arg, unsigned int q);
+/* Wake the thread of d's queue q (netback_dev_opts.queue_wake). */
+void nbd_queue_wake(void *arg, unsigned int q);
 /* Make every queue of d look at its vif again, on its thread (the vif's rate changed). */
 void nbd_queues_kick(struct nbd_device *d);
 /* d's counters: the threads' snapshots, or the vif's own once disconnected. */

@@ -95,6 +95,8 @@ static void stats_write(struct nbd_device *d, bool force)
 	S("tx-tap-errors", tx_tap_errors), S("rx-drop-too-big", rx_too_big);
 	S("rx-drop-bad-grant", rx_bad_grant), S("rx-short", rx_short);
 	S("events-spurious", ev_spurious), S("events-delayed", ev_delayed);
+	S("rx-steered", rx_steered), S("rx-drop-steer", rx_steer_drops);
+	S("tx-mcast-control", tx_mcast_ctl), S("rx-drop-mcast", rx_mcast_drops);
 #undef S
 	if (fclose(f) || rename(tmp, path))
 		unlink(tmp);
@@ -145,6 +147,7 @@ static void device_add(struct nbd *b, const char *path)
 
 	o.notify = dev_notify;
 	o.queue_hv = nbd_queue_hv;
+	o.queue_wake = nbd_queue_wake;
 	o.arg = d;
 	if (!ret)
 		d->path = strdup(path);

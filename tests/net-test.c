@@ -512,6 +512,39 @@ void nt_frame(uint8_t *buf, size_t len, const uint8_t *dst, const uint8_t *src, 
 		buf[i] = (uint8_t)(seq * 31u + i * 7u + (i >> 8));
 }
 
+int nt_stats_has(const char *dir, unsigned int fe, unsigned int devid, const char *line)
+{
+	char path[4200], text[2048];
+
+	snprintf(path, sizeof(path), "%s/vif-%u.%u", dir, fe, devid);
+	for (int i = 0; i < 300; i++, t_msleep(10)) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		if (f)
+			fclose(f);
+		text[n] = '\0';
+		if (strstr(text, line))
+			return 0;
+	}
+	T_CHECK(false, "%s has no \"%s\":\n%s", path, line, text);
+}
+
+int nt_error_has(struct xs_handle *xs, unsigned int dd, unsigned int fe, unsigned int devid,
+		 const char *text)
+{
+	char path[300], *v = NULL;
+	unsigned int len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/vif/%u/%u/error", dd, fe,
+		 devid);
+	for (int i = 0; i < 500 && !(v = xs_read(xs, XBT_NULL, path, &len)); i++)
+		t_msleep(10);
+	T_CHECK(v && strstr(v, text), "%s: \"%s\", want \"%s\"", path, v ? v : "(none)", text);
+	free(v);
+	return 0;
+}
+
 int nt_bridge_add(const char *name)
 {
 	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret, err;

@@ -15,6 +15,7 @@
 #include <stdint.h> /* Xen's public headers expect it first */
 
 #include <xen/io/netif.h>
+#include <xenstore.h>
 
 #include "backend/net/netback.h"
 #include "ring/ring.h"
@@ -140,6 +141,15 @@ int nt_step(char c);
 int nt_step_wait(void);
 /* dom0: ack a step with ok. */
 void nt_step_ack(bool ok);
+
+/*
+ * dom0: pvio-netback's statistics file of vif fe/devid in dir has line (waiting 3 s for it):
+ * 0 or 1 (the file printed).
+ */
+int nt_stats_has(const char *dir, unsigned int fe, unsigned int devid, const char *line);
+/* dom0: the error node of back-end domain dd's vif fe/devid says text (waiting 5 s): 0 or 1. */
+int nt_error_has(struct xs_handle *xs, unsigned int dd, unsigned int fe, unsigned int devid,
+		 const char *text);
 
 /* dom0: make bridge name in the current network namespace: 0, T_SKIP without the bridge module
  * (said why), or T_FAIL. */

@@ -7,5 +7,6 @@ set -u
 . "${PVIO_SRCDIR:-.}/tests/libfuzzer.sh"
 fuzz_setup net-tx-fuzz
 fuzz_build net-tx-fuzz -D__XEN_TOOLS__=1 backend/net/tx-fuzz.c backend/net/netback.c \
-	backend/net/tx.c backend/net/rx.c backend/net/credit.c ring/ring.c hv/log.c
+	backend/net/tx.c backend/net/rx.c backend/net/credit.c ring/ring.c hv/log.c \
+	backend/net/hash.c backend/net/mcast.c
 fuzz_run net-tx-fuzz 8192

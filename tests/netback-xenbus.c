@@ -246,35 +246,13 @@ static int driver_domain(void *arg)
 
 static int error_node_has(struct xs_handle *h, unsigned int devid, const char *text)
 {
-	char path[300], *v = NULL;
-	unsigned int len;
-
-	snprintf(path, sizeof(path), "/local/domain/%u/error/backend/vif/%u/%u/error", env.dd,
-		 env.fe, devid);
-	for (int i = 0; i < 500 && !(v = xs_read(h, XBT_NULL, path, &len)); i++)
-		t_msleep(10);
-	T_CHECK(v && strstr(v, text), "%s: \"%s\", want \"%s\"", path, v ? v : "(none)", text);
-	free(v);
-	return 0;
+	return nt_error_has(h, env.dd, env.fe, devid, text);
 }
 
 /* The statistics file of vif devid has line (waiting for it a while): 0 or 1. */
 static int stats_has(unsigned int devid, const char *line)
 {
-	char path[160], text[2048];
-
-	snprintf(path, sizeof(path), "%s/vif-%u.%u", statsdir, env.fe, devid);
-	for (int i = 0; i < 300; i++, t_msleep(10)) {
-		FILE *f = fopen(path, "r");
-		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-
-		if (f)
-			fclose(f);
-		text[n] = '\0';
-		if (strstr(text, line))
-			return 0;
-	}
-	T_CHECK(false, "%s has no \"%s\":\n%s", path, line, text);
+	return nt_stats_has(statsdir, env.fe, devid, line);
 }
 
 static int pkt = -1;

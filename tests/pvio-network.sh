@@ -55,4 +55,10 @@ done
 "$pvio" network-attach guest "rate=10Mb/s@1h" 2>/dev/null && fail "a bad rate was accepted"
 "$pvio" network-attach guest "mac=01:00:5e:00:00:01" 2>/dev/null && fail "a multicast MAC was accepted"
 "$pvio" network-detach guest 7 2>/dev/null && fail "detaching a vif that is not there succeeded"
+# The shared spec parser (tools/pvio/pvio-spec.c): an unknown key is named, an item without '='
+# refused, an empty item (",,", a trailing comma) says nothing.
+"$pvio" network-attach guest "type=vif,,bogus=1" 2>"$dir/err" && fail "an unknown key was accepted"
+grep -q "bogus: unknown" "$dir/err" || fail "the unknown key: $(cat "$dir/err")"
+"$pvio" network-attach guest "type=vif,novalue" 2>"$dir/err" && fail "an item without = was accepted"
+grep -q "novalue: not key=value" "$dir/err" || fail "the item without =: $(cat "$dir/err")"
 exit 0

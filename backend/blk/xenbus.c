@@ -21,12 +21,13 @@
 #include "backend/blk/journal.h"
 #include "backend/blk/xenbus.h"
 #include "ring/ring.h"
+#include "xenbus/backend.h"
 
 #define PREFIX "blkback"
 
 static struct pvio_log *dev_log(const struct blkback_dev *dev)
 {
-	return dev->opts.log ? dev->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+	return xenbus_backend_log(&dev->xd);
 }
 
 static int notify(struct blkback_dev *dev, enum blkback_dev_event ev)
@@ -36,14 +37,7 @@ static int notify(struct blkback_dev *dev, enum blkback_dev_event ev)
 
 static void set_state(struct blkback_dev *dev, enum xenbus_state state)
 {
-	int ret = xenbus_switch_state(&dev->xd, state);
-
-	if (ret)
-		pvio_log(dev_log(dev), PVIO_LOG_ERROR, PREFIX, "%s: cannot switch to %s: %s",
-			 dev->name, xenbus_state_name(state), strerror(-ret));
-	else
-		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX, "%s: -> %s", dev->name,
-			 xenbus_state_name(state));
+	xenbus_backend_switch(&dev->xd, PREFIX, dev->name, state);
 	notify(dev, BLKBACK_DEV_STATE);
 }
 
@@ -92,13 +86,11 @@ int blkback_dev_create(struct blkback_dev **devp, struct xs_handle *xs, struct h
 		       const char *nodename, const struct blkback_dev_opts *opts)
 {
 	struct blkback_dev *dev;
-	unsigned int be, fe, devid;
+	unsigned int fe, devid;
 	char kind[16];
-	int n = 0, ret;
+	int ret;
 
-	if (sscanf(nodename, "/local/domain/%u/backend/%15[a-z0-9_-]/%u/%u%n", &be, kind, &fe,
-		   &devid, &n) != 4 ||
-	    nodename[n] != '\0')
+	if (xenbus_backend_parse(nodename, kind, &fe, &devid))
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -108,12 +100,11 @@ int blkback_dev_create(struct blkback_dev **devp, struct xs_handle *xs, struct h
 	dev->devid = devid;
 	dev->disk.fd = -1;
 	snprintf(dev->name, sizeof(dev->name), "%s %u/%u", kind, fe, devid);
-	ret = xenbus_dev_open(&dev->xd, xs, XENBUS_BACKEND, nodename);
+	ret = xenbus_backend_open(&dev->xd, xs, nodename, opts->log);
 	if (ret) {
 		free(dev);
 		return ret;
 	}
-	dev->xd.log = dev->opts.log;
 	*devp = dev;
 	return 0;
 }
@@ -596,9 +587,7 @@ static int connect(struct blkback_dev *dev)
 /* Linux's xenbus_dev_is_online: `online` absent or unreadable counts as 0. */
 static bool online(struct blkback_dev *dev)
 {
-	uint32_t v;
-
-	return xenbus_read_u32(&dev->xd, XBT_NULL, "online", &v) == 0 && v != 0;
+	return xenbus_backend_online(&dev->xd);
 }
 
 /* Linux blkback's frontend_changed(): 1 when the device is finished. */
@@ -662,11 +651,7 @@ int blkback_dev_otherend_changed(struct blkback_dev *dev)
 /* Our own state as stored (restart rule); Initialising when absent or unreadable. */
 static enum xenbus_state own_state(struct blkback_dev *dev)
 {
-	uint32_t v;
-
-	if (xenbus_read_u32(&dev->xd, XBT_NULL, "state", &v) || v > XenbusStateReconfigured)
-		return XenbusStateInitialising;
-	return (enum xenbus_state)v;
+	return xenbus_backend_own_state(&dev->xd);
 }
 
 /*
@@ -806,12 +791,8 @@ static int closing_unanswered(struct blkback_dev *dev)
 
 int blkback_dev_backend_changed(struct blkback_dev *dev)
 {
-	unsigned int len;
-	char *v = xs_read(dev->xd.xs, XBT_NULL, dev->xd.nodename, &len);
-
-	if (!v)
-		return errno == ENOENT ? 1 : 0;
-	free(v);
+	if (xenbus_backend_gone(&dev->xd))
+		return 1;
 	if (closing_unanswered(dev))
 		return 1;
 	if (dev->probed || dev->failed || probe(dev))

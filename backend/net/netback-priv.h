@@ -14,6 +14,8 @@
 #include <xen/io/netif.h>
 
 #include "backend/net/credit.h"
+#include "backend/net/hash.h"
+#include "backend/net/mcast.h"
 
 #include "backend/net/netback.h"
 #include "ring/ring.h"
@@ -30,9 +32,10 @@ struct tx_frame {
 	unsigned int nslots;				    /* data slots stored */
 	unsigned int nextra;				    /* extra-info slots seen */
 	bool want_extra;				    /* the next slot is extra info */
-	bool more;		     /* the last data slot had NETTXF_more_data */
-	uint8_t extra_seen;	     /* bit per extra type already given */
-	struct netif_extra_info gso; /* the GSO extra, when extra_seen says so */
+	bool more;				/* the last data slot had NETTXF_more_data */
+	uint8_t extra_seen;			/* bit per extra type already given */
+	struct netif_extra_info gso;		/* the GSO extra, when extra_seen says so */
+	struct netif_extra_info mc_add, mc_del; /* the multicast extras, likewise */
 	uint16_t order[NETBACK_TX_SLOTS_MAX + XEN_NETIF_EXTRA_TYPE_MAX]; /* per slot in ring order:
 					   its data index, or EXTRA_SLOT for an extra-info slot */
 	unsigned int nordered;						 /* entries of order */
@@ -56,6 +59,9 @@ struct netback_queue {
 	unsigned int rx_held;	 /* bytes held in rxbuf (0: none) */
 	bool tap_drained;	 /* the last TAP read said EAGAIN */
 	bool rx_starved;	 /* a held frame waits for the guest's buffers */
+	bool rx_hashed;		 /* the held frame carries a hash extra: */
+	uint8_t rx_hash_type;	 /*   its _XEN_NETIF_CTRL_HASH_TYPE_* */
+	uint32_t rx_hash;	 /*   and value */
 	struct netback_stats st; /* counters */
 	unsigned int log_budget; /* guest-triggered messages still allowed */
 
@@ -68,9 +74,8 @@ struct netback_queue {
 	atomic_bool rate_changed;	/* rate_* changed since the queue's thread applied them */
 
 	/* Late EOI (netback_queue_eoi). */
-	uint64_t ring_work;	   /* requests taken off both rings, ever */
-	uint64_t ring_work_seen;   /* ring_work at the last EOI */
-	unsigned int spurious_run; /* EOIs in a row that found no request */
+	uint64_t ring_work;	/* requests taken off both rings, ever */
+	struct netback_eoi eoi; /* the rule's state */
 };
 
 struct pvio_log *netback_log(const struct netback_queue *q);

@@ -57,8 +57,11 @@ struct netback_queue_params {
 	bool rx_gso_tcpv6;     /* feature-gso-tcpv6 of the front: RX may carry TCPv6 GSO */
 	uint64_t rate_bytes;   /* TX credit per rate_usec window (the vif's `rate`); */
 	uint64_t rate_usec;    /*   either 0: no limit (see backend/net/credit.h) */
-	const char *name;      /* for messages, e.g. "vif 3/0 q0" (copied) */
-	struct pvio_log *log;  /* NULL: stderr at PVIO_LOG_WARN */
+	struct netback_hash *hash;   /* the vif's receive hash and steering (hash.h), or NULL */
+	struct netback_mcast *mcast; /* the vif's multicast filter (mcast.h), or NULL */
+	unsigned int index;	     /* this queue's index among the vif's */
+	const char *name;	     /* for messages, e.g. "vif 3/0 q0" (copied) */
+	struct pvio_log *log;	     /* NULL: stderr at PVIO_LOG_WARN */
 };
 
 /* Per-queue counters; drops and errors by reason. */
@@ -76,14 +79,20 @@ struct netback_stats {
 	uint64_t tx_tap_errors;	    /* the TAP refused the frame */
 	uint64_t rx_packets;	    /* frames copied to the guest */
 	uint64_t rx_bytes;	    /* their bytes */
-	uint64_t rx_too_big;   /* frames the guest cannot take (no sg, GSO it did not ask for) */
-	uint64_t rx_bad_grant; /* frames whose buffers could not be copied into */
-	uint64_t rx_short;     /* TAP reads shorter than the virtio header and a frame */
-	uint64_t ev_spurious;  /* port events that found no new request (netback_queue_eoi) */
-	uint64_t ev_delayed;   /* of them, those whose port was left masked for a while */
+	uint64_t rx_too_big;	 /* frames the guest cannot take (no sg, GSO it did not ask for) */
+	uint64_t rx_bad_grant;	 /* frames whose buffers could not be copied into */
+	uint64_t rx_short;	 /* TAP reads shorter than the virtio header and a frame */
+	uint64_t rx_steered;	 /* frames handed to the queue the hash mapping names */
+	uint64_t rx_steer_drops; /* frames dropped because that queue's inbox was full */
+	uint64_t tx_mcast_ctl;	 /* MCAST_ADD / _DEL requests served (no frame sent) */
+	uint64_t rx_mcast_drops; /* multicast frames not on the front's list */
+	uint64_t ev_spurious;	 /* port events that found no new request (netback_queue_eoi) */
+	uint64_t ev_delayed;	 /* of them, those whose port was left masked for a while */
 };
 
 struct netback_queue;
+struct netback_hash;
+struct netback_mcast;
 
 /*
  * Map both rings writable and attach to them as the back-end.  -EINVAL for bad parameters, the
@@ -136,6 +145,13 @@ void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t us
 #define NETBACK_SPURIOUS_FREE	 4u
 #define NETBACK_EOI_DELAY_MAX_MS 1000u
 uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now);
+/* The same rule over any ring (the control ring's too): work counts its requests, ever. */
+struct netback_eoi {
+	uint64_t seen;	  /* work at the last EOI */
+	unsigned int run; /* EOIs in a row that found no request */
+};
+uint64_t netback_eoi_rule(struct netback_eoi *e, uint64_t work, uint64_t now, uint64_t *spurious,
+			  uint64_t *delayed);
 
 /* Whether the loop should poll the TAP fd for POLLIN (the guest has buffers for a frame). */
 bool netback_queue_wants_tap(const struct netback_queue *q);

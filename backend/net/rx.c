@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +44,46 @@ static struct netif_rx_request rx_pop(struct netback_queue *q)
 	return r;
 }
 
+/*
+ * The held frame, just read from the TAP: when the front set a hash, hand it to the queue the
+ * mapping names if that is another (dropped, counted, when its inbox is full), else keep it
+ * with its hash for the extra info.
+ */
+static void rx_steer(struct netback_queue *q)
+{
+	struct netback_hash *h = q->p.hash;
+	unsigned int target;
+
+	q->rx_hashed = false;
+	if (!h || !netback_hash_frame(h, q->rxbuf + NETBACK_VNET_HDR_LEN, q->rx_held, &target,
+				      &q->rx_hashed, &q->rx_hash, &q->rx_hash_type))
+		return;
+	if (target == q->p.index)
+		return;
+	if (netback_hash_steer(h, target, q->rxbuf, q->rx_held, q->rx_hashed ? q->rx_hash : 0,
+			       q->rx_hashed ? q->rx_hash_type : 0xff))
+		q->st.rx_steer_drops++;
+	else
+		q->st.rx_steered++;
+	q->rx_held = 0;
+}
+
+/* A frame another queue handed this one, into rxbuf: true if there was one. */
+static bool rx_take_steered(struct netback_queue *q)
+{
+	struct netback_steered f;
+
+	if (!q->p.hash || !netback_hash_take(q->p.hash, q->p.index, &f))
+		return false;
+	memcpy(q->rxbuf, f.buf, NETBACK_VNET_HDR_LEN + (size_t)f.len);
+	free(f.buf);
+	q->rx_held = f.len;
+	q->rx_hashed = f.type != 0xff;
+	q->rx_hash = f.value;
+	q->rx_hash_type = f.type;
+	return true;
+}
+
 /* Read the next frame from the TAP into rxbuf; tap_drained when there is none. */
 static void rx_read(struct netback_queue *q)
 {
@@ -58,6 +99,12 @@ static void rx_read(struct netback_queue *q)
 		return;
 	}
 	q->rx_held = (unsigned int)n - NETBACK_VNET_HDR_LEN;
+	if (q->p.mcast && !netback_mcast_pass(q->p.mcast, q->rxbuf + NETBACK_VNET_HDR_LEN)) {
+		q->st.rx_mcast_drops++;
+		q->rx_held = 0;
+		return;
+	}
+	rx_steer(q);
 }
 
 /* The GSO type the held frame asks the guest for (XEN_NETIF_GSO_TYPE_*), or -EINVAL. */
@@ -87,17 +134,28 @@ static void rx_respond(struct netback_queue *q, uint16_t id, uint16_t flags, int
 	rsp->status = status;
 }
 
-/* The GSO extra info, in the response slot after the first (it uses up a buffer). */
-static void rx_respond_gso(struct netback_queue *q, int type, uint16_t size)
+/*
+ * The extra info after the first response slot, each using up a buffer, in type order as Linux
+ * netback sends them: the GSO one when gso, then the hash when the held frame has one.
+ */
+static void rx_respond_extras(struct netback_queue *q, int gso, uint16_t size)
 {
-	struct netif_extra_info *x = ring_back_rsp_slot(&q->rx);
+	struct netif_extra_info *x;
 
-	if (!x)
-		return;
-	x->type = XEN_NETIF_EXTRA_TYPE_GSO;
-	x->flags = 0;
-	x->u.gso.size = size;
-	x->u.gso.type = (uint8_t)type;
+	if (gso && (x = ring_back_rsp_slot(&q->rx))) {
+		x->type = XEN_NETIF_EXTRA_TYPE_GSO;
+		x->flags = q->rx_hashed ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
+		x->u.gso.size = size;
+		x->u.gso.type = (uint8_t)gso;
+	}
+	if (q->rx_hashed && (x = ring_back_rsp_slot(&q->rx))) {
+		x->type = XEN_NETIF_EXTRA_TYPE_HASH;
+		x->flags = 0;
+		x->u.hash.type = q->rx_hash_type;
+		x->u.hash.algorithm = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+		for (unsigned int i = 0; i < 4; i++) /* little-endian, as netif.h draws it */
+			x->u.hash.value[i] = (uint8_t)(q->rx_hash >> (8 * i));
+	}
 }
 _Static_assert(sizeof(struct netif_extra_info) <= sizeof(struct netif_rx_response),
 	       "an extra-info slot is an RX response slot");
@@ -137,19 +195,25 @@ static uint16_t rx_csum_flags(const struct virtio_net_hdr *h)
 	return h->flags & VIRTIO_NET_HDR_F_DATA_VALID ? NETRXF_data_validated : 0;
 }
 
+/* Extra-info slots the held frame needs: the GSO one when gso, and its hash's. */
+static unsigned int rx_nextra(const struct netback_queue *q, int gso)
+{
+	return (gso ? 1u : 0u) + (q->rx_hashed ? 1u : 0u);
+}
+
 /*
  * The held frame into the guest's buffers, answered in ring order: the first data slot, the
- * GSO extra info (which uses up the second buffer) when gso, then the other data slots.
+ * extra info (each using up a buffer), then the other data slots.
  */
 static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, unsigned int ndata,
 		       int gso)
 {
 	struct netif_rx_request data[NETBACK_TX_SLOTS_MAX + 1];
-	unsigned int left = q->rx_held;
+	unsigned int left = q->rx_held, nextra = rx_nextra(q, gso);
 	bool bad;
 
 	data[0] = rx_pop(q);
-	if (gso) /* its id is not used: the extra info answers it */
+	for (unsigned int i = 0; i < nextra; i++) /* their ids are not used: the extras answer */
 		rx_pop(q);
 	for (unsigned int i = 1; i < ndata; i++)
 		data[i] = rx_pop(q);
@@ -157,11 +221,11 @@ static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, 
 	for (unsigned int i = 0; i < ndata; i++) {
 		unsigned int len = left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
 		uint16_t flags = (i + 1 < ndata ? NETRXF_more_data : 0) |
-				 (i == 0 ? rx_csum_flags(h) | (gso ? NETRXF_extra_info : 0) : 0);
+				 (i == 0 ? rx_csum_flags(h) | (nextra ? NETRXF_extra_info : 0) : 0);
 
 		rx_respond(q, data[i].id, flags, bad ? NETIF_RSP_ERROR : (int16_t)len);
-		if (i == 0 && gso)
-			rx_respond_gso(q, gso, h->gso_size);
+		if (i == 0)
+			rx_respond_extras(q, gso, h->gso_size);
 		left -= len;
 	}
 	if (bad) {
@@ -190,7 +254,7 @@ static int rx_try_deliver(struct netback_queue *q)
 		q->rx_held = 0;
 		return 1;
 	}
-	if (q->rxq_len < ndata + (gso ? 1u : 0u)) {
+	if (q->rxq_len < ndata + rx_nextra(q, gso)) {
 		q->rx_starved = true;
 		return 0;
 	}
@@ -216,11 +280,14 @@ int netback_rx_process(struct netback_queue *q)
 				more = true;
 				break;
 			}
-			rx_read(q);
+			if (!rx_take_steered(q))
+				rx_read(q);
 			if (!q->rx_held && q->tap_drained)
 				break;
-			if (!q->rx_held)
+			if (!q->rx_held) { /* a runt, or handed on: counts towards the budget */
+				frames++;
 				continue;
+			}
 		}
 		if (!rx_try_deliver(q))
 			break;

@@ -14,7 +14,8 @@
  *
  * Checked beyond the sanitizers: every response answers a slot the front published, in ring
  * order, with a status netif.h defines; a well-formed ring is never called broken; once the
- * front stops, a frame the ring holds whole is answered whole.
+ * front stops, a frame the ring holds whole is answered whole.  Multicast extras edit a real
+ * filter (mcast.h).
  */
 #include "config.h"
 
@@ -190,9 +191,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					  .log = pvio_log_stderr(PVIO_LOG_ERROR) };
 	struct netback_queue *q;
 	struct ring_front tx, rx;
+	struct netback_mcast mc; /* MCAST_ADD / _DEL extras edit it, as a vif's */
 
 	if (size < 2)
 		return 0;
+	netback_mcast_init(&mc, true);
+	p.mcast = &mc;
 	if (tap < 0 && (tap = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
 		abort();
 	p.tap_fd = tap;
@@ -205,5 +209,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	run(data, size, q, &tx);
 	netback_queue_detach(q);
+	netback_mcast_fini(&mc);
 	return 0;
 }

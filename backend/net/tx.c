@@ -66,6 +66,10 @@ static void tx_extra_check(struct netback_queue *q, const struct netif_extra_inf
 	f->extra_seen |= (uint8_t)(1u << x->type);
 	if (x->type == XEN_NETIF_EXTRA_TYPE_GSO)
 		f->gso = *x;
+	else if (x->type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD)
+		f->mc_add = *x;
+	else if (x->type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL)
+		f->mc_del = *x;
 }
 
 /* Keep the slot for the frame: false when the frame holds too many already. */
@@ -174,6 +178,28 @@ static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total)
 	return NULL;
 }
 
+#define MCAST_EXTRAS                                                                               \
+	((1u << XEN_NETIF_EXTRA_TYPE_MCAST_ADD) | (1u << XEN_NETIF_EXTRA_TYPE_MCAST_DEL))
+
+/*
+ * A request carrying MCAST_ADD or _DEL edits the vif's multicast list and is not sent (as
+ * Linux: its slots are answered, the add first, ERROR when the list is full).
+ */
+static int16_t tx_mcast(struct netback_queue *q)
+{
+	const struct tx_frame *f = &q->txf;
+	int ret = 0;
+
+	q->st.tx_mcast_ctl++;
+	if (!q->p.mcast)
+		return NETIF_RSP_ERROR;
+	if (f->extra_seen & (1u << XEN_NETIF_EXTRA_TYPE_MCAST_ADD))
+		ret = netback_mcast_add(q->p.mcast, f->mc_add.u.mcast.addr);
+	else
+		netback_mcast_del(q->p.mcast, f->mc_del.u.mcast.addr);
+	return ret ? NETIF_RSP_ERROR : NETIF_RSP_OKAY;
+}
+
 /* Copy, check and write the gathered frame: the status its slots are answered with. */
 static int16_t tx_deliver(struct netback_queue *q)
 {
@@ -182,6 +208,8 @@ static int16_t tx_deliver(struct netback_queue *q)
 	uint64_t *failed = q->txf.failed;
 	uint16_t total = 0;
 
+	if (!failed && (q->txf.extra_seen & MCAST_EXTRAS))
+		return tx_mcast(q);
 	if (!failed)
 		failed = tx_copy(q, &total);
 	if (failed) {

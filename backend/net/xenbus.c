@@ -18,7 +18,7 @@
 
 static struct pvio_log *dev_log(const struct netback_dev *dev)
 {
-	return dev->opts.log ? dev->opts.log : pvio_log_stderr(PVIO_LOG_WARN);
+	return xenbus_backend_log(&dev->xd);
 }
 
 static int notify(struct netback_dev *dev, enum netback_dev_event ev)
@@ -28,10 +28,7 @@ static int notify(struct netback_dev *dev, enum netback_dev_event ev)
 
 static void set_state(struct netback_dev *dev, enum xenbus_state state)
 {
-	int ret = xenbus_switch_state(&dev->xd, state);
-
-	pvio_log(dev_log(dev), ret ? PVIO_LOG_ERROR : PVIO_LOG_INFO, PREFIX, "%s: -> %s%s%s",
-		 dev->name, xenbus_state_name(state), ret ? ": " : "", ret ? strerror(-ret) : "");
+	xenbus_backend_switch(&dev->xd, PREFIX, dev->name, state);
 	notify(dev, NETBACK_DEV_STATE);
 }
 
@@ -47,11 +44,12 @@ int netback_dev_create(struct netback_dev **devp, struct xs_handle *xs, struct h
 		       const char *nodename, const struct netback_dev_opts *opts)
 {
 	struct netback_dev *dev;
-	unsigned int be, fe, devid;
-	int n = 0, ret;
+	unsigned int fe, devid;
+	char kind[16];
+	int ret;
 
-	if (sscanf(nodename, "/local/domain/%u/backend/vif/%u/%u%n", &be, &fe, &devid, &n) != 3 ||
-	    nodename[n] != '\0' || fe > DOMID_FIRST_RESERVED || devid > 0xffff)
+	if (xenbus_backend_parse(nodename, kind, &fe, &devid) || strcmp(kind, "vif") ||
+	    fe > DOMID_FIRST_RESERVED || devid > 0xffff)
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -62,12 +60,11 @@ int netback_dev_create(struct netback_dev **devp, struct xs_handle *xs, struct h
 	dev->tap0 = -1;
 	snprintf(dev->name, sizeof(dev->name), "vif %u/%u", fe, devid);
 	snprintf(dev->ifname, sizeof(dev->ifname), "vif%u.%u", fe, devid);
-	ret = xenbus_dev_open(&dev->xd, xs, XENBUS_BACKEND, nodename);
+	ret = xenbus_backend_open(&dev->xd, xs, nodename, opts->log);
 	if (ret) {
 		free(dev);
 		return ret;
 	}
-	dev->xd.log = dev->opts.log;
 	*devp = dev;
 	return 0;
 }
@@ -83,7 +80,8 @@ static int features_fn(struct xenbus_dev *xd, xs_transaction_t t, void *arg)
 {
 	static const char *const on[] = { "feature-sg",	       "feature-gso-tcpv4",
 					  "feature-gso-tcpv6", "feature-ipv6-csum-offload",
-					  "feature-rx-copy",   "feature-rx-notify" };
+					  "feature-rx-copy",   "feature-rx-notify",
+					  "feature-ctrl-ring", "feature-multicast-control" };
 	struct netback_dev *dev = arg;
 	int ret = 0;
 
@@ -184,10 +182,36 @@ static void rate_read(struct netback_dev *dev)
 
 /* ---- connect and disconnect ---- */
 
+/* The control ring and the hash, after the queues are stopped. */
+static void ctrl_disconnect(struct netback_dev *dev)
+{
+	if (dev->ctrl) {
+		struct netback_stats st;
+
+		netback_ctrl_stats(dev->ctrl, &st);
+		netback_stats_add(&dev->past, &st);
+	}
+	netback_ctrl_detach(dev->ctrl);
+	dev->ctrl = NULL;
+	if (dev->ctrl_port)
+		hv_evtchn_unbind(dev->ctrl_hv, dev->ctrl_port);
+	dev->ctrl_port = 0;
+	if (dev->hash_ready) {
+		/* Frames still waiting for a queue that is gone: dropped, and said so. */
+		dev->past.rx_steer_drops += netback_hash_fini(&dev->hash);
+		netback_mcast_fini(&dev->mcast);
+	}
+	dev->hash_ready = false;
+}
+
 void netback_dev_disconnect(struct netback_dev *dev)
 {
-	if (!dev->queues)
+	if (!dev->queues) {
+		ctrl_disconnect(dev);
 		return;
+	}
+	if (dev->hash_ready) /* no queue hands another a frame, nor wakes it, from here */
+		netback_hash_close(&dev->hash);
 	notify(dev, NETBACK_DEV_QUEUES_DOWN);
 	for (unsigned int i = 0; i < dev->nr_queues; i++) {
 		struct netback_dev_queue *dq = &dev->queues[i];
@@ -209,6 +233,7 @@ void netback_dev_disconnect(struct netback_dev *dev)
 	free(dev->queues);
 	dev->queues = NULL;
 	dev->nr_queues = 0;
+	ctrl_disconnect(dev);
 }
 
 /* A flag the front may write: 1 when it says a non-zero number, def when absent. */
@@ -282,6 +307,9 @@ static int connect_queue(struct netback_dev *dev, unsigned int i, struct netback
 	p->name = name;
 	p->rate_bytes = dev->rate_bytes;
 	p->rate_usec = dev->rate_usec;
+	p->hash = &dev->hash;
+	p->mcast = &dev->mcast;
+	p->index = i;
 	ret = netback_queue_attach(&dq->q, dq->hv, p);
 	if (ret) {
 		dq->q = NULL;
@@ -327,6 +355,39 @@ static int read_front_features(struct netback_dev *dev, uint32_t *nq,
 	return ret;
 }
 
+/*
+ * The control ring, as Linux's connect_ctrl_ring: none when ctrl-ring-ref is absent or 0, else
+ * event-channel-ctrl must be there too.  Bound on queue 0's handle.  0 or fatal reported.
+ */
+static int ctrl_connect(struct netback_dev *dev)
+{
+	uint32_t ref = 0, port;
+	int ret = xenbus_otherend_read_u32(&dev->xd, XBT_NULL, "ctrl-ring-ref", &ref);
+
+	if (ret == -ENOENT || (!ret && !ref))
+		return 0;
+	if (!ret)
+		ret = xenbus_otherend_read_u32(&dev->xd, XBT_NULL, "event-channel-ctrl", &port);
+	if (ret) {
+		dev_fatal(dev, ret, "reading ctrl-ring-ref and event-channel-ctrl");
+		return ret;
+	}
+	dev->ctrl_hv = dev->opts.queue_hv ? dev->opts.queue_hv(dev->opts.arg, 0) : dev->hv;
+	ret = hv_evtchn_bind(dev->ctrl_hv, dev->xd.otherend_id, port, &dev->ctrl_port);
+	if (ret) {
+		dev->ctrl_port = 0;
+		dev_fatal(dev, ret, "binding event-channel-ctrl %u", port);
+		return ret;
+	}
+	ret = netback_ctrl_attach(&dev->ctrl, dev->ctrl_hv, dev->xd.otherend_id, ref,
+				  dev->ctrl_port, &dev->hash);
+	if (ret) {
+		dev->ctrl = NULL;
+		dev_fatal(dev, ret, "mapping ctrl-ring-ref %u", ref);
+	}
+	return ret;
+}
+
 /* Negotiate with the front, attach every queue: Connected. */
 static int vif_connect(struct netback_dev *dev)
 {
@@ -345,6 +406,17 @@ static int vif_connect(struct netback_dev *dev)
 	dev->nr_queues = nq;
 	for (unsigned int i = 0; i < nq; i++)
 		dev->queues[i].tap_fd = -1;
+	if (netback_hash_init(&dev->hash, nq)) {
+		dev_fatal(dev, -ENOMEM, "allocating the hash of %u queues", nq);
+		return -ENOMEM;
+	}
+	netback_mcast_init(&dev->mcast, front_flag(dev, "request-multicast-control", false));
+	dev->hash_ready = true;
+	dev->hash.wake = dev->opts.queue_wake;
+	dev->hash.wake_arg = dev->opts.arg;
+	ret = ctrl_connect(dev);
+	if (ret)
+		return ret;
 	for (unsigned int i = 0; i < nq; i++) {
 		ret = connect_queue(dev, i, &p);
 		if (ret)
@@ -360,15 +432,6 @@ static int vif_connect(struct netback_dev *dev)
 }
 
 /* ---- the state machine ---- */
-
-/* Linux's xenbus_dev_is_online: `online` absent or unreadable counts as 0. */
-static bool is_online(struct netback_dev *dev)
-{
-	uint32_t v = 0;
-
-	xenbus_read_u32(&dev->xd, XBT_NULL, "online", &v);
-	return v != 0;
-}
 
 /* Linux netback's frontend_changed(): 1 when the device is finished. */
 static int frontend_changed(struct netback_dev *dev, enum xenbus_state fstate)
@@ -396,7 +459,7 @@ static int frontend_changed(struct netback_dev *dev, enum xenbus_state fstate)
 	case XenbusStateUnknown: /* the front's directory is gone (the guest died) */
 		netback_dev_disconnect(dev);
 		set_state(dev, XenbusStateClosed);
-		if (!is_online(dev) || fstate == XenbusStateUnknown)
+		if (!xenbus_backend_online(&dev->xd) || fstate == XenbusStateUnknown)
 			return 1;
 		break;
 	default:
@@ -420,12 +483,10 @@ int netback_dev_otherend_changed(struct netback_dev *dev)
 
 int netback_dev_start(struct netback_dev *dev)
 {
-	uint32_t own = XenbusStateInitialising;
+	enum xenbus_state own = xenbus_backend_own_state(&dev->xd);
 	int ret;
 
-	xenbus_read_u32(&dev->xd, XBT_NULL, "state", &own);
-	dev->xd.state =
-	    own <= XenbusStateReconfigured ? (enum xenbus_state)own : XenbusStateInitialising;
+	dev->xd.state = own;
 	ret = probe(dev);
 	if (own != XenbusStateInitialising && own != XenbusStateInitWait) {
 		/* A dead back-end left this vif: start over from Closed, as blkback does. */
@@ -441,12 +502,8 @@ int netback_dev_start(struct netback_dev *dev)
 
 int netback_dev_backend_changed(struct netback_dev *dev)
 {
-	unsigned int len;
-	char *v = xs_read(dev->xd.xs, XBT_NULL, dev->xd.nodename, &len);
-
-	if (!v)
-		return errno == ENOENT ? 1 : 0;
-	free(v);
+	if (xenbus_backend_gone(&dev->xd))
+		return 1;
 	rate_read(dev);
 	if (dev->probed || dev->failed || probe(dev))
 		return 0;
@@ -470,6 +527,12 @@ void netback_dev_stats(const struct netback_dev *dev, struct netback_stats *st)
 		if (!dev->queues[i].q)
 			continue;
 		netback_queue_stats(dev->queues[i].q, &s);
+		netback_stats_add(st, &s);
+	}
+	if (dev->ctrl) {
+		struct netback_stats s;
+
+		netback_ctrl_stats(dev->ctrl, &s);
 		netback_stats_add(st, &s);
 	}
 }

@@ -9,15 +9,17 @@
  * attached to the bridge, `hotplug-status` is written "connected" (the job of Xen's vif-bridge
  * script, which libxl waits for), one transaction writes feature-sg, feature-gso-tcpv4,
  * feature-gso-tcpv6, feature-ipv6-csum-offload, feature-rx-copy, feature-rx-flip (0),
- * feature-rx-notify, feature-split-event-channels and multi-queue-max-queues, and the device
- * switches to InitWait.  A TAP that cannot be made is reported as hotplug-status "error" with
- * hotplug-error, as libxl expects of a failed script.
+ * feature-rx-notify, feature-split-event-channels, multi-queue-max-queues, feature-ctrl-ring and
+ * feature-multicast-control, and the device switches to InitWait.  A TAP that cannot be made is
+ * reported as hotplug-status "error" with hotplug-error, as libxl expects of a failed script.
  *
  * Connect, when the front is Connected (Linux netback ignores Initialised): request-rx-copy must
  * be 1 and feature-rx-notify present; multi-queue-num-queues (1 if absent) at most our maximum;
  * per queue (queue-N/ when more than one) tx-ring-ref, rx-ring-ref, and event-channel or
  * event-channel-tx plus event-channel-rx; feature-sg, feature-gso-tcpv4/v6 and
- * feature-no-csum-offload decide what the TAP may hand the guest.  Then Connected.
+ * feature-no-csum-offload decide what the TAP may hand the guest; a non-zero ctrl-ring-ref
+ * with event-channel-ctrl is the control ring (hash.h), served with queue 0; a
+ * request-multicast-control of 1 turns the multicast filter on (mcast.h).  Then Connected.
  *
  * Watch events are the caller's, as for blkback (backend/blk/xenbus.h): it watches the front's
  * state with netback_dev_token() and calls netback_dev_otherend_changed() once per wake-up.
@@ -33,10 +35,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backend/net/hash.h"
+#include "backend/net/mcast.h"
 #include "backend/net/netback.h"
 #include "hv/hv.h"
 #include "hv/log.h"
-#include "xenbus/xenbus.h"
+#include "xenbus/backend.h"
 
 /* multi-queue-max-queues is bounded by this whatever the option says. */
 #define NETBACK_DEV_QUEUES_MAX 16u
@@ -70,6 +74,11 @@ struct netback_dev_opts {
 	 * arg.
 	 */
 	struct hv *(*queue_hv)(void *arg, unsigned int q);
+	/*
+	 * Optional: wake the thread serving queue q (another queue handed it a frame the hash
+	 * mapping names it for; hash.h); called with arg from any queue's thread.
+	 */
+	void (*queue_wake)(void *arg, unsigned int q);
 };
 
 /* One queue of a connected vif. */
@@ -99,6 +108,12 @@ struct netback_dev {
 	struct netback_dev_queue *queues; /* nr_queues entries (owned) */
 	struct netback_stats past;	  /* counters of queues already detached */
 	uint64_t rate_bytes, rate_usec;	  /* `rate` as last read; 0: no limit */
+	struct netback_hash hash;	  /* the receive hash, while connected */
+	struct netback_mcast mcast;	  /* the multicast filter, while connected */
+	bool hash_ready;		  /* hash initialised */
+	struct netback_ctrl *ctrl;	  /* the control ring, when the front gave one */
+	evtchn_port_t ctrl_port;	  /* its port, bound on ctrl_hv (owned) */
+	struct hv *ctrl_hv;		  /* queue 0's handle, which serves it */
 };
 
 /* Open the vif at nodename (a back-end directory): 0, -ENOENT, -EINVAL, -ENOMEM. */
@@ -120,7 +135,10 @@ int netback_dev_otherend_changed(struct netback_dev *dev);
 void netback_dev_queue_failed(struct netback_dev *dev, int err);
 /* Detach the queues, close their TAP fds, unbind the ports; safe to call twice. */
 void netback_dev_disconnect(struct netback_dev *dev);
-/* The vif's counters: detached queues' plus the live ones' (take them with the queues quiet). */
+/*
+ * The vif's counters: detached queues' plus the live ones' and the control ring's (take them
+ * with the queues quiet).
+ */
 void netback_dev_stats(const struct netback_dev *dev, struct netback_stats *st);
 /* Disconnect, switch to Closed if close, stop watching, close the TAP and free.  NULL is fine. */
 void netback_dev_destroy(struct netback_dev *dev, bool close);

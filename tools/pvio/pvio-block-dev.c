@@ -21,19 +21,6 @@
 
 static const char *const backend_kinds[] = { "vbd", "qdisk" };
 
-/* vdev to a device id, with one line that says what is wrong with it. */
-static int vdev_arg(const char *vdev, uint32_t *devid)
-{
-	int ret = vdev_devid(vdev, devid);
-
-	if (ret == -ERANGE)
-		return pvio_fail("%s: virtual device out of range", vdev);
-	if (ret < 0)
-		return pvio_fail(
-		    "%s: not a virtual device (like xvda, xvdb1, sda, hdc, d0p1, 51712)", vdev);
-	return 0;
-}
-
 bool pvio_backend_matches(struct xs_handle *xs, const struct xenbus_device_spec *spec)
 {
 	char path[256];
@@ -102,26 +89,16 @@ static const char detach_usage[] =
 
 int pvio_cmd_block_detach(int argc, char **argv)
 {
-	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      { 0 } };
 	struct xenbus_device_spec spec = { .kind = "vbd" };
 	struct pvio_env env;
 	struct xs_handle *xs;
-	bool force = false, found;
+	bool force, found;
 	uint32_t devid;
-	int opt, ret;
+	int ret = pvio_detach_args(argc, argv, detach_usage, &force);
 
-	while ((opt = pvio_getopt(argc, argv, "fh", opts, detach_usage)) != -1) {
-		if (opt != 'f')
-			return opt == 'h' ? 0 : 2;
-		force = true;
-	}
-	if (argc - optind != 2) {
-		fputs(detach_usage, stderr);
-		return 2;
-	}
-	if (vdev_arg(argv[optind + 1], &devid) || pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
+	if (ret >= 0)
+		return ret;
+	if (pvio_vdev(argv[optind + 1], &devid) || pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
 	    pvio_domain_lookup(&env, argv[optind], &spec.frontend_id) || pvio_xs_open(&env, &xs))
 		return 1;
 	spec.devid = devid;

@@ -94,64 +94,37 @@ static int disk_positional(struct disk *d, const char *v)
 }
 
 static const char *const disk_keys[] = { ",vdev=",	  ",access=",  ",format=", ",backend=",
-					 ",backendtype=", ",devtype=", ",cdrom" };
+					 ",backendtype=", ",devtype=", ",cdrom",   NULL };
 
-/*
- * Where a target= value that starts at s ends: xl lets it take the rest of the spec, commas
- * and all; here it also ends before a ",KEY=" of a key we know, so that target= may come first.
- */
-static char *disk_target_end(char *s)
+/* One item: KEY=VALUE, "cdrom", or a positional field. */
+static int disk_item(void *arg, const char *key, const char *val)
 {
-	char *end = NULL, *p;
-	size_t i;
+	struct disk *d = arg;
 
-	for (i = 0; i < sizeof(disk_keys) / sizeof(disk_keys[0]); i++) {
-		p = strstr(s, disk_keys[i]);
-		if (p && (!end || p < end))
-			end = p;
+	if (key)
+		return disk_key(d, key, val);
+	if (!strcmp(val, "cdrom")) {
+		d->cdrom = true;
+		return 0;
 	}
-	return end;
+	return disk_positional(d, val);
 }
 
-/* Split spec (modified in place) into d. */
+/*
+ * Split spec (modified in place) into d.  As in xl, target= takes the rest of the spec,
+ * commas and all; here it also ends before a ",KEY=" of a key we know, so that target= may
+ * come first.
+ */
 static int disk_parse(char *spec, struct disk *d)
 {
-	char *item = spec, *next, *eq;
-	int ret = 0;
+	static const struct pvio_spec_syntax syn = { disk_item, "target", disk_keys };
+	int ret = pvio_spec_parse(spec, &syn, d);
 
-	while (item && ret == 0) {
-		next = !strncmp(item, "target=", 7) ? disk_target_end(item) : strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		eq = strchr(item, '=');
-		if (eq) {
-			*eq = '\0';
-			ret = disk_key(d, item, eq + 1);
-		} else if (!strcmp(item, "cdrom")) {
-			d->cdrom = true;
-		} else {
-			ret = disk_positional(d, item);
-		}
-		item = next;
-	}
 	if (ret == 0 && (!d->target || !*d->target))
 		ret = pvio_fail("disk spec: no target");
 	if (ret == 0 && (!d->vdev || !*d->vdev))
 		ret = pvio_fail("disk spec: no vdev");
 	return ret;
-}
-
-/* vdev to a device id, with one line that says what is wrong with it. */
-static int vdev_check(const char *vdev, uint32_t *devid)
-{
-	int ret = vdev_devid(vdev, devid);
-
-	if (ret == -ERANGE)
-		return pvio_fail("%s: virtual device out of range", vdev);
-	if (ret < 0)
-		return pvio_fail(
-		    "%s: not a virtual device (like xvda, xvdb1, sda, hdc, d0p1, 51712)", vdev);
-	return 0;
 }
 
 /* The target must exist and be readable; its absolute path goes to the back-end. */
@@ -221,30 +194,22 @@ int pvio_cmd_block_attach(int argc, char **argv)
 {
 	struct disk d = { 0 };
 	struct pvio_env env;
-	domid_t fe, be = 0;
+	domid_t fe, be;
 	char *spec;
-	int opt, ret;
+	int ret = pvio_attach_args(argc, argv, attach_usage, false);
 
-	while ((opt = pvio_getopt(argc, argv, "h", NULL, attach_usage)) != -1)
-		return opt == 'h' ? 0 : 2;
-	if (argc - optind != 2) {
-		fputs(attach_usage, stderr);
-		return 2;
-	}
+	if (ret >= 0)
+		return ret;
 	spec = strdup(argv[optind + 1]);
 	if (!spec)
 		return pvio_err("disk spec", -ENOMEM);
 	ret = disk_parse(spec, &d);
 	if (ret == 0)
-		ret = vdev_check(d.vdev, &d.devid);
+		ret = pvio_vdev(d.vdev, &d.devid);
 	if (ret == 0)
 		ret = disk_target(&d);
 	if (ret == 0)
-		ret = pvio_env_init(&env, NULL, PVIO_ENV_CLIENT);
-	if (ret == 0)
-		ret = pvio_domain_lookup(&env, argv[optind], &fe);
-	if (ret == 0 && d.backend)
-		ret = pvio_domain_lookup(&env, d.backend, &be);
+		ret = pvio_attach_domains(&env, argv[optind], d.backend, &fe, &be);
 	if (ret == 0)
 		ret = attach_write(&env, &d, fe, be);
 	free(d.path);

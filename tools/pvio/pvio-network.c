@@ -133,24 +133,21 @@ static int vif_key(struct vif *v, const char *key, const char *val)
 	return 0;
 }
 
+/* One item: KEY=VALUE; an empty one (an empty spec, a trailing comma) says nothing. */
+static int vif_item(void *arg, const char *key, const char *val)
+{
+	if (!key)
+		return *val ? pvio_fail("%s: not key=value", val) : 0;
+	return vif_key(arg, key, val);
+}
+
 /* Split spec (modified in place) into v; a random 00:16:3e MAC unless one is given. */
 static int vif_parse(char *spec, struct vif *v)
 {
+	static const struct pvio_spec_syntax syn = { vif_item, NULL, NULL };
 	uint8_t r[3] = { 0 };
-	char *item = spec, *next, *eq;
-	int ret = 0;
+	int ret = pvio_spec_parse(spec, &syn, v);
 
-	while (item && *item && ret == 0) {
-		next = strchr(item, ',');
-		if (next)
-			*next++ = '\0';
-		eq = strchr(item, '=');
-		if (!eq)
-			return pvio_fail("%s: not key=value", item);
-		*eq = '\0';
-		ret = vif_key(v, item, eq + 1);
-		item = next;
-	}
 	if (ret == 0 && !v->mac[0]) {
 		if (getrandom(r, sizeof(r), 0) != sizeof(r))
 			return pvio_err("random MAC", -errno);
@@ -227,26 +224,18 @@ int pvio_cmd_network_attach(int argc, char **argv)
 {
 	struct vif v = { .devid = -1 };
 	struct pvio_env env;
-	domid_t fe, be = 0;
+	domid_t fe, be;
 	char *spec;
-	int opt, ret;
+	int ret = pvio_attach_args(argc, argv, attach_usage, true);
 
-	while ((opt = pvio_getopt(argc, argv, "h", NULL, attach_usage)) != -1)
-		return opt == 'h' ? 0 : 2;
-	if (argc - optind != 1 && argc - optind != 2) {
-		fputs(attach_usage, stderr);
-		return 2;
-	}
+	if (ret >= 0)
+		return ret;
 	spec = strdup(argc - optind == 2 ? argv[optind + 1] : "");
 	if (!spec)
 		return pvio_err("vif spec", -ENOMEM);
 	ret = vif_parse(spec, &v);
 	if (ret == 0)
-		ret = pvio_env_init(&env, NULL, PVIO_ENV_CLIENT);
-	if (ret == 0)
-		ret = pvio_domain_lookup(&env, argv[optind], &fe);
-	if (ret == 0 && v.backend)
-		ret = pvio_domain_lookup(&env, v.backend, &be);
+		ret = pvio_attach_domains(&env, argv[optind], v.backend, &fe, &be);
 	if (ret == 0)
 		ret = vif_write(&env, &v, fe, be);
 	if (ret == 0)
@@ -297,26 +286,16 @@ static const char detach_usage[] =
 
 int pvio_cmd_network_detach(int argc, char **argv)
 {
-	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-					      { "help", no_argument, NULL, 'h' },
-					      { 0 } };
 	struct xenbus_device_spec spec = { .kind = "vif" };
 	struct pvio_env env;
 	struct xs_handle *xs;
-	bool force = false;
+	bool force;
 	char front[96], what[32];
 	uint32_t be = 0;
-	int opt, ret;
+	int ret = pvio_detach_args(argc, argv, detach_usage, &force);
 
-	while ((opt = pvio_getopt(argc, argv, "fh", opts, detach_usage)) != -1) {
-		if (opt != 'f')
-			return opt == 'h' ? 0 : 2;
-		force = true;
-	}
-	if (argc - optind != 2) {
-		fputs(detach_usage, stderr);
-		return 2;
-	}
+	if (ret >= 0)
+		return ret;
 	if (pvio_env_init(&env, NULL, PVIO_ENV_CLIENT) ||
 	    pvio_domain_lookup(&env, argv[optind], &spec.frontend_id) || pvio_xs_open(&env, &xs))
 		return 1;

@@ -124,4 +124,31 @@ typedef void pvio_list_fn(struct xs_handle *xs, const char *base, const char *en
 int pvio_list_devices(int argc, char **argv, const char *usage, const char *kind,
 		      const char *header, pvio_list_fn *one);
 
+/* The device subcommands' command lines and specs (pvio-spec.c). */
+/*
+ * How a device spec reads: item(arg, key, value) for each comma-separated KEY=VALUE, or with
+ * key NULL for an item without '=' (an empty one included); a value of rest_key (if not NULL)
+ * runs to the end of the spec, commas and all, or up to the first of keys (",KEY=" strings,
+ * NULL-terminated) found in it.  item returns 0, or 1 after printing why (parsing stops).
+ */
+struct pvio_spec_syntax {
+	int (*item)(void *arg, const char *key, const char *val);
+	const char *rest_key;
+	const char *const *keys;
+};
+/* Parse spec (split in place): 0, or item's 1. */
+int pvio_spec_parse(char *spec, const struct pvio_spec_syntax *syn, void *arg);
+/* A virtual device name (xvda, sdb1, d0p1, 51712...) to its device id: 0, or 1 after why. */
+int pvio_vdev(const char *vdev, uint32_t *devid);
+/*
+ * An attach's command line, DOMAIN SPEC (or DOMAIN alone when spec_optional) with -h: -1 to go
+ * on (optind at DOMAIN), else the exit status (0 after --help, 2 after the usage).
+ */
+int pvio_attach_args(int argc, char **argv, const char *usage, bool spec_optional);
+/* A detach's, DOMAIN DEVICE with -f/--force and -h: the same. */
+int pvio_detach_args(int argc, char **argv, const char *usage, bool *force);
+/* Resolve the daemons (pvio_env_init) and the front's and back-end's (NULL: 0) domains: 0 or 1. */
+int pvio_attach_domains(struct pvio_env *env, const char *front, const char *backend, domid_t *fe,
+			domid_t *be);
+
 #endif
