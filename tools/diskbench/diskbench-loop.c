@@ -2,7 +2,7 @@
 /*
  * diskbench-loop.c - the guest's disk as its users see it: pvio-blkfront(8) serves the guest's
  * xvda as MOUNTPOINT/disk over FUSE, losetup --direct-io=on makes that file a loop device, and
- * fio runs the loop workloads on the loop device, then on the image itself, in the same run.
+ * fio runs each loop workload on the loop device, then at once on the image itself.
  * Needs root, /dev/fuse, loop devices, losetup, fusermount3 and fio; without one of them the
  * mode is skipped with the reason (db_loop_results.why).
  */
@@ -66,7 +66,8 @@ static const char *loop_why_not(void)
 struct loop_run {
 	const struct db_params *p;
 	const char *mnt;	   /* pvio-blkfront's mount point */
-	struct db_loop_results *r; /* the loop rows go to r->loop */
+	struct db_loop_results *r; /* the rows go to r->loop and r->image */
+	bool direct;		   /* the image is opened O_DIRECT */
 };
 
 /* Wait for mnt/disk with its size while the guest lives: 0, -ENODEV if it died, -ETIMEDOUT. */
@@ -131,9 +132,16 @@ static int loop_dom0(struct db_pvio_ctl *c, void *arg)
 		db_err(ret == -ENODEV ? "pvio-blkfront exited" : disk, ret);
 		goto out;
 	}
-	/* The loop device is a block device: O_DIRECT always. */
+	/*
+	 * Each workload on the loop device, then at once on the image (the front-end idle), so
+	 * that both see the same load of a shared machine.  The loop device is a block device:
+	 * O_DIRECT always; the image as pvio-blkback opens it.
+	 */
 	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
 		ret = db_fio_one(lr->p, dev, true, &db_loop_workloads[i], &lr->r->loop[i]);
+		if (ret == 0)
+			ret = db_fio_one(lr->p, lr->p->file, lr->direct, &db_loop_workloads[i],
+					 &lr->r->image[i]);
 		if (ret < 0) {
 			db_err(db_loop_workloads[i].name, ret);
 			break;
@@ -152,9 +160,8 @@ out:
 
 int db_run_loop(const struct db_params *p, bool direct, struct db_loop_results *r)
 {
-	struct loop_run lr = { .p = p, .r = r };
+	struct loop_run lr = { .p = p, .r = r, .direct = direct };
 	char mnt[] = "/tmp/pvio-diskbench-fuse.XXXXXX";
-	unsigned int i;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -168,12 +175,6 @@ int db_run_loop(const struct db_params *p, bool direct, struct db_loop_results *
 	rmdir(mnt);
 	if (ret < 0)
 		return ret;
-	/* The image itself, as pvio-blkback opens it, right after. */
-	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
-		ret = db_fio_one(p, p->file, direct, &db_loop_workloads[i], &r->image[i]);
-		if (ret < 0)
-			return db_err(db_loop_workloads[i].name, ret);
-	}
 	r->have = true;
 	return 0;
 }

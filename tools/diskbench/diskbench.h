@@ -197,7 +197,7 @@ int db_run_pvio_fuse(const struct db_params *p, const char *mnt,
 
 /*
  * The loop mode (diskbench-loop.c): fio on a loop device (losetup --direct-io=on) over
- * pvio-blkfront's MOUNTPOINT/disk, then on the image, same workloads, same run.
+ * pvio-blkfront's MOUNTPOINT/disk, each workload followed at once by the same on the image.
  */
 #define DB_NR_LOOP_WORKLOADS 6u
 extern const struct db_workload db_loop_workloads[DB_NR_LOOP_WORKLOADS];

@@ -475,8 +475,9 @@ static void print_loop(const struct db_loop_results *l)
 		else
 			printf("%-20s %-9s %10.2f   %-21s -\n", w->name, "image", ratio, "(none)");
 	}
-	printf("loop: fio --ioengine=libaio --direct=1 on the loop device over MOUNTPOINT/disk;\n"
-	       "image: the same jobs on the file, right after, opened as pvio-blkback opens it.\n");
+	printf(
+	    "loop: fio --ioengine=libaio --direct=1 on the loop device over MOUNTPOINT/disk;\n"
+	    "image: the same job on the file right after each, opened as pvio-blkback opens it.\n");
 }
 
 static void read_load(char *buf, size_t len)
