@@ -100,8 +100,7 @@ static int read_all(int fd, char **outp)
 	return -ENOMEM;
 }
 
-/* Run fio argv with stdout into *outp; -ENOENT if fio is not there, -EIO if it failed. */
-static int fio_exec(char **argv, char **outp)
+int db_exec_capture(char **argv, char **outp)
 {
 	int fds[2], status, devnull, ret;
 	pid_t pid;
@@ -137,14 +136,14 @@ static int fio_exec(char **argv, char **outp)
 	return ret;
 }
 
-static int fio_one(const struct db_params *p, bool direct, const struct db_workload *w,
-		   struct db_result *res)
+int db_fio_one(const struct db_params *p, const char *file, bool direct,
+	       const struct db_workload *w, struct db_result *res)
 {
 	char a[9][96], *argv[FIO_ARGS], *out = NULL;
 	unsigned int n = 0;
 	int ret;
 
-	snprintf(a[0], sizeof(a[0]), "--filename=%s", p->file);
+	snprintf(a[0], sizeof(a[0]), "--filename=%s", file);
 	snprintf(a[1], sizeof(a[1]), "--size=%llu", (unsigned long long)p->size);
 	snprintf(a[2], sizeof(a[2]), "--iodepth=%u", w->depth);
 	snprintf(a[3], sizeof(a[3]), "--direct=%d", direct);
@@ -167,7 +166,7 @@ static int fio_one(const struct db_params *p, bool direct, const struct db_workl
 	argv[n++] = "--output-format=json";
 	argv[n] = NULL;
 	memset(res, 0, sizeof(*res));
-	ret = fio_exec(argv, &out);
+	ret = db_exec_capture(argv, &out);
 	if (ret == 0)
 		ret = fio_parse(out, w->write, res);
 	free(out);
@@ -180,7 +179,7 @@ int db_run_fio(const struct db_params *p, bool direct, struct db_result *res)
 	int ret = 0;
 
 	for (i = 0; i < db_nr_workloads; i++) {
-		ret = fio_one(p, direct, &db_workloads[i], &res[i]);
+		ret = db_fio_one(p, p->file, direct, &db_workloads[i], &res[i]);
 		if (ret == -ENOENT)
 			return ret;
 		if (ret < 0)

@@ -56,6 +56,8 @@ struct pvio_env {
 	bool lent;			/* file's owner was changed */
 	const char *jdir;		/* pvio-blkback's --journal-dir, or NULL */
 	bool takeover;			/* the next pvio-blkback starts with --takeover */
+	bool guest_shared;		/* the guest shares dom0's namespaces (its FUSE mount) */
+	const struct db_params *p;	/* the parameters, for start_blkfront */
 	domid_t dd;			/* the driver domain */
 };
 
@@ -226,26 +228,26 @@ static int read_deadline(int fd, void *buf, size_t len, uint64_t deadline_ns)
 	return 0;
 }
 
-/* pvio-blkback: $PVIO_BUILDDIR, else next to this program, else $PATH. */
-static void blkback_path(char *buf, size_t len)
+/* Program prog (pvio-blkback, pvio-blkfront): $PVIO_BUILDDIR, else next to this one, else $PATH. */
+static void prog_path(const char *prog, char *buf, size_t len)
 {
 	const char *dir = getenv("PVIO_BUILDDIR");
 	char self[PATH_MAX];
 	ssize_t n;
 
 	if (dir && *dir) {
-		snprintf(buf, len, "%s/pvio-blkback", dir);
+		snprintf(buf, len, "%s/%s", dir, prog);
 		if (access(buf, X_OK) == 0)
 			return;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
-		snprintf(buf, len, "%s/pvio-blkback", dirname(self));
+		snprintf(buf, len, "%s/%s", dirname(self), prog);
 		if (access(buf, X_OK) == 0)
 			return;
 	}
-	snprintf(buf, len, "pvio-blkback");
+	snprintf(buf, len, "%s", prog);
 }
 
 static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_t dd,
@@ -256,7 +258,7 @@ static int spawn_blkback(struct pvio_env *env, const struct db_params *p, domid_
 	unsigned int n = 0;
 	int ret;
 
-	blkback_path(path, sizeof(path));
+	prog_path("pvio-blkback", path, sizeof(path));
 	argv[n++] = path;
 	/* The backing file's directory is the daemon's storage. */
 	snprintf(storage, sizeof(storage), "%s", abs);
@@ -321,7 +323,9 @@ static int pvio_setup(struct pvio_env *env, const struct db_params *p, char *abs
 		return db_err("embed_start", ret);
 	ret = dd_create(env, abs, &dd);
 	if (ret == 0)
-		ret = embed_domain_create(env->e, "diskbench-guest", &guest);
+		ret = embed_domain_create_with(
+		    env->e, "diskbench-guest",
+		    &(struct embed_domain_opts){ .shared = env->guest_shared }, &guest);
 	if (ret < 0)
 		return db_err("embed_domain_create", ret);
 	env->dd = dd;
@@ -486,12 +490,16 @@ static int ctl_takeover(struct db_pvio_ctl *c)
 	return reap(old, 0) < 0 ? db_err("pvio-blkback (hand-over)", -ECHILD) : 0;
 }
 
-int db_run_pvio_ctl(const struct db_params *p, const char *jdir, int (*guest)(void *), void *garg,
-		    int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg)
+/*
+ * Set up the run, start the guest with start(env, sarg), then dom0(c, arg); tear down.  0 or
+ * the first negative errno.
+ */
+static int run_ctl(struct pvio_env *env, const struct db_params *p,
+		   int (*start)(struct pvio_env *env, void *sarg), void *sarg,
+		   int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg)
 {
-	struct pvio_env env = { .jdir = jdir };
 	struct db_pvio_ctl c = {
-		.p = p, .env = &env, .restart = ctl_restart, .takeover = ctl_takeover
+		.p = p, .env = env, .restart = ctl_restart, .takeover = ctl_takeover
 	};
 	struct xenbus_kv kv[2];
 	char abs[PATH_MAX];
@@ -499,16 +507,78 @@ int db_run_pvio_ctl(const struct db_params *p, const char *jdir, int (*guest)(vo
 
 	if (!realpath(p->file, abs))
 		return db_err(p->file, -errno);
-	ret = pvio_setup(&env, p, abs, kv);
+	ret = pvio_setup(env, p, abs, kv);
 	if (ret == 0)
-		ret = embed_domain_fork(env.e, env.spec.frontend_id, guest, garg, &env.guest);
+		ret = start(env, sarg);
 	if (ret == 0) {
-		c.guest = env.guest;
+		c.guest = env->guest;
 		ret = dom0(&c, arg);
-	} else {
-		db_err("embed_domain_fork", ret);
 	}
-	if (pvio_teardown(&env) < 0 && ret == 0)
+	if (pvio_teardown(env) < 0 && ret == 0)
 		ret = -ECHILD;
 	return ret;
+}
+
+/* What start_fork runs in the guest. */
+struct fork_arg {
+	int (*guest)(void *garg);
+	void *garg;
+};
+
+static int start_fork(struct pvio_env *env, void *sarg)
+{
+	struct fork_arg *f = sarg;
+	int ret = embed_domain_fork(env->e, env->spec.frontend_id, f->guest, f->garg, &env->guest);
+
+	return ret < 0 ? db_err("embed_domain_fork", ret) : 0;
+}
+
+int db_run_pvio_ctl(const struct db_params *p, const char *jdir, int (*guest)(void *), void *garg,
+		    int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg)
+{
+	struct pvio_env env = { .jdir = jdir };
+	struct fork_arg f = { guest, garg };
+
+	return run_ctl(&env, p, start_fork, &f, dom0, arg);
+}
+
+/* pvio-blkfront -f 51712 MOUNTPOINT in the guest, with the run's blkfront options. */
+static int start_blkfront(struct pvio_env *env, void *sarg)
+{
+	const struct db_params *p = env->p;
+	char path[PATH_MAX], devid[16], queues[16], order[16];
+	char *argv[12];
+	unsigned int n = 0;
+	int ret;
+
+	prog_path("pvio-blkfront", path, sizeof(path));
+	snprintf(devid, sizeof(devid), "%u", DB_DEVID);
+	argv[n++] = path;
+	argv[n++] = "-f";
+	if (p->queues) {
+		snprintf(queues, sizeof(queues), "%u", p->queues);
+		argv[n++] = "--queues";
+		argv[n++] = queues;
+	}
+	if (p->ring_order_set) {
+		snprintf(order, sizeof(order), "%u", p->ring_order);
+		argv[n++] = "--ring-order";
+		argv[n++] = order;
+	}
+	if (p->no_persistent)
+		argv[n++] = "--no-persistent";
+	argv[n++] = devid;
+	argv[n++] = sarg;
+	argv[n] = NULL;
+	ret = embed_domain_spawn(env->e, env->spec.frontend_id, argv, &env->guest);
+	return ret < 0 ? db_err(path, ret) : 0;
+}
+
+int db_run_pvio_fuse(const struct db_params *p, const char *mnt,
+		     int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg)
+{
+	/* dom0 reaches a FUSE mount only from the namespaces it was made in. */
+	struct pvio_env env = { .guest_shared = true, .p = p };
+
+	return run_ctl(&env, p, start_blkfront, (void *)mnt, dom0, arg);
 }

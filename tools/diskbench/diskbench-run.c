@@ -17,10 +17,7 @@
 #include "tools/diskbench/diskbench.h"
 
 const struct db_workload db_workloads[DB_NR_WORKLOADS] = {
-	{ "randread 4k qd1", false, true, 4096, 1 },
-	{ "randwrite 4k qd1", true, true, 4096, 1 },
-	{ "randread 4k qd32", false, true, 4096, 32 },
-	{ "randwrite 4k qd32", true, true, 4096, 32 },
+	DB_WORKLOADS_4K,
 	{ "seqread 128k qd32", false, false, 128u << 10, 32 },
 	{ "seqwrite 128k qd32", true, false, 128u << 10, 32 },
 };

@@ -7,6 +7,7 @@
  *   diskbench-pvio.c  the pvio run: private pvio-hv, driver domain with pvio-blkback, guest
  *   diskbench-aio.c   the native baseline: the same loop on the file through libaio
  *   diskbench-fio.c   the fio baseline: fio --output-format=json, parsed
+ *   diskbench-loop.c  the guest's loop device over pvio-blkfront (FUSE) under fio, and the image
  */
 #ifndef PVIO_TOOLS_DISKBENCH_H
 #define PVIO_TOOLS_DISKBENCH_H
@@ -34,6 +35,15 @@ struct db_workload {
 	unsigned int depth; /* I/Os kept in flight */
 };
 
+/* 4 KiB random reads and writes at depth 1 and 32: the first rows of both tables. */
+/* clang-format off */
+#define DB_WORKLOADS_4K                                  \
+	{ "randread 4k qd1", false, true, 4096, 1 },     \
+	{ "randwrite 4k qd1", true, true, 4096, 1 },     \
+	{ "randread 4k qd32", false, true, 4096, 32 },   \
+	{ "randwrite 4k qd32", true, true, 4096, 32 }
+/* clang-format on */
+
 /* The workloads, in the order they run and are reported. */
 #define DB_NR_WORKLOADS 6u
 extern const struct db_workload db_workloads[DB_NR_WORKLOADS];
@@ -52,6 +62,7 @@ struct db_params {
 	bool no_persistent;	 /* blkfront does not announce feature-persistent */
 	bool copy;		 /* guest buffers from malloc (copied), not blkfront_buf_alloc */
 	bool no_fio;		 /* skip the fio baseline */
+	bool no_loop;		 /* skip the loop-device mode */
 	bool verbose;		 /* -v: the daemons' messages too */
 	unsigned int restarts;	 /* rounds of each restart figure (0: none) */
 };
@@ -152,6 +163,14 @@ int db_run_aio_threads(const struct db_params *p, unsigned int n, struct db_resu
 int db_file_direct(const char *path);
 /* fio with libaio: -ENOENT if fio is not installed. */
 int db_run_fio(const struct db_params *p, bool direct, struct db_result *res);
+/* One fio job: workload w on file (p->size bytes of it); 0, -ENOENT without fio, or an errno. */
+int db_fio_one(const struct db_params *p, const char *file, bool direct,
+	       const struct db_workload *w, struct db_result *res);
+/*
+ * Run argv (execvp, stdin /dev/null) with its stdout into *outp (malloc'd, NUL-terminated):
+ * 0, -ENOENT if the program is not there, -EIO if it exited non-zero.
+ */
+int db_exec_capture(char **argv, char **outp);
 
 /*
  * The restart figures (diskbench-restart.c): the pvio run's environment with pvio-blkback
@@ -167,6 +186,29 @@ struct db_pvio_ctl {
 };
 int db_run_pvio_ctl(const struct db_params *p, const char *jdir, int (*guest)(void *), void *garg,
 		    int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg);
+
+/*
+ * The same environment with the guest running pvio-blkfront -f xvda mnt (pvio-blkfront(8)) in
+ * a guest domain that shares this process's namespaces, so that dom0(c, arg) can use mnt/disk.
+ * dom0 must unmount mnt before it returns: pvio-blkfront then exits 0 by itself.
+ */
+int db_run_pvio_fuse(const struct db_params *p, const char *mnt,
+		     int (*dom0)(struct db_pvio_ctl *c, void *arg), void *arg);
+
+/*
+ * The loop mode (diskbench-loop.c): fio on a loop device (losetup --direct-io=on) over
+ * pvio-blkfront's MOUNTPOINT/disk, each workload followed at once by the same on the image.
+ */
+#define DB_NR_LOOP_WORKLOADS 6u
+extern const struct db_workload db_loop_workloads[DB_NR_LOOP_WORKLOADS];
+struct db_loop_results {
+	bool have;				      /* both ran */
+	const char *why;			      /* if skipped, why (a full line) */
+	struct db_result loop[DB_NR_LOOP_WORKLOADS];  /* fio on the loop device */
+	struct db_result image[DB_NR_LOOP_WORKLOADS]; /* fio on the image, direct as blkback */
+};
+/* 0 also when skipped (r->why); a negative errno if the run failed. */
+int db_run_loop(const struct db_params *p, bool direct, struct db_loop_results *r);
 
 /* What db_run_restart measured, in us; n: rounds (0: not measured). */
 #define DB_RESTART_ROUNDS_MAX 1000u

@@ -45,6 +45,9 @@
 #define TARGET_ATTACH_MS   20.0
 #define TARGET_RESTART_MS  100.0
 #define TARGET_HANDOVER_MS 10.0
+/* Issue 12's targets for the guest's loop device, as ratios to fio on the image. */
+#define TARGET_LOOP_4K_QD32 0.5
+#define TARGET_LOOP_BIG	    0.8
 
 enum {
 	OPT_QUICK = 256,
@@ -55,6 +58,7 @@ enum {
 	OPT_COPY,
 	OPT_NO_FIO,
 	OPT_RESTARTS,
+	OPT_NO_LOOP,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "copy", no_argument, NULL, OPT_COPY },
 	{ "no-fio", no_argument, NULL, OPT_NO_FIO },
 	{ "restarts", required_argument, NULL, OPT_RESTARTS },
+	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -84,6 +89,7 @@ struct db_results {
 	struct db_pvio_info info;		/* what blkfront negotiated */
 	struct db_idle idle;			/* the idle device's CPU use */
 	struct db_restart restart;		/* attach, restart and hand-over figures */
+	struct db_loop_results loop;		/* the loop-device mode */
 	bool have_fio;				/* fio ran */
 	const char *fio_why;			/* why not, if not */
 	bool direct;				/* the file is opened O_DIRECT */
@@ -111,6 +117,7 @@ static void usage(FILE *out)
 	    "      --copy            the guest's buffers are plain memory that blkfront copies\n"
 	    "                        (default: granted with blkfront_buf_alloc, no copy)\n"
 	    "      --no-fio          skip the fio baseline\n"
+	    "      --no-loop         skip the guest's loop device (pvio-blkfront over FUSE)\n"
 	    "      --restarts N      rounds of each restart figure: attach, kill -9 + restart,\n"
 	    "                        hand-over (default %u, --quick %u; 0: none)\n"
 	    "  -v, --verbose         the daemons' messages too\n"
@@ -157,6 +164,8 @@ static int parse_opt(int c, const char *arg, struct db_params *p, bool *quick, u
 		p->copy = true;
 	else if (c == OPT_NO_FIO)
 		p->no_fio = true;
+	else if (c == OPT_NO_LOOP)
+		p->no_loop = true;
 	else if (c == OPT_RESTARTS &&
 		 (ret = bench_parse_count(arg, false, 0, DB_RESTART_ROUNDS_MAX, &v)) == 0)
 		p->restarts = (unsigned int)v + 1; /* 0: not given */
@@ -426,6 +435,51 @@ static void print_restart(struct db_restart *rs)
 	       n, (unsigned long long)rs->errors);
 }
 
+/* The loop mode's target for workload w (0: none): issue 12's. */
+static double loop_target(const struct db_workload *w)
+{
+	if (w->bs >= (1u << 20))
+		return TARGET_LOOP_BIG;
+	return w->depth == DB_DEPTH_MAX ? TARGET_LOOP_4K_QD32 : 0;
+}
+
+/* The guest's loop device against the image: both engines' rows, then ratios and verdicts. */
+static void print_loop(const struct db_loop_results *l)
+{
+	const struct db_workload *w;
+	double ratio, target;
+	unsigned int i;
+
+	printf("\nguest loop device (pvio-blkfront, FUSE, losetup --direct-io=on) under fio\n");
+	if (!l->have) {
+		printf("loop:        %s\n", l->why);
+		return;
+	}
+	printf("%-20s %-6s %10s %9s %9s %9s\n", "workload", "engine", "IOPS", "MB/s", "mean us",
+	       "p99 us");
+	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
+		print_row(db_loop_workloads[i].name, "loop", &l->loop[i]);
+		print_row(db_loop_workloads[i].name, "image", &l->image[i]);
+	}
+	printf("\n%-20s %-9s %10s   %-21s %s\n", "workload", "baseline", "IOPS ratio", "target",
+	       "verdict");
+	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
+		w = &db_loop_workloads[i];
+		target = loop_target(w);
+		ratio = iops(&l->image[i]) > 0 ? iops(&l->loop[i]) / iops(&l->image[i]) : 0;
+		if (!iops(&l->loop[i]) || !iops(&l->image[i]))
+			printf("%-20s %-9s %10s\n", w->name, "image", "-");
+		else if (target > 0)
+			printf("%-20s %-9s %10.2f   IOPS ratio >= %.1f     %s\n", w->name, "image",
+			       ratio, target, ratio >= target ? "met" : "not met");
+		else
+			printf("%-20s %-9s %10.2f   %-21s -\n", w->name, "image", ratio, "(none)");
+	}
+	printf(
+	    "loop: fio --ioengine=libaio --direct=1 on the loop device over MOUNTPOINT/disk;\n"
+	    "image: the same job on the file right after each, opened as pvio-blkback opens it.\n");
+}
+
 static void read_load(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/loadavg", "r");
@@ -462,6 +516,12 @@ static int run_all(const struct db_params *p, struct db_results *r)
 		if (ret < 0)
 			return ret;
 		r->have_aion = true;
+	}
+	r->loop.why = "skipped (--no-loop)";
+	if (!p->no_loop) {
+		ret = db_run_loop(p, r->direct, &r->loop);
+		if (ret < 0)
+			return ret;
 	}
 	r->fio_why = "skipped (--no-fio)";
 	if (p->no_fio)
@@ -501,6 +561,7 @@ int main(int argc, char **argv)
 		print_params(&p, r);
 		print_tables(r);
 		print_restart(&r->restart);
+		print_loop(&r->loop);
 	}
 	free(r);
 	return ret < 0;
