@@ -77,12 +77,13 @@ static int port_add(struct sim *s, evtchn_port_t port, int recv_fd)
  * would not wake a poller of hv_evtchn_fd (a nested epoll) when armed again, and a new one
  * always does when its eventfd is readable.
  */
-static void port_arm(struct sim *s, evtchn_port_t port, bool on)
+static int port_arm(struct sim *s, evtchn_port_t port, bool on)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u32 = port };
 
-	/* Only ENOMEM can fail here; the port then stays as it was. */
-	epoll_ctl(s->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->ports[port].recv_fd, &ev);
+	return epoll_ctl(s->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->ports[port].recv_fd, &ev)
+		   ? -errno
+		   : 0;
 }
 
 static bool mask_move(struct sim_port *p, uint8_t from, uint8_t to)
@@ -104,7 +105,8 @@ static bool port_take(struct sim *s, evtchn_port_t port)
 		return true;
 	pthread_mutex_lock(&s->mask_lock);
 	if (mask_move(p, SIM_MASKED, SIM_MASKED_OFF)) {
-		port_arm(s, port, false);
+		/* A DEL cannot fail for a registered fd: at worst the port wakes us again. */
+		(void)port_arm(s, port, false);
 		report = false;
 	} else {
 		/* Unmasked since (report it), or already off (a stale edge: drop it). */
@@ -289,6 +291,7 @@ int sim_evtchn_unmask(struct hv *hv, evtchn_port_t port)
 {
 	struct sim *s = sim_of(hv);
 	struct sim_port *p;
+	int ret = 0;
 
 	if (!port_ours(s, port))
 		return -EINVAL;
@@ -297,10 +300,14 @@ int sim_evtchn_unmask(struct hv *hv, evtchn_port_t port)
 		return 0;
 	pthread_mutex_lock(&s->mask_lock);
 	/* Unmasked before the fd goes back: its pending event is then reported, not dropped. */
-	if (p->recv_fd >= 0 && mask_move(p, SIM_MASKED_OFF, SIM_UNMASKED))
-		port_arm(s, port, true);
+	if (p->recv_fd >= 0 && mask_move(p, SIM_MASKED_OFF, SIM_UNMASKED)) {
+		ret = port_arm(s, port, true);
+		/* ENOMEM: still masked, as the caller is told; a later unmask may succeed. */
+		if (ret)
+			__atomic_store_n(&p->mask, SIM_MASKED_OFF, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&s->mask_lock);
-	return 0;
+	return ret;
 }
 
 int sim_evtchn_unbind(struct hv *hv, evtchn_port_t port)
