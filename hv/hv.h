@@ -115,6 +115,12 @@ int hv_evtchn_pending(struct hv *hv, evtchn_port_t *port);
  * Events coalesce: one pending port may stand for several notifications.
  */
 int hv_evtchn_wait(struct hv *hv, evtchn_port_t *port, int timeout_ms);
+/*
+ * A port taken by hv_evtchn_pending or hv_evtchn_wait is masked, as libxenevtchn's are: its
+ * further notifications stay pending and are not reported until this call, which then reports
+ * the port once (one event for all of them) if any came.  Call it after each event taken: at
+ * once to hear the next, or after the work (a late EOI) to bound what a notifying peer costs.
+ */
 int hv_evtchn_unmask(struct hv *hv, evtchn_port_t port);
 int hv_evtchn_unbind(struct hv *hv, evtchn_port_t port);
 

@@ -56,27 +56,36 @@ struct sim_share {
 	unsigned int count;	/* pages */
 };
 
+/* A port's mask (hv/sim-evtchn.c says how it is kept). */
+enum sim_mask {
+	SIM_UNMASKED = 0, /* its events are reported */
+	SIM_MASKED,	  /* taken, not yet unmasked; its eventfd is still in the epoll set */
+	SIM_MASKED_OFF,	  /* masked and an event came: its eventfd is out of the epoll set */
+};
+
 /* An event-channel port as this session sees it. */
 struct sim_port {
 	int recv_fd;	  /* our eventfd, in the epoll set; -1: not our port */
 	int send_fd;	  /* the peer's eventfd, fetched lazily; -1: none yet */
 	unsigned int gen; /* connection generation send_fd belongs to */
+	uint8_t mask;	  /* an enum sim_mask, atomic */
 };
 
 #define SIM_MAP_BUCKETS 256
 
 struct sim {
-	int sock;		 /* private session socket to pvio-hv */
-	uint32_t sid;		 /* session id from HELLO */
-	domid_t domid;		 /* our domain */
-	grant_entry_v1_t *table; /* our grant table */
-	uint32_t nr_entries;	 /* entries in it */
-	uint32_t nr_pages;	 /* pages in each pool */
-	uint16_t *status;	 /* per-port status words, written by the daemon */
-	int epfd;		 /* hv_evtchn_fd(): our ports' eventfds */
-	bool strict_map;	 /* $PVIO_SIM_STRICT_MAP: every map is its own mmap */
-	bool gone;		 /* the session hung up: pvio-hv died */
-	pthread_mutex_t lock;	 /* guards everything below and the socket */
+	int sock;		   /* private session socket to pvio-hv */
+	uint32_t sid;		   /* session id from HELLO */
+	domid_t domid;		   /* our domain */
+	grant_entry_v1_t *table;   /* our grant table */
+	uint32_t nr_entries;	   /* entries in it */
+	uint32_t nr_pages;	   /* pages in each pool */
+	uint16_t *status;	   /* per-port status words, written by the daemon */
+	int epfd;		   /* hv_evtchn_fd(): our ports' eventfds */
+	bool strict_map;	   /* $PVIO_SIM_STRICT_MAP: every map is its own mmap */
+	bool gone;		   /* the session hung up: pvio-hv died */
+	pthread_mutex_t mask_lock; /* serialises the ports' moves to and from SIM_MASKED_OFF */
+	pthread_mutex_t lock;	   /* guards everything below and the socket */
 	struct sim_granter *granters;
 	struct sim_pool *pools;
 	struct sim_share *shares;

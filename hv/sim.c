@@ -32,9 +32,10 @@
  *    reports (HVSIM_GRANT_RELEASE), as gntalloc frees a closed file's
  *    grants once no longer mapped.  A mapper drops its view of a dead
  *    granter's pool at its last unmap of it.
- *  - Event channels are eventfds.  Unmask does nothing: a port never stays
- *    masked, so an event that arrives while the handler runs is seen at the
- *    next hv_evtchn_pending.  When a peer closes its end, the local port
+ *  - Event channels are eventfds.  Taking a port masks it, as Xen's evtchn
+ *    device does, until hv_evtchn_unmask; events meanwhile stay pending and
+ *    raise nothing (hv/sim-evtchn.c: the first of them wakes the epoll set
+ *    once and takes the port's eventfd out of it).  When a peer closes its end, the local port
  *    reverts to unbound (as on Xen) and also receives one event, so that a
  *    poller notices; Xen sends none.
  *  - pvio-hv can die under its clients (Xen cannot): the session's hang-up wakes
@@ -197,6 +198,7 @@ static void sim_free(struct sim *s)
 	if (s->sock >= 0)
 		close(s->sock);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->mask_lock);
 	free(s);
 }
 
@@ -226,6 +228,7 @@ static int sim_open(struct hv *hv, const struct hv_open_opts *opts)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->mask_lock, NULL);
 	s->strict_map = strict && strcmp(strict, "0") != 0 && *strict;
 	for (i = 0; i < HVSIM_MAX_PORTS; i++)
 		s->ports[i].recv_fd = s->ports[i].send_fd = -1;

@@ -93,6 +93,8 @@ static void active_free(struct hvd_active_tab *tab)
 	hvd_list_del(&tab->link);
 	hvd_list_del(&tab->shadow);
 	hvd_shm_destroy(tab->fd, tab->map, ACTIVE_BYTES);
+	if (tab->charged)
+		(*tab->charged)--;
 	free(tab);
 }
 
@@ -100,6 +102,8 @@ static void attach_free(struct hvd_attach *att)
 {
 	hvd_list_del(&att->link);
 	hvd_shm_destroy(att->rec_fd, att->rec, REC_BYTES);
+	if (att->charged)
+		(*att->charged)--;
 	free(att);
 }
 
@@ -413,17 +417,14 @@ void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 }
 
 /* The mapping domain's active table for granter, made on first use. */
-static struct hvd_active_tab *active_get(struct hvd_domain *dom, struct hvd_domain *granter)
+static struct hvd_active_tab *active_get(struct hvd *hvd, struct hvd_domain *dom,
+					 struct hvd_domain *granter)
 {
-	struct hvd_active_tab *tab;
-	struct hvd_list *pos;
+	struct hvd_active_tab *tab = active_find(granter, dom->domid);
 	void *map;
 
-	for (pos = dom->actives.next; pos != &dom->actives; pos = pos->next) {
-		tab = hvd_container_of(pos, struct hvd_active_tab, link);
-		if (tab->granter == granter->domid)
-			return tab;
-	}
+	if (tab)
+		return tab;
 	tab = calloc(1, sizeof(*tab));
 	if (!tab)
 		return NULL;
@@ -435,38 +436,80 @@ static struct hvd_active_tab *active_get(struct hvd_domain *dom, struct hvd_doma
 	tab->map = map;
 	tab->granter = granter->domid;
 	tab->mapper = dom->domid;
+	if (dom->domid) {
+		tab->charged = &hvd->guest_fds;
+		hvd->guest_fds++;
+	}
 	hvd_list_add(&dom->actives, &tab->link);
 	hvd_list_add(&granter->shadows, &tab->shadow);
 	return tab;
 }
 
-/* The session's attachment to granter, made on first use. */
-static struct hvd_attach *attach_get(struct hvd_conn *c, struct hvd_domain *granter)
+/* Session c's attachment to granter, or NULL. */
+static struct hvd_attach *attach_find(struct hvd_conn *c, domid_t granter)
+{
+	struct hvd_list *pos;
+
+	for (pos = c->attaches.next; pos != &c->attaches; pos = pos->next) {
+		struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
+
+		if (att->granter == granter)
+			return att;
+	}
+	return NULL;
+}
+
+/*
+ * Whether a guest's session may attach granter: each attachment is a descriptor here (its pin
+ * records), and the domain's first of granter another (its active table).  They count in what
+ * guests may hold, as sessions and ports do, so that a guest attaching in a loop cannot take
+ * dom0's reserve.
+ */
+static int attach_limit(struct hvd *hvd, struct hvd_conn *c, const struct hvd_domain *granter)
+{
+	unsigned int n = 1 + !active_find(granter, c->dom->domid);
+
+	if (!c->dom->domid || hvd_guest_fds_ok(hvd, n))
+		return 0;
+	hvd_log(hvd,
+		"domain %u: grant attach refused: guests hold every descriptor outside dom0's "
+		"reserve",
+		c->dom->domid);
+	return -ENFILE;
+}
+
+/* The session's attachment to granter, made on first use: 0 or a negative errno. */
+static int attach_get(struct hvd *hvd, struct hvd_conn *c, struct hvd_domain *granter,
+		      struct hvd_attach **attp)
 {
 	struct hvd_active_tab *tab;
 	struct hvd_attach *att;
-	struct hvd_list *pos;
 	void *map;
+	int ret;
 
-	for (pos = c->attaches.next; pos != &c->attaches; pos = pos->next) {
-		att = hvd_container_of(pos, struct hvd_attach, link);
-		if (att->granter == granter->domid)
-			return att;
-	}
-	tab = active_get(c->dom, granter);
+	if ((*attp = attach_find(c, granter->domid)))
+		return 0;
+	if ((ret = attach_limit(hvd, c, granter)))
+		return ret;
+	tab = active_get(hvd, c->dom, granter);
 	att = tab ? calloc(1, sizeof(*att)) : NULL;
 	if (!att)
-		return NULL;
+		return -ENOMEM;
 	att->rec_fd = hvd_shm_create("pvio-hv-grant-pins", REC_BYTES, &map, false);
 	if (att->rec_fd < 0) {
 		free(att);
-		return NULL;
+		return -ENOMEM;
 	}
 	att->rec = map;
 	att->granter = granter->domid;
 	att->active = tab;
+	if (c->dom->domid) {
+		att->charged = &hvd->guest_fds;
+		hvd->guest_fds++;
+	}
 	hvd_list_add(&c->attaches, &att->link);
-	return att;
+	*attp = att;
+	return 0;
 }
 
 /*
@@ -481,15 +524,16 @@ int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 	struct hvd_domain *granter = hvd_domain_get(hvd, c->dom, req->arg[0]);
 	struct hvd_attach *att;
 	struct hvd_pool *pool;
+	int ret;
 
 	if (!granter)
 		return -ESRCH;
 	pool = pool_get(hvd, granter, c->dom->domid, false);
 	if (!pool)
 		return -EPERM;
-	att = attach_get(c, granter);
-	if (!att)
-		return -ENOMEM;
+	ret = attach_get(hvd, c, granter, &att);
+	if (ret)
+		return ret;
 	rep->msg.arg[0] = HVSIM_GNT_ENTRIES;
 	rep->msg.arg[1] = granter->pool_pages;
 	rep->fds[0] = granter->table_ro_fd;

@@ -128,6 +128,7 @@ struct hvd_active_tab {
 	domid_t mapper;		  /* whose pins it holds */
 	int fd;			  /* memfd: struct hvsim_active[HVSIM_GNT_ENTRIES] */
 	struct hvsim_active *map; /* the daemon's mapping, for cleanup */
+	unsigned int *charged;	  /* hvd.guest_fds, which counts fd (a guest's); NULL: dom0's */
 };
 
 /* One session's attachment to one granter: its pin records. */
@@ -137,6 +138,7 @@ struct hvd_attach {
 	int rec_fd;		       /* memfd: struct hvsim_pinrec[HVSIM_GNT_ENTRIES] */
 	struct hvsim_pinrec *rec;      /* the daemon's mapping, to unpin at close */
 	struct hvd_active_tab *active; /* the session domain's active table for granter */
+	unsigned int *charged;	       /* hvd.guest_fds, which counts rec_fd; NULL: dom0's */
 };
 
 /* A live domain, dom0 included. */

@@ -151,7 +151,7 @@ static int serve(struct hv *hv, struct netback_queue *q, int tap, int ctl)
 		if (rc == 1)
 			continue;
 		eoi_step(hv, q, &e);
-		/* The simulator's unmask is a no-op: a port held masked is one not listened to. */
+		/* A port held masked is one not listened to (whether or not the provider masks). */
 		pfd[0].fd = e.asked ? -1 : hv_evtchn_fd(hv);
 		if (poll(pfd, 3, timeout_ms(netback_queue_deadline(q), e.port ? e.unmask_at : 0)) <
 			0 &&
