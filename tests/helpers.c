@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "hv/simctl.h"
+#include "launch/sandbox.h"
 #include "tests/helpers.h"
 
 /* The test's own daemon. */
@@ -476,4 +477,14 @@ int t_proc_status(pid_t pid, const char *key, char *val, size_t len)
 	}
 	fclose(f);
 	return ret;
+}
+
+int t_own_uids_or_skip(void)
+{
+	char why[160];
+
+	if (sandbox_ids_check(1, false, why, sizeof(why)) == 0)
+		return 0;
+	printf("SKIP: a normal user's domains would share its uid: %s\n", why);
+	return 1;
 }

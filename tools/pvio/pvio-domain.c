@@ -59,15 +59,31 @@ void pvio_domain_xs_socket(const struct pvio_env *env, domid_t domid, char *buf,
 		 slash ? env->xs_sock : ".", (unsigned int)domid);
 }
 
-static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t len)
+static int create_xs_dir(struct create_child *c, char *buf, size_t len)
 {
 	pvio_domain_xs_socket(c->env, c->domid, c->xs_sock, sizeof(c->xs_sock));
 	snprintf(buf, len, "%s", c->xs_sock);
 	*strrchr(buf, '/') = '\0';
-	if (!c->shared && geteuid() == 0 &&
-	    (chown(buf, uid, uid) < 0 || chown(c->xs_sock, uid, uid) < 0))
-		return -errno;
-	return 0;
+	return c->shared ? 0 : sandbox_give_xs(c->xs_sock, c->domid, 0);
+}
+
+bool pvio_same_uid(const struct pvio_env *env)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/" PVIO_SAME_UID_FILE, env->rundir);
+	return access(path, F_OK) == 0;
+}
+
+int pvio_ids_check(const struct pvio_env *env, domid_t domid)
+{
+	char why[160];
+
+	if (sandbox_ids_check(domid, pvio_same_uid(env), why, sizeof(why)) == 0)
+		return 0;
+	return pvio_fail("a normal user's domains need host uids of their own: %s (or 'pvio up "
+			 "--same-uid': domains under your uid, not isolated from each other)",
+			 why);
 }
 
 /*
@@ -93,7 +109,8 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 	ssize_t n;
 	int ret, pidfd;
 
-	ret = create_xs_dir(c, sandbox_uid(c->domid, 0), xs_dir, sizeof(xs_dir));
+	so.same_uid = pvio_same_uid(c->env);
+	ret = create_xs_dir(c, xs_dir, sizeof(xs_dir));
 	if (ret < 0)
 		return ret;
 	sandbox_tun_path(c->env->rundir, c->domid, tun, sizeof(tun));
@@ -310,7 +327,9 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		return ret == -EEXIST ? pvio_fail("%s: a domain of that name exists", name)
 				      : pvio_err(name, ret);
 	}
-	ret = create_introduce(env, c.domid, name);
+	ret = c.shared ? 0 : pvio_ids_check(env, c.domid);
+	if (ret == 0)
+		ret = create_introduce(env, c.domid, name);
 	if (ret == 0)
 		ret = create_limit(env, &c, l);
 	if (ret == 0) {
@@ -325,7 +344,7 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		hvctl_domain_destroy(ctl, c.domid);
 	if (ret && c.cgroup[0])
 		cgroup_remove(c.cgroup);
-	else
+	if (!ret)
 		printf("%u\n", (unsigned int)c.domid);
 	hvctl_close(ctl);
 	return ret;
