@@ -625,7 +625,7 @@ static int embed_reaper_fn(void *arg)
 		embed_err(e, errno ? -errno : -EIO, e->xs.sock);
 		return 1;
 	}
-	return teardown_reap(3, xs, e->log) < 0;
+	return teardown_reap(3, xs, e->dir, e->log) < 0;
 }
 
 /* Subscribe to pvio-hv's deaths here, so that none is missed, and fork the reaper. */
