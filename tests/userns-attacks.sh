@@ -42,15 +42,10 @@ range_of() { awk -F: -v u="$1" '$1 == u { print $2, $3; exit }' /etc/subuid; }
 
 # Kill, by pid, every process of uid $1 or of the range $2..$2+$3 (k_*: shell variables are global).
 kill_uids() {
-	for k_st in /proc/[0-9]*/status; do
-		k_u=$(awk '/^Uid:/ { print $2; exit }' "$k_st" 2>/dev/null) || continue
-		[ -n "$k_u" ] || continue
-		if [ "$k_u" = "$1" ] || { [ -n "${2:-}" ] && [ "$k_u" -ge "$2" ] &&
-			[ "$k_u" -lt $(($2 + $3)) ]; }; then
-			k_p=${k_st#/proc/}
-			kill -9 "${k_p%/status}" 2>/dev/null
-		fi
-	done
+	awk -v u="$1" -v lo="${2:--1}" -v n="${3:-0}" '/^Uid:/ {
+		if ($2 == u || ($2 >= lo && $2 < lo + n)) { split(FILENAME, k, "/"); print k[3] }
+		nextfile }' /proc/[0-9]*/status 2>/dev/null |
+		while read -r k_p; do kill -9 "$k_p" 2>/dev/null; done
 }
 
 cleanup() {
@@ -97,8 +92,10 @@ as() {
 for t in domain-isolation grant-attack-attach grant-attack-map grant-attack-write-ro \
 	grant-attack-table grant-attack-shrink domain-exec-race; do
 	[ -x "$build/tests/$t" ] || fail "$build/tests/$t not built"
+	# In the background: a signal to this script then runs its traps at once.
 	timeout 300 setpriv --reuid "$uid" --regid "$gid" --clear-groups \
-		env HOME="$tmp" TMPDIR="$tmp" "$build/tests/$t" >"$tmp/$t.log" 2>&1
+		env HOME="$tmp" TMPDIR="$tmp" "$build/tests/$t" >"$tmp/$t.log" 2>&1 &
+	wait $!
 	rc=$?
 	[ $rc = 0 ] || { cat "$tmp/$t.log"; fail "$t as a normal user: exit $rc"; }
 	echo "ok: $t as a normal user"
