@@ -6,8 +6,10 @@
 #    pidfd_getfd, another domain's pids and abstract socket, a root-only file), the grant
 #    attacks (attach, map, write-ro, table, shrink: the victim and its back-end work on) and
 #    domain-exec-race; each must pass, not skip;
-#  - pvio up, two guests and a driver domain given a disk image (own:): each domain runs under
-#    its own subordinate uid, neither the user's nor another's; with a guest's uid, /proc/PID/mem,
+#  - pvio up, two guests and a driver domain whose pvio-blkback serves a disk image (own:) to
+#    the first guest, up to InitWait, with no capability, no new privileges and seccomp; each
+#    domain runs under its own subordinate uid, neither the user's nor another's; a --pids
+#    limit, which needs root's cgroups, is refused saying so; with a guest's uid, /proc/PID/mem,
 #    /proc/PID/environ and kill of the other guest, the driver domain and dom0's daemons fail,
 #    and so does opening the driver domain's image; inside a guest, dom0's sockets are out of sight;
 #    the victims still run afterwards;
@@ -107,7 +109,17 @@ dd if=/dev/zero of="$tmp/disk.img" bs=1024 count=64 2>/dev/null && chown "$uid:$
 for d in g1 g2; do
 	as "$pvio" create "$d" -- sleep 1000 >"$tmp/$d.id" || fail "pvio create $d"
 done
-as "$pvio" create -b "own:$tmp/disk.img" dd -- sleep 1000 >"$tmp/dd.id" || fail "create dd"
+as "$pvio" create -b "own:$tmp/disk.img" dd -- "$build/pvio-blkback" -v --storage "$tmp" \
+	>"$tmp/dd.id" || fail "create dd"
+as "$pvio" block-attach g1 "target=$tmp/disk.img,vdev=xvdb,backend=dd" || fail "block-attach"
+be=/local/domain/$(cat "$tmp/dd.id")/backend/vbd/$(cat "$tmp/g1.id")/51728
+i=0
+until [ "$(as env XENSTORED_PATH="$tmp/run/xenstored.sock" xenstore-read "$be/state" \
+	2>/dev/null)" = 2 ]; do
+	i=$((i + 1))
+	[ $i -lt 500 ] || fail "pvio-blkback never reached InitWait: $(cat "$tmp/run/dd.log")"
+	sleep 0.02
+done
 
 # The domain's first process (its init's child, the sleep) in our pid namespace.
 first_of() {
@@ -130,7 +142,10 @@ for d in g1 g2 dd; do
 done
 [ "$(stat -c %u "$tmp/disk.img")" = "$((sub + $(cat "$tmp/dd.id")))" ] ||
 	fail "the driver domain's own: image was not given to its uid"
-echo "ok: g1, g2 and dd run as distinct subordinate uids"
+for f in "CapEff:	0000000000000000" "NoNewPrivs:	1" "Seccomp:	2"; do
+	grep -qx "$f" "/proc/$pid_dd/status" || fail "pvio-blkback: no '$f' in its status"
+done
+echo "ok: g1, g2 and dd (pvio-blkback, no capability, seccomp) run as distinct subordinate uids"
 
 # With g2's uid, as a process of g2 that escaped its pid namespace would hold it.
 g2uid=$((sub + $(cat "$tmp/g2.id")))
@@ -153,6 +168,11 @@ echo "ok: g2's uid reaches neither g1, dd, dom0's daemons nor dd's image"
 as "$pvio" exec g2 -- sh -c "! test -e '$tmp/run/hv.sock' && ! test -e '$tmp/run' &&
 	test -S /run/pvio/socket" || fail "inside g2, dom0's runtime directory is in sight"
 echo "ok: inside g2, only its own xenstored socket"
+
+as "$pvio" create --pids 8 lim -- true >/dev/null 2>"$tmp/lim.err" &&
+	fail "a normal user's domain got a --pids limit"
+grep -q "cgroup" "$tmp/lim.err" || fail "--pids refused without naming cgroups: $(cat "$tmp/lim.err")"
+echo "ok: --pids refused, naming the cgroups"
 
 for d in g1 dd; do
 	eval "p=\$pid_$d"
