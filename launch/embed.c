@@ -964,7 +964,7 @@ static void embed_domain_untun(const struct embed *e, domid_t domid)
 static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 				const struct embed_domain_opts *o)
 {
-	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3], tun[PATH_MAX];
+	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3], tun[PATH_MAX], init[PATH_MAX];
 	struct sandbox_opts so = {
 		.domid = d->domid,
 		.uid_base = e->uid_base,
@@ -993,6 +993,8 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 	so.binds = binds;
 	so.cgroup = d->cgroup[0] ? d->cgroup : NULL;
 	so.same_uid = e->same_uid;
+	embed_bin_find(e, SANDBOX_INIT_PROG, init, sizeof(init));
+	so.init_prog = init[0] == '/' ? init : NULL;
 	ret = embed_domain_ids(e, d->domid);
 	if (ret < 0) {
 		free(binds);

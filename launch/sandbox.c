@@ -926,6 +926,40 @@ static __attribute__((noreturn)) void sandbox_reap(pid_t first)
 	}
 }
 
+/*
+ * exec prog FIRST REPORT (sandbox_init_main), keeping report and the token (keep, or -1) for
+ * processes that join later; returns only if the exec failed.
+ */
+static void sandbox_init_exec(const char *prog, pid_t first, int report, int keep)
+{
+	char a1[16], a2[16];
+	char *argv[] = { INIT_NAME, a1, a2, NULL };
+
+	snprintf(a1, sizeof(a1), "%d", (int)first);
+	snprintf(a2, sizeof(a2), "%d", report);
+	if (fcntl(report, F_SETFD, 0) < 0 || (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0))
+		return;
+	execv(prog, argv);
+	fcntl(report, F_SETFD, FD_CLOEXEC);
+}
+
+int sandbox_init_main(int argc, char **argv)
+{
+	int report, ok = 0;
+	pid_t first;
+
+	if (argc != 3)
+		return 127;
+	first = (pid_t)atoi(argv[1]);
+	report = atoi(argv[2]);
+	/* SIGCHLD is still blocked, as the init left it; a pending one waits for the reap. */
+	signal(SIGCHLD, sandbox_nop);
+	if (write(report, &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
+		return 127;
+	close(report);
+	sandbox_reap(first);
+}
+
 /* Start the first process and wait for its exec: 0 or a negative errno. */
 static int sandbox_first_start(const struct sandbox_opts *o, pid_t *first)
 {
@@ -1018,13 +1052,6 @@ static int sandbox_isolate(const struct sandbox_opts *o, const char *tun,
 		ret = sandbox_fuse_open(o->fuse_fds);
 	if (ret == 0)
 		ret = sandbox_ids();
-	/*
-	 * Taking a subordinate uid made the init undumpable, and a normal user's dom0 (not
-	 * privileged over the host) could no longer open its /proc/PID/ns to join the domain.
-	 * Nothing of another uid can ptrace it either way.
-	 */
-	if (ret == 0 && !sandbox_by_root && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		ret = -errno;
 	/* After the ids: changing them clears the parent-death signal. */
 	if (ret == 0 && o->die_with_parent)
 		ret = sandbox_die_with(parent);
@@ -1069,6 +1096,20 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 		close(parent);
 	if (ret == 0 && o->argv)
 		ret = sandbox_first_start(o, &first);
+	/*
+	 * Taking a subordinate uid made the init undumpable, and a normal user's dom0 (not
+	 * privileged over the host) could no longer open its /proc/PID/ns nor take its token to
+	 * join the domain.  An exec of SANDBOX_INIT_PROG gives it memory of its own, owned by the
+	 * domain's user namespace (where dom0 may look), in place of a copy of the caller's; it
+	 * reports for us.  Without that program, the init is made dumpable as it is: the domain
+	 * may then read the copy of the caller's memory it holds.
+	 */
+	if (ret == 0 && !sandbox_by_root && !o->shared) {
+		if (o->init_prog)
+			sandbox_init_exec(o->init_prog, first, report, o->keep_fd);
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			ret = -errno;
+	}
 	/* The token stays open in the init too, for processes that join later (pvio exec). */
 	if (write(report, &ret, sizeof(ret)) < 0 || ret < 0)
 		_exit(127);

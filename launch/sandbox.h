@@ -17,6 +17,8 @@
 #define PVIO_LAUNCH_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <xen/xen.h>
@@ -53,6 +55,8 @@ struct sandbox_opts {
 	bool same_uid;		  /* a normal user without subordinate ids (sandbox_ids_check):
 				     the domain runs under the caller's own uid rather than
 				     being refused */
+	const char *init_prog;	  /* SANDBOX_INIT_PROG's path, the same in the domain's view,
+				     or NULL (launch/sandbox.c sandbox_init) */
 	const char *tun_node;	  /* host path (in a directory of root's) where sandbox_start
 				     makes, as root, the domain's own /dev/net/tun: a node its
 				     uid may open, so it makes TAPs in its own network namespace
@@ -69,6 +73,14 @@ struct sandbox_opts {
  */
 #define SANDBOX_FUSE_ENV "PVIO_FUSE_FDS"
 #define SANDBOX_FUSE_MAX 16
+
+/*
+ * The program a normal user's domain init execs once its domain is built, beside pvio-hv: it
+ * reports success on descriptor REPORT, reaps, and exits as process FIRST does (0: never).
+ * Its main is sandbox_init_main(argc, argv).
+ */
+#define SANDBOX_INIT_PROG "pvio-init"
+int sandbox_init_main(int argc, char **argv);
 
 /*
  * Start the domain's init.  *init gets its pid (a child of the caller) and *nsdir its /proc

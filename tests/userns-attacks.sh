@@ -8,7 +8,8 @@
 #    domain-exec-race; each must pass, not skip;
 #  - pvio up, two guests and a driver domain whose pvio-blkback serves a disk image (own:) to
 #    the first guest, up to InitWait, with no capability, no new privileges and seccomp; each
-#    domain runs under its own subordinate uid, neither the user's nor another's; a --pids
+#    domain runs under its own subordinate uid, neither the user's nor another's, its init
+#    re-executed as pvio-init (no copy of dom0's memory in the domain); a --pids
 #    limit, which needs root's cgroups, is refused saying so; with a guest's uid, /proc/PID/mem,
 #    /proc/PID/environ and kill of the other guest, the driver domain and dom0's daemons fail,
 #    and so does opening the driver domain's image; inside a guest, dom0's sockets are out of sight;
@@ -142,6 +143,10 @@ for d in g1 g2 dd; do
 done
 [ "$(stat -c %u "$tmp/disk.img")" = "$((sub + $(cat "$tmp/dd.id")))" ] ||
 	fail "the driver domain's own: image was not given to its uid"
+# Its init re-executed pvio-init: it holds no copy of dom0's memory for its domain to read.
+read -r init _ <"$tmp/run/domain-$(cat "$tmp/g1.id").pgid"
+[ "$(readlink "/proc/$init/exe")" = "$(readlink -f "$build/pvio-init")" ] ||
+	fail "g1's init is $(readlink "/proc/$init/exe"), not pvio-init"
 for f in "CapEff:	0000000000000000" "NoNewPrivs:	1" "Seccomp:	2"; do
 	grep -qx "$f" "/proc/$pid_dd/status" || fail "pvio-blkback: no '$f' in its status"
 done

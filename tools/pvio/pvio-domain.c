@@ -87,12 +87,29 @@ int pvio_ids_check(const struct pvio_env *env, domid_t domid)
 }
 
 /*
+ * The init a normal user's domain execs (launch/sandbox.h SANDBOX_INIT_PROG): beside pvio, in
+ * the directory the domain's view binds, or in ../sbin (installed), which /usr's bind holds.
+ */
+static const char *create_init_prog(const char *bindir, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32];
+
+	if (!bindir)
+		return NULL;
+	snprintf(buf, len, "%s/" SANDBOX_INIT_PROG, bindir);
+	if (access(buf, X_OK) == 0)
+		return buf;
+	snprintf(path, sizeof(path), "%s/../sbin/" SANDBOX_INIT_PROG, bindir);
+	return len >= PATH_MAX && realpath(path, buf) && access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/*
  * Start the domain's init (launch/sandbox.h) running the command; an exec failure comes back as
  * its negative errno.  The init is in its own session: destroy kills its process group.
  */
 static int create_spawn(struct create_child *c, pid_t *pid)
 {
-	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX], tun[PATH_MAX + 32];
+	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX], tun[PATH_MAX + 32], init[PATH_MAX + 32];
 	struct sandbox_opts so = {
 		.domid = c->domid,
 		.xs_dir = xs_dir,
@@ -121,6 +138,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 		*strrchr(bindir, '/') = '\0';
 		so.bindir = bindir[0] ? bindir : NULL;
 	}
+	so.init_prog = create_init_prog(so.bindir, init, sizeof(init));
 	so.out_fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (so.out_fd < 0)
 		return -errno;
