@@ -242,8 +242,10 @@ int sandbox_give(const char *const *paths, size_t n, domid_t domid, uid_t base)
 
 	if (geteuid() == 0) {
 		for (size_t i = 0; i < n; i++) {
-			if (chown(paths[i], uid, (gid_t)uid) < 0)
-				return -errno;
+			int ret = subid_chown_path(paths[i], uid, (gid_t)uid);
+
+			if (ret < 0)
+				return ret;
 		}
 		return 0;
 	}

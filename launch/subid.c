@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,6 +178,24 @@ int subid_map(pid_t pid, uid_t uid, gid_t gid, bool self)
 	return ret < 0 ? ret : subid_run("newgidmap", pid, gmap, n);
 }
 
+int subid_chown_path(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* O_PATH opened a symlink itself: the domain's, perhaps, pointing at one of ours. */
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (S_ISLNK(st.st_mode))
+		ret = -ELOOP;
+	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int subid_chown(const char *const *paths, size_t n, uid_t uid, gid_t gid)
 {
 	int sync[2], status, ret;
@@ -194,8 +213,10 @@ int subid_chown(const char *const *paths, size_t n, uid_t uid, gid_t gid)
 			_exit(EPIPE);
 		/* In the namespace the caller's ids are 0 and the domain's 1, both ours to give. */
 		for (size_t i = 0; i < n; i++) {
-			if (chown(paths[i], 1, 1) < 0)
-				_exit(errno);
+			int r = subid_chown_path(paths[i], 1, 1);
+
+			if (r < 0)
+				_exit(-r);
 		}
 		_exit(0);
 	}

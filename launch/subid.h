@@ -37,9 +37,15 @@ int subid_ids(domid_t domid, uid_t *uid, gid_t *gid, char *why, size_t len);
 int subid_map(pid_t pid, uid_t uid, gid_t gid, bool self);
 
 /*
+ * chown path to uid and gid without following a symlink at it (-ELOOP): a domain that owned
+ * its directory may have left one pointing at a file of the caller's.
+ */
+int subid_chown_path(const char *path, uid_t uid, gid_t gid);
+
+/*
  * chown each of paths[0..n) (the caller's) to uid and gid (one of the caller's subordinate
  * ids): a normal user may not, but a child in a user namespace mapping both the caller's ids
- * and those may.
+ * and those may.  Symlinks at paths are refused (subid_chown_path).
  */
 int subid_chown(const char *const *paths, size_t n, uid_t uid, gid_t gid);
 
