@@ -206,6 +206,11 @@ static int up_start(const struct pvio_env *env, bool verbose, bool same_uid)
 	/* Ours to keep: embed_start must not remove it, with the logs, if a daemon fails. */
 	if (mkdir(env->rundir, 0700) < 0 && errno != EEXIST)
 		return pvio_err(env->rundir, -errno);
+	/* /tmp/pvio-UID may have been made by anyone: its sockets and marks must be ours alone. */
+	if (!pvio_ours(env->rundir))
+		return pvio_fail("%s: not a directory of yours alone (another's, a symlink, or "
+				 "writable by others): refusing it",
+				 env->rundir);
 	if (up_ids(env, same_uid))
 		return 1;
 	ret = embed_start(&e, &opts);

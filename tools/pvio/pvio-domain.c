@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,12 +68,20 @@ static int create_xs_dir(struct create_child *c, char *buf, size_t len)
 	return c->shared ? 0 : sandbox_give_xs(c->xs_sock, c->domid, 0);
 }
 
+bool pvio_ours(const char *path)
+{
+	struct stat st;
+
+	/* A symlink's mode is 0777: refused with the rest. */
+	return lstat(path, &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & 022);
+}
+
 bool pvio_same_uid(const struct pvio_env *env)
 {
 	char path[PATH_MAX + 16];
 
 	snprintf(path, sizeof(path), "%s/" PVIO_SAME_UID_FILE, env->rundir);
-	return access(path, F_OK) == 0;
+	return pvio_ours(env->rundir) && pvio_ours(path);
 }
 
 int pvio_ids_check(const struct pvio_env *env, domid_t domid)
