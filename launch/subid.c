@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sched.h>
@@ -29,7 +30,22 @@ struct subid_range {
 	unsigned long start, count;
 };
 
-/* The first range of file for the caller (by name or by uid) that holds offset: 0 or -errno. */
+/* A decimal id of a subordinate range, all digits and below (uid_t)-1: 0 or -EINVAL. */
+static int subid_number(const char *text, unsigned long *v)
+{
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoul(text, &end, 10);
+	return errno || *end || *v >= (uid_t)-1 ? -EINVAL : 0;
+}
+
+/*
+ * The first range of file for the caller (by name or by uid) that holds offset: 0 or -errno.
+ * A line that is not name:start:count with start + count within the ids is skipped.
+ */
 static int subid_range(const char *file, unsigned long offset, struct subid_range *r)
 {
 	char line[512], pwbuf[1024], uid[24], *name, *save;
@@ -48,16 +64,32 @@ static int subid_range(const char *file, unsigned long offset, struct subid_rang
 		char *start = strtok_r(NULL, ":", &save), *count = strtok_r(NULL, ":\n", &save);
 
 		if (!name || !start || !count ||
-		    (strcmp(name, uid) && (!found || strcmp(name, found->pw_name))))
+		    (strcmp(name, uid) && (!found || strcmp(name, found->pw_name))) ||
+		    subid_number(start, &r->start) < 0 || subid_number(count, &r->count) < 0 ||
+		    r->count > (uid_t)-1 - r->start)
 			continue;
 		any = true;
-		r->start = strtoul(start, NULL, 10);
-		r->count = strtoul(count, NULL, 10);
 		if (offset < r->count)
 			ret = 0;
 	}
 	fclose(f);
 	return ret == 0 ? 0 : any ? -ERANGE : -ENOENT;
+}
+
+/*
+ * Whether host id (a uid, or a gid with group) may be a domain's own: not the caller's, nor an
+ * account's or a group's (its domains would share that id: no isolation, and silently).
+ */
+static bool subid_free(unsigned long id, bool group)
+{
+	char buf[1024];
+	struct passwd pw, *p = NULL;
+	struct group gr, *g = NULL;
+
+	if (group)
+		return id != getgid() &&
+		       getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &g) != ERANGE && !g;
+	return id != getuid() && getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &p) != ERANGE && !p;
 }
 
 /* The helper name, found in $PATH or the system's directories, into buf: 0 or -ENOENT. */
@@ -122,6 +154,16 @@ int subid_ids(domid_t domid, uid_t *uid, gid_t *gid, char *why, size_t len)
 				       "--add-subgids)",
 				 (unsigned int)getuid(), files[i], (unsigned int)domid);
 			return ret;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!subid_free(r[i].start + domid, i == 1)) {
+			snprintf(
+			    why, len,
+			    "%s %lu, domain %u's in %s, is yours or another account's: its range "
+			    "must hold ids of no one else",
+			    i ? "gid" : "uid", r[i].start + domid, (unsigned int)domid, files[i]);
+			return -EEXIST;
 		}
 	}
 	*uid = (uid_t)(r[0].start + domid);

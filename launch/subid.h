@@ -24,8 +24,9 @@
 /*
  * The host uid and gid of domain domid of the calling (normal) user: 0, or -errno and a one-line
  * reason in why[len] naming what is missing: newuidmap or newgidmap (-ENOENT), a range for the
- * user in /etc/subuid or /etc/subgid (-ENOENT), a range large enough for domid (-ERANGE), or
- * user namespaces (-EPERM).
+ * user in /etc/subuid or /etc/subgid (-ENOENT; a range whose start plus count passes the
+ * largest id is not one), a range large enough for domid (-ERANGE), an id that is no one else's
+ * (-EEXIST: the caller's own, or an account's or group's), or user namespaces (-EPERM).
  */
 int subid_ids(domid_t domid, uid_t *uid, gid_t *gid, char *why, size_t len);
 
