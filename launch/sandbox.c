@@ -941,7 +941,8 @@ static void sandbox_init_exec(const char *prog, pid_t first, int report, int kee
 	snprintf(a2, sizeof(a2), "%d", report);
 	if (fcntl(report, F_SETFD, 0) < 0 || (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0))
 		return;
-	execv(prog, argv);
+	/* Nothing of the caller's environment: the domain's uid may read this process's. */
+	execve(prog, argv, (char *[]){ NULL });
 	fcntl(report, F_SETFD, FD_CLOEXEC);
 }
 

@@ -9,7 +9,7 @@
 #  - pvio up, two guests and a driver domain whose pvio-blkback serves a disk image (own:) to
 #    the first guest, up to InitWait, with no capability, no new privileges and seccomp; each
 #    domain runs under its own subordinate uid, neither the user's nor another's, its init
-#    re-executed as pvio-init (no copy of dom0's memory in the domain); a --pids
+#    re-executed as pvio-init (no copy of dom0's memory nor environment in the domain); a --pids
 #    limit, which needs root's cgroups, is refused saying so; with a guest's uid, /proc/PID/mem,
 #    /proc/PID/environ and kill of the other guest, the driver domain and dom0's daemons fail,
 #    and so does opening the driver domain's image; inside a guest, dom0's sockets are out of sight;
@@ -147,6 +147,9 @@ done
 read -r init _ <"$tmp/run/domain-$(cat "$tmp/g1.id").pgid"
 [ "$(readlink "/proc/$init/exe")" = "$(readlink -f "$build/pvio-init")" ] ||
 	fail "g1's init is $(readlink "/proc/$init/exe"), not pvio-init"
+# ... nor its creator's environment, which it would show its domain's uid once dumpable.
+env=$(tr '\0' ' ' <"/proc/$init/environ") || fail "no environ of g1's init"
+[ -z "$env" ] || fail "g1's init (pvio-init) keeps dom0's environment: $env"
 for f in "CapEff:	0000000000000000" "NoNewPrivs:	1" "Seccomp:	2"; do
 	grep -qx "$f" "/proc/$pid_dd/status" || fail "pvio-blkback: no '$f' in its status"
 done
