@@ -92,16 +92,16 @@ static bool subid_free(unsigned long id, bool group)
 	return id != getuid() && getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &p) != ERANGE && !p;
 }
 
-/* The helper name, found in $PATH or the system's directories, into buf: 0 or -ENOENT. */
+/*
+ * The set-uid helper name, in the system's directories only, into buf: 0 or -ENOENT.  Not $PATH:
+ * what maps a domain's ids is the system's, not whatever the environment names first.
+ */
 static int subid_prog(const char *name, char *buf, size_t len)
 {
-	const char *env = getenv("PATH");
-	char dirs[2 * PATH_MAX], *dir, *save;
+	char dirs[] = SUBID_PATH, *dir, *save;
 
-	snprintf(dirs, sizeof(dirs), "%s:%s", env ? env : "", SUBID_PATH);
 	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		if (dir[0] == '/' && (size_t)snprintf(buf, len, "%s/%s", dir, name) < len &&
-		    access(buf, X_OK) == 0)
+		if ((size_t)snprintf(buf, len, "%s/%s", dir, name) < len && access(buf, X_OK) == 0)
 			return 0;
 	}
 	return -ENOENT;
@@ -191,7 +191,11 @@ static int subid_run(const char *prog, pid_t pid, const unsigned long *map, size
 	if (child < 0)
 		return -errno;
 	if (child == 0) {
-		execv(path, argv);
+		/* The helper runs as root: none of the caller's descriptors nor its environment. */
+		char *envp[] = { NULL };
+
+		close_range(3, ~0U, 0);
+		execve(path, argv, envp);
 		_exit(127);
 	}
 	while (waitpid(child, &status, 0) < 0) {
