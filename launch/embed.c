@@ -72,6 +72,7 @@ struct embed {
 	bool die_with_parent;	      /* PR_SET_PDEATHSIG on every child */
 	bool detach;		      /* daemons in their own session, output to logs */
 	uid_t uid_base;		      /* first host uid of the domains (launch/sandbox.h) */
+	bool same_uid;		      /* a normal user's domains may share its uid (embed.h) */
 	struct pvio_log *log;	      /* where errors go */
 	pid_t owner;		      /* the process that called embed_start */
 	struct embed_daemon hv;	      /* pvio-hv */
@@ -315,12 +316,22 @@ static __attribute__((noreturn)) void embed_child_run(struct embed *e, const str
 {
 	/* First: what this process forks, on its way into the domain, is counted in it. */
 	int err = c->cgroup ? -cgroup_attach(c->cgroup, 0) : 0;
+	bool root = geteuid() == 0;
 
 	if (err == 0 && c->pidfd >= 0)
 		err = -embed_child_enter(e, c, parent);
 
 	if (err == 0)
 		err = -embed_child_setup(e, c, parent);
+
+	/*
+	 * A function never execs, which would make it dumpable again: a normal user's pvio-hv, not
+	 * privileged over the host, could not read its /proc/PID/ns/user and would refuse its
+	 * session.  Its memory, a copy of the caller's, is then open to its domain's uid.
+	 */
+	if (err == 0 && !c->argv && c->pidfd >= 0 && !root &&
+	    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		err = errno;
 
 	if (err == 0 && !c->argv) {
 		close(report);
@@ -348,14 +359,19 @@ static __attribute__((noreturn)) void embed_child_run(struct embed *e, const str
  */
 static void embed_child_pidns(const struct embed_child *c, int *back)
 {
+	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+
 	*back = -1;
-	if (c->pidfd < 0)
+	if (c->pidfd < 0 || geteuid() != 0)
 		return;
 	*back = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (*back >= 0 && sandbox_join_pid(c->pidfd, false) < 0) {
 		close(*back);
 		*back = -1;
 	}
+	/* The join made the caller undumpable, for the child's sake only. */
+	if (dumpable >= 0)
+		prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
 }
 
 static int embed_child_start(struct embed *e, const struct embed_child *c, pid_t *pid)
@@ -576,6 +592,7 @@ static struct embed *embed_alloc(const struct embed_opts *opts)
 	e->die_with_parent = opts->die_with_parent;
 	e->detach = opts->detach;
 	e->uid_base = opts->uid_base;
+	e->same_uid = opts->same_uid;
 	e->log = opts->log ? opts->log : pvio_log_stderr(PVIO_LOG_WARN);
 	e->owner = getpid();
 	if (opts->bindir)
@@ -608,7 +625,7 @@ static int embed_reaper_fn(void *arg)
 		embed_err(e, errno ? -errno : -EIO, e->xs.sock);
 		return 1;
 	}
-	return teardown_reap(3, xs, e->log) < 0;
+	return teardown_reap(3, xs, e->dir, e->log) < 0;
 }
 
 /* Subscribe to pvio-hv's deaths here, so that none is missed, and fork the reaper. */
@@ -906,8 +923,8 @@ static bool embed_realdir(const char *bindir, char *buf, size_t len)
 	return true;
 }
 
-/* The domain's xenstored socket directory, owned by the domain's uid so that it can connect. */
-static int embed_domain_xs_dir(struct embed *e, domid_t domid, uid_t uid, char *buf, size_t len)
+/* The domain's xenstored socket directory, given to the domain's uid so that it can connect. */
+static int embed_domain_xs_dir(struct embed *e, domid_t domid, char *buf, size_t len)
 {
 	char sock[PATH_MAX];
 	int ret = embed_domain_xs_socket(e, domid, sock, sizeof(sock));
@@ -916,9 +933,22 @@ static int embed_domain_xs_dir(struct embed *e, domid_t domid, uid_t uid, char *
 		return ret;
 	snprintf(buf, len, "%s", sock);
 	*strrchr(buf, '/') = '\0';
-	if (geteuid() == 0 && (chown(buf, uid, uid) < 0 || chown(sock, uid, uid) < 0))
-		return -errno;
-	return 0;
+	return sandbox_give_xs(sock, domid, e->uid_base);
+}
+
+/* A normal user's domain gets a uid of its own, or is refused unless same_uid (sandbox.h). */
+static int embed_domain_ids(struct embed *e, domid_t domid)
+{
+	char why[160];
+	int ret = sandbox_ids_check(domid, e->same_uid, why, sizeof(why));
+
+	if (ret < 0)
+		pvio_log(
+		    e->log, PVIO_LOG_ERROR, EMBED_PREFIX,
+		    "domain %u: no host uid of its own for a normal user's domain: %s "
+		    "(same_uid runs it under yours, without isolation from your other domains)",
+		    (unsigned int)domid, why);
+	return ret;
 }
 
 /* Remove the domain's /dev/net/tun node, once it is dead (none: shared, or not root). */
@@ -934,7 +964,7 @@ static void embed_domain_untun(const struct embed *e, domid_t domid)
 static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 				const struct embed_domain_opts *o)
 {
-	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3], tun[PATH_MAX];
+	char bindir[PATH_MAX], xs_dir[PATH_MAX], real[PATH_MAX + 3], tun[PATH_MAX], init[PATH_MAX];
 	struct sandbox_opts so = {
 		.domid = d->domid,
 		.uid_base = e->uid_base,
@@ -962,8 +992,15 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 		binds[n] = real;
 	so.binds = binds;
 	so.cgroup = d->cgroup[0] ? d->cgroup : NULL;
-	ret = embed_domain_xs_dir(e, d->domid, sandbox_uid(d->domid, e->uid_base), xs_dir,
-				  sizeof(xs_dir));
+	so.same_uid = e->same_uid;
+	embed_bin_find(e, SANDBOX_INIT_PROG, init, sizeof(init));
+	so.init_prog = init[0] == '/' ? init : NULL;
+	ret = embed_domain_ids(e, d->domid);
+	if (ret < 0) {
+		free(binds);
+		return ret;
+	}
+	ret = embed_domain_xs_dir(e, d->domid, xs_dir, sizeof(xs_dir));
 	if (ret == 0)
 		ret = sandbox_start(&so, &d->init, &d->pidfd);
 	free(binds);

@@ -33,6 +33,9 @@ struct embed_opts {
 	struct pvio_log *log; /* NULL: stderr at PVIO_LOG_WARN */
 	uid_t uid_base; /* domain domid's processes run as host uid uid_base + domid (as root);
 			   0: $PVIO_UID_BASE, else 1000000000 (launch/sandbox.h) */
+	bool same_uid;	/* as a normal user without subordinate ids (launch/subid.h): domains run
+			   under the caller's uid rather than being refused (-ENOENT, -ERANGE or
+			   -EPERM, logged); they can then ptrace each other */
 	bool detach; /* the daemons run in their own session (setsid), stdin /dev/null, stdout and
 			stderr appended to <dir>/pvio-hv.log, <dir>/pvio-xenstored.log and
 			<dir>/pvio-reaper.log, and outlive the caller (die_with_parent is
@@ -104,7 +107,7 @@ struct embed_domain_opts {
 int embed_domain_create_with(struct embed *e, const char *name, const struct embed_domain_opts *o,
 			     domid_t *domid);
 
-/* The host uid (and gid) of domain domid's processes: chown what it must write to it. */
+/* The host uid of domain domid's processes (launch/sandbox.h sandbox_uid). */
 uid_t embed_domain_uid(const struct embed *e, domid_t domid);
 
 /* The pid of domain domid's init, or 0 (-ESRCH-like: not isolated or unknown). */

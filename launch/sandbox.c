@@ -44,6 +44,7 @@
 
 #include "launch/cgroup.h"
 #include "launch/sandbox.h"
+#include "launch/subid.h"
 
 #define NS_FLAGS	 (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET)
 #define STAGE		 "/tmp" /* where the new root is built, in the init's private tree */
@@ -198,14 +199,80 @@ static const char *const sandbox_enosys[] = {
 uid_t sandbox_uid(domid_t domid, uid_t base)
 {
 	const char *env = getenv(SANDBOX_UID_BASE_ENV);
+	char why[160];
+	uid_t uid;
+	gid_t gid;
 
 	if (geteuid() != 0)
-		return geteuid();
+		return subid_ids(domid, &uid, &gid, why, sizeof(why)) == 0 ? uid : geteuid();
 	if (!base && env && *env)
 		base = (uid_t)strtoul(env, NULL, 10);
 	if (!base)
 		base = SANDBOX_UID_BASE;
 	return base + domid;
+}
+
+/* The host gid of domain domid's processes: its uid as root, its subordinate gid, or ours. */
+static gid_t sandbox_gid(domid_t domid, uid_t base)
+{
+	char why[160];
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() == 0)
+		return (gid_t)sandbox_uid(domid, base);
+	return subid_ids(domid, &uid, &gid, why, sizeof(why)) == 0 ? gid : getegid();
+}
+
+int sandbox_ids_check(domid_t domid, bool same_uid, char *why, size_t len)
+{
+	uid_t uid;
+	gid_t gid;
+	int ret;
+
+	if (geteuid() == 0)
+		return 0;
+	ret = subid_ids(domid, &uid, &gid, why, len);
+	return ret < 0 && !same_uid ? ret : 0;
+}
+
+int sandbox_give(const char *const *paths, size_t n, domid_t domid, uid_t base)
+{
+	uid_t uid = sandbox_uid(domid, base);
+
+	if (geteuid() == 0) {
+		for (size_t i = 0; i < n; i++) {
+			int ret = subid_chown_path(paths[i], uid, (gid_t)uid);
+
+			if (ret < 0)
+				return ret;
+		}
+		return 0;
+	}
+	/* Under our own uid (same_uid) the domain has them already. */
+	if (uid == geteuid() || !n)
+		return 0;
+	return subid_chown(paths, n, uid, sandbox_gid(domid, base));
+}
+
+int sandbox_give_xs(const char *sock, domid_t domid, uid_t base)
+{
+	char dir[PATH_MAX];
+	const char *paths[2] = { sock, dir };
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", sock) >= sizeof(dir) || !strrchr(dir, '/'))
+		return -EINVAL;
+	*strrchr(dir, '/') = '\0';
+	if (geteuid() == 0 || sandbox_uid(domid, base) == geteuid())
+		return sandbox_give(paths, 2, domid, base);
+	/*
+	 * A normal user's xenstored must still remove the socket from its directory: the
+	 * directory stays ours, searchable by the domain's uid (the runtime directory above it is
+	 * ours alone, 0700), and only the socket becomes the domain's.
+	 */
+	if (chmod(dir, 0711) < 0)
+		return -errno;
+	return sandbox_give(paths, 1, domid, base);
 }
 
 /* The calls allowed with arguments checked, and those refused with ENOSYS. */
@@ -381,6 +448,9 @@ static int sandbox_lock(uint64_t keep)
 	return sandbox_seccomp();
 }
 
+/* Whether the caller of sandbox_start is root: the init's own ids no longer tell. */
+static bool sandbox_by_root;
+
 /* The init's namespaces, by name and type, the user namespace first: it gives the rights. */
 static const struct {
 	const char *name;
@@ -469,13 +539,17 @@ static int sandbox_map_write(pid_t pid, const char *what, const char *text)
 	return ret;
 }
 
-static int sandbox_maps(pid_t pid, uid_t uid)
+static int sandbox_maps(pid_t pid, const struct sandbox_opts *o)
 {
-	gid_t gid = geteuid() == 0 ? (gid_t)uid : getegid();
+	uid_t uid = sandbox_uid(o->domid, o->uid_base);
+	gid_t gid = sandbox_gid(o->domid, o->uid_base);
 	char map[64];
 	int ret;
 
-	/* Only root may keep setgroups; a normal user's map requires it denied. */
+	/* A normal user's domain under a subordinate uid: newuidmap's set-uid help. */
+	if (geteuid() != 0 && uid != geteuid())
+		return subid_map(pid, uid, gid, false);
+	/* Only root may keep setgroups; a normal user's map of its own ids requires it denied. */
 	if (geteuid() != 0) {
 		ret = sandbox_map_write(pid, "setgroups", "deny");
 		if (ret < 0)
@@ -613,20 +687,17 @@ static const char *sandbox_bind_path(const char *bind)
 	return bind;
 }
 
-/* Give the domain's uid the "own:" binds (only root can, and needs to). */
-static int sandbox_binds_own(const struct sandbox_opts *o, uid_t uid)
+/* Give the domain's uid the "own:" binds. */
+static int sandbox_binds_own(const struct sandbox_opts *o)
 {
-	size_t i;
+	const char *own[MAX_BINDS];
+	size_t i, n = 0;
 
-	if (geteuid() != 0)
-		return 0;
-	for (i = 0; o->binds && o->binds[i]; i++) {
-		if (strncmp(o->binds[i], "own:", 4))
-			continue;
-		if (chown(o->binds[i] + 4, uid, (gid_t)-1) < 0)
-			return -errno;
+	for (i = 0; o->binds && o->binds[i] && n < MAX_BINDS; i++) {
+		if (!strncmp(o->binds[i], "own:", 4))
+			own[n++] = o->binds[i] + 4;
 	}
-	return 0;
+	return sandbox_give(own, n, o->domid, o->uid_base);
 }
 
 /*
@@ -857,6 +928,41 @@ static __attribute__((noreturn)) void sandbox_reap(pid_t first)
 	}
 }
 
+/*
+ * exec prog FIRST REPORT (sandbox_init_main), keeping report and the token (keep, or -1) for
+ * processes that join later; returns only if the exec failed.
+ */
+static void sandbox_init_exec(const char *prog, pid_t first, int report, int keep)
+{
+	char a1[16], a2[16];
+	char *argv[] = { INIT_NAME, a1, a2, NULL };
+
+	snprintf(a1, sizeof(a1), "%d", (int)first);
+	snprintf(a2, sizeof(a2), "%d", report);
+	if (fcntl(report, F_SETFD, 0) < 0 || (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0))
+		return;
+	/* Nothing of the caller's environment: the domain's uid may read this process's. */
+	execve(prog, argv, (char *[]){ NULL });
+	fcntl(report, F_SETFD, FD_CLOEXEC);
+}
+
+int sandbox_init_main(int argc, char **argv)
+{
+	int report, ok = 0;
+	pid_t first;
+
+	if (argc != 3)
+		return 127;
+	first = (pid_t)atoi(argv[1]);
+	report = atoi(argv[2]);
+	/* SIGCHLD is still blocked, as the init left it; a pending one waits for the reap. */
+	signal(SIGCHLD, sandbox_nop);
+	if (write(report, &ok, sizeof(ok)) != (ssize_t)sizeof(ok))
+		return 127;
+	close(report);
+	sandbox_reap(first);
+}
+
 /* Start the first process and wait for its exec: 0 or a negative errno. */
 static int sandbox_first_start(const struct sandbox_opts *o, pid_t *first)
 {
@@ -993,6 +1099,20 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 		close(parent);
 	if (ret == 0 && o->argv)
 		ret = sandbox_first_start(o, &first);
+	/*
+	 * Taking a subordinate uid made the init undumpable, and a normal user's dom0 (not
+	 * privileged over the host) could no longer open its /proc/PID/ns nor take its token to
+	 * join the domain.  An exec of SANDBOX_INIT_PROG gives it memory of its own, owned by the
+	 * domain's user namespace (where dom0 may look), in place of a copy of the caller's; it
+	 * reports for us.  Without that program, the init is made dumpable as it is: the domain
+	 * may then read the copy of the caller's memory it holds.
+	 */
+	if (ret == 0 && !sandbox_by_root && !o->shared) {
+		if (o->init_prog)
+			sandbox_init_exec(o->init_prog, first, report, o->keep_fd);
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			ret = -errno;
+	}
 	/* The token stays open in the init too, for processes that join later (pvio exec). */
 	if (write(report, &ret, sizeof(ret)) < 0 || ret < 0)
 		_exit(127);
@@ -1042,7 +1162,7 @@ void sandbox_tun_path(const char *rundir, domid_t domid, char *buf, size_t len)
 int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 {
 	unsigned long flags = (o->shared ? 0 : NS_FLAGS) | SIGCHLD;
-	char proc[32], tun[PATH_MAX] = "";
+	char proc[32], tun[PATH_MAX] = "", why[160];
 	int sync[2], report[2], err = 0, fd = -1, parent, ret;
 	ssize_t n;
 	pid_t pid;
@@ -1059,7 +1179,9 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 	if (!o->shared && o->tun_node &&
 	    sandbox_tun_make(o->tun_node, sandbox_uid(o->domid, o->uid_base)) == 0)
 		snprintf(tun, sizeof(tun), "%s", o->tun_node);
-	ret = sandbox_binds_own(o, sandbox_uid(o->domid, o->uid_base));
+	ret = o->shared ? 0 : sandbox_ids_check(o->domid, o->same_uid, why, sizeof(why));
+	if (ret == 0 && !o->shared)
+		ret = sandbox_binds_own(o);
 	if (ret < 0) {
 		close(sync[0]);
 		close(sync[1]);
@@ -1077,6 +1199,7 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 		return parent;
 	}
 	fflush(NULL);
+	sandbox_by_root = geteuid() == 0;
 	/* clone, not clone3: valgrind knows only clone; fork-like, no stack given. */
 	pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 	if (pid == 0) {
@@ -1092,7 +1215,7 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 		err = -errno;
 		goto out;
 	}
-	ret = o->shared ? 0 : sandbox_maps(pid, sandbox_uid(o->domid, o->uid_base));
+	ret = o->shared ? 0 : sandbox_maps(pid, o);
 	/* Still waiting on sync: every process of the domain will descend from it inside. */
 	if (ret == 0 && o->cgroup)
 		ret = cgroup_attach(o->cgroup, pid);

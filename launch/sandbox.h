@@ -17,6 +17,8 @@
 #define PVIO_LAUNCH_SANDBOX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <xen/xen.h>
@@ -50,6 +52,11 @@ struct sandbox_opts {
 				     anything (its cgroups exist), or NULL */
 	unsigned int fuse_fds;	  /* how many /dev/fuse descriptors the init opens for the
 				     domain (SANDBOX_FUSE_ENV), at most SANDBOX_FUSE_MAX */
+	bool same_uid;		  /* a normal user without subordinate ids (sandbox_ids_check):
+				     the domain runs under the caller's own uid rather than
+				     being refused */
+	const char *init_prog;	  /* SANDBOX_INIT_PROG's path, the same in the domain's view,
+				     or NULL (launch/sandbox.c sandbox_init) */
 	const char *tun_node;	  /* host path (in a directory of root's) where sandbox_start
 				     makes, as root, the domain's own /dev/net/tun: a node its
 				     uid may open, so it makes TAPs in its own network namespace
@@ -66,6 +73,14 @@ struct sandbox_opts {
  */
 #define SANDBOX_FUSE_ENV "PVIO_FUSE_FDS"
 #define SANDBOX_FUSE_MAX 16
+
+/*
+ * The program a normal user's domain init execs once its domain is built, beside pvio-hv: it
+ * reports success on descriptor REPORT, reaps, and exits as process FIRST does (0: never).
+ * Its main is sandbox_init_main(argc, argv).
+ */
+#define SANDBOX_INIT_PROG "pvio-init"
+int sandbox_init_main(int argc, char **argv);
 
 /*
  * Start the domain's init.  *init gets its pid (a child of the caller) and *nsdir its /proc
@@ -111,8 +126,32 @@ int sandbox_fuse_fds(pid_t pid, int *fds, unsigned int max);
 /* Where a toolstack whose runtime directory is rundir has domid's tun_node made (into buf). */
 void sandbox_tun_path(const char *rundir, domid_t domid, char *buf, size_t len);
 
-/* The host uid of domain domid's processes under opts-less defaults (root), or getuid(). */
+/*
+ * The host uid of domain domid's processes: uid_base + domid as root; as a normal user, its
+ * subordinate uid (launch/subid.h), else the caller's own (geteuid()).
+ */
 uid_t sandbox_uid(domid_t domid, uid_t uid_base);
+
+/*
+ * Whether an isolated domain domid can be started with a host uid of its own: 0 (root, or a
+ * normal user with subordinate ids, or same_uid given), else -errno and a one-line reason in
+ * why[len].  sandbox_start refuses such a domain with the same errno.
+ */
+int sandbox_ids_check(domid_t domid, bool same_uid, char *why, size_t len);
+
+/*
+ * Give paths[0..n) (the caller's) to domain domid's uid and gid: chown as root, through a user
+ * namespace as a normal user (launch/subid.h); nothing when the domain has the caller's uid.
+ * A symlink at a path is refused (-ELOOP), never followed.
+ */
+int sandbox_give(const char *const *paths, size_t n, domid_t domid, uid_t uid_base);
+
+/*
+ * Let domain domid connect to its xenstored socket sock: as root the socket and its directory
+ * become the domain's; as a normal user the socket does and the directory, which the daemon must
+ * still write, becomes searchable (the runtime directory above it keeps others out).
+ */
+int sandbox_give_xs(const char *sock, domid_t domid, uid_t uid_base);
 
 /*
  * How many processes run in the pid namespace of init, init excluded; negative errno (-EINVAL

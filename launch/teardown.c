@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 
 #include "hv/clock.h"
 #include "hv/simctl.h" /* hvctl_death_read */
+#include "launch/cgroup.h"
+#include "launch/sandbox.h"
 #include "launch/teardown.h"
 #include "xenbus/toolstack.h"
 
@@ -187,7 +190,25 @@ static int td_signals(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int teardown_reap(int death_fd, struct xs_handle *xs, struct pvio_log *log)
+int teardown_leftovers(const char *rundir, domid_t domid)
+{
+	char path[PATH_MAX], name[64];
+	int ret = 0;
+
+	sandbox_tun_path(rundir, domid, path, sizeof(path));
+	if (unlink(path) < 0 && errno != ENOENT)
+		ret = -errno;
+	/* Its processes are gone or going: the kernel frees the cgroups as they are reaped. */
+	if (cgroup_name(rundir, domid, name, sizeof(name)) == 0) {
+		int r = cgroup_remove(name);
+
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+int teardown_reap(int death_fd, struct xs_handle *xs, const char *rundir, struct pvio_log *log)
 {
 	struct pollfd pfd[2] = { { .fd = death_fd, .events = POLLIN } };
 	domid_t domid;
@@ -218,6 +239,11 @@ int teardown_reap(int death_fd, struct xs_handle *xs, struct pvio_log *log)
 		ret = teardown_devices(xs, domid, TEARDOWN_TIMEOUT_MS, log);
 		if (ret < 0)
 			pvio_log(log, PVIO_LOG_ERROR, PREFIX, "domain %u: %s", (unsigned int)domid,
+				 strerror(-ret));
+		ret = teardown_leftovers(rundir, domid);
+		if (ret < 0)
+			pvio_log(log, PVIO_LOG_WARN, PREFIX,
+				 "domain %u: its TAP node or cgroups: %s", (unsigned int)domid,
 				 strerror(-ret));
 	}
 	close(pfd[1].fd);

@@ -30,9 +30,17 @@
 int teardown_devices(struct xs_handle *xs, domid_t domid, int timeout_ms, struct pvio_log *log);
 
 /*
- * The reaper: read pvio-hv's death stream death_fd and tear every dead domain's devices down,
- * until the stream ends (pvio-hv exited) or SIGTERM or SIGINT arrives.  0, or a negative errno.
+ * What the launcher made on the host for domain domid of the runtime directory rundir and that
+ * outlives its processes: its /dev/net/tun node and its cgroups (launch/sandbox.h, cgroup.h).
+ * Removed once the domain is dead; 0 or the first negative errno (what is absent is fine).
  */
-int teardown_reap(int death_fd, struct xs_handle *xs, struct pvio_log *log);
+int teardown_leftovers(const char *rundir, domid_t domid);
+
+/*
+ * The reaper: read pvio-hv's death stream death_fd and tear every dead domain's devices down and
+ * its leftovers in rundir (teardown_leftovers), until the stream ends (pvio-hv exited) or SIGTERM
+ * or SIGINT arrives.  0, or a negative errno.
+ */
+int teardown_reap(int death_fd, struct xs_handle *xs, const char *rundir, struct pvio_log *log);
 
 #endif

@@ -245,10 +245,8 @@ int ga_run(int (*attack)(struct ga_ctx *c))
 	pid_t pv, pb, pa;
 
 	t_time_limit(120);
-	if (geteuid() != 0) {
-		printf("SKIP: needs root, to run a process as another uid\n");
+	if (t_own_uids_or_skip())
 		return T_SKIP;
-	}
 	memset(&c, 0, sizeof(c));
 	T_CHECK(embed_start(&e, &opts) == 0, "embed_start");
 	T_CHECK(stage_start(e, &c, &pv, &pb) == 0, "stage");

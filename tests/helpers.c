@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "hv/simctl.h"
+#include "launch/sandbox.h"
 #include "tests/helpers.h"
 
 /* The test's own daemon. */
@@ -498,4 +499,14 @@ int t_keyfile_u64(const char *path, const char *key, uint64_t *val)
 	}
 	fclose(f);
 	return rc;
+}
+
+int t_own_uids_or_skip(void)
+{
+	char why[160];
+
+	if (sandbox_ids_check(1, false, why, sizeof(why)) == 0)
+		return 0;
+	printf("SKIP: a normal user's domains would share its uid: %s\n", why);
+	return 1;
 }

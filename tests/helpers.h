@@ -182,4 +182,11 @@ int t_proc_status(pid_t pid, const char *key, char *val, size_t len);
  */
 int t_keyfile_u64(const char *path, const char *key, uint64_t *val);
 
+/*
+ * Whether this process's domains get host uids of their own (root, or a normal user with
+ * subordinate ids: launch/subid.h): 0, or 1 after printing "SKIP: why" (a normal user without,
+ * whose domains would all share its uid).
+ */
+int t_own_uids_or_skip(void);
+
 #endif

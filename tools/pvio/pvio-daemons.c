@@ -147,9 +147,12 @@ static pid_t daemon_find(const struct pvio_env *env, const struct pvio_daemon *d
 }
 
 static const char up_usage[] =
-    "usage: pvio up [--dir DIR] [-v]\n"
+    "usage: pvio up [--dir DIR] [--same-uid] [-v]\n"
     "Start pvio-hv, pvio-xenstored and the reaper in the background, with their sockets, pid\n"
-    "files and logs in DIR, and print the environment a shell needs to use them.\n";
+    "files and logs in DIR, and print the environment a shell needs to use them.\n"
+    "  --same-uid  as a normal user without newuidmap or /etc/subuid and /etc/subgid ranges:\n"
+    "              run domains under your own uid (not isolated from each other) rather\n"
+    "              than refusing them\n";
 
 static int up_check_not_running(const struct pvio_env *env)
 {
@@ -165,7 +168,36 @@ static int up_check_not_running(const struct pvio_env *env)
 	return 0;
 }
 
-static int up_start(const struct pvio_env *env, bool verbose)
+/*
+ * A normal user's domains: host uids of their own (launch/subid.h), or refused unless same_uid,
+ * which is recorded for pvio create; what a normal user's dom0 cannot give a domain is said once.
+ */
+static int up_ids(const struct pvio_env *env, bool same_uid)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	FILE *f;
+
+	if (geteuid() == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/" PVIO_SAME_UID_FILE, env->rundir);
+	if (!same_uid) {
+		unlink(path);
+	} else if (!(f = fopen(path, "we")) || fclose(f) != 0) {
+		return pvio_err(path, -errno);
+	}
+	if (pvio_ids_check(env, 1))
+		return 1;
+	if (stat("/dev/net/tun", &st) < 0 || (st.st_mode & 0006) != 0006)
+		pvio_warn("not root: a domain cannot make TAPs (/dev/net/tun is not open to its "
+			  "uid, and only root can make it a node of its own)");
+	if (access("/sys/fs/cgroup/memory", W_OK) < 0)
+		pvio_warn("not root: no --memory or --pids for domains (the cgroup v1 "
+			  "controllers are root's)");
+	return 0;
+}
+
+static int up_start(const struct pvio_env *env, bool verbose, bool same_uid)
 {
 	struct embed_opts opts = { .dir = env->rundir, .verbose = verbose, .detach = true };
 	struct embed *e;
@@ -174,6 +206,13 @@ static int up_start(const struct pvio_env *env, bool verbose)
 	/* Ours to keep: embed_start must not remove it, with the logs, if a daemon fails. */
 	if (mkdir(env->rundir, 0700) < 0 && errno != EEXIST)
 		return pvio_err(env->rundir, -errno);
+	/* /tmp/pvio-UID may have been made by anyone: its sockets and marks must be ours alone. */
+	if (!pvio_ours(env->rundir))
+		return pvio_fail("%s: not a directory of yours alone (another's, a symlink, or "
+				 "writable by others): refusing it",
+				 env->rundir);
+	if (up_ids(env, same_uid))
+		return 1;
 	ret = embed_start(&e, &opts);
 	if (ret < 0)
 		return pvio_fail("%s: could not start the daemons: %s (logs: %s/*.log)",
@@ -199,11 +238,12 @@ int pvio_cmd_up(int argc, char **argv)
 {
 	static const struct option opts[] = { { "dir", required_argument, NULL, 'd' },
 					      { "verbose", no_argument, NULL, 'v' },
+					      { "same-uid", no_argument, NULL, 'u' },
 					      { "help", no_argument, NULL, 'h' },
 					      { 0 } };
 	struct pvio_env env;
 	const char *dir = NULL;
-	bool verbose = false;
+	bool verbose = false, same_uid = false;
 	int opt;
 
 	while ((opt = pvio_getopt(argc, argv, "d:vh", opts, up_usage)) != -1) {
@@ -211,6 +251,8 @@ int pvio_cmd_up(int argc, char **argv)
 			dir = optarg;
 		else if (opt == 'v')
 			verbose = true;
+		else if (opt == 'u')
+			same_uid = true;
 		else
 			return opt == 'h' ? 0 : 2;
 	}
@@ -221,7 +263,7 @@ int pvio_cmd_up(int argc, char **argv)
 	/* The daemons go where pvio up puts them, whatever the environment says now. */
 	if (pvio_env_init(&env, dir, 0) || up_check_not_running(&env))
 		return 1;
-	return up_start(&env, verbose);
+	return up_start(&env, verbose, same_uid);
 }
 
 /* SIGTERM, wait up to PVIO_STOP_MS, SIGKILL.  0, or 1 if it had to be killed. */

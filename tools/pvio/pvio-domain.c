@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,15 +60,56 @@ void pvio_domain_xs_socket(const struct pvio_env *env, domid_t domid, char *buf,
 		 slash ? env->xs_sock : ".", (unsigned int)domid);
 }
 
-static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t len)
+static int create_xs_dir(struct create_child *c, char *buf, size_t len)
 {
 	pvio_domain_xs_socket(c->env, c->domid, c->xs_sock, sizeof(c->xs_sock));
 	snprintf(buf, len, "%s", c->xs_sock);
 	*strrchr(buf, '/') = '\0';
-	if (!c->shared && geteuid() == 0 &&
-	    (chown(buf, uid, uid) < 0 || chown(c->xs_sock, uid, uid) < 0))
-		return -errno;
-	return 0;
+	return c->shared ? 0 : sandbox_give_xs(c->xs_sock, c->domid, 0);
+}
+
+bool pvio_ours(const char *path)
+{
+	struct stat st;
+
+	/* A symlink's mode is 0777: refused with the rest. */
+	return lstat(path, &st) == 0 && st.st_uid == geteuid() && !(st.st_mode & 022);
+}
+
+bool pvio_same_uid(const struct pvio_env *env)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/" PVIO_SAME_UID_FILE, env->rundir);
+	return pvio_ours(env->rundir) && pvio_ours(path);
+}
+
+int pvio_ids_check(const struct pvio_env *env, domid_t domid)
+{
+	char why[160];
+
+	if (sandbox_ids_check(domid, pvio_same_uid(env), why, sizeof(why)) == 0)
+		return 0;
+	return pvio_fail("a normal user's domains need host uids of their own: %s (or 'pvio up "
+			 "--same-uid': domains under your uid, not isolated from each other)",
+			 why);
+}
+
+/*
+ * The init a normal user's domain execs (launch/sandbox.h SANDBOX_INIT_PROG): beside pvio, in
+ * the directory the domain's view binds, or in ../sbin (installed), which /usr's bind holds.
+ */
+static const char *create_init_prog(const char *bindir, char *buf, size_t len)
+{
+	char path[PATH_MAX + 32];
+
+	if (!bindir)
+		return NULL;
+	snprintf(buf, len, "%s/" SANDBOX_INIT_PROG, bindir);
+	if (access(buf, X_OK) == 0)
+		return buf;
+	snprintf(path, sizeof(path), "%s/../sbin/" SANDBOX_INIT_PROG, bindir);
+	return len >= PATH_MAX && realpath(path, buf) && access(buf, X_OK) == 0 ? buf : NULL;
 }
 
 /*
@@ -76,7 +118,7 @@ static int create_xs_dir(struct create_child *c, uid_t uid, char *buf, size_t le
  */
 static int create_spawn(struct create_child *c, pid_t *pid)
 {
-	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX], tun[PATH_MAX + 32];
+	char xs_dir[PATH_MAX + 48], bindir[PATH_MAX], tun[PATH_MAX + 32], init[PATH_MAX + 32];
 	struct sandbox_opts so = {
 		.domid = c->domid,
 		.xs_dir = xs_dir,
@@ -93,7 +135,8 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 	ssize_t n;
 	int ret, pidfd;
 
-	ret = create_xs_dir(c, sandbox_uid(c->domid, 0), xs_dir, sizeof(xs_dir));
+	so.same_uid = pvio_same_uid(c->env);
+	ret = create_xs_dir(c, xs_dir, sizeof(xs_dir));
 	if (ret < 0)
 		return ret;
 	sandbox_tun_path(c->env->rundir, c->domid, tun, sizeof(tun));
@@ -104,6 +147,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 		*strrchr(bindir, '/') = '\0';
 		so.bindir = bindir[0] ? bindir : NULL;
 	}
+	so.init_prog = create_init_prog(so.bindir, init, sizeof(init));
 	so.out_fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (so.out_fd < 0)
 		return -errno;
@@ -310,7 +354,9 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		return ret == -EEXIST ? pvio_fail("%s: a domain of that name exists", name)
 				      : pvio_err(name, ret);
 	}
-	ret = create_introduce(env, c.domid, name);
+	ret = c.shared ? 0 : pvio_ids_check(env, c.domid);
+	if (ret == 0)
+		ret = create_introduce(env, c.domid, name);
 	if (ret == 0)
 		ret = create_limit(env, &c, l);
 	if (ret == 0) {
@@ -325,7 +371,7 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		hvctl_domain_destroy(ctl, c.domid);
 	if (ret && c.cgroup[0])
 		cgroup_remove(c.cgroup);
-	else
+	if (!ret)
 		printf("%u\n", (unsigned int)c.domid);
 	hvctl_close(ctl);
 	return ret;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,10 +78,36 @@ static int exec_getfd(int pidfd, int fd, mode_t want)
 	return copy;
 }
 
+/*
+ * The init's /dev/fuse descriptors by trying each of its low descriptors: a normal user may take
+ * them (pidfd_getfd) but not list its /proc/PID/fd, a directory of the domain's uid.  The init
+ * keeps only stdio, the token and those (launch/sandbox.c), all below EXEC_FD_SCAN.
+ */
+#define EXEC_FD_SCAN 64
+static int exec_fuse_scan(struct exec_domain *x)
+{
+	struct stat st;
+
+	for (int fd = 0; fd < EXEC_FD_SCAN && x->n_fuse < SANDBOX_FUSE_MAX; fd++) {
+		int copy = (int)syscall(SYS_pidfd_getfd, x->pidfd, fd, 0);
+
+		if (copy < 0)
+			continue;
+		if (fstat(copy, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(10, 229))
+			x->fuse[x->n_fuse++] = copy;
+		else
+			close(copy);
+	}
+	return 0;
+}
+
 /* The /dev/fuse descriptors the init keeps (pvio create --fuse). */
 static int exec_fuse(struct exec_domain *x, pid_t init)
 {
 	int fds[SANDBOX_FUSE_MAX], n = sandbox_fuse_fds(init, fds, SANDBOX_FUSE_MAX);
+
+	if (n == -EACCES && geteuid() != 0)
+		return exec_fuse_scan(x);
 
 	for (int i = 0; i < n; i++) {
 		int fd = exec_getfd(x->pidfd, fds[i], S_IFCHR);

@@ -53,6 +53,19 @@ __attribute__((format(printf, 1, 2))) void pvio_warn(const char *fmt, ...);
  */
 int pvio_env_init(struct pvio_env *env, const char *dir, unsigned int flags);
 
+/*
+ * <rundir>/same-uid, written by pvio up --same-uid: a normal user without subordinate ids runs
+ * its domains under its own uid rather than being refused (launch/sandbox.h sandbox_ids_check).
+ * It counts only as a file of the user's in a runtime directory of the user's alone
+ * (pvio_ours): whoever else could write it there would choose how isolated the domains are.
+ */
+#define PVIO_SAME_UID_FILE "same-uid"
+bool pvio_same_uid(const struct pvio_env *env);
+/* Whether path, not a symlink, is the caller's and writable by no one else. */
+bool pvio_ours(const char *path);
+/* Whether domain domid may be made isolated here: 0, or 1 after printing why not. */
+int pvio_ids_check(const struct pvio_env *env, domid_t domid);
+
 /* Connect to pvio-hv as dom0 (printing why not), and xs_open on dom0's xenstored socket. */
 int pvio_hv_open(const struct pvio_env *env, struct hvctl **ctl);
 int pvio_xs_open(const struct pvio_env *env, struct xs_handle **xs);

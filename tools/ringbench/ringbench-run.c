@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ringbench-run.c - pvio-ringbench as the toolstack (dom0): a private pvio-hv
- * when no socket is given, the domains bench-front and bench-back, one child
- * process in each, and their reports.
+ * ringbench-run.c - pvio-ringbench as the toolstack (dom0): the domains
+ * bench-front and bench-back, one child process in each, and their reports.
+ *
+ * Without -s the domains are the launcher's (launch/embed.h), as pvio(1)
+ * creates them: a private pvio-hv, pvio-xenstored and reaper, and each
+ * domain in namespaces and under a host uid of its own with its seccomp
+ * filter, so that the figures are those of the isolated fast path.  With -s
+ * (a pvio-hv the launcher did not start) the children only enter their
+ * domains with their tokens, isolated from nothing.
  */
 #include "config.h"
 
@@ -21,12 +27,8 @@
 #include <unistd.h>
 
 #include "hv/simctl.h"
+#include "launch/embed.h"
 #include "tools/ringbench/ringbench.h"
-
-#define DAEMON "pvio-hv"
-/* How long pvio-hv gets to start listening, and to exit once asked. */
-#define DAEMON_WAIT_MS 5000
-#define DAEMON_POLL_MS 10
 
 enum {
 	FRONT,
@@ -51,172 +53,12 @@ struct role {
 
 /* dom0's state for one run of the pvio tests. */
 struct run {
-	const struct rb_params *p; /* parameters; p->socket is the daemon's */
-	struct hvctl *ctl;	   /* dom0 session */
+	const struct rb_params *p; /* parameters; p->socket is the daemon's, or NULL */
+	struct embed *e;	   /* the launcher, without p->socket; else NULL */
+	struct hvctl *ctl;	   /* dom0 session with p->socket's pvio-hv; else NULL */
 	struct role roles[NR_ROLES];
+	int child; /* in a launched child: its role */
 };
-
-static void msleep(unsigned int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-/* bin = dir/name, if that is an executable. */
-static bool daemon_try(char *bin, size_t len, const char *dir, const char *name)
-{
-	int n = snprintf(bin, len, "%s/%s", dir, name);
-
-	return n > 0 && (size_t)n < len && access(bin, X_OK) == 0;
-}
-
-/* The daemon: next to this program, in ../sbin, $PVIO_HV_BIN, else on $PATH. */
-static void daemon_find(char *bin, size_t len)
-{
-	char self[PATH_MAX];
-	const char *env = getenv("PVIO_HV_BIN");
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		*strrchr(self, '/') = '\0';
-		if (daemon_try(bin, len, self, DAEMON) ||
-		    daemon_try(bin, len, self, "../sbin/" DAEMON))
-			return;
-	}
-	snprintf(bin, len, "%s", env && *env ? env : DAEMON);
-}
-
-/* In the child: become the daemon; an exec failure goes back to dom0 as its errno. */
-static void daemon_exec(const struct rb_daemon *d, int report)
-{
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), err;
-
-	/* Its stdout must not land in the report; its errors still show. */
-	if (null >= 0)
-		dup2(null, STDOUT_FILENO);
-	signal(SIGPIPE, SIG_DFL);
-	execlp(d->bin, d->bin, "-s", d->sock, (char *)NULL);
-	err = errno;
-	if (write(report, &err, sizeof(err)) < 0) {
-		/* dom0 then sees the daemon exit before it listens. */
-	}
-	_exit(127);
-}
-
-/* 0 once the exec happened (it closed the pipe), or the exec's negative errno. */
-static int daemon_exec_status(int report)
-{
-	int err = 0;
-	ssize_t n;
-
-	do {
-		n = read(report, &err, sizeof(err));
-	} while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(err) ? -err : 0;
-}
-
-static int daemon_spawn(struct rb_daemon *d)
-{
-	int report[2], ret;
-
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return rb_err("pipe", -errno);
-	fflush(NULL);
-	d->pid = fork();
-	if (d->pid == 0)
-		daemon_exec(d, report[1]);
-	ret = d->pid < 0 ? -errno : 0;
-	close(report[1]);
-	if (ret == 0)
-		ret = daemon_exec_status(report[0]);
-	close(report[0]);
-	if (d->pid > 0 && ret < 0)
-		waitpid(d->pid, NULL, 0);
-	if (ret < 0) {
-		ret = rb_err(d->pid < 0 ? "fork" : d->bin, ret);
-		d->pid = 0;
-	}
-	return ret;
-}
-
-static bool daemon_listening(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Bounded: DAEMON_WAIT_MS for the socket to accept, or for the daemon to die. */
-static int daemon_wait_ready(struct rb_daemon *d)
-{
-	unsigned int waited;
-
-	for (waited = 0; waited < DAEMON_WAIT_MS; waited += DAEMON_POLL_MS) {
-		if (daemon_listening(d->sock))
-			return 0;
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
-			d->pid = 0;
-			return -ECHILD;
-		}
-		msleep(DAEMON_POLL_MS);
-	}
-	return -ETIMEDOUT;
-}
-
-int rb_daemon_start(struct rb_daemon *d)
-{
-	int ret;
-
-	snprintf(d->dir, sizeof(d->dir), "/tmp/pvio-ringbench.XXXXXX");
-	if (!mkdtemp(d->dir)) {
-		d->dir[0] = '\0';
-		return rb_err("temporary directory", -errno);
-	}
-	snprintf(d->sock, sizeof(d->sock), "%s/hv.sock", d->dir);
-	daemon_find(d->bin, sizeof(d->bin));
-	ret = daemon_spawn(d);
-	if (ret < 0)
-		return ret;
-	ret = daemon_wait_ready(d);
-	if (ret == -ECHILD)
-		fprintf(stderr, "%s: %s: exited before listening on %s\n", RB_PROG, d->bin,
-			d->sock);
-	else if (ret < 0)
-		rb_err(d->sock, ret);
-	return ret;
-}
-
-void rb_daemon_stop(struct rb_daemon *d)
-{
-	unsigned int waited = 0;
-
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		while (waitpid(d->pid, NULL, WNOHANG) == 0 && waited < DAEMON_WAIT_MS) {
-			msleep(DAEMON_POLL_MS);
-			waited += DAEMON_POLL_MS;
-		}
-		if (waited >= DAEMON_WAIT_MS) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, NULL, 0);
-		}
-		d->pid = 0;
-	}
-	if (d->dir[0]) {
-		unlink(d->sock);
-		rmdir(d->dir);
-		d->dir[0] = '\0';
-	}
-}
 
 static void role_init(struct role *r)
 {
@@ -248,8 +90,12 @@ static int run_domains(struct run *run)
 	for (i = 0; i < NR_ROLES; i++) {
 		struct role *r = &run->roles[i];
 
-		ret = hvctl_domain_create(run->ctl, role_domain[i], RB_POOL_PAGES, &r->domid,
-					  &r->token);
+		/* The launcher keeps the token: its child enters the domain with it. */
+		if (run->e)
+			ret = embed_domain_create(run->e, role_domain[i], &r->domid);
+		else
+			ret = hvctl_domain_create(run->ctl, role_domain[i], RB_POOL_PAGES,
+						  &r->domid, &r->token);
 		if (ret < 0)
 			return rb_err(role_domain[i], ret);
 		if (pipe2(r->report, O_CLOEXEC) < 0)
@@ -269,7 +115,8 @@ static int child_role(struct run *run, int i, struct rb_report *rep)
 	struct hv *hv;
 	int ret;
 
-	ret = hvctl_enter_domain(me->token, run->p->socket);
+	/* A launched child is in its domain already. */
+	ret = me->token >= 0 ? hvctl_enter_domain(me->token, run->p->socket) : 0;
 	if (ret < 0)
 		return rb_err("enter the domain", ret);
 	ret = hv_open(&hv, NULL);
@@ -303,12 +150,30 @@ static void __attribute__((noreturn)) child_main(struct run *run, int i)
 	exit(ret < 0);
 }
 
+/* The launcher's child: role run->child's process, inside its domain. */
+static int child_launched(void *arg)
+{
+	struct run *run = arg;
+
+	child_main(run, run->child);
+}
+
 static int run_children(struct run *run)
 {
-	int i;
+	int i, ret;
 
 	fflush(NULL);
 	for (i = 0; i < NR_ROLES; i++) {
+		run->child = i;
+		if (run->e) {
+			ret = embed_domain_fork(run->e, run->roles[i].domid, child_launched, run,
+						&run->roles[i].pid);
+			if (ret < 0) {
+				run->roles[i].pid = 0;
+				return rb_err(role_domain[i], ret);
+			}
+			continue;
+		}
 		run->roles[i].pid = fork();
 		if (run->roles[i].pid < 0) {
 			run->roles[i].pid = 0;
@@ -449,12 +314,27 @@ static int run_teardown(struct run *run, bool quiet)
 		role_close(&run->roles[i], false);
 		if (!run->roles[i].domid)
 			continue;
-		r = hvctl_domain_destroy(run->ctl, run->roles[i].domid);
+		r = run->e ? embed_domain_destroy(run->e, run->roles[i].domid)
+			   : hvctl_domain_destroy(run->ctl, run->roles[i].domid);
 		if (r < 0 && r != -ESRCH && !quiet)
 			ret = rb_err(role_domain[i], r);
 	}
 	hvctl_close(run->ctl);
 	return ret;
+}
+
+/* The launcher and its private daemons, or a dom0 session with the pvio-hv of -s. */
+static int run_start(struct run *run)
+{
+	struct embed_opts opts = { .die_with_parent = true };
+	int ret;
+
+	if (!run->p->socket) {
+		ret = embed_start(&run->e, &opts);
+		return ret < 0 ? rb_err("start the launcher's pvio-hv", ret) : 0;
+	}
+	ret = hvctl_open(&run->ctl, run->p->socket);
+	return ret < 0 ? rb_err(run->p->socket, ret) : 0;
 }
 
 int rb_run_pvio(const struct rb_params *p, struct rb_front_result *out)
@@ -464,9 +344,9 @@ int rb_run_pvio(const struct rb_params *p, struct rb_front_result *out)
 
 	for (i = 0; i < NR_ROLES; i++)
 		role_init(&run.roles[i]);
-	ret = hvctl_open(&run.ctl, p->socket);
+	ret = run_start(&run);
 	if (ret < 0)
-		return rb_err(p->socket ? p->socket : "the default pvio-hv socket", ret);
+		return ret;
 	ret = run_domains(&run);
 	if (ret == 0)
 		ret = run_children(&run);
@@ -476,5 +356,7 @@ int rb_run_pvio(const struct rb_params *p, struct rb_front_result *out)
 	if (ret == 0)
 		ret = run_verdict(&run, status, out);
 	r = run_teardown(&run, ret < 0);
+	if (run.e && embed_stop(run.e) < 0 && r == 0)
+		r = rb_err("the launcher's daemons", -ECHILD);
 	return ret < 0 ? ret : r;
 }

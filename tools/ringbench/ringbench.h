@@ -5,7 +5,7 @@
  * and the results.
  *
  *   pvio-ringbench.c   options, machine facts and the report
- *   ringbench-run.c    dom0: the private pvio-hv, the two domains, their children
+ *   ringbench-run.c    dom0: the launcher, the two domains, their children
  *   ringbench-front.c  the front domain: shares the ring, runs and times every test
  *   ringbench-back.c   the back domain: maps the ring, answers, moves the pages
  *   ringbench-base.c   baselines (eventfd, pipe, memcpy) and the shared helpers
@@ -70,7 +70,7 @@ struct rb_connect {
 };
 
 struct rb_params {
-	const char *socket;  /* pvio-hv's socket: -s, or the private daemon's */
+	const char *socket;  /* pvio-hv's socket (-s), or NULL: the launcher's own */
 	unsigned int order;  /* ring-page-order */
 	uint64_t iterations; /* timed ping-pong round trips */
 	uint64_t warmup;     /* untimed round trips before them */
@@ -146,16 +146,6 @@ int rb_front_run(struct hv *hv, const struct rb_params *p, domid_t back, int xs_
 int rb_back_run(struct hv *hv, domid_t front, int xs_fd);
 
 /* ringbench-run.c */
-struct rb_daemon {
-	pid_t pid;	/* the private pvio-hv, or 0 */
-	char dir[64];	/* its fresh temporary directory */
-	char sock[96];	/* its socket in dir */
-	char bin[4096]; /* the program that was run */
-};
-/* Start a private pvio-hv and wait until it accepts connections. */
-int rb_daemon_start(struct rb_daemon *d);
-/* Stop it and remove its directory; safe on a daemon that never started. */
-void rb_daemon_stop(struct rb_daemon *d);
 /* Create the two domains, run the front and the back in them, collect the front's results. */
 int rb_run_pvio(const struct rb_params *p, struct rb_front_result *out);
 
