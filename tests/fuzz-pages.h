@@ -14,6 +14,11 @@
  * precedes the region too), ASan poisons the rest of its first page, and a region given back
  * stays poisoned until handed out again (a use after free reports use-after-poison).  A
  * region still out at the end of an input is the target's leak check (fuzz_pages_out).
+ *
+ * The code under test gets the pool through the link: the scripts link with
+ * -Wl,--wrap=calloc,--wrap=free, and the wrappers below send every calloc of a KiB or more
+ * (the tables sized at attach or connect) to it.  Memory a target keeps across inputs comes
+ * from __real_calloc.
  */
 #ifndef PVIO_TESTS_FUZZ_PAGES_H
 #define PVIO_TESTS_FUZZ_PAGES_H
@@ -28,7 +33,7 @@
 #include <unistd.h>
 
 #define FUZZ_PAGE	    4096u
-#define FUZZ_PAGES_MAX	    64u
+#define FUZZ_PAGES_MAX	    160u
 #define FUZZ_PAGES_CLEAR_AT 32u /* resident pages memset below this; dropped above */
 #define FUZZ_PAGES_SMALL    4u	/* regions memset whole */
 
@@ -42,6 +47,7 @@ struct fuzz_region {
 
 static struct fuzz_region fuzz_regions[FUZZ_PAGES_MAX];
 static unsigned int fuzz_nregions;
+static uintptr_t fuzz_lo = UINTPTR_MAX, fuzz_hi; /* every region lies in [lo, hi) */
 
 static uint8_t *fuzz_block(const struct fuzz_region *r)
 {
@@ -88,6 +94,10 @@ static struct fuzz_region *fuzz_region_new(size_t len)
 	r->pages = pages;
 	r->len = len;
 	fuzz_nregions++;
+	if ((uintptr_t)r->map < fuzz_lo)
+		fuzz_lo = (uintptr_t)r->map;
+	if ((uintptr_t)r->map + (pages + 2) * FUZZ_PAGE > fuzz_hi)
+		fuzz_hi = (uintptr_t)r->map + (pages + 2) * FUZZ_PAGE;
 	return r;
 }
 
@@ -114,6 +124,8 @@ static void *fuzz_pages_get(size_t len)
 /* Give back a block fuzz_pages_get returned: true, or false if p is none of them. */
 static bool fuzz_pages_put(const void *p)
 {
+	if ((uintptr_t)p < fuzz_lo || (uintptr_t)p >= fuzz_hi)
+		return false; /* the common case: any other free */
 	for (unsigned int i = 0; i < fuzz_nregions; i++) {
 		struct fuzz_region *r = &fuzz_regions[i];
 
@@ -136,6 +148,30 @@ static unsigned int fuzz_pages_out(void)
 	for (unsigned int i = 0; i < fuzz_nregions; i++)
 		n += fuzz_regions[i].out;
 	return n;
+}
+
+#define FUZZ_POOLED_MIN 1024u
+
+void *__real_calloc(size_t n, size_t size);
+void __real_free(void *p);
+void *__wrap_calloc(size_t n, size_t size);
+void __wrap_free(void *p);
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	size_t len;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &len) || len < FUZZ_POOLED_MIN ||
+	    !(p = fuzz_pages_get(len)))
+		return __real_calloc(n, size);
+	return p;
+}
+
+void __wrap_free(void *p)
+{
+	if (!fuzz_pages_put(p))
+		__real_free(p);
 }
 
 #endif

@@ -67,36 +67,6 @@ static uint8_t ring_mem[HV_PAGE_SIZE << (RING_ORDERS - 1)] __attribute__((aligne
 static uint8_t *pages[NPAGES];	   /* each its own allocation: ASan guards its edges */
 static uint8_t grant_mode[NPAGES]; /* 0 not granted, 1 read-only, 2 writable */
 
-/* ---- the ring's tables ---- */
-
-/*
- * The request tables (nr_ents * max_segs segments and iovecs, up to 2 MiB each) are callocs
- * big enough that ASan maps each afresh: tests/blk-req-fuzz.sh links with --wrap=calloc and
- * --wrap=free, so that those come zeroed from the recycled pool instead (tests/fuzz-pages.h).
- */
-#define POOLED_MIN 1024u
-
-void *__real_calloc(size_t n, size_t size);
-void __real_free(void *p);
-void *__wrap_calloc(size_t n, size_t size);
-void __wrap_free(void *p);
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	size_t len;
-	void *p;
-
-	if (__builtin_mul_overflow(n, size, &len) || len < POOLED_MIN || !(p = fuzz_pages_get(len)))
-		return __real_calloc(n, size);
-	return p;
-}
-
-void __wrap_free(void *p)
-{
-	if (!fuzz_pages_put(p))
-		__real_free(p);
-}
-
 /* ---- grants ---- */
 
 struct map {
