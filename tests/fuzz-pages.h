@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define FUZZ_PAGE	    4096u
-#define FUZZ_PAGES_MAX	    160u
+#define FUZZ_PAGES_MAX	    256u
 #define FUZZ_PAGES_CLEAR_AT 32u /* resident pages memset below this; dropped above */
 #define FUZZ_PAGES_SMALL    4u	/* regions memset whole */
 
@@ -78,12 +78,28 @@ static void fuzz_region_clear(struct fuzz_region *r)
 			memset(base + i * FUZZ_PAGE, 0, FUZZ_PAGE);
 }
 
+/* A slot for a new region: a free one, or that of an idle region of another length. */
+static struct fuzz_region *fuzz_region_slot(void)
+{
+	for (unsigned int i = 0; fuzz_nregions == FUZZ_PAGES_MAX && i < fuzz_nregions; i++) {
+		struct fuzz_region *r = &fuzz_regions[i];
+
+		if (r->out)
+			continue;
+		ASAN_UNPOISON_MEMORY_REGION(r->map + FUZZ_PAGE, r->pages * FUZZ_PAGE);
+		munmap(r->map, (r->pages + 2) * FUZZ_PAGE);
+		free(r->vec);
+		*r = fuzz_regions[--fuzz_nregions];
+	}
+	return fuzz_nregions == FUZZ_PAGES_MAX ? NULL : &fuzz_regions[fuzz_nregions];
+}
+
 static struct fuzz_region *fuzz_region_new(size_t len)
 {
-	struct fuzz_region *r = &fuzz_regions[fuzz_nregions];
+	struct fuzz_region *r = fuzz_region_slot();
 	size_t pages = (len + FUZZ_PAGE - 1) / FUZZ_PAGE;
 
-	if (fuzz_nregions == FUZZ_PAGES_MAX)
+	if (!r)
 		return NULL;
 	r->map = mmap(NULL, (pages + 2) * FUZZ_PAGE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -279,6 +279,7 @@ struct op {
 	uint64_t ok;  /* bytes answered OKAY */
 	uint8_t *buf; /* its buffer, freed by the callback */
 	bool region;  /* buf is from blkfront_buf_alloc */
+	bool pooled;  /* buf is from the recycled pool (buf_get), not malloc */
 };
 
 static struct op ops[MAXOPS];
@@ -291,19 +292,24 @@ static struct blkfront *bf;
  */
 #define BUF_MAX ((REGION / 2) * BF_SECTOR)
 
-static uint8_t *buf_get(uint64_t len)
+static uint8_t *buf_get(struct op *o)
 {
 	uint8_t *block = fuzz_pages_get(BUF_MAX);
 
-	if (!block || len > BUF_MAX)
+	if (o->len > BUF_MAX)
 		abort();
-	ASAN_POISON_MEMORY_REGION(block, BUF_MAX - len);
-	return block + BUF_MAX - len;
+	o->pooled = block != NULL;
+	if (!block) /* the pool is full: a heap buffer, which ASan guards as well */
+		return malloc(o->len);
+	ASAN_POISON_MEMORY_REGION(block, BUF_MAX - o->len);
+	return block + BUF_MAX - o->len;
 }
 
 static void buf_put(struct op *o)
 {
-	if (!fuzz_pages_put(o->buf + o->len - BUF_MAX))
+	if (!o->pooled)
+		free(o->buf);
+	else if (!fuzz_pages_put(o->buf + o->len - BUF_MAX))
 		abort(); /* not a buffer of ours */
 }
 
@@ -353,7 +359,7 @@ static void submit(const uint8_t *in)
 	if (kind == BLKFRONT_READ || kind == BLKFRONT_WRITE) {
 		o->region = region;
 		if (region ? blkfront_buf_alloc(bf, o->len, (void **)&o->buf) < 0
-			   : !(o->buf = buf_get(o->len)))
+			   : !(o->buf = buf_get(o)))
 			abort();
 		memset(o->buf, (int)k, o->len);
 	}
