@@ -47,7 +47,7 @@
 
 #define MAXOPS	  64u
 #define REGION	  256u /* sectors of each operation's range */
-#define MAXSHARES 64u
+#define MAXSHARES 256u /* 64 operations' regions, 2 pools of 16, rings, zombies */
 #define FIRST_REF 8u
 
 /* ---- the hypervisor ---- */
