@@ -9,5 +9,6 @@ set -u
 fuzz_setup blkfront-rsp-fuzz
 fuzz_build blkfront-rsp-fuzz -D__XEN_TOOLS__=1 frontend/blk/rsp-fuzz.c frontend/blk/queue.c \
 	frontend/blk/ops.c frontend/blk/reconnect.c frontend/blk/buf.c grant/gntpool.c \
-	ring/ring.c ring/ring-blkif.c ring/adaptive.c hv/log.c
+	ring/ring.c ring/ring-blkif.c ring/adaptive.c hv/log.c \
+	-Wl,--wrap=calloc,--wrap=free
 fuzz_run blkfront-rsp-fuzz 4096

@@ -1,6 +1,7 @@
 # libfuzzer.sh - sourced by the libFuzzer tests (tests/xs-fuzz.sh, tests/netfront-rx-fuzz.sh,
-# tests/net-tx-fuzz.sh, tests/blk-req-fuzz.sh, tests/blkfront-rsp-fuzz.sh):
+# tests/net-tx-fuzz.sh, tests/blk-req-fuzz.sh, tests/blkfront-rsp-fuzz.sh, tests/blk-keys-fuzz.sh):
 # fuzz_setup NAME checks the tools and sets src, build, secs (PVIO_FUZZ_SECONDS, default 30),
+# runs (PVIO_FUZZ_RUNS: stop after that many executions, for the long runs; default none),
 # san and tmp (removed at exit), or exits 77 without clang or its libFuzzer runtime and in a
 # build configured with -fsanitize (CI's second run: the target builds its own sanitized
 # binary, so fuzzing once, in the plain build, is enough); fuzz_build NAME CFLAGS... builds
@@ -13,6 +14,7 @@ fuzz_setup() {
 	src=${PVIO_SRCDIR:-.}
 	build=${PVIO_BUILDDIR:-.}
 	secs=${PVIO_FUZZ_SECONDS:-30}
+	runs=${PVIO_FUZZ_RUNS:+-runs=$PVIO_FUZZ_RUNS}
 	command -v clang >/dev/null 2>&1 || { echo "SKIP: no clang"; exit 77; }
 	if grep -q '^CFLAGS=.*-fsanitize' "$build/config.log" 2>/dev/null; then
 		echo "SKIP: sanitizer build (the plain build runs the fuzzer)"
@@ -51,7 +53,8 @@ fuzz_run() {
 	for f in "$src/tests/data/$1-crashes"/*; do
 		[ -f "$f" ] && [ "${f##*/}" != README ] && cp "$f" "$tmp/corpus/"
 	done
-	(cd "$tmp/out" && ASAN_OPTIONS=detect_leaks=1 "$tmp/$1" -max_total_time="$secs" \
+	# shellcheck disable=SC2086
+	(cd "$tmp/out" && ASAN_OPTIONS=detect_leaks=1 "$tmp/$1" -max_total_time="$secs" $runs \
 		-rss_limit_mb=1024 -timeout=10 -max_len="$2" -print_final_stats=1 \
 		"$tmp/corpus" >"$tmp/fuzz.log" 2>&1)
 	rc=$?

@@ -27,13 +27,17 @@
  *   5 a lying req_prod (4 bytes; bit 3 clear: the truth + a signed byte), then the end
  *   6 process without publishing  7 change a page's grant (1 byte: page, mode in the top bits)
  *
+ * Cheap executions: the ring's tables come from tests/fuzz-pages.h's recycled pool (the link
+ * wraps calloc and free), zeroed as a fresh attach has them, with a guard page after each, so
+ * an execution costs ~0.1 ms of CPU instead of ~0.7 ms of page faults.
+ *
  * Checked beyond the sanitizers: every response names a request published and not yet answered
  * (by a tag the harness puts in the id), echoes its operation (an indirect one's indirect_op)
  * with a status blkif.h defines; a request with a bad segment count or sector range, a write
  * on a read-only disk or a reference never granted is never answered OKAY; once the I/O is
  * done every request taken is answered; blkback_ring_process returns 0 only with a wake-up
  * armed for whatever is left (its contract); a ring only a lie broke is the only one called broken;
- * the disk never grows; at detach every map is gone.
+ * the disk never grows; at detach every map is gone and every table freed.
  */
 #include "config.h"
 
@@ -49,6 +53,7 @@
 #include <unistd.h>
 
 #include "backend/blk/blkback-priv.h"
+#include "tests/fuzz-pages.h"
 
 #define NPAGES	    16u
 #define RING_REF    1000u
@@ -614,7 +619,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (disk_fd < 0 && (disk_fd = memfd_create("blk-req-fuzz", MFD_CLOEXEC)) < 0)
 		abort();
 	for (unsigned int i = 0; i < NPAGES; i++)
-		if (!pages[i] && !(pages[i] = calloc(1, HV_PAGE_SIZE)))
+		if (!pages[i] && !(pages[i] = __real_calloc(1, HV_PAGE_SIZE))) /* kept */
 			abort();
 	disk_setup(data);
 	p.disk = &disk;
@@ -644,6 +649,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blkback_ring_detach(ring);
 	if (nmaps)
 		abort(); /* a grant left mapped */
+	if (fuzz_pages_out())
+		abort(); /* a table never freed */
 	if (fstat(disk_fd, &st) < 0 || (uint64_t)st.st_size != disk.sectors * 512)
 		abort(); /* the disk grew */
 	return 0;
