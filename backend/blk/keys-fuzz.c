@@ -215,6 +215,24 @@ int blkback_ring_attach(struct blkback_ring **rp, struct hv *hv,
 	return 0;
 }
 
+/* A re-attach prepares ahead: the same checks, the ring counted once, at prepare. */
+int blkback_ring_prepare(struct blkback_ring **rp, struct hv *hv,
+			 const struct blkback_ring_params *p)
+{
+	return blkback_ring_attach(rp, hv, p);
+}
+
+int blkback_ring_start(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	(void)r, (void)p;
+	return 0;
+}
+
+void blkback_grants_remove(int dirfd, const char *name)
+{
+	(void)dirfd, (void)name;
+}
+
 void blkback_ring_detach(struct blkback_ring *r)
 {
 	if (r && !rings--)
