@@ -180,10 +180,19 @@ mode_dd() {
 	printf 'root:x:0:\ndisk:x:6:\n' >/etc/group
 	truncate -s 64M /srv/disk.img
 	printf PVIO-SIG-DD | dd of=/srv/disk.img conv=notrunc 2>/dev/null
-	chown 100 /srv/disk.img /run/pvio-blkback
+	mkdir -p -m 700 /run/pvio-blkback-j
+	chown 100 /srv/disk.img /run/pvio-blkback /run/pvio-blkback-j
 	pvio-blkback -v --kinds vbd --user pvio-blkback --storage /srv \
-		--stats-dir /run/pvio-blkback >/tmp/blkback.log 2>&1 &
-	say "dd-ready $!"
+		--stats-dir /run/pvio-blkback --journal-dir /run/pvio-blkback-j >/tmp/blkback.log 2>&1 &
+	# Ready once it writes its pid file, just before it serves: libxl gives a back-end 10 s
+	# (LIBXL_INIT_TIMEOUT) to reach InitWait, which a daemon still starting on a loaded
+	# 1-vCPU domain can miss ("unable to add device").
+	i=0
+	while [ ! -s /run/pvio-blkback-j/pvio-blkback.pid ] && [ $i -lt 300 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	say "dd-ready $! $(cat /run/pvio-blkback-j/pvio-blkback.pid 2>/dev/null || echo no-pid-file)"
 	# What dom0 asks for: the statistics, on the console, whenever they change.
 	last=
 	while :; do
