@@ -182,4 +182,13 @@ int t_proc_status(pid_t pid, const char *key, char *val, size_t len);
  */
 int t_keyfile_u64(const char *path, const char *key, uint64_t *val);
 
+/* CPU milliseconds process pid has used so far (utime + stime of all its threads), 0 if gone. */
+uint64_t t_proc_cpu_ms(pid_t pid);
+/*
+ * Times the threads of process pid went to sleep and were woken so far (the sum of their
+ * voluntary context switches): an event storm's cost that a CPU bound alone cannot show on a
+ * loaded machine, where the storm is starved too.
+ */
+uint64_t t_proc_wakeups(pid_t pid);
+
 #endif

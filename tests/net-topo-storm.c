@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,51 +80,6 @@ static int storm(void *arg)
 	return t_put(link_[1], &notes, sizeof(notes)) ? T_FAIL : 0;
 }
 
-/* CPU milliseconds process pid has used (utime + stime). */
-static uint64_t cpu_ms(pid_t pid)
-{
-	unsigned long long ut = 0, st = 0;
-	char path[64], buf[1024], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
-	if (f)
-		fclose(f);
-	return (ut + st) * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
-}
-
-/* Times the threads of process pid went to sleep and were woken (voluntary context switches). */
-static uint64_t wakeups(pid_t pid)
-{
-	char path[320], line[256];
-	uint64_t n = 0;
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (!(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d))) {
-		unsigned long long v;
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, de->d_name);
-		if (!(f = fopen(path, "r")))
-			continue;
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
-				n += v;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 static int run(struct nto *tp)
 {
 	struct nto_guest *g0 = &tp->g[0], *g1;
@@ -139,9 +93,9 @@ static int run(struct nto *tp)
 	T_CHECK(pipe(link_) == 0, "pipe");
 	T_CHECK(embed_domain_fork(t.e, g1->dom, storm, g1, &pid) == 0, "guest 1's front end");
 	T_CHECK(t_get(link_[0], &c, 1) == 0, "guest 1 did not connect");
-	c0 = cpu_ms(t.netback), s0 = wakeups(t.netback), w0 = t_now_ms();
+	c0 = t_proc_cpu_ms(t.netback), s0 = t_proc_wakeups(t.netback), w0 = t_now_ms();
 	t_msleep(CPU_MS);
-	c1 = cpu_ms(t.netback), s1 = wakeups(t.netback), w1 = t_now_ms();
+	c1 = t_proc_cpu_ms(t.netback), s1 = t_proc_wakeups(t.netback), w1 = t_now_ms();
 	printf("pvio-netback: %" PRIu64 " ms of CPU and %" PRIu64 " wake-ups in %" PRIu64
 	       " ms of storm\n",
 	       c1 - c0, s1 - s0, w1 - w0);
