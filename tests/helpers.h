@@ -191,4 +191,11 @@ uint64_t t_proc_cpu_ms(pid_t pid);
  */
 uint64_t t_proc_wakeups(pid_t pid);
 
+/*
+ * Watch process pid (a back-end daemon, called name) for ms milliseconds of a guest's event
+ * storm (XSA-332), from *start (t_now_ms): its threads must wake fewer times than milliseconds
+ * pass and use under half a CPU.  Prints the figures; 0 or T_FAIL.
+ */
+int t_storm_bound(pid_t pid, const char *name, unsigned int ms, uint64_t *start);
+
 #endif
