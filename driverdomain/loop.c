@@ -69,10 +69,20 @@ static void ring_after(struct dd_ring *r)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Late EOI against a guest's event storm (XSA-332); its counters published at once. */
+static uint64_t ring_eoi(struct dd_ring *r, uint64_t now)
+{
+	uint64_t at = blkback_ring_eoi(r->obj, now);
+
+	ring_after(r);
+	return at;
+}
+
 static const struct dd_ring_ops ring_ops = {
 	.process = ring_process,
 	.poll_wait = ring_poll_wait,
 	.after = ring_after,
+	.eoi = ring_eoi,
 };
 
 void bbd_queue_attach(struct bbd *b, struct bbd_queue *q, unsigned int idx)

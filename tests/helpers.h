@@ -189,4 +189,20 @@ int t_keyfile_u64(const char *path, const char *key, uint64_t *val);
  */
 int t_own_uids_or_skip(void);
 
+/* CPU milliseconds process pid has used so far (utime + stime of all its threads), 0 if gone. */
+uint64_t t_proc_cpu_ms(pid_t pid);
+/*
+ * Times the threads of process pid went to sleep and were woken so far (the sum of their
+ * voluntary context switches): an event storm's cost that a CPU bound alone cannot show on a
+ * loaded machine, where the storm is starved too.
+ */
+uint64_t t_proc_wakeups(pid_t pid);
+
+/*
+ * Watch process pid (a back-end daemon, called name) for ms milliseconds of a guest's event
+ * storm (XSA-332), from *start (t_now_ms): its threads must wake fewer times than milliseconds
+ * pass and use under half a CPU.  Prints the figures; 0 or T_FAIL.
+ */
+int t_storm_bound(pid_t pid, const char *name, unsigned int ms, uint64_t *start);
+
 #endif

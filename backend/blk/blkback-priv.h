@@ -25,6 +25,7 @@
 #include "backend/blk/blkback.h"
 #include "backend/blk/journal.h"
 #include "grant/mapcache.h"
+#include "ring/eoi.h"
 #include "ring/ring.h"
 
 #define BLKBACK_SECTORS_PER_PAGE (HV_PAGE_SIZE >> BLKBACK_SECTOR_SHIFT)
@@ -124,6 +125,7 @@ struct blkback_ring {
 	struct blkback_redo *redo;	     /* a loaded journal's unanswered requests, or NULL */
 	unsigned int nredo;		     /* entries in redo */
 	unsigned int redo_next;		     /* the next to execute again */
+	struct ring_eoi eoi;		     /* blkback_ring_eoi's state */
 };
 
 /* blkback.c */

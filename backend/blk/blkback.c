@@ -429,6 +429,16 @@ void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st
 	sum->pgrant_hits += st->pgrant_hits;
 	sum->pgrant_misses += st->pgrant_misses;
 	sum->in_flight += st->in_flight;
+	sum->ev_spurious += st->ev_spurious;
+	sum->ev_delayed += st->ev_delayed;
+}
+
+uint64_t blkback_ring_eoi(struct blkback_ring *r, uint64_t now)
+{
+	/* Both indices only move forward: their sum changes whenever the ring did any work. */
+	uint64_t work = (uint64_t)r->rb.req_cons + r->rb.rsp_prod_pvt;
+
+	return ring_eoi_rule(&r->eoi, work, now, &r->stats.ev_spurious, &r->stats.ev_delayed);
 }
 
 /* The table of requests and the scratch arrays, sized at attach. */

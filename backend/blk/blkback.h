@@ -126,6 +126,8 @@ struct blkback_stats {
 	uint64_t pgrant_hits;	  /* persistent grants found already mapped */
 	uint64_t pgrant_misses;	  /* persistent grants mapped on first use */
 	unsigned int in_flight;	  /* requests taken off the ring and not yet answered */
+	uint64_t ev_spurious;	  /* port events that brought no request (blkback_ring_eoi) */
+	uint64_t ev_delayed;	  /* of them, those whose port was left masked for a while */
 };
 
 struct blkback_ring;
@@ -199,6 +201,15 @@ bool blkback_ring_has_requests(const struct blkback_ring *r);
  * up (the extra process call finds nothing and costs little).
  */
 bool blkback_ring_poll_wait(struct blkback_ring *r);
+
+/*
+ * Late EOI, against a guest's event storm (XSA-332): the loop leaves the port masked from its
+ * event until blkback_ring_process has returned 0 after it, then asks here when to unmask it,
+ * by ring/eoi.h's rule over the ring's work (requests taken, responses written).  A request
+ * ends a spurious run, so a guest doing I/O is never held.  Returns 0: unmask now; else the
+ * CLOCK_MONOTONIC time (ns) to unmask at.  Call it from the ring's thread.
+ */
+uint64_t blkback_ring_eoi(struct blkback_ring *r, uint64_t now);
 
 /* A snapshot of the ring's counters. */
 void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st);

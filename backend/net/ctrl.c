@@ -10,6 +10,7 @@
 
 #include "backend/net/hash.h"
 #include "backend/net/netback.h"
+#include "ring/eoi.h"
 #include "ring/ring.h"
 
 /* Requests served per call before other rings get their turn. */
@@ -23,7 +24,7 @@ struct netback_ctrl {
 	struct ring_back rb;
 	struct netback_hash *h;
 	uint64_t served;
-	struct netback_eoi eoi;
+	struct ring_eoi eoi;
 	uint64_t spurious, delayed;
 };
 
@@ -98,7 +99,7 @@ void netback_ctrl_stats(const struct netback_ctrl *c, struct netback_stats *st)
 
 uint64_t netback_ctrl_eoi(struct netback_ctrl *c, uint64_t now)
 {
-	return netback_eoi_rule(&c->eoi, c->served, now, &c->spurious, &c->delayed);
+	return ring_eoi_rule(&c->eoi, c->served, now, &c->spurious, &c->delayed);
 }
 
 void netback_ctrl_detach(struct netback_ctrl *c)

@@ -130,7 +130,7 @@ int netback_ctrl_attach(struct netback_ctrl **cp, struct hv *hv, domid_t fe, gra
 int netback_ctrl_process(struct netback_ctrl *c);
 /* Requests served so far (tests, statistics). */
 uint64_t netback_ctrl_served(const struct netback_ctrl *c);
-/* Late EOI for its port, by netback_queue_eoi's rule (XSA-332): 0 unmask now, else when. */
+/* Late EOI for its port, by ring/eoi.h's rule (XSA-332): 0 unmask now, else when. */
 uint64_t netback_ctrl_eoi(struct netback_ctrl *c, uint64_t now);
 /* Its counters: ev_spurious and ev_delayed (the others 0). */
 void netback_ctrl_stats(const struct netback_ctrl *c, struct netback_stats *st);

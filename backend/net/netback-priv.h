@@ -18,6 +18,7 @@
 #include "backend/net/mcast.h"
 
 #include "backend/net/netback.h"
+#include "ring/eoi.h"
 #include "ring/ring.h"
 
 #define PREFIX "netback"
@@ -74,8 +75,8 @@ struct netback_queue {
 	atomic_bool rate_changed;	/* rate_* changed since the queue's thread applied them */
 
 	/* Late EOI (netback_queue_eoi). */
-	uint64_t ring_work;	/* requests taken off both rings, ever */
-	struct netback_eoi eoi; /* the rule's state */
+	uint64_t ring_work;  /* requests taken off both rings, ever */
+	struct ring_eoi eoi; /* the rule's state (ring/eoi.h) */
 };
 
 struct pvio_log *netback_log(const struct netback_queue *q);

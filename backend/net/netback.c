@@ -128,30 +128,9 @@ uint64_t netback_queue_deadline(const struct netback_queue *q)
 	return q->tx_holding && q->credit.waiting ? q->credit.deadline : 0;
 }
 
-uint64_t netback_eoi_rule(struct netback_eoi *e, uint64_t work, uint64_t now, uint64_t *spurious,
-			  uint64_t *delayed)
-{
-	unsigned int shift;
-
-	if (work != e->seen) {
-		e->seen = work;
-		e->run = 0;
-		return 0;
-	}
-	(*spurious)++;
-	if (e->run < UINT_MAX)
-		e->run++;
-	if (e->run <= NETBACK_SPURIOUS_FREE)
-		return 0;
-	(*delayed)++;
-	shift = e->run - NETBACK_SPURIOUS_FREE - 1;
-	/* 1 ms << 10 passes the ceiling already. */
-	return now + (shift >= 10 ? NETBACK_EOI_DELAY_MAX_MS : 1u << shift) * 1000000ull;
-}
-
 uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now)
 {
-	return netback_eoi_rule(&q->eoi, q->ring_work, now, &q->st.ev_spurious, &q->st.ev_delayed);
+	return ring_eoi_rule(&q->eoi, q->ring_work, now, &q->st.ev_spurious, &q->st.ev_delayed);
 }
 
 int netback_queue_process(struct netback_queue *q)

@@ -132,26 +132,13 @@ uint64_t netback_queue_deadline(const struct netback_queue *q);
 void netback_queue_set_rate(struct netback_queue *q, uint64_t bytes, uint64_t usec);
 
 /*
- * Late EOI, against event storms (XSA-332, as Linux's xen_irq_lateeoi): the loop leaves a port
- * masked from its event until netback_queue_process has returned 0 after it, then asks here
- * when to unmask it.  An event after which no request came off either ring is spurious; after
- * NETBACK_SPURIOUS_FREE of them in a row, each further one keeps the port masked longer,
- * doubling from 1 ms to at most NETBACK_EOI_DELAY_MAX_MS, so that a guest notifying in a loop
- * costs a bounded number of wake-ups a second; one real request ends the run.  Nothing is
- * lost meanwhile: a masked port keeps its pending bit, and the unmask delivers it.  Returns 0:
- * unmask now; else the CLOCK_MONOTONIC time (ns) to unmask at, a timer the loop arms.  Call it
- * from the queue's thread, with now from CLOCK_MONOTONIC.
+ * Late EOI, against event storms (XSA-332): the loop leaves a port masked from its event until
+ * netback_queue_process has returned 0 after it, then asks here when to unmask it, by
+ * ring/eoi.h's rule over the requests taken off both rings.  Returns 0: unmask now; else the
+ * CLOCK_MONOTONIC time (ns) to unmask at, a timer the loop arms.  Call it from the queue's
+ * thread, with now from CLOCK_MONOTONIC.
  */
-#define NETBACK_SPURIOUS_FREE	 4u
-#define NETBACK_EOI_DELAY_MAX_MS 1000u
 uint64_t netback_queue_eoi(struct netback_queue *q, uint64_t now);
-/* The same rule over any ring (the control ring's too): work counts its requests, ever. */
-struct netback_eoi {
-	uint64_t seen;	  /* work at the last EOI */
-	unsigned int run; /* EOIs in a row that found no request */
-};
-uint64_t netback_eoi_rule(struct netback_eoi *e, uint64_t work, uint64_t now, uint64_t *spurious,
-			  uint64_t *delayed);
 
 /* Whether the loop should poll the TAP fd for POLLIN (the guest has buffers for a frame). */
 bool netback_queue_wants_tap(const struct netback_queue *q);
