@@ -9,6 +9,6 @@ set -u
 fuzz_setup blk-req-fuzz
 fuzz_build blk-req-fuzz -D__XEN_TOOLS__=1 backend/blk/req-fuzz.c backend/blk/blkback.c \
 	backend/blk/request.c backend/blk/io.c backend/blk/journal.c grant/mapcache.c \
-	ring/ring.c ring/ring-blkif.c ring/adaptive.c hv/log.c \
+	ring/ring.c ring/ring-blkif.c ring/adaptive.c ring/eoi.c hv/log.c \
 	-Wl,--wrap=calloc,--wrap=free
 fuzz_run blk-req-fuzz 16384
