@@ -89,8 +89,13 @@ int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant
 	size_t bytes = (size_t)count * HV_PAGE_SIZE;
 
 	(void)hv, (void)granter;
-	if (count == 0 || nmaps == MAXMAPS)
-		abort(); /* blkback never maps nothing; MAXMAPS is beyond any legal count */
+	if (count == 0)
+		abort(); /* blkback never maps nothing */
+	/* Out of map slots, as a driver domain runs out of Xen's maptrack entries or gntdev's
+	 * limit: legal inputs reach it (128 requests of 256 indirect segments, each page mapped
+	 * on its own past the persistent cache), and blkback must answer, not crash. */
+	if (nmaps == MAXMAPS)
+		return -ENOMEM;
 	m = &maps[nmaps];
 	memset(m, 0, sizeof(*m));
 	if (refs[0] == RING_REF) {
