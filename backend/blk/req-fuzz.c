@@ -58,7 +58,7 @@
 #define NPAGES	    16u
 #define RING_REF    1000u
 #define RING_ORDERS 3u /* orders 0..2: up to 128 entries */
-#define MAXMAPS	    4096u
+#define MAXMAPS	    1024u
 #define MAXIO	    1024u
 #define MAXREQ	    4096u
 #define REQSIZE	    sizeof(struct blkif_request)
