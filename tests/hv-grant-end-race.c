@@ -23,7 +23,7 @@
 #include "tests/hv-test.h"
 
 #define ROUNDS	  300
-#define END_TRIES 1000 /* refusals in a round before the granter asks the back-end to stop */
+#define END_TRIES 100 /* refusals in a round before the granter asks the back-end to stop */
 
 /* Shared between the two domains' processes (an anonymous shared mapping made before fork). */
 struct race {
