@@ -133,6 +133,30 @@ static bool finished_before(struct bbd *b, const char *path)
 	return !online && closed;
 }
 
+/*
+ * Whether the front-end domain of the device at path (<...>/<fe>/<devid>) is known dead: its
+ * directory outlived it (no toolstack removed it).  Served, such a device is forgotten at once,
+ * and what that writes fires our own watch, which would find it again: a spin.  Not introduced
+ * means dead; an error (a xenstored that refuses the question) means unknown: served as before.
+ */
+static bool front_dead(struct bbd *b, const char *path)
+{
+	const char *devid = strrchr(path, '/'), *fe = devid;
+	unsigned long id;
+	char *end;
+
+	while (fe && fe > path && fe[-1] != '/')
+		fe--;
+	if (!fe || fe == devid)
+		return false;
+	errno = 0;
+	id = strtoul(fe, &end, 10);
+	if (end != devid || errno || id >= DOMID_FIRST_RESERVED)
+		return false;
+	errno = 0;
+	return !xs_is_domain_introduced(b->xs, (unsigned int)id) && errno == 0;
+}
+
 /* Start serving the device at path (len bytes of it) unless already served or finished. */
 static void device_add(struct bbd *b, const char *path, size_t len)
 {
@@ -145,7 +169,7 @@ static void device_add(struct bbd *b, const char *path, size_t len)
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->path = strndup(path, len)))
 		goto fail_alloc;
-	if (finished_before(b, d->path))
+	if (finished_before(b, d->path) || front_dead(b, d->path))
 		goto fail_quiet;
 	o.notify = dev_notify;
 	o.queue_hv = queue_hv;

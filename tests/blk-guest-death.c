@@ -6,9 +6,15 @@
  * /local/domain/<id>, and pvio-blkback holds no more fds or mappings than before the guest
  * connected (its disk closed, the guest's pool unmapped).  pvio destroy does not wait out the
  * back-end's 10 s either: it says nothing.
+ *
+ * Last, a guest destroyed with no toolstack to clean up after it (its back-end directory left in
+ * xenstore): pvio-blkback must go idle, not spin on the device it can no longer serve.  Idle is
+ * counted in wake-ups (context switches of its threads), which load does not change: fewer than
+ * IDLE_WAKEUPS in IDLE_WINDOW_MS, where a spin re-adding the device makes thousands.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,8 +29,10 @@
 #include "tests/blk-env.h"
 #include "launch/embed.h"
 
-#define DISK_BYTES (4u << 20)
-#define GONE_MS	   5000
+#define DISK_BYTES     (4u << 20)
+#define GONE_MS	       5000
+#define IDLE_WINDOW_MS 2000
+#define IDLE_WAKEUPS   50
 
 /* pvio-blkback's fds and mappings of pvio-hv's shared memory (grant tables, pools). */
 struct usage {
@@ -89,6 +97,66 @@ static int check_gone(struct blk_env *env, domid_t guest, const struct usage *ba
 	return 0;
 }
 
+/* Context switches of every thread of pid so far: its wake-ups. */
+static unsigned long wakeups(pid_t pid)
+{
+	char dir[64], path[384], line[128];
+	unsigned long n = 0, v;
+	struct dirent *t;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((t = readdir(d))) {
+		FILE *f;
+
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, t->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1 ||
+			    sscanf(line, "nonvoluntary_ctxt_switches: %lu", &v) == 1)
+				n += v;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+#define MAX_KEYS 32
+
+/* The keys of directory dir (one level), to write back once the toolstack removed them. */
+struct keys {
+	unsigned int n;
+	char *path[MAX_KEYS], *val[MAX_KEYS];
+};
+
+static int keys_save(struct xs_handle *xs, const char *dir, struct keys *k)
+{
+	char **names = xs_directory(xs, XBT_NULL, dir, &k->n);
+	unsigned int len;
+
+	T_CHECK(names && k->n <= MAX_KEYS, "%s: %u keys", dir, k->n);
+	for (unsigned int i = 0; i < k->n; i++) {
+		T_CHECK(asprintf(&k->path[i], "%s/%s", dir, names[i]) > 0, "asprintf");
+		k->val[i] = xs_read(xs, XBT_NULL, k->path[i], &len);
+		T_CHECK(k->val[i], "read %s", k->path[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static int keys_restore(struct xs_handle *xs, const struct keys *k)
+{
+	for (unsigned int i = 0; i < k->n; i++)
+		T_CHECK(xs_write(xs, XBT_NULL, k->path[i], k->val[i], strlen(k->val[i])),
+			"write %s", k->path[i]);
+	return 0;
+}
+
 /* Attach xvda to env->guest, note pvio-blkback's usage, start the front-end and wait for it. */
 static int guest_connect(struct blk_env *env, struct t_link *l, const char *disk,
 			 struct usage *base, pid_t *pid)
@@ -144,7 +212,8 @@ static long file_size(const char *path)
 int main(void)
 {
 	static struct blk_env env; /* static: the exit handler may still need it after main */
-	char disk[PATH_MAX], err[PATH_MAX + 16];
+	char disk[PATH_MAX], err[PATH_MAX + 16], back[96];
+	static struct keys left;
 	struct usage base;
 	struct t_link l;
 	pid_t pid;
@@ -171,5 +240,27 @@ int main(void)
 	kill(pid, SIGKILL);
 	T_CHECK(blk_env_wait(pid, 5000) != -ETIMEDOUT, "the front-end did not die");
 	T_CHECK(check_gone(&env, env.guest, &base, "died") == 0, "after its death");
+
+	/* Dead with its back-end directory left (no toolstack cleaned up: written back here). */
+	T_CHECK(embed_domain_create(env.e, "guest3", &env.guest) == 0, "create guest3");
+	T_CHECK(guest_connect(&env, &l, disk, &base, &pid) == 0, "third guest");
+	snprintf(back, sizeof(back), "/local/domain/%u/backend/vbd/%u/%u", (unsigned int)env.dd,
+		 (unsigned int)env.guest, BLK_XVDA);
+	T_CHECK(keys_save(env.xs, back, &left) == 0, "save %s", back);
+	T_CHECK(embed_domain_destroy(env.e, env.guest) == 0, "destroy guest3");
+	T_CHECK(blk_env_wait(pid, 5000) != -ETIMEDOUT, "the front-end survived its domain");
+	T_CHECK(check_gone(&env, env.guest, &base, "destroyed") == 0, "after the destroy");
+	T_CHECK(keys_restore(env.xs, &left) == 0, "write back %s", back);
+	t_msleep(IDLE_WINDOW_MS); /* what the write-back itself costs is not counted */
+	uint64_t cpu = t_proc_cpu_ms(env.daemon);
+	unsigned long woken = wakeups(env.daemon);
+
+	t_msleep(IDLE_WINDOW_MS);
+	cpu = t_proc_cpu_ms(env.daemon) - cpu;
+	woken = wakeups(env.daemon) - woken;
+	printf("pvio-blkback after the death: %lu wake-ups, %llu ms of CPU in %u ms\n", woken,
+	       (unsigned long long)cpu, IDLE_WINDOW_MS);
+	T_CHECK(woken < IDLE_WAKEUPS, "pvio-blkback spins after its guest's death: %lu wake-ups",
+		woken);
 	return blk_env_stop(&env);
 }

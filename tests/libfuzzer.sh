@@ -72,6 +72,24 @@ fuzz_run() {
 		echo "reproducer: $keep/${f##*/}"
 	done
 	cp "$tmp/$1" "$keep/"
-	echo "FAIL: the fuzzer stopped with status $rc (rerun: $keep/$1 FILE)"
+	echo "FAIL: $(fuzz_cause "$tmp/fuzz.log" "$rc") (rerun: $keep/$1 FILE)"
 	exit 1
+}
+
+# fuzz_cause LOG STATUS: why the run stopped, in one line, for CI's truncated output: the first
+# sanitizer or libFuzzer report (ERROR:, else SUMMARY:) naming out-of-memory, timeout, a leak,
+# ASan/UBSan's finding or a deadly signal, with the first frame in our sources when there is one.
+fuzz_cause() {
+	why=$(sed -n 's/^==[0-9]*== *ERROR: //p; s/^[^ ]*: runtime error: /UBSan: /p' "$1" | head -n 1)
+	[ -n "$why" ] || why=$(sed -n 's/^SUMMARY: //p' "$1" | head -n 1)
+	if [ -z "$why" ] && [ "$2" -gt 128 ]; then
+		why="killed by signal $(($2 - 128)) without a report"
+	fi
+	[ -n "$why" ] || why="no sanitizer report"
+	# The frame that failed: the first one in a .c file that is not libc's or the runtime's.
+	top=$(cd "$src" && pwd)/
+	at=$(grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in [A-Za-z_][A-Za-z0-9_]* [^ ]+\.c:[0-9]+' "$1" |
+		grep -Ev '(nptl|stdlib|signal|csu|sanitizer_common|compiler-rt|libfuzzer)/' |
+		head -n 1 | sed -E "s/.* in ([^ ]+) ([^ ]+)\$/ at \\1 \\2/; s| $top| |")
+	echo "${why}${at}, status $2"
 }
