@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "tests/helpers.h"
@@ -37,19 +36,6 @@
 #define MAX_AHEAD 32
 /* B's reads, each of which must be served within MAX_AHEAD of A's. */
 #define READS 20
-
-static int domain_connect(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	t_xs_domain_socket(DOMID, sa.sun_path, sizeof(sa.sun_path));
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* A read of HOME, as sent. */
 static char read_home[sizeof(struct xsd_sockmsg) + sizeof(HOME)];
@@ -134,14 +120,14 @@ int main(void)
 	T_CHECK(h, "xs_open");
 	T_CHECK(xs_introduce_domain(h, DOMID, 0, 0), "INTRODUCE");
 	xs_close(h);
-	a = domain_connect();
+	a = t_xs_domain_connect(DOMID);
 	T_CHECK(a >= 0, "connect A: %s", strerror(errno));
 	pid = start(pipeline_send, a);
 	T_CHECK(pid > 0, "fork");
 	/* A's pipeline running first puts A ahead of B in the daemon's ready list. */
 	for (i = 0; i < 1000; i++)
 		T_CHECK(read_msg(a, 0) == XS_READ, "A's pipeline is not served");
-	b = domain_connect();
+	b = t_xs_domain_connect(DOMID);
 	T_CHECK(b >= 0, "connect B: %s", strerror(errno));
 	for (i = 0; i < READS; i++) {
 		n = b_read(a, b);
