@@ -336,6 +336,20 @@ static unsigned int xs_conn_budget(struct xs_daemon *d, struct xs_conn *c, struc
 	return left < XS_CONN_TURN_REQS ? left : XS_CONN_TURN_REQS;
 }
 
+/* Count a request of c read now, for CONTROL fairness. */
+static void xs_conn_tally(struct xs_daemon *d, const struct xs_conn *c)
+{
+	uint64_t ahead = d->guest_reqs - d->guest_reqs_prev;
+
+	if (c->domid) {
+		d->guest_reqs++;
+		return;
+	}
+	d->dom0_reqs++;
+	if (ahead > d->dom0_ahead_max)
+		d->dom0_ahead_max = ahead;
+}
+
 /* Handle whole requests while the client may send more: -errno ends it. */
 static int xs_conn_read(struct xs_daemon *d, struct xs_conn *c)
 {
@@ -348,6 +362,7 @@ static int xs_conn_read(struct xs_daemon *d, struct xs_conn *c)
 		if (ret <= 0)
 			return ret;
 		c->served = d->turn;
+		xs_conn_tally(d, c);
 		xs_ops_dispatch(d, c);
 		c->inlen = 0;
 		c->reading = xs_conn_may_read(d, c);

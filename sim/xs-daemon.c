@@ -54,6 +54,8 @@ bool xs_daemon_handle(struct xs_daemon *d, const struct epoll_event *evs, int n)
 
 	/* A new turn: every domain's request budget is whole again (xs-conn.c). */
 	d->turn++;
+	d->guest_reqs_prev = d->guest_reqs_turn;
+	d->guest_reqs_turn = d->guest_reqs;
 	xs_daemon_pick(d, evs, n);
 	/*
 	 * dom0's connections first: its requests wait for no guest's request of this turn (a

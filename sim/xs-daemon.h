@@ -161,6 +161,14 @@ struct xs_daemon {
 	unsigned int guest_conns;		     /* connections of domains other than dom0 */
 	bool listen_paused;			     /* out of descriptors: accept after a close */
 	uint64_t turn;				     /* loop turns so far */
+	/*
+	 * Fairness to dom0, counted rather than timed (CONTROL fairness): guest requests read
+	 * so far, that count at the start of this turn and of the one before, dom0's requests
+	 * read, and the most guest requests read between the start of the turn before a dom0
+	 * request's and its reading (a bound on those served while it waited).
+	 */
+	uint64_t guest_reqs, guest_reqs_turn, guest_reqs_prev;
+	uint64_t dom0_reqs, dom0_ahead_max;
 };
 
 struct epoll_event;
