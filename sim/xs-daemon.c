@@ -19,6 +19,33 @@ static bool xs_event_is_dom0(const struct epoll_event *ev)
 	return src->kind == XS_SRC_CONN && ((const struct xs_conn *)src)->domid == 0;
 }
 
+/*
+ * For each guest domain with connections readable this turn, the one to read: the one
+ * served longest ago.  epoll puts a level-triggered source back on its ready list in the
+ * order it reported them, so a connection that always has a request waiting would
+ * otherwise come first in every turn and take its domain's one request (XS_DOMAIN_TURN_REQS
+ * in xs-conn.c), starving the domain's other connections (tests/xs-conn-rr).
+ */
+static void xs_daemon_pick(struct xs_daemon *d, const struct epoll_event *evs, int n)
+{
+	struct xs_domain *dom;
+	struct xs_conn *c;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		c = evs[i].data.ptr;
+		if (c->src.kind != XS_SRC_CONN || !c->domid || !(evs[i].events & EPOLLIN))
+			continue;
+		dom = xs_domain_find(d, c->domid);
+		if (!dom)
+			continue;
+		if (dom->pick_turn != d->turn || c->served < dom->pick->served) {
+			dom->pick = c;
+			dom->pick_turn = d->turn;
+		}
+	}
+}
+
 bool xs_daemon_handle(struct xs_daemon *d, const struct epoll_event *evs, int n)
 {
 	uint64_t first = 0; /* the events handled in the first pass */
@@ -27,6 +54,9 @@ bool xs_daemon_handle(struct xs_daemon *d, const struct epoll_event *evs, int n)
 
 	/* A new turn: every domain's request budget is whole again (xs-conn.c). */
 	d->turn++;
+	d->guest_reqs_prev = d->guest_reqs_turn;
+	d->guest_reqs_turn = d->guest_reqs;
+	xs_daemon_pick(d, evs, n);
 	/*
 	 * dom0's connections first: its requests wait for no guest's request of this turn (a
 	 * flooding guest's come before them in epoll's order about half the time).  The second

@@ -81,6 +81,7 @@ struct xs_conn {
 	bool reading;		       /* requests may be read */
 	uint32_t armed;		       /* the epoll events armed now */
 	bool dead;		       /* close at the end of this loop turn */
+	uint64_t served;	       /* the last loop turn a request of it was read */
 	struct xs_watch *watches;      /* registered watches */
 	unsigned int nwatches;	       /* how many */
 	struct xs_conn_txn *txns;      /* open transactions */
@@ -109,6 +110,8 @@ struct xs_domain {
 	bool at_conn_limit;	/* a connection was refused; said once until one closes */
 	uint64_t turn;		/* the loop turn in which turn_reqs were read */
 	unsigned int turn_reqs; /* requests of all its connections read in that turn */
+	struct xs_conn *pick;	/* the one connection read in turn pick_turn */
+	uint64_t pick_turn;	/* the loop turn pick is for */
 };
 
 /* Limits on unprivileged domains (-Q name=value). */
@@ -158,6 +161,14 @@ struct xs_daemon {
 	unsigned int guest_conns;		     /* connections of domains other than dom0 */
 	bool listen_paused;			     /* out of descriptors: accept after a close */
 	uint64_t turn;				     /* loop turns so far */
+	/*
+	 * Fairness to dom0, counted rather than timed (CONTROL fairness): guest requests read
+	 * so far, that count at the start of this turn and of the one before, dom0's requests
+	 * read, and the most guest requests read between the start of the turn before a dom0
+	 * request's and its reading (a bound on those served while it waited).
+	 */
+	uint64_t guest_reqs, guest_reqs_turn, guest_reqs_prev;
+	uint64_t dom0_reqs, dom0_ahead_max;
 };
 
 struct epoll_event;

@@ -216,10 +216,23 @@ static int xs_op_reset_watches(struct xs_daemon *d, struct xs_conn *c, struct xs
 	return xs_reply_ok(d, c);
 }
 
+/*
+ * CONTROL fairness: dom0's requests read and the most guest requests read between the start
+ * of the loop turn before the one that read a dom0 request and its reading (tests/flood-fair).
+ */
+static int xs_control_fairness(struct xs_daemon *d, struct xs_conn *c)
+{
+	char buf[96];
+	int len = snprintf(buf, sizeof(buf), "dom0-requests %llu\nguest-requests-ahead-max %llu\n",
+			   (unsigned long long)d->dom0_reqs, (unsigned long long)d->dom0_ahead_max);
+
+	return xs_reply(d, c, buf, (unsigned int)len + 1);
+}
+
 static int xs_op_control(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_txn *t)
 {
 	static const char help[] =
-	    "check\nhelp\nprint <string>\nquota [set <name> <val>|<domid>]\n";
+	    "check\nfairness\nhelp\nprint <string>\nquota [set <name> <val>|<domid>]\n";
 	const char *vec[5];
 	int n = xs_args(c, vec, 5);
 
@@ -238,6 +251,8 @@ static int xs_op_control(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_
 	}
 	if (!strcmp(vec[0], "quota"))
 		return xs_control_quota(d, c, vec + 1, n - 1);
+	if (!strcmp(vec[0], "fairness"))
+		return xs_control_fairness(d, c);
 	return -EINVAL;
 }
 

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "tests/helpers.h"
@@ -83,19 +82,6 @@ static int raw_reply(int fd, int ms, char *body, size_t size)
 	}
 }
 
-static int domain_connect(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	t_xs_domain_socket(DOMID, sa.sun_path, sizeof(sa.sun_path));
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /*
  * Connections that the daemon serves, until one is not: their count in *n,
  * how the last one ended (-ECONNRESET hung up on, -ETIMEDOUT not served).
@@ -105,7 +91,7 @@ static int flood_conns(int *fds, int *n)
 	int ret = -EMFILE;
 
 	for (*n = 0; *n < MAX_CONNS; ++*n) {
-		fds[*n] = domain_connect();
+		fds[*n] = t_xs_domain_connect(DOMID);
 		if (fds[*n] < 0)
 			return -errno;
 		ret = -ECONNRESET;

@@ -42,6 +42,19 @@ void t_xs_domain_socket(unsigned int domid, char *buf, size_t len)
 	snprintf(buf, len, "%s/domain-%u/socket", t_xs.dir, domid);
 }
 
+int t_xs_domain_connect(unsigned int domid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	t_xs_domain_socket(domid, sa.sun_path, sizeof(sa.sun_path));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void t_xs_stop(void)
 {
 	int status;

@@ -25,6 +25,8 @@ bool t_xs_alive(void);
 /* The daemon's dom0 socket, and the socket an introduced domain gets. */
 const char *t_xs_socket(void);
 void t_xs_domain_socket(unsigned int domid, char *buf, size_t len);
+/* A raw xs_wire connection to domid's socket: the fd, or -1 with errno. */
+int t_xs_domain_connect(unsigned int domid);
 /* xs_open() on dom0's socket, or on domain domid's socket (after INTRODUCE). */
 struct xs_handle *t_xs_open(void);
 struct xs_handle *t_xs_open_domain(unsigned int domid);
