@@ -314,3 +314,22 @@ int tb_front_done(struct tb_env *e, struct tfront *f)
 	T_CHECK(tb_step(e, 'R') == 0, "done");
 	return 0;
 }
+
+int tb_dom0_steps(struct tb_env *e, struct xs_handle *h, int (*on_step)(struct xs_handle *, char),
+		  pid_t daemon)
+{
+	char c = 0;
+
+	while (t_get(e->steps.ab[0], &c, 1) == 0) {
+		int rc = on_step(h, c);
+
+		T_CHECK(t_put(e->steps.ba[1], &c, 1) == 0, "ack");
+		T_CHECK(rc == 0, "step %c", c);
+		if (c == 'Z')
+			break;
+	}
+	T_CHECK(c == 'Z', "guest stopped early");
+	T_CHECK(t_wait(e->guest_pid) == 0, "guest failed");
+	T_CHECK(tb_daemon_term(e, daemon) == 0, "SIGTERM");
+	return 0;
+}

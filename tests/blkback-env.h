@@ -48,6 +48,12 @@ int tb_env_main(struct tb_env *e, int (*dd)(void *), int (*guest)(struct hv *, s
 		int (*run)(struct xs_handle *xs));
 /* SIGTERM the daemon (pid) of the driver domain: it must exit with status 0. */
 int tb_daemon_term(struct tb_env *e, pid_t pid);
+/*
+ * Dom0's side of a guest's script once both run: serve each step code the guest sends with
+ * on_step and ack it, up to 'Z'; then the guest must exit with 0 and the daemon (pid) on SIGTERM.
+ */
+int tb_dom0_steps(struct tb_env *e, struct xs_handle *h, int (*on_step)(struct xs_handle *, char),
+		  pid_t daemon);
 
 /*
  * In the driver domain: wait for its domid, point XENSTORED_PATH at its socket and put the path

@@ -552,7 +552,6 @@ static int run(struct xs_handle *h)
 {
 	const struct xenbus_kv mac[] = { { "mac", "00:16:3e:00:00:01" } };
 	pid_t daemon;
-	char c;
 
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
 	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
@@ -566,18 +565,7 @@ static int run(struct xs_handle *h)
 	T_CHECK(tb_env_go_dd(&env) == 0, "go");
 	T_CHECK(t_get(env.dd_out[0], &daemon, sizeof(daemon)) == 0, "daemon pid");
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
-	while (t_get(env.steps.ab[0], &c, 1) == 0) {
-		int rc = on_step(h, c);
-
-		T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
-		T_CHECK(rc == 0, "step %c", c);
-		if (c == 'Z')
-			break;
-	}
-	T_CHECK(c == 'Z', "guest stopped early");
-	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
-	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
-	return 0;
+	return tb_dom0_steps(&env, h, on_step, daemon);
 }
 
 int main(void)

@@ -398,7 +398,6 @@ static int vifs_add(struct xs_handle *h)
 static int run(struct xs_handle *h)
 {
 	pid_t daemon;
-	char c;
 
 	snprintf(statsdir, sizeof(statsdir), "%s/stats", env.dir);
 	T_CHECK(mkdir(statsdir, 0700) == 0, "mkdir");
@@ -410,18 +409,7 @@ static int run(struct xs_handle *h)
 	T_CHECK(mode == NBS_NONE || (nbs_check(mode, daemon) == 0 && vifs_add(h) == 0),
 		"the daemon's privilege");
 	T_CHECK(tb_env_go_guest(&env) == 0, "go");
-	while (t_get(env.steps.ab[0], &c, 1) == 0) {
-		int rc = on_step(h, c);
-
-		T_CHECK(t_put(env.steps.ba[1], &c, 1) == 0, "ack");
-		T_CHECK(rc == 0, "step %c", c);
-		if (c == 'Z')
-			break;
-	}
-	T_CHECK(c == 'Z', "guest stopped early");
-	T_CHECK(t_wait(env.guest_pid) == 0, "guest failed");
-	T_CHECK(tb_daemon_term(&env, daemon) == 0, "SIGTERM");
-	return 0;
+	return tb_dom0_steps(&env, h, on_step, daemon);
 }
 
 int main(int argc, char **argv)

@@ -316,6 +316,7 @@ int netback_hash_steer(struct netback_hash *h, unsigned int q, const uint8_t *bu
 	if (!h->closing && q < h->nr_queues && in->len < NETBACK_STEER_MAX) {
 		in->f[(in->head + in->len++) % NETBACK_STEER_MAX] =
 		    (struct netback_steered){ copy, len, value, type };
+		atomic_store(&in->queued, in->len); /* before the wake: the woken thread sees it */
 		copy = NULL;
 		ret = 0;
 		if (h->wake)
@@ -331,11 +332,14 @@ bool netback_hash_take(struct netback_hash *h, unsigned int q, struct netback_st
 	struct netback_inbox *in = &h->inbox[q];
 	bool got = false;
 
+	if (!atomic_load(&in->queued)) /* the common case: no lock per frame read from the TAP */
+		return false;
 	pthread_mutex_lock(&h->lock);
 	if (in->len) {
 		*f = in->f[in->head];
 		in->head = (in->head + 1) % NETBACK_STEER_MAX;
 		in->len--;
+		atomic_store(&in->queued, in->len);
 		got = true;
 	}
 	pthread_mutex_unlock(&h->lock);

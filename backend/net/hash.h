@@ -56,6 +56,9 @@ struct netback_steered {
 struct netback_inbox {
 	struct netback_steered f[NETBACK_STEER_MAX];
 	unsigned int head, len;
+	/* len, published for the lock-free look of netback_hash_take: a queue nobody steered to
+	 * (every queue while no hash is set) takes no lock per frame. */
+	atomic_uint queued;
 };
 
 struct netback_hash {
