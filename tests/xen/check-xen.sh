@@ -87,6 +87,7 @@ record() {
 		grep -a -E '^(pvio|kernel) offered:|^linux chose:' "$out/blk-pvio-back.log"
 		echo
 		cat "$out/xen-blk.figures"
+		grep -a '^counts: ' "$out/blk-pvio-back.log"
 	} >"$out/xen-blk.txt"
 }
 
