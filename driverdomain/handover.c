@@ -25,15 +25,25 @@ static int sock_addr(struct sockaddr_un *sa, const char *dir, const char *prog)
 	return n < 0 || (size_t)n >= sizeof(sa->sun_path) ? -ENAMETOOLONG : 0;
 }
 
-/* The other end runs under our uid. */
-static int peer_check(int fd)
+/* The uid of the other end of fd (for a listening socket: of whoever called listen()). */
+static int peer_uid(int fd, uid_t *uid)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return -errno;
-	return cr.uid == geteuid() ? 0 : -EPERM;
+	*uid = cr.uid;
+	return 0;
+}
+
+/* The other end runs under the uid given. */
+static int peer_check(int fd, uid_t want)
+{
+	uid_t uid = 0;
+	int ret = peer_uid(fd, &uid);
+
+	return ret ? ret : uid == want ? 0 : -EPERM;
 }
 
 int dd_handover_listen(const char *dir, const char *prog)
@@ -60,10 +70,18 @@ int dd_handover_listen(const char *dir, const char *prog)
 int dd_handover_accept(int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), ret;
+	uid_t want = 0;
 
 	if (fd < 0)
 		return -errno;
-	ret = peer_check(fd);
+	/*
+	 * A successor starts as its predecessor did (as root, with --user), while the predecessor
+	 * has dropped to its user since it listened: accept whoever opened the listening socket,
+	 * not our uid of now (the socket, passed on to each successor, keeps that identity).
+	 */
+	ret = peer_uid(lfd, &want);
+	if (ret == 0)
+		ret = peer_check(fd, want);
 	if (ret) {
 		close(fd);
 		return ret;
@@ -81,7 +99,8 @@ int dd_handover_connect(const char *dir, const char *prog)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : peer_check(fd);
+	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno
+								  : peer_check(fd, geteuid());
 	if (ret) {
 		close(fd);
 		return ret;

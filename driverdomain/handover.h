@@ -5,9 +5,11 @@
  * directory, named <prog>.sock.
  *
  * Who can reach it: the directory is the driver domain's own (a guest has no file system in
- * common with it), the socket is mode 0600, and each end checks that the other runs under its
- * own uid (SO_PEERCRED), so only the daemon's user in the driver domain can ask for a
- * hand-over.  It carries one byte a message:
+ * common with it), the socket is mode 0600, and each end checks the other's uid (SO_PEERCRED):
+ * the predecessor accepts the uid that opened the listening socket (root for a daemon started
+ * with --user, which it has dropped to since), the successor a peer of its own uid, so only
+ * whoever starts the daemon in the driver domain can ask for a hand-over.  It carries one byte
+ * a message:
  *   successor -> predecessor  'G'  leave every device now;
  *   predecessor -> successor  'D'  done: every ring is quiesced and its ports unbound (with the
  *                                   listening socket itself, SCM_RIGHTS, for the next one);

@@ -85,16 +85,65 @@ median_rate() { # guest key
 			END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
 }
 
+# What the back-end has done so far for the guest's xvda and what it cost dom0: requests, bytes,
+# indirect requests, persistent-grant hits and misses (pvio only), its threads' CPU ticks and
+# context switches, dom0's busy ticks (all vCPUs).
+snapshot() { # label domid
+	local reqs bytes ind hits misses pids p
+	if [[ $1 == pvio ]]; then
+		local f=$PVIO_STATS/$2.51712
+		reqs=$(($(stat_value "$2" 51712 reads) + $(stat_value "$2" 51712 writes)))
+		bytes=$(($(stat_value "$2" 51712 bytes-read) + $(stat_value "$2" 51712 bytes-written)))
+		ind=$(stat_value "$2" 51712 indirect)
+		hits=$(stat_value "$2" 51712 pgrant-hits) misses=$(stat_value "$2" 51712 pgrant-misses)
+		pids=$(ls -d /proc/"$(cat /run/pvio-blkback.pid)"/task/* 2>/dev/null)
+		[[ -e $f ]] || return 1
+	else
+		local s=/sys/bus/xen-backend/devices/vbd-$2-51712/statistics
+		reqs=$(($(cat $s/rd_req) + $(cat $s/wr_req)))
+		bytes=$(((($(cat $s/rd_sect) + $(cat $s/wr_sect))) * 512))
+		ind=- hits=- misses=-
+		for p in /proc/[0-9]*; do
+			[[ $(cat $p/comm 2>/dev/null) == blkback.$2.* ]] && pids+=" $p"
+		done
+	fi
+	local cpu=0 ctx=0
+	for p in $pids; do
+		cpu=$((cpu + $(awk '{ print $14 + $15 }' $p/stat)))
+		ctx=$((ctx + $(awk '/ctxt_switches/ { n += $2 } END { print n }' $p/status)))
+	done
+	echo "$reqs $bytes $ind $hits $misses $cpu $ctx $(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)"
+}
+
+# The counts over the guest's dd runs (between its throughput marks), per request and per MiB.
+measure() { # label guest domid
+	local a b
+	wait_console "$2" 'PVIO-DOMU throughput-start' 600 >/dev/null && a=$(snapshot "$1" "$3") &&
+		wait_console "$2" 'PVIO-DOMU throughput-end' 600 >/dev/null && b=$(snapshot "$1" "$3") ||
+		{ echo "counts: $1: not measured" && return; }
+	echo "$a $b" | awk -v l="$1" -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" '{
+		r = $9 - $1; mib = ($10 - $2) / 1048576; ms = 1000 / hz
+		hit = $11 == "-" ? "-" : sprintf("%d hits, %d misses", $12 - $4, $13 - $5)
+		printf "counts: %s: %d requests, %.1f MiB, %.0f KiB/request, %s indirect, persistent grants %s;",
+			l, r, mib, r ? mib * 1024 / r : 0, $11 == "-" ? "-" : $11 - $3, hit
+		printf " back-end threads %.0f ms CPU (%.2f ms/MiB), %.2f context switches/request;",
+			($14 - $6) * ms, mib ? ($14 - $6) * ms / mib : 0, r ? ($15 - $7) / r : 0
+		printf " dom0 busy %.2f ms/MiB\n", mib ? ($16 - $8) * ms / mib : 0 }'
+}
+
 run_guest() { # label name
 	local label=$1 g=$2 domid
 	make_disk /srv/raw.img 64 "PVIO-SIG-RAW-$label" $raw_dev || fatal "dom0: cannot set up $raw_dev"
 	make_disk /srv/fs.img 48 "" $fs_dev || fatal "dom0: cannot set up $fs_dev"
 	guest_create /pvio/blk-guest.cfg "name=\"$g\"" || { check "$label: xl create" false; return; }
 	domid=$(xl domid "$g")
+	measure "$label" "$g" "$domid" >/tmp/counts-$label &
+	local counter=$!
 	if ! wait_console "$g" 'PVIO-DOMU DONE' 600 >/dev/null; then
 		check "$label: the guest finished its I/O" false
 		show_logs "$g" always
 		guest_destroy "$g"
+		kill $counter 2>/dev/null
 		return
 	fi
 	check_negotiation "$g" "$domid" "$label"
@@ -104,6 +153,7 @@ run_guest() { # label name
 	check "$label: xl destroy" guest_destroy "$g"
 	check_backing "$label"
 	grep -a '^PVIO-DOMU dd-' "$(console_log "$g")" | tr -d '\r'
+	wait $counter && cat /tmp/counts-$label
 	RATES[$label-write]=$(median_rate "$g" dd-write)
 	RATES[$label-read]=$(median_rate "$g" dd-read)
 	check "$label: the dd runs gave rates" eval '[[ ${RATES[$label-write]} != - && ${RATES[$label-read]} != - ]]'

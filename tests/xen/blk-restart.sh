@@ -1,7 +1,7 @@
 #!/bin/bash
 # Scenario 3, in dom0: pvio-blkback (with --journal-dir) is killed with -9 and started again,
-# several times, then handed over with SIGUSR2 (and, if asked, to a daemon started with
-# --takeover), while Linux's xen-blkfront in a PV domU writes and verifies rounds of data on a
+# several times, then handed over with SIGUSR2 and to a daemon started with --takeover,
+# while Linux's xen-blkfront in a PV domU writes and verifies rounds of data on a
 # disk it serves (domu-init.sh, mode restart). Pass: each new
 # daemon re-attaches to the Connected device (no restart rule, no state change), the front-end
 # and back-end states stay Connected throughout, the guest sees no I/O error and reads back
@@ -11,9 +11,8 @@ g=restart-guest
 disk=/srv/restart.img
 kills=${PVIO_XEN_RESTART_KILLS:-2}
 handovers=${PVIO_XEN_RESTART_HANDOVERS:-2}
-# Hand-overs to a daemon started with --takeover, after the SIGUSR2 ones: none by default, as
-# they have not been run end to end on Xen yet (2 here adds two rounds with the same checks).
-takeovers=${PVIO_XEN_RESTART_TAKEOVERS:-0}
+# Hand-overs to a daemon started with --takeover, after the SIGUSR2 ones, with the same checks.
+takeovers=${PVIO_XEN_RESTART_TAKEOVERS:-2}
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -64,8 +63,10 @@ replace() { # n how(kill|handover|takeover)
 	else # the successor asks the running daemon to leave
 		pvio_blkback_run --journal-dir "$PVIO_JOURNALS" --takeover
 	fi
+	echo "$how #$n: replacing pvio-blkback $pid (the guest at round $r)"
 	if ! wait_gone 60 running "$pid"; then
 		check "$how #$n: pvio-blkback $pid exits" false
+		tail -n 20 "$PVIO_LOG"
 		return
 	fi
 	local stopped

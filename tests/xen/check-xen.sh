@@ -19,7 +19,7 @@ totals=$b/check-xen.totals
 # its vif from dom0's pvio-netback, then from the kernel's xen-netback, which then serves
 # net-pvio-front's pvio-netfront. PVIO_XEN_SCENARIOS="name..." runs only those; without it, all
 # but the ones in opt_in (none today; a scenario not yet passed end to end would go there).
-all_scenarios=(xl-driven:300 blk-restart:900 blk-pvio-back:900 blk-pvio-front:600 driver-domain:480
+all_scenarios=(xl-driven:300 blk-restart:900 blk-pvio-back:900 blk-pvio-front:600 driver-domain:900
 	net-pvio-back:900 net-pvio-front:600)
 opt_in=
 mapfile -t scenarios < <(printf '%s\n' "${all_scenarios[@]}" | grep -v -E "^($opt_in):")
@@ -27,7 +27,7 @@ if [[ -n ${PVIO_XEN_SCENARIOS-} ]]; then
 	mapfile -t scenarios < <(printf '%s\n' "${all_scenarios[@]}" |
 		grep -E "^($(echo $PVIO_XEN_SCENARIOS | tr ' ' '|')):")
 fi
-boot_limit=${PVIO_XEN_BOOT_LIMIT:-2100}
+boot_limit=${PVIO_XEN_BOOT_LIMIT:-2700}
 . "$src/lib.sh"
 
 say() { echo "check-xen: $*"; }
@@ -87,6 +87,7 @@ record() {
 		grep -a -E '^(pvio|kernel) offered:|^linux chose:' "$out/blk-pvio-back.log"
 		echo
 		cat "$out/xen-blk.figures"
+		grep -a '^counts: ' "$out/blk-pvio-back.log"
 	} >"$out/xen-blk.txt"
 }
 

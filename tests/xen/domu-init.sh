@@ -56,12 +56,17 @@ report_negotiation() { # disk
 	say "$1-dmesg $(dmesg | grep "blkfront: $1:" | tail -n1 | sed 's/^\[[^]]*\] //')"
 }
 
-# Sequential 32 MiB, direct, three times each way; dom0 takes the medians.
+# Sequential 32 MiB, direct, three times each way; dom0 takes the medians, and counts what
+# the back-end did between the two marks (the quiet seconds let it snapshot while idle).
 throughput() { # disk
+	say "throughput-start"
+	sleep 5
 	for r in 1 2 3; do
 		say "dd-write $(dd if=/dev/zero of="/dev/$1" bs=1M count=32 oflag=direct 2>&1 | tail -n1)"
 		say "dd-read $(dd if="/dev/$1" of=/dev/null bs=1M count=32 iflag=direct 2>&1 | tail -n1)"
 	done
+	sleep 5
+	say "throughput-end"
 }
 
 md5() { md5sum | cut -d' ' -f1; }
@@ -194,44 +199,58 @@ mode_dd() {
 	done
 	say "dd-ready $! $(cat /run/pvio-blkback-j/pvio-blkback.pid 2>/dev/null || echo no-pid-file)"
 	# What dom0 asks for: the statistics, on the console, whenever they change.
-	last=
+	last= lastr=
 	while :; do
 		now=$(cat /run/pvio-blkback/* 2>/dev/null | tr '\n' ' ')
-		[ "$now" != "$last" ] && say "dd-stats $now" && last=$now
+		if [ "$now" != "$last" ]; then
+			say "dd-stats $now"
+			last=$now
+			# The region the guest writes after a reconnect, as this domain's file holds
+			# it (read only when the counters moved: this domain has one vCPU to spare).
+			region=$(dd if=/srv/disk.img bs=1M skip=16 count=1 2>/dev/null | md5)
+			[ "$region" != "$lastr" ] && say "dd-region $region" && lastr=$region
+		fi
 		kill -0 "$(pidof pvio-blkback)" 2>/dev/null || { say "FAIL pvio-blkback exited"; \
 			sed 's/^/PVIO-DOMU dd-log: /' /tmp/blkback.log; break; }
 		sleep 1
 	done
 }
 
-# The driver domain's guest: a pattern on xvda, then the disk's state as the driver domain
-# goes and comes back, each change reported, with a one-sector read whenever none is pending.
+# The driver domain's guest: a pattern on xvda, then idle: no I/O of its own while the driver
+# domain goes and comes back. Each disk that appears (a reconnect by xl block-attach) is read,
+# written and read back, each disk that goes is reported, with the count of tasks stuck in D
+# state (a blocked xenwatch shows there).
 mode_ddguest() {
 	wait_dev xvda 120 || { say "FAIL xvda missing"; return; }
 	say "xvda-signature $(signature xvda)"
 	pattern xvda
 	say "phase1-done"
-	st=/sys/bus/xen/devices/vbd-51712/state
-	last="" io=idle pid="" xvdb=""
+	seen=" xvda " n=0 gone=0
 	while :; do
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid" && io=ok || io=error
-			pid=
-		fi
-		[ -n "$pid" ] && io=pending
-		if [ -z "$pid" ]; then
-			dd if=/dev/xvda of=/dev/null bs=512 count=1 iflag=direct 2>/dev/null &
-			pid=$!
-		fi
-		now="state=$(cat $st 2>/dev/null || echo gone) dev=$([ -b /dev/xvda ] && echo yes || echo no) io=$io"
-		[ "$now" != "$last" ] && say "disk $now" && last=$now
-		# A disk attached afresh, from whichever back-end.
-		if [ -z "$xvdb" ] && [ -b /dev/xvdb ]; then
-			xvdb=yes
-			say "xvdb-signature $(signature xvdb)"
-		fi
+		now=" $(ls /sys/block | grep '^xvd' | tr '\n' ' ')"
+		for d in $seen; do
+			case $now in *" $d "*) ;; *) gone=$((gone + 1)) && say "disk-gone $gone $d stuck=$(stuck)" ;; esac
+		done
+		for d in $now; do
+			case $seen in *" $d "*) ;; *) n=$((n + 1)) && reconnected $n "$d" ;; esac
+		done
+		seen=$now
 		sleep 1
 	done
+}
+
+# Tasks in uninterruptible sleep.
+stuck() { grep -l '^State:.*D' /proc/[0-9]*/status 2>/dev/null | wc -l; }
+
+# A disk attached afresh: its signature, 1 MiB of new data at 16 MiB written direct (the
+# driver domain reports the md5 of that region of its file) and read back.
+reconnected() { # n disk
+	wait_dev "$2" 30
+	dd if=/dev/urandom of=/tmp/re bs=1M count=1 2>/dev/null
+	dd if=/tmp/re of="/dev/$2" bs=1M seek=16 oflag=direct conv=fsync 2>/dev/null && w=ok || w=error
+	back=$(dd if="/dev/$2" bs=1M skip=16 count=1 iflag=direct 2>/dev/null | md5)
+	say "disk-new $1 $2 sig=$(signature "$2") write=$w md5=$(md5 </tmp/re) back=$back" \
+		"state=$(cat /sys/block/"$2"/device/state 2>/dev/null || echo none) stuck=$(stuck)"
 }
 
 # Seconds since boot in hundredths, for round times.
