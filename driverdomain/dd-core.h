@@ -86,6 +86,7 @@ struct dd_ring {
 	int extra;			/* the extra fd in the epoll set, or -1 (thread only) */
 	atomic_int err;			/* the failure, for the control plane */
 	atomic_ullong calls;		/* ops->process calls so far (statistics, tests) */
+	atomic_ullong events;		/* its ports' events read so far (statistics) */
 	bool reported;			/* on the core's failed list (core lock) */
 	TAILQ_ENTRY(dd_ring) link;	/* ready list (thread) */
 	TAILQ_ENTRY(dd_ring) fail_link; /* failed list (core lock) */

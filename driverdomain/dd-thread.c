@@ -205,6 +205,8 @@ static void on_evtchn(struct dd_thread *t)
 	     i++) {
 		struct dd_ring *r = port < t->nports ? t->ports[port] : NULL;
 
+		if (r)
+			atomic_fetch_add_explicit(&r->events, 1, memory_order_relaxed);
 		if (r && r->ops->eoi) {
 			/* Late EOI: masked until the ring is idle again (run_ready), or held. */
 			if (r->unmask_at)
@@ -442,6 +444,7 @@ int dd_ring_attach(struct dd_core *c, unsigned int idx, struct dd_ring *r)
 	r->extra = -1;
 	atomic_store(&r->err, 0);
 	atomic_store(&r->calls, 0);
+	atomic_store(&r->events, 0);
 	r->add.op = DD_MSG_ADD;
 	r->add.r = r;
 	/* Before dd_core_run too: the count stays on the eventfd until the thread starts. */

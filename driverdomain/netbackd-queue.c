@@ -36,6 +36,7 @@ static void queue_after(struct dd_ring *r)
 
 	pthread_mutex_lock(&nq->lock);
 	netback_queue_stats(nq->dq->q, &nq->st);
+	netback_queue_view(nq->dq->q, &nq->view);
 	pthread_mutex_unlock(&nq->lock);
 }
 
@@ -147,6 +148,7 @@ int nbd_queues_start(struct nbd_device *d)
 		nq->r.io_fd = -1;
 		pthread_mutex_init(&nq->lock, NULL);
 		netback_queue_stats(nq->dq->q, &nq->st);
+		netback_queue_view(nq->dq->q, &nq->view);
 		dd_ring_attach(&d->b->core, i, &nq->r);
 		nq->attached = true;
 	}
@@ -192,5 +194,58 @@ void nbd_device_stats(struct nbd_device *d, struct netback_stats *st)
 		pthread_mutex_lock(&d->ctrl.lock);
 		netback_stats_add(st, &d->ctrl.st);
 		pthread_mutex_unlock(&d->ctrl.lock);
+	}
+}
+
+bool nbd_queues_moved(struct nbd_device *d)
+{
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		struct nbd_queue *nq = &d->queues[i];
+		struct ring_indices tx, rx;
+
+		if (!nq->attached)
+			continue;
+		netback_queue_indices(nq->dq->q, &tx, &rx);
+		if (memcmp(&tx, &nq->shown_tx, sizeof(tx)) ||
+		    memcmp(&rx, &nq->shown_rx, sizeof(rx)))
+			return true;
+	}
+	return false;
+}
+
+static void ring_line(FILE *f, unsigned int i, const char *name, const struct ring_indices *now,
+		      const struct ring_indices *then, uint32_t cons)
+{
+	fprintf(f,
+		"queue%u-%s req-prod %u req-event %u rsp-prod %u rsp-event %u; at the last call "
+		"req-prod %u req-cons %u req-event %u\n",
+		i, name, now->req_prod, now->req_event, now->rsp_prod, now->rsp_event,
+		then->req_prod, cons, then->req_event);
+}
+
+/*
+ * A stalled queue shows itself here: requests published past our consumer while its thread
+ * hears no event (events), or is called no more (calls).
+ */
+void nbd_queues_write(struct nbd_device *d, FILE *f)
+{
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		struct nbd_queue *nq = &d->queues[i];
+		struct netback_queue_view v;
+		struct ring_indices tx, rx;
+
+		if (!nq->attached)
+			continue;
+		netback_queue_indices(nq->dq->q, &tx, &rx);
+		pthread_mutex_lock(&nq->lock);
+		v = nq->view;
+		pthread_mutex_unlock(&nq->lock);
+		fprintf(f, "queue%u-thread %u\nqueue%u-calls %llu\nqueue%u-events %llu\n", i,
+			nq->r.t->idx, i, (unsigned long long)atomic_load(&nq->r.calls), i,
+			(unsigned long long)atomic_load(&nq->r.events));
+		ring_line(f, i, "tx-ring", &tx, &v.tx, v.tx_cons);
+		ring_line(f, i, "rx-ring", &rx, &v.rx, v.rx_cons);
+		nq->shown_tx = tx;
+		nq->shown_rx = rx;
 	}
 }

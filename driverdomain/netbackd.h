@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/queue.h>
 
 #include "backend/net/xenbus.h"
@@ -20,12 +21,14 @@ struct nbd;
 
 /* One queue, as its queue thread serves it. */
 struct nbd_queue {
-	struct dd_ring r;	      /* the core's handle: r.obj is the queue */
-	struct netback_dev_queue *dq; /* the queue (the vif's) */
-	struct nbd_device *d;	      /* its vif */
-	bool attached;		      /* handed to its thread */
-	pthread_mutex_t lock;	      /* guards st */
-	struct netback_stats st;      /* the counters, as of the thread's last round */
+	struct dd_ring r;			/* the core's handle: r.obj is the queue */
+	struct netback_dev_queue *dq;		/* the queue (the vif's) */
+	struct nbd_device *d;			/* its vif */
+	bool attached;				/* handed to its thread */
+	pthread_mutex_t lock;			/* guards st */
+	struct netback_stats st;		/* the counters, as of the thread's last round */
+	struct netback_queue_view view;		/* its rings, as of the thread's last round */
+	struct ring_indices shown_tx, shown_rx; /* the shared indices last written out */
 };
 
 /* One vif. */
@@ -75,5 +78,9 @@ void nbd_queue_wake(void *arg, unsigned int q);
 void nbd_queues_kick(struct nbd_device *d);
 /* d's counters: the threads' snapshots, or the vif's own once disconnected. */
 void nbd_device_stats(struct nbd_device *d, struct netback_stats *st);
+/* Whether a queue's shared indices moved since nbd_queues_write last showed them. */
+bool nbd_queues_moved(struct nbd_device *d);
+/* Each queue's thread, calls, events and rings, as "key value" lines (diagnostics). */
+void nbd_queues_write(struct nbd_device *d, FILE *f);
 
 #endif

@@ -75,7 +75,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	if (!d->b->stats_dir)
 		return;
 	nbd_device_stats(d, &st);
-	if (!force && !memcmp(&st, &d->last, sizeof(st)))
+	if (!force && !memcmp(&st, &d->last, sizeof(st)) && !nbd_queues_moved(d))
 		return;
 	d->last = st;
 	stats_path(d, path, sizeof(path));
@@ -98,6 +98,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	S("rx-steered", rx_steered), S("rx-drop-steer", rx_steer_drops);
 	S("tx-mcast-control", tx_mcast_ctl), S("rx-drop-mcast", rx_mcast_drops);
 #undef S
+	nbd_queues_write(d, f);
 	if (fclose(f) || rename(tmp, path))
 		unlink(tmp);
 }

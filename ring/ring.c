@@ -199,6 +199,16 @@ int ring_back_push(struct ring_back *rb)
 	return notify;
 }
 
+void ring_back_indices(const struct ring_back *rb, struct ring_indices *v)
+{
+	const struct ring_shared *s = rb->sring;
+
+	v->req_prod = ring_load(&s->req_prod);
+	v->req_event = ring_load(&s->req_event);
+	v->rsp_prod = ring_load(&s->rsp_prod);
+	v->rsp_event = ring_load(&s->rsp_event);
+}
+
 int ring_back_final_check(struct ring_back *rb)
 {
 	if (rb->broken)

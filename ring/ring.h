@@ -106,6 +106,12 @@ int ring_back_push(struct ring_back *rb);
 /* Arm req_event and look again: 1 if requests are waiting, 0 if idle, or -EPROTO. */
 int ring_back_final_check(struct ring_back *rb);
 
+/* The shared indices as read now (statistics, diagnostics): any thread may ask while mapped. */
+struct ring_indices {
+	uint32_t req_prod, req_event, rsp_prod, rsp_event;
+};
+void ring_back_indices(const struct ring_back *rb, struct ring_indices *v);
+
 /* Front end: the mirror image. */
 /* Initialise the shared ring (SHARED_RING_INIT, entries zeroed) and attach to it at index 0. */
 int ring_front_init(struct ring_front *rf, void *sring, unsigned int order, size_t req_size,

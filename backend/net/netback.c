@@ -158,6 +158,20 @@ void netback_queue_stats(const struct netback_queue *q, struct netback_stats *st
 	*st = q->st;
 }
 
+void netback_queue_indices(const struct netback_queue *q, struct ring_indices *tx,
+			   struct ring_indices *rx)
+{
+	ring_back_indices(&q->tx, tx);
+	ring_back_indices(&q->rx, rx);
+}
+
+void netback_queue_view(const struct netback_queue *q, struct netback_queue_view *v)
+{
+	netback_queue_indices(q, &v->tx, &v->rx);
+	v->tx_cons = q->tx.req_cons;
+	v->rx_cons = q->rx.req_cons;
+}
+
 void netback_stats_add(struct netback_stats *sum, const struct netback_stats *st)
 {
 	uint64_t *s = (uint64_t *)sum;

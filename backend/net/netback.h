@@ -32,6 +32,7 @@
 
 #include "hv/hv.h"
 #include "hv/log.h"
+#include "ring/ring.h"
 
 /*
  * Data slots one TX frame may use: XEN_NETIF_NR_SLOTS_MIN, which netif.h says a back-end must
@@ -145,6 +146,17 @@ bool netback_queue_wants_tap(const struct netback_queue *q);
 
 /* A snapshot of the queue's counters. */
 void netback_queue_stats(const struct netback_queue *q, struct netback_stats *st);
+
+/* Where a queue's rings stand, for diagnostics: the shared indices and our consumers. */
+struct netback_queue_view {
+	struct ring_indices tx, rx; /* the shared indices */
+	uint32_t tx_cons, rx_cons;  /* requests copied out so far */
+};
+/* All of it: from the queue's thread only (the consumers are its own). */
+void netback_queue_view(const struct netback_queue *q, struct netback_queue_view *v);
+/* The shared indices alone, as they are now: from any thread while the queue is attached. */
+void netback_queue_indices(const struct netback_queue *q, struct ring_indices *tx,
+			   struct ring_indices *rx);
 /* Add every counter of st to sum. */
 void netback_stats_add(struct netback_stats *sum, const struct netback_stats *st);
 

@@ -325,6 +325,8 @@ net_traffic() { # interface
 	say "rx-md5 $(md5 </tmp/rx.bin) $(wc -c </tmp/rx.bin)"
 	# What the interface saw, for a transfer that failed.
 	say "eth0-counters $(grep eth0 /proc/net/dev | tr -s ' ')"
+	# Per-queue event-channel interrupts (responses heard): a stalled queue shows here.
+	grep eth0 /proc/interrupts | tr -s ' ' | while read -r l; do say "eth0-irq $l"; done
 	dmesg | grep -i netfront | tail -n 5 | while read -r l; do say "netfront-dmesg $l"; done
 }
 

@@ -29,11 +29,18 @@ check_pvio_stats() { # domid
 }
 
 show_net_logs() { # guest [always]
+	local d
 	[[ $failures -eq 0 && ${2-} != always ]] && return 0
 	echo "--- console of $1"
 	tail -n 40 "$(console_log "$1")" | tr -d '\r'
 	echo "--- $NET_LOG"
 	tail -n 40 "$NET_LOG"
+	d=$(xl domid "$1" 2>/dev/null) || return 0
+	[[ -e $NET_STATS/vif-$d.0 ]] && { echo "--- $NET_STATS/vif-$d.0"; cat "$NET_STATS/vif-$d.0"; }
+	# Xen's view of the event channels (pending/masked) of dom0 and the guest.
+	echo "--- xl debug-keys e: dom0 and d$d"
+	xl debug-keys e && xl dmesg | tr -d '\r' | sed -n '/Event channel information/,$p' |
+		grep -E "Event channel information|s=3 .*d=(0|$d) " | tail -n 60
 }
 
 run_guest() { # label name [xl-option]
