@@ -173,8 +173,15 @@ static bool on_ctl(struct dd_thread *t)
 	uint64_t v;
 	bool stop;
 
-	atomic_store(&t->ctl, false);
+	/*
+	 * Take the count, then clear the flag: a kick or message between the two has added to
+	 * the count already or will write it after, so a flag left set always has a wake-up
+	 * behind it.  The other way round, one landing between them set the flag again while the
+	 * read took its count: the flag stayed set with nothing to wake on it, and run_ready,
+	 * which yields to a set flag, never processed a ring again (the thread spun).
+	 */
 	(void)!read(t->ctlfd, &v, sizeof(v));
+	atomic_store(&t->ctl, false);
 	pthread_mutex_lock(&t->lock);
 	while ((m = TAILQ_FIRST(&t->msgs))) {
 		TAILQ_REMOVE(&t->msgs, m, link);

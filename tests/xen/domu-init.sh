@@ -327,7 +327,7 @@ net_traffic() { # interface
 	say "eth0-counters $(grep eth0 /proc/net/dev | tr -s ' ')"
 	# Per-queue event-channel interrupts (responses heard): a stalled queue shows here.
 	grep eth0 /proc/interrupts | tr -s ' ' | while read -r l; do say "eth0-irq $l"; done
-	dmesg | grep -i netfront | tail -n 5 | while read -r l; do say "netfront-dmesg $l"; done
+	dmesg | grep -iE "netfront|vif|eth0" | tail -n 8 | while read -r l; do say "netfront-dmesg $l"; done
 }
 
 # Linux's xen-netfront against whatever dom0 runs; what it negotiated dom0 reads in xenstore.
