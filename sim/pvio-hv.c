@@ -39,6 +39,7 @@ static const char usage[] =
     "      --max-ports N        event channels of each domain but dom0 (default 1024)\n"
     "      --max-subscribers N  death streams (default 64)\n"
     "      --fd-reserve N       descriptors no guest may take (default a quarter)\n"
+    "      --max-domain-fds N   descriptors held for each domain but dom0 (default 4096)\n"
     "  -v, --verbose            log domain and session events to stderr\n"
     "  -h, --help               this text\n";
 
@@ -340,6 +341,7 @@ static int count_opt(struct opts *o, const struct option *opt)
 		{ "max-ports", offsetof(struct opts, limits.ports), HVSIM_MAX_PORTS - 1 },
 		{ "max-subscribers", offsetof(struct opts, limits.subscribers), INT_MAX },
 		{ "fd-reserve", offsetof(struct opts, limits.fd_reserve), INT_MAX },
+		{ "max-domain-fds", offsetof(struct opts, limits.domain_fds), INT_MAX },
 	};
 	unsigned int i;
 
@@ -362,6 +364,7 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 		{ "max-ports", required_argument, NULL, 'p' },
 		{ "max-subscribers", required_argument, NULL, 'p' },
 		{ "fd-reserve", required_argument, NULL, 'p' },
+		{ "max-domain-fds", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -401,7 +404,8 @@ int main(int argc, char **argv)
 		.limits = { .sessions = 128,
 			    .dom0_sessions = 4096,
 			    .ports = 1024,
-			    .subscribers = 64 },
+			    .subscribers = 64,
+			    .domain_fds = 4096 },
 	};
 	int ret;
 
