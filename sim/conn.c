@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,9 +60,15 @@ static struct hvd_conn *conn_new(struct hvd *hvd, int fd, struct hvd_domain *dom
 {
 	struct hvd_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t len = sizeof(int);
+	int sndbuf = 0;
 
 	if (!c)
 		return NULL;
+	/* Half: a reply always fits past it, and EPOLLOUT comes back at a quarter. */
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 || sndbuf <= 0)
+		sndbuf = 4096;
+	c->outq_max = (unsigned int)sndbuf / 2;
 	c->watch.ready = conn_ready;
 	ev.data.ptr = &c->watch;
 	c->fd = fd;
@@ -247,6 +255,35 @@ void hvd_round_next(struct hvd *hvd)
 	}
 }
 
+/*
+ * Pending requests: a client that sends requests and does not read the replies could fill its
+ * socket, and a reply that does not fit would cost it the session.  So once the unread replies
+ * pass half the socket's send buffer, the connection is read no more until they drain (EPOLLOUT):
+ * what the daemon holds for it stays bounded, and its further requests wait in its own socket.
+ */
+static bool conn_hold(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->watch };
+	int queued;
+
+	if (ioctl(c->fd, SIOCOUTQ, &queued) < 0 || queued < 0 ||
+	    (unsigned int)queued <= c->outq_max)
+		return false;
+	if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		return false;
+	c->held = true;
+	return true;
+}
+
+/* The replies drained: read the connection again; false if it cannot be armed (it then closes). */
+static bool conn_unhold(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->watch };
+
+	c->held = false;
+	return epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0;
+}
+
 static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 {
 	struct hvd_conn *c = hvd_container_of(w, struct hvd_conn, watch);
@@ -260,11 +297,17 @@ static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 	 */
 	bool gone = events & (EPOLLHUP | EPOLLERR);
 
+	if (c->held && !gone && !conn_unhold(hvd, c)) {
+		hvd_conn_close(hvd, c);
+		return;
+	}
 	for (i = 0; i < HVD_BURST; i++) {
 		if (!gone && !share_left(hvd, c->dom)) {
 			conn_park(hvd, c);
 			return;
 		}
+		if (!gone && conn_hold(hvd, c))
+			return;
 		ret = hvsim_recv(c->fd, &req, NULL, 0, NULL);
 		if (ret == -EAGAIN)
 			return;

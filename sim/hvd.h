@@ -85,6 +85,8 @@ struct hvd_conn {
 	struct hvd_list link;	   /* in dom->sessions or hvd->subscribers */
 	struct hvd_list all;	   /* in hvd->conns, for teardown at exit */
 	struct hvd_list parked; /* in hvd->parked while its domain's share of the round is spent */
+	unsigned int outq_max;	/* unread reply bytes past which it is not read (half SO_SNDBUF) */
+	bool held;		/* waiting for EPOLLOUT: its unread replies passed outq_max */
 };
 
 /*
