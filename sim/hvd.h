@@ -183,6 +183,8 @@ struct hvd_limits {
 /* The daemon. */
 struct hvd {
 	int epfd;				   /* the epoll set */
+	int dom0_epfd;				   /* dom0's connections: looked at first */
+	struct hvd_watch dom0_watch;		   /* dom0_epfd's dispatch in epfd: a no-op */
 	int listen_fd;				   /* the main socket */
 	struct hvd_watch listen_watch;		   /* its epoll dispatch */
 	bool listen_paused;			   /* out of fds: accept again after a close */
@@ -203,6 +205,10 @@ struct hvd {
 	unsigned int nofile;	     /* our descriptor limit (RLIMIT_NOFILE) */
 	unsigned int guest_fds;	     /* descriptors held for domains other than dom0 */
 	unsigned int nr_subscribers; /* entries in subscribers */
+	uint64_t guest_reqs;	     /* requests of guests read (HELLOs on tokens too) */
+	uint64_t guest_reqs_mark;    /* guest_reqs when dom0's connections were last idle */
+	uint64_t dom0_reqs;	     /* requests of dom0 read */
+	unsigned int dom0_ahead_max; /* most guest requests read while one of dom0's waited */
 };
 
 /* A reply being built by an op handler. */

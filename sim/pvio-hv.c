@@ -159,6 +159,14 @@ static void sig_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 		hvd->stop = true;
 }
 
+/* dom0's set is ready: the loop looks at it first anyway. */
+static void dom0_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
+{
+	(void)hvd;
+	(void)w;
+	(void)events;
+}
+
 /* SIGTERM and SIGINT arrive as events; SIGPIPE never (sends use MSG_NOSIGNAL anyway). */
 static int signals_open(struct hvd *hvd)
 {
@@ -202,6 +210,12 @@ static int hvd_core_open(struct hvd *hvd)
 	hvd->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (hvd->epfd < 0)
 		return -errno;
+	hvd->dom0_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (hvd->dom0_epfd < 0)
+		return -errno;
+	ret = watch_add(hvd, hvd->dom0_epfd, &hvd->dom0_watch, dom0_ready);
+	if (ret < 0)
+		return ret;
 	ret = signals_open(hvd);
 	if (ret == 0)
 		ret = watch_add(hvd, hvd->sig_fd, &hvd->sig_watch, sig_ready);
@@ -219,7 +233,7 @@ static int hvd_setup(struct hvd *hvd, const char *path)
 	hvd_list_init(&hvd->parked);
 	hvd->round = 1; /* a new domain's round 0 is stale: it starts with a full share */
 	hvd->next_sid = 1;
-	hvd->epfd = hvd->listen_fd = hvd->sig_fd = -1;
+	hvd->epfd = hvd->dom0_epfd = hvd->listen_fd = hvd->sig_fd = -1;
 	nofile_raise(hvd);
 	ret = hvd_core_open(hvd);
 	if (ret < 0) {
@@ -244,13 +258,21 @@ static int hvd_loop(struct hvd *hvd)
 	int n;
 
 	while (!hvd->stop) {
-		/* With sessions parked, look without sleeping: nothing else ready ends the round,
-		 * and the parked sessions are armed again before any sleep. */
-		n = epoll_wait(hvd->epfd, &ev, 1, hvd_list_empty(&hvd->parked) ? -1 : 0);
+		/*
+		 * dom0's connections first: its request waits at most for the one guest event
+		 * being handled when it came (HVD_BURST requests), never for a round of them.
+		 */
+		n = epoll_wait(hvd->dom0_epfd, &ev, 1, 0);
+		if (n == 0) {
+			hvd->guest_reqs_mark = hvd->guest_reqs;
+			/* With sessions parked, look without sleeping: nothing else ready ends the
+			 * round, and the parked sessions are armed again before any sleep. */
+			n = epoll_wait(hvd->epfd, &ev, 1, hvd_list_empty(&hvd->parked) ? -1 : 0);
+			if (n == 0)
+				hvd_round_next(hvd);
+		}
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n == 0)
-			hvd_round_next(hvd);
 		if (n == 1)
 			((struct hvd_watch *)ev.data.ptr)->ready(hvd, ev.data.ptr, ev.events);
 	}
@@ -275,6 +297,8 @@ static void hvd_teardown(struct hvd *hvd)
 		close(hvd->sig_fd);
 	if (hvd->epfd >= 0)
 		close(hvd->epfd);
+	if (hvd->dom0_epfd >= 0)
+		close(hvd->dom0_epfd);
 }
 
 static int daemon_run(const char *path, uint32_t pool_pages, const struct hvd_limits *limits,
