@@ -17,9 +17,11 @@
 #include "hv/simctl.h"
 #include "tests/hv-test.h"
 
-#define BUDGET	  48u
-#define NR_PEERS  24u /* more than BUDGET / 3: the pool route must hit the budget */
-#define MAX_LOOPS 600u
+/* The attachment route ends with 3 left: a session fits, its attachment does not. */
+#define BUDGET	   50u
+#define BUDGET_OPT "50" /* BUDGET for the command line */
+#define NR_PEERS   24u	/* more than BUDGET / 3: the pool route must hit the budget */
+#define MAX_LOOPS  600u
 
 enum route {
 	R_SESSIONS,
@@ -37,6 +39,7 @@ static const unsigned int route_cost[NR_ROUTES] = { 3, 1, 4, 3 };
 struct result {
 	int err;	    /* the refusal */
 	unsigned int count; /* units held when refused */
+	bool at_session;    /* refused at the unit's session, not at the unit itself */
 };
 
 static int go[NR_ROUTES][2], out[NR_ROUTES][2], done[2]; /* pipes: [1] written, [0] read */
@@ -90,6 +93,7 @@ static int take_attachments(struct result *r)
 		int sock, fds[5];
 
 		r->err = t_session_open(&sock, &hello, NULL);
+		r->at_session = r->err != 0;
 		if (!r->err)
 			r->err = t_rpc(sock, HVSIM_GRANT_ATTACH, (uint32_t[]){ a_id }, 1, &rep, fds,
 				       5, &n);
@@ -120,7 +124,7 @@ static int take_pools(struct hv *hv, struct result *r)
 static int taker(void *arg)
 {
 	enum route route = (enum route)(long)arg;
-	struct result r = { 0, 0 };
+	struct result r = { 0, 0, false };
 	struct hv *hv = NULL;
 	char c;
 
@@ -185,6 +189,8 @@ static int route_check(enum route route, pid_t *pid)
 		"%s's report", route_name[route]);
 	T_CHECK(r.err == want, "%s refused with %d (%s), not %s", route_name[route], r.err,
 		strerror(-r.err), strerror(-want));
+	T_CHECK(route != R_ATTACH || !r.at_session, "attachments: refused at a session, not at "
+						    "an attachment");
 	T_CHECK(r.count <= max && r.count + 1 >= max, "%s: %u held, the budget allows %u",
 		route_name[route], r.count, max);
 	return 0;
@@ -192,9 +198,13 @@ static int route_check(enum route route, pid_t *pid)
 
 int main(void)
 {
-	static const char *const opts[] = {
-		"--max-domain-fds", "48", "--max-sessions", "1000", "--max-ports", "1000", NULL
-	};
+	static const char *const opts[] = { "--max-domain-fds",
+					    BUDGET_OPT,
+					    "--max-sessions",
+					    "1000",
+					    "--max-ports",
+					    "1000",
+					    NULL };
 	int tokens[NR_PEERS], token;
 	pid_t pa, pd, pids[NR_ROUTES];
 	struct hvctl *ctl;
