@@ -32,6 +32,7 @@ static const char usage[] =
     "       pvio-hv [-s PATH] list                         list the domains\n"
     "       pvio-hv [-s PATH] create NAME [--] CMD [ARG...] run CMD in a new domain\n"
     "       pvio-hv [-s PATH] destroy DOMID                 kill a domain\n"
+    "       pvio-hv [-s PATH] fairness                      print the fairness counts\n"
     "  -s, --socket PATH        the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
     "      --pool-pages N       grantable pages of a new domain (default 16384)\n"
     "      --max-sessions N     sessions of each domain but dom0 (default 128)\n"
