@@ -165,7 +165,7 @@ struct hvd_domain {
 	unsigned int credit;	   /* requests its sessions may still have served this round */
 	unsigned int nr_ports;	   /* allocated event-channel ports */
 	unsigned int fds;	   /* descriptors the daemon holds for it (guests only) */
-	bool fds_refused;	   /* told the log of a refusal since its last release */
+	bool fds_refused;	   /* a refusal logged since it last held half its budget */
 	uint64_t userns_dev;	   /* the user namespace of its first session's process, */
 	uint64_t userns_ino;	   /* which every later session's must share; 0 until then */
 };
@@ -249,7 +249,7 @@ void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom);
 /* Whether domains other than dom0 may take n more descriptors (the reserve stays free). */
 bool hvd_guest_fds_ok(const struct hvd *hvd, unsigned int n);
 /* Charge n descriptors to dom (nothing for dom0): 0, -EMFILE past its budget, -ENFILE past the
- * guests' share; a refusal is logged once until dom releases some. */
+ * guests' share; a refusal is logged once until dom is down to half its budget. */
 int hvd_fds_take(struct hvd *hvd, struct hvd_domain *dom, unsigned int n, const char *what);
 /* Give back what hvd_fds_take charged. */
 void hvd_fds_put(struct hvd *hvd, struct hvd_domain *dom, unsigned int n);

@@ -54,7 +54,9 @@ void hvd_fds_put(struct hvd *hvd, struct hvd_domain *dom, unsigned int n)
 		return;
 	dom->fds -= n;
 	hvd->guest_fds -= n;
-	dom->fds_refused = false;
+	/* Well below its budget again: a later refusal is news. */
+	if (dom->fds <= hvd->limits.domain_fds / 2)
+		dom->fds_refused = false;
 }
 
 /*
