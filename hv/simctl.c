@@ -142,6 +142,18 @@ int hvctl_domain_list(struct hvctl *ctl, struct hvctl_domain_info *out, unsigned
 	return (int)i;
 }
 
+int hvctl_fairness(struct hvctl *ctl, uint64_t *dom0_reqs, unsigned int *ahead_max)
+{
+	struct hvsim_msg req = { .op = HVSIM_FAIRNESS }, rep;
+	int ret = ctl_call(ctl->sock, &req, &rep);
+
+	if (ret < 0)
+		return ret;
+	*dom0_reqs = rep.arg[0] | (uint64_t)rep.arg[1] << 32;
+	*ahead_max = rep.arg[2];
+	return 0;
+}
+
 int hvctl_subscribe(const char *path, int *fdp)
 {
 	struct hvsim_msg req = { .op = HVSIM_SUBSCRIBE }, rep;

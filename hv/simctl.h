@@ -45,6 +45,9 @@ struct hvctl_domain_info {
  * Returns how many were filled: max means there may be more.
  */
 int hvctl_domain_list(struct hvctl *ctl, struct hvctl_domain_info *out, unsigned int max);
+/* The daemon's fairness counts (HVSIM_FAIRNESS): dom0's requests read, and the most requests of
+ * guests read while one of dom0's waited.  0 or a negative errno. */
+int hvctl_fairness(struct hvctl *ctl, uint64_t *dom0_reqs, unsigned int *ahead_max);
 
 /*
  * Open a death stream: *fd (close-on-exec, blocking; make it non-blocking

@@ -167,6 +167,12 @@ enum hvsim_op {
 	 * then drop its view of the granter once it maps nothing of it.
 	 */
 	HVSIM_GRANT_RELEASE = 14,
+	/*
+	 * dom0 only: the daemon's fairness counts.  Reply: arg[0], arg[1] dom0's
+	 * requests read (low, high 32 bits); arg[2] the most requests of guests
+	 * read while one of dom0's waited (pvio-hv(8), tests/flood-fair).
+	 */
+	HVSIM_FAIRNESS = 15,
 };
 
 struct hvsim_msg {

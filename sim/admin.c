@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * admin.c - `pvio-hv list|create|destroy`: an administrator's view of a
+ * admin.c - `pvio-hv list|create|destroy|fairness`: an administrator's view of a
  * running daemon, through the same control client as the toolstack.
  */
 #include "config.h"
@@ -150,6 +150,32 @@ static int cmd_destroy(const char *path, int argc, char **argv)
 	return 0;
 }
 
+/* The daemon's fairness counts, as pvio-xenstored's CONTROL fairness prints its own. */
+static int cmd_fairness(const char *path, int argc, char **argv)
+{
+	struct hvctl *ctl;
+	unsigned int ahead;
+	uint64_t reqs;
+	int ret;
+
+	(void)argv;
+	if (argc != 1) {
+		fputs("usage: pvio-hv [-s PATH] fairness\n", stderr);
+		return 2;
+	}
+	if (ctl_open(path, &ctl) < 0)
+		return 1;
+	ret = hvctl_fairness(ctl, &reqs, &ahead);
+	hvctl_close(ctl);
+	if (ret < 0) {
+		fprintf(stderr, "pvio-hv: fairness: %s\n", strerror(-ret));
+		return 1;
+	}
+	printf("dom0-requests %llu\nguest-requests-ahead-max %u\n", (unsigned long long)reqs,
+	       ahead);
+	return 0;
+}
+
 int hvd_admin(const char *path, int argc, char **argv)
 {
 	if (!strcmp(argv[0], "list"))
@@ -158,6 +184,9 @@ int hvd_admin(const char *path, int argc, char **argv)
 		return cmd_create(path, argc, argv);
 	if (!strcmp(argv[0], "destroy"))
 		return cmd_destroy(path, argc, argv);
-	fprintf(stderr, "pvio-hv: %s: unknown command (list, create, destroy)\n", argv[0]);
+	if (!strcmp(argv[0], "fairness"))
+		return cmd_fairness(path, argc, argv);
+	fprintf(stderr, "pvio-hv: %s: unknown command (list, create, destroy, fairness)\n",
+		argv[0]);
 	return 2;
 }

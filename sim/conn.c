@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,7 +33,7 @@ enum {
 	OP_SESSION = 2, /* needs HELLO first */
 };
 
-static hvd_op_fn op_hello, op_subscribe;
+static hvd_op_fn op_hello, op_subscribe, op_fairness;
 
 static const struct {
 	hvd_op_fn *fn;	   /* the handler */
@@ -50,17 +52,30 @@ static const struct {
 	[HVSIM_EVTCHN_PEER] = { hvd_op_evtchn_peer, OP_SESSION },
 	[HVSIM_EVTCHN_CLOSE] = { hvd_op_evtchn_close, OP_SESSION },
 	[HVSIM_GRANT_RELEASE] = { hvd_op_grant_release, OP_SESSION },
+	[HVSIM_FAIRNESS] = { op_fairness, OP_DOM0 },
 };
 
 static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events);
+
+/* The epoll set of c: dom0's own, which the loop looks at first, or everyone else's. */
+static int conn_epfd(const struct hvd *hvd, const struct hvd_conn *c)
+{
+	return c->dom->domid ? hvd->epfd : hvd->dom0_epfd;
+}
 
 static struct hvd_conn *conn_new(struct hvd *hvd, int fd, struct hvd_domain *dom)
 {
 	struct hvd_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t len = sizeof(int);
+	int sndbuf = 0;
 
 	if (!c)
 		return NULL;
+	/* Half: a reply always fits past it, and EPOLLOUT comes back at a quarter. */
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0 || sndbuf <= 0)
+		sndbuf = 4096;
+	c->outq_max = (unsigned int)sndbuf / 2;
 	c->watch.ready = conn_ready;
 	ev.data.ptr = &c->watch;
 	c->fd = fd;
@@ -70,7 +85,7 @@ static struct hvd_conn *conn_new(struct hvd *hvd, int fd, struct hvd_domain *dom
 	hvd_list_init(&c->attaches);
 	hvd_list_init(&c->link);
 	hvd_list_init(&c->parked);
-	if (epoll_ctl(hvd->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (epoll_ctl(conn_epfd(hvd, c), EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
 		return NULL;
 	}
@@ -156,6 +171,35 @@ static int op_subscribe(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 	return 0;
 }
 
+/* FAIRNESS: the counts of hvd_tally. */
+static int op_fairness(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
+		       struct hvd_reply *rep)
+{
+	(void)c;
+	(void)req;
+	rep->msg.arg[0] = (uint32_t)hvd->dom0_reqs;
+	rep->msg.arg[1] = (uint32_t)(hvd->dom0_reqs >> 32);
+	rep->msg.arg[2] = hvd->dom0_ahead_max;
+	return 0;
+}
+
+/*
+ * Count a request of dom read now: for dom0's, the guest requests read since its connections
+ * were last seen idle (pvio-hv.c's loop) are the most that can have been read while it waited.
+ */
+static void hvd_tally(struct hvd *hvd, const struct hvd_domain *dom)
+{
+	uint64_t ahead = hvd->guest_reqs - hvd->guest_reqs_mark;
+
+	if (dom->domid) {
+		hvd->guest_reqs++;
+		return;
+	}
+	hvd->dom0_reqs++;
+	if (ahead > hvd->dom0_ahead_max)
+		hvd->dom0_ahead_max = ahead > UINT32_MAX ? UINT32_MAX : (unsigned int)ahead;
+}
+
 static int op_run(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg *req,
 		  struct hvd_reply *rep)
 {
@@ -226,7 +270,8 @@ static void conn_park(struct hvd *hvd, struct hvd_conn *c)
 {
 	struct epoll_event ev = { .events = 0, .data.ptr = &c->watch };
 
-	if (hvd_list_empty(&c->parked) && epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+	if (hvd_list_empty(&c->parked) &&
+	    epoll_ctl(conn_epfd(hvd, c), EPOLL_CTL_MOD, c->fd, &ev) == 0)
 		hvd_list_add(&hvd->parked, &c->parked);
 }
 
@@ -242,9 +287,38 @@ void hvd_round_next(struct hvd *hvd)
 		hvd_list_del(&c->parked);
 		ev.data.ptr = &c->watch;
 		/* A session we cannot arm again would never be served: drop it. */
-		if (epoll_ctl(hvd->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		if (epoll_ctl(conn_epfd(hvd, c), EPOLL_CTL_MOD, c->fd, &ev) < 0)
 			hvd_conn_close(hvd, c);
 	}
+}
+
+/*
+ * Pending requests: a client that sends requests and does not read the replies could fill its
+ * socket, and a reply that does not fit would cost it the session.  So once the unread replies
+ * pass half the socket's send buffer, the connection is read no more until they drain (EPOLLOUT):
+ * what the daemon holds for it stays bounded, and its further requests wait in its own socket.
+ */
+static bool conn_hold(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &c->watch };
+	int queued;
+
+	if (ioctl(c->fd, SIOCOUTQ, &queued) < 0 || queued < 0 ||
+	    (unsigned int)queued <= c->outq_max)
+		return false;
+	if (epoll_ctl(conn_epfd(hvd, c), EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		return false;
+	c->held = true;
+	return true;
+}
+
+/* The replies drained: read the connection again; false if it cannot be armed (it then closes). */
+static bool conn_unhold(struct hvd *hvd, struct hvd_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->watch };
+
+	c->held = false;
+	return epoll_ctl(conn_epfd(hvd, c), EPOLL_CTL_MOD, c->fd, &ev) == 0;
 }
 
 static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
@@ -260,14 +334,22 @@ static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 	 */
 	bool gone = events & (EPOLLHUP | EPOLLERR);
 
+	if (c->held && !gone && !conn_unhold(hvd, c)) {
+		hvd_conn_close(hvd, c);
+		return;
+	}
 	for (i = 0; i < HVD_BURST; i++) {
 		if (!gone && !share_left(hvd, c->dom)) {
 			conn_park(hvd, c);
 			return;
 		}
+		if (!gone && conn_hold(hvd, c))
+			return;
 		ret = hvsim_recv(c->fd, &req, NULL, 0, NULL);
 		if (ret == -EAGAIN)
 			return;
+		if (ret == 0)
+			hvd_tally(hvd, c->dom);
 		if (c->dom->domid != 0 && c->dom->credit)
 			c->dom->credit--;
 		/* A subscriber has nothing to say: what it sends is dropped. */
@@ -362,6 +444,7 @@ void hvd_token_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 			token_hangup(hvd, dom);
 			return;
 		}
+		hvd_tally(hvd, dom);
 		if (req.op == HVSIM_HELLO && nfds == 1) {
 			token_hello(hvd, dom, fds[0]);
 			continue;

@@ -19,18 +19,21 @@
 
 #include "sim/hvd.h"
 
+/* Descriptors of a domain's grant table: the read-write memfd and the read-only one. */
+#define TABLE_FDS 2
+
 /* Free what the domain holds itself; nothing else may refer to it any more. */
-static void domain_free(struct hvd_domain *dom)
+static void domain_free(struct hvd *hvd, struct hvd_domain *dom)
 {
 	hvd_evtchn_fini(dom);
-	hvd_grant_fini(dom);
+	hvd_grant_fini(hvd, dom);
 	if (dom->token >= 0)
 		close(dom->token);
 	free(dom);
 }
 
 /* A domain with its table, pool, allocators and ports, not yet registered. */
-static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
+static int domain_new(struct hvd *hvd, domid_t domid, const char *name, uint32_t pool_pages,
 		      struct hvd_domain **domp)
 {
 	struct hvd_domain *dom = calloc(1, sizeof(*dom));
@@ -50,7 +53,7 @@ static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
 	if (ret >= 0)
 		ret = hvd_evtchn_init(dom);
 	if (ret < 0) {
-		domain_free(dom);
+		domain_free(hvd, dom);
 		return ret;
 	}
 	*domp = dom;
@@ -60,7 +63,7 @@ static int domain_new(domid_t domid, const char *name, uint32_t pool_pages,
 /* dom0 exists from the start and never dies; its sessions are main-socket connections. */
 int hvd_domains_init(struct hvd *hvd)
 {
-	int ret = domain_new(0, "Domain-0", hvd->pool_pages, &hvd->domains[0]);
+	int ret = domain_new(hvd, 0, "Domain-0", hvd->pool_pages, &hvd->domains[0]);
 
 	hvd->next_domid = 1;
 	return ret;
@@ -74,7 +77,7 @@ void hvd_domains_fini(struct hvd *hvd)
 	for (id = 0; id < HVD_NR_DOMIDS; id++) {
 		if (hvd->domains[id]) {
 			hvd->domains[id]->dying = true;
-			domain_free(hvd->domains[id]);
+			domain_free(hvd, hvd->domains[id]);
 			hvd->domains[id] = NULL;
 		}
 	}
@@ -103,7 +106,8 @@ static void domain_die(struct hvd *hvd, struct hvd_domain *dom)
 	hvd_log(hvd, "domain %u (%s) died", dom->domid, dom->name);
 	hvd_send_death(hvd, dom);
 	hvd->domains[dom->domid] = NULL;
-	domain_free(dom);
+	hvd_fds_put(hvd, dom, TABLE_FDS);
+	domain_free(hvd, dom);
 }
 
 /* Called whenever a token hangs up or a session closes. */
@@ -198,15 +202,18 @@ int hvd_op_domain_create(struct hvd *hvd, struct hvd_conn *c, const struct hvsim
 	id = domid_alloc(hvd);
 	if (id < 0)
 		return id;
-	ret = domain_new((domid_t)id, req->name, pages, &dom);
+	ret = domain_new(hvd, (domid_t)id, req->name, pages, &dom);
 	if (ret < 0)
 		return ret;
 	ret = token_create(hvd, dom, &theirs);
 	if (ret < 0) {
-		domain_free(dom);
+		domain_free(hvd, dom);
 		return ret;
 	}
 	hvd->domains[id] = dom;
+	/* dom0 asked for them: counted in the domain's budget, never refused. */
+	dom->fds = TABLE_FDS;
+	hvd->guest_fds += TABLE_FDS;
 	rep->msg.arg[0] = (uint32_t)id;
 	rep->fds[rep->nfds++] = theirs;
 	rep->close_fd = theirs;

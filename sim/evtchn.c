@@ -62,11 +62,12 @@ static void port_publish(struct hvd_port *p, evtchn_port_t port, unsigned int st
 }
 
 /*
- * Whether dom may take one more port: a guest within its limit and the
- * descriptors outside dom0's reserve (each port is an eventfd), ENOSPC as
- * Xen's per-domain port limit answers.
+ * Whether dom may take one more port: a guest within its limit, its
+ * descriptor budget and the descriptors outside dom0's reserve (each port is
+ * an eventfd), ENOSPC whichever stops it, as Xen's per-domain port limit
+ * answers.  The descriptor is charged on success.
  */
-static bool port_allowed(struct hvd *hvd, const struct hvd_domain *dom)
+static bool port_allowed(struct hvd *hvd, struct hvd_domain *dom)
 {
 	if (!dom->domid)
 		return true;
@@ -74,7 +75,7 @@ static bool port_allowed(struct hvd *hvd, const struct hvd_domain *dom)
 		hvd_log(hvd, "domain %u: at its limit of %u ports", dom->domid, hvd->limits.ports);
 		return false;
 	}
-	return hvd_guest_fds_ok(hvd, 1);
+	return hvd_fds_take(hvd, dom, 1, "event channel") == 0;
 }
 
 /* A free port of dom with a fresh eventfd, owned by c; 0 if none is left. */
@@ -94,14 +95,13 @@ static evtchn_port_t port_alloc(struct hvd *hvd, struct hvd_domain *dom, struct 
 		p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (p->efd < 0) {
 			*err = -errno;
-			return 0;
+			break;
 		}
 		p->owner = c;
 		dom->nr_ports++;
-		if (dom->domid)
-			hvd->guest_fds++;
 		return port;
 	}
+	hvd_fds_put(hvd, dom, 1);
 	return 0;
 }
 
@@ -235,8 +235,7 @@ static void port_close(struct hvd *hvd, struct hvd_conn *c, evtchn_port_t port)
 	p->efd = -1;
 	p->owner = NULL;
 	c->dom->nr_ports--;
-	if (c->dom->domid)
-		hvd->guest_fds--;
+	hvd_fds_put(hvd, c->dom, 1);
 	p->remote_dom = 0;
 	p->remote_port = 0;
 }

@@ -20,6 +20,8 @@
 #define TABLE_BYTES  ((size_t)HVSIM_GNT_ENTRIES * sizeof(grant_entry_v1_t))
 #define ACTIVE_BYTES ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_active))
 #define REC_BYTES    ((size_t)HVSIM_GNT_ENTRIES * sizeof(struct hvsim_pinrec))
+/* Descriptors of one granter's pools for one peer: read-write pools 0 and 1, pool 0 read-only. */
+#define POOL_FDS 3
 
 /* The table, whose O_RDONLY fd mappers get, and the allocators. */
 int hvd_grant_init(struct hvd_domain *dom)
@@ -43,10 +45,11 @@ int hvd_grant_init(struct hvd_domain *dom)
 	return 0;
 }
 
-static void pool_free(struct hvd_domain *dom, struct hvd_pool *pool)
+static void pool_free(struct hvd *hvd, struct hvd_domain *dom, struct hvd_pool *pool)
 {
 	size_t len = (size_t)dom->pool_pages * HV_PAGE_SIZE;
 
+	hvd_fds_put(hvd, dom, POOL_FDS);
 	hvd_list_del(&pool->link);
 	for (int i = 0; i < 2; i++) {
 		hvd_shm_destroy(pool->fd[i], NULL, len);
@@ -69,8 +72,12 @@ static struct hvd_pool *pool_get(struct hvd *hvd, struct hvd_domain *dom, domid_
 		if (pool->peer == peer && !pool->retired)
 			return pool;
 	}
-	if (!make || !(pool = calloc(1, sizeof(*pool))))
+	/* The caller charged POOL_FDS to dom (share_new); pool_free gives them back. */
+	if (!make || !(pool = calloc(1, sizeof(*pool)))) {
+		if (make)
+			hvd_fds_put(hvd, dom, POOL_FDS);
 		return NULL;
+	}
 	pool->peer = peer;
 	pool->fd[0] = pool->fd[1] = pool->ro_fd = -1;
 	hvd_list_add(&dom->pools, &pool->link);
@@ -79,7 +86,7 @@ static struct hvd_pool *pool_get(struct hvd *hvd, struct hvd_domain *dom, domid_
 	pool->page_map[0] = hvd_bitmap_alloc(dom->pool_pages);
 	pool->page_map[1] = hvd_bitmap_alloc(dom->pool_pages);
 	if (pool->fd[0] < 0 || pool->fd[1] < 0 || !pool->page_map[0] || !pool->page_map[1]) {
-		pool_free(dom, pool);
+		pool_free(hvd, dom, pool);
 		return NULL;
 	}
 	if (++hvd->next_pool_serial == 0)
@@ -88,27 +95,27 @@ static struct hvd_pool *pool_get(struct hvd *hvd, struct hvd_domain *dom, domid_
 	return pool;
 }
 
-static void active_free(struct hvd_active_tab *tab)
+/* Free mapper's active table tab. */
+static void active_free(struct hvd *hvd, struct hvd_domain *mapper, struct hvd_active_tab *tab)
 {
 	hvd_list_del(&tab->link);
 	hvd_list_del(&tab->shadow);
 	hvd_shm_destroy(tab->fd, tab->map, ACTIVE_BYTES);
-	if (tab->charged)
-		(*tab->charged)--;
+	hvd_fds_put(hvd, mapper, 1);
 	free(tab);
 }
 
-static void attach_free(struct hvd_attach *att)
+/* Free an attachment of one of dom's sessions. */
+static void attach_free(struct hvd *hvd, struct hvd_domain *dom, struct hvd_attach *att)
 {
 	hvd_list_del(&att->link);
 	hvd_shm_destroy(att->rec_fd, att->rec, REC_BYTES);
-	if (att->charged)
-		(*att->charged)--;
+	hvd_fds_put(hvd, dom, 1);
 	free(att);
 }
 
 /* Local state only: the domain's sessions are closed by now. */
-void hvd_grant_fini(struct hvd_domain *dom)
+void hvd_grant_fini(struct hvd *hvd, struct hvd_domain *dom)
 {
 	unsigned int ref;
 
@@ -116,9 +123,10 @@ void hvd_grant_fini(struct hvd_domain *dom)
 	while (!hvd_list_empty(&dom->shadows))
 		hvd_list_del(dom->shadows.next);
 	while (!hvd_list_empty(&dom->actives))
-		active_free(hvd_container_of(dom->actives.next, struct hvd_active_tab, link));
+		active_free(hvd, dom,
+			    hvd_container_of(dom->actives.next, struct hvd_active_tab, link));
 	while (dom->pools.next && !hvd_list_empty(&dom->pools))
-		pool_free(dom, hvd_container_of(dom->pools.next, struct hvd_pool, link));
+		pool_free(hvd, dom, hvd_container_of(dom->pools.next, struct hvd_pool, link));
 	for (ref = 0; dom->shares && ref < HVSIM_GNT_ENTRIES; ref++)
 		free(dom->shares[ref]);
 	free(dom->shares);
@@ -157,7 +165,15 @@ static int share_new(struct hvd *hvd, struct hvd_domain *dom, uint32_t count, do
 	/* All pools together hold no more than the domain's one pool used to. */
 	if (count > dom->pool_pages - dom->pool_used)
 		return -ENOMEM;
-	pool = pool_get(hvd, dom, peer, true);
+	pool = pool_get(hvd, dom, peer, false);
+	if (!pool) {
+		/* Pools for a new peer are descriptors in the granter's budget. */
+		int ret = hvd_fds_take(hvd, dom, POOL_FDS, "grant pool");
+
+		if (ret < 0)
+			return ret;
+		pool = pool_get(hvd, dom, peer, true);
+	}
 	if (!pool)
 		return -ENOMEM;
 	page = hvd_bitmap_find(pool->page_map[writable], dom->pool_pages, 0, count);
@@ -408,7 +424,7 @@ void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 		    hvd_container_of(c->attaches.next, struct hvd_attach, link);
 
 		attach_unpin(hvd, c, att);
-		attach_free(att);
+		attach_free(hvd, dom, att);
 	}
 	for (ref = 0; ref < HVSIM_GNT_ENTRIES; ref++) {
 		if (dom->shares[ref] && dom->shares[ref]->owner_sid == c->sid)
@@ -416,16 +432,12 @@ void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c)
 	}
 }
 
-/* The mapping domain's active table for granter, made on first use. */
-static struct hvd_active_tab *active_get(struct hvd *hvd, struct hvd_domain *dom,
-					 struct hvd_domain *granter)
+/* A new active table of the mapping domain for granter's entries. */
+static struct hvd_active_tab *active_new(struct hvd_domain *dom, struct hvd_domain *granter)
 {
-	struct hvd_active_tab *tab = active_find(granter, dom->domid);
+	struct hvd_active_tab *tab = calloc(1, sizeof(*tab));
 	void *map;
 
-	if (tab)
-		return tab;
-	tab = calloc(1, sizeof(*tab));
 	if (!tab)
 		return NULL;
 	tab->fd = hvd_shm_create("pvio-hv-grant-active", ACTIVE_BYTES, &map, false);
@@ -436,10 +448,6 @@ static struct hvd_active_tab *active_get(struct hvd *hvd, struct hvd_domain *dom
 	tab->map = map;
 	tab->granter = granter->domid;
 	tab->mapper = dom->domid;
-	if (dom->domid) {
-		tab->charged = &hvd->guest_fds;
-		hvd->guest_fds++;
-	}
 	hvd_list_add(&dom->actives, &tab->link);
 	hvd_list_add(&granter->shadows, &tab->shadow);
 	return tab;
@@ -459,25 +467,6 @@ static struct hvd_attach *attach_find(struct hvd_conn *c, domid_t granter)
 	return NULL;
 }
 
-/*
- * Whether a guest's session may attach granter: each attachment is a descriptor here (its pin
- * records), and the domain's first of granter another (its active table).  They count in what
- * guests may hold, as sessions and ports do, so that a guest attaching in a loop cannot take
- * dom0's reserve.
- */
-static int attach_limit(struct hvd *hvd, struct hvd_conn *c, const struct hvd_domain *granter)
-{
-	unsigned int n = 1 + !active_find(granter, c->dom->domid);
-
-	if (!c->dom->domid || hvd_guest_fds_ok(hvd, n))
-		return 0;
-	hvd_log(hvd,
-		"domain %u: grant attach refused: guests hold every descriptor outside dom0's "
-		"reserve",
-		c->dom->domid);
-	return -ENFILE;
-}
-
 /* The session's attachment to granter, made on first use: 0 or a negative errno. */
 static int attach_get(struct hvd *hvd, struct hvd_conn *c, struct hvd_domain *granter,
 		      struct hvd_attach **attp)
@@ -489,24 +478,34 @@ static int attach_get(struct hvd *hvd, struct hvd_conn *c, struct hvd_domain *gr
 
 	if ((*attp = attach_find(c, granter->domid)))
 		return 0;
-	if ((ret = attach_limit(hvd, c, granter)))
+	/*
+	 * Each attachment is a descriptor here (its pin records), and the domain's first of
+	 * granter another (its active table): they count in the domain's budget as sessions and
+	 * ports do, so that a guest attaching in a loop cannot take others' share or dom0's.
+	 */
+	tab = active_find(granter, c->dom->domid);
+	if (!tab) {
+		if ((ret = hvd_fds_take(hvd, c->dom, 1, "grant attach")) < 0)
+			return ret;
+		tab = active_new(c->dom, granter);
+		if (!tab) {
+			hvd_fds_put(hvd, c->dom, 1);
+			return -ENOMEM;
+		}
+	}
+	if ((ret = hvd_fds_take(hvd, c->dom, 1, "grant attach")) < 0)
 		return ret;
-	tab = active_get(hvd, c->dom, granter);
-	att = tab ? calloc(1, sizeof(*att)) : NULL;
-	if (!att)
-		return -ENOMEM;
-	att->rec_fd = hvd_shm_create("pvio-hv-grant-pins", REC_BYTES, &map, false);
-	if (att->rec_fd < 0) {
+	att = calloc(1, sizeof(*att));
+	if (att)
+		att->rec_fd = hvd_shm_create("pvio-hv-grant-pins", REC_BYTES, &map, false);
+	if (!att || att->rec_fd < 0) {
 		free(att);
+		hvd_fds_put(hvd, c->dom, 1);
 		return -ENOMEM;
 	}
 	att->rec = map;
 	att->granter = granter->domid;
 	att->active = tab;
-	if (c->dom->domid) {
-		att->charged = &hvd->guest_fds;
-		hvd->guest_fds++;
-	}
 	hvd_list_add(&c->attaches, &att->link);
 	*attp = att;
 	return 0;
@@ -546,7 +545,7 @@ int hvd_op_grant_attach(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_
 }
 
 /* Drop session c's attachment to granter, if any. */
-static void session_forget(struct hvd_conn *c, domid_t granter)
+static void session_forget(struct hvd *hvd, struct hvd_conn *c, domid_t granter)
 {
 	struct hvd_list *pos;
 
@@ -554,19 +553,19 @@ static void session_forget(struct hvd_conn *c, domid_t granter)
 		struct hvd_attach *att = hvd_container_of(pos, struct hvd_attach, link);
 
 		if (att->granter == granter) {
-			attach_free(att);
+			attach_free(hvd, c->dom, att);
 			return;
 		}
 	}
 }
 
 /* Drop mapper dom's active table of granter and its sessions' pin records. */
-static void mapper_forget(struct hvd_domain *dom, domid_t granter)
+static void mapper_forget(struct hvd *hvd, struct hvd_domain *dom, domid_t granter)
 {
 	struct hvd_list *pos;
 
 	for (pos = dom->sessions.next; pos != &dom->sessions; pos = pos->next)
-		session_forget(hvd_container_of(pos, struct hvd_conn, link), granter);
+		session_forget(hvd, hvd_container_of(pos, struct hvd_conn, link), granter);
 	for (pos = dom->actives.next; pos != &dom->actives; pos = pos->next) {
 		struct hvd_active_tab *tab = hvd_container_of(pos, struct hvd_active_tab, link);
 
@@ -575,7 +574,7 @@ static void mapper_forget(struct hvd_domain *dom, domid_t granter)
 			for (uint32_t ref = 0; ref < HVSIM_GNT_ENTRIES; ref++)
 				__atomic_store_n(&tab->map[ref].flags, HVSIM_ACTIVE_ORPHAN,
 						 __ATOMIC_RELAXED);
-			active_free(tab);
+			active_free(hvd, dom, tab);
 			return;
 		}
 	}
@@ -597,7 +596,7 @@ void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter)
 
 		if (!dom || dom == granter)
 			continue;
-		mapper_forget(dom, granter->domid);
+		mapper_forget(hvd, dom, granter->domid);
 		/* A later domain with the same id gets pools of its own, not these. */
 		pool = pool_get(hvd, dom, granter->domid, false);
 		if (pool)

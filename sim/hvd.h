@@ -85,6 +85,8 @@ struct hvd_conn {
 	struct hvd_list link;	   /* in dom->sessions or hvd->subscribers */
 	struct hvd_list all;	   /* in hvd->conns, for teardown at exit */
 	struct hvd_list parked; /* in hvd->parked while its domain's share of the round is spent */
+	unsigned int outq_max;	/* unread reply bytes past which it is not read (half SO_SNDBUF) */
+	bool held;		/* waiting for EPOLLOUT: its unread replies passed outq_max */
 };
 
 /*
@@ -128,7 +130,6 @@ struct hvd_active_tab {
 	domid_t mapper;		  /* whose pins it holds */
 	int fd;			  /* memfd: struct hvsim_active[HVSIM_GNT_ENTRIES] */
 	struct hvsim_active *map; /* the daemon's mapping, for cleanup */
-	unsigned int *charged;	  /* hvd.guest_fds, which counts fd (a guest's); NULL: dom0's */
 };
 
 /* One session's attachment to one granter: its pin records. */
@@ -138,7 +139,6 @@ struct hvd_attach {
 	int rec_fd;		       /* memfd: struct hvsim_pinrec[HVSIM_GNT_ENTRIES] */
 	struct hvsim_pinrec *rec;      /* the daemon's mapping, to unpin at close */
 	struct hvd_active_tab *active; /* the session domain's active table for granter */
-	unsigned int *charged;	       /* hvd.guest_fds, which counts rec_fd; NULL: dom0's */
 };
 
 /* A live domain, dom0 included. */
@@ -164,6 +164,8 @@ struct hvd_domain {
 	uint32_t round;		   /* the service round its credit belongs to */
 	unsigned int credit;	   /* requests its sessions may still have served this round */
 	unsigned int nr_ports;	   /* allocated event-channel ports */
+	unsigned int fds;	   /* descriptors the daemon holds for it (guests only) */
+	bool fds_refused;	   /* a refusal logged since it last held half its budget */
 	uint64_t userns_dev;	   /* the user namespace of its first session's process, */
 	uint64_t userns_ino;	   /* which every later session's must share; 0 until then */
 };
@@ -175,11 +177,14 @@ struct hvd_limits {
 	unsigned int ports;	    /* event-channel ports per domain other than dom0 */
 	unsigned int subscribers;   /* death streams */
 	unsigned int fd_reserve;    /* descriptors guests can never take: dom0's and creation's */
+	unsigned int domain_fds;    /* descriptors held for one domain other than dom0 */
 };
 
 /* The daemon. */
 struct hvd {
 	int epfd;				   /* the epoll set */
+	int dom0_epfd;				   /* dom0's connections: looked at first */
+	struct hvd_watch dom0_watch;		   /* dom0_epfd's dispatch in epfd: a no-op */
 	int listen_fd;				   /* the main socket */
 	struct hvd_watch listen_watch;		   /* its epoll dispatch */
 	bool listen_paused;			   /* out of fds: accept again after a close */
@@ -200,6 +205,10 @@ struct hvd {
 	unsigned int nofile;	     /* our descriptor limit (RLIMIT_NOFILE) */
 	unsigned int guest_fds;	     /* descriptors held for domains other than dom0 */
 	unsigned int nr_subscribers; /* entries in subscribers */
+	uint64_t guest_reqs;	     /* requests of guests read (HELLOs on tokens too) */
+	uint64_t guest_reqs_mark;    /* guest_reqs when dom0's connections were last idle */
+	uint64_t dom0_reqs;	     /* requests of dom0 read */
+	unsigned int dom0_ahead_max; /* most guest requests read while one of dom0's waited */
 };
 
 /* A reply being built by an op handler. */
@@ -239,6 +248,11 @@ void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom);
 /* session.c */
 /* Whether domains other than dom0 may take n more descriptors (the reserve stays free). */
 bool hvd_guest_fds_ok(const struct hvd *hvd, unsigned int n);
+/* Charge n descriptors to dom (nothing for dom0): 0, -EMFILE past its budget, -ENFILE past the
+ * guests' share; a refusal is logged once until dom is down to half its budget. */
+int hvd_fds_take(struct hvd *hvd, struct hvd_domain *dom, unsigned int n, const char *what);
+/* Give back what hvd_fds_take charged. */
+void hvd_fds_put(struct hvd *hvd, struct hvd_domain *dom, unsigned int n);
 
 int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_reply *rep);
 void hvd_session_close(struct hvd *hvd, struct hvd_conn *c);
@@ -252,7 +266,7 @@ hvd_op_fn hvd_op_domain_create, hvd_op_domain_destroy, hvd_op_domain_info;
 
 /* grant.c */
 int hvd_grant_init(struct hvd_domain *dom);
-void hvd_grant_fini(struct hvd_domain *dom);
+void hvd_grant_fini(struct hvd *hvd, struct hvd_domain *dom);
 void hvd_grant_forget(struct hvd *hvd, const struct hvd_domain *granter);
 void hvd_grant_session_close(struct hvd *hvd, struct hvd_conn *c);
 hvd_op_fn hvd_op_grant_alloc, hvd_op_grant_free, hvd_op_grant_attach, hvd_op_grant_release;

@@ -32,6 +32,7 @@ static const char usage[] =
     "       pvio-hv [-s PATH] list                         list the domains\n"
     "       pvio-hv [-s PATH] create NAME [--] CMD [ARG...] run CMD in a new domain\n"
     "       pvio-hv [-s PATH] destroy DOMID                 kill a domain\n"
+    "       pvio-hv [-s PATH] fairness                      print the fairness counts\n"
     "  -s, --socket PATH        the main socket (default: $PVIO_HV_SOCKET, else per user)\n"
     "      --pool-pages N       grantable pages of a new domain (default 16384)\n"
     "      --max-sessions N     sessions of each domain but dom0 (default 128)\n"
@@ -39,6 +40,7 @@ static const char usage[] =
     "      --max-ports N        event channels of each domain but dom0 (default 1024)\n"
     "      --max-subscribers N  death streams (default 64)\n"
     "      --fd-reserve N       descriptors no guest may take (default a quarter)\n"
+    "      --max-domain-fds N   descriptors held for each domain but dom0 (default 4096)\n"
     "  -v, --verbose            log domain and session events to stderr\n"
     "  -h, --help               this text\n";
 
@@ -158,6 +160,14 @@ static void sig_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 		hvd->stop = true;
 }
 
+/* dom0's set is ready: the loop looks at it first anyway. */
+static void dom0_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
+{
+	(void)hvd;
+	(void)w;
+	(void)events;
+}
+
 /* SIGTERM and SIGINT arrive as events; SIGPIPE never (sends use MSG_NOSIGNAL anyway). */
 static int signals_open(struct hvd *hvd)
 {
@@ -201,6 +211,12 @@ static int hvd_core_open(struct hvd *hvd)
 	hvd->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (hvd->epfd < 0)
 		return -errno;
+	hvd->dom0_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (hvd->dom0_epfd < 0)
+		return -errno;
+	ret = watch_add(hvd, hvd->dom0_epfd, &hvd->dom0_watch, dom0_ready);
+	if (ret < 0)
+		return ret;
 	ret = signals_open(hvd);
 	if (ret == 0)
 		ret = watch_add(hvd, hvd->sig_fd, &hvd->sig_watch, sig_ready);
@@ -218,7 +234,7 @@ static int hvd_setup(struct hvd *hvd, const char *path)
 	hvd_list_init(&hvd->parked);
 	hvd->round = 1; /* a new domain's round 0 is stale: it starts with a full share */
 	hvd->next_sid = 1;
-	hvd->epfd = hvd->listen_fd = hvd->sig_fd = -1;
+	hvd->epfd = hvd->dom0_epfd = hvd->listen_fd = hvd->sig_fd = -1;
 	nofile_raise(hvd);
 	ret = hvd_core_open(hvd);
 	if (ret < 0) {
@@ -243,13 +259,21 @@ static int hvd_loop(struct hvd *hvd)
 	int n;
 
 	while (!hvd->stop) {
-		/* With sessions parked, look without sleeping: nothing else ready ends the round,
-		 * and the parked sessions are armed again before any sleep. */
-		n = epoll_wait(hvd->epfd, &ev, 1, hvd_list_empty(&hvd->parked) ? -1 : 0);
+		/*
+		 * dom0's connections first: its request waits at most for the one guest event
+		 * being handled when it came (HVD_BURST requests), never for a round of them.
+		 */
+		n = epoll_wait(hvd->dom0_epfd, &ev, 1, 0);
+		if (n == 0) {
+			hvd->guest_reqs_mark = hvd->guest_reqs;
+			/* With sessions parked, look without sleeping: nothing else ready ends the
+			 * round, and the parked sessions are armed again before any sleep. */
+			n = epoll_wait(hvd->epfd, &ev, 1, hvd_list_empty(&hvd->parked) ? -1 : 0);
+			if (n == 0)
+				hvd_round_next(hvd);
+		}
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		if (n == 0)
-			hvd_round_next(hvd);
 		if (n == 1)
 			((struct hvd_watch *)ev.data.ptr)->ready(hvd, ev.data.ptr, ev.events);
 	}
@@ -274,6 +298,8 @@ static void hvd_teardown(struct hvd *hvd)
 		close(hvd->sig_fd);
 	if (hvd->epfd >= 0)
 		close(hvd->epfd);
+	if (hvd->dom0_epfd >= 0)
+		close(hvd->dom0_epfd);
 }
 
 static int daemon_run(const char *path, uint32_t pool_pages, const struct hvd_limits *limits,
@@ -340,6 +366,7 @@ static int count_opt(struct opts *o, const struct option *opt)
 		{ "max-ports", offsetof(struct opts, limits.ports), HVSIM_MAX_PORTS - 1 },
 		{ "max-subscribers", offsetof(struct opts, limits.subscribers), INT_MAX },
 		{ "fd-reserve", offsetof(struct opts, limits.fd_reserve), INT_MAX },
+		{ "max-domain-fds", offsetof(struct opts, limits.domain_fds), INT_MAX },
 	};
 	unsigned int i;
 
@@ -362,6 +389,7 @@ static int opts_parse(int argc, char **argv, struct opts *o)
 		{ "max-ports", required_argument, NULL, 'p' },
 		{ "max-subscribers", required_argument, NULL, 'p' },
 		{ "fd-reserve", required_argument, NULL, 'p' },
+		{ "max-domain-fds", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -401,7 +429,8 @@ int main(int argc, char **argv)
 		.limits = { .sessions = 128,
 			    .dom0_sessions = 4096,
 			    .ports = 1024,
-			    .subscribers = 64 },
+			    .subscribers = 64,
+			    .domain_fds = 4096 },
 	};
 	int ret;
 

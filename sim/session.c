@@ -24,12 +24,48 @@ bool hvd_guest_fds_ok(const struct hvd *hvd, unsigned int n)
 	return (unsigned long)hvd->guest_fds + n + hvd->limits.fd_reserve <= hvd->nofile;
 }
 
+int hvd_fds_take(struct hvd *hvd, struct hvd_domain *dom, unsigned int n, const char *what)
+{
+	int err = 0;
+
+	if (!dom->domid)
+		return 0;
+	if ((unsigned long)dom->fds + n > hvd->limits.domain_fds)
+		err = -EMFILE;
+	else if (!hvd_guest_fds_ok(hvd, n))
+		err = -ENFILE;
+	if (!err) {
+		dom->fds += n;
+		hvd->guest_fds += n;
+		return 0;
+	}
+	/* One line per episode: a guest retrying in a loop must not flood the log. */
+	if (!dom->fds_refused)
+		fprintf(stderr, "pvio-hv: domain %u: %s refused: %s\n", dom->domid, what,
+			err == -EMFILE ? "at its budget of descriptors (--max-domain-fds)"
+				       : "guests hold every descriptor outside dom0's reserve");
+	dom->fds_refused = true;
+	return err;
+}
+
+void hvd_fds_put(struct hvd *hvd, struct hvd_domain *dom, unsigned int n)
+{
+	if (!dom->domid)
+		return;
+	dom->fds -= n;
+	hvd->guest_fds -= n;
+	/* Well below its budget again: a later refusal is news. */
+	if (dom->fds <= hvd->limits.domain_fds / 2)
+		dom->fds_refused = false;
+}
+
 /*
- * Whether dom may open one more session: its own limit, and for a guest the
- * descriptors left outside dom0's reserve (6,656 sessions on one token once
- * took every descriptor, and dom0 could create no domain).
+ * Whether dom may open one more session: its own limit, and for a guest its
+ * descriptor budget and the descriptors left outside dom0's reserve (6,656
+ * sessions on one token once took every descriptor, and dom0 could create no
+ * domain).  Charged on success.
  */
-static int session_limit(struct hvd *hvd, const struct hvd_domain *dom)
+static int session_limit(struct hvd *hvd, struct hvd_domain *dom)
 {
 	unsigned int max = dom->domid ? hvd->limits.sessions : hvd->limits.dom0_sessions;
 
@@ -37,12 +73,7 @@ static int session_limit(struct hvd *hvd, const struct hvd_domain *dom)
 		hvd_log(hvd, "domain %u: at its limit of %u sessions", dom->domid, max);
 		return -EMFILE;
 	}
-	if (dom->domid && !hvd_guest_fds_ok(hvd, SESSION_FDS)) {
-		hvd_log(hvd, "domain %u: guests hold every descriptor outside dom0's reserve",
-			dom->domid);
-		return -ENFILE;
-	}
-	return 0;
+	return hvd_fds_take(hvd, dom, SESSION_FDS, "session");
 }
 
 static bool sid_live(const struct hvd *hvd, uint32_t sid)
@@ -116,15 +147,16 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 	if (dom->dying)
 		return -ESRCH;
 	fd = session_limit(hvd, dom);
-	if (fd == 0)
-		fd = session_pidfd(dom, pid, &c->pidfd);
 	if (fd < 0)
 		return fd;
-	fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
+	fd = session_pidfd(dom, pid, &c->pidfd);
+	if (fd == 0)
+		fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
 	if (fd < 0) {
 		if (c->pidfd >= 0)
 			close(c->pidfd);
 		c->pidfd = -1;
+		hvd_fds_put(hvd, dom, SESSION_FDS);
 		return fd;
 	}
 	c->status_fd = fd;
@@ -133,8 +165,6 @@ int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_
 	c->state = HVD_CONN_SESSION;
 	hvd_list_add(&dom->sessions, &c->link);
 	dom->nr_sessions++;
-	if (dom->domid)
-		hvd->guest_fds += SESSION_FDS;
 	rep->msg.arg[0] = dom->domid;
 	rep->msg.arg[1] = c->sid;
 	rep->msg.arg[2] = HVSIM_GNT_ENTRIES;
@@ -163,8 +193,7 @@ void hvd_session_close(struct hvd *hvd, struct hvd_conn *c)
 	c->pidfd = -1;
 	hvd_list_del(&c->link);
 	dom->nr_sessions--;
-	if (dom->domid)
-		hvd->guest_fds -= SESSION_FDS;
+	hvd_fds_put(hvd, dom, SESSION_FDS);
 	c->state = HVD_CONN_NEW;
 	hvd_log(hvd, "domain %u: session %u closed", dom->domid, c->sid);
 }

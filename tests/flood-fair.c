@@ -6,7 +6,9 @@
  * floor (20 us: the timestamps' resolution and one wake-up, not a 2 ms allowance).  The
  * ratios are printed: the issue's 2x figures.  dom0's xenstore is also held to a count that
  * CPU load does not distort: the guest requests pvio-xenstored read while one of dom0's
- * waited (CONTROL fairness), at most one per guest domain.
+ * waited (CONTROL fairness), at most one per guest domain; and the same count of pvio-hv
+ * (HVSIM_FAIRNESS) over dom0's event-channel requests under the flood, at most one burst of one
+ * guest connection (16).
  *
  * The flooder, in a domain of its own, opens pvio-hv sessions on its token until refused and
  * event channels on them until refused, opens its whole quota of xenstore connections, registers
@@ -28,6 +30,7 @@
 #include <xenstore.h>
 
 #include "frontend/blk/blkfront.h"
+#include "hv/simctl.h"
 #include "launch/embed.h"
 #include "tests/blk-env.h"
 #include "tests/helpers.h"
@@ -199,6 +202,37 @@ static int dom0_ahead(struct xs_handle *xs, unsigned long long *ahead)
 	return ret;
 }
 
+/* One guest connection's burst in pvio-hv (sim/conn.c's HVD_BURST). */
+#define HV_BURST 16
+#define HV_OPS	 200
+
+/*
+ * dom0's pvio-hv requests under the flood (HV_OPS event channels allocated and closed), then
+ * pvio-hv's count of guest requests read while one of dom0's waited.
+ */
+static int dom0_hv_ahead(domid_t remote, unsigned int *ahead)
+{
+	uint64_t reqs0, reqs1;
+	unsigned int ahead0;
+	evtchn_port_t port;
+	struct hvctl *ctl;
+	struct hv *hv;
+
+	T_CHECK(hvctl_open(&ctl, NULL) == 0, "dom0: pvio-hv control");
+	T_CHECK(hvctl_fairness(ctl, &reqs0, &ahead0) == 0, "pvio-hv FAIRNESS");
+	T_CHECK(hv_open(&hv, NULL) == 0, "dom0: hv_open under flood");
+	for (unsigned int i = 0; i < HV_OPS; i++)
+		T_CHECK(hv_evtchn_alloc_unbound(hv, remote, &port) == 0 &&
+			    hv_evtchn_unbind(hv, port) == 0,
+			"dom0: event channel under flood");
+	hv_close(hv);
+	T_CHECK(hvctl_fairness(ctl, &reqs1, ahead) == 0, "pvio-hv FAIRNESS");
+	hvctl_close(ctl);
+	T_CHECK(reqs1 >= reqs0 + 2 * HV_OPS, "pvio-hv counted %llu of dom0's requests, not %u",
+		(unsigned long long)(reqs1 - reqs0), 2 * HV_OPS);
+	return T_PASS;
+}
+
 /* dom0's median xenstore read, in microseconds. */
 static int dom0_median(struct xs_handle *xs, domid_t dom, uint64_t *med)
 {
@@ -224,6 +258,7 @@ int main(void)
 	static struct blk_env env;
 	uint64_t io0, io1, xs0, xs1;
 	unsigned long long ahead;
+	unsigned int hv_ahead;
 	struct t_link gl, fl;
 	char disk[PATH_MAX], c;
 	pid_t gpid, fpid;
@@ -256,6 +291,8 @@ int main(void)
 	T_CHECK(dom0_ahead(env.xs, &ahead) == 0, "CONTROL fairness");
 	printf("guest requests read while a dom0 request waited: at most %llu\n",
 	       (unsigned long long)ahead);
+	T_CHECK(dom0_hv_ahead(fdom, &hv_ahead) == 0, "dom0's pvio-hv requests under flood");
+	printf("pvio-hv: guest requests read while a dom0 request waited: at most %u\n", hv_ahead);
 	kill(fpid, SIGKILL);
 	t_wait(fpid);
 	T_CHECK(t_lat_fair_floor(io0, io1, T_LAT_MEDIAN_FLOOR_US),
@@ -276,6 +313,10 @@ int main(void)
 	T_CHECK(ahead <= GUEST_DOMAINS,
 		"%llu guest requests read while a dom0 request waited (at most %d)",
 		(unsigned long long)ahead, GUEST_DOMAINS);
+	/* pvio-hv looks at dom0's connections before each guest event: one burst at most. */
+	T_CHECK(hv_ahead <= HV_BURST,
+		"pvio-hv read %u guest requests while a dom0 request waited (at most %d)", hv_ahead,
+		HV_BURST);
 	T_CHECK(t_put(gl.ab[1], "q", 1) == 0, "end the guest");
 	T_CHECK(blk_env_wait(gpid, 5000) == 0, "the guest failed");
 	return blk_env_stop(&env);

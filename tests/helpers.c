@@ -124,12 +124,20 @@ pid_t t_daemon_exec(const char *prog, const char *const *argv)
 	_exit(127);
 }
 
+/* Options t_hv_start_opts passes to pvio-hv before -s; NULL-terminated. */
+static const char *const *t_hv_opts;
+
 static pid_t t_hv_exec(const char *prog)
 {
-	const char *argv[] = { "pvio-hv", "-s", t_hv.sock, NULL, NULL };
+	const char *argv[16] = { "pvio-hv" };
+	unsigned int n = 1;
 
+	for (unsigned int i = 0; t_hv_opts && t_hv_opts[i] && n < 12; i++)
+		argv[n++] = t_hv_opts[i];
+	argv[n++] = "-s";
+	argv[n++] = t_hv.sock;
 	if (getenv("PVIO_TEST_VERBOSE"))
-		argv[3] = "-v";
+		argv[n++] = "-v";
 	return t_daemon_exec(prog, argv);
 }
 
@@ -576,4 +584,10 @@ int t_storm_bound(pid_t pid, const char *name, unsigned int ms, uint64_t *start)
 	T_CHECK((c1 - c0) * 2 < w1 - w0, "the storm cost %s %" PRIu64 " ms in %" PRIu64, name,
 		c1 - c0, w1 - w0);
 	return 0;
+}
+
+int t_hv_start_opts(const char *const *opts)
+{
+	t_hv_opts = opts;
+	return t_hv_start();
 }

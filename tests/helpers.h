@@ -85,6 +85,8 @@ __attribute__((format(printf, 3, 4))) void t_fail(const char *file, int line, co
  * 0, or a negative errno after printing why.
  */
 int t_hv_start(void);
+/* t_hv_start with pvio-hv options (at most 11, NULL-terminated), e.g. its limits. */
+int t_hv_start_opts(const char *const *opts);
 /* The running daemon's socket path and pid (after t_hv_start). */
 const char *t_hv_socket(void);
 pid_t t_hv_pid(void);
