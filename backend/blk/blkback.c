@@ -406,6 +406,9 @@ void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st)
 	struct mapcache_stats cs;
 
 	*st = r->stats;
+	st->poll_hits = r->poll.hits;
+	st->poll_misses = r->poll.misses;
+	st->poll_sleeps = r->poll.sleeps;
 	if (r->cache) {
 		mapcache_stats(r->cache, &cs);
 		st->pgrant_hits = cs.hits;
@@ -431,6 +434,9 @@ void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st
 	sum->in_flight += st->in_flight;
 	sum->ev_spurious += st->ev_spurious;
 	sum->ev_delayed += st->ev_delayed;
+	sum->poll_hits += st->poll_hits;
+	sum->poll_misses += st->poll_misses;
+	sum->poll_sleeps += st->poll_sleeps;
 }
 
 uint64_t blkback_ring_eoi(struct blkback_ring *r, uint64_t now)

@@ -128,6 +128,10 @@ struct blkback_stats {
 	unsigned int in_flight;	  /* requests taken off the ring and not yet answered */
 	uint64_t ev_spurious;	  /* port events that brought no request (blkback_ring_eoi) */
 	uint64_t ev_delayed;	  /* of them, those whose port was left masked for a while */
+	/* Waits for work after the ring went quiet (ring/adaptive.h): */
+	uint64_t poll_hits;   /* requests or completions came while spinning */
+	uint64_t poll_misses; /* the whole spin budget went by without any */
+	uint64_t poll_sleeps; /* the ring slept (after a miss, or with no budget) */
 };
 
 struct blkback_ring;
