@@ -359,6 +359,27 @@ static void print_idle(const struct db_idle *in)
 	    met ? "met" : "not met");
 }
 
+/*
+ * What the guest's waits for responses did, per I/O: caught the response spinning, spun a whole
+ * budget in vain, slept.  Counts, not times: the machine's load does not distort them.
+ */
+static void print_poll(const struct db_results *r)
+{
+	unsigned int i;
+
+	printf("\n%-20s %12s %12s %12s   (blkfront's waits, per I/O, warm-up included)\n",
+	       "polling", "hits", "misses", "sleeps");
+	for (i = 0; i < db_nr_workloads; i++) {
+		const struct db_result *pv = &r->pvio[i];
+		double n = pv->ops ? (double)pv->ops : 1;
+
+		if (!pv->have_poll)
+			continue;
+		printf("%-20s %12.3f %12.3f %12.3f\n", db_workloads[i].name, pv->poll_hits / n,
+		       pv->poll_misses / n, pv->poll_sleeps / n);
+	}
+}
+
 static void print_tables(const struct db_results *r)
 {
 	unsigned int i;
@@ -383,6 +404,7 @@ static void print_tables(const struct db_results *r)
 			print_verdict(&db_workloads[i], "fio", &r->pvio[i], &r->fio[i]);
 	}
 	print_idle(&r->idle);
+	print_poll(r);
 	printf("\nIOPS ratio = pvio / baseline (higher is better); added mean us = pvio's mean\n"
 	       "latency minus the baseline's.  MB/s = 10^6 bytes per second; us = microseconds.\n"
 	       "The targets are reported, not asserted.\n");
