@@ -132,6 +132,7 @@ struct blkback_stats {
 	uint64_t poll_hits;   /* requests or completions came while spinning */
 	uint64_t poll_misses; /* the whole spin budget went by without any */
 	uint64_t poll_sleeps; /* the ring slept (after a miss, or with no budget) */
+	uint64_t notifies;    /* notifications sent to the front (its rsp_event asked) */
 };
 
 struct blkback_ring;

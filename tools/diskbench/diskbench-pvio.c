@@ -168,6 +168,8 @@ static void guest_workload(const struct db_params *p, const struct db_workload *
 	res->poll_hits = b.poll_hits - a.poll_hits;
 	res->poll_misses = b.poll_misses - a.poll_misses;
 	res->poll_sleeps = b.poll_sleeps - a.poll_sleeps;
+	res->notifies = b.notifies - a.notifies;
+	res->events = b.events - a.events;
 	res->have_poll = true;
 }
 

@@ -78,7 +78,8 @@ struct db_result {
 	bool have_lat;	/* mean_ns and p99_ns are valid */
 	/* pvio only: the guest's waits over the workload (blkfront_stats' poll_*) */
 	uint64_t poll_hits, poll_misses, poll_sleeps;
-	bool have_poll; /* the poll counts are valid */
+	uint64_t notifies, events; /* notifications the guest sent, and took */
+	bool have_poll;		   /* the poll counts are valid */
 };
 
 /* What the guest learned from blkfront_get_info, for the report. */
