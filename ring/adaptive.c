@@ -41,7 +41,8 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 /* What the gap g between the start of the wait and the work teaches the adaptive budget. */
 static void learn(struct ring_poll *p, uint64_t g, bool polled)
 {
-	uint64_t want = min_u64(p->cap_ns, max_u64(2 * g, RING_POLL_MIN_NS));
+	/* Four gaps: under load the next gap often comes out twice as long as this one. */
+	uint64_t want = min_u64(p->cap_ns, max_u64(4 * g, RING_POLL_MIN_NS));
 
 	if (polled)
 		p->budget_ns = max_u64(p->budget_ns, want); /* that poll paid: keep it */

@@ -15,9 +15,10 @@
  *     ring costs no CPU and no timer wakes anything;
  *   - the budget runs from the start of the wait, not from the last work: the work done in
  *     between (submitting I/O, callbacks) does not eat the window;
- *   - a hit (work came while polling): the budget never shrinks and covers twice the gap;
+ *   - a hit (work came while polling): the budget never shrinks and covers four times the gap
+ *     (the headroom that keeps a loaded machine's longer gaps from missing);
  *   - a near miss (the consumer slept, and work came after g ns, g <= cap): polling a little
- *     longer would have caught it, so the budget grows to max(2 budget, 2 g);
+ *     longer would have caught it, so the budget grows to max(2 budget, 4 g);
  *   - a miss (the whole budget went by without work): the budget loses a quarter, a half when
  *     the spin did not even get 3/4 of the CPU (preempted, or its sched_yield let another task
  *     run: on a machine with few CPUs, the peer it waits for), and drops to 0 below
