@@ -40,7 +40,9 @@ struct dd_ring_ops {
 	/*
 	 * Optional: the ring's process call returned 0 and nothing else is ready on its thread:
 	 * poll the ring for its budget (e.g. blkback_ring_poll_wait: adaptive or fixed) before
-	 * the thread sleeps.  True if work appeared (the ring is processed again).
+	 * the thread sleeps.  True if work appeared (the ring is processed again).  It may leave
+	 * the event index unarmed while it polls (the front then need not notify), but a false
+	 * return means it is armed again and was looked at once more: the thread sleeps on it.
 	 */
 	bool (*poll_wait)(struct dd_ring *r);
 	/* Optional: after each process call, e.g. to publish counters. */

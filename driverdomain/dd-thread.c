@@ -18,9 +18,10 @@
  * late EOI held against an event storm (ops->eoi: the ring's ports stay masked until then, and
  * the ring is processed again when they are unmasked).  Polling only adds calls: a ring whose
  * call returned 0 while nothing else is ready is polled for its budget (ops->poll_wait:
- * pvio-blkback's adaptive polling, or --poll-us) and made ready again if work appeared.  A ring
- * whose process call fails is called no more and reported to the control plane, which
- * disconnects its device.
+ * pvio-blkback's adaptive polling, or --poll-us) and made ready again if work appeared; a poll
+ * may leave the event index unarmed while it spins, and arms it again before it returns false,
+ * so the contract holds for every ring the thread sleeps on.  A ring whose process call fails
+ * is called no more and reported to the control plane, which disconnects its device.
  *
  * Fairness: a ring with more work goes to the back of the ready list; each round is bounded, so
  * one busy guest cannot starve the others or the thread's messages.

@@ -40,6 +40,9 @@ static int write_file(const char *tmp, const struct bbd_device *d, const struct 
 		(unsigned long long)st->pgrant_misses);
 	fprintf(f, "events-spurious %llu\nevents-delayed %llu\n",
 		(unsigned long long)st->ev_spurious, (unsigned long long)st->ev_delayed);
+	fprintf(f, "poll-hits %llu\npoll-misses %llu\npoll-sleeps %llu\nnotifies %llu\n",
+		(unsigned long long)st->poll_hits, (unsigned long long)st->poll_misses,
+		(unsigned long long)st->poll_sleeps, (unsigned long long)st->notifies);
 	/* Which queue thread serves each ring, and how often it was called (tests read these). */
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		const struct dd_ring *r = &d->queues[i].r;

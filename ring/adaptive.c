@@ -18,9 +18,14 @@ void ring_poll_init(struct ring_poll *p, enum ring_poll_mode mode, unsigned int 
 
 uint64_t ring_poll_deadline(const struct ring_poll *p, uint64_t now)
 {
-	if (p->mode == RING_POLL_OFF || !p->last_ns || now < p->backoff_until)
+	if (p->mode == RING_POLL_OFF || !p->last_ns || p->spent)
 		return 0;
-	return p->last_ns + p->budget_ns;
+	if (p->until_ns)
+		return p->until_ns;
+	/* Only soon after work: an idle consumer, woken by anything else, sleeps at once. */
+	if (!p->budget_ns || now < p->last_ns || now - p->last_ns > p->cap_ns)
+		return 0;
+	return now + p->budget_ns;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -33,61 +38,52 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-static void shrink(struct ring_poll *p)
-{
-	p->budget_ns /= 2;
-	if (p->budget_ns < RING_POLL_MIN_NS)
-		p->budget_ns = 0;
-}
-
-/* What the gap g between the last work and this one teaches the adaptive budget. */
+/* What the gap g between the start of the wait and the work teaches the adaptive budget. */
 static void learn(struct ring_poll *p, uint64_t g, bool polled)
 {
-	uint64_t want = min_u64(p->cap_ns, max_u64(2 * g, RING_POLL_MIN_NS));
+	/* Four gaps: under load the next gap often comes out twice as long as this one. */
+	uint64_t want = min_u64(p->cap_ns, max_u64(4 * g, RING_POLL_MIN_NS));
 
-	if (polled && g <= p->budget_ns) {
-		p->hits++;
-		p->budget_ns = max_u64(p->budget_ns, want);
-	} else if (g <= p->cap_ns) {
+	if (polled)
+		p->budget_ns = max_u64(p->budget_ns, want); /* that poll paid: keep it */
+	else if (g <= p->cap_ns)
 		/* Slept, but a longer poll would have caught it. */
 		p->budget_ns = min_u64(p->cap_ns, max_u64(2 * p->budget_ns, want));
-	} else {
-		p->misses++;
-		shrink(p);
-	}
-}
-
-void ring_poll_work(struct ring_poll *p, uint64_t now, bool polled)
-{
-	if (p->mode == RING_POLL_ADAPTIVE && p->last_ns && now >= p->last_ns &&
-	    now >= p->backoff_until)
-		learn(p, now - p->last_ns, polled);
-	else if (polled)
-		p->hits++;
-	p->last_ns = now;
+	/* A gap past the cap teaches nothing: the spin that ran out counted its miss. */
 }
 
 void ring_poll_kick(struct ring_poll *p, uint64_t now)
 {
 	p->last_ns = now;
+	p->until_ns = p->wait_ns = 0;
+	p->spent = false;
 }
 
-void ring_poll_miss(struct ring_poll *p, uint64_t now)
+void ring_poll_work(struct ring_poll *p, uint64_t now, bool polled)
+{
+	uint64_t from = p->wait_ns ? p->wait_ns : p->last_ns;
+
+	if (polled)
+		p->hits++;
+	if (p->mode == RING_POLL_ADAPTIVE && from && now >= from)
+		learn(p, now - from, polled);
+	ring_poll_kick(p, now);
+}
+
+void ring_poll_miss(struct ring_poll *p, uint64_t now, bool contended)
 {
 	(void)now;
 	p->misses++;
-	if (p->mode == RING_POLL_ADAPTIVE)
-		shrink(p);
-}
-
-void ring_poll_contended(struct ring_poll *p, uint64_t now, uint64_t wall_ns, uint64_t cpu_ns)
-{
-	if (p->mode != RING_POLL_ADAPTIVE || wall_ns < RING_POLL_MIN_NS ||
-	    cpu_ns * 4 >= wall_ns * 3)
+	p->sleeps++;
+	p->until_ns = 0;
+	p->spent = true; /* no more polling until work comes */
+	if (contended)
+		p->contended++;
+	if (p->mode != RING_POLL_ADAPTIVE)
 		return;
-	p->contended++;
-	p->budget_ns = 0;
-	p->backoff_until = now + RING_POLL_BACKOFF_NS;
+	p->budget_ns -= contended ? p->budget_ns / 2 : p->budget_ns / 4;
+	if (p->budget_ns < RING_POLL_MIN_NS)
+		p->budget_ns = 0;
 }
 
 static uint64_t cpu_now(void)
@@ -98,25 +94,36 @@ static uint64_t cpu_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ring_poll_begin(struct ring_poll *p, uint64_t now)
+{
+	uint64_t end = ring_poll_deadline(p, now);
+
+	if (!p->wait_ns)
+		p->wait_ns = now;
+	if (end <= now) {
+		p->sleeps++;
+		return 0;
+	}
+	p->until_ns = end; /* a wait spun in slices keeps one deadline */
+	return end;
+}
+
 bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns)
 {
-	uint64_t start = ring_poll_now(), now = start, end = ring_poll_deadline(p, now), cpu, stop;
-	bool hit = false;
+	uint64_t start = ring_poll_now(), now = start, end = ring_poll_begin(p, now), cpu, stop;
 
-	if (end <= now)
+	if (!end)
 		return false;
 	stop = slice_ns && start + slice_ns < end ? start + slice_ns : end;
 	cpu = cpu_now();
 	do {
-		if (ready(arg)) {
-			hit = true;
-			break;
-		}
-		sched_yield(); /* a contended CPU goes to the peer we wait for */
+		if (ready(arg))
+			return true; /* the hit is counted when the caller reports the work */
+		sched_yield();	     /* a contended CPU goes to the peer we wait for */
 		now = ring_poll_now();
 	} while (now < stop);
-	if (!hit && now >= end)
-		ring_poll_miss(p, now);
-	ring_poll_contended(p, now, now - start, cpu_now() - cpu);
-	return hit;
+	if (now < end)
+		return false; /* the slice ended, the budget did not */
+	ring_poll_miss(p, now, (cpu_now() - cpu) * 4 < (now - start) * 3);
+	return false;
 }

@@ -117,6 +117,16 @@ static int ring_final_check(const uint32_t *prod, uint32_t *event, uint32_t cons
 	return ring_load(prod) != cons;
 }
 
+/*
+ * Ask for no notification (the consumer polls): the event index at cons, which the producer's
+ * next push cannot pass from below, since it publishes from at least cons.  A notification
+ * already on its way is only spurious; the final check before sleeping arms it again.
+ */
+static void ring_quiet(uint32_t *event, uint32_t cons)
+{
+	ring_store(event, cons);
+}
+
 int ring_back_attach(struct ring_back *rb, void *sring, unsigned int order, size_t req_size,
 		     size_t rsp_size)
 {
@@ -323,6 +333,18 @@ int ring_front_consume(struct ring_front *rf, void *rsps, unsigned int max)
 	ring_copy_out(rf->sring, rf->nr_ents, rf->entry_size, rf->rsp_cons, n, rsps, rf->rsp_size);
 	rf->rsp_cons += n;
 	return (int)n;
+}
+
+void ring_back_quiet(struct ring_back *rb)
+{
+	if (!rb->broken)
+		ring_quiet(&rb->sring->req_event, rb->req_cons);
+}
+
+void ring_front_quiet(struct ring_front *rf)
+{
+	if (!rf->broken)
+		ring_quiet(&rf->sring->rsp_event, rf->rsp_cons);
 }
 
 int ring_front_final_check(struct ring_front *rf)

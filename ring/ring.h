@@ -105,6 +105,11 @@ void *ring_back_rsp_slot(struct ring_back *rb);
 int ring_back_push(struct ring_back *rb);
 /* Arm req_event and look again: 1 if requests are waiting, 0 if idle, or -EPROTO. */
 int ring_back_final_check(struct ring_back *rb);
+/*
+ * While the back polls for requests: the front's pushes need not notify (req_event no longer
+ * armed).  ring_back_final_check arms it again before the back sleeps.
+ */
+void ring_back_quiet(struct ring_back *rb);
 
 /* The shared indices as read now (statistics, diagnostics): any thread may ask while mapped. */
 struct ring_indices {
@@ -129,6 +134,8 @@ int ring_front_push(struct ring_front *rf);
 int ring_front_consume(struct ring_front *rf, void *rsps, unsigned int max);
 /* Arm rsp_event and look again: 1 if responses are waiting, 0 if idle, or -EPROTO. */
 int ring_front_final_check(struct ring_front *rf);
+/* While the front polls for responses: ring_back_quiet's mirror image. */
+void ring_front_quiet(struct ring_front *rf);
 
 /* blkif in the native ABI (struct blkif_request / blkif_response), checked in ring-blkif.c. */
 int ring_blkif_back_attach(struct ring_back *rb, void *sring, unsigned int order);

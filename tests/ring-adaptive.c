@@ -1,8 +1,9 @@
 /*
  * ring-adaptive: the self-tuning poll budget (ring/adaptive.h) on a fake clock.  It grows on
- * hits and near misses, shrinks to 0 on misses, never passes its cap, runs from the last work
- * so that an idle consumer sleeps at once, stops for a while when a spin found the CPU
- * contended, and the fixed and off modes do what they say.
+ * hits and near misses, decays to 0 on misses, never passes its cap, runs from the start of the
+ * wait (work done between the last event and the wait does not eat it), polls only soon after
+ * work so that an idle consumer sleeps at once, backs off faster (but does not stop) when a spin
+ * found the CPU contended, and the fixed and off modes do what they say.
  */
 #include "config.h"
 
@@ -13,22 +14,35 @@
 
 #define US 1000ull
 
-/* Work found every gap ns, n times, each caught by a poll if the budget covered it. */
-static uint64_t steady(struct ring_poll *p, uint64_t now, uint64_t gap, unsigned int n)
+/*
+ * One wait on the fake clock: the consumer worked at now, did busy ns of its own work, then
+ * waits; the next event comes gap ns after the wait began.  A spin catches it if the deadline
+ * covers it, else runs out (a miss) and sleeps.  Returns the event's time.
+ */
+static uint64_t one_wait(struct ring_poll *p, uint64_t now, uint64_t busy, uint64_t gap)
 {
-	for (unsigned int i = 0; i < n; i++) {
-		uint64_t dl = ring_poll_deadline(p, now);
-		bool polled = now + gap <= dl;
+	uint64_t start = now + busy, dl = ring_poll_begin(p, start), ev = start + gap;
 
-		if (!polled && dl > now)
-			ring_poll_miss(p, dl);
-		now += gap;
-		ring_poll_work(p, now, polled);
+	if (dl && ev <= dl) {
+		ring_poll_work(p, ev, true);
+		return ev;
 	}
+	if (dl)
+		ring_poll_miss(p, dl, false);
+	ring_poll_work(p, ev, false);
+	return ev;
+}
+
+/* n waits of one_wait's kind in a row. */
+static uint64_t steady(struct ring_poll *p, uint64_t now, uint64_t busy, uint64_t gap,
+		       unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		now = one_wait(p, now, busy, gap);
 	return now;
 }
 
-static int adaptive(void)
+static int grows(void)
 {
 	struct ring_poll p;
 	uint64_t now = 1000 * US, b;
@@ -39,58 +53,108 @@ static int adaptive(void)
 	T_CHECK(p.budget_ns == 0, "first work teaches nothing: %llu",
 		(unsigned long long)p.budget_ns);
 
-	/* Near misses: work 5 us after the last, while sleeping: the budget grows to catch it. */
-	now = steady(&p, now, 5 * US, 1);
-	T_CHECK(p.budget_ns >= 10 * US, "near miss must grow the budget: %llu",
-		(unsigned long long)p.budget_ns);
+	/* A near miss: slept, the event came 5 us into the wait: the budget grows to catch it. */
+	now = one_wait(&p, now, 0, 5 * US);
+	T_CHECK(p.budget_ns >= 10 * US && p.sleeps == 1 && p.hits == 0,
+		"near miss must grow the budget: %llu", (unsigned long long)p.budget_ns);
 	b = p.budget_ns;
-	now = steady(&p, now, 5 * US, 20);
-	T_CHECK(p.hits == 20, "steady 5 us gaps must all be hits: %llu",
+	now = steady(&p, now, 0, 5 * US, 20);
+	T_CHECK(p.hits == 20 && p.misses == 0, "steady 5 us gaps must all be hits: %llu",
 		(unsigned long long)p.hits);
 	T_CHECK(p.budget_ns >= b, "hits must not shrink the budget");
 
 	/* Longer gaps within the cap: it grows again, hits resume, capped. */
-	now = steady(&p, now, 20 * US, 10);
+	now = steady(&p, now, 0, 20 * US, 10);
 	T_CHECK(p.budget_ns >= 40 * US && p.budget_ns <= RING_POLL_CAP_NS, "budget %llu",
 		(unsigned long long)p.budget_ns);
-	now = steady(&p, now, 40 * US, 10);
+	now = steady(&p, now, 0, 40 * US, 10);
 	T_CHECK(p.budget_ns == RING_POLL_CAP_NS, "budget must stop at the cap: %llu",
 		(unsigned long long)p.budget_ns);
+	(void)now;
+	return T_PASS;
+}
 
-	/* Idle: the poll after the last work misses; later wake-ups sleep at once. */
-	T_CHECK(ring_poll_deadline(&p, now) == now + RING_POLL_CAP_NS, "window after work");
-	ring_poll_miss(&p, ring_poll_deadline(&p, now));
-	T_CHECK(p.budget_ns < RING_POLL_CAP_NS, "a miss must shrink the budget");
-	T_CHECK(ring_poll_deadline(&p, now + RING_POLL_CAP_NS) <= now + RING_POLL_CAP_NS,
-		"after a miss the consumer must sleep at once");
-	T_CHECK(ring_poll_deadline(&p, now + 1000000 * US) < now + 1000000 * US,
+/*
+ * iodepth 1 as a back-end sees it: 30 us of its own work (I/O, the response) after each
+ * request, then the next request 30 us into the wait.  A budget counted from the last work
+ * would need 60 us, past the cap, and never catch one; counted from the wait, all but the
+ * first few are hits.
+ */
+static int from_wait_start(void)
+{
+	struct ring_poll p;
+	uint64_t now = 1000 * US, h;
+
+	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
+	ring_poll_work(&p, now, false);
+	now = steady(&p, now, 30 * US, 30 * US, 5);
+	h = p.hits;
+	now = steady(&p, now, 30 * US, 30 * US, 100);
+	T_CHECK(p.hits - h == 100, "the budget must run from the wait's start: %llu hits of 100",
+		(unsigned long long)(p.hits - h));
+	(void)now;
+	return T_PASS;
+}
+
+static int decays(void)
+{
+	struct ring_poll p;
+	uint64_t now = 1000 * US, dl;
+
+	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
+	ring_poll_work(&p, now, false);
+	now = steady(&p, now, 0, 20 * US, 10);
+
+	/* Idle: the wait after the last work misses once; later wake-ups sleep at once. */
+	dl = ring_poll_begin(&p, now);
+	T_CHECK(dl == now + p.budget_ns, "window after work");
+	ring_poll_miss(&p, dl, false);
+	T_CHECK(p.misses == 1 && p.budget_ns < RING_POLL_CAP_NS, "a miss must shrink the budget");
+	T_CHECK(ring_poll_begin(&p, dl) == 0, "after a miss the consumer must sleep at once");
+	T_CHECK(ring_poll_begin(&p, now + 1000000 * US) == 0,
 		"an idle consumer must sleep at once");
+	/* Woken long after the last work by something else (a timer, xenstore): no poll. */
+	ring_poll_kick(&p, now);
+	T_CHECK(ring_poll_begin(&p, now + 2 * RING_POLL_CAP_NS) == 0,
+		"no polling long after the last work");
 
-	/* Work only once in a long while: misses drive the budget to 0. */
-	now = steady(&p, now, 10000 * US, 10);
+	/* Work only once in a long while: misses drive the budget to 0, it stays there. */
+	now = steady(&p, now, 0, 10000 * US, 30);
 	T_CHECK(p.budget_ns == 0, "rare work must end with no polling: %llu",
 		(unsigned long long)p.budget_ns);
+	return T_PASS;
+}
 
-	/* A spin that got half the CPU: polling stops for the backoff, then learns again. */
-	p.budget_ns = 20 * US;
-	ring_poll_work(&p, now, true);
-	ring_poll_contended(&p, now + 10 * US, 10 * US, 9 * US);
-	T_CHECK(p.budget_ns == 20 * US, "a spin with 90%% of the CPU is not contended");
-	ring_poll_contended(&p, now + 10 * US, 10 * US, 5 * US);
-	T_CHECK(p.budget_ns == 0 && ring_poll_deadline(&p, now + 20 * US) <= now + 20 * US,
-		"contention must stop polling");
-	now += RING_POLL_BACKOFF_NS / 2;
-	now = steady(&p, now, 5 * US, 3);
-	T_CHECK(p.budget_ns == 0, "no learning during the backoff");
-	now += RING_POLL_BACKOFF_NS;
-	now = steady(&p, now, 5 * US, 3);
-	T_CHECK(p.budget_ns >= 10 * US, "learning resumes after the backoff");
+/*
+ * A contended miss halves the budget but leaves polling on: the next near miss grows it again
+ * at once (a fixed time-out of polling would lose every hit for its length under load).
+ */
+static int contended(void)
+{
+	struct ring_poll p;
+	uint64_t now = 1000 * US, dl, h, b;
 
-	/* A kick opens the window from now without learning. */
+	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
+	ring_poll_work(&p, now, false);
+	now = steady(&p, now, 0, 20 * US, 10);
+	b = p.budget_ns;
+	dl = ring_poll_begin(&p, now);
+	ring_poll_miss(&p, dl, true);
+	T_CHECK(p.contended == 1 && b && p.budget_ns == b / 2,
+		"a contended miss must halve the budget: %llu", (unsigned long long)p.budget_ns);
+	now = dl + 10 * US;
+	ring_poll_work(&p, now, false);
+	h = p.hits;
+	now = steady(&p, now, 0, 20 * US, 10);
+	T_CHECK(p.hits - h == 10, "polling must go on after a contended miss: %llu hits of 10",
+		(unsigned long long)(p.hits - h));
+
+	/* A kick opens the window from the wait's start without learning. */
 	p.budget_ns = 8 * US;
 	ring_poll_kick(&p, now + 100 * US);
 	T_CHECK(p.budget_ns == 8 * US, "a kick must not learn");
-	T_CHECK(ring_poll_deadline(&p, now) == now + 108 * US, "kick must open the window");
+	T_CHECK(ring_poll_deadline(&p, now + 101 * US) == now + 109 * US,
+		"kick must open the window");
 	return T_PASS;
 }
 
@@ -102,12 +166,13 @@ static int fixed_and_off(void)
 	ring_poll_init(&p, RING_POLL_FIXED, 30, 0);
 	ring_poll_work(&p, now, false);
 	T_CHECK(ring_poll_deadline(&p, now) == now + 30 * US, "fixed budget");
-	now = steady(&p, now, 10000 * US, 5);
+	now = steady(&p, now, 0, 10000 * US, 5);
 	T_CHECK(ring_poll_deadline(&p, now) == now + 30 * US, "a fixed budget must not shrink");
 
 	ring_poll_init(&p, RING_POLL_OFF, 0, 0);
-	now = steady(&p, now, 1 * US, 5);
-	T_CHECK(ring_poll_deadline(&p, now) <= now, "off must never poll");
+	now = steady(&p, now, 0, 1 * US, 5);
+	T_CHECK(ring_poll_deadline(&p, now) <= now && p.hits == 0 && p.sleeps == 5,
+		"off must never poll");
 	return T_PASS;
 }
 
@@ -133,21 +198,23 @@ static int spin(void)
 	ring_poll_work(&p, ring_poll_now(), false);
 	T_CHECK(ring_poll_spin(&p, at_once, NULL, 0), "a ready ring is a hit");
 	T_CHECK(!ring_poll_spin(&p, never, &looks, 1000 * US), "nothing came within the slice");
-	T_CHECK(looks > 0 && p.misses == 0, "a slice is not a miss (%u looks)", looks);
+	T_CHECK(looks > 0 && p.misses == 0 && p.sleeps == 0, "a slice is not a miss (%u looks)",
+		looks);
 	T_CHECK(ring_poll_deadline(&p, ring_poll_now()) > ring_poll_now(),
 		"the budget outlives the slice");
 
 	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
 	looks = 0;
 	ring_poll_work(&p, ring_poll_now(), false);
-	T_CHECK(!ring_poll_spin(&p, never, &looks, 0) && looks == 0, "no budget: no look");
+	T_CHECK(!ring_poll_spin(&p, never, &looks, 0) && looks == 0 && p.sleeps == 1,
+		"no budget: no look, a sleep");
 	return T_PASS;
 }
 
 int main(void)
 {
 	t_time_limit(30);
-	if (adaptive() || fixed_and_off() || spin())
+	if (grows() || from_wait_start() || decays() || contended() || fixed_and_off() || spin())
 		return T_FAIL;
 	return T_PASS;
 }

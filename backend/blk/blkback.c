@@ -247,8 +247,10 @@ static int push_notify(struct blkback_ring *r)
 {
 	int rc = ring_back_push(&r->rb);
 
-	if (rc > 0)
+	if (rc > 0) {
+		r->stats.notifies++;
 		rc = hv_evtchn_notify(r->hv, r->port);
+	}
 	return rc;
 }
 
@@ -388,12 +390,22 @@ bool blkback_ring_poll_wait(struct blkback_ring *r)
 
 	if (r->rb.broken)
 		return false;
+	now = ring_poll_now();
+	if (ring_poll_deadline(&r->poll, now) <= now) {
+		ring_poll_begin(&r->poll, now); /* a sleep: process left req_event armed */
+		return false;
+	}
+	/* While we poll, the front's pushes need not notify us: that saves its hypercall. */
+	ring_back_quiet(&r->rb);
 	r->spun = ring_poll_spin(&r->poll, ring_has_work, r, POLL_SLICE_NS);
 	if (r->spun)
 		return true;
 	/* A long fixed budget goes in slices: the caller's other work gets its turn between. */
 	now = ring_poll_now();
-	return ring_poll_deadline(&r->poll, now) > now;
+	if (ring_poll_deadline(&r->poll, now) > now)
+		return true;
+	/* About to sleep: arm req_event again, and look once more (the dd-thread contract). */
+	return ring_back_final_check(&r->rb) != 0;
 }
 
 int blkback_ring_io_fd(const struct blkback_ring *r)
@@ -406,6 +418,9 @@ void blkback_ring_stats(const struct blkback_ring *r, struct blkback_stats *st)
 	struct mapcache_stats cs;
 
 	*st = r->stats;
+	st->poll_hits = r->poll.hits;
+	st->poll_misses = r->poll.misses;
+	st->poll_sleeps = r->poll.sleeps;
 	if (r->cache) {
 		mapcache_stats(r->cache, &cs);
 		st->pgrant_hits = cs.hits;
@@ -431,6 +446,10 @@ void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st
 	sum->in_flight += st->in_flight;
 	sum->ev_spurious += st->ev_spurious;
 	sum->ev_delayed += st->ev_delayed;
+	sum->poll_hits += st->poll_hits;
+	sum->poll_misses += st->poll_misses;
+	sum->poll_sleeps += st->poll_sleeps;
+	sum->notifies += st->notifies;
 }
 
 uint64_t blkback_ring_eoi(struct blkback_ring *r, uint64_t now)

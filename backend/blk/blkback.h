@@ -128,6 +128,11 @@ struct blkback_stats {
 	unsigned int in_flight;	  /* requests taken off the ring and not yet answered */
 	uint64_t ev_spurious;	  /* port events that brought no request (blkback_ring_eoi) */
 	uint64_t ev_delayed;	  /* of them, those whose port was left masked for a while */
+	/* Waits for work after the ring went quiet (ring/adaptive.h): */
+	uint64_t poll_hits;   /* requests or completions came while spinning */
+	uint64_t poll_misses; /* the whole spin budget went by without any */
+	uint64_t poll_sleeps; /* the ring slept (after a miss, or with no budget) */
+	uint64_t notifies;    /* notifications sent to the front (its rsp_event asked) */
 };
 
 struct blkback_ring;
@@ -195,8 +200,10 @@ bool blkback_ring_has_requests(const struct blkback_ring *r);
  * none), looking without a system call at the front's request producer and at our aio
  * context's completion ring (the kernel's head and tail are in our memory).  Returns at once
  * when the ring has had no recent work, so an idle ring costs no CPU.  true: work is there,
- * call blkback_ring_process now; false: sleep as the process call's contract says (what it
- * armed still wakes the loop: spinning consumes nothing).  It spins 100 us at most per call:
+ * call blkback_ring_process now; false: sleep as the process call's contract says.  While it
+ * spins, req_event is left unarmed (the front's pushes need not notify); before it returns
+ * false it arms req_event again and looks once more, so what wakes the loop is armed as the
+ * process call left it (spinning consumes nothing).  It spins 100 us at most per call:
  * a longer fixed budget returns true between slices, so the caller's other work is not held
  * up (the extra process call finds nothing and costs little).
  */

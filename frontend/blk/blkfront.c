@@ -555,4 +555,7 @@ void blkfront_get_info(const struct blkfront *bf, struct blkfront_info *info)
 void blkfront_get_stats(const struct blkfront *bf, struct blkfront_stats *st)
 {
 	*st = bf->stats;
+	st->poll_hits = bf->poll.hits;
+	st->poll_misses = bf->poll.misses;
+	st->poll_sleeps = bf->poll.sleeps;
 }

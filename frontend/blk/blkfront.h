@@ -121,6 +121,12 @@ struct blkfront_stats {
 	uint64_t reconnects;	/* times the device connected again after losing its back-end */
 	uint64_t reissued;	/* requests re-issued after a reconnect */
 	unsigned int in_flight; /* operations submitted and not yet completed */
+	/* Waits for responses with requests in flight (ring/adaptive.h): */
+	uint64_t poll_hits;   /* the response came while spinning */
+	uint64_t poll_misses; /* the whole spin budget went by without one */
+	uint64_t poll_sleeps; /* the wait slept (after a miss, or with no budget) */
+	uint64_t notifies;    /* notifications sent to the back-end (its req_event asked) */
+	uint64_t events;      /* event-channel notifications taken */
 };
 
 enum blkfront_op {

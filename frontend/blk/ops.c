@@ -428,6 +428,7 @@ static int work(struct blkfront *bf)
 
 	for (pending = 0; pending < 1024 && hv_evtchn_pending(bf->hv, &port) == 0; pending++)
 		hv_evtchn_unmask(bf->hv, port);
+	bf->stats.events += pending;
 	if (bf->status == BF_GONE)
 		return 0; /* nothing left to drive: the directories may be gone too */
 	if (bf->status == BF_CONNECTED)
@@ -460,18 +461,40 @@ static bool any_response(void *arg)
 	return false;
 }
 
+/* Quiet (no notifications wanted) or arm every ring's rsp_event: arming says if one waits. */
+static bool rings_event(struct blkfront *bf, bool arm)
+{
+	bool waiting = false;
+
+	for (unsigned int i = 0; i < bf->nqueues; i++) {
+		struct bf_queue *q = &bf->queues[i];
+
+		if (!q->sring)
+			continue;
+		if (!arm)
+			ring_front_quiet(&q->rf);
+		else if (ring_front_final_check(&q->rf) != 0)
+			waiting = true; /* a response, or a broken ring for work() to report */
+	}
+	return waiting;
+}
+
 /*
  * Spin for a response on any ring while the poll budget allows (bf->poll: adaptive by default,
  * opts.poll_us fixed, none with opts.no_poll): true if one is there.  Only while requests are
- * in flight: with nothing due, a wait sleeps at once.  The responses are taken by work(), which
- * re-arms rsp_event and checks again, as after any wake-up: spinning loses no event.
+ * in flight: with nothing due, a wait sleeps at once.  While it spins, the back-end need not
+ * notify us (rsp_event quiet: its hypercall saved); a spin that ends without a response arms
+ * rsp_event again and looks once more before the wait sleeps, so spinning loses no event.  The
+ * responses are taken by work(), which arms rsp_event too, as after any wake-up.
  */
 static bool spin(struct blkfront *bf)
 {
 	if (bf->status != BF_CONNECTED || !bf->stats.in_flight)
 		return false;
+	if (ring_poll_deadline(&bf->poll, ring_poll_now()) > ring_poll_now())
+		rings_event(bf, false);
 	bf->spun = ring_poll_spin(&bf->poll, any_response, bf, 0);
-	return bf->spun;
+	return bf->spun || rings_event(bf, true);
 }
 
 int blkfront_poll(struct blkfront *bf, int timeout_ms)

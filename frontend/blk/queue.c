@@ -270,8 +270,10 @@ int bf_queue_push(struct blkfront *bf, struct bf_queue *q)
 
 	/* Responses are due from now: the poll window opens (blkfront_poll's spin). */
 	ring_poll_kick(&bf->poll, ring_poll_now());
-	if (ret > 0)
+	if (ret > 0) {
+		bf->stats.notifies++;
 		ret = hv_evtchn_notify(bf->hv, q->port);
+	}
 	return ret;
 }
 

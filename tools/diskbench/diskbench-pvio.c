@@ -156,6 +156,23 @@ static void guest_idle(struct blkfront *bf, int fd)
 	write_full(fd, &pct, sizeof(pct));
 }
 
+/* Workload w through blkfront, with the polling counts of its waits (hits, misses, sleeps). */
+static void guest_workload(const struct db_params *p, const struct db_workload *w,
+			   const struct db_engine *eng, void *bufs, struct db_result *res)
+{
+	struct blkfront_stats a, b;
+
+	blkfront_get_stats(eng->ctx, &a);
+	db_loop_run(p, w, eng, bufs, res);
+	blkfront_get_stats(eng->ctx, &b);
+	res->poll_hits = b.poll_hits - a.poll_hits;
+	res->poll_misses = b.poll_misses - a.poll_misses;
+	res->poll_sleeps = b.poll_sleeps - a.poll_sleeps;
+	res->notifies = b.notifies - a.notifies;
+	res->events = b.events - a.events;
+	res->have_poll = true;
+}
+
 /* The guest: open xvda, run every workload, send each result as it is measured. */
 static int guest_main(void *argp)
 {
@@ -188,7 +205,7 @@ static int guest_main(void *argp)
 	guest_send_info(bf, g->wfd);
 	eng.ctx = bf;
 	for (i = 0; i < db_nr_workloads; i++) {
-		db_loop_run(p, &db_workloads[i], &eng, bufs, &res);
+		guest_workload(p, &db_workloads[i], &eng, bufs, &res);
 		if (write_full(g->wfd, &res, sizeof(res)) < 0)
 			break;
 	}

@@ -76,6 +76,10 @@ struct db_result {
 	double mean_ns; /* mean latency, submission to completion */
 	double p99_ns;	/* 99th percentile of the same */
 	bool have_lat;	/* mean_ns and p99_ns are valid */
+	/* pvio only: the guest's waits over the workload (blkfront_stats' poll_*) */
+	uint64_t poll_hits, poll_misses, poll_sleeps;
+	uint64_t notifies, events; /* notifications the guest sent, and took */
+	bool have_poll;		   /* the poll counts are valid */
 };
 
 /* What the guest learned from blkfront_get_info, for the report. */

@@ -359,6 +359,29 @@ static void print_idle(const struct db_idle *in)
 	    met ? "met" : "not met");
 }
 
+/*
+ * What the guest's waits for responses did, per I/O: caught the response spinning, spun a whole
+ * budget in vain, slept; and the notifications it sent to pvio-blkback (kicks) and took from it
+ * (events).  Counts, not times: the machine's load does not distort them.
+ */
+static void print_poll(const struct db_results *r)
+{
+	unsigned int i;
+
+	printf("\n%-20s %8s %8s %8s %8s %8s   (blkfront, per I/O, warm-up included)\n", "polling",
+	       "hits", "misses", "sleeps", "kicks", "events");
+	for (i = 0; i < db_nr_workloads; i++) {
+		const struct db_result *pv = &r->pvio[i];
+		double n = pv->ops ? (double)pv->ops : 1;
+
+		if (!pv->have_poll)
+			continue;
+		printf("%-20s %8.3f %8.3f %8.3f %8.3f %8.3f\n", db_workloads[i].name,
+		       pv->poll_hits / n, pv->poll_misses / n, pv->poll_sleeps / n,
+		       pv->notifies / n, pv->events / n);
+	}
+}
+
 static void print_tables(const struct db_results *r)
 {
 	unsigned int i;
@@ -383,6 +406,7 @@ static void print_tables(const struct db_results *r)
 			print_verdict(&db_workloads[i], "fio", &r->pvio[i], &r->fio[i]);
 	}
 	print_idle(&r->idle);
+	print_poll(r);
 	printf("\nIOPS ratio = pvio / baseline (higher is better); added mean us = pvio's mean\n"
 	       "latency minus the baseline's.  MB/s = 10^6 bytes per second; us = microseconds.\n"
 	       "The targets are reported, not asserted.\n");
