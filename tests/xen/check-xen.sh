@@ -162,6 +162,7 @@ stage() {
 		"$st/pvio/"
 	# As make install with --sysconfdir=/etc puts it: vif specs say script=vif-pvio.
 	install -D -m 755 "$PVIO_SRCDIR/driverdomain/vif-pvio" "$st/etc/xen/scripts/vif-pvio"
+	install -m 755 "$PVIO_SRCDIR/driverdomain/pvio-xen-repoint" "$st/usr/local/sbin/"
 	printf '%s\n' "${scenarios[@]}" >"$st/pvio/scenarios"
 	for p in pvio-blkback pvio-netback; do
 		cp "$b/$p" "$st/usr/local/sbin/" || return 1
