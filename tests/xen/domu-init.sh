@@ -153,7 +153,7 @@ fuse_gone() {
 # (a flush), read back; dom0 finds it in its backing file.
 fuse_same() {
 	mark fuse-same
-	timeout 120 pvio-blkfront -v -v xvda /tmp/bf >/tmp/fuse-a.log 2>&1
+	timeout 120 pvio-blkfront -v -v --timeout 60 xvda /tmp/bf >/tmp/fuse-a.log 2>&1
 	say "fuse-a-exit $?"
 	say "fuse-a-signature $(head -c 32 /tmp/bf/disk | tr -dc 'A-Za-z0-9-')"
 	dd if=/dev/urandom of=/tmp/pat-a bs=1M count=8 2>/dev/null
