@@ -4,7 +4,8 @@
 # given to pvio-dd (now domain 7): xvda still on the old domain 5 (re-pointed, same spec),
 # xvdb already on 7 (left alone), xvdc on 5 with readwrite left out (re-pointed read-only);
 # xvdd from dom0 (left alone). Then a block-attach that fails once (tried again after a forced
-# detach) and one that always fails (one line on stderr naming the disk, exit 1).
+# detach), one that always fails (one line on stderr naming the disk, exit 1), and a guest
+# whose front-end never connects the new device (the same).
 set -uo pipefail
 t=$(mktemp -d) || exit 1
 trap 'rm -rf "$t"' EXIT
@@ -30,6 +31,7 @@ cat >"$t/xenstore-read" <<'EOF'
 case $1 in
 /local/domain/3/device/vbd/51728/backend-id) echo 7 ;;
 /local/domain/3/device/vbd/*/backend-id) echo 5 ;;
+/local/domain/3/device/vbd/*/state) echo "${STUB_STATE:-4}" ;;
 *) exit 1 ;;
 esac
 EOF
@@ -129,8 +131,13 @@ expect "detached again, attached again" <(grep -c 'xvda' "$t/log") 4
 run 9
 expect "an attach that always fails: exit 1" <(echo $?) 1
 expect "one line per failed disk on stderr" "$t/err" \
-	"pvio-xen-repoint: g: xvda: xl block-attach failed 2 times, last: libxl: error: unable to add device
-pvio-xen-repoint: g: xvdc: xl block-attach failed 2 times, last: libxl: error: unable to add device"
+	"pvio-xen-repoint: g: xvda: attached 2 times, not connected: libxl: error: unable to add device
+pvio-xen-repoint: g: xvdc: attached 2 times, not connected: libxl: error: unable to add device"
+
+# A guest that never connects the new device (its kernel still held the old one).
+STUB_STATE=1 PVIO_REPOINT_CONNECT=1 run 0
+expect "a front-end that stays Initialising: exit 1" <(echo $?) 1
+expect "named on stderr" <(grep -c "xvda: attached 2 times, not connected: the guest's front-end stayed in state 1" "$t/err") 1
 
 STUB_LOG=$t/log PATH="$t:$PATH" timeout 10 bash "$prog" g >/dev/null 2>&1
 expect "usage error: exit 2" <(echo $?) 2
