@@ -58,7 +58,8 @@ enum {
 	OPT_RING_ORDER,
 	OPT_NO_PERSISTENT,
 	OPT_NO_INDIRECT,
-	OPT_WAIT
+	OPT_WAIT,
+	OPT_TIMEOUT
 };
 
 static const struct option bfuse_longopts[] = {
@@ -71,14 +72,16 @@ static const struct option bfuse_longopts[] = {
 	{ "no-persistent", no_argument, NULL, OPT_NO_PERSISTENT },
 	{ "no-indirect", no_argument, NULL, OPT_NO_INDIRECT },
 	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
 static void bfuse_usage(FILE *f)
 {
-	fprintf(
-	    f, "usage: " PROG " [-f] [-d] [-v] [-o FUSE-OPTIONS] [--queues N] [--ring-order N]\n"
-	       "       [--no-persistent] [--no-indirect] [--wait SECONDS] VDEV|DEVID MOUNTPOINT\n");
+	fprintf(f,
+		"usage: " PROG " [-f] [-d] [-v] [-o FUSE-OPTIONS] [--queues N] [--ring-order N]\n"
+		"       [--no-persistent] [--no-indirect] [--wait SECONDS] [--timeout SECONDS]\n"
+		"       VDEV|DEVID MOUNTPOINT\n");
 }
 
 /* A decimal number in [0, max]: 0, or -EINVAL. */
@@ -109,6 +112,20 @@ static int bfuse_parse_device(const char *s, unsigned int *devid)
 		return -EINVAL;
 	*devid = id;
 	return 0;
+}
+
+/* optarg as seconds from min to 3600 into *ms: 0, or -1 after a message naming opt. */
+static int bfuse_parse_secs(const char *opt, unsigned int min, int *ms)
+{
+	unsigned int sec;
+
+	if (!bfuse_parse_uint(optarg, 3600, &sec) && sec >= min) {
+		*ms = (int)sec * 1000;
+		return 0;
+	}
+	fprintf(stderr, PROG ": %s: not a number of seconds from %u to 3600: %s\n", opt, min,
+		optarg);
+	return -1;
 }
 
 /* One option; 0, 1 to stop with status 0 (--help), or -1 after a message. */
@@ -145,17 +162,11 @@ static int bfuse_parse_opt(struct bfuse_args *a, int c)
 	case OPT_NO_INDIRECT:
 		a->bo.no_indirect = true;
 		return 0;
-	case OPT_WAIT: {
-		unsigned int sec;
-
-		if (!bfuse_parse_uint(optarg, 3600, &sec)) {
-			a->bo.device_wait_ms = (int)sec * 1000;
-			return 0;
-		}
-		fprintf(stderr, PROG ": --wait: not a number of seconds from 0 to 3600: %s\n",
-			optarg);
-		return -1;
-	}
+	case OPT_WAIT:
+		return bfuse_parse_secs("--wait", 0, &a->bo.device_wait_ms);
+	case OPT_TIMEOUT:
+		/* The library's connect limit (10 s by default), for a back-end slow to answer. */
+		return bfuse_parse_secs("--timeout", 1, &a->bo.timeout_ms);
 	default:
 		bfuse_usage(stderr);
 		return -1;

@@ -84,6 +84,7 @@ record() {
 		echo "host:   $(uname -sr), $(nproc) CPUs, load before the run $load"
 		echo "images: $(tr '\n' ' ' <"$cache/img/versions")"
 		echo "qemu:   $(qemu-system-x86_64 --version | head -n1), TCG, -smp 2 -m 2048, qemu64"
+		[[ -n ${PVIO_XEN_BLKBACK_OPTS-} ]] && echo "pvio-blkback options: $PVIO_XEN_BLKBACK_OPTS"
 		grep -a -E '^(pvio|kernel) offered:|^linux chose:' "$out/blk-pvio-back.log"
 		echo
 		cat "$out/xen-blk.figures"
@@ -162,7 +163,10 @@ stage() {
 		"$st/pvio/"
 	# As make install with --sysconfdir=/etc puts it: vif specs say script=vif-pvio.
 	install -D -m 755 "$PVIO_SRCDIR/driverdomain/vif-pvio" "$st/etc/xen/scripts/vif-pvio"
+	install -m 755 "$PVIO_SRCDIR/driverdomain/pvio-xen-repoint" "$st/usr/local/sbin/"
 	printf '%s\n' "${scenarios[@]}" >"$st/pvio/scenarios"
+	# Options for dom0's pvio-blkback, for experiments (PVIO_XEN_BLKBACK_OPTS="--poll-us 1000").
+	printf '%s\n' "${PVIO_XEN_BLKBACK_OPTS-}" >"$st/pvio/blkback-opts"
 	for p in pvio-blkback pvio-netback; do
 		cp "$b/$p" "$st/usr/local/sbin/" || return 1
 		copy_missing_libs "$b/$p" "$st" "$cache/rootfs"

@@ -87,9 +87,11 @@ make_disk() { # file MiB signature loop-device
 
 # Start dom0's pvio-blkback, in a session of its own, its log appended to; xen/blk-restart
 # starts each successor the same way with --journal-dir.
+# /pvio/blkback-opts: check-xen's PVIO_XEN_BLKBACK_OPTS (e.g. --poll-us 1000), for experiments.
 pvio_blkback_run() { # [option...]
+	# shellcheck disable=SC2046 # the experiment's options are words
 	setsid pvio-blkback -v --kinds vbd --user pvio-blkback --storage /dev \
-		--stats-dir "$PVIO_STATS" "$@" >>"$PVIO_LOG" 2>&1 &
+		--stats-dir "$PVIO_STATS" $(cat /pvio/blkback-opts 2>/dev/null) "$@" >>"$PVIO_LOG" 2>&1 &
 	echo $! >/run/pvio-blkback.pid
 }
 

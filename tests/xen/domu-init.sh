@@ -134,11 +134,39 @@ mode_xl() {
 # libpvio-blkfront as an unprivileged domU has it (privcmd restricted, gntalloc's default
 # limit), with its default options, on xvda: signature, a 16 MiB pattern at 8 MiB written,
 # flushed and read back, a discard of 24-32 MiB; dom0 checks the backing file. Then
-# pvio-blkfront serves xvdb as a file, with ext4 on a loop device over it. (xvdb, not xvda
-# again: Linux's blkback takes its time going Closed and InitWait again after the library
-# closed xvda, and on a loaded host that outlasted pvio-blkfront's 10 s connect limit.)
+# pvio-blkfront on the same xvda (fuse_same), and on xvdb as a file with ext4 on a loop device
+# over it.
 # Seconds since boot, for the step timings dom0 prints.
 mark() { say "t-$1 $(cut -d' ' -f1 /proc/uptime)"; }
+
+# pvio-blkfront until it exits, at most 20 s, once its file system is unmounted.
+fuse_gone() {
+	i=0
+	while pidof pvio-blkfront >/dev/null && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+}
+
+# pvio-blkfront on xvda, the disk the library used just before (xen-blkfront-io waited for the
+# back-end to read Closed): signature, 8 MiB written at 40 MiB through the file and fsync'd
+# (a flush), read back; dom0 finds it in its backing file.
+fuse_same() {
+	mark fuse-same
+	timeout 120 pvio-blkfront -v -v --timeout 60 xvda /tmp/bf >/tmp/fuse-a.log 2>&1
+	say "fuse-a-exit $?"
+	say "fuse-a-signature $(head -c 32 /tmp/bf/disk | tr -dc 'A-Za-z0-9-')"
+	dd if=/dev/urandom of=/tmp/pat-a bs=1M count=8 2>/dev/null
+	say "fuse-a-md5 $(md5 </tmp/pat-a)"
+	dd if=/tmp/pat-a of=/tmp/bf/disk bs=1M seek=40 conv=notrunc,fsync 2>/tmp/fuse-a.err &&
+		say "fuse-a-write ok" || say "fuse-a-write $(tail -n1 /tmp/fuse-a.err)"
+	say "fuse-a-back $(dd if=/tmp/bf/disk bs=1M skip=40 count=8 2>/dev/null | md5)"
+	umount /tmp/bf && say "fuse-a-unmounted"
+	fuse_gone
+	say "fuse-a-running $(pidof pvio-blkfront || echo none)"
+	sed 's/^/PVIO-DOMU fuse-a-log: /' /tmp/fuse-a.log
+	say "fuse-a-lost $(grep -c 'back-end lost' /tmp/fuse-a.log)"
+}
 
 mode_front() {
 	mark start
@@ -153,6 +181,7 @@ mode_front() {
 	sed 's/^/PVIO-DOMU lib-log: /' /tmp/io.log
 	say "lib-lost $(grep -c 'back-end lost' /tmp/io.log)"
 	mkdir -p /tmp/bf
+	fuse_same
 	mark fuse
 	timeout 120 pvio-blkfront -v xvdb /tmp/bf >/tmp/fuse.log 2>&1
 	say "fuse-exit $?"
@@ -167,11 +196,7 @@ mode_front() {
 	fi
 	umount /tmp/bf && say "fuse-unmounted"
 	# Unmounted, pvio-blkfront closes the device and exits.
-	i=0
-	while pidof pvio-blkfront >/dev/null && [ $i -lt 100 ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
+	fuse_gone
 	say "fuse-running $(pidof pvio-blkfront || echo none)"
 	sed 's/^/PVIO-DOMU fuse-log: /' /tmp/fuse.log
 	say "fuse-lost $(grep -c 'back-end lost' /tmp/fuse.log)"
