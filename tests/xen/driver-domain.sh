@@ -4,9 +4,8 @@
 # backend=<driver domain> gets its disk from it through plain xl create and writes and reads a
 # pattern there. Then, with the guest idle, the driver domain is destroyed and created again
 # (a new domid), and the admin's procedure brings the guest's disk back from it, once each
-# way: the same vdev by pvio-xen-repoint (xl block-detach -f of the dead device, then xl
-# block-attach), and a new vdev by hand (xl block-attach first, then xl block-detach -f of the
-# dead one). Each reconnect:
+# way: the same vdev (xl block-detach -f of the dead device, then xl block-attach), and a
+# new vdev (xl block-attach first, then xl block-detach -f of the dead one). Each reconnect:
 # the new disk reads the new driver domain's signature, data written to it is found in the
 # driver domain's file, the old disk is gone and no task in the guest is stuck. (With I/O in
 # flight when the driver domain dies, Linux 6.1's xen-blkfront cannot let the disk go: see
@@ -61,11 +60,11 @@ reconnect() { # try same|new
 	check "$t: xl destroy $ddom with the guest idle" guest_destroy $ddom
 	start_dd "$t"
 	if [[ $2 == same ]]; then
-		repoint "$t" $old
+		let_go "$t" $old
 	else
 		new=$(next_vdev $old)
-		check "$t: xl block-attach $g vdev=$new" attach $new
 	fi
+	check "$t: xl block-attach $g vdev=$new" attach $new
 	line=$(guest_line "disk-new [0-9]+ $new " 120)
 	echo "$t: the guest: ${line#PVIO-DOMU }"
 	check "$t: the guest reads the new driver domain's disk" eval '[[ $line =~ " $new sig=PVIO-SIG-DD write=ok " ]]'
@@ -105,19 +104,6 @@ guest_lines() { wc -l <"$(console_log $g)"; }
 guest_line() { # pattern seconds
 	timeout "$2" grep -m1 -a -E "$1" < <(timeout "$2" tail -n +"$((from + 1))" -F "$(console_log $g)") |
 		tr -d '\r'
-}
-
-# The same vdev by dom0's one command, pvio-xen-repoint: the guest lets the dead disk go (with
-# no task stuck) and gets it back from the new driver domain (checked by the caller).
-repoint() { # label vdev
-	local line vdev=$2 out
-	from=$(guest_lines)
-	out=$(timeout 300 pvio-xen-repoint $g $ddom 2>&1)
-	check "$1: pvio-xen-repoint $g $ddom" eq "$?" 0
-	echo "$out"
-	check "$1: it re-pointed $2" eval '[[ $out =~ ": $vdev: now served by $ddom " ]]'
-	line=$(guest_line "disk-gone [0-9]+ $2 " 60)
-	check "$1: the guest let $2 go, nothing stuck" eval '[[ $line =~ " $vdev stuck=0"$ ]]'
 }
 
 # The guest lets a dead disk go: its removal reported, with no task stuck.
