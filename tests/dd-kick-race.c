@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "driverdomain/dd-core.h"
+#include "tests/dd-bare.h"
 #include "tests/helpers.h"
 
 static int process(struct dd_ring *r)
@@ -63,17 +64,8 @@ int main(void)
 	t_time_limit(T_TIME_LIMIT_S);
 	T_CHECK(t_hv_start() == 0, "pvio-hv");
 	T_CHECK(hv_open(&hv, NULL) == 0, "hv_open");
-	/* A bare core: one queue thread, no xenstore nor control plane. */
-	pthread_mutex_init(&c.lock, NULL);
-	TAILQ_INIT(&c.failed);
-	c.failfd = -1;
-	c.threads = &thread;
-	c.nthreads = 1;
-	thread.c = &c;
-	T_CHECK(dd_thread_open(&thread, NULL) == 0, "dd_thread_open");
 	/* A kick reaches rings through their ports: give it one, as a back-end's ring has. */
-	T_CHECK(hv_evtchn_alloc_unbound(hv, 0, &local) == 0, "alloc_unbound");
-	T_CHECK(hv_evtchn_bind(dd_core_thread_hv(&c, 0), 0, local, &remote) == 0, "bind");
+	T_CHECK(t_dd_bare(&c, &thread, hv, &local, &remote) == 0, "a bare core");
 	r.ports[0] = remote;
 	T_CHECK(dd_ring_attach(&c, 0, &r) == 0, "attach");
 	T_CHECK(dd_thread_start(&thread) == 0, "thread");
