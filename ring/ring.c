@@ -163,11 +163,12 @@ int ring_back_consume(struct ring_back *rb, void *reqs, unsigned int max)
 	prod = ring_load(&rb->sring->req_prod);
 	ring_rmb(); /* the index before the slots it covers */
 	/*
-	 * An honest front never has more than a ring of requests unanswered, so req_prod is at most
-	 * nr_ents past our responses and, a fortiori, past our consumer.  Checking both also
-	 * catches an index moved backwards.
+	 * An honest front never has more than a ring of requests unanswered, and it sees only the
+	 * answers we published: req_prod is at most nr_ents past rsp_prod_pub (answers written but
+	 * not published still hold their slots) and, a fortiori, past our consumer.  Checking both
+	 * also catches an index moved backwards.
 	 */
-	if (prod - rb->req_cons > rb->nr_ents || prod - rb->rsp_prod_pvt > rb->nr_ents) {
+	if (prod - rb->req_cons > rb->nr_ents || prod - rb->rsp_prod_pub > rb->nr_ents) {
 		rb->broken = true;
 		return -EPROTO;
 	}

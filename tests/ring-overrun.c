@@ -159,11 +159,49 @@ static void check_overproduce(void)
 	free(s);
 }
 
+/*
+ * Answers handed out but not yet published: the front has not seen them, so it may produce only
+ * up to a ring past the *published* responses.  Before, req_prod was checked against the private
+ * responses only, and a lying front made the back-end read its own unpublished answers as
+ * requests; its push then refused more than a ring of answers with -EINVAL.
+ */
+static void check_unpublished_overrun(void)
+{
+	struct ring_front rf;
+	struct ring_back rb;
+	struct ring_shared *s = pair(0, &rf, &rb);
+	blkif_request_t req[32];
+	uint32_t i;
+
+	publish(&rf, 32);
+	T_ASSERT(ring_back_consume(&rb, req, 32) == 32, "setup: a full ring");
+	for (i = 0; i < 10; i++)
+		T_ASSERT(ring_back_rsp_slot(&rb), "setup: answer %u", i);
+	/* 10 answers written, none published: the slots they use are not the front's yet. */
+	s->req_prod = 32 + 10;
+	T_ASSERT(ring_back_consume(&rb, req, 32) == -EPROTO,
+		 "req_prod over 10 unpublished answers accepted");
+	check_back_broken(&rb, "unpublished overrun");
+	free(s);
+
+	/* Once published, the same req_prod is legal. */
+	s = pair(0, &rf, &rb);
+	publish(&rf, 32);
+	T_ASSERT(ring_back_consume(&rb, req, 32) == 32, "setup 2: a full ring");
+	for (i = 0; i < 10; i++)
+		T_ASSERT(ring_back_rsp_slot(&rb), "setup 2: answer %u", i);
+	T_ASSERT(ring_back_push(&rb) >= 0, "setup 2: push");
+	s->req_prod = 32 + 10;
+	T_ASSERT(ring_back_consume(&rb, req, 32) == 10, "10 requests after published answers");
+	free(s);
+}
+
 int main(void)
 {
 	t_time_limit(T_TIME_LIMIT_S);
 	check_back_overruns();
 	check_attach_overrun();
+	check_unpublished_overrun();
 	check_front_overruns();
 	check_overproduce();
 	return 0;
