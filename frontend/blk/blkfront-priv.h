@@ -138,7 +138,7 @@ struct blkfront {
 	unsigned int be_indirect;	       /* feature-max-indirect-segments (0 if absent) */
 	struct bf_queue queues[BF_MAX_QUEUES]; /* queues[0 .. info.queues) */
 	unsigned int nqueues;		       /* queues set up */
-	unsigned int rr;		       /* next queue to try */
+	unsigned int rr;		       /* the queue used last: first choice on a tie */
 	unsigned int part_segs;		       /* data segments per part */
 	unsigned int pool_pages;	       /* pool pages per queue, fitted to the grant limit */
 	bool pool_explicit;		       /* the caller chose opts.pool_pages */
