@@ -75,7 +75,11 @@ void xenbus_backend_switch(struct xenbus_dev *xd, const char *prefix, const char
 {
 	int ret = xenbus_switch_state(xd, state);
 
-	if (ret)
+	if (ret == -ENOENT) /* the toolstack removed the device first: nothing is wrong */
+		pvio_log(xenbus_backend_log(xd), PVIO_LOG_INFO, prefix,
+			 "%s: not switched to %s: the device was removed", name,
+			 xenbus_state_name(state));
+	else if (ret)
 		pvio_log(xenbus_backend_log(xd), PVIO_LOG_ERROR, prefix,
 			 "%s: cannot switch to %s: %s", name, xenbus_state_name(state),
 			 strerror(-ret));
