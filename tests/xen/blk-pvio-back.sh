@@ -59,6 +59,7 @@ check_pvio_stats() { # domid
 check_data() { # guest label
 	local g=$1 sum
 	sum=$(domu_value "$g" pattern-md5)
+	check "$2: the guest wrote its pattern" is_md5 "$sum"
 	check "$2: guest reads the signature" eq "$(domu_value "$g" xvda-signature)" "PVIO-SIG-RAW-$2"
 	check "$2: pattern read back direct" eq "$(domu_value "$g" pattern-direct)" "$sum"
 	check "$2: pattern read back buffered" eq "$(domu_value "$g" pattern-buffered)" "$sum"

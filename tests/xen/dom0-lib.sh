@@ -20,6 +20,8 @@ check() { # description command...
 eq() { [[ $1 == "$2" ]] || { echo "  got '$1', want '$2'" && false; }; }
 le() { [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $1 -le $2 ]] || { echo "  got $1 > $2" && false; }; }
 gt() { [[ $1 =~ ^[0-9]+$ && $1 -gt $2 ]] || { echo "  got '$1', want > $2" && false; }; }
+# A guest's md5 line: 32 hex digits (an empty value would make every comparison with it pass).
+is_md5() { [[ $1 =~ ^[0-9a-f]{32}$ ]] || { echo "  got '$1', not an md5" && false; }; }
 
 # Stop the scenario at once (an unusable guest); still counts what was checked.
 fatal() {

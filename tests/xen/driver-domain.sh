@@ -42,6 +42,7 @@ check "the guest's device names the driver domain's back-end" eq "$(xsr $fe/back
 wait_console $g 'PVIO-DOMU (phase1-done|FAIL)' 240 >/dev/null
 check "guest reads the driver domain's signature" eq "$(domu_value $g xvda-signature)" PVIO-SIG-DD
 sum=$(domu_value $g pattern-md5)
+check "the guest wrote its pattern" is_md5 "$sum"
 check "pattern read back direct" eq "$(domu_value $g pattern-direct)" "$sum"
 check "pattern read back buffered" eq "$(domu_value $g pattern-buffered)" "$sum"
 check "discard accepted" eq "$(domu_value $g discard)" ok
