@@ -104,9 +104,12 @@ snapshot() { # label domid
 		reqs=$(($(cat $s/rd_req) + $(cat $s/wr_req)))
 		bytes=$(((($(cat $s/rd_sect) + $(cat $s/wr_sect))) * 512))
 		ind=- hits=- misses=-
+		# xen-blkback's ring threads: "<domid>.<dev>-<ring>" (blkback_name in Linux 6.1's
+		# xenbus.c; older kernels said "blkback.<domid>.<dev>").
 		for p in /proc/[0-9]*; do
-			[[ $(cat $p/comm 2>/dev/null) == blkback.$2.* ]] && pids+=" $p"
+			[[ $(cat $p/comm 2>/dev/null) == @($2.xvda-+([0-9])|blkback.$2.*) ]] && pids+=" $p"
 		done
+		[[ -n $pids ]] || echo "counts: no xen-blkback thread of domain $2 found" >&2
 	fi
 	local cpu=0 ctx=0
 	for p in $pids; do
