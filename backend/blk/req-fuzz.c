@@ -63,14 +63,6 @@
 #define MAXREQ	    4096u
 #define REQSIZE	    sizeof(struct blkif_request)
 
-/*
- * The fakes below search their tables linearly (up to MAXMAPS maps per unmap and per iovec
- * checked): with libFuzzer's comparison tracing in them, those searches took half of an
- * execution's CPU on a grown corpus.  They are the harness, not the code under test, so they
- * are built without coverage.
- */
-#define NOCOV __attribute__((no_sanitize("coverage")))
-
 static uint8_t ring_mem[HV_PAGE_SIZE << (RING_ORDERS - 1)] __attribute__((aligned(HV_PAGE_SIZE)));
 static uint8_t *pages[NPAGES];	   /* each its own allocation: ASan guards its edges */
 static uint8_t grant_mode[NPAGES]; /* 0 not granted, 1 read-only, 2 writable */
@@ -90,8 +82,8 @@ struct map {
 static struct map maps[MAXMAPS];
 static unsigned int nmaps;
 
-NOCOV int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant_ref_t *refs,
-		       bool writable, void **addr)
+FUZZ_NOCOV int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count,
+			    const grant_ref_t *refs, bool writable, void **addr)
 {
 	struct map *m;
 	size_t bytes = (size_t)count * HV_PAGE_SIZE;
@@ -144,7 +136,7 @@ record:
 	return 0;
 }
 
-NOCOV int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
+FUZZ_NOCOV int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
 {
 	unsigned int i;
 
@@ -172,7 +164,7 @@ forget:
 }
 
 /* Whether [p, p + len) lies in one live data map, a writable one if write. */
-NOCOV static bool mapped(const void *p, size_t len, bool write)
+FUZZ_NOCOV static bool mapped(const void *p, size_t len, bool write)
 {
 	const uint8_t *b = p;
 
@@ -226,7 +218,7 @@ int io_setup(int maxevents, io_context_t *ctxp)
 	return 0;
 }
 
-NOCOV int io_submit(io_context_t ctx, long nr, struct iocb *ios[])
+FUZZ_NOCOV int io_submit(io_context_t ctx, long nr, struct iocb *ios[])
 {
 	long i;
 
@@ -260,7 +252,7 @@ NOCOV int io_submit(io_context_t ctx, long nr, struct iocb *ios[])
 }
 
 /* Run queued iocb k: in full (how 0), short (1..), or failing (255); queue its event. */
-NOCOV static void io_complete(io_context_t ctx, unsigned int k, unsigned int how)
+FUZZ_NOCOV static void io_complete(io_context_t ctx, unsigned int k, unsigned int how)
 {
 	struct fake_io *f = ctx->q[k];
 	struct iocb *cb = f->iocb;
@@ -301,8 +293,8 @@ NOCOV static void io_complete(io_context_t ctx, unsigned int k, unsigned int how
 	free(f);
 }
 
-NOCOV int io_getevents(io_context_t ctx, long min_nr, long nr, struct io_event *events,
-		       struct timespec *timeout)
+FUZZ_NOCOV int io_getevents(io_context_t ctx, long min_nr, long nr, struct io_event *events,
+			    struct timespec *timeout)
 {
 	long n = 0;
 

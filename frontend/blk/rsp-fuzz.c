@@ -64,8 +64,8 @@ static unsigned int nshares, busy_ends;
 static grant_ref_t next_ref;
 static bool hv_dead;
 
-int hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable, void **addr,
-		   grant_ref_t *refs)
+FUZZ_NOCOV int hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writable,
+			      void **addr, grant_ref_t *refs)
 {
 	struct share *s;
 
@@ -94,7 +94,7 @@ int hv_grant_share(struct hv *hv, domid_t peer, unsigned int count, bool writabl
 	return 0;
 }
 
-int hv_grant_end(struct hv *hv, void *addr, unsigned int count)
+FUZZ_NOCOV int hv_grant_end(struct hv *hv, void *addr, unsigned int count)
 {
 	unsigned int i;
 
@@ -116,7 +116,7 @@ int hv_grant_end(struct hv *hv, void *addr, unsigned int count)
 }
 
 /* The page a reference grants, as the back-end maps it, or NULL. */
-static uint8_t *grant_page(grant_ref_t ref)
+FUZZ_NOCOV static uint8_t *grant_page(grant_ref_t ref)
 {
 	for (unsigned int i = 0; i < nshares; i++)
 		if (ref >= shares[i].ref && ref - shares[i].ref < shares[i].count)
