@@ -250,17 +250,27 @@ mode_ddguest() {
 	say "xvda-signature $(signature xvda)"
 	pattern xvda
 	say "phase1-done"
-	seen=" xvda " n=0 gone=0
+	seen=$(disks) n=0 gone=0
 	while :; do
-		now=" $(ls /sys/block | grep '^xvd' | tr '\n' ' ')"
+		now=$(disks)
 		for d in $seen; do
-			case $now in *" $d "*) ;; *) gone=$((gone + 1)) && say "disk-gone $gone $d stuck=$(stuck)" ;; esac
+			case $now in *" $d "*) ;; *) gone=$((gone + 1)) && say "disk-gone $gone ${d%%:*} stuck=$(stuck)" ;; esac
 		done
 		for d in $now; do
-			case $seen in *" $d "*) ;; *) n=$((n + 1)) && reconnected $n "$d" ;; esac
+			case $seen in *" $d "*) ;; *) n=$((n + 1)) && reconnected $n "${d%%:*}" ;; esac
 		done
 		seen=$now
 		sleep 1
+	done
+}
+
+# The xvd disks as " name:diskseq ... ": a disk removed and probed again under the same name
+# between two looks has a new diskseq (Linux 5.15+), so it counts as gone and new; by name
+# alone such a quick re-attach at the same vdev went unseen.
+disks() {
+	printf ' '
+	for d in $(ls /sys/block | grep '^xvd'); do
+		printf '%s:%s ' "$d" "$(cat /sys/block/"$d"/diskseq 2>/dev/null || echo 0)"
 	done
 }
 

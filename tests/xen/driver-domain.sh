@@ -53,19 +53,23 @@ check "pvio-blkback in the driver domain served it" \
 	grep -qa "PVIO-DOMU dd-stats .*state Connected" "$(console_log $ddom)"
 
 # One reconnect: the driver domain destroyed with the guest idle, created again, and the guest's
-# disk brought back the given way (same: detach the dead vdev, attach it again; new: attach at
-# the next vdev, then detach the dead one).
+# disk brought back the given way (same: pvio-xen-repoint detaches the dead vdev and attaches it
+# again; new: attach at the next vdev by hand, then detach the dead one).
 spec() { echo "backend=$ddom, format=raw, vdev=$1, access=rw, backendtype=phy, target=/srv/disk.img"; }
 reconnect() { # try same|new
 	local t="try $1 ($2 vdev)" old=$cur new=$cur line sum
 	check "$t: xl destroy $ddom with the guest idle" guest_destroy $ddom
 	start_dd "$t"
 	if [[ $2 == same ]]; then
-		let_go "$t" $old
+		# dom0's one command (pvio-xen-repoint(8)): detach by force and attach at the same vdev.
+		from=$(guest_lines)
+		check "$t: pvio-xen-repoint $g $ddom" timeout 300 pvio-xen-repoint $g $ddom
+		line=$(guest_line "disk-gone [0-9]+ $old " 60)
+		check "$t: the guest lets $old go, nothing stuck" eval '[[ $line =~ " $old stuck=0"$ ]]'
 	else
 		new=$(next_vdev $old)
+		check "$t: xl block-attach $g vdev=$new" attach $new
 	fi
-	check "$t: xl block-attach $g vdev=$new" attach $new
 	line=$(guest_line "disk-new [0-9]+ $new " 120)
 	echo "$t: the guest: ${line#PVIO-DOMU }"
 	check "$t: the guest reads the new driver domain's disk" eval '[[ $line =~ " $new sig=PVIO-SIG-DD write=ok " ]]'
