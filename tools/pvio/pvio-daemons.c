@@ -200,6 +200,7 @@ static int up_ids(const struct pvio_env *env, bool same_uid)
 static int up_start(const struct pvio_env *env, bool verbose, bool same_uid)
 {
 	struct embed_opts opts = { .dir = env->rundir, .verbose = verbose, .detach = true };
+	char why[PATH_MAX + 64];
 	struct embed *e;
 	int ret;
 
@@ -211,6 +212,8 @@ static int up_start(const struct pvio_env *env, bool verbose, bool same_uid)
 		return pvio_fail("%s: not a directory of yours alone (another's, a symlink, or "
 				 "writable by others): refusing it",
 				 env->rundir);
+	if (pvio_trusted(env->rundir, why, sizeof(why)))
+		return pvio_fail("%s: not trusted: %s: refusing it", env->rundir, why);
 	if (up_ids(env, same_uid))
 		return 1;
 	ret = embed_start(&e, &opts);
@@ -342,6 +345,7 @@ static const char down_usage[] =
 int pvio_cmd_down(int argc, char **argv)
 {
 	char path[PATH_MAX + 32];
+	char why[PATH_MAX + 64];
 	pid_t pids[N_DAEMONS];
 	struct pvio_env env;
 	bool found = false;
@@ -357,6 +361,9 @@ int pvio_cmd_down(int argc, char **argv)
 	/* This instance: the directory the environment names, and the daemons serving it. */
 	if (pvio_env_init(&env, NULL, PVIO_ENV_FOLLOW))
 		return 1;
+	/* Its pid files say whom to signal: only if no one but root and us could write them. */
+	if (access(env.rundir, F_OK) == 0 && pvio_trusted(env.rundir, why, sizeof(why)))
+		return pvio_fail("%s: not trusted: %s: refusing it", env.rundir, why);
 	for (i = 0; i < N_DAEMONS; i++) {
 		pids[i] = daemon_find(&env, &daemons[i]);
 		found |= pids[i] != 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools/pvio/pvio.h"
@@ -180,9 +181,91 @@ int pvio_env_init(struct pvio_env *env, const char *dir, unsigned int flags)
 	return 0;
 }
 
+/*
+ * Each component of path, absolute: owned by root or by us, and a directory writable by no one
+ * else unless sticky (as /tmp: others may add names there, not take ours).  0, or -EPERM with
+ * the first component that fails and why in why.
+ */
+static int trusted_components(const char *path, char *why, size_t len)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path), i;
+	struct stat st;
+
+	if (path[0] != '/' || n >= sizeof(buf))
+		return -EINVAL;
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(buf, path, i);
+		buf[i] = '\0';
+		if (lstat(buf, &st) < 0)
+			return -errno;
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			snprintf(why, len, "%s is owned by uid %u", buf, (unsigned int)st.st_uid);
+			return -EPERM;
+		}
+		if (S_ISDIR(st.st_mode) && (st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+			snprintf(why, len, "%s is writable by %s", buf,
+				 st.st_mode & 002 ? "others" : "its group");
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+int pvio_trusted(const char *path, char *why, size_t len)
+{
+	char abs[PATH_MAX], real[PATH_MAX];
+	int ret;
+
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
+	} else {
+		if (!getcwd(real, sizeof(real)))
+			return -errno;
+		if (snprintf(abs, sizeof(abs), "%s/%s", real, path) >= (int)sizeof(abs))
+			return -ENAMETOOLONG;
+	}
+	/* As named (a symlink on the way counts as its owner's), then as resolved. */
+	ret = trusted_components(abs, why, len);
+	if (ret == 0 && !realpath(abs, real))
+		ret = -errno;
+	if (ret == 0)
+		ret = trusted_components(real, why, len);
+	if (ret == -EPERM || ret == 0)
+		return ret;
+	snprintf(why, len, "%s", strerror(-ret));
+	return ret;
+}
+
+/* The daemon's socket at path, if no one but root and us could have put it there. */
+static int pvio_socket_trusted(const char *daemon, const char *path)
+{
+	char why[PATH_MAX + 64];
+	struct stat st;
+	int ret = pvio_trusted(path, why, sizeof(why));
+
+	if (ret == 0 && (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))) {
+		snprintf(why, sizeof(why), "not a socket");
+		ret = -ENOTSOCK;
+	}
+	if (ret == -ENOENT)
+		return pvio_fail("%s: %s: %s (is it up? see 'pvio up')", daemon, path, why);
+	if (ret)
+		return pvio_fail("%s: %s: not trusted: %s (only root and you may own it and the "
+				 "directories above it): refusing it",
+				 daemon, path, why);
+	return 0;
+}
+
 int pvio_hv_open(const struct pvio_env *env, struct hvctl **ctl)
 {
-	int ret = hvctl_open(ctl, env->hv_sock);
+	int ret;
+
+	if (pvio_socket_trusted("pvio-hv", env->hv_sock))
+		return 1;
+	ret = hvctl_open(ctl, env->hv_sock);
 
 	if (ret < 0)
 		return pvio_fail("pvio-hv: %s: %s (is it up? see 'pvio up')", env->hv_sock,
@@ -192,6 +275,8 @@ int pvio_hv_open(const struct pvio_env *env, struct hvctl **ctl)
 
 int pvio_xs_open(const struct pvio_env *env, struct xs_handle **xs)
 {
+	if (pvio_socket_trusted("pvio-xenstored", env->xs_sock))
+		return 1;
 	if (setenv("XENSTORED_PATH", env->xs_sock, 1) < 0)
 		return pvio_err("setenv", -errno);
 	*xs = xs_open(XS_OPEN_SOCKETONLY);

@@ -66,7 +66,18 @@ bool pvio_ours(const char *path);
 /* Whether domain domid may be made isolated here: 0, or 1 after printing why not. */
 int pvio_ids_check(const struct pvio_env *env, domid_t domid);
 
-/* Connect to pvio-hv as dom0 (printing why not), and xs_open on dom0's xenstored socket. */
+/*
+ * Whether path could be replaced by no one but root and the caller: every component, as named
+ * and as resolved, owned by one of them, and each directory writable by no one else unless
+ * sticky.  0, or a negative errno (-EPERM: not trusted) with why filled in.
+ */
+int pvio_trusted(const char *path, char *why, size_t len);
+
+/*
+ * Connect to pvio-hv as dom0 (printing why not), and xs_open on dom0's xenstored socket; each
+ * refuses a socket that pvio_trusted refuses (whoever could put a socket there would receive
+ * dom0's commands).
+ */
 int pvio_hv_open(const struct pvio_env *env, struct hvctl **ctl);
 int pvio_xs_open(const struct pvio_env *env, struct xs_handle **xs);
 
