@@ -1004,6 +1004,10 @@ static int embed_domain_isolate(struct embed *e, struct embed_domain *d,
 	if (ret == 0)
 		ret = sandbox_start(&so, &d->init, &d->pidfd);
 	free(binds);
+	if (ret == -ENOEXEC && !so.init_prog)
+		return embed_err(e, ret,
+				 SANDBOX_INIT_PROG " not found beside the daemons: a normal user's "
+						   "domain needs it");
 	return ret < 0 ? embed_err(e, ret, "domain namespaces") : 0;
 }
 

@@ -1104,14 +1104,13 @@ static __attribute__((noreturn)) void sandbox_init(const struct sandbox_opts *o,
 	 * privileged over the host) could no longer open its /proc/PID/ns nor take its token to
 	 * join the domain.  An exec of SANDBOX_INIT_PROG gives it memory of its own, owned by the
 	 * domain's user namespace (where dom0 may look), in place of a copy of the caller's; it
-	 * reports for us.  Without that program, the init is made dumpable as it is: the domain
-	 * may then read the copy of the caller's memory it holds.
+	 * reports for us.  Without that program the domain is refused (sandbox_start checks it
+	 * first): made dumpable as it is, the init would let the domain read the copy of the
+	 * caller's memory it holds.
 	 */
 	if (ret == 0 && !sandbox_by_root && !o->shared) {
-		if (o->init_prog)
-			sandbox_init_exec(o->init_prog, first, report, o->keep_fd);
-		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-			ret = -errno;
+		sandbox_init_exec(o->init_prog, first, report, o->keep_fd);
+		ret = errno ? -errno : -ENOEXEC; /* it returns only if the exec failed */
 	}
 	/* The token stays open in the init too, for processes that join later (pvio exec). */
 	if (write(report, &ret, sizeof(ret)) < 0 || ret < 0)
@@ -1182,6 +1181,9 @@ int sandbox_start(const struct sandbox_opts *o, pid_t *init, int *nsdir)
 	ret = o->shared ? 0 : sandbox_ids_check(o->domid, o->same_uid, why, sizeof(why));
 	if (ret == 0 && !o->shared)
 		ret = sandbox_binds_own(o);
+	/* A normal user's isolated domain needs its init program (sandbox_init, the exec). */
+	if (ret == 0 && !o->shared && geteuid() != 0 && !o->init_prog)
+		ret = -ENOEXEC;
 	if (ret < 0) {
 		close(sync[0]);
 		close(sync[1]);

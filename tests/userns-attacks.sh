@@ -10,7 +10,8 @@
 #    the first guest, up to InitWait, with no capability, no new privileges and seccomp; each
 #    domain runs under its own subordinate uid, neither the user's nor another's, its init
 #    re-executed as pvio-init (no copy of dom0's memory nor environment in the domain); a --pids
-#    limit, which needs root's cgroups, is refused saying so; with a guest's uid, /proc/PID/mem,
+#    limit, which needs root's cgroups, is refused saying so; a pvio with no pvio-init beside it
+#    is refused a domain, naming pvio-init; with a guest's uid, /proc/PID/mem,
 #    /proc/PID/environ and kill of the other guest, the driver domain and dom0's daemons fail,
 #    and so does opening the driver domain's image; inside a guest, dom0's sockets are out of sight;
 #    the victims still run afterwards;
@@ -181,6 +182,16 @@ as "$pvio" create --pids 8 lim -- true >/dev/null 2>"$tmp/lim.err" &&
 	fail "a normal user's domain got a --pids limit"
 grep -q "cgroup" "$tmp/lim.err" || fail "--pids refused without naming cgroups: $(cat "$tmp/lim.err")"
 echo "ok: --pids refused, naming the cgroups"
+
+# A pvio with no pvio-init beside it (nor in ../sbin): the domain is refused, not started
+# with an init that holds a readable copy of dom0's memory.
+mkdir "$tmp/noinit" && cp "$pvio" "$tmp/noinit/pvio" && chown -R "$uid:$gid" "$tmp/noinit" ||
+	fail "copy pvio"
+as "$tmp/noinit/pvio" create noinit -- sleep 1000 >/dev/null 2>"$tmp/noinit.err" &&
+	fail "a domain was created without pvio-init"
+grep -q "pvio-init" "$tmp/noinit.err" || fail "the refusal does not name pvio-init: $(cat "$tmp/noinit.err")"
+as "$pvio" list | grep -q '^noinit ' && fail "the refused domain is left in pvio list"
+echo "ok: without pvio-init a normal user's domain is refused"
 
 for d in g1 dd; do
 	eval "p=\$pid_$d"

@@ -361,7 +361,12 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		ret = create_limit(env, &c, l);
 	if (ret == 0) {
 		ret = create_spawn(&c, &pid);
-		if (ret < 0)
+		if (ret == -ENOEXEC && geteuid() != 0 && !c.shared)
+			ret = pvio_fail("%s: " SANDBOX_INIT_PROG " not found beside pvio nor in "
+					"../sbin: a normal user's domain needs it (refusing to run "
+					"the domain without it)",
+					argv[0]);
+		else if (ret < 0)
 			ret = pvio_err(argv[0], ret);
 		else
 			group_record(env, c.domid, pid, c.token);
