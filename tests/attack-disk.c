@@ -185,8 +185,9 @@ int main(void)
 	vs->stop = 1;
 	T_CHECK(blk_env_wait(vpid, 30000) == 0, "the victim failed");
 	T_CHECK(kill(env.daemon, 0) == 0, "pvio-blkback died");
-	T_CHECK(blk_env_stat(&env, BLK_XVDA, "errors", &errors) == 0 && errors == 0,
-		"pvio-blkback counted %llu errors", (unsigned long long)errors);
+	rc = blk_env_stat(&env, BLK_XVDA, "errors", &errors);
+	T_CHECK(rc == 0, "pvio-blkback's statistics: %s", strerror(-rc));
+	T_CHECK(errors == 0, "pvio-blkback counted %llu errors", (unsigned long long)errors);
 	snprintf(be, sizeof(be), "/local/domain/%u/backend/vbd/%u/%u/params", env.dd, env.guest,
 		 BLK_XVDA);
 	params = xs_read(env.xs, XBT_NULL, be, &len);

@@ -4,8 +4,11 @@
 #  - the attack programs, each against an embedded pvio-hv of its own, with its attacker in a
 #    guest domain: domain-isolation (dom0's sockets, ptrace, /proc/PID/mem, process_vm_readv,
 #    pidfd_getfd, another domain's pids and abstract socket, a root-only file), the grant
-#    attacks (attach, map, write-ro, table, shrink: the victim and its back-end work on) and
-#    domain-exec-race; each must pass, not skip;
+#    attacks (attach, map, write-ro, table, shrink: the victim and its back-end work on),
+#    domain-exec-race, the daemons' budgets (hv-fd-budget, hv-attach-fds, hv-pipeline), xenstore
+#    permissions (xs-domain-perms), the floods (flood-fair) and a guest against another's disk
+#    (attack-disk); each must pass, not skip (hv-identity, xs-identity and hv-session-steal
+#    need root: they make processes of other uids and namespaces);
 #  - pvio up, two guests and a driver domain whose pvio-blkback serves a disk image (own:) to
 #    the first guest, up to InitWait, with no capability, no new privileges and seccomp; each
 #    domain runs under its own subordinate uid, neither the user's nor another's, its init
@@ -94,7 +97,8 @@ as() {
 
 # 1. The attack programs, their attacker in a guest domain, as the user.
 for t in domain-isolation grant-attack-attach grant-attack-map grant-attack-write-ro \
-	grant-attack-table grant-attack-shrink domain-exec-race; do
+	grant-attack-table grant-attack-shrink domain-exec-race hv-fd-budget hv-attach-fds hv-pipeline \
+	xs-domain-perms flood-fair attack-disk; do
 	[ -x "$build/tests/$t" ] || fail "$build/tests/$t not built"
 	# In the background: a signal to this script then runs its traps at once.
 	timeout 300 setpriv --reuid "$uid" --regid "$gid" --clear-groups \
