@@ -108,22 +108,59 @@ uint64_t ring_poll_begin(struct ring_poll *p, uint64_t now)
 	return end;
 }
 
+/* A pause between looks: the sibling hyperthread and the bus get the time, not our loads. */
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns)
 {
-	uint64_t start = ring_poll_now(), now = start, end = ring_poll_begin(p, now), cpu, stop;
+	uint64_t start = ring_poll_now(), now = start, end = ring_poll_begin(p, now), stop;
+	uint64_t next_yield = start + RING_POLL_YIELD_NS, next_cpu = start + RING_POLL_CPU_NS;
+	uint64_t cpu_mark = 0, wall_mark = 0;
+	bool contended = false;
 
 	if (!end)
 		return false;
 	stop = slice_ns && start + slice_ns < end ? start + slice_ns : end;
-	cpu = cpu_now();
-	do {
+	for (;;) {
 		if (ready(arg))
 			return true; /* the hit is counted when the caller reports the work */
-		sched_yield();	     /* a contended CPU goes to the peer we wait for */
+		spin_pause();
 		now = ring_poll_now();
-	} while (now < stop);
-	if (now < end)
+		if (now >= stop)
+			break;
+		/* Now and then, not per look: a contended CPU goes to the peer we wait for. */
+		if (now >= next_yield) {
+			sched_yield();
+			next_yield = now + RING_POLL_YIELD_NS;
+		}
+		/*
+		 * The thread's CPU clock is a system call: read only once a spin has gone on for a
+		 * while, then now and then.  Under 3/4 of the CPU since the last reading: we were
+		 * preempted, or the yield let another task run (on few CPUs, the peer we wait for):
+		 * the adaptive budget stops here, a contended miss, rather than spin on against it.
+		 */
+		if (now >= next_cpu) {
+			uint64_t cpu = cpu_now();
+
+			now = ring_poll_now();
+			if (p->mode == RING_POLL_ADAPTIVE && wall_mark &&
+			    (cpu - cpu_mark) * 4 < (now - wall_mark) * 3) {
+				contended = true;
+				break;
+			}
+			cpu_mark = cpu, wall_mark = now;
+			next_cpu = now + RING_POLL_CPU_EVERY_NS;
+		}
+	}
+	if (!contended && now < end)
 		return false; /* the slice ended, the budget did not */
-	ring_poll_miss(p, now, (cpu_now() - cpu) * 4 < (now - start) * 3);
+	ring_poll_miss(p, now, contended);
 	return false;
 }

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring-poll-spin: ring_poll_spin (ring/adaptive.h) on the real clock, with a second thread.
+ *  - a peer that produces while the consumer spins is a hit, with no miss or sleep counted;
+ *  - a spin whose peer never produces ends when its budget does: a miss (and the sleep after
+ *    it), and the next wait sleeps at once;
+ *  - a spin sharing its CPU with a busy thread, in the adaptive mode, stops at once as a
+ *    contended miss (the thread it waits for is likely not running), long before its budget;
+ *  - the same in the fixed mode (--poll-us) runs to its budget: no back-off there.
+ * Nothing here depends on timing to pass: the budgets are far longer than any wait the checks
+ * need, and the contended case ends only by contention (its budget is 40 s).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ring/adaptive.h"
+#include "tests/helpers.h"
+
+#define MS 1000000ull
+
+static atomic_int flag, go, quit;
+
+static bool flag_set(void *arg)
+{
+	(void)arg;
+	return atomic_load(&flag) != 0;
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/* Set the flag once the consumer has started to wait. */
+static void *producer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&go))
+		sched_yield();
+	usleep(2000);
+	atomic_store(&flag, 1);
+	return NULL;
+}
+
+/* Burn the CPU until told to stop. */
+static void *burner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&quit))
+		;
+	return NULL;
+}
+
+/* A poll of budget ns right after work, in mode. */
+static void poll_ready(struct ring_poll *p, enum ring_poll_mode mode, uint64_t budget)
+{
+	ring_poll_init(p, mode, (unsigned int)(budget / 1000), budget);
+	ring_poll_work(p, ring_poll_now(), false);
+	p->budget_ns = budget;
+}
+
+static int hit(void)
+{
+	struct ring_poll p;
+	pthread_t t;
+
+	poll_ready(&p, RING_POLL_FIXED, 20000 * MS);
+	T_CHECK(pthread_create(&t, NULL, producer, NULL) == 0, "thread");
+	atomic_store(&go, 1);
+	T_CHECK(ring_poll_spin(&p, flag_set, NULL, 0), "the producer's work was not seen");
+	pthread_join(t, NULL);
+	T_CHECK(p.misses == 0 && p.sleeps == 0, "a hit counted %llu misses, %llu sleeps",
+		(unsigned long long)p.misses, (unsigned long long)p.sleeps);
+	return 0;
+}
+
+static int miss(void)
+{
+	struct ring_poll p;
+	uint64_t t0 = ring_poll_now();
+
+	poll_ready(&p, RING_POLL_ADAPTIVE, 2 * MS);
+	p.cap_ns = 2 * MS;
+	T_CHECK(!ring_poll_spin(&p, never, NULL, 0), "nothing produced, yet a hit");
+	T_CHECK(ring_poll_now() - t0 >= 2 * MS || p.contended, "the spin ended before its budget");
+	T_CHECK(p.misses == 1 && p.sleeps == 1, "%llu misses, %llu sleeps (want 1, 1)",
+		(unsigned long long)p.misses, (unsigned long long)p.sleeps);
+	T_CHECK(!ring_poll_spin(&p, never, NULL, 0) && p.misses == 1 && p.sleeps == 2,
+		"a spent budget did not sleep at once");
+	return 0;
+}
+
+/* Pin the caller and a burner on one CPU; spin against it in mode for budget ns. */
+static int contended(enum ring_poll_mode mode, uint64_t budget, struct ring_poll *p, uint64_t *took)
+{
+	cpu_set_t one;
+	pthread_t t;
+	uint64_t t0;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	T_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s",
+		strerror(errno));
+	atomic_store(&quit, 0);
+	T_CHECK(pthread_create(&t, NULL, burner, NULL) == 0, "thread");
+	T_CHECK(pthread_setaffinity_np(t, sizeof(one), &one) == 0, "pin the burner");
+	usleep(1000); /* the burner runs */
+	poll_ready(p, mode, budget);
+	t0 = ring_poll_now();
+	T_CHECK(!ring_poll_spin(p, never, NULL, 0), "nothing produced, yet a hit");
+	*took = ring_poll_now() - t0;
+	atomic_store(&quit, 1);
+	pthread_join(t, NULL);
+	return 0;
+}
+
+int main(void)
+{
+	struct ring_poll p;
+	uint64_t took;
+
+	t_time_limit(60);
+	if (hit() || miss())
+		return T_FAIL;
+	T_CHECK(contended(RING_POLL_ADAPTIVE, 40000 * MS, &p, &took) == 0, "adaptive");
+	T_CHECK(p.misses == 1 && p.contended == 1, "adaptive: %llu misses, %llu contended",
+		(unsigned long long)p.misses, (unsigned long long)p.contended);
+	T_CHECK(took < 20000 * MS, "adaptive: the contended spin ran %llu ms",
+		(unsigned long long)(took / MS));
+	T_CHECK(contended(RING_POLL_FIXED, 50 * MS, &p, &took) == 0, "fixed");
+	T_CHECK(took >= 50 * MS && p.misses == 1 && p.contended == 0,
+		"fixed: ran %llu us, %llu misses, %llu contended (want its whole budget, 1, 0)",
+		(unsigned long long)(took / 1000), (unsigned long long)p.misses,
+		(unsigned long long)p.contended);
+	return T_PASS;
+}
