@@ -432,7 +432,13 @@ static int work(struct blkfront *bf)
 	unsigned int pending;
 	int ret, taken = 0;
 
-	for (pending = 0; pending < 1024 && hv_evtchn_pending(bf->hv, &port) == 0; pending++)
+	/*
+	 * After a spin that found a response the rings were quiet: the back-end sent no event,
+	 * so looking for one (a system call) is skipped.  One it sent before the spin quieted the
+	 * rings stays readable on the event fd, and the next look or wait takes it.
+	 */
+	for (pending = 0; !bf->spun && pending < 1024 && hv_evtchn_pending(bf->hv, &port) == 0;
+	     pending++)
 		hv_evtchn_unmask(bf->hv, port);
 	bf->stats.events += pending;
 	if (bf->status == BF_GONE)
