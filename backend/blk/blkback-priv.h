@@ -46,6 +46,18 @@ enum blkback_seg_map {
 };
 
 /* One validated segment of a request in flight. */
+/*
+ * The header of the kernel's aio completion ring, mapped in our memory at the io_context_t
+ * (fs/aio.c struct aio_ring): completions are read from it, and head moved, without a system
+ * call, as the kernel allows (its accounting refills from head).  Used only with the magic and
+ * no incompatible feature, else io_getevents.
+ */
+struct bb_aio_ring {
+	unsigned int id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+	struct io_event io_events[];
+};
+#define BB_AIO_RING_MAGIC 0xa10a10a1u
+
 struct blkback_seg {
 	grant_ref_t ref;    /* the guest's reference to the page */
 	uint8_t first_sect; /* first 512-byte sector of the page covered (<= last_sect) */

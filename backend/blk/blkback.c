@@ -360,11 +360,6 @@ bool blkback_ring_has_requests(const struct blkback_ring *r)
  * io_context_t points at (the layout is the kernel's ABI, fs/aio.c's struct aio_ring; fio's
  * userspace reap reads it the same way).  Only read here, as a hint: io_getevents still reaps.
  */
-struct bb_aio_ring {
-	unsigned int id, nr, head, tail, magic;
-};
-#define BB_AIO_RING_MAGIC 0xa10a10a1u
-
 /* Whether completions wait in the aio ring; false when its header is not the one we know. */
 static bool aio_has_events(const struct blkback_ring *r)
 {
