@@ -358,14 +358,21 @@ static void *thread_main(void *arg)
 
 	while (run) {
 		int n = epoll_wait(t->epfd, evs, EVENTS_PER_WAIT, wait_timeout(t));
+		bool ctl = false;
 
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.u64 == TAG_CTL)
-				run = on_ctl(t);
+				ctl = true;
 			else
 				dispatch(t, evs[i].data.u64);
 		}
-		/* Detached rings are gone from the ready list already: on_ctl came first. */
+		/*
+		 * The messages last: a ring's event returned with the message that detaches it
+		 * (taken first, it made the detached ring ready again, and its caller may have
+		 * freed it by then).  Taken after, the detach takes the ring off the ready list.
+		 */
+		if (ctl)
+			run = on_ctl(t);
 		if (run) {
 			run_timers(t);
 			run_ready(t);
