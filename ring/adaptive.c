@@ -141,26 +141,28 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, ui
 			next_yield = now + RING_POLL_YIELD_NS;
 		}
 		/*
-		 * The thread's CPU clock is a system call: read only once a spin has gone on for a
-		 * while, then now and then.  Under 3/4 of the CPU since the last reading: we were
-		 * preempted, or the yield let another task run (on few CPUs, the peer we wait for):
-		 * the adaptive budget stops here, a contended miss, rather than spin on against it.
+		 * The thread's CPU clock is a system call: read once, when a spin has gone on for a
+		 * while (a hit within RING_POLL_CPU_NS makes no system call), and at its end.
 		 */
-		if (now >= next_cpu) {
-			uint64_t cpu = cpu_now();
-
-			now = ring_poll_now();
-			if (p->mode == RING_POLL_ADAPTIVE && wall_mark &&
-			    (cpu - cpu_mark) * 4 < (now - wall_mark) * 3) {
-				contended = true;
-				break;
-			}
-			cpu_mark = cpu, wall_mark = now;
-			next_cpu = now + RING_POLL_CPU_EVERY_NS;
+		if (!wall_mark && now >= next_cpu) {
+			cpu_mark = cpu_now();
+			wall_mark = now = ring_poll_now();
 		}
 	}
-	if (!contended && now < end)
+	if (now < end)
 		return false; /* the slice ended, the budget did not */
+	/*
+	 * The spin ran out.  Under 3/4 of the CPU since the mark: we were preempted, or the yields
+	 * let another task run (on few CPUs, the peer we wait for): the adaptive budget backs off
+	 * faster.  The spin itself ran on: a guest's CPU clock leaves out the time its hypervisor
+	 * gave to other vCPUs, so a mid-spin stop on that reading ended nearly every poll on Xen.
+	 */
+	if (wall_mark) {
+		uint64_t cpu = cpu_now();
+
+		now = ring_poll_now();
+		contended = (cpu - cpu_mark) * 4 < (now - wall_mark) * 3;
+	}
 	ring_poll_miss(p, now, contended);
 	return false;
 }

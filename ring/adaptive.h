@@ -49,12 +49,11 @@
 /*
  * ring_poll_spin's own rhythm: a CPU pause between looks, a sched_yield at most this often (a
  * yield per look cost a system call each), the thread's CPU clock (a system call too) read first
- * after RING_POLL_CPU_NS of spinning and then every RING_POLL_CPU_EVERY_NS: so a spin that
- * hits within 10 us makes no system call at all.
+ * after RING_POLL_CPU_NS of spinning and again when a spin runs out: so a spin that hits within
+ * 10 us makes no system call at all.
  */
-#define RING_POLL_YIELD_NS     10000u
-#define RING_POLL_CPU_NS       10000u
-#define RING_POLL_CPU_EVERY_NS 8000u
+#define RING_POLL_YIELD_NS 10000u
+#define RING_POLL_CPU_NS   10000u
 
 enum ring_poll_mode {
 	RING_POLL_ADAPTIVE = 0, /* the default: the self-tuning budget */
@@ -120,11 +119,11 @@ uint64_t ring_poll_begin(struct ring_poll *p, uint64_t now);
  * pausing between looks and yielding the CPU now and then: true if it became ready (a hit,
  * learned when the caller reports the work with polled true), false when the budget ran out (a
  * miss, learned here), there was none, or the slice ended first (then ring_poll_deadline says
- * budget is left).  In the adaptive mode a spin that gets under 3/4 of the CPU between two
- * readings of its CPU clock (from 18 us on) stops at once, as a contended miss: on a machine
- * with few CPUs the peer it waits for is then likely not running.  Counts the miss (with its
- * contention) and the sleep; the hit is counted when the caller reports the work.  ready must
- * not block: it looks at shared memory only.
+ * budget is left).  A miss is contended when the spin got under 3/4 of the CPU from its first
+ * RING_POLL_CPU_NS to its end (its CPU clock, read then and at the end); the spin never stops
+ * early on that reading: a guest's CPU clock leaves out what its hypervisor gave other vCPUs.
+ * Counts the miss (with its contention) and the sleep; the hit is counted when the caller
+ * reports the work.  ready must not block: it looks at shared memory only.
  */
 bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns);
 
