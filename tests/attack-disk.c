@@ -84,7 +84,8 @@ static int victim(void *arg)
 	return 0;
 }
 
-/* A xenstore write the attacker's domain must be refused, and nothing written. */
+/* A xenstore write the attacker's domain must be refused (main checks the victim's params after).
+ */
 static int write_refused(struct xs_handle *h, const char *path, const char *val)
 {
 	bool ok = xs_write(h, XBT_NULL, path, val, strlen(val));

@@ -138,6 +138,7 @@ static int blk_env_dd_create(struct blk_env *env, bool shared)
 
 	if (rc < 0)
 		return rc;
+	env->dd_shared = shared;
 	/*
 	 * A normal user keeps the directory (to make disks in it: each is then given, as pvio's
 	 * own: does, through its subordinate ids) and lets the driver domain search it.
@@ -253,7 +254,8 @@ int blk_env_disk(struct blk_env *env, const char *name, uint64_t bytes, char *pa
 			rc = -errno;
 	}
 	close(fd);
-	if (rc == 0 && env->e && geteuid() != 0)
+	/* A shared driver domain runs as the caller, who owns the file already. */
+	if (rc == 0 && env->e && geteuid() != 0 && !env->dd_shared)
 		rc = sandbox_give((const char *const[]){ path }, 1, env->dd, 0);
 	return rc;
 }

@@ -56,6 +56,7 @@ struct blk_env {
 	struct xs_handle *xs;			   /* dom0's xenstore connection */
 	domid_t dd;				   /* the driver domain */
 	domid_t guest;				   /* the guest domain */
+	bool dd_shared;				   /* dd is not isolated (blk_env_start_with) */
 	char dir[PATH_MAX];			   /* private directory: disks, stats/ */
 	char stats_dir[PATH_MAX + 16];		   /* the daemon's --stats-dir */
 	char storage[PATH_MAX + 16];		   /* its --storage: dir by default; "": none */

@@ -39,6 +39,7 @@ struct create_child {
 	bool no_tap;		     /* --no-tap: no /dev/net/tun, no capability */
 	char cgroup[64];	     /* its cgroups (--memory, --pids), or "" */
 	char xs_sock[PATH_MAX + 48]; /* the domain's xenstored socket, on the host */
+	bool init_missing;	     /* create_spawn found no pvio-init to run the domain */
 };
 
 /* In the command's process, inside the domain: its xenstored socket and its token. */
@@ -148,6 +149,7 @@ static int create_spawn(struct create_child *c, pid_t *pid)
 		so.bindir = bindir[0] ? bindir : NULL;
 	}
 	so.init_prog = create_init_prog(so.bindir, init, sizeof(init));
+	c->init_missing = !so.init_prog;
 	so.out_fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (so.out_fd < 0)
 		return -errno;
@@ -361,7 +363,8 @@ static int create_run(const struct pvio_env *env, const char *name, char *const 
 		ret = create_limit(env, &c, l);
 	if (ret == 0) {
 		ret = create_spawn(&c, &pid);
-		if (ret == -ENOEXEC && geteuid() != 0 && !c.shared)
+		/* sandbox_start's refusal, not the command's own exec failure. */
+		if (ret == -ENOEXEC && c.init_missing && geteuid() != 0 && !c.shared)
 			ret = pvio_fail("%s: " SANDBOX_INIT_PROG " not found beside pvio nor in "
 					"../sbin: a normal user's domain needs it (refusing to run "
 					"the domain without it)",
