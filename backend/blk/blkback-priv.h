@@ -45,7 +45,6 @@ enum blkback_seg_map {
 	BLKBACK_SEG_SINGLE,	  /* mapped on its own for this request: unmap one page */
 };
 
-/* One validated segment of a request in flight. */
 /*
  * The header of the kernel's aio completion ring, mapped in our memory at the io_context_t
  * (fs/aio.c struct aio_ring): completions are read from it, and head moved, without a system
@@ -57,6 +56,18 @@ struct bb_aio_ring {
 	struct io_event io_events[];
 };
 #define BB_AIO_RING_MAGIC 0xa10a10a1u
+
+/* The aio ring of ctx when its header is the one we know, else NULL (then io_getevents). */
+static inline struct bb_aio_ring *bb_aio_ring_of(io_context_t ctx)
+{
+	struct bb_aio_ring *a = (struct bb_aio_ring *)ctx;
+
+	if (!a || a->magic != BB_AIO_RING_MAGIC || a->incompat_features)
+		return NULL;
+	return a;
+}
+
+/* One validated segment of a request in flight. */
 
 struct blkback_seg {
 	grant_ref_t ref;    /* the guest's reference to the page */
@@ -131,6 +142,7 @@ struct blkback_ring {
 	struct blkback_stats stats;	     /* counters (pgrant_* filled from the cache) */
 	struct ring_poll poll;		     /* blkback_ring_poll_wait's budget */
 	bool spun;			     /* the last poll_wait found work */
+	bool io_stale;			     /* efd may count completions already reaped */
 	struct blkback_journal *journal;     /* requests in flight, for a successor; or NULL */
 	uint32_t *grec;			     /* the persistent-grant record (journal.h), or NULL */
 	size_t grec_size;		     /* its mapped size */
@@ -167,7 +179,12 @@ void blkback_segs_release(struct blkback_ring *r, struct blkback_req *e);
 void blkback_start(struct blkback_ring *r, struct blkback_req *e);
 /* Submit the iocbs collected while plugging, in one io_submit; answer those it refuses. */
 void blkback_unplug(struct blkback_ring *r);
-/* Answer the I/O that has completed: 0 or io_getevents' errno. */
+/*
+ * Clear the io fd's count (and io_stale): do it before reaping, so that a completion after it
+ * makes the fd readable again.  0 or read's negative errno.
+ */
+int blkback_io_clear(struct blkback_ring *r);
+/* Answer the I/O that has completed: 0 or io_getevents' errno.  The io fd is not cleared here. */
 int blkback_reap(struct blkback_ring *r);
 /* Run the waiting barrier if there is one and nothing is in flight any more. */
 void blkback_barrier_run(struct blkback_ring *r);

@@ -183,7 +183,9 @@ int blkback_ring_io_fd(const struct blkback_ring *r);
  *       barrier while its drain is in flight (a completion makes the io fd readable; the barrier
  *       never waits with nothing in flight).  Every I/O still in flight, a flush's included,
  *       makes the io fd readable when it completes; completions left unreaped leave it
- *       readable.
+ *       readable.  After blkback_ring_poll_wait returned true, the io fd may also poll
+ *       readable with nothing to reap, until the ring's next poll_wait (or a call that does
+ *       not follow one) clears it: a wasted call, never a lost wake-up.
  *   1   more work remains (requests on the ring, after the two batches): call again, after
  *       other rings' turn.
  *   -EPROTO  the ring is broken, for good: disconnect the device.
@@ -202,8 +204,9 @@ bool blkback_ring_has_requests(const struct blkback_ring *r);
  * when the ring has had no recent work, so an idle ring costs no CPU.  true: work is there,
  * call blkback_ring_process now; false: sleep as the process call's contract says.  While it
  * spins, req_event is left unarmed (the front's pushes need not notify); before it returns
- * false it arms req_event again and looks once more, so what wakes the loop is armed as the
- * process call left it (spinning consumes nothing).  It spins 100 us at most per call:
+ * false it arms req_event again, clears the io fd of completions the spins already had reaped,
+ * and looks once more at both, so what wakes the loop is armed as the process call left it
+ * (spinning consumes nothing).  It spins 100 us at most per call:
  * a longer fixed budget returns true between slices, so the caller's other work is not held
  * up (the extra process call finds nothing and costs little).
  */

@@ -360,11 +360,11 @@ static void complete(struct blkback_ring *r, struct blkback_req *e, long res)
  */
 static int reap_ring(struct blkback_ring *r, struct io_event *ev, int max)
 {
-	struct bb_aio_ring *a = (struct bb_aio_ring *)r->aio;
+	struct bb_aio_ring *a = bb_aio_ring_of(r->aio);
 	unsigned int head, tail, nr;
 	int n = 0;
 
-	if (!a || a->magic != BB_AIO_RING_MAGIC || a->incompat_features)
+	if (!a)
 		return -ENOSYS;
 	nr = a->nr;
 	head = __atomic_load_n(&a->head, __ATOMIC_RELAXED);
@@ -380,6 +380,16 @@ static int reap_ring(struct blkback_ring *r, struct io_event *ev, int max)
 	return n;
 }
 
+int blkback_io_clear(struct blkback_ring *r)
+{
+	uint64_t count;
+
+	r->io_stale = false;
+	if (read(r->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
 int blkback_reap(struct blkback_ring *r)
 {
 	struct io_event ev[REAP_BATCH];
@@ -387,9 +397,6 @@ int blkback_reap(struct blkback_ring *r)
 	uint64_t count = 1;
 	int n, i, round;
 
-	/* Clear the eventfd first: a completion after this makes it readable again. */
-	if (read(r->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		return -errno;
 	for (round = 0; r->aio_inflight && round < REAP_ROUNDS; round++) {
 		n = reap_ring(r, ev, REAP_BATCH);
 		if (n == -ENOSYS)
