@@ -116,6 +116,38 @@ static int run_cmd(char **argv)
 	return ret;
 }
 
+/* The machine's CPU ticks so far (the first line of /proc/stat): 0 or a negative errno. */
+static int cpu_ticks(uint64_t *busy, uint64_t *all)
+{
+	unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -errno;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle,
+		   &iowait, &irq, &softirq, &steal);
+	fclose(f);
+	if (n != 8)
+		return -EPROTO;
+	*busy = user + nice + sys + irq + softirq;
+	*all = *busy + idle + iowait + steal;
+	return 0;
+}
+
+/* db_fio_one, with what the whole machine's CPUs did meanwhile into cpu. */
+static int fio_cpu(const struct db_params *p, const char *file, bool direct,
+		   const struct db_workload *w, struct db_result *res, struct db_cpu *cpu)
+{
+	uint64_t busy0, all0, busy1, all1;
+	bool have = cpu_ticks(&busy0, &all0) == 0;
+	int ret = db_fio_one(p, file, direct, w, res);
+
+	if (ret == 0 && have && cpu_ticks(&busy1, &all1) == 0 && all1 > all0)
+		*cpu = (struct db_cpu){ .busy = busy1 - busy0, .all = all1 - all0, .have = true };
+	return ret;
+}
+
 /* The loop device's rows; the device detached and mnt unmounted whatever happened. */
 static int loop_dom0(struct db_pvio_ctl *c, void *arg)
 {
@@ -138,10 +170,11 @@ static int loop_dom0(struct db_pvio_ctl *c, void *arg)
 	 * O_DIRECT always; the image as pvio-blkback opens it.
 	 */
 	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
-		ret = db_fio_one(lr->p, dev, true, &db_loop_workloads[i], &lr->r->loop[i]);
+		ret = fio_cpu(lr->p, dev, true, &db_loop_workloads[i], &lr->r->loop[i],
+			      &lr->r->loop_cpu[i]);
 		if (ret == 0)
-			ret = db_fio_one(lr->p, lr->p->file, lr->direct, &db_loop_workloads[i],
-					 &lr->r->image[i]);
+			ret = fio_cpu(lr->p, lr->p->file, lr->direct, &db_loop_workloads[i],
+				      &lr->r->image[i], &lr->r->image_cpu[i]);
 		if (ret < 0) {
 			db_err(db_loop_workloads[i].name, ret);
 			break;

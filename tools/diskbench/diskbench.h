@@ -205,11 +205,19 @@ int db_run_pvio_fuse(const struct db_params *p, const char *mnt,
  */
 #define DB_NR_LOOP_WORKLOADS 6u
 extern const struct db_workload db_loop_workloads[DB_NR_LOOP_WORKLOADS];
+/* The machine's CPU over one run, from /proc/stat (clock ticks of all CPUs). */
+struct db_cpu {
+	uint64_t busy; /* user, nice, system, irq, softirq: what the run's processes cost */
+	uint64_t all;  /* the same, idle, iowait and steal: the CPUs' whole time */
+	bool have;     /* both readings worked */
+};
 struct db_loop_results {
 	bool have;				      /* both ran */
 	const char *why;			      /* if skipped, why (a full line) */
 	struct db_result loop[DB_NR_LOOP_WORKLOADS];  /* fio on the loop device */
 	struct db_result image[DB_NR_LOOP_WORKLOADS]; /* fio on the image, direct as blkback */
+	struct db_cpu loop_cpu[DB_NR_LOOP_WORKLOADS]; /* the machine's CPU over each */
+	struct db_cpu image_cpu[DB_NR_LOOP_WORKLOADS];
 };
 /* 0 also when skipped (r->why); a negative errno if the run failed. */
 int db_run_loop(const struct db_params *p, bool direct, struct db_loop_results *r);

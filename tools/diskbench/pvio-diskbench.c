@@ -467,6 +467,52 @@ static double loop_target(const struct db_workload *w)
 	return w->depth == DB_DEPTH_MAX ? TARGET_LOOP_4K_QD32 : 0;
 }
 
+/*
+ * One engine's CPU row: the machine's busy share, CPU per I/O, the IOPS at all CPUs busy, and
+ * that ceiling against base IOPS (0: not printed).
+ */
+static void print_cpu_row(const char *wl, const char *engine, const struct db_result *r,
+			  const struct db_cpu *c, long ncpu, double base)
+{
+	double busy = c->have && c->all ? (double)c->busy / c->all : 0;
+
+	if (!iops(r) || busy <= 0) {
+		printf("%-20s %-6s %8s\n", wl, engine, "-");
+		return;
+	}
+	printf("%-20s %-6s %7.0f%% %11.1f %14.0f", wl, engine, 100 * busy,
+	       busy * ncpu * 1e6 / iops(r), iops(r) / busy);
+	if (base > 0)
+		printf(" %14.2f", iops(r) / busy / base);
+	printf("\n");
+}
+
+/*
+ * Where the loop device's time goes: the whole machine's CPU during each fio run.  A loop row
+ * near 100% busy is CPU-bound: its "IOPS at 100%" is the most these CPUs can give the path,
+ * whatever is tuned in the waits, and "ceiling/image" the best ratio it can reach.
+ */
+static void print_loop_cpu(const struct db_loop_results *l)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int i;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	printf("\nthe machine's CPU during each run (/proc/stat, all %ld CPUs)\n", ncpu);
+	printf("%-20s %-6s %8s %11s %14s %14s\n", "workload", "engine", "busy", "CPU us/IO",
+	       "IOPS at 100%", "ceiling/image");
+	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
+		print_cpu_row(db_loop_workloads[i].name, "loop", &l->loop[i], &l->loop_cpu[i], ncpu,
+			      iops(&l->image[i]));
+		print_cpu_row(db_loop_workloads[i].name, "image", &l->image[i], &l->image_cpu[i],
+			      ncpu, 0);
+	}
+	printf("busy: user+system+irq of all CPUs over the fio run (its start included);\n"
+	       "CPU us/IO: that time per I/O; IOPS at 100%%: the rate with every CPU busy at that\n"
+	       "cost; ceiling/image: that rate against the image's measured IOPS.\n");
+}
+
 /* The guest's loop device against the image: both engines' rows, then ratios and verdicts. */
 static void print_loop(const struct db_loop_results *l)
 {
@@ -502,6 +548,7 @@ static void print_loop(const struct db_loop_results *l)
 	printf(
 	    "loop: fio --ioengine=libaio --direct=1 on the loop device over MOUNTPOINT/disk;\n"
 	    "image: the same job on the file right after each, opened as pvio-blkback opens it.\n");
+	print_loop_cpu(l);
 }
 
 static void read_load(char *buf, size_t len)
