@@ -164,6 +164,7 @@ static void aio_combine(const struct aio_thread *t, unsigned int n, unsigned int
 		out->have_lat = out->have_lat && r->have_lat;
 	}
 	out->mean_ns = out->ops ? lat / (double)out->ops : 0;
+	out->cpu = t[0].res[w].cpu; /* the threads' timed parts start together (the barrier) */
 }
 
 int db_run_aio_threads(const struct db_params *p, unsigned int n, struct db_result *res)

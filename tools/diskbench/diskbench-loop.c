@@ -116,35 +116,17 @@ static int run_cmd(char **argv)
 	return ret;
 }
 
-/* The machine's CPU ticks so far (the first line of /proc/stat): 0 or a negative errno. */
-static int cpu_ticks(uint64_t *busy, uint64_t *all)
-{
-	unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
-	FILE *f = fopen("/proc/stat", "r");
-	int n;
-
-	if (!f)
-		return -errno;
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle,
-		   &iowait, &irq, &softirq, &steal);
-	fclose(f);
-	if (n != 8)
-		return -EPROTO;
-	*busy = user + nice + sys + irq + softirq;
-	*all = *busy + idle + iowait + steal;
-	return 0;
-}
-
-/* db_fio_one, with what the whole machine's CPUs did meanwhile into cpu. */
+/* db_fio_one, with what the whole machine's CPUs did meanwhile into res->cpu. */
 static int fio_cpu(const struct db_params *p, const char *file, bool direct,
-		   const struct db_workload *w, struct db_result *res, struct db_cpu *cpu)
+		   const struct db_workload *w, struct db_result *res)
 {
 	uint64_t busy0, all0, busy1, all1;
-	bool have = cpu_ticks(&busy0, &all0) == 0;
+	bool have = db_cpu_ticks(&busy0, &all0) == 0;
 	int ret = db_fio_one(p, file, direct, w, res);
 
-	if (ret == 0 && have && cpu_ticks(&busy1, &all1) == 0 && all1 > all0)
-		*cpu = (struct db_cpu){ .busy = busy1 - busy0, .all = all1 - all0, .have = true };
+	if (ret == 0 && have && db_cpu_ticks(&busy1, &all1) == 0 && all1 > all0)
+		res->cpu =
+		    (struct db_cpu){ .busy = busy1 - busy0, .all = all1 - all0, .have = true };
 	return ret;
 }
 
@@ -170,11 +152,10 @@ static int loop_dom0(struct db_pvio_ctl *c, void *arg)
 	 * O_DIRECT always; the image as pvio-blkback opens it.
 	 */
 	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
-		ret = fio_cpu(lr->p, dev, true, &db_loop_workloads[i], &lr->r->loop[i],
-			      &lr->r->loop_cpu[i]);
+		ret = fio_cpu(lr->p, dev, true, &db_loop_workloads[i], &lr->r->loop[i]);
 		if (ret == 0)
 			ret = fio_cpu(lr->p, lr->p->file, lr->direct, &db_loop_workloads[i],
-				      &lr->r->image[i], &lr->r->image_cpu[i]);
+				      &lr->r->image[i]);
 		if (ret < 0) {
 			db_err(db_loop_workloads[i].name, ret);
 			break;

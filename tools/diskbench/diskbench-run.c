@@ -248,9 +248,30 @@ static uint64_t loop_phase(struct db_loop *l, uint64_t dur_ns, bool timed)
 	return l->last_ns - start;
 }
 
+int db_cpu_ticks(uint64_t *busy, uint64_t *all)
+{
+	unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -errno;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle,
+		   &iowait, &irq, &softirq, &steal);
+	fclose(f);
+	if (n != 8)
+		return -EPROTO;
+	/* Niced work (a background job that gives way) counts as idle, not as the run's. */
+	*busy = user + sys + irq + softirq;
+	*all = *busy + nice + idle + iowait + steal;
+	return 0;
+}
+
 int db_loop_run(const struct db_params *p, const struct db_workload *w, const struct db_engine *e,
 		void *bufs, struct db_result *res)
 {
+	uint64_t busy0 = 0, all0 = 0, busy1, all1;
+	bool cpu;
 	struct db_loop *l = calloc(1, sizeof(*l));
 	unsigned int i;
 	uint64_t ns;
@@ -271,7 +292,11 @@ int db_loop_run(const struct db_params *p, const struct db_workload *w, const st
 	}
 	if (p->warmup_ms)
 		loop_phase(l, (uint64_t)p->warmup_ms * 1000000u, false);
+	cpu = db_cpu_ticks(&busy0, &all0) == 0;
 	ns = l->err ? 0 : loop_phase(l, (uint64_t)p->runtime_ms * 1000000u, true);
+	if (cpu && db_cpu_ticks(&busy1, &all1) == 0 && all1 > all0)
+		res->cpu =
+		    (struct db_cpu){ .busy = busy1 - busy0, .all = all1 - all0, .have = true };
 	res->err = l->err;
 	res->ops = l->ops;
 	res->bytes = l->ops * w->bs;

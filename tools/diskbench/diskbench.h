@@ -68,6 +68,15 @@ struct db_params {
 };
 
 /* One measured workload. */
+/* The machine's CPU over one run, from /proc/stat (clock ticks of all CPUs). */
+struct db_cpu {
+	uint64_t busy; /* user, system, irq, softirq: what the run's processes cost */
+	uint64_t all;  /* the same, nice, idle, iowait and steal: the CPUs' whole time */
+	bool have;     /* both readings worked */
+};
+/* The machine's busy and whole CPU ticks so far (/proc/stat): 0 or a negative errno. */
+int db_cpu_ticks(uint64_t *busy, uint64_t *all);
+
 struct db_result {
 	int err;	/* 0, or the negative errno that stopped it */
 	uint64_t ops;	/* I/Os completed in the timed part */
@@ -80,6 +89,7 @@ struct db_result {
 	uint64_t poll_hits, poll_misses, poll_sleeps;
 	uint64_t notifies, events; /* notifications the guest sent, and took */
 	bool have_poll;		   /* the poll counts are valid */
+	struct db_cpu cpu;	   /* the machine's CPU over the timed part */
 };
 
 /* What the guest learned from blkfront_get_info, for the report. */
@@ -205,19 +215,11 @@ int db_run_pvio_fuse(const struct db_params *p, const char *mnt,
  */
 #define DB_NR_LOOP_WORKLOADS 6u
 extern const struct db_workload db_loop_workloads[DB_NR_LOOP_WORKLOADS];
-/* The machine's CPU over one run, from /proc/stat (clock ticks of all CPUs). */
-struct db_cpu {
-	uint64_t busy; /* user, nice, system, irq, softirq: what the run's processes cost */
-	uint64_t all;  /* the same, idle, iowait and steal: the CPUs' whole time */
-	bool have;     /* both readings worked */
-};
 struct db_loop_results {
 	bool have;				      /* both ran */
 	const char *why;			      /* if skipped, why (a full line) */
 	struct db_result loop[DB_NR_LOOP_WORKLOADS];  /* fio on the loop device */
 	struct db_result image[DB_NR_LOOP_WORKLOADS]; /* fio on the image, direct as blkback */
-	struct db_cpu loop_cpu[DB_NR_LOOP_WORKLOADS]; /* the machine's CPU over each */
-	struct db_cpu image_cpu[DB_NR_LOOP_WORKLOADS];
 };
 /* 0 also when skipped (r->why); a negative errno if the run failed. */
 int db_run_loop(const struct db_params *p, bool direct, struct db_loop_results *r);

@@ -321,6 +321,63 @@ static double iops(const struct db_result *r)
 	return r->err || !r->ns ? 0 : r->ops * 1e9 / r->ns;
 }
 
+/*
+ * One engine's CPU row: the machine's busy share, CPU per I/O, the IOPS at all CPUs busy, and
+ * that ceiling against base IOPS (0: not printed).
+ */
+static void print_cpu_row(const char *wl, const char *engine, const struct db_result *r, long ncpu,
+			  double base)
+{
+	const struct db_cpu *c = &r->cpu;
+	double busy = c->have && c->all ? (double)c->busy / c->all : 0;
+
+	if (!iops(r) || busy <= 0) {
+		printf("%-20s %-6s %8s\n", wl, engine, "-");
+		return;
+	}
+	printf("%-20s %-6s %7.0f%% %11.1f %14.0f", wl, engine, 100 * busy,
+	       busy * ncpu * 1e6 / iops(r), iops(r) / busy);
+	if (base > 0)
+		printf(" %14.2f", iops(r) / busy / base);
+	printf("\n");
+}
+
+static long online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n;
+}
+
+static void print_cpu_head(long ncpu, const char *base)
+{
+	printf("\nthe machine's CPU during each run (/proc/stat, all %ld CPUs)\n", ncpu);
+	printf("%-20s %-6s %8s %11s %14s %14s\n", "workload", "engine", "busy", "CPU us/IO",
+	       "IOPS at 100%", base);
+}
+
+/*
+ * Where the library's time goes: a pvio row near 100% busy is CPU-bound, and its ceiling
+ * against the best native baseline is what these CPUs can give it.
+ */
+static void print_cpu(const struct db_results *r)
+{
+	long ncpu = online_cpus();
+	unsigned int i;
+
+	print_cpu_head(ncpu, r->have_aion ? "ceiling/aio-mt" : "ceiling/aio");
+	for (i = 0; i < db_nr_workloads; i++) {
+		print_cpu_row(db_workloads[i].name, "pvio", &r->pvio[i], ncpu,
+			      iops(r->have_aion ? &r->aion[i] : &r->aio[i]));
+		print_cpu_row(db_workloads[i].name, "aio", &r->aio[i], ncpu, 0);
+		if (r->have_aion)
+			print_cpu_row(db_workloads[i].name, "aio-mt", &r->aion[i], ncpu, 0);
+	}
+	printf("busy: user+system+irq (not niced) of all CPUs over the timed part; CPU us/IO: that\n"
+	       "time per I/O; IOPS at 100%%: the rate with every CPU busy at that cost; ceiling:\n"
+	       "that rate against the baseline's measured IOPS.\n");
+}
+
 static void print_verdict(const struct db_workload *w, const char *base, const struct db_result *pv,
 			  const struct db_result *b)
 {
@@ -407,6 +464,7 @@ static void print_tables(const struct db_results *r)
 	}
 	print_idle(&r->idle);
 	print_poll(r);
+	print_cpu(r);
 	printf("\nIOPS ratio = pvio / baseline (higher is better); added mean us = pvio's mean\n"
 	       "latency minus the baseline's.  MB/s = 10^6 bytes per second; us = microseconds.\n"
 	       "The targets are reported, not asserted.\n");
@@ -468,47 +526,22 @@ static double loop_target(const struct db_workload *w)
 }
 
 /*
- * One engine's CPU row: the machine's busy share, CPU per I/O, the IOPS at all CPUs busy, and
- * that ceiling against base IOPS (0: not printed).
- */
-static void print_cpu_row(const char *wl, const char *engine, const struct db_result *r,
-			  const struct db_cpu *c, long ncpu, double base)
-{
-	double busy = c->have && c->all ? (double)c->busy / c->all : 0;
-
-	if (!iops(r) || busy <= 0) {
-		printf("%-20s %-6s %8s\n", wl, engine, "-");
-		return;
-	}
-	printf("%-20s %-6s %7.0f%% %11.1f %14.0f", wl, engine, 100 * busy,
-	       busy * ncpu * 1e6 / iops(r), iops(r) / busy);
-	if (base > 0)
-		printf(" %14.2f", iops(r) / busy / base);
-	printf("\n");
-}
-
-/*
  * Where the loop device's time goes: the whole machine's CPU during each fio run.  A loop row
  * near 100% busy is CPU-bound: its "IOPS at 100%" is the most these CPUs can give the path,
  * whatever is tuned in the waits, and "ceiling/image" the best ratio it can reach.
  */
 static void print_loop_cpu(const struct db_loop_results *l)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long ncpu = online_cpus();
 	unsigned int i;
 
-	if (ncpu < 1)
-		ncpu = 1;
-	printf("\nthe machine's CPU during each run (/proc/stat, all %ld CPUs)\n", ncpu);
-	printf("%-20s %-6s %8s %11s %14s %14s\n", "workload", "engine", "busy", "CPU us/IO",
-	       "IOPS at 100%", "ceiling/image");
+	print_cpu_head(ncpu, "ceiling/image");
 	for (i = 0; i < DB_NR_LOOP_WORKLOADS; i++) {
-		print_cpu_row(db_loop_workloads[i].name, "loop", &l->loop[i], &l->loop_cpu[i], ncpu,
+		print_cpu_row(db_loop_workloads[i].name, "loop", &l->loop[i], ncpu,
 			      iops(&l->image[i]));
-		print_cpu_row(db_loop_workloads[i].name, "image", &l->image[i], &l->image_cpu[i],
-			      ncpu, 0);
+		print_cpu_row(db_loop_workloads[i].name, "image", &l->image[i], ncpu, 0);
 	}
-	printf("busy: user+system+irq of all CPUs over the fio run (its start included);\n"
+	printf("busy: user+system+irq (not niced) of all CPUs over the fio run (its start included);\n"
 	       "CPU us/IO: that time per I/O; IOPS at 100%%: the rate with every CPU busy at that\n"
 	       "cost; ceiling/image: that rate against the image's measured IOPS.\n");
 }
