@@ -168,7 +168,7 @@ run_guest() { # label name
 print_figures() {
 	local w r
 	echo "figure: sequential 32 MiB dd in a Linux PV domU (2 vCPUs), O_DIRECT, 1 MiB blocks;"
-	echo "figure: MiB/s, median of 3; dom0 disk: loop device on a tmpfs file; Xen nested in QEMU/TCG"
+	echo "figure: MiB/s, median of 7; dom0 disk: loop device on a tmpfs file; Xen nested in QEMU/TCG"
 	printf 'figure: %-6s %14s %16s %7s\n' "" pvio-blkback "kernel blkback" ratio
 	for w in write read; do
 		r=$(awk -v a="${RATES[pvio-$w]}" -v b="${RATES[kernel-$w]}" \
