@@ -46,14 +46,6 @@ ssize_t __wrap_read(int fd, void *buf, size_t n)
 	return __real_read(fd, buf, n);
 }
 
-/* Wait (at most 10 s) for r's process calls to reach n: true if they did. */
-static bool calls_reach(unsigned long long n)
-{
-	for (int i = 0; i < 1000 && atomic_load(&r.calls) < n; i++)
-		t_msleep(10);
-	return atomic_load(&r.calls) >= n;
-}
-
 int main(void)
 {
 	static struct dd_core c;
@@ -69,12 +61,12 @@ int main(void)
 	r.ports[0] = remote;
 	T_CHECK(dd_ring_attach(&c, 0, &r) == 0, "attach");
 	T_CHECK(dd_thread_start(&thread) == 0, "thread");
-	T_CHECK(calls_reach(1), "no first process call");
+	T_CHECK(t_dd_calls_reach(&r, 1), "no first process call");
 	for (int round = 0; round < 3; round++) {
 		n = atomic_load(&r.calls);
 		atomic_store(&armed, true);
 		dd_ring_kick(&r);
-		T_CHECK(calls_reach(n + 1),
+		T_CHECK(t_dd_calls_reach(&r, n + 1),
 			"round %d: a kick taken with the thread's eventfd read left it unable to "
 			"process its ring (%llu calls, %llu before)",
 			round, (unsigned long long)atomic_load(&r.calls), n);

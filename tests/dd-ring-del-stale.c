@@ -75,14 +75,6 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-/* Wait (at most 10 s) for r's process calls to reach n: true if they did. */
-static bool calls_reach(struct dd_ring *r, unsigned long long n)
-{
-	for (int i = 0; i < 1000 && atomic_load(&r->calls) < n; i++)
-		t_msleep(10);
-	return atomic_load(&r->calls) >= n;
-}
-
 int main(void)
 {
 	static struct dd_core c;
@@ -100,7 +92,7 @@ int main(void)
 	r.ports[0] = ring_port = remote;
 	T_CHECK(dd_ring_attach(&c, 0, &r) == 0, "attach");
 	T_CHECK(dd_thread_start(&thread) == 0, "thread");
-	T_CHECK(calls_reach(&r, 1), "no first process call");
+	T_CHECK(t_dd_calls_reach(&r, 1), "no first process call");
 
 	/*
 	 * A process call that blocks until the detach is posted and the io fd readable.  Called
@@ -118,7 +110,7 @@ int main(void)
 
 	/* Another ring's first call: the thread has finished the round after the detach. */
 	T_CHECK(dd_ring_attach(&c, 0, &other) == 0, "attach another");
-	T_CHECK(calls_reach(&other, 1), "the other ring was not processed");
+	T_CHECK(t_dd_calls_reach(&other, 1), "the other ring was not processed");
 	T_CHECK(atomic_load(&stale_calls) == 0,
 		"the detached ring was processed %d time(s) after its detach (an io fd event of "
 		"the same epoll_wait made it ready again)",

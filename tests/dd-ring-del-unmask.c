@@ -51,14 +51,6 @@ int __wrap_hv_evtchn_unmask(struct hv *hv, evtchn_port_t port)
 
 static const struct dd_ring_ops ops = { .process = process, .eoi = eoi };
 
-/* Wait (at most 10 s) for r's process calls to reach n: true if they did. */
-static bool calls_reach(struct dd_ring *r, unsigned long long n)
-{
-	for (int i = 0; i < 1000 && atomic_load(&r->calls) < n; i++)
-		t_msleep(10);
-	return atomic_load(&r->calls) >= n;
-}
-
 int main(void)
 {
 	static struct dd_core c;
@@ -78,12 +70,12 @@ int main(void)
 	atomic_store(&watched, remote);
 	T_CHECK(dd_ring_attach(&c, 0, &r) == 0, "attach");
 	T_CHECK(dd_thread_start(&thread) == 0, "thread");
-	T_CHECK(calls_reach(&r, 1), "no first process call");
+	T_CHECK(t_dd_calls_reach(&r, 1), "no first process call");
 	/* Events before the ring was there (the bind's) were unmasked as any unknown port's. */
 	u = atomic_load(&unmasks);
 	n = atomic_load(&r.calls);
 	T_CHECK(hv_evtchn_notify(hv, local) == 0, "notify");
-	T_CHECK(calls_reach(&r, n + 1), "the event was not heard");
+	T_CHECK(t_dd_calls_reach(&r, n + 1), "the event was not heard");
 	T_CHECK(atomic_load(&unmasks) == u, "the port was unmasked while held");
 	/* Now held masked for an hour; taken from the thread. */
 	dd_ring_detach(&r);
@@ -91,10 +83,10 @@ int main(void)
 		"the ring was detached with its port left masked (%u unmask calls, %u before)",
 		atomic_load(&unmasks), u);
 	T_CHECK(dd_ring_attach(&c, 0, &r) == 0, "attach again");
-	T_CHECK(calls_reach(&r, 1), "no process call after attaching again");
+	T_CHECK(t_dd_calls_reach(&r, 1), "no process call after attaching again");
 	n = atomic_load(&r.calls);
 	T_CHECK(hv_evtchn_notify(hv, local) == 0, "notify again");
-	T_CHECK(calls_reach(&r, n + 1),
+	T_CHECK(t_dd_calls_reach(&r, n + 1),
 		"the port stayed masked: the event after the re-attach "
 		"was not heard (%llu calls)",
 		(unsigned long long)atomic_load(&r.calls));
