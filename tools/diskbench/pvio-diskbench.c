@@ -373,9 +373,9 @@ static void print_cpu(const struct db_results *r)
 		if (r->have_aion)
 			print_cpu_row(db_workloads[i].name, "aio-mt", &r->aion[i], ncpu, 0);
 	}
-	printf("busy: user+system+irq (not niced) of all CPUs over the timed part; CPU us/IO: that\n"
-	       "time per I/O; IOPS at 100%%: the rate with every CPU busy at that cost; ceiling:\n"
-	       "that rate against the baseline's measured IOPS.\n");
+	printf("busy: user+system+irq (not niced) of all CPUs over the timed part;\n"
+	       "CPU us/IO: that time per I/O; IOPS at 100%%: the rate with every CPU busy\n"
+	       "at that cost; ceiling: that rate against the baseline's measured IOPS.\n");
 }
 
 static void print_verdict(const struct db_workload *w, const char *base, const struct db_result *pv,
@@ -541,9 +541,9 @@ static void print_loop_cpu(const struct db_loop_results *l)
 			      iops(&l->image[i]));
 		print_cpu_row(db_loop_workloads[i].name, "image", &l->image[i], ncpu, 0);
 	}
-	printf("busy: user+system+irq (not niced) of all CPUs over the fio run (its start included);\n"
-	       "CPU us/IO: that time per I/O; IOPS at 100%%: the rate with every CPU busy at that\n"
-	       "cost; ceiling/image: that rate against the image's measured IOPS.\n");
+	printf("busy: user+system+irq (not niced) of all CPUs over the fio run (its start\n"
+	       "included); CPU us/IO: that time per I/O; IOPS at 100%%: the rate with every\n"
+	       "CPU busy at that cost; ceiling/image: that rate against the image's IOPS.\n");
 }
 
 /* The guest's loop device against the image: both engines' rows, then ratios and verdicts. */
