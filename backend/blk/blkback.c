@@ -248,8 +248,11 @@ static int push_notify(struct blkback_ring *r)
 	int rc = ring_back_push(&r->rb);
 
 	if (rc > 0) {
+		uint64_t t0 = ring_poll_now();
+
 		r->stats.notifies++;
 		rc = hv_evtchn_notify(r->hv, r->port);
+		r->stats.notify_ns += ring_poll_now() - t0;
 	}
 	return rc;
 }
@@ -313,11 +316,12 @@ static int process(struct blkback_ring *r)
 
 int blkback_ring_process(struct blkback_ring *r)
 {
-	uint64_t mark = 0;
+	uint64_t mark = 0, t0, now;
 	int rc;
 
 	if (r->rb.broken)
 		return -EPROTO;
+	t0 = ring_poll_now();
 	worked(r, &mark);
 	/*
 	 * Clear the io fd, then reap: a completion after this makes it readable again.  Not after a
@@ -334,8 +338,10 @@ int blkback_ring_process(struct blkback_ring *r)
 			return rc;
 	}
 	rc = process(r);
+	now = ring_poll_now();
+	r->stats.busy_ns += now - t0;
 	if (worked(r, &mark))
-		ring_poll_work(&r->poll, ring_poll_now(), r->spun);
+		ring_poll_work(&r->poll, now, r->spun);
 	r->spun = false;
 	if (rc >= 0)
 		return rc;
@@ -473,6 +479,9 @@ void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st
 	sum->poll_misses += st->poll_misses;
 	sum->poll_sleeps += st->poll_sleeps;
 	sum->notifies += st->notifies;
+	sum->busy_ns += st->busy_ns;
+	sum->submit_ns += st->submit_ns;
+	sum->notify_ns += st->notify_ns;
 }
 
 uint64_t blkback_ring_eoi(struct blkback_ring *r, uint64_t now)

@@ -139,6 +139,16 @@ static int iov_build(const struct blkback_req *e)
 	return n;
 }
 
+/* io_submit, its time counted (blkback_stats.submit_ns). */
+static int aio_submit(struct blkback_ring *r, long n, struct iocb **list)
+{
+	uint64_t t0 = ring_poll_now();
+	int rc = io_submit(r->aio, n, list);
+
+	r->stats.submit_ns += ring_poll_now() - t0;
+	return rc;
+}
+
 static int submit(struct blkback_ring *r, struct blkback_req *e)
 {
 	struct iocb *list[1] = { &e->iocb };
@@ -151,7 +161,7 @@ static int submit(struct blkback_ring *r, struct blkback_req *e)
 		r->aio_inflight++;
 		return 0;
 	}
-	rc = io_submit(r->aio, 1, list);
+	rc = aio_submit(r, 1, list);
 	if (rc == 1) {
 		r->aio_inflight++;
 		return 0;
@@ -215,7 +225,7 @@ void blkback_unplug(struct blkback_ring *r)
 	unsigned int done = 0, tries = 0;
 
 	while (done < r->nplug) {
-		int rc = io_submit(r->aio, (long)(r->nplug - done), &r->plug[done]);
+		int rc = aio_submit(r, (long)(r->nplug - done), &r->plug[done]);
 
 		if (rc > 0) {
 			done += (unsigned int)rc;

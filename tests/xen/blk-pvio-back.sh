@@ -44,6 +44,11 @@ check_negotiation() { # guest domid backend-label
 check_pvio_stats() { # domid
 	local d=$1
 	echo "pvio-blkback stats: $(tr '\n' ' ' <"$PVIO_STATS/$d.51712")"
+	# Where its threads' time went, per request (all of the guest's I/O, not only the dd runs).
+	awk '{ v[$1] = $2 } END { n = v["reads"] + v["writes"] + v["flushes"] + v["discards"];
+		if (n > 0) printf "pvio-blkback time per request: %.1f us serving, of it %.1f us " \
+			"in io_submit and %.1f us notifying (%d requests)\n", v["busy-ns"] / n / 1000,
+			v["submit-ns"] / n / 1000, v["notify-ns"] / n / 1000, n }' "$PVIO_STATS/$d.51712"
 	check "pvio: state Connected" eq "$(stat_value "$d" 51712 state)" Connected
 	check "pvio: queues as the front-end asked" eq "$(stat_value "$d" 51712 queues)" \
 		"$(xsr /local/domain/"$d"/device/vbd/51712/multi-queue-num-queues 1)"
