@@ -34,6 +34,8 @@ static const char *const usage_text =
     "      --max-persistent N  persistent grants kept mapped per ring\n"
     "      --poll-us N         poll a ring N microseconds after its last work (default:\n"
     "                          a self-tuning budget of at most 50; 0 = never)\n"
+    "      --bounce[=yes|no]   read and write through private buffers, not straight from the\n"
+    "                          guest's mapped pages (default: yes on Xen, no embedded)\n"
     "      --stats-dir DIR     write per-device statistics files into DIR\n"
     "      --journal-dir DIR   keep in-flight journals in DIR: a restart re-attaches to\n"
     "                          Connected devices unnoticed (see RESTART AND UPGRADE)\n"
@@ -62,7 +64,8 @@ enum {
 	OPT_NO_SANDBOX,
 	OPT_THREADS,
 	OPT_JOURNAL,
-	OPT_TAKEOVER
+	OPT_TAKEOVER,
+	OPT_BOUNCE
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +78,7 @@ static const struct option long_opts[] = {
 	{ "no-persistent", no_argument, NULL, OPT_NOPERS },
 	{ "max-persistent", required_argument, NULL, OPT_MAXPERS },
 	{ "poll-us", required_argument, NULL, OPT_POLL },
+	{ "bounce", optional_argument, NULL, OPT_BOUNCE },
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
 	{ "journal-dir", required_argument, NULL, OPT_JOURNAL },
 	{ "takeover", no_argument, NULL, OPT_TAKEOVER },
@@ -194,6 +198,7 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 								  : (unsigned int)cpus;
 	o->dev.max_ring_order = RING_ORDER_MAX;
 	o->dev.max_indirect_segments = BLKBACK_MAX_INDIRECT_SEGMENTS;
+	o->bounce = -1;
 	while (ret == 0 && (c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
@@ -228,6 +233,14 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 		case OPT_POLL:
 			ret = number(optarg, 1000000, &o->dev.poll_us, "--poll-us");
 			o->dev.poll_mode = o->dev.poll_us ? RING_POLL_FIXED : RING_POLL_OFF;
+			break;
+		case OPT_BOUNCE:
+			if (!optarg || !strcmp(optarg, "yes"))
+				o->bounce = 1;
+			else if (!strcmp(optarg, "no"))
+				o->bounce = 0;
+			else
+				ret = bad("--bounce (yes or no)", optarg);
 			break;
 		case OPT_JOURNAL:
 			ret = journal_dir(o, optarg);
@@ -295,6 +308,9 @@ static int connect_services(struct bbd *b)
 		return ret;
 	}
 	snprintf(b->home, sizeof(b->home), "/local/domain/%u", b->domid);
+	/* On Xen, O_DIRECT from grant mappings pins each page the slow way: bounce by default. */
+	b->opts.dev.bounce =
+	    b->opts.bounce < 0 ? !strcmp(hv_provider(b->hv), "xen") : b->opts.bounce;
 	b->xs = xs_open(0); /* libxenstore honours $XENSTORED_PATH */
 	if (!b->xs) {
 		ret = errno ? -errno : -EIO;

@@ -316,7 +316,7 @@ int blk_env_detach(struct blk_env *env, unsigned int devid, int ms)
 
 int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 {
-	char *argv[BLK_ENV_MAX_ARGS + 9];
+	char *argv[BLK_ENV_MAX_ARGS + 10];
 	unsigned int n = 0;
 	int rc;
 
@@ -348,6 +348,9 @@ int blk_env_daemon_start(struct blk_env *env, const char *const *extra)
 		argv[n++] = "--poll-us";
 		argv[n++] = getenv("PVIO_TEST_BLKBACK_POLL_US");
 	}
+	/* tests/blk-bounce.sh: the same tests with the I/O through bounce buffers. */
+	if (getenv("PVIO_TEST_BLKBACK_BOUNCE"))
+		argv[n++] = "--bounce";
 	argv[n] = NULL;
 	rc = embed_domain_spawn(env->e, env->dd, argv, &env->daemon);
 	if (rc < 0)

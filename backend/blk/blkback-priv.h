@@ -101,6 +101,9 @@ struct blkback_req {
 	void *batch;		  /* the one map of all segments (not persistent), or NULL */
 	struct blkback_seg *segs; /* [ring max_segs]: this entry's share of the ring's table */
 	struct iovec *iov;	  /* [ring max_segs]: its iovec, live until io_submit took it */
+	uint8_t *bbuf;		  /* its bounce buffer (blkback_ring_params.bounce), or NULL */
+	size_t bbuf_len;	  /* the buffer's size, kept for the entry's next request */
+	bool bounced;		  /* this request's data goes through bbuf */
 };
 
 /* A request a journal left unanswered, to execute again (in ring order). */
@@ -143,6 +146,8 @@ struct blkback_ring {
 	struct ring_poll poll;		     /* blkback_ring_poll_wait's budget */
 	bool spun;			     /* the last poll_wait found work */
 	bool io_stale;			     /* efd may count completions already reaped */
+	bool bounce;			     /* I/O through private buffers (params.bounce) */
+	size_t bounce_total;		     /* bytes of the entries' bounce buffers */
 	struct blkback_journal *journal;     /* requests in flight, for a successor; or NULL */
 	uint32_t *grec;			     /* the persistent-grant record (journal.h), or NULL */
 	size_t grec_size;		     /* its mapped size */

@@ -92,6 +92,7 @@ static struct blkback_req *req_alloc_at(struct blkback_ring *r, uint32_t slot)
 void blkback_finish(struct blkback_ring *r, struct blkback_req *e, int16_t status)
 {
 	blkback_segs_release(r, e);
+	e->bounced = false;
 	if (status == BLKIF_RSP_OKAY && e->write)
 		r->stats.bytes_written += e->bytes;
 	else if (status == BLKIF_RSP_OKAY)
@@ -519,6 +520,12 @@ static int tables_alloc(struct blkback_ring *r)
 
 static void tables_free(struct blkback_ring *r)
 {
+	for (unsigned int i = 0; r->reqs && i < r->rb.nr_ents; i++) {
+		free(r->reqs[i].bbuf);
+		r->reqs[i].bbuf = NULL;
+		r->reqs[i].bbuf_len = 0;
+	}
+	r->bounce_total = 0;
 	free(r->reqs);
 	free(r->segs);
 	free(r->free);
@@ -558,6 +565,7 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 	r->log_budget = LOG_BUDGET;
 	r->efd = -1;
 	ring_poll_init(&r->poll, p->poll_mode, p->poll_us, 0);
+	r->bounce = p->bounce;
 }
 
 /* The eventfd, the aio context and the persistent-grant cache. */

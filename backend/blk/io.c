@@ -4,11 +4,13 @@
  * write barriers.
  *
  * A read or write is one iocb (IOCB_CMD_PREADV/PWRITEV) whose iovec points straight into the
- * mapped guest pages, one element per segment (never merged: XSA-229).  The kernel reads the
- * iovec during io_submit, so one scratch array per ring serves every submission.  Every iocb
- * signals the ring's eventfd on completion; blkback_reap collects completions without
- * waiting, resubmits the rest of a short transfer (a bounded number of times: a file shorter
- * than the disk advertised ends in BLKIF_RSP_ERROR), then releases the grants and answers.
+ * mapped guest pages, one element per segment (never merged: XSA-229); or, with
+ * blkback_ring_params.bounce, at the entry's private buffer, which a write's data is copied
+ * into before its first submission and a read's is copied out of once all of it is in.  The kernel
+ * reads the iovec during io_submit, so one scratch array per ring serves every submission.  Every
+ * iocb signals the ring's eventfd on completion; blkback_reap collects completions without waiting,
+ * resubmits the rest of a short transfer (a bounded number of times: a file shorter than the disk
+ * advertised ends in BLKIF_RSP_ERROR), then releases the grants and answers.
  *
  * A flush without data is one IOCB_CMD_FDSYNC, or fdatasync in the loop on kernels whose
  * io_submit refuses it with -EINVAL (remembered).  A flush with data, as Linux's
@@ -19,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -122,6 +125,11 @@ static int iov_build(const struct blkback_req *e)
 	unsigned int i;
 	int n = 0;
 
+	if (e->bounced) {
+		e->iov[0].iov_base = e->bbuf + e->done;
+		e->iov[0].iov_len = e->bytes - e->done;
+		return 1;
+	}
 	for (i = 0; i < e->nseg; i++) {
 		const struct blkback_seg *s = &e->segs[i];
 		size_t off = (size_t)s->first_sect << BLKBACK_SECTOR_SHIFT;
@@ -241,6 +249,49 @@ void blkback_unplug(struct blkback_ring *r)
 }
 
 /* Map and submit a read or write. */
+/*
+ * A bounce buffer of at least e's bytes for e (kept in the entry for its next requests): 0, or
+ * -ENOMEM when the ring's budget or memory does not allow it (then e goes direct).
+ */
+static int bounce_get(struct blkback_ring *r, struct blkback_req *e)
+{
+	size_t need = (size_t)((e->bytes + HV_PAGE_SIZE - 1) & ~(uint64_t)(HV_PAGE_SIZE - 1));
+	void *p;
+
+	if (e->bbuf_len >= need)
+		return 0;
+	if (r->bounce_total - e->bbuf_len + need > BLKBACK_BOUNCE_RING_MAX)
+		return -ENOMEM;
+	free(e->bbuf);
+	r->bounce_total -= e->bbuf_len;
+	e->bbuf = NULL;
+	e->bbuf_len = 0;
+	if (posix_memalign(&p, HV_PAGE_SIZE, need))
+		return -ENOMEM;
+	e->bbuf = p;
+	e->bbuf_len = need;
+	r->bounce_total += need;
+	return 0;
+}
+
+/* Copy e's data between its mapped segments and its bounce buffer, in segment order. */
+static void bounce_copy(struct blkback_req *e, bool to_guest)
+{
+	size_t pos = 0;
+
+	for (unsigned int i = 0; i < e->nseg; i++) {
+		const struct blkback_seg *s = &e->segs[i];
+		size_t off = (size_t)s->first_sect << BLKBACK_SECTOR_SHIFT;
+		size_t len = (size_t)(s->last_sect - s->first_sect + 1u) << BLKBACK_SECTOR_SHIFT;
+
+		if (to_guest)
+			memcpy((char *)s->page + off, e->bbuf + pos, len);
+		else
+			memcpy(e->bbuf + pos, (char *)s->page + off, len);
+		pos += len;
+	}
+}
+
 static void rw_start(struct blkback_ring *r, struct blkback_req *e)
 {
 	int rc = blkback_segs_map(r, e);
@@ -250,6 +301,10 @@ static void rw_start(struct blkback_ring *r, struct blkback_req *e)
 		blkback_finish(r, e, BLKIF_RSP_ERROR);
 		return;
 	}
+	/* A write's data is copied once, before its first submission. */
+	e->bounced = r->bounce && e->bytes && bounce_get(r, e) == 0;
+	if (e->bounced && e->write)
+		bounce_copy(e, false);
 	rc = rw_submit(r, e);
 	if (rc < 0) {
 		blkback_warn(r, "io_submit: %s", strerror(-rc));
@@ -354,6 +409,8 @@ static void complete(struct blkback_ring *r, struct blkback_req *e, long res)
 	}
 	e->done += (uint64_t)res;
 	if (e->done == e->bytes) {
+		if (e->bounced && !e->write)
+			bounce_copy(e, true); /* the whole read is in: into the guest's pages */
 		blkback_finish(r, e, BLKIF_RSP_OKAY);
 		return;
 	}

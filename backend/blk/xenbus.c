@@ -373,6 +373,7 @@ static struct blkback_ring_params ring_params(struct blkback_dev *dev, unsigned 
 		.log = dev->opts.log,
 		.poll_mode = dev->opts.poll_mode,
 		.poll_us = dev->opts.poll_us,
+		.bounce = dev->opts.bounce,
 		.journal_name = dev->opts.journal ? n->journal : NULL,
 		.journal_dirfd = dev->opts.journal_dirfd,
 		.resume = dev->resume,

@@ -61,6 +61,7 @@ struct blkback_dev_opts {
 	unsigned int max_persistent;	    /* grants kept mapped per ring; 0: blkback's default */
 	enum ring_poll_mode poll_mode;	    /* the rings' polling: adaptive (0), fixed, off */
 	unsigned int poll_us;		    /* the fixed budget of RING_POLL_FIXED */
+	bool bounce;			    /* blkback_ring_params.bounce for every ring */
 	struct pvio_log *log;		    /* NULL: stderr at PVIO_LOG_WARN */
 	/* Where `params` may point (blkback_disk_open_beneath); NULL or empty: nowhere. */
 	const struct blkback_storage *storage;
