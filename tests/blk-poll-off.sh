@@ -3,20 +3,10 @@
 # (--poll-us 0, pure interrupt mode, as before adaptive polling became the default) and with a
 # fixed budget (--poll-us 20): every mode still answers everything, restarts included.
 set -u
-b=${PVIO_BUILDDIR:-.}
-status=0
+. "${PVIO_SRCDIR:-.}/tests/blk-variant.sh"
 for us in 0 20; do
-	for t in blk-e2e blk-kill-backend; do
-		PVIO_TEST_BLKBACK_POLL_US=$us timeout -k 10 300 "$b/tests/$t"
-		rc=$?
-		case $rc in
-		0) ;;
-		77) echo "SKIP: $t"; exit 77 ;;
-		*)
-			echo "FAIL: $t with --poll-us $us (exit $rc)"
-			status=1
-			;;
-		esac
-	done
+	PVIO_TEST_BLKBACK_POLL_US=$us
+	export PVIO_TEST_BLKBACK_POLL_US
+	blk_variant "--poll-us $us"
 done
 exit $status
