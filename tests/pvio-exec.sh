@@ -20,16 +20,17 @@ limit=
 box=$("$pvio" create $limit box -- sleep 1000) || fail "create box"
 init=$(cut -d' ' -f1 "$dir/domain-$box.pgid") || fail "no init recorded"
 first=""
-wait_for sh -c "pgrep -P $init >/dev/null" || fail "no first process under the init"
-first=$(pgrep -P "$init")
+wait_for sh -c "pgrep -x sleep -P $init >/dev/null" || fail "no first process under the init"
+first=$(pgrep -x sleep -P "$init")
 
 # A process exec'd into the domain, left running to be looked at from dom0.
 "$pvio" exec box -- sleep 1000 &
 epid=$!
 t_pidfiles="$dir/epid"
 echo "$epid" >"$dir/epid"
-wait_for sh -c "pgrep -P $epid >/dev/null" || fail "pvio exec started nothing"
-x=$(pgrep -P "$epid")
+# The command itself (named sleep once exec'd), not the child still joining the domain.
+wait_for sh -c "pgrep -x sleep -P $epid >/dev/null" || fail "pvio exec started nothing"
+x=$(pgrep -x sleep -P "$epid")
 
 for ns in user mnt pid ipc net; do
 	a=$(readlink "/proc/$x/ns/$ns") && b=$(readlink "/proc/$init/ns/$ns") ||
