@@ -43,9 +43,9 @@ static int write_file(const char *tmp, const struct bbd_device *d, const struct 
 	fprintf(f, "poll-hits %llu\npoll-misses %llu\npoll-sleeps %llu\nnotifies %llu\n",
 		(unsigned long long)st->poll_hits, (unsigned long long)st->poll_misses,
 		(unsigned long long)st->poll_sleeps, (unsigned long long)st->notifies);
-	fprintf(f, "busy-ns %llu\nsubmit-ns %llu\nnotify-ns %llu\n",
+	fprintf(f, "busy-ns %llu\nsubmit-ns %llu\nnotify-ns %llu\nbounced %llu\n",
 		(unsigned long long)st->busy_ns, (unsigned long long)st->submit_ns,
-		(unsigned long long)st->notify_ns);
+		(unsigned long long)st->notify_ns, (unsigned long long)st->bounced);
 	/* Which queue thread serves each ring, and how often it was called (tests read these). */
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		const struct dd_ring *r = &d->queues[i].r;

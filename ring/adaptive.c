@@ -154,8 +154,8 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, ui
 	/*
 	 * The spin ran out.  Under 3/4 of the CPU since the mark: we were preempted, or the yields
 	 * let another task run (on few CPUs, the peer we wait for): the adaptive budget backs off
-	 * faster.  The spin itself ran on: a guest's CPU clock leaves out the time its hypervisor
-	 * gave to other vCPUs, so a mid-spin stop on that reading ended nearly every poll on Xen.
+	 * faster.  The spin itself runs on: a guest's CPU clock leaves out the time its hypervisor
+	 * gave to other vCPUs, so a mid-spin stop on that reading could end most polls there.
 	 */
 	if (wall_mark) {
 		uint64_t cpu = cpu_now();

@@ -449,6 +449,22 @@ static int check_negotiated(struct blk_env *env, const struct stats_msg *m)
 	return 0;
 }
 
+/*
+ * The I/O went through bounce buffers exactly when the daemon was told to (--bounce, from
+ * tests/blk-bounce.sh): a bounce mode that silently went direct, or the other way round, fails.
+ */
+static int check_bounced(struct blk_env *env, unsigned int devid)
+{
+	bool want = getenv("PVIO_TEST_BLKBACK_BOUNCE") != NULL;
+	uint64_t n;
+	int rc = blk_env_stat(env, devid, "bounced", &n);
+
+	T_CHECK(rc == 0, "stats file: bounced: %s", strerror(-rc));
+	T_CHECK(want ? n > 0 : n == 0, "%llu requests bounced, with --bounce %s",
+		(unsigned long long)n, want ? "on" : "off");
+	return 0;
+}
+
 /* The daemon's counters match the front's: per connection or since the device appeared. */
 static int check_stats(struct blk_env *env, const struct stats_msg *m)
 {
@@ -467,6 +483,7 @@ static int check_stats(struct blk_env *env, const struct stats_msg *m)
 	}
 	T_CHECK(v[0] > 0, "no reads counted");
 	T_CHECK(check_negotiated(env, m) == 0, "negotiation in the stats file");
+	T_CHECK(check_bounced(env, m->devid) == 0, "bounce buffers");
 	if (m->readonly)
 		T_CHECK(v[4] == v[1], "read-only: %llu writes, %llu errors",
 			(unsigned long long)v[1], (unsigned long long)v[4]);

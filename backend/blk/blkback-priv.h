@@ -68,7 +68,6 @@ static inline struct bb_aio_ring *bb_aio_ring_of(io_context_t ctx)
 }
 
 /* One validated segment of a request in flight. */
-
 struct blkback_seg {
 	grant_ref_t ref;    /* the guest's reference to the page */
 	uint8_t first_sect; /* first 512-byte sector of the page covered (<= last_sect) */

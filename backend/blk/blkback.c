@@ -410,8 +410,10 @@ static bool io_settle(struct blkback_ring *r)
 		return false;
 	if (blkback_io_clear(r) < 0)
 		return true; /* the process call reads it again and reports the error */
+	if (!r->aio_inflight)
+		return false;
 	/* A ring we cannot look at without a system call: let the process call reap it. */
-	return r->aio_inflight && (!bb_aio_ring_of(r->aio) || aio_has_events(r));
+	return !bb_aio_ring_of(r->aio) || aio_has_events(r);
 }
 
 bool blkback_ring_poll_wait(struct blkback_ring *r)
@@ -483,6 +485,7 @@ void blkback_stats_add(struct blkback_stats *sum, const struct blkback_stats *st
 	sum->busy_ns += st->busy_ns;
 	sum->submit_ns += st->submit_ns;
 	sum->notify_ns += st->notify_ns;
+	sum->bounced += st->bounced;
 }
 
 uint64_t blkback_ring_eoi(struct blkback_ring *r, uint64_t now)

@@ -145,6 +145,7 @@ struct blkback_stats {
 	uint64_t busy_ns;   /* in blkback_ring_process */
 	uint64_t submit_ns; /* of it, in io_submit */
 	uint64_t notify_ns; /* of it, notifying the front */
+	uint64_t bounced;   /* reads and writes served through a bounce buffer */
 };
 
 struct blkback_ring;

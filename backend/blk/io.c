@@ -248,7 +248,6 @@ void blkback_unplug(struct blkback_ring *r)
 	r->nplug = 0;
 }
 
-/* Map and submit a read or write. */
 /*
  * A bounce buffer of at least e's bytes for e (kept in the entry for its next requests): 0, or
  * -ENOMEM when the ring's budget or memory does not allow it (then e goes direct).
@@ -292,6 +291,7 @@ static void bounce_copy(struct blkback_req *e, bool to_guest)
 	}
 }
 
+/* Map and submit a read or write. */
 static void rw_start(struct blkback_ring *r, struct blkback_req *e)
 {
 	int rc = blkback_segs_map(r, e);
@@ -303,6 +303,8 @@ static void rw_start(struct blkback_ring *r, struct blkback_req *e)
 	}
 	/* A write's data is copied once, before its first submission. */
 	e->bounced = r->bounce && e->bytes && bounce_get(r, e) == 0;
+	if (e->bounced)
+		r->stats.bounced++;
 	if (e->bounced && e->write)
 		bounce_copy(e, false);
 	rc = rw_submit(r, e);
