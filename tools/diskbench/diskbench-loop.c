@@ -120,13 +120,13 @@ static int run_cmd(char **argv)
 static int fio_cpu(const struct db_params *p, const char *file, bool direct,
 		   const struct db_workload *w, struct db_result *res)
 {
-	uint64_t busy0, all0, busy1, all1;
-	bool have = db_cpu_ticks(&busy0, &all0) == 0;
-	int ret = db_fio_one(p, file, direct, w, res);
+	struct db_cpu cpu;
+	int ret;
 
-	if (ret == 0 && have && db_cpu_ticks(&busy1, &all1) == 0 && all1 > all0)
-		res->cpu =
-		    (struct db_cpu){ .busy = busy1 - busy0, .all = all1 - all0, .have = true };
+	db_cpu_start(&cpu);
+	ret = db_fio_one(p, file, direct, w, res);
+	db_cpu_stop(&cpu);
+	res->cpu = cpu;
 	return ret;
 }
 

@@ -248,7 +248,8 @@ static uint64_t loop_phase(struct db_loop *l, uint64_t dur_ns, bool timed)
 	return l->last_ns - start;
 }
 
-int db_cpu_ticks(uint64_t *busy, uint64_t *all)
+/* The machine's busy and whole CPU ticks so far (/proc/stat): 0 or a negative errno. */
+static int cpu_ticks(uint64_t *busy, uint64_t *all)
 {
 	unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
 	FILE *f = fopen("/proc/stat", "r");
@@ -267,11 +268,24 @@ int db_cpu_ticks(uint64_t *busy, uint64_t *all)
 	return 0;
 }
 
+void db_cpu_start(struct db_cpu *c)
+{
+	c->have = cpu_ticks(&c->busy, &c->all) == 0;
+}
+
+void db_cpu_stop(struct db_cpu *c)
+{
+	uint64_t busy, all;
+
+	if (c->have && cpu_ticks(&busy, &all) == 0 && all > c->all)
+		*c = (struct db_cpu){ .busy = busy - c->busy, .all = all - c->all, .have = true };
+	else
+		*c = (struct db_cpu){ .have = false };
+}
+
 int db_loop_run(const struct db_params *p, const struct db_workload *w, const struct db_engine *e,
 		void *bufs, struct db_result *res)
 {
-	uint64_t busy0 = 0, all0 = 0, busy1, all1;
-	bool cpu;
 	struct db_loop *l = calloc(1, sizeof(*l));
 	unsigned int i;
 	uint64_t ns;
@@ -292,11 +306,9 @@ int db_loop_run(const struct db_params *p, const struct db_workload *w, const st
 	}
 	if (p->warmup_ms)
 		loop_phase(l, (uint64_t)p->warmup_ms * 1000000u, false);
-	cpu = db_cpu_ticks(&busy0, &all0) == 0;
+	db_cpu_start(&res->cpu);
 	ns = l->err ? 0 : loop_phase(l, (uint64_t)p->runtime_ms * 1000000u, true);
-	if (cpu && db_cpu_ticks(&busy1, &all1) == 0 && all1 > all0)
-		res->cpu =
-		    (struct db_cpu){ .busy = busy1 - busy0, .all = all1 - all0, .have = true };
+	db_cpu_stop(&res->cpu);
 	res->err = l->err;
 	res->ops = l->ops;
 	res->bytes = l->ops * w->bs;

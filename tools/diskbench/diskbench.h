@@ -74,8 +74,9 @@ struct db_cpu {
 	uint64_t all;  /* the same, nice, idle, iowait and steal: the CPUs' whole time */
 	bool have;     /* both readings worked */
 };
-/* The machine's busy and whole CPU ticks so far (/proc/stat): 0 or a negative errno. */
-int db_cpu_ticks(uint64_t *busy, uint64_t *all);
+/* Start measuring the machine's CPU into c; db_cpu_stop leaves the run's share there. */
+void db_cpu_start(struct db_cpu *c);
+void db_cpu_stop(struct db_cpu *c);
 
 struct db_result {
 	int err;	/* 0, or the negative errno that stopped it */
