@@ -110,6 +110,13 @@ switch_to_kernel_blkback() {
 	check "modprobe xen-blkback" modprobe xen-blkback
 }
 
+# Back from the kernel's xen-blkback to pvio-blkback (no guest may use a vbd meanwhile).
+switch_to_pvio_blkback() {
+	check "rmmod xen-blkback" modprobe -r xen-blkback
+	pvio_blkback_run
+	check "pvio-blkback runs again" pvio_blkback_alive
+}
+
 # Wait until a path disappears (a xenstore node or a file); polled, bounded.
 wait_gone() { # seconds command...
 	local limit=$1 i
