@@ -18,7 +18,7 @@ void ring_poll_init(struct ring_poll *p, enum ring_poll_mode mode, unsigned int 
 
 uint64_t ring_poll_deadline(const struct ring_poll *p, uint64_t now)
 {
-	if (p->mode == RING_POLL_OFF || !p->last_ns || p->spent)
+	if (p->mode == RING_POLL_OFF || !p->last_ns || p->spent || p->hold)
 		return 0;
 	if (p->until_ns)
 		return p->until_ns;
@@ -59,12 +59,23 @@ void ring_poll_kick(struct ring_poll *p, uint64_t now)
 	p->spent = false;
 }
 
+void ring_poll_shared(struct ring_poll *p)
+{
+	p->contended++;
+	if (p->mode != RING_POLL_ADAPTIVE)
+		return;
+	p->hold = p->hold_next ? p->hold_next : 1;
+	p->hold_next = p->hold >= RING_POLL_HOLD_MAX / 2 ? RING_POLL_HOLD_MAX : 2 * p->hold;
+}
+
 void ring_poll_work(struct ring_poll *p, uint64_t now, bool polled)
 {
 	uint64_t from = p->wait_ns ? p->wait_ns : p->last_ns;
 
 	if (polled)
 		p->hits++;
+	if (polled && !p->hold)
+		p->hold_next = 0; /* a spin that had its CPU to itself paid: the back-off is over */
 	if (p->mode == RING_POLL_ADAPTIVE && from && now >= from)
 		learn(p, now - from, polled);
 	ring_poll_kick(p, now);
@@ -102,6 +113,8 @@ uint64_t ring_poll_begin(struct ring_poll *p, uint64_t now)
 		p->wait_ns = now;
 	if (end <= now) {
 		p->sleeps++;
+		if (p->hold)
+			p->hold--; /* one wait of the hold slept */
 		return 0;
 	}
 	p->until_ns = end; /* a wait spun in slices keeps one deadline */
@@ -116,6 +129,20 @@ static inline void spin_pause(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
+}
+
+/*
+ * sched_yield, and for how long another task had our CPU meanwhile: the yield's wall time past
+ * its CPU time (two reads of the thread's CPU clock, system calls, once per RING_POLL_YIELD_NS).
+ */
+static uint64_t yield_away(void)
+{
+	uint64_t w0 = ring_poll_now(), c0 = cpu_now(), c1, w1;
+
+	sched_yield();
+	c1 = cpu_now();
+	w1 = ring_poll_now();
+	return w1 - w0 > c1 - c0 ? (w1 - w0) - (c1 - c0) : 0;
 }
 
 bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns)
@@ -135,9 +162,22 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, ui
 		now = ring_poll_now();
 		if (now >= stop)
 			break;
-		/* Now and then, not per look: a contended CPU goes to the peer we wait for. */
+		/*
+		 * Now and then, not per look: a contended CPU goes to the peer we wait for.  If the
+		 * work came while the yield had given the CPU away briefly, our spinning was what
+		 * kept the peer from running: a shared hit (adaptive).
+		 */
 		if (now >= next_yield) {
-			sched_yield();
+			if (p->mode != RING_POLL_ADAPTIVE) {
+				sched_yield();
+			} else {
+				uint64_t away = yield_away();
+
+				if (away > RING_POLL_RAN_NS && away <= p->cap_ns && ready(arg)) {
+					ring_poll_shared(p); /* the caller reports the work */
+					return true;
+				}
+			}
 			next_yield = now + RING_POLL_YIELD_NS;
 		}
 		/*
@@ -153,9 +193,9 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, ui
 		return false; /* the slice ended, the budget did not */
 	/*
 	 * The spin ran out.  Under 3/4 of the CPU since the mark: we were preempted, or the yields
-	 * let another task run (on few CPUs, the peer we wait for): the adaptive budget backs off
-	 * faster.  The spin itself runs on: a guest's CPU clock leaves out the time its hypervisor
-	 * gave to other vCPUs, so a mid-spin stop on that reading could end most polls there.
+	 * let another task run: the adaptive budget backs off faster.  The spin itself runs on: a
+	 * guest's CPU clock leaves out the time its hypervisor gave to other vCPUs, so a mid-spin
+	 * stop on that reading could end most polls there.
 	 */
 	if (wall_mark) {
 		uint64_t cpu = cpu_now();

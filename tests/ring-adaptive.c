@@ -3,7 +3,9 @@
  * hits and near misses, decays to 0 on misses, never passes its cap, runs from the start of the
  * wait (work done between the last event and the wait does not eat it), polls only soon after
  * work so that an idle consumer sleeps at once, backs off faster (but does not stop) when a spin
- * found the CPU contended, and the fixed and off modes do what they say.
+ * found the CPU contended, holds polling off for 1, 2, 4 ... (at most RING_POLL_HOLD_MAX) waits
+ * after shared hits in a row until a hit has its CPU to itself, and the fixed and off modes do
+ * what they say.
  */
 #include "config.h"
 
@@ -125,14 +127,26 @@ static int decays(void)
 	return T_PASS;
 }
 
+/* A spin at now that hits 3 us in on a shared CPU (ring_poll_spin's shared hit). */
+static uint64_t shared_hit(struct ring_poll *p, uint64_t now)
+{
+	if (!ring_poll_begin(p, now))
+		return 0;
+	ring_poll_shared(p);
+	ring_poll_work(p, now + 3 * US, true);
+	return now + 3 * US;
+}
+
 /*
  * A contended miss halves the budget but leaves polling on: the next near miss grows it again
- * at once (a fixed time-out of polling would lose every hit for its length under load).
+ * at once.  A shared hit holds polling off: the next wait sleeps at once, then polling comes
+ * back; shared hits in a row hold it off for 2, 4 ... waits, at most RING_POLL_HOLD_MAX; a hit
+ * with the CPU to itself ends the back-off.  The fixed mode never holds.
  */
 static int contended(void)
 {
 	struct ring_poll p;
-	uint64_t now = 1000 * US, dl, h, b;
+	uint64_t now = 1000 * US, dl, h, b, s;
 
 	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
 	ring_poll_work(&p, now, false);
@@ -140,14 +154,50 @@ static int contended(void)
 	b = p.budget_ns;
 	dl = ring_poll_begin(&p, now);
 	ring_poll_miss(&p, dl, true);
-	T_CHECK(p.contended == 1 && b && p.budget_ns == b / 2,
-		"a contended miss must halve the budget: %llu", (unsigned long long)p.budget_ns);
+	T_CHECK(p.contended == 1 && b && p.budget_ns == b / 2 && p.hold == 0,
+		"a contended miss must halve the budget, not hold polling: %llu, hold %u",
+		(unsigned long long)p.budget_ns, p.hold);
 	now = dl + 10 * US;
 	ring_poll_work(&p, now, false);
 	h = p.hits;
 	now = steady(&p, now, 0, 20 * US, 10);
 	T_CHECK(p.hits - h == 10, "polling must go on after a contended miss: %llu hits of 10",
 		(unsigned long long)(p.hits - h));
+
+	now = shared_hit(&p, now);
+	T_CHECK(now && p.contended == 2 && p.hold == 1, "a shared hit must hold one wait (%u)",
+		p.hold);
+	T_CHECK(ring_poll_deadline(&p, now) <= now, "a held wait must sleep at once");
+	h = p.hits;
+	s = p.sleeps;
+	now = steady(&p, now, 0, 20 * US, 11);
+	T_CHECK(p.sleeps - s == 1 && p.hits - h == 10,
+		"after one held wait polling must come back: %llu sleeps, %llu hits of 10",
+		(unsigned long long)(p.sleeps - s), (unsigned long long)(p.hits - h));
+	T_CHECK(p.hold == 0 && p.hold_next == 0, "a hit of its own must end the back-off (%u)",
+		p.hold_next);
+
+	/* Shared hits in a row, each after its hold: 1, 2, 4 ... waits, capped. */
+	for (uint32_t want = 1; want <= 2 * RING_POLL_HOLD_MAX; want *= 2) {
+		uint32_t cap = want < RING_POLL_HOLD_MAX ? want : RING_POLL_HOLD_MAX;
+
+		now = shared_hit(&p, now);
+		T_CHECK(now && p.hold == cap, "shared hit: hold %u, want %u", p.hold, cap);
+		s = p.sleeps;
+		h = p.hits;
+		now = steady(&p, now, 0, 5 * US, cap);
+		T_CHECK(p.sleeps - s == cap && p.hits == h && p.hold == 0,
+			"a hold of %u: %llu sleeps, %llu hits", cap,
+			(unsigned long long)(p.sleeps - s), (unsigned long long)(p.hits - h));
+	}
+	ring_poll_init(&p, RING_POLL_FIXED, 30, 0);
+	ring_poll_work(&p, now, false);
+	now = shared_hit(&p, now);
+	T_CHECK(now && p.hold == 0 && ring_poll_deadline(&p, now) == now + 30 * US,
+		"the fixed mode must not hold polling off");
+	ring_poll_init(&p, RING_POLL_ADAPTIVE, 0, 0);
+	ring_poll_work(&p, now, false);
+	now = steady(&p, now, 0, 20 * US, 10);
 
 	/* A kick opens the window from the wait's start without learning. */
 	p.budget_ns = 8 * US;

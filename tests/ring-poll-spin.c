@@ -5,11 +5,16 @@
  *  - a spin whose peer never produces ends when its budget does: a miss (and the sleep after
  *    it), and the next wait sleeps at once;
  *  - a spin sharing its CPU with a busy thread runs to its budget (a guest's CPU clock leaves
- *    out the time its hypervisor gave other vCPUs, so it is no reason to stop early) and counts
- *    a contended miss: the adaptive budget loses half, not a quarter; the fixed mode (--poll-us)
- *    keeps its budget.
+ *    out the time its hypervisor gave other vCPUs, and a burner's long turns in the yields are
+ *    no peer's work) and counts a contended miss: the adaptive budget loses half, not a quarter;
+ *    the fixed mode (--poll-us) keeps its budget;
+ *  - a peer that can run only on the spinner's CPU, and produces as soon as it runs: the
+ *    adaptive spin's yield lets it run, and the spin is a shared hit (contended counted, the
+ *    next wait sleeps at once).
  * Nothing here depends on timing to pass: the budgets are far longer than any wait the checks
- * need, and a burner pinned with the spinner on one CPU takes half of it at least.
+ * need, and a burner pinned with the spinner on one CPU takes half of it at least; the shared
+ * hit is tried up to three times (a timer tick that preempts the spinner before its first yield
+ * lets the peer run unseen).
  */
 #include "config.h"
 
@@ -46,6 +51,16 @@ static void *producer(void *arg)
 	while (!atomic_load(&go))
 		sched_yield();
 	usleep(2000);
+	atomic_store(&flag, 1);
+	return NULL;
+}
+
+/* Runnable from the start, never sleeping: set the flag as soon as this thread runs. */
+static void *eager(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&go))
+		;
 	atomic_store(&flag, 1);
 	return NULL;
 }
@@ -122,21 +137,60 @@ static int contended(enum ring_poll_mode mode, uint64_t budget, struct ring_poll
 	return 0;
 }
 
+/*
+ * The caller pinned on one CPU; a peer pinned there too, runnable, produces once it runs while
+ * the caller spins adaptively: 1 when the spin was a hit on a shared CPU, 0 when the peer ran
+ * unseen (preempted before the first yield), -1 on a failed check.
+ */
+static int shared_hit(void)
+{
+	struct ring_poll p;
+	cpu_set_t one;
+	pthread_t t;
+	bool got;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	T_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s",
+		strerror(errno));
+	atomic_store(&flag, 0);
+	atomic_store(&go, 0);
+	T_CHECK(pthread_create(&t, NULL, eager, NULL) == 0, "thread");
+	T_CHECK(pthread_setaffinity_np(t, sizeof(one), &one) == 0, "pin the peer");
+	poll_ready(&p, RING_POLL_ADAPTIVE, 2000 * MS);
+	atomic_store(&go, 1);
+	got = ring_poll_spin(&p, flag_set, NULL, 0);
+	pthread_join(t, NULL);
+	T_CHECK(got, "the peer's work was not seen");
+	if (!p.contended)
+		return 0;
+	T_CHECK(p.misses == 0 && p.hold == 1, "shared hit: %llu misses, hold %u (want 0, 1)",
+		(unsigned long long)p.misses, p.hold);
+	ring_poll_work(&p, ring_poll_now(), true);
+	T_CHECK(p.hold == 1 && ring_poll_deadline(&p, ring_poll_now()) <= ring_poll_now(),
+		"the wait after a shared hit must sleep at once");
+	return 1;
+}
+
 int main(void)
 {
 	struct ring_poll p;
 	uint64_t took;
+	int rc = 0;
 
 	t_time_limit(60);
 	if (hit() || miss())
 		return T_FAIL;
+	for (int i = 0; i < 3 && rc == 0; i++)
+		rc = shared_hit();
+	T_CHECK(rc == 1, "three spins on a shared CPU, none seen as shared");
 	T_CHECK(contended(RING_POLL_ADAPTIVE, 50 * MS, &p, &took) == 0, "adaptive");
-	T_CHECK(
-	    took >= 50 * MS && p.misses == 1 && p.contended == 1 && p.budget_ns == 25 * MS,
-	    "adaptive: ran %llu us, %llu misses, %llu contended, budget %llu us (want its whole "
-	    "budget, 1, 1, 25000)",
-	    (unsigned long long)(took / 1000), (unsigned long long)p.misses,
-	    (unsigned long long)p.contended, (unsigned long long)(p.budget_ns / 1000));
+	T_CHECK(took >= 50 * MS && p.misses == 1 && p.contended == 1 && p.budget_ns == 25 * MS &&
+		    p.hold == 0,
+		"adaptive: ran %llu us, %llu misses, %llu contended, budget %llu us, hold %u (want "
+		"its whole budget, 1, 1, 25000, 0)",
+		(unsigned long long)(took / 1000), (unsigned long long)p.misses,
+		(unsigned long long)p.contended, (unsigned long long)(p.budget_ns / 1000), p.hold);
 	T_CHECK(contended(RING_POLL_FIXED, 50 * MS, &p, &took) == 0, "fixed");
 	T_CHECK(took >= 50 * MS && p.misses == 1 && p.contended == 1 && p.budget_ns == 50 * MS,
 		"fixed: ran %llu us, %llu misses, %llu contended, budget %llu us (want its whole "
