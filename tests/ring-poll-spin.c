@@ -113,6 +113,14 @@ static int miss(void)
 	return 0;
 }
 
+/* Pin the caller on the CPU it runs on, described in *one: 0 or -1 (errno set). */
+static int pin_here(cpu_set_t *one)
+{
+	CPU_ZERO(one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), one);
+	return sched_setaffinity(0, sizeof(*one), one);
+}
+
 /* Pin the caller and a burner on one CPU; spin against it in mode for budget ns. */
 static int contended(enum ring_poll_mode mode, uint64_t budget, struct ring_poll *p, uint64_t *took)
 {
@@ -120,10 +128,7 @@ static int contended(enum ring_poll_mode mode, uint64_t budget, struct ring_poll
 	pthread_t t;
 	uint64_t t0;
 
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
-	T_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s",
-		strerror(errno));
+	T_CHECK(pin_here(&one) == 0, "sched_setaffinity: %s", strerror(errno));
 	atomic_store(&quit, 0);
 	T_CHECK(pthread_create(&t, NULL, burner, NULL) == 0, "thread");
 	T_CHECK(pthread_setaffinity_np(t, sizeof(one), &one) == 0, "pin the burner");
@@ -149,10 +154,7 @@ static int shared_hit(void)
 	pthread_t t;
 	bool got;
 
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
-	T_CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s",
-		strerror(errno));
+	T_CHECK(pin_here(&one) == 0, "sched_setaffinity: %s", strerror(errno));
 	atomic_store(&flag, 0);
 	atomic_store(&go, 0);
 	T_CHECK(pthread_create(&t, NULL, eager, NULL) == 0, "thread");
