@@ -24,7 +24,7 @@
 #define READS	   200u
 #define LEN	   4096u
 
-static struct t_link link_; /* a: the guest says "done" */
+static struct t_link link_; /* a: the guest says "done"; b: the test has read the statistics */
 
 static int guest(void *arg)
 {
@@ -32,6 +32,7 @@ static int guest(void *arg)
 	struct blkfront_info info;
 	struct blkfront *bf;
 	void *buf;
+	char c;
 	int rc = blkfront_open(&bf, &o);
 
 	(void)arg;
@@ -44,6 +45,8 @@ static int guest(void *arg)
 		T_CHECK(rc == 0, "read %u: %d", i, rc);
 	}
 	T_CHECK(t_put(link_.ab[1], "d", 1) == 0, "report");
+	/* Connected until the test has read the statistics: a detach removes their file. */
+	T_CHECK(t_get(link_.ba[0], &c, 1) == 0, "the test's go-ahead");
 	blkfront_close(bf);
 	return 0;
 }
@@ -80,6 +83,7 @@ int main(void)
 		T_CHECK(false, "iodepth 1 spread over both rings: %llu and %llu calls",
 			(unsigned long long)c0, (unsigned long long)c1);
 	}
+	T_CHECK(t_put(link_.ba[1], "c", 1) == 0, "the guest's go-ahead");
 	T_CHECK(blk_env_wait(pid, 60000) == 0, "guest");
 	return blk_env_stop(&env);
 }
