@@ -134,15 +134,16 @@ static inline void spin_pause(void)
 /*
  * sched_yield, and for how long another task had our CPU meanwhile: the yield's wall time past
  * its CPU time (two reads of the thread's CPU clock, system calls, once per RING_POLL_YIELD_NS).
+ * *cpu and *wall: both clocks after the yield (the spin's mark, if it has none yet).
  */
-static uint64_t yield_away(void)
+static uint64_t yield_away(uint64_t *cpu, uint64_t *wall)
 {
-	uint64_t w0 = ring_poll_now(), c0 = cpu_now(), c1, w1;
+	uint64_t w0 = ring_poll_now(), c0 = cpu_now();
 
 	sched_yield();
-	c1 = cpu_now();
-	w1 = ring_poll_now();
-	return w1 - w0 > c1 - c0 ? (w1 - w0) - (c1 - c0) : 0;
+	*cpu = cpu_now();
+	*wall = ring_poll_now();
+	return *wall - w0 > *cpu - c0 ? (*wall - w0) - (*cpu - c0) : 0;
 }
 
 bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns)
@@ -171,11 +172,16 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, ui
 			if (p->mode != RING_POLL_ADAPTIVE) {
 				sched_yield();
 			} else {
-				uint64_t away = yield_away();
+				uint64_t cpu, wall, away = yield_away(&cpu, &wall);
 
 				if (away > RING_POLL_RAN_NS && away <= p->cap_ns && ready(arg)) {
 					ring_poll_shared(p); /* the caller reports the work */
 					return true;
+				}
+				if (!wall_mark &&
+				    now >= next_cpu) { /* no third read for the mark */
+					cpu_mark = cpu;
+					wall_mark = now = wall;
 				}
 			}
 			next_yield = now + RING_POLL_YIELD_NS;

@@ -56,8 +56,9 @@
 /*
  * ring_poll_spin's own rhythm: a CPU pause between looks, a sched_yield at most this often (a
  * yield per look cost a system call each), the thread's CPU clock (a system call too) read first
- * after RING_POLL_CPU_NS of spinning and again when a spin runs out: so a spin that hits within
- * 10 us makes no system call at all.
+ * after RING_POLL_CPU_NS of spinning and again when a spin runs out (adaptive: also around each
+ * yield, whose reading after it serves as the first): so a spin that hits within 10 us makes no
+ * system call at all.
  */
 #define RING_POLL_YIELD_NS 10000u
 #define RING_POLL_CPU_NS   10000u
