@@ -5,9 +5,10 @@
 # san and tmp (removed at exit), or exits 77 without clang or its libFuzzer runtime and in a
 # build configured with -fsanitize (CI's second run: the target builds its own sanitized
 # binary, so fuzzing once, in the plain build, is enough); fuzz_build NAME CFLAGS... builds
-# $tmp/NAME; fuzz_run NAME MAXLEN fuzzes from tests/data/NAME-corpus plus the reproducers in
-# tests/data/NAME-crashes and exits 0, or 1 keeping the reproducer and the binary in
-# $PVIO_BUILDDIR/NAME-crashes (rerun: NAME FILE).
+# $tmp/NAME; fuzz_run NAME MAXLEN [ASAN_OPTIONS...] fuzzes from tests/data/NAME-corpus plus the
+# reproducers in tests/data/NAME-crashes, with ASan's options detect_leaks=1 and those given,
+# and exits 0, or 1 keeping the reproducer and the binary in $PVIO_BUILDDIR/NAME-crashes
+# (rerun: NAME FILE).
 # shellcheck shell=sh
 
 fuzz_setup() {
@@ -53,8 +54,9 @@ fuzz_run() {
 	for f in "$src/tests/data/$1-crashes"/*; do
 		[ -f "$f" ] && [ "${f##*/}" != README ] && cp "$f" "$tmp/corpus/"
 	done
+	opts=detect_leaks=1${3:+:$3}
 	# shellcheck disable=SC2086
-	(cd "$tmp/out" && ASAN_OPTIONS=detect_leaks=1 "$tmp/$1" -max_total_time="$secs" $runs \
+	(cd "$tmp/out" && ASAN_OPTIONS=$opts "$tmp/$1" -max_total_time="$secs" $runs \
 		-rss_limit_mb=1024 -timeout=10 -max_len="$2" -print_final_stats=1 \
 		"$tmp/corpus" >"$tmp/fuzz.log" 2>&1)
 	rc=$?

@@ -29,7 +29,9 @@
  *
  * Cheap executions: the ring's tables come from tests/fuzz-pages.h's recycled pool (the link
  * wraps calloc and free), zeroed as a fresh attach has them, with a guard page after each, so
- * an execution costs ~0.1 ms of CPU instead of ~0.7 ms of page faults.
+ * an execution costs ~0.1 ms of CPU instead of ~0.7 ms of page faults.  The harness's own
+ * records (a map's references, a submitted iocb's iovec) are kept and reused, not allocated
+ * each time, and its searches look at the newest maps first.
  *
  * Checked beyond the sanitizers: every response names a request published and not yet answered
  * (by a tag the harness puts in the id), echoes its operation (an indirect one's indirect_op)
@@ -62,6 +64,7 @@
 #define MAXIO	    1024u
 #define MAXREQ	    4096u
 #define REQSIZE	    sizeof(struct blkif_request)
+#define MAP_REFS_IN 16u /* references a map record holds without an allocation */
 
 static uint8_t ring_mem[HV_PAGE_SIZE << (RING_ORDERS - 1)] __attribute__((aligned(HV_PAGE_SIZE)));
 static uint8_t *pages[NPAGES];	   /* each its own allocation: ASan guards its edges */
@@ -75,8 +78,9 @@ struct map {
 	bool writable;	    /* mapped writable */
 	bool ring;	    /* the ring: aliased, not copied */
 	bool alias;	    /* a writable single page: the guest's page itself */
-	grant_ref_t *refs;  /* [count] the pages */
+	grant_ref_t *refs;  /* [count] the pages: refs_in, or allocated when longer */
 	uint8_t *snapshot;  /* read-only maps: the contents at map time */
+	grant_ref_t refs_in[MAP_REFS_IN];
 };
 
 static struct map maps[MAXMAPS];
@@ -116,7 +120,7 @@ FUZZ_NOCOV int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count,
 			goto record;
 		}
 		m->addr = malloc(bytes);
-		m->refs = malloc(count * sizeof(*refs));
+		m->refs = count <= MAP_REFS_IN ? m->refs_in : malloc(count * sizeof(*refs));
 		if (!m->addr || !m->refs)
 			abort();
 		memcpy(m->refs, refs, count * sizeof(*refs));
@@ -141,9 +145,10 @@ FUZZ_NOCOV int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
 	unsigned int i;
 
 	(void)hv;
-	for (i = 0; i < nmaps && maps[i].addr != addr; i++)
+	/* The newest first: blkback unmaps a request's maps soon after making them. */
+	for (i = nmaps; i > 0 && maps[i - 1].addr != addr; i--)
 		;
-	if (i == nmaps || maps[i].count != count)
+	if (i-- == 0 || maps[i].count != count)
 		abort(); /* not what a map returned */
 	struct map *m = &maps[i];
 
@@ -156,26 +161,35 @@ FUZZ_NOCOV int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
 		abort(); /* written through a read-only map */
 	if (!m->ring)
 		free(m->addr);
-	free(m->refs);
+	if (m->refs != m->refs_in)
+		free(m->refs);
 	free(m->snapshot);
 forget:
 	maps[i] = maps[--nmaps];
+	if (m->refs == maps[nmaps].refs_in) /* moved: its references moved with it */
+		m->refs = m->refs_in;
 	return 0;
+}
+
+/* Whether [p, p + len) lies in map i, a writable one if write. */
+FUZZ_NOCOV static bool in_map(unsigned int i, const uint8_t *b, size_t len, bool write)
+{
+	const struct map *m = &maps[i];
+
+	return !m->ring && (!write || m->writable) && b >= m->addr &&
+	       b + len <= m->addr + (size_t)m->count * HV_PAGE_SIZE;
 }
 
 /* Whether [p, p + len) lies in one live data map, a writable one if write. */
 FUZZ_NOCOV static bool mapped(const void *p, size_t len, bool write)
 {
-	const uint8_t *b = p;
+	static unsigned int last; /* where the last answer was: an iovec's elements are close */
 
-	for (unsigned int i = 0; i < nmaps; i++) {
-		const struct map *m = &maps[i];
-
-		if (m->ring || (write && !m->writable) || b < m->addr ||
-		    b + len > m->addr + (size_t)m->count * HV_PAGE_SIZE)
-			continue;
+	if (last < nmaps && in_map(last, p, len, write))
 		return true;
-	}
+	for (unsigned int i = nmaps; i-- > 0;)
+		if (in_map(i, p, len, write))
+			return (last = i), true;
 	return false;
 }
 
@@ -188,10 +202,39 @@ int hv_evtchn_notify(struct hv *hv, evtchn_port_t port)
 /* ---- libaio ---- */
 
 struct fake_io {
-	struct iocb *iocb;  /* as submitted */
-	int niov;	    /* elements of iov */
-	struct iovec iov[]; /* its iovec, copied at submit as the kernel does */
+	struct iocb *iocb;    /* as submitted */
+	int niov;	      /* elements of iov */
+	unsigned int cls;     /* iov has room for 16 << cls elements */
+	struct fake_io *next; /* on the free list of its class */
+	struct iovec iov[];   /* its iovec, copied at submit as the kernel does */
 };
+
+/* Records given back, by class, kept between inputs: no allocation per submission. */
+#define IO_CLASSES 10u
+static struct fake_io *io_free[IO_CLASSES];
+
+FUZZ_NOCOV static struct fake_io *io_get(int niov)
+{
+	unsigned int cls = 0;
+	struct fake_io *f;
+
+	while ((16 << cls) < niov)
+		cls++;
+	if (cls >= IO_CLASSES)
+		abort();
+	if ((f = io_free[cls]))
+		io_free[cls] = f->next;
+	else if (!(f = __real_calloc(1, sizeof(*f) + ((size_t)16 << cls) * sizeof(f->iov[0]))))
+		abort();
+	f->cls = cls;
+	return f;
+}
+
+FUZZ_NOCOV static void io_put(struct fake_io *f)
+{
+	f->next = io_free[f->cls];
+	io_free[f->cls] = f;
+}
 
 struct io_context {
 	struct fake_io *q[MAXIO]; /* submitted, not completed */
@@ -239,9 +282,9 @@ FUZZ_NOCOV int io_submit(io_context_t ctx, long nr, struct iocb *ios[])
 		if ((!rw && cb->aio_lio_opcode != IO_CMD_FDSYNC) ||
 		    (rw && (niov <= 0 || niov > (int)BLKBACK_INDIRECT_SEGMENTS_LIMIT)))
 			abort();
-		if (ctx->nq == MAXIO ||
-		    !(f = calloc(1, sizeof(*f) + (size_t)niov * sizeof(f->iov[0]))))
+		if (ctx->nq == MAXIO)
 			abort();
+		f = io_get(niov);
 		f->iocb = cb;
 		f->niov = niov;
 		if (niov)
@@ -290,7 +333,7 @@ FUZZ_NOCOV static void io_complete(io_context_t ctx, unsigned int k, unsigned in
 		if (write((int)cb->u.c.resfd, &one, sizeof(one)) != sizeof(one))
 			abort();
 	}
-	free(f);
+	io_put(f);
 }
 
 FUZZ_NOCOV int io_getevents(io_context_t ctx, long min_nr, long nr, struct io_event *events,
