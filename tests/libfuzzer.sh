@@ -1,5 +1,6 @@
 # libfuzzer.sh - sourced by the libFuzzer tests (tests/xs-fuzz.sh, tests/netfront-rx-fuzz.sh,
-# tests/net-tx-fuzz.sh, tests/blk-req-fuzz.sh, tests/blkfront-rsp-fuzz.sh, tests/blk-keys-fuzz.sh):
+# tests/net-tx-fuzz.sh, tests/net-keys-fuzz.sh, tests/blk-req-fuzz.sh, tests/blkfront-rsp-fuzz.sh,
+# tests/blk-keys-fuzz.sh):
 # fuzz_setup NAME checks the tools and sets src, build, secs (PVIO_FUZZ_SECONDS, default 30),
 # runs (PVIO_FUZZ_RUNS: stop after that many executions, for the long runs; default none),
 # san and tmp (removed at exit), or exits 77 without clang or its libFuzzer runtime and in a
