@@ -6,7 +6,7 @@
  * protocol, feature-persistent, queue-N/..., state), written, changed and removed in any order
  * around the front's state changes.  Built and run by tests/blk-keys-fuzz.sh, not by make.
  *
- * The seams are fakes of our own: xenstore is an in-memory table behind xs_read/xs_write (no
+ * The seams are fakes of our own: xenstore is tests/fuzz-xs.h's in-memory table (no
  * watches: the input says when the front's state changed), the disk never opens a file, and
  * the ring is only recorded by blkback_ring_attach (backend/blk/req-fuzz.c fuzzes its data
  * path).
@@ -37,117 +37,11 @@
 #include <xen/io/protocols.h>
 
 #include "backend/blk/xenbus.h"
+#include "tests/fuzz-xs.h"
 
 #define NODE	 "/local/domain/0/backend/vbd/1/51712"
 #define FRONT	 "/local/domain/1/device/vbd/51712"
-#define MAXKEYS	 96u
-#define PATHLEN	 128u
-#define VALLEN	 40u
 #define MAXRINGS 64u
-
-/* ---- xenstore ---- */
-
-struct node {
-	char path[PATHLEN]; /* absolute */
-	char val[VALLEN];   /* NUL-terminated */
-};
-
-static struct node nodes[MAXKEYS];
-static unsigned int nnodes;
-
-static struct node *node_find(const char *path)
-{
-	for (unsigned int i = 0; i < nnodes; i++)
-		if (!strcmp(nodes[i].path, path))
-			return &nodes[i];
-	return NULL;
-}
-
-static void node_set(const char *path, const char *val, size_t len)
-{
-	struct node *n = node_find(path);
-
-	if (!n && nnodes == MAXKEYS)
-		return; /* a full store: the write is lost, as a quota would refuse it */
-	if (!n) {
-		n = &nodes[nnodes++];
-		snprintf(n->path, sizeof(n->path), "%s", path);
-	}
-	if (len >= VALLEN)
-		len = VALLEN - 1;
-	memcpy(n->val, val, len);
-	n->val[len] = '\0';
-}
-
-static void node_rm(const char *path)
-{
-	struct node *n = node_find(path);
-
-	if (n)
-		*n = nodes[--nnodes];
-}
-
-void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned int *len)
-{
-	struct node *n = node_find(path);
-	char *v;
-
-	(void)h, (void)t;
-	if (!n) {
-		errno = ENOENT;
-		return NULL;
-	}
-	if (!(v = strdup(n->val)))
-		abort();
-	if (len)
-		*len = (unsigned int)strlen(v);
-	return v;
-}
-
-bool xs_write(struct xs_handle *h, xs_transaction_t t, const char *path, const void *data,
-	      unsigned int len)
-{
-	(void)h, (void)t;
-	node_set(path, data, len);
-	return true;
-}
-
-bool xs_watch(struct xs_handle *h, const char *path, const char *token)
-{
-	(void)h, (void)path, (void)token;
-	return true;
-}
-
-bool xs_unwatch(struct xs_handle *h, const char *path, const char *token)
-{
-	(void)h, (void)path, (void)token;
-	return true;
-}
-
-char **xs_check_watch(struct xs_handle *h)
-{
-	(void)h;
-	errno = EAGAIN;
-	return NULL;
-}
-
-int xs_fileno(struct xs_handle *h)
-{
-	(void)h;
-	return -1;
-}
-
-xs_transaction_t xs_transaction_start(struct xs_handle *h)
-{
-	(void)h;
-	return 1;
-}
-
-bool xs_transaction_end(struct xs_handle *h, xs_transaction_t t, bool abort_)
-{
-	(void)h, (void)t, (void)abort_;
-	return true;
-}
 
 /* ---- the hypervisor, the disk and the rings ---- */
 

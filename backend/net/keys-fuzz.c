@@ -10,7 +10,7 @@
  * control ring and the queues' scheduling fail when the input says.  Built and run by
  * tests/net-keys-fuzz.sh, not by make.
  *
- * The seams are fakes of our own: xenstore is an in-memory table behind xs_read/xs_write (no
+ * The seams are fakes of our own: xenstore is tests/fuzz-xs.h's in-memory table (no
  * watches: the input says when something changed), the TAP calls hand out descriptors of
  * /dev/null, and a queue or the control ring is only recorded by its attach (tests/net-tx-fuzz.sh
  * and tests/netfront-rx-fuzz.sh fuzz the data path).  hash.c, mcast.c and credit.c are linked.
@@ -48,130 +48,11 @@
 #include <unistd.h>
 
 #include "backend/net/xenbus.h"
+#include "tests/fuzz-xs.h"
 
-#define NODE	"/local/domain/0/backend/vif/1/0"
-#define FRONT	"/local/domain/1/device/vif/0"
-#define MAXKEYS 128u
-#define PATHLEN 128u
-#define VALLEN	40u
-#define MAXFDS	64u
-
-/* ---- xenstore ---- */
-
-struct node {
-	char path[PATHLEN]; /* absolute */
-	char val[VALLEN];   /* NUL-terminated */
-};
-
-static struct node nodes[MAXKEYS];
-static unsigned int nnodes;
-
-static struct node *node_find(const char *path)
-{
-	for (unsigned int i = 0; i < nnodes; i++)
-		if (!strcmp(nodes[i].path, path))
-			return &nodes[i];
-	return NULL;
-}
-
-static void node_set(const char *path, const char *val, size_t len)
-{
-	struct node *n = node_find(path);
-
-	if (!n && nnodes == MAXKEYS)
-		return; /* a full store: the write is lost, as a quota would refuse it */
-	if (!n) {
-		n = &nodes[nnodes++];
-		snprintf(n->path, sizeof(n->path), "%s", path);
-	}
-	if (len >= VALLEN)
-		len = VALLEN - 1;
-	memcpy(n->val, val, len);
-	n->val[len] = '\0';
-}
-
-static void node_rm(const char *path)
-{
-	struct node *n = node_find(path);
-
-	if (n)
-		*n = nodes[--nnodes];
-}
-
-/* Remove path and everything below it. */
-static void node_rm_tree(const char *path)
-{
-	size_t len = strlen(path);
-
-	for (unsigned int i = 0; i < nnodes;)
-		if (!strncmp(nodes[i].path, path, len) &&
-		    (nodes[i].path[len] == '\0' || nodes[i].path[len] == '/'))
-			nodes[i] = nodes[--nnodes];
-		else
-			i++;
-}
-
-void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned int *len)
-{
-	struct node *n = node_find(path);
-	char *v;
-
-	(void)h, (void)t;
-	if (!n) {
-		errno = ENOENT;
-		return NULL;
-	}
-	if (!(v = strdup(n->val)))
-		abort();
-	if (len)
-		*len = (unsigned int)strlen(v);
-	return v;
-}
-
-bool xs_write(struct xs_handle *h, xs_transaction_t t, const char *path, const void *data,
-	      unsigned int len)
-{
-	(void)h, (void)t;
-	node_set(path, data, len);
-	return true;
-}
-
-bool xs_watch(struct xs_handle *h, const char *path, const char *token)
-{
-	(void)h, (void)path, (void)token;
-	return true;
-}
-
-bool xs_unwatch(struct xs_handle *h, const char *path, const char *token)
-{
-	(void)h, (void)path, (void)token;
-	return true;
-}
-
-char **xs_check_watch(struct xs_handle *h)
-{
-	(void)h;
-	errno = EAGAIN;
-	return NULL;
-}
-
-int xs_fileno(struct xs_handle *h)
-{
-	(void)h;
-	return -1;
-}
-
-xs_transaction_t xs_transaction_start(struct xs_handle *h)
-{
-	(void)h;
-	return 1;
-}
-
-bool xs_transaction_end(struct xs_handle *h, xs_transaction_t t, bool abort_)
-{
-	(void)h, (void)t, (void)abort_;
-	return true;
-}
+#define NODE   "/local/domain/0/backend/vif/1/0"
+#define FRONT  "/local/domain/1/device/vif/0"
+#define MAXFDS 64u
 
 /* A u32 as xenbus reads it: digits only, no sign, no blanks, at most UINT32_MAX. */
 static bool strict_u32(const char *path, uint32_t *v)
