@@ -3,6 +3,8 @@
 # tests/blk-keys-fuzz.sh):
 # fuzz_setup NAME checks the tools and sets src, build, secs (PVIO_FUZZ_SECONDS, default 30),
 # runs (PVIO_FUZZ_RUNS: stop after that many executions, for the long runs; default none),
+# fork (PVIO_FUZZ_FORK=N: libFuzzer's -fork=N, N processes fuzzing one corpus, their
+# executions counted together, so that a long run uses every CPU; default one process),
 # san and tmp (removed at exit), or exits 77 without clang or its libFuzzer runtime and in a
 # build configured with -fsanitize (CI's second run: the target builds its own sanitized
 # binary, so fuzzing once, in the plain build, is enough); fuzz_build NAME CFLAGS... builds
@@ -17,6 +19,7 @@ fuzz_setup() {
 	build=${PVIO_BUILDDIR:-.}
 	secs=${PVIO_FUZZ_SECONDS:-30}
 	runs=${PVIO_FUZZ_RUNS:+-runs=$PVIO_FUZZ_RUNS}
+	fork=${PVIO_FUZZ_FORK:+-fork=$PVIO_FUZZ_FORK}
 	command -v clang >/dev/null 2>&1 || { echo "SKIP: no clang"; exit 77; }
 	if grep -q '^CFLAGS=.*-fsanitize' "$build/config.log" 2>/dev/null; then
 		echo "SKIP: sanitizer build (the plain build runs the fuzzer)"
@@ -56,8 +59,13 @@ fuzz_run() {
 		[ -f "$f" ] && [ "${f##*/}" != README ] && cp "$f" "$tmp/corpus/"
 	done
 	opts=detect_leaks=1${3:+:$3}
+	# -fork's first merge drops an input that crashes: replay them all first, in one process.
+	if [ -n "$fork" ]; then
+		(cd "$tmp/out" && ASAN_OPTIONS=$opts "$tmp/$1" -runs=0 -rss_limit_mb=1024 -timeout=10 \
+			"$tmp/corpus" >"$tmp/fuzz.log" 2>&1) || fuzz_failed "$1" $?
+	fi
 	# shellcheck disable=SC2086
-	(cd "$tmp/out" && ASAN_OPTIONS=$opts "$tmp/$1" -max_total_time="$secs" $runs \
+	(cd "$tmp/out" && ASAN_OPTIONS=$opts "$tmp/$1" -max_total_time="$secs" $runs $fork \
 		-rss_limit_mb=1024 -timeout=10 -max_len="$2" -print_final_stats=1 \
 		"$tmp/corpus" >"$tmp/fuzz.log" 2>&1)
 	rc=$?
@@ -66,6 +74,12 @@ fuzz_run() {
 		echo "PASS: no crash in ${secs}s"
 		exit 0
 	fi
+	fuzz_failed "$1" "$rc"
+}
+
+# fuzz_failed NAME STATUS: show the log, keep the reproducers and the binary, say why, exit 1.
+fuzz_failed() {
+	rc=$2
 	cat "$tmp/fuzz.log"
 	keep=$build/$1-crashes
 	mkdir -p "$keep"
