@@ -777,6 +777,37 @@ ssize_t netfront_recv_queue(struct netfront *nf, unsigned int qi, void *buf, siz
 	return n;
 }
 
+ssize_t netfront_recv_queue_fd(struct netfront *nf, unsigned int qi, int fd)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[NF_RX_IOV];
+	struct nf_queue *q;
+	ssize_t len = 0;
+	int n, ret;
+
+	if (nf->status != NF_CONNECTED)
+		return -EAGAIN;
+	if (qi >= nf->nq)
+		return -EINVAL;
+	q = &nf->q[qi];
+	n = nf_rx_take_iov(&q->rx, &h, iov);
+	if (n == -EPROTO)
+		return broke(nf);
+	if (n >= 0) {
+		for (int i = 0; i < n; i++)
+			len += (ssize_t)iov[i].iov_len;
+		/* One write, one frame (a TAP's); one fd refuses is dropped, as by a NIC. */
+		(void)!writev(fd, iov, n);
+		nf_rx_release(&q->rx);
+	}
+	if (n >= 0 || n == -EAGAIN) {
+		ret = notify_if(nf, q->rx_port, ring_front_push(&q->rx.ring));
+		if (ret)
+			return ret;
+	}
+	return n >= 0 ? len : n;
+}
+
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap)
 {
 	if (nf->status != NF_CONNECTED)

@@ -118,6 +118,13 @@ ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
 /* The same from queue q only. */
 ssize_t netfront_recv_queue(struct netfront *nf, unsigned int q, void *buf, size_t cap);
 /*
+ * The next received frame of queue q written to fd in one writev (a TAP's file descriptor:
+ * one write, one frame), its data straight from the RX pages after its headers: its length,
+ * whether or not fd took it (a frame fd refuses is dropped, as by a NIC), or as
+ * netfront_recv_queue.
+ */
+ssize_t netfront_recv_queue_fd(struct netfront *nf, unsigned int q, int fd);
+/*
  * The offloads negotiated (NETFRONT_OFFLOAD_*; 0 without opts.vnet_hdr), for TUNSETOFFLOAD; a
  * reconnect may change them.
  */

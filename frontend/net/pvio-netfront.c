@@ -61,8 +61,6 @@ static const struct option long_opts[] = {
 /* A frame with room for its virtio-net header. */
 #define BUF_MAX (NETFRONT_VNET_HDR_LEN + NETFRONT_FRAME_MAX)
 
-static uint8_t frame[BUF_MAX];
-
 /* One queue of the TAP and the frame read from it that waits for room on the ring. */
 struct tapq {
 	int fd;
@@ -160,13 +158,16 @@ static int tap_make(const char *ifname, const uint8_t mac[6], struct tapq *tq, u
 	return ret;
 }
 
-/* Received frames of queue q onto its TAP queue (a frame the TAP refuses is the host's drop). */
+/*
+ * Received frames of queue q onto its TAP queue, each in one writev from the RX pages (a frame
+ * the TAP refuses is the host's drop).
+ */
 static int deliver(struct netfront *nf, unsigned int q, int tap)
 {
 	ssize_t n;
 
-	while ((n = netfront_recv_queue(nf, q, frame, sizeof(frame))) > 0)
-		(void)!write(tap, frame, (size_t)n);
+	while ((n = netfront_recv_queue_fd(nf, q, tap)) > 0)
+		;
 	return n == -EAGAIN ? 0 : (int)n;
 }
 

@@ -73,8 +73,17 @@ static int rx_slot(struct nf_rx *rx, const struct netif_rx_response *r, uint32_t
 		rx->frame_bad = true;
 		rx->more = r->flags & NETRXF_more_data;
 	} else {
-		memcpy(rx->frame + rx->frame_len, rx->pages + (size_t)page * NF_PAGE + r->offset,
-		       (size_t)r->status);
+		size_t n = rx->frame_len < NF_RX_HEAD ? NF_RX_HEAD - rx->frame_len : 0;
+
+		if (n > (size_t)r->status)
+			n = (size_t)r->status;
+		/* The head is copied out: what the virtio-net header is computed from must not
+		 * change under it.  The rest is used in place when the frame is taken. */
+		if (n)
+			memcpy(rx->head + rx->frame_len,
+			       rx->pages + (size_t)page * NF_PAGE + r->offset, n);
+		rx->seg[rx->frame_slots - 1] =
+		    (struct nf_rx_seg){ page, r->offset, (uint16_t)r->status };
 		rx->frame_len += (size_t)r->status;
 		rx->more = r->flags & NETRXF_more_data;
 		if (rx->frame_slots == 1) {
@@ -82,8 +91,15 @@ static int rx_slot(struct nf_rx *rx, const struct netif_rx_response *r, uint32_t
 			rx->want_extra = r->flags & NETRXF_extra_info;
 		}
 	}
-	repost(rx);
+	rx->held++; /* posted again once the frame is released or dropped */
 	return 0;
+}
+
+void nf_rx_release(struct nf_rx *rx)
+{
+	for (; rx->held; rx->held--)
+		repost(rx);
+	rx->taken = false;
 }
 
 /* The frame ended: ready for nf_rx_take, or dropped. */
@@ -93,6 +109,7 @@ static void rx_frame_end(struct nf_rx *rx)
 		rx->errors++;
 		rx->frame_len = 0;
 		rx->gso_type = 0;
+		nf_rx_release(rx);
 	} else {
 		rx->frame_ready = true;
 		rx->packets++;
@@ -145,7 +162,8 @@ static int vnet_hdr(const struct nf_rx *rx, struct virtio_net_hdr *h)
 		return 0;
 	}
 	/* csum_blank: the checksum field holds the pseudo-header's sum; the stack finishes it. */
-	if (l4_offset(rx->frame, rx->frame_len, &off, &proto, &v6))
+	if (l4_offset(rx->head, rx->frame_len < NF_RX_HEAD ? rx->frame_len : NF_RX_HEAD, &off,
+		      &proto, &v6))
 		return -EINVAL;
 	*h = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 				      .csum_start = (uint16_t)off,
@@ -155,14 +173,14 @@ static int vnet_hdr(const struct nf_rx *rx, struct virtio_net_hdr *h)
 	if (gso) {
 		h->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 		h->gso_size = rx->gso_size;
-		h->hdr_len = (uint16_t)(off + (rx->frame[off + 12] >> 4) * 4u);
+		h->hdr_len = (uint16_t)(off + (rx->head[off + 12] >> 4) * 4u);
 	}
 	return 0;
 }
 
 int nf_rx_collect(struct nf_rx *rx)
 {
-	while (!rx->frame_ready && !rx->broken) {
+	while (!rx->frame_ready && !rx->taken && !rx->broken) {
 		struct netif_rx_response r;
 		uint32_t pos = rx->ring.rsp_cons;
 		int n = ring_front_consume(&rx->ring, &r, 1);
@@ -179,12 +197,13 @@ int nf_rx_collect(struct nf_rx *rx)
 	return rx->broken ? -EPROTO : 0;
 }
 
-ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap)
+int nf_rx_take_iov(struct nf_rx *rx, struct virtio_net_hdr *h, struct iovec *iov)
 {
-	struct virtio_net_hdr h = { 0 };
-	size_t len, hl = rx->vnet ? sizeof(h) : 0;
-	int ret;
+	size_t head, at = 0;
+	int ret, n = 0;
 
+	if (rx->taken)
+		nf_rx_release(rx);
 	for (;;) {
 		ret = rx->frame_ready ? 0 : nf_rx_collect(rx);
 		if (ret)
@@ -192,20 +211,53 @@ ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap)
 		if (!rx->frame_ready)
 			return -EAGAIN;
 		rx->frame_ready = false;
-		if (!rx->vnet || !vnet_hdr(rx, &h))
+		memset(h, 0, sizeof(*h));
+		if (!rx->vnet || !vnet_hdr(rx, h))
 			break;
 		rx->errors++; /* offloads the back-end claimed but the frame does not bear */
 		rx->packets--;
 		rx->bytes -= rx->frame_len;
 		rx->frame_len = 0;
 		rx->gso_type = 0;
+		nf_rx_release(rx);
 	}
-	if (cap < hl)
-		hl = cap;
-	memcpy(buf, &h, hl);
-	len = rx->frame_len < cap - hl ? rx->frame_len : cap - hl;
-	memcpy((uint8_t *)buf + hl, rx->frame, len);
+	rx->taken = true;
+	if (rx->vnet)
+		iov[n++] = (struct iovec){ h, sizeof(*h) };
+	head = rx->frame_len < NF_RX_HEAD ? rx->frame_len : NF_RX_HEAD;
+	iov[n++] = (struct iovec){ rx->head, head };
+	/* The data slots after the head, in place: frame_len is the sum of the frame's slots. */
+	for (unsigned int i = 0; i < NETFRONT_SLOTS_MAX && at < rx->frame_len;
+	     at += rx->seg[i++].len) {
+		const struct nf_rx_seg *g = &rx->seg[i];
+		size_t off = at < head ? head - at : 0;
+
+		if (off >= g->len)
+			continue;
+		iov[n++] =
+		    (struct iovec){ (void *)(rx->pages + (size_t)g->page * NF_PAGE + g->off + off),
+				    g->len - off };
+	}
 	rx->frame_len = 0;
 	rx->gso_type = 0;
-	return (ssize_t)(hl + len);
+	return n;
+}
+
+ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap)
+{
+	struct virtio_net_hdr h;
+	struct iovec iov[NF_RX_IOV];
+	int n = nf_rx_take_iov(rx, &h, iov);
+	size_t len = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && len < cap; i++) {
+		size_t k = iov[i].iov_len < cap - len ? iov[i].iov_len : cap - len;
+
+		memcpy((uint8_t *)buf + len, iov[i].iov_base, k);
+		len += k;
+	}
+	nf_rx_release(rx);
+	return (ssize_t)len;
 }
