@@ -551,6 +551,39 @@ static void tx_extra(struct nf_queue *q, const struct netif_extra_info *gso)
 	x->u.gso.type = gso->u.gso.type;
 }
 
+/* Page i of the next frame: the i-th free TX page from the top of the stack. */
+static uint16_t tx_page(const struct nf_queue *q, unsigned int i)
+{
+	return q->tx_free[q->tx_nfree - 1 - i];
+}
+
+/* Publish a frame of len bytes already in the next free TX pages (tx_page order). */
+static int tx_publish(struct netfront *nf, struct nf_queue *q, size_t len, uint16_t flags,
+		      const struct netif_extra_info *gso)
+{
+	unsigned int n = (unsigned int)((len + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct netif_tx_request *r = ring_front_req_slot(&q->tx);
+		uint16_t id = q->tx_free[--q->tx_nfree];
+		size_t part = len - (size_t)i * HV_PAGE_SIZE;
+
+		if (part > HV_PAGE_SIZE)
+			part = HV_PAGE_SIZE;
+		q->tx_busy[id] = true;
+		r->gref = q->txr[id];
+		r->offset = 0;
+		r->id = id;
+		r->size = (uint16_t)(i ? part : len); /* the first slot says the frame's size */
+		r->flags = (uint16_t)((i ? 0 : flags) | (i + 1 < n ? NETTXF_more_data : 0));
+		if (!i && gso->type)
+			tx_extra(q, gso);
+	}
+	nf->tx_packets++;
+	nf->tx_bytes += len;
+	return notify_if(nf, q->tx_port, ring_front_push(&q->tx));
+}
+
 int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, size_t len)
 {
 	const uint8_t *frame = buf;
@@ -577,25 +610,51 @@ int netfront_send_queue(struct netfront *nf, unsigned int qi, const void *buf, s
 	if (n > q->tx_nfree || n + !!gso.type > ring_front_free(&q->tx))
 		return -EAGAIN;
 	for (unsigned int i = 0; i < n; i++) {
-		struct netif_tx_request *r = ring_front_req_slot(&q->tx);
-		uint16_t id = q->tx_free[--q->tx_nfree];
 		size_t part = len - (size_t)i * HV_PAGE_SIZE;
 
-		if (part > HV_PAGE_SIZE)
-			part = HV_PAGE_SIZE;
-		memcpy(q->txp + (size_t)id * HV_PAGE_SIZE, frame + (size_t)i * HV_PAGE_SIZE, part);
-		q->tx_busy[id] = true;
-		r->gref = q->txr[id];
-		r->offset = 0;
-		r->id = id;
-		r->size = (uint16_t)(i ? part : len); /* the first slot says the frame's size */
-		r->flags = (uint16_t)((i ? 0 : flags) | (i + 1 < n ? NETTXF_more_data : 0));
-		if (!i && gso.type)
-			tx_extra(q, &gso);
+		memcpy(q->txp + (size_t)tx_page(q, i) * HV_PAGE_SIZE,
+		       frame + (size_t)i * HV_PAGE_SIZE, part > HV_PAGE_SIZE ? HV_PAGE_SIZE : part);
 	}
-	nf->tx_packets++;
-	nf->tx_bytes += len;
-	return notify_if(nf, q->tx_port, ring_front_push(&q->tx));
+	return tx_publish(nf, q, len, flags, &gso);
+}
+
+/* TX pages a frame of NETFRONT_FRAME_MAX bytes takes. */
+#define TX_PAGES_MAX ((NETFRONT_FRAME_MAX + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE)
+
+ssize_t netfront_send_queue_fd(struct netfront *nf, unsigned int qi, int fd)
+{
+	struct netif_extra_info gso = { 0 };
+	struct virtio_net_hdr h = { 0 };
+	struct iovec iov[1 + TX_PAGES_MAX];
+	uint16_t flags = 0;
+	struct nf_queue *q;
+	unsigned int k = 0;
+	ssize_t n;
+	size_t len;
+	int ret;
+
+	if (nf->status != NF_CONNECTED)
+		return -ENOTCONN;
+	if (qi >= nf->nq)
+		return -EINVAL;
+	q = &nf->q[qi];
+	/* Room for the largest frame first: its size is known only once it is read. */
+	if (TX_PAGES_MAX > q->tx_nfree || TX_PAGES_MAX + 1 > ring_front_free(&q->tx))
+		return -ENOBUFS;
+	if (nf->vnet)
+		iov[k++] = (struct iovec){ &h, sizeof(h) };
+	for (unsigned int i = 0; i < TX_PAGES_MAX; i++)
+		iov[k++] =
+		    (struct iovec){ q->txp + (size_t)tx_page(q, i) * HV_PAGE_SIZE, HV_PAGE_SIZE };
+	n = readv(fd, iov, (int)k);
+	if (n <= 0)
+		return n == 0 || errno == EAGAIN ? -EAGAIN : -errno;
+	len = (size_t)n - (nf->vnet ? sizeof(h) : 0);
+	if ((nf->vnet && (size_t)n < sizeof(h)) || len < 14 || len > NETFRONT_FRAME_MAX ||
+	    tx_offloads(nf, &h, &flags, &gso))
+		return -EINVAL; /* read and dropped: its pages stay free */
+	ret = tx_publish(nf, q, len, flags, &gso);
+	return ret ? ret : n;
 }
 
 int netfront_send(struct netfront *nf, const void *frame, size_t len)

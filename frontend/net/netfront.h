@@ -113,6 +113,14 @@ int netfront_poll(struct netfront *nf);
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
 /* The same on queue q (0..netfront_queues - 1); -EINVAL for another q. */
 int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, size_t len);
+/*
+ * Read one frame from fd (a TAP's file descriptor: one read, one frame, after its virtio-net
+ * header with opts.vnet_hdr) straight into free TX pages of queue q and send it: the bytes
+ * read; -ENOBUFS, reading nothing, while the ring or its pages lack room for a frame of
+ * NETFRONT_FRAME_MAX bytes; -EAGAIN when fd has no frame; -EINVAL for a frame out of bounds
+ * (read and dropped); -ENOTCONN while reconnecting (nothing read); fd's -errno.
+ */
+ssize_t netfront_send_queue_fd(struct netfront *nf, unsigned int q, int fd);
 /* The next received frame into buf (cap bytes): its length, or -EAGAIN when there is none. */
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
 /* The same from queue q only. */

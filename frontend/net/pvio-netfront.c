@@ -61,11 +61,11 @@ static const struct option long_opts[] = {
 /* A frame with room for its virtio-net header. */
 #define BUF_MAX (NETFRONT_VNET_HDR_LEN + NETFRONT_FRAME_MAX)
 
-/* One queue of the TAP and the frame read from it that waits for room on the ring. */
+/* One queue of the TAP. */
 struct tapq {
 	int fd;
-	size_t held_len;
-	uint8_t held[BUF_MAX];
+	bool blocked;	       /* the TX ring has no room for a frame: TAP not polled */
+	uint8_t drop[BUF_MAX]; /* a frame read while reconnecting, dropped */
 };
 
 /*
@@ -171,31 +171,27 @@ static int deliver(struct netfront *nf, unsigned int q, int tap)
 	return n == -EAGAIN ? 0 : (int)n;
 }
 
-/* Frames from TAP queue q onto its TX ring until it is full (one frame held) or drained. */
+/*
+ * Frames from TAP queue q onto its TX ring, each read straight into TX pages, until the TAP is
+ * drained or the ring has no room for a largest frame (then t->blocked: the TAP is not polled
+ * until TX answers free room, which an event announces).
+ */
 static int transmit(struct netfront *nf, unsigned int q, struct tapq *t)
 {
 	for (;;) {
-		unsigned int nq;
-		int ret;
-
-		if (!t->held_len) {
-			ssize_t n = read(t->fd, t->held, BUF_MAX);
-
-			if (n < 0)
-				return errno == EAGAIN ? 0 : -errno;
-			if (n < 14)
-				continue;
-			t->held_len = (size_t)n;
-		}
 		/* After a reconnect the back-end may offer fewer queues than the TAP has. */
-		nq = netfront_queues(nf); /* 0 while reconnecting: the send says -ENOTCONN */
-		ret = netfront_send_queue(nf, nq ? q % nq : q, t->held, t->held_len);
-		if (ret == -EAGAIN)
+		unsigned int nq = netfront_queues(nf);
+		ssize_t n = nq ? netfront_send_queue_fd(nf, q % nq, t->fd) : -ENOTCONN;
+
+		t->blocked = n == -ENOBUFS;
+		if (n == -EAGAIN || n == -ENOBUFS)
 			return 0;
-		t->held_len = 0;
-		/* A frame out of bounds, or the link down while reconnecting: dropped. */
-		if (ret && ret != -EINVAL && ret != -ENOTCONN)
-			return ret;
+		/* The link down while reconnecting: the frame is dropped. */
+		if (n == -ENOTCONN && read(t->fd, t->drop, sizeof(t->drop)) < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		/* A frame out of bounds was read and dropped. */
+		if (n < 0 && n != -EINVAL && n != -ENOTCONN)
+			return (int)n;
 	}
 }
 
@@ -230,7 +226,7 @@ static int run(struct netfront *nf, struct tapq *tq, unsigned int nq, int sigfd,
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = netfront_fd(nf), .events = POLLIN };
 		for (unsigned int i = 0; i < nq; i++)
-			pfd[2 + i] = (struct pollfd){ .fd = tq[i].held_len ? -1 : tq[i].fd,
+			pfd[2 + i] = (struct pollfd){ .fd = tq[i].blocked ? -1 : tq[i].fd,
 						      .events = POLLIN };
 		if (poll(pfd, 2 + nq, -1) < 0 && errno != EINTR)
 			return -errno;
