@@ -275,8 +275,20 @@ disks() {
 	done
 }
 
-# Tasks in uninterruptible sleep.
-stuck() { grep -l '^State:.*D' /proc/[0-9]*/status 2>/dev/null | wc -l; }
+# Tasks stuck in uninterruptible sleep: the fewest of three looks a second apart, so that a
+# task passing through D state as the disk goes (the removal's own work) is not counted; a
+# blocked one stays.
+stuck() {
+	local n m i
+	n=$(grep -l '^State:.*D' /proc/[0-9]*/status 2>/dev/null | wc -l)
+	for i in 1 2; do
+		[ "$n" -eq 0 ] && break
+		sleep 1
+		m=$(grep -l '^State:.*D' /proc/[0-9]*/status 2>/dev/null | wc -l)
+		[ "$m" -lt "$n" ] && n=$m
+	done
+	echo "$n"
+}
 
 # A disk attached afresh: its signature, 1 MiB of new data at 16 MiB written direct (the
 # driver domain reports the md5 of that region of its file) and read back.
