@@ -97,6 +97,7 @@ static void stats_write(struct nbd_device *d, bool force)
 	S("events-spurious", ev_spurious), S("events-delayed", ev_delayed);
 	S("rx-steered", rx_steered), S("rx-drop-steer", rx_steer_drops);
 	S("tx-mcast-control", tx_mcast_ctl), S("rx-drop-mcast", rx_mcast_drops);
+	S("rx-direct", rx_direct), S("rx-direct-moved", rx_direct_missed);
 #undef S
 	nbd_queues_write(d, f);
 	if (fclose(f) || rename(tmp, path))

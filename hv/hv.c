@@ -164,6 +164,11 @@ int hv_evtchn_state(struct hv *hv, evtchn_port_t port)
 	return hv->ops->evtchn_state(hv, port);
 }
 
+bool hv_grant_map_cheap(struct hv *hv)
+{
+	return hv->ops->grant_map_cheap && hv->ops->grant_map_cheap(hv);
+}
+
 bool hv_evtchn_state_observable(struct hv *hv)
 {
 	return !hv->ops->evtchn_state_privileged;

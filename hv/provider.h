@@ -25,6 +25,8 @@ struct hv_ops {
 			 const grant_ref_t *refs, bool writable, void **addr);
 	int (*grant_unmap)(struct hv *hv, void *addr, unsigned int count);
 	int (*grant_copy)(struct hv *hv, unsigned int count, struct hv_copy_seg *segs);
+	/* NULL: a map is a system call or worse (hv_grant_map_cheap says false). */
+	bool (*grant_map_cheap)(struct hv *hv);
 	int (*evtchn_alloc_unbound)(struct hv *hv, domid_t remote, evtchn_port_t *port);
 	int (*evtchn_bind)(struct hv *hv, domid_t remote, evtchn_port_t remote_port,
 			   evtchn_port_t *port);

@@ -266,6 +266,12 @@ static void sim_close(struct hv *hv)
 	hv->priv = NULL;
 }
 
+/* A map is a pin and an address in a standing view, unless every map is to be its own mmap. */
+static bool sim_grant_map_cheap(struct hv *hv)
+{
+	return !sim_of(hv)->strict_map;
+}
+
 static int sim_domid(struct hv *hv, domid_t *domid)
 {
 	*domid = sim_of(hv)->domid;
@@ -283,6 +289,7 @@ const struct hv_ops hv_sim_ops = {
 	.grant_map = sim_grant_map,
 	.grant_unmap = sim_grant_unmap,
 	.grant_copy = sim_grant_copy,
+	.grant_map_cheap = sim_grant_map_cheap,
 	.evtchn_alloc_unbound = sim_evtchn_alloc_unbound,
 	.evtchn_bind = sim_evtchn_bind,
 	.evtchn_notify = sim_evtchn_notify,

@@ -1,10 +1,11 @@
 #!/bin/sh
 # net-valgrind: the network back-end under valgrind.  The net-* tests that drive netback directly
 # (a back-end domain, a guest and dom0 forked by the test program) run under valgrind with every
-# process they fork: every TX shape good and malformed, RX, a guest that posts no buffers, the
-# rate's credit scheduler.  netback-xenbus runs pvio-netback itself under valgrind (through a
-# wrapper in a private build directory): xenstore, the queue threads, hostile TX, a corrupt
-# ring; netback-ctrl the same with the control ring, RX steering and the multicast filter.
+# process they fork: every TX shape good and malformed, RX (through a buffer and straight into
+# the guest's pages), a guest that posts no buffers, the rate's credit scheduler.
+# netback-xenbus runs pvio-netback itself under valgrind (through a wrapper in a private build
+# directory): xenstore, the queue threads, hostile TX, a corrupt ring; netback-ctrl the same
+# with the control ring, RX steering and the multicast filter.
 # net-topo-e2e runs pvio-netback and pvio-netfront under valgrind over the topology of
 # tests/net-topo.h: ping and TCP both ways.  No invalid access or uninitialised use anywhere, no
 # definite or indirect leak in pvio-netback or pvio-netfront (the test programs' guests end
@@ -34,7 +35,7 @@ WRAP
 done
 
 status=0
-for t in net-credit net-hash net-dataplane net-rx-starved netback-xenbus netback-ctrl net-topo-e2e; do
+for t in net-credit net-hash net-dataplane net-rx-direct net-rx-starved netback-xenbus netback-ctrl net-topo-e2e; do
 	# The domains' processes see of the host only what they are given: the log directory.
 	if ! PVIO_TEST_BIND="$dir/log" PVIO_BUILDDIR="$dir/bin" timeout -k 10 600 \
 		valgrind -q --leak-check=no --error-exitcode=99 --log-file="$dir/log/$t.%p" \

@@ -18,6 +18,7 @@
 #include "backend/net/mcast.h"
 
 #include "backend/net/netback.h"
+#include "grant/mapcache.h"
 #include "ring/eoi.h"
 #include "ring/ring.h"
 
@@ -26,6 +27,11 @@
 #define NETBACK_BUDGET 64u
 /* Entries of a one-page netif ring (both directions): the private RX buffer FIFO's size. */
 #define NETBACK_RING_ENTS 256u
+/*
+ * Guest pages after the first that a frame of NETBACK_FRAME_MAX fills: what a TAP read straight
+ * into the guest's RX buffers offers the kernel beyond the first page, which is read locally.
+ */
+#define NETBACK_RX_DIRECT_PAGES ((NETBACK_FRAME_MAX - 1) / HV_PAGE_SIZE)
 
 /* The TX frame being gathered, slot by slot, across calls. */
 struct tx_frame {
@@ -56,15 +62,27 @@ struct netback_queue {
 	uint8_t *txbuf;					/* virtio header + one frame, for the TAP */
 	struct netif_rx_request rxq[NETBACK_RING_ENTS]; /* posted RX buffers, copied off the ring */
 	unsigned int rxq_head, rxq_len;			/* FIFO: first held, count held */
-	uint8_t *rxbuf;		 /* virtio header + the held frame, read from the TAP */
-	unsigned int rx_held;	 /* bytes held in rxbuf (0: none) */
-	bool tap_drained;	 /* the last TAP read said EAGAIN */
-	bool rx_starved;	 /* a held frame waits for the guest's buffers */
-	bool rx_hashed;		 /* the held frame carries a hash extra: */
-	uint8_t rx_hash_type;	 /*   its _XEN_NETIF_CTRL_HASH_TYPE_* */
-	uint32_t rx_hash;	 /*   and value */
-	struct netback_stats st; /* counters */
-	unsigned int log_budget; /* guest-triggered messages still allowed */
+	uint8_t *rxbuf;	      /* virtio header + the held frame, read from the TAP */
+	unsigned int rx_held; /* bytes held in rxbuf (0: none) */
+	bool tap_drained;     /* the last TAP read said EAGAIN */
+	bool rx_starved;      /* a held frame waits for the guest's buffers */
+	bool rx_hashed;	      /* the held frame carries a hash extra: */
+	uint8_t rx_hash_type; /*   its _XEN_NETIF_CTRL_HASH_TYPE_* */
+	uint32_t rx_hash;     /*   and value */
+
+	/*
+	 * Moving frames through mapped guest pages (hv_grant_map_cheap): the kernel copies between
+	 * the TAP and the guest's buffers, with no grant copy through txbuf or rxbuf in between.
+	 * NULL caches: grant copy only.
+	 */
+	struct mapcache *txmc, *rxmc; /* the front's TX pages (read-only) and RX buffers */
+	bool rx_direct;		      /* the last frame read filled more than a page */
+	unsigned int rx_guess;	      /* extra-info slots the next such frame is read around */
+	unsigned int rx_dpages;	      /* the held frame's pages past the first, in guest pages: */
+	grant_ref_t rx_dref[NETBACK_RX_DIRECT_PAGES]; /*   each held in rxmc */
+	uint8_t *rx_dptr[NETBACK_RX_DIRECT_PAGES];    /*   and mapped here */
+	struct netback_stats st;		      /* counters */
+	unsigned int log_budget;		      /* guest-triggered messages still allowed */
 
 	/* The TX rate (credit.h). */
 	struct netback_credit credit;	 /* the scheduler */
@@ -91,6 +109,8 @@ uint64_t netback_now_ns(void);
 int netback_tx_process(struct netback_queue *q);
 /* Serve the RX direction: 1 more work, 0 idle (the wake-up armed), negative errno. */
 int netback_rx_process(struct netback_queue *q);
+/* Let go of the guest pages the held frame was read into (rx_dpages), the frame with them. */
+void netback_rx_release_direct(struct netback_queue *q);
 
 /*
  * Where a frame's TCP/UDP header starts and which it is (6 or 17), for offloads: 0, or

@@ -89,6 +89,8 @@ struct netback_stats {
 	uint64_t rx_mcast_drops; /* multicast frames not on the front's list */
 	uint64_t ev_spurious;	 /* port events that found no new request (netback_queue_eoi) */
 	uint64_t ev_delayed;	 /* of them, those whose port was left masked for a while */
+	uint64_t rx_direct;	 /* frames read from the TAP straight into the guest's buffers */
+	uint64_t rx_direct_missed; /* frames read so that had to be moved: other extra info */
 };
 
 struct netback_queue;

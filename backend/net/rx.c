@@ -2,13 +2,16 @@
 /*
  * rx.c - netback's RX direction, TAP -> guest (see netback.h).  Posted buffers are copied off
  * the RX ring into a FIFO of at most a ring's worth; one frame at a time is read from the TAP
- * and grant-copied into the buffers at the FIFO's head, one page each, in ring order.
+ * and grant-copied into the buffers at the FIFO's head, one page each, in ring order.  Where a
+ * map is cheap (rxmc), a frame after one of more than a page is read with its first page into
+ * rxbuf and the rest straight into the mapped buffers that will carry it (rx_offer_pages).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/virtio_net.h>
@@ -44,6 +47,35 @@ static struct netif_rx_request rx_pop(struct netback_queue *q)
 	return r;
 }
 
+/* Put back the guest pages the held frame was read into; the frame stays held. */
+static void rx_put_direct(struct netback_queue *q)
+{
+	while (q->rx_dpages)
+		mapcache_put(q->rxmc, q->rx_dref[--q->rx_dpages]);
+}
+
+void netback_rx_release_direct(struct netback_queue *q)
+{
+	if (q->rx_dpages)
+		q->rx_held = 0;
+	rx_put_direct(q);
+}
+
+/* The held frame whole in rxbuf: what was read into guest pages copied after its first page. */
+static void rx_linearize(struct netback_queue *q)
+{
+	uint8_t *to = q->rxbuf + NETBACK_VNET_HDR_LEN + HV_PAGE_SIZE;
+	unsigned int left = q->rx_held - HV_PAGE_SIZE;
+
+	for (unsigned int i = 0; i < q->rx_dpages; i++) {
+		unsigned int len = left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
+
+		memcpy(to + (size_t)i * HV_PAGE_SIZE, q->rx_dptr[i], len);
+		left -= len;
+	}
+	rx_put_direct(q);
+}
+
 /*
  * The held frame, just read from the TAP: when the front set a hash, hand it to the queue the
  * mapping names if that is another (dropped, counted, when its inbox is full), else keep it
@@ -60,6 +92,7 @@ static void rx_steer(struct netback_queue *q)
 		return;
 	if (target == q->p.index)
 		return;
+	rx_linearize(q); /* the other queue has its own buffers */
 	if (netback_hash_steer(h, target, q->rxbuf, q->rx_held, q->rx_hashed ? q->rx_hash : 0,
 			       q->rx_hashed ? q->rx_hash_type : 0xff))
 		q->st.rx_steer_drops++;
@@ -84,23 +117,72 @@ static bool rx_take_steered(struct netback_queue *q)
 	return true;
 }
 
-/* Read the next frame from the TAP into rxbuf; tap_drained when there is none. */
+/*
+ * Offer the next frame's bytes past its first page straight to the guest's buffers: iov[1..)
+ * the pages of the buffers that will carry its second and later slots, if it turns out to have
+ * rx_guess extra-info slots (each using up a buffer after the first).  The number of iovecs
+ * added, each page held in rxmc, or 0 when this read goes through rxbuf alone: no cache, a
+ * small frame last, too few buffers posted, or a buffer that does not map (its grant copy
+ * will fail and answer it).
+ */
+static unsigned int rx_offer_pages(struct netback_queue *q, struct iovec *iov)
+{
+	unsigned int first = q->rxq_head + 1 + q->rx_guess;
+
+	if (!q->rxmc || !q->rx_direct || !q->p.rx_sg ||
+	    q->rxq_len < 1 + q->rx_guess + NETBACK_RX_DIRECT_PAGES)
+		return 0;
+	for (unsigned int i = 0; i < NETBACK_RX_DIRECT_PAGES; i++) {
+		grant_ref_t ref = q->rxq[(first + i) % NETBACK_RING_ENTS].gref;
+		void *page;
+
+		if (mapcache_get(q->rxmc, ref, &page) < 0) {
+			rx_put_direct(q);
+			q->rx_direct = false;
+			return 0;
+		}
+		q->rx_dref[q->rx_dpages] = ref;
+		q->rx_dptr[q->rx_dpages++] = page;
+		iov[1 + i] = (struct iovec){ .iov_base = page, .iov_len = HV_PAGE_SIZE };
+	}
+	return NETBACK_RX_DIRECT_PAGES;
+}
+
+/*
+ * Read the next frame from the TAP into rxbuf, or its first page into rxbuf and the rest into
+ * the guest's buffers (rx_offer_pages; rx_dpages then counts those it filled); tap_drained when
+ * there is none.
+ */
 static void rx_read(struct netback_queue *q)
 {
-	ssize_t n = read(q->p.tap_fd, q->rxbuf, NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
+	struct iovec iov[1 + NETBACK_RX_DIRECT_PAGES];
+	unsigned int npages = rx_offer_pages(q, iov);
+	ssize_t n;
 
+	iov[0] = (struct iovec){
+		.iov_base = q->rxbuf,
+		.iov_len = NETBACK_VNET_HDR_LEN + (npages ? HV_PAGE_SIZE : NETBACK_FRAME_MAX),
+	};
+	n = readv(q->p.tap_fd, iov, 1 + (int)npages);
 	if (n < 0) { /* EAGAIN, or an interface down: wait for readability again */
+		rx_put_direct(q);
 		q->tap_drained = true;
 		return;
 	}
 	q->tap_drained = false;
 	if (n < (ssize_t)NETBACK_VNET_HDR_LEN + 14) {
+		rx_put_direct(q);
 		q->st.rx_short++;
 		return;
 	}
 	q->rx_held = (unsigned int)n - NETBACK_VNET_HDR_LEN;
+	q->rx_direct = q->rx_held > HV_PAGE_SIZE;
+	/* Keep only the pages the frame reached. */
+	while (q->rx_dpages && q->rx_dpages * HV_PAGE_SIZE >= q->rx_held)
+		mapcache_put(q->rxmc, q->rx_dref[--q->rx_dpages]);
 	if (q->p.mcast && !netback_mcast_pass(q->p.mcast, q->rxbuf + NETBACK_VNET_HDR_LEN)) {
 		q->st.rx_mcast_drops++;
+		netback_rx_release_direct(q);
 		q->rx_held = 0;
 		return;
 	}
@@ -202,8 +284,25 @@ static unsigned int rx_nextra(const struct netback_queue *q, int gso)
 }
 
 /*
+ * The first page of the held frame, read into rxbuf while the rest went straight to the guest's
+ * buffers, into the buffer of its first slot: 0 or -EIO.
+ */
+static int rx_place_head(struct netback_queue *q, const struct netif_rx_request *buf)
+{
+	void *page;
+
+	if (mapcache_get(q->rxmc, buf->gref, &page) < 0)
+		return -EIO;
+	memcpy(page, q->rxbuf + NETBACK_VNET_HDR_LEN, HV_PAGE_SIZE);
+	mapcache_put(q->rxmc, buf->gref);
+	return 0;
+}
+
+/*
  * The held frame into the guest's buffers, answered in ring order: the first data slot, the
- * extra info (each using up a buffer), then the other data slots.
+ * extra info (each using up a buffer), then the other data slots.  Those are the buffers the
+ * frame was read into when it holds guest pages (rx_dpages): rx_try_deliver has checked that it
+ * has the extra info those were chosen around.
  */
 static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, unsigned int ndata,
 		       int gso)
@@ -217,7 +316,13 @@ static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, 
 		rx_pop(q);
 	for (unsigned int i = 1; i < ndata; i++)
 		data[i] = rx_pop(q);
-	bad = rx_copy(q, data, ndata) < 0;
+	if (q->rx_dpages) {
+		bad = rx_place_head(q, &data[0]) < 0;
+		q->st.rx_direct++;
+	} else {
+		bad = rx_copy(q, data, ndata) < 0;
+	}
+	rx_put_direct(q);
 	for (unsigned int i = 0; i < ndata; i++) {
 		unsigned int len = left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
 		uint16_t flags = (i + 1 < ndata ? NETRXF_more_data : 0) |
@@ -244,17 +349,26 @@ static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, 
 static int rx_try_deliver(struct netback_queue *q)
 {
 	struct virtio_net_hdr h;
-	unsigned int ndata = (q->rx_held + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE;
+	unsigned int ndata = (q->rx_held + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE, nextra;
 	int gso;
 
 	memcpy(&h, q->rxbuf, sizeof(h));
 	gso = rx_gso_type(q, &h);
 	if (gso < 0 || (ndata > 1 && !q->p.rx_sg)) {
 		q->st.rx_too_big++;
+		netback_rx_release_direct(q);
 		q->rx_held = 0;
 		return 1;
 	}
-	if (q->rxq_len < ndata + rx_nextra(q, gso)) {
+	nextra = rx_nextra(q, gso);
+	if (q->rx_dpages && nextra != q->rx_guess) {
+		/* Read around the wrong number of extra-info slots: through rxbuf after all. */
+		q->st.rx_direct_missed++;
+		rx_linearize(q);
+	}
+	if (ndata > 1)
+		q->rx_guess = nextra;
+	if (q->rxq_len < ndata + nextra) { /* never with guest pages held: they were posted */
 		q->rx_starved = true;
 		return 0;
 	}

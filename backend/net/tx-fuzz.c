@@ -4,13 +4,15 @@
  * a hostile front writes TX request slots, extra-info slots included, into the shared ring, in
  * batches, over four granted pages, and netback answers them.  Built and run by
  * tests/net-tx-fuzz.sh, not by make: the hypervisor here is a stub of the few hv_* calls the
- * data plane makes (grant map of the two rings, grant copy from the four pages, notify), and
+ * data plane makes (grant map of the two rings and of the four pages, grant copy from them,
+ * notify), and
  * frames go to /dev/null as the TAP.
  *
  * Input: byte 0 flags (bit 0: corrupt req_prod at the end; bit 1: GSO and csum offloads on a
- * TCP page), byte 1 the batch size (slots published between two calls), then up to 255 slots of
- * 12 bytes (struct netif_tx_request, or a struct netif_extra_info where the front means one;
- * the grant reference taken modulo 8, where 0..3 are granted), then the first page's bytes.
+ * TCP page; bit 2: maps are cheap, so frames are written from mapped pages), byte 1 the batch size
+ * (slots published between two calls), then up to 255 slots of 12 bytes (struct netif_tx_request,
+ * or a struct netif_extra_info where the front means one; the grant reference taken modulo 8, where
+ * 0..3 are granted), then the first page's bytes.
  *
  * Checked beyond the sanitizers: every response answers a slot the front published, in ring
  * order, with a status netif.h defines; a well-formed ring is never called broken; once the
@@ -40,13 +42,28 @@ static uint8_t pages[NPAGES][HV_PAGE_SIZE];
 
 /* ---- the hypervisor, as much of it as the data plane calls ---- */
 
+/* Set per input: frames go through mapped pages (tx_map) or grant copy. */
+static bool maps_cheap;
+
+bool hv_grant_map_cheap(struct hv *hv)
+{
+	(void)hv;
+	return maps_cheap;
+}
+
+/* The two rings, and the four pages as the map cache maps them. */
 int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant_ref_t *refs,
 		 bool writable, void **addr)
 {
 	(void)hv, (void)granter, (void)writable;
-	if (count != 1 || (refs[0] != TX_REF && refs[0] != RX_REF))
+	if (count != 1)
 		return -EINVAL;
-	*addr = refs[0] == TX_REF ? tx_ring : rx_ring;
+	if (refs[0] < NPAGES)
+		*addr = pages[refs[0]];
+	else if (refs[0] == TX_REF || refs[0] == RX_REF)
+		*addr = refs[0] == TX_REF ? tx_ring : rx_ring;
+	else
+		return -EINVAL;
 	return 0;
 }
 
@@ -202,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.tap_fd = tap;
 	memcpy(p.mac, mac, 6);
 	pages_fill(data[0] & 2);
+	maps_cheap = data[0] & 4;
 	if (ring_front_init(&tx, tx_ring, 0, REQSIZE, sizeof(struct netif_tx_response)) ||
 	    ring_front_init(&rx, rx_ring, 0, sizeof(struct netif_rx_request),
 			    sizeof(struct netif_rx_response)) ||

@@ -89,8 +89,11 @@ static bool tx_store(struct tx_frame *f, const struct netif_tx_request *req, boo
 	return true;
 }
 
-/* The virtio header for the frame's offloads: 0, or -EINVAL when they cannot be honoured. */
-static int tx_vnet_hdr(struct netback_queue *q, const uint8_t *frame, size_t len,
+/*
+ * The virtio header for the offloads of a frame of len bytes whose first avail are at frame
+ * (all its headers, when avail is TX_HEAD or more): 0, or -EINVAL when they cannot be honoured.
+ */
+static int tx_vnet_hdr(struct netback_queue *q, const uint8_t *frame, size_t avail, size_t len,
 		       struct virtio_net_hdr *h)
 {
 	const struct tx_frame *f = &q->txf;
@@ -101,7 +104,7 @@ static int tx_vnet_hdr(struct netback_queue *q, const uint8_t *frame, size_t len
 	memset(h, 0, sizeof(*h));
 	if (!gso && !(f->slot[0].flags & NETTXF_csum_blank))
 		return 0;
-	if (netback_l4_find(frame, len, &off, &proto, &v6))
+	if (netback_l4_find(frame, avail, &off, &proto, &v6))
 		return -EINVAL;
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h->csum_start = (uint16_t)off;
@@ -157,11 +160,71 @@ static int tx_layout(struct netback_queue *q, struct hv_copy_seg *segs, uint16_t
 	return (int)n;
 }
 
-/* Copy the frame out of the guest: 0, or the counter of the reason it failed. */
-static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total)
+/*
+ * Bytes at the frame's start that are always copied out of the guest, even when the rest is
+ * written to the TAP from its pages: every header tx_vnet_hdr and the spoofing check read (at
+ * most 14 + 4 + 60 + 60), so that what is checked is what is sent, whatever the guest writes
+ * into its pages meanwhile.  Linux's netback copies its first XEN_NETBACK_TX_COPY_LEN likewise.
+ */
+#define TX_HEAD 256u
+
+/* The frame as the TAP write takes it: the virtio header and a copy, then guest pages. */
+struct tx_view {
+	struct iovec iov[NETBACK_TX_SLOTS_MAX + 1]; /* [0]: txbuf */
+	unsigned int niov;
+	grant_ref_t held[NETBACK_TX_SLOTS_MAX]; /* references taken from txmc */
+	unsigned int nheld;
+	unsigned int avail; /* the frame's bytes in txbuf: all of it, or its first TX_HEAD */
+};
+
+static void tx_unmap(struct netback_queue *q, struct tx_view *v)
+{
+	while (v->nheld)
+		mapcache_put(q->txmc, v->held[--v->nheld]);
+}
+
+/*
+ * The frame from its mapped pages: its first TX_HEAD bytes copied into txbuf, the rest as
+ * iovecs into the pages.  0, -EBUSY when the cache has no room (grant copy then), -EIO for a
+ * reference that does not map.
+ */
+static int tx_map(struct netback_queue *q, const struct hv_copy_seg *segs, unsigned int n,
+		  uint16_t total, struct tx_view *v)
+{
+	unsigned int head = total < TX_HEAD ? total : TX_HEAD, pos = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int len = segs[i].len, take = pos < head ? head - pos : 0;
+		void *page;
+		uint8_t *p;
+		int ret = mapcache_get(q->txmc, segs[i].source.foreign.ref, &page);
+
+		if (ret < 0) {
+			tx_unmap(q, v);
+			return ret == -EBUSY ? -EBUSY : -EIO;
+		}
+		v->held[v->nheld++] = segs[i].source.foreign.ref;
+		p = (uint8_t *)page + segs[i].source.foreign.offset;
+		if (take > len)
+			take = len;
+		memcpy(q->txbuf + NETBACK_VNET_HDR_LEN + pos, p, take);
+		if (len > take)
+			v->iov[v->niov++] =
+			    (struct iovec){ .iov_base = p + take, .iov_len = len - take };
+		pos += len;
+	}
+	v->avail = head;
+	return 0;
+}
+
+/*
+ * Copy the frame out of the guest, or its headers with its pages mapped for the write: 0, or
+ * the counter of the reason it failed (nothing then left mapped).
+ */
+static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total, struct tx_view *v)
 {
 	struct hv_copy_seg segs[NETBACK_TX_SLOTS_MAX];
-	int n = tx_layout(q, segs, total);
+	int n = tx_layout(q, segs, total), ret = -EBUSY;
 
 	if (n < 0) {
 		netback_warn(q, "bad slot sizes or offsets (first slot size %u, %u slots)",
@@ -170,11 +233,22 @@ static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total)
 	}
 	if (*total < 14)
 		return &q->st.tx_too_short;
-	if (hv_grant_copy(q->hv, (unsigned int)n, segs) < 0)
+	v->niov = 1;
+	v->nheld = 0;
+	if (q->txmc)
+		ret = tx_map(q, segs, (unsigned int)n, *total, v);
+	if (ret == -EIO)
 		return &q->st.tx_bad_grant;
-	for (int i = 0; i < n; i++)
-		if (segs[i].status != GNTST_okay)
+	if (ret == -EBUSY) {
+		if (hv_grant_copy(q->hv, (unsigned int)n, segs) < 0)
 			return &q->st.tx_bad_grant;
+		for (int i = 0; i < n; i++)
+			if (segs[i].status != GNTST_okay)
+				return &q->st.tx_bad_grant;
+		v->avail = *total;
+	}
+	v->iov[0] =
+	    (struct iovec){ .iov_base = q->txbuf, .iov_len = NETBACK_VNET_HDR_LEN + v->avail };
 	return NULL;
 }
 
@@ -200,40 +274,50 @@ static int16_t tx_mcast(struct netback_queue *q)
 	return ret ? NETIF_RSP_ERROR : NETIF_RSP_OKAY;
 }
 
-/* Copy, check and write the gathered frame: the status its slots are answered with. */
-static int16_t tx_deliver(struct netback_queue *q)
+/* Check and write the frame as v holds it: the status its slots are answered with. */
+static int16_t tx_send(struct netback_queue *q, struct tx_view *v, uint16_t total)
 {
 	uint8_t *frame = q->txbuf + NETBACK_VNET_HDR_LEN;
 	struct virtio_net_hdr h;
-	uint64_t *failed = q->txf.failed;
-	uint16_t total = 0;
 
-	if (!failed && (q->txf.extra_seen & MCAST_EXTRAS))
-		return tx_mcast(q);
-	if (!failed)
-		failed = tx_copy(q, &total);
-	if (failed) {
-		(*failed)++;
-		return NETIF_RSP_ERROR;
-	}
 	if (memcmp(frame + 6, q->p.mac, 6)) {
 		q->st.tx_spoofed++;
 		return NETIF_RSP_DROPPED;
 	}
-	if (tx_vnet_hdr(q, frame, total, &h)) {
+	if (tx_vnet_hdr(q, frame, v->avail, total, &h)) {
 		q->st.tx_bad_offload++;
 		return NETIF_RSP_ERROR;
 	}
 	memcpy(q->txbuf, &h, NETBACK_VNET_HDR_LEN);
 	/* The frame has left the ring either way: a TAP that refuses it is our loss (counted). */
-	if (write(q->p.tap_fd, q->txbuf, NETBACK_VNET_HDR_LEN + total) !=
-	    (ssize_t)(NETBACK_VNET_HDR_LEN + total)) {
+	if (writev(q->p.tap_fd, v->iov, (int)v->niov) != (ssize_t)(NETBACK_VNET_HDR_LEN + total)) {
 		q->st.tx_tap_errors++;
 		return NETIF_RSP_OKAY;
 	}
 	q->st.tx_packets++;
 	q->st.tx_bytes += total;
 	return NETIF_RSP_OKAY;
+}
+
+/* Copy (or map), check and write the gathered frame: the status its slots are answered with. */
+static int16_t tx_deliver(struct netback_queue *q)
+{
+	uint64_t *failed = q->txf.failed;
+	struct tx_view v;
+	uint16_t total = 0;
+	int16_t status;
+
+	if (!failed && (q->txf.extra_seen & MCAST_EXTRAS))
+		return tx_mcast(q);
+	if (!failed)
+		failed = tx_copy(q, &total, &v);
+	if (failed) {
+		(*failed)++;
+		return NETIF_RSP_ERROR;
+	}
+	status = tx_send(q, &v, total);
+	tx_unmap(q, &v);
+	return status;
 }
 
 /* Too many slots: answer the frame so far with an error and the rest of it as it comes. */
