@@ -15,11 +15,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
-#include <linux/if_packet.h>
-#include <linux/virtio_net.h>
 
 #include "tests/net-test.h"
 
@@ -126,28 +121,6 @@ static int expect_frame(int pkt, size_t len)
 	return 0;
 }
 
-/* A TCPv4 GSO frame towards the guest, through a packet socket that takes a virtio header. */
-static int send_gso(int pkt)
-{
-	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-				    .hdr_len = 54,
-				    .gso_size = 1448,
-				    .csum_start = 34,
-				    .csum_offset = 16 };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { want, GSO_LEN } };
-	int on = 1;
-
-	nt_tcp_frame(want, GSO_LEN, nt_mac, nt_peer);
-	T_CHECK(setsockopt(pkt, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0,
-		"PACKET_VNET_HDR: %s", strerror(errno));
-	T_CHECK(writev(pkt, iov, 2) == (ssize_t)(sizeof(h) + GSO_LEN), "GSO send: %s",
-		strerror(errno));
-	on = 0;
-	T_CHECK(setsockopt(pkt, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0, "off");
-	return 0;
-}
-
 static int dom0(int pkt)
 {
 	T_CHECK(nt_step_wait() == 'T', "guest step");
@@ -169,7 +142,8 @@ static int dom0(int pkt)
 		nt_frame(want, rx_sizes[i], nt_mac, nt_peer, 300 + i);
 		T_CHECK(nt_pkt_send(pkt, want, rx_sizes[i]) == 0, "send");
 	}
-	T_CHECK(send_gso(pkt) == 0, "send GSO");
+	nt_tcp_frame(want, GSO_LEN, nt_mac, nt_peer);
+	T_CHECK(nt_pkt_send_gso(pkt, want, GSO_LEN, 1448) == 0, "send GSO");
 	nt_step_ack(true);
 	T_CHECK(nt_step_wait() == 'C', "guest step");
 	nt_step_ack(true);

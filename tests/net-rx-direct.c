@@ -14,11 +14,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
-#include <linux/if_packet.h>
-#include <linux/virtio_net.h>
 
 #include "tests/net-test.h"
 
@@ -82,33 +77,14 @@ static int guest(void *arg)
 	return nt_step('D');
 }
 
-/* A TCPv4 GSO frame (want, len bytes) towards the guest, through a packet socket. */
-static int send_gso(int pkt, size_t len)
-{
-	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-				    .hdr_len = 54,
-				    .gso_size = GSO_SIZE,
-				    .csum_start = 34,
-				    .csum_offset = 16 };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { want, len } };
-	int on = 1;
-
-	T_CHECK(setsockopt(pkt, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0,
-		"PACKET_VNET_HDR: %s", strerror(errno));
-	T_CHECK(writev(pkt, iov, 2) == (ssize_t)(sizeof(h) + len), "GSO send: %s", strerror(errno));
-	on = 0;
-	T_CHECK(setsockopt(pkt, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0, "off");
-	return 0;
-}
-
 static int dom0(int pkt)
 {
 	T_CHECK(nt_step_wait() == 'R', "guest step");
 	for (unsigned int i = 0; i < NSEQ; i++) {
 		make(i);
 		if (seq[i].gso)
-			T_CHECK(send_gso(pkt, seq[i].len) == 0, "send %u", i);
+			T_CHECK(nt_pkt_send_gso(pkt, want, seq[i].len, GSO_SIZE) == 0, "send %u",
+				i);
 		else
 			T_CHECK(nt_pkt_send(pkt, want, seq[i].len) == 0, "send %u", i);
 	}
@@ -122,14 +98,12 @@ int main(void)
 {
 	struct nt_result res;
 	const struct netback_stats *s = &res.st;
-	int rc = nt_setup();
+	int rc;
 
-	if (rc)
-		return rc;
 	nt.rx_sg = true;
 	nt.rx_gso = true;
-	T_CHECK(nt_run(guest, dom0, true, &res) == 0, "run");
-	T_CHECK(res.serve == 0, "serve %d", res.serve);
+	if ((rc = nt_main(guest, dom0, &res)))
+		return rc;
 	T_CHECK(s->rx_packets == NSEQ && s->rx_bad_grant == 0, "rx_packets %llu bad grant %llu",
 		(unsigned long long)s->rx_packets, (unsigned long long)s->rx_bad_grant);
 	T_CHECK(s->rx_direct == DIRECT && s->rx_direct_missed == MOVED,

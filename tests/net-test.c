@@ -16,11 +16,13 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
+#include <linux/virtio_net.h>
 
 #include "tests/net-test.h"
 
@@ -265,6 +267,25 @@ ssize_t nt_pkt_recv(int pkt, uint8_t *buf, size_t cap)
 int nt_pkt_send(int pkt, const uint8_t *buf, size_t len)
 {
 	T_CHECK(send(pkt, buf, len, 0) == (ssize_t)len, "send %zu bytes: %s", len, strerror(errno));
+	return 0;
+}
+
+int nt_pkt_send_gso(int pkt, const uint8_t *buf, size_t len, uint16_t gso_size)
+{
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+				    .hdr_len = 54,
+				    .gso_size = gso_size,
+				    .csum_start = 34,
+				    .csum_offset = 16 };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)buf, len } };
+	int on = 1;
+
+	T_CHECK(setsockopt(pkt, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0,
+		"PACKET_VNET_HDR: %s", strerror(errno));
+	T_CHECK(writev(pkt, iov, 2) == (ssize_t)(sizeof(h) + len), "GSO send: %s", strerror(errno));
+	on = 0;
+	T_CHECK(setsockopt(pkt, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof(on)) == 0, "off");
 	return 0;
 }
 

@@ -134,6 +134,11 @@ ssize_t nt_pkt_recv(int pkt, uint8_t *buf, size_t cap);
 int nt_pkt_open(const char *ifname, int *fd);
 /* dom0: send a frame out of the TAP (towards the guest): 0 or 1. */
 int nt_pkt_send(int pkt, const uint8_t *buf, size_t len);
+/*
+ * dom0: the same for a TCPv4 frame of nt_tcp_frame's layout as a GSO frame of segments of
+ * gso_size, its checksum left to compute (through a virtio-net header): 0 or 1.
+ */
+int nt_pkt_send_gso(int pkt, const uint8_t *buf, size_t len, uint16_t gso_size);
 
 /* The guest: tell dom0 step c and wait for its ack ('k' passes): 0 or 1. */
 int nt_step(char c);
