@@ -273,6 +273,33 @@ static int bounce_get(struct blkback_ring *r, struct blkback_req *e)
 	return 0;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED_COPY 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED_COPY 1
+#endif
+
+/*
+ * Copy len bytes, whole sectors, with x86-64's string move: on hardware as fast as glibc's memcpy
+ * for whole pages (both are the CPU's fast-string copy), and twice as fast in a Xen PV driver
+ * domain nested under QEMU/TCG, whose qemu64 CPU offers no ERMS, so that glibc picks an SSE2
+ * loop that the emulator runs slowly (results/xen-blk.txt).  memcpy elsewhere, and where the
+ * sanitizer must see the copy.
+ */
+static void sector_copy(void *dst, const void *src, size_t len)
+{
+#if defined(__x86_64__) && !defined(SANITIZED_COPY)
+	size_t q = len / 8;
+
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(q) : : "memory");
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
 /* Copy e's data between its mapped segments and its bounce buffer, in segment order. */
 static void bounce_copy(struct blkback_req *e, bool to_guest)
 {
@@ -284,9 +311,9 @@ static void bounce_copy(struct blkback_req *e, bool to_guest)
 		size_t len = (size_t)(s->last_sect - s->first_sect + 1u) << BLKBACK_SECTOR_SHIFT;
 
 		if (to_guest)
-			memcpy((char *)s->page + off, e->bbuf + pos, len);
+			sector_copy((char *)s->page + off, e->bbuf + pos, len);
 		else
-			memcpy(e->bbuf + pos, (char *)s->page + off, len);
+			sector_copy(e->bbuf + pos, (char *)s->page + off, len);
 		pos += len;
 	}
 }
