@@ -245,7 +245,7 @@ mode_dd() {
 # The driver domain's guest: a pattern on xvda, then idle: no I/O of its own while the driver
 # domain goes and comes back. Each disk that appears (a reconnect by xl block-attach) is read,
 # written and read back, each disk that goes is reported, with the count of tasks stuck in D
-# state (a blocked xenwatch shows there).
+# state (a blocked xenwatch shows there); each change of the set of disks is said as it is seen.
 mode_ddguest() {
 	wait_dev xvda 120 || { say "FAIL xvda missing"; return; }
 	say "xvda-signature $(signature xvda)"
@@ -254,6 +254,7 @@ mode_ddguest() {
 	seen=$(disks) n=0 gone=0
 	while :; do
 		now=$(disks)
+		[ "$now" = "$seen" ] || say "disks$now"
 		for d in $seen; do
 			case $now in *" $d "*) ;; *) gone=$((gone + 1)) && say "disk-gone $gone ${d%%:*} stuck=$(stuck)" ;; esac
 		done

@@ -57,7 +57,7 @@ check "pvio-blkback in the driver domain served it" \
 # again; new: attach at the next vdev by hand, then detach the dead one).
 spec() { echo "backend=$ddom, format=raw, vdev=$1, access=rw, backendtype=phy, target=/srv/disk.img"; }
 reconnect() { # try same|new
-	local t="try $1 ($2 vdev)" old=$cur new=$cur line sum
+	local t="try $1 ($2 vdev)" old=$cur new=$cur line sum afrom
 	check "$t: xl destroy $ddom with the guest idle" guest_destroy $ddom
 	start_dd "$t"
 	if [[ $2 == same ]]; then
@@ -70,13 +70,27 @@ reconnect() { # try same|new
 		new=$(next_vdev $old)
 		check "$t: xl block-attach $g vdev=$new" attach $new
 	fi
+	afrom=$from
 	line=$(guest_line "disk-new [0-9]+ $new " 120)
+	if [[ -z $line && $2 == new ]]; then
+		# The procedure's second step first: Linux's xen-blkfront may probe the new vdev only
+		# once the dead one is gone (seen once in CI: no xvdb in the guest for 120 s, the
+		# guest's script idle; it came once xvda was detached).
+		echo "$t: no $new in the guest after 120 s: front-end state" \
+			"$(xsr /local/domain/$gid/device/vbd/$(vdev_id $new)/state), back-end state" \
+			"$(xsr "$(xsr /local/domain/$gid/device/vbd/$(vdev_id $new)/backend)/state");" \
+			"detaching the dead $old first"
+		let_go "$t" $old
+		old=
+		from=$afrom
+		line=$(guest_line "disk-new [0-9]+ $new " 120)
+	fi
 	echo "$t: the guest: ${line#PVIO-DOMU }"
 	check "$t: the guest reads the new driver domain's disk" eval '[[ $line =~ " $new sig=PVIO-SIG-DD write=ok " ]]'
 	sum=$(sed -n 's/.* md5=\([0-9a-f]*\) .*/\1/p' <<<"$line")
 	check "$t: it reads back what it wrote" eval '[[ -n $sum && $line =~ " back=$sum state=Connected stuck=0" ]]'
 	check "$t: the driver domain's file holds it" eval 'wait_console $ddom "dd-region $sum" 60 >/dev/null'
-	if [[ $2 == new ]]; then
+	if [[ $2 == new && -n $old ]]; then
 		let_go "$t" $old
 	fi
 	check "$t: xl block-list: the guest has $new and no other disk" \
@@ -116,7 +130,7 @@ let_go() { # label vdev
 	local line vdev=$2
 	from=$(guest_lines)
 	check "$1: xl block-detach -f $g $2" timeout 60 xl block-detach -f $g $2
-	line=$(guest_line "disk-gone [0-9]+ $2 " 60)
+	line=$(guest_line "disk-gone [0-9]+ $2 " 120)
 	check "$1: the guest lets $2 go, nothing stuck" eval '[[ $line =~ " $vdev stuck=0"$ ]]'
 }
 
