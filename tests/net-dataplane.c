@@ -6,7 +6,8 @@
  * zero-length first slot, fragments over the first slot's size, too many slots, a bad extra
  * type, GSO of size 0, over the frame or of an unknown type, an ungranted page, a runt, a
  * spoofed source: nt_tx_hostile) is answered with an error
- * (or dropped), counted, never reaches the TAP, and a good frame after each still does; dom0
+ * (or dropped), counted, never reaches the TAP, and a good frame after each still does; once
+ * every slot is answered the guest can end its TX pages' grants (netback maps none of them); dom0
  * sends frames of 60, 1514 and 9000 bytes, and a TCPv4 GSO frame, that reach the guest
  * byte-exact (the GSO one with csum_blank and its GSO extra info); last, the guest
  * corrupts its TX ring and netback fails that queue with -EPROTO.
@@ -102,6 +103,9 @@ static int guest(void *arg)
 	T_CHECK(nt_front_open(&f) == 0, "open");
 	T_CHECK(nt_rx_post(&f, 0, NT_RX_PAGES) == 0, "post");
 	T_CHECK(guest_tx(&f) == 0, "TX");
+	/* Every TX slot is answered: netback maps none of the pages any more. */
+	T_CHECK(hv_grant_end(f.hv, f.txp, NT_TX_PAGES) == 0,
+		"the back-end still maps a TX page after answering");
 	T_CHECK(nt_step('R') == 0, "dom0 sent the RX frames");
 	T_CHECK(guest_rx(&f) == 0, "RX");
 	/* A producer index far ahead: the ring is corrupt. */

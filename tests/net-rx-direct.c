@@ -6,9 +6,11 @@
  * had.  dom0 sends a sequence that takes every branch of that: a jumbo frame read through the
  * buffer (nothing big before it), one read straight in, a TCPv4 GSO frame read around no extra
  * slot that must be moved after all (it has the GSO one), a 60000-byte GSO frame read straight
- * into fifteen buffers, a small frame offered the guest's pages and not reaching them, and two
- * jumbo frames after it; the guest receives every frame byte-exact, with its slot count and GSO
- * extra info, and netback counts 3 frames read straight in and 1 moved.
+ * into fifteen buffers, a small frame offered the guest's pages and not reaching them, two jumbo
+ * frames after it and a small one last; the guest receives every frame byte-exact, with its slot
+ * count and GSO extra info, and netback counts 3 frames read straight in and 1 moved.  Then the
+ * guest ends its RX buffers' grants: netback, which maps a buffer only until its frame is
+ * answered, holds none of them.
  */
 #include "config.h"
 
@@ -29,6 +31,7 @@ static const struct {
 	{ 60, false },	 /* offered, reaches no guest page */
 	{ 9000, false }, /* through rxbuf: a small frame before it */
 	{ 9000, false }, /* straight in */
+	{ 60, false },	 /* offered, reaches no guest page: the last read offers none */
 };
 #define NSEQ	 (sizeof(seq) / sizeof(seq[0]))
 #define DIRECT	 3u
@@ -74,6 +77,9 @@ static int guest(void *arg)
 		else
 			T_CHECK(x.type == 0, "frame %u: an extra of type %u", i, x.type);
 	}
+	/* Every frame is answered, the last a small one: netback maps none of the buffers. */
+	T_CHECK(hv_grant_end(f.hv, f.rxp, NT_RX_PAGES) == 0,
+		"the back-end still maps an RX buffer after answering");
 	return nt_step('D');
 }
 

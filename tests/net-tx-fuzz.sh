@@ -8,5 +8,5 @@ set -u
 fuzz_setup net-tx-fuzz
 fuzz_build net-tx-fuzz -D__XEN_TOOLS__=1 backend/net/tx-fuzz.c backend/net/netback.c \
 	backend/net/tx.c backend/net/rx.c backend/net/credit.c ring/ring.c hv/log.c \
-	backend/net/hash.c backend/net/mcast.c ring/eoi.c grant/mapcache.c
+	backend/net/hash.c backend/net/mcast.c ring/eoi.c
 fuzz_run net-tx-fuzz 8192

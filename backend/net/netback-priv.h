@@ -18,7 +18,6 @@
 #include "backend/net/mcast.h"
 
 #include "backend/net/netback.h"
-#include "grant/mapcache.h"
 #include "ring/eoi.h"
 #include "ring/ring.h"
 
@@ -73,16 +72,16 @@ struct netback_queue {
 	/*
 	 * Moving frames through mapped guest pages (hv_grant_map_cheap): the kernel copies between
 	 * the TAP and the guest's buffers, with no grant copy through txbuf or rxbuf in between.
-	 * NULL caches: grant copy only.
+	 * A page is mapped for one frame and unmapped before the frame is answered, so that once
+	 * answered the front can end its grant, as with Linux netback.
 	 */
-	struct mapcache *txmc, *rxmc; /* the front's TX pages (read-only) and RX buffers */
-	bool rx_direct;		      /* the last frame read filled more than a page */
-	unsigned int rx_guess;	      /* extra-info slots the next such frame is read around */
-	unsigned int rx_dpages;	      /* the held frame's pages past the first, in guest pages: */
-	grant_ref_t rx_dref[NETBACK_RX_DIRECT_PAGES]; /*   each held in rxmc */
-	uint8_t *rx_dptr[NETBACK_RX_DIRECT_PAGES];    /*   and mapped here */
-	struct netback_stats st;		      /* counters */
-	unsigned int log_budget;		      /* guest-triggered messages still allowed */
+	bool maps;		/* hv_grant_map_cheap: frames through mapped pages */
+	bool rx_direct;		/* the last frame read filled more than a page */
+	unsigned int rx_guess;	/* extra-info slots the next such frame is read around */
+	unsigned int rx_dpages; /* the held frame's pages past the first, mapped guest pages: */
+	uint8_t *rx_dptr[NETBACK_RX_DIRECT_PAGES]; /*   each mapped here */
+	struct netback_stats st;		   /* counters */
+	unsigned int log_budget;		   /* guest-triggered messages still allowed */
 
 	/* The TX rate (credit.h). */
 	struct netback_credit credit;	 /* the scheduler */
@@ -109,8 +108,8 @@ uint64_t netback_now_ns(void);
 int netback_tx_process(struct netback_queue *q);
 /* Serve the RX direction: 1 more work, 0 idle (the wake-up armed), negative errno. */
 int netback_rx_process(struct netback_queue *q);
-/* Let go of the guest pages the held frame was read into (rx_dpages), the frame with them. */
-void netback_rx_release_direct(struct netback_queue *q);
+/* Unmap the guest pages the held frame was read into (rx_dpages); the frame stays held. */
+void netback_rx_unmap(struct netback_queue *q);
 
 /*
  * Where a frame's TCP/UDP header starts and which it is (6 or 17), for offloads: 0, or

@@ -78,15 +78,8 @@ int netback_queue_attach(struct netback_queue **qp, struct hv *hv,
 				       sizeof(struct netif_rx_response));
 	if (ret)
 		goto unmap_rx;
-	/* Frames through mapped pages where a map is cheap; grant copy where a cache cannot be had.
-	 */
-	if (hv_grant_map_cheap(hv) &&
-	    (mapcache_create(&q->txmc, hv, p->frontend, NETBACK_RING_ENTS, false) ||
-	     mapcache_create(&q->rxmc, hv, p->frontend, NETBACK_RING_ENTS, true))) {
-		mapcache_destroy(q->txmc);
-		q->txmc = NULL;
-	}
-	q->rx_guess = 1; /* the GSO extra info */
+	q->maps = hv_grant_map_cheap(hv); /* frames through mapped pages */
+	q->rx_guess = 1;		  /* the GSO extra info */
 	*qp = q;
 	return 0;
 unmap_rx:
@@ -196,9 +189,7 @@ void netback_queue_detach(struct netback_queue *q)
 {
 	if (!q)
 		return;
-	netback_rx_release_direct(q);
-	mapcache_destroy(q->txmc);
-	mapcache_destroy(q->rxmc);
+	netback_rx_unmap(q);
 	hv_grant_unmap(q->hv, q->rx_sring, 1);
 	hv_grant_unmap(q->hv, q->tx_sring, 1);
 	pthread_mutex_destroy(&q->rate_lock);

@@ -3,8 +3,9 @@
  * rx.c - netback's RX direction, TAP -> guest (see netback.h).  Posted buffers are copied off
  * the RX ring into a FIFO of at most a ring's worth; one frame at a time is read from the TAP
  * and grant-copied into the buffers at the FIFO's head, one page each, in ring order.  Where a
- * map is cheap (rxmc), a frame after one of more than a page is read with its first page into
- * rxbuf and the rest straight into the mapped buffers that will carry it (rx_offer_pages).
+ * map is cheap (q->maps), a frame after one of more than a page is read with its first page into
+ * rxbuf and the rest straight into the buffers that will carry it, mapped until it is answered
+ * (rx_offer_pages).
  */
 #include "config.h"
 
@@ -47,18 +48,10 @@ static struct netif_rx_request rx_pop(struct netback_queue *q)
 	return r;
 }
 
-/* Put back the guest pages the held frame was read into; the frame stays held. */
-static void rx_put_direct(struct netback_queue *q)
+void netback_rx_unmap(struct netback_queue *q)
 {
 	while (q->rx_dpages)
-		mapcache_put(q->rxmc, q->rx_dref[--q->rx_dpages]);
-}
-
-void netback_rx_release_direct(struct netback_queue *q)
-{
-	if (q->rx_dpages)
-		q->rx_held = 0;
-	rx_put_direct(q);
+		hv_grant_unmap(q->hv, q->rx_dptr[--q->rx_dpages], 1);
 }
 
 /* The held frame whole in rxbuf: what was read into guest pages copied after its first page. */
@@ -73,7 +66,7 @@ static void rx_linearize(struct netback_queue *q)
 		memcpy(to + (size_t)i * HV_PAGE_SIZE, q->rx_dptr[i], len);
 		left -= len;
 	}
-	rx_put_direct(q);
+	netback_rx_unmap(q);
 }
 
 /*
@@ -121,27 +114,26 @@ static bool rx_take_steered(struct netback_queue *q)
  * Offer the next frame's bytes past its first page straight to the guest's buffers: iov[1..)
  * the pages of the buffers that will carry its second and later slots, if it turns out to have
  * rx_guess extra-info slots (each using up a buffer after the first).  The number of iovecs
- * added, each page held in rxmc, or 0 when this read goes through rxbuf alone: no cache, a
- * small frame last, too few buffers posted, or a buffer that does not map (its grant copy
- * will fail and answer it).
+ * added, each page mapped (rx_dptr), or 0 when this read goes through rxbuf alone: maps not
+ * cheap, a small frame last, too few buffers posted, or a buffer that does not map (its grant
+ * copy will fail and answer it).
  */
 static unsigned int rx_offer_pages(struct netback_queue *q, struct iovec *iov)
 {
 	unsigned int first = q->rxq_head + 1 + q->rx_guess;
 
-	if (!q->rxmc || !q->rx_direct || !q->p.rx_sg ||
+	if (!q->maps || !q->rx_direct || !q->p.rx_sg ||
 	    q->rxq_len < 1 + q->rx_guess + NETBACK_RX_DIRECT_PAGES)
 		return 0;
 	for (unsigned int i = 0; i < NETBACK_RX_DIRECT_PAGES; i++) {
 		grant_ref_t ref = q->rxq[(first + i) % NETBACK_RING_ENTS].gref;
 		void *page;
 
-		if (mapcache_get(q->rxmc, ref, &page) < 0) {
-			rx_put_direct(q);
+		if (hv_grant_map(q->hv, q->p.frontend, 1, &ref, true, &page) < 0) {
+			netback_rx_unmap(q);
 			q->rx_direct = false;
 			return 0;
 		}
-		q->rx_dref[q->rx_dpages] = ref;
 		q->rx_dptr[q->rx_dpages++] = page;
 		iov[1 + i] = (struct iovec){ .iov_base = page, .iov_len = HV_PAGE_SIZE };
 	}
@@ -165,13 +157,13 @@ static void rx_read(struct netback_queue *q)
 	};
 	n = readv(q->p.tap_fd, iov, 1 + (int)npages);
 	if (n < 0) { /* EAGAIN, or an interface down: wait for readability again */
-		rx_put_direct(q);
+		netback_rx_unmap(q);
 		q->tap_drained = true;
 		return;
 	}
 	q->tap_drained = false;
 	if (n < (ssize_t)NETBACK_VNET_HDR_LEN + 14) {
-		rx_put_direct(q);
+		netback_rx_unmap(q);
 		q->st.rx_short++;
 		return;
 	}
@@ -179,10 +171,10 @@ static void rx_read(struct netback_queue *q)
 	q->rx_direct = q->rx_held > HV_PAGE_SIZE;
 	/* Keep only the pages the frame reached. */
 	while (q->rx_dpages && q->rx_dpages * HV_PAGE_SIZE >= q->rx_held)
-		mapcache_put(q->rxmc, q->rx_dref[--q->rx_dpages]);
+		hv_grant_unmap(q->hv, q->rx_dptr[--q->rx_dpages], 1);
 	if (q->p.mcast && !netback_mcast_pass(q->p.mcast, q->rxbuf + NETBACK_VNET_HDR_LEN)) {
 		q->st.rx_mcast_drops++;
-		netback_rx_release_direct(q);
+		netback_rx_unmap(q);
 		q->rx_held = 0;
 		return;
 	}
@@ -291,10 +283,10 @@ static int rx_place_head(struct netback_queue *q, const struct netif_rx_request 
 {
 	void *page;
 
-	if (mapcache_get(q->rxmc, buf->gref, &page) < 0)
+	if (hv_grant_map(q->hv, q->p.frontend, 1, &buf->gref, true, &page) < 0)
 		return -EIO;
 	memcpy(page, q->rxbuf + NETBACK_VNET_HDR_LEN, HV_PAGE_SIZE);
-	mapcache_put(q->rxmc, buf->gref);
+	hv_grant_unmap(q->hv, page, 1);
 	return 0;
 }
 
@@ -322,7 +314,7 @@ static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, 
 	} else {
 		bad = rx_copy(q, data, ndata) < 0;
 	}
-	rx_put_direct(q);
+	netback_rx_unmap(q); /* before the answers: the front may end the grants then */
 	for (unsigned int i = 0; i < ndata; i++) {
 		unsigned int len = left < HV_PAGE_SIZE ? left : HV_PAGE_SIZE;
 		uint16_t flags = (i + 1 < ndata ? NETRXF_more_data : 0) |
@@ -356,7 +348,7 @@ static int rx_try_deliver(struct netback_queue *q)
 	gso = rx_gso_type(q, &h);
 	if (gso < 0 || (ndata > 1 && !q->p.rx_sg)) {
 		q->st.rx_too_big++;
-		netback_rx_release_direct(q);
+		netback_rx_unmap(q);
 		q->rx_held = 0;
 		return 1;
 	}

@@ -15,9 +15,9 @@
  * 0..3 are granted), then the first page's bytes.
  *
  * Checked beyond the sanitizers: every response answers a slot the front published, in ring
- * order, with a status netif.h defines; a well-formed ring is never called broken; once the
- * front stops, a frame the ring holds whole is answered whole.  Multicast extras edit a real
- * filter (mcast.h).
+ * order, with a status netif.h defines; no page stays mapped once netback returns; a well-formed
+ * ring is never called broken; once the front stops, a frame the ring holds whole is answered
+ * whole.  Multicast extras edit a real filter (mcast.h).
  */
 #include "config.h"
 
@@ -51,7 +51,10 @@ bool hv_grant_map_cheap(struct hv *hv)
 	return maps_cheap;
 }
 
-/* The two rings, and the four pages as the map cache maps them. */
+/* Maps of the four pages not yet unmapped: none once a frame is answered. */
+static unsigned int page_maps;
+
+/* The two rings, and the four pages as netback maps them for a frame. */
 int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant_ref_t *refs,
 		 bool writable, void **addr)
 {
@@ -59,7 +62,7 @@ int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant
 	if (count != 1)
 		return -EINVAL;
 	if (refs[0] < NPAGES)
-		*addr = pages[refs[0]];
+		*addr = pages[refs[0]], page_maps++;
 	else if (refs[0] == TX_REF || refs[0] == RX_REF)
 		*addr = refs[0] == TX_REF ? tx_ring : rx_ring;
 	else
@@ -69,7 +72,12 @@ int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant
 
 int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count)
 {
-	(void)hv, (void)addr, (void)count;
+	(void)hv, (void)count;
+	if ((uint8_t *)addr >= pages[0] && (uint8_t *)addr < pages[NPAGES]) {
+		if (!page_maps)
+			abort(); /* unmapped twice */
+		page_maps--;
+	}
 	return 0;
 }
 
@@ -153,6 +161,8 @@ static int serve(struct netback_queue *q)
 
 	while ((rc = netback_queue_process(q)) == 1)
 		;
+	if (page_maps) /* a frame's pages still mapped after its answer */
+		abort();
 	return rc;
 }
 

@@ -172,24 +172,24 @@ static int tx_layout(struct netback_queue *q, struct hv_copy_seg *segs, uint16_t
 struct tx_view {
 	struct iovec iov[NETBACK_TX_SLOTS_MAX + 1]; /* [0]: txbuf */
 	unsigned int niov;
-	grant_ref_t held[NETBACK_TX_SLOTS_MAX]; /* references taken from txmc */
-	unsigned int nheld;
+	void *mapped[NETBACK_TX_SLOTS_MAX]; /* the slots' pages mapped for the write */
+	unsigned int nmapped;
 	unsigned int avail; /* the frame's bytes in txbuf: all of it, or its first TX_HEAD */
 };
 
+/* Unmap the frame's pages: before its slots are answered, so the front may end the grants. */
 static void tx_unmap(struct netback_queue *q, struct tx_view *v)
 {
-	while (v->nheld)
-		mapcache_put(q->txmc, v->held[--v->nheld]);
+	while (v->nmapped)
+		hv_grant_unmap(q->hv, v->mapped[--v->nmapped], 1);
 }
 
 /*
- * The frame from its mapped pages: its first TX_HEAD bytes copied into txbuf, the rest as
- * iovecs into the pages.  0, -EBUSY when the cache has no room (grant copy then), -EIO for a
- * reference that does not map.
+ * The frame from its pages, each mapped: its first TX_HEAD bytes copied into txbuf, the rest as
+ * iovecs into the pages.  0, or -EIO (nothing left mapped) for a reference that does not map.
  */
-static int tx_map(struct netback_queue *q, const struct hv_copy_seg *segs, unsigned int n,
-		  uint16_t total, struct tx_view *v)
+static int tx_map(struct netback_queue *q, struct hv_copy_seg *segs, unsigned int n, uint16_t total,
+		  struct tx_view *v)
 {
 	unsigned int head = total < TX_HEAD ? total : TX_HEAD, pos = 0;
 
@@ -197,13 +197,13 @@ static int tx_map(struct netback_queue *q, const struct hv_copy_seg *segs, unsig
 		unsigned int len = segs[i].len, take = pos < head ? head - pos : 0;
 		void *page;
 		uint8_t *p;
-		int ret = mapcache_get(q->txmc, segs[i].source.foreign.ref, &page);
 
-		if (ret < 0) {
+		if (hv_grant_map(q->hv, q->p.frontend, 1, &segs[i].source.foreign.ref, false,
+				 &page) < 0) {
 			tx_unmap(q, v);
-			return ret == -EBUSY ? -EBUSY : -EIO;
+			return -EIO;
 		}
-		v->held[v->nheld++] = segs[i].source.foreign.ref;
+		v->mapped[v->nmapped++] = page;
 		p = (uint8_t *)page + segs[i].source.foreign.offset;
 		if (take > len)
 			take = len;
@@ -217,6 +217,19 @@ static int tx_map(struct netback_queue *q, const struct hv_copy_seg *segs, unsig
 	return 0;
 }
 
+/* Grant-copy the whole frame into txbuf: 0 or -EIO. */
+static int tx_grant_copy(struct netback_queue *q, struct hv_copy_seg *segs, unsigned int n,
+			 uint16_t total, struct tx_view *v)
+{
+	if (hv_grant_copy(q->hv, n, segs) < 0)
+		return -EIO;
+	for (unsigned int i = 0; i < n; i++)
+		if (segs[i].status != GNTST_okay)
+			return -EIO;
+	v->avail = total;
+	return 0;
+}
+
 /*
  * Copy the frame out of the guest, or its headers with its pages mapped for the write: 0, or
  * the counter of the reason it failed (nothing then left mapped).
@@ -224,7 +237,7 @@ static int tx_map(struct netback_queue *q, const struct hv_copy_seg *segs, unsig
 static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total, struct tx_view *v)
 {
 	struct hv_copy_seg segs[NETBACK_TX_SLOTS_MAX];
-	int n = tx_layout(q, segs, total), ret = -EBUSY;
+	int n = tx_layout(q, segs, total);
 
 	if (n < 0) {
 		netback_warn(q, "bad slot sizes or offsets (first slot size %u, %u slots)",
@@ -234,19 +247,9 @@ static uint64_t *tx_copy(struct netback_queue *q, uint16_t *total, struct tx_vie
 	if (*total < 14)
 		return &q->st.tx_too_short;
 	v->niov = 1;
-	v->nheld = 0;
-	if (q->txmc)
-		ret = tx_map(q, segs, (unsigned int)n, *total, v);
-	if (ret == -EIO)
+	v->nmapped = 0;
+	if ((q->maps ? tx_map : tx_grant_copy)(q, segs, (unsigned int)n, *total, v) < 0)
 		return &q->st.tx_bad_grant;
-	if (ret == -EBUSY) {
-		if (hv_grant_copy(q->hv, (unsigned int)n, segs) < 0)
-			return &q->st.tx_bad_grant;
-		for (int i = 0; i < n; i++)
-			if (segs[i].status != GNTST_okay)
-				return &q->st.tx_bad_grant;
-		v->avail = *total;
-	}
 	v->iov[0] =
 	    (struct iovec){ .iov_base = q->txbuf, .iov_len = NETBACK_VNET_HDR_LEN + v->avail };
 	return NULL;
