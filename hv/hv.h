@@ -78,11 +78,11 @@ int hv_grant_map(struct hv *hv, domid_t granter, unsigned int count, const grant
 /* Unmap what one hv_grant_map returned (same address and count). */
 int hv_grant_unmap(struct hv *hv, void *addr, unsigned int count);
 /*
- * Whether a map of one page costs no system call, so that a back-end may keep a front-end's
- * buffers mapped and move data with the kernel's own copy (readv, writev) instead of a grant copy
- * into a buffer of its own.  True on the embedded hypervisor (unless $PVIO_SIM_STRICT_MAP);
- * false on Xen, where a map is a hypercall, a page-table update and, at unmap, a TLB flush, and
- * Linux's netback grant-copies for the same reason.
+ * Whether a map of one page costs no system call, so that a back-end may map a front-end's
+ * buffers for each request and move data with the kernel's own copy (readv, writev) instead of
+ * a grant copy into a buffer of its own.  True on the embedded hypervisor (unless
+ * $PVIO_SIM_STRICT_MAP); false on Xen, where a map is a hypercall, a page-table update and, at
+ * unmap, a TLB flush, and Linux's netback grant-copies for the same reason.
  */
 bool hv_grant_map_cheap(struct hv *hv);
 
