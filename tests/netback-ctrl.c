@@ -8,9 +8,12 @@
  * an entry naming a third queue, an ungranted table).  A TCPv4 frame dom0 sends then arrives on
  * the queue the table names, whichever TAP queue the kernel gave it, with its Toeplitz hash as
  * extra info; the table turned round sends the next to the other queue, and the statistics file
- * counts the frame steered across.  A guest notifying the control ring's port with nothing on
- * it gets the data rings' late EOI (XSA-332): the statistics file counts the events delayed,
- * and the ring still answers afterwards.
+ * counts the frame steered across.  Two pairs of 9000-byte frames of the same flow follow, the
+ * table naming queue 1 then queue 0: each arrives byte-exact on the queue named, including the
+ * frames netback read straight into the buffers of the TAP queue's ring and then had to hand
+ * to the other queue (rx_steer moves them back into its own buffer first).  A guest notifying the
+ * control ring's port with nothing on it gets the data rings' late EOI (XSA-332): the statistics
+ * file counts the events delayed, and the ring still answers afterwards.
  *
  * vif 1 (one queue, no control ring) offers feature-multicast-control and its guest writes
  * request-multicast-control = 1: a multicast frame to a group it did not add is dropped, one to
@@ -25,7 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend/net/hash.h"
 #include "backend/net/mcast.h"
@@ -43,16 +49,17 @@ static const uint8_t rss_key[40] = { 0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0
 				     0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa };
 /* 66.9.149.187:2794 -> 161.142.100.80:1766 under rss_key (the RSS verification table). */
 #define TCP_HASH 0x51ccc178u
+#define JUMBO	 9000u
 
-/* dom0's frame to the guest: IPv4 and TCP of the RSS table's first vector. */
-static void tcp_frame(uint8_t *f, size_t len)
+/* dom0's frame to the guest: IPv4 and TCP of the RSS table's first vector, payload seq. */
+static void tcp_frame(uint8_t *f, size_t len, unsigned int seq)
 {
 	static const uint8_t ip[] = {
 		0x45, 0, 0,   0,   0,	0,   0x40, 0,  64,   6,	   0,	 0,
 		66,   9, 149, 187, 161, 142, 100,  80, 0x0a, 0xea, 0x06, 0xe6
 	};
 
-	nt_frame(f, len, nt_mac, nt_peer, 3);
+	nt_frame(f, len, nt_mac, nt_peer, seq);
 	f[12] = 0x08;
 	f[13] = 0x00;
 	memcpy(f + 14, ip, sizeof(ip));
@@ -272,7 +279,7 @@ static int steered(struct nt_front *f, unsigned int q, char s)
 
 	T_CHECK(tb_step(&env, s) == 0, "dom0 sent");
 	T_CHECK(nt_rx_frame(&f[q], buf, &got, &flags, &slots, &x) == 0, "RX on queue %u", q);
-	tcp_frame(want, 200);
+	tcp_frame(want, 200, 3);
 	T_CHECK(got == 200 && !memcmp(buf, want, got), "frame of %zu bytes", got);
 	v = (uint32_t)x.u.hash.value[0] | (uint32_t)x.u.hash.value[1] << 8 |
 	    (uint32_t)x.u.hash.value[2] << 16 | (uint32_t)x.u.hash.value[3] << 24;
@@ -280,6 +287,33 @@ static int steered(struct nt_front *f, unsigned int q, char s)
 		    x.u.hash.type == _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP &&
 		    x.u.hash.algorithm == XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ && v == TCP_HASH,
 		"hash extra: type %u/%u value %#x", x.type, x.u.hash.type, v);
+	T_CHECK(ring_front_consume(&f[1 - q].rx, &r, 1) == 0, "queue %u got a frame", 1 - q);
+	return 0;
+}
+
+/*
+ * dom0 sends two 9000-byte frames of the TCP flow, payloads seq and seq + 1 (step s); both must
+ * come on queue q, in order, byte-exact in three slots, each with its hash: 0 or 1.
+ */
+static int jumbo(struct nt_front *f, unsigned int q, char s, unsigned int seq)
+{
+	struct netif_rx_response r;
+	struct netif_extra_info x;
+	unsigned int slots;
+	uint16_t flags;
+	size_t got;
+
+	T_CHECK(tb_step(&env, s) == 0, "dom0 sent");
+	for (unsigned int i = 0; i < 2; i++) {
+		T_CHECK(nt_rx_frame(&f[q], buf, &got, &flags, &slots, &x) == 0, "RX on queue %u",
+			q);
+		tcp_frame(want, JUMBO, seq + i);
+		T_CHECK(got == JUMBO && !memcmp(buf, want, got) && slots == 3,
+			"jumbo frame %u: %zu bytes in %u slots, or different bytes", seq + i, got,
+			slots);
+		T_CHECK((flags & NETRXF_extra_info) && x.type == XEN_NETIF_EXTRA_TYPE_HASH,
+			"jumbo frame %u: no hash extra", seq + i);
+	}
 	T_CHECK(ring_front_consume(&f[1 - q].rx, &r, 1) == 0, "queue %u got a frame", 1 - q);
 	return 0;
 }
@@ -390,6 +424,8 @@ static int guest(struct hv *hv, struct xs_handle *xs)
 	T_CHECK(ctrl_setup(&c) == 0, "control requests");
 	T_CHECK(table(&c, 1) == 0 && steered(fa, 1, 'A') == 0, "to queue 1");
 	T_CHECK(table(&c, 0) == 0 && steered(fa, 0, 'A') == 0, "to queue 0");
+	T_CHECK(table(&c, 1) == 0 && jumbo(fa, 1, 'J', 10) == 0, "jumbo frames to queue 1");
+	T_CHECK(table(&c, 0) == 0 && jumbo(fa, 0, 'K', 12) == 0, "jumbo frames to queue 0");
 	T_CHECK(tb_step(&env, 'S') == 0, "statistics");
 	T_CHECK(ctrl_storm(&c) == 0, "control port storm");
 	T_CHECK(vif_connect(hv, xs, 1, 1, NULL, &b, &fb) == 0, "vif 1");
@@ -480,7 +516,56 @@ static long long stats_get(unsigned int devid, const char *key)
 	return v;
 }
 
-static long long delayed_before;
+static long long delayed_before, steered_before_k;
+
+/* MTU 9000 on vif 0, so that dom0 can send the guest jumbo frames: 0 or 1. */
+static int vif0_mtu(void)
+{
+	struct ifreq ifr = { .ifr_mtu = JUMBO };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	bool ok;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "vif%u.0", env.fe);
+	ok = s >= 0 && ioctl(s, SIOCSIFMTU, &ifr) == 0;
+	if (s >= 0)
+		close(s);
+	T_CHECK(ok, "MTU %u on vif%u.0", JUMBO, env.fe);
+	return 0;
+}
+
+/* dom0: the two jumbo frames of step 'J' or 'K', payloads seq and seq + 1: 0 or 1. */
+static int send_jumbo(unsigned int seq)
+{
+	for (unsigned int i = 0; i < 2; i++) {
+		tcp_frame(want, JUMBO, seq + i);
+		T_CHECK(nt_pkt_send(pkt, want, JUMBO) == 0, "send jumbo %u", seq + i);
+	}
+	return 0;
+}
+
+/*
+ * The statistics of vif 0's RX after steps 'A', 'A', 'J', 'K': 0 or 1.  The flow comes on one
+ * TAP queue t, the same every time.  Of the two 200-byte frames one crossed; of the four jumbo
+ * frames the two whose table named the other queue crossed.  The three jumbo frames read after
+ * a jumbo frame were each read with their second and third pages straight into queue t's
+ * buffers: those that stayed on t count as rx-direct, those that crossed were moved back into
+ * netback's buffer first (rx_steer's rx_linearize), and arrived byte-exact all the same.  t is
+ * 0 if by step 'K' three frames had crossed (the table named 1 in 'A' and 'J'): then 'K''s two
+ * stayed, rx-direct 2; else only 'J''s second stayed, rx-direct 1.
+ */
+static int rx_stats(void)
+{
+	char line[40];
+
+	snprintf(line, sizeof(line), "rx-direct %d\n", steered_before_k == 3 ? 2 : 1);
+	T_CHECK(steered_before_k == 1 || steered_before_k == 3, "rx-steered %lld before 'K'",
+		steered_before_k);
+	T_CHECK(stats_has(0, "rx-packets 6\n") == 0 && stats_has(0, "rx-steered 3\n") == 0 &&
+		    stats_has(0, "rx-drop-steer 0\n") == 0 && stats_has(0, line) == 0 &&
+		    stats_has(0, "rx-direct-moved 0\n") == 0,
+		"vif 0 stats");
+	return 0;
+}
 
 /* vif 0's events-delayed grew past delayed_before within 3 s: 0 or 1. */
 static int storm_counted(void)
@@ -515,14 +600,19 @@ static int on_step(struct xs_handle *h, char c)
 		break;
 	case 'A':
 		T_CHECK(listen_on(0) == 0, "listen");
-		tcp_frame(want, 200);
+		tcp_frame(want, 200, 3);
 		T_CHECK(nt_pkt_send(pkt, want, 200) == 0, "send");
 		break;
-	case 'S': /* one of the two frames crossed from the TAP queue it came on */
-		T_CHECK(stats_has(0, "rx-packets 2\n") == 0 &&
-			    stats_has(0, "rx-steered 1\n") == 0 &&
-			    stats_has(0, "rx-drop-steer 0\n") == 0,
-			"vif 0 stats");
+	case 'J':
+		T_CHECK(vif0_mtu() == 0 && send_jumbo(10) == 0, "J");
+		break;
+	case 'K': /* what crossed so far says which TAP queue the flow comes on */
+		T_CHECK(stats_has(0, "rx-packets 4\n") == 0, "vif 0 stats after 'J'");
+		steered_before_k = stats_get(0, "rx-steered");
+		T_CHECK(send_jumbo(12) == 0, "K");
+		break;
+	case 'S':
+		T_CHECK(rx_stats() == 0, "S");
 		break;
 	case 'F':
 		T_CHECK(listen_on(1) == 0, "listen");
