@@ -168,7 +168,7 @@ static int session_hello(struct hv *hv, struct sim *s, bool dom0)
 	/* A domain's HELLO went out on its token; only the reply comes here. */
 	ret = dom0 ? hvsim_call(s->sock, &req, NULL, 0, &rep, fds, HVSIM_MAX_FDS, &n)
 		   : hvsim_recv(s->sock, &rep, fds, HVSIM_MAX_FDS, &n);
-	if (ret == 0 && (rep.op != HVSIM_HELLO || rep.err < 0))
+	if (ret == 0 && (rep.op != (HVSIM_HELLO | HVSIM_OP_FROM_HV) || rep.err < 0))
 		ret = rep.err < 0 ? rep.err : -EPROTO;
 	if (ret == 0 && (n != 3 || rep.arg[2] != HVSIM_GNT_ENTRIES || rep.arg[3] == 0 ||
 			 rep.arg[3] > HVSIM_POOL_PAGES_MAX || rep.arg[4] != HVSIM_MAX_PORTS))

@@ -179,7 +179,7 @@ int hvctl_death_read(int fd, domid_t *domid)
 	ret = hvsim_recv(fd, &msg, NULL, 0, NULL);
 	if (ret < 0)
 		return ret;
-	if (msg.op != HVSIM_DEATH)
+	if (msg.op != (HVSIM_DEATH | HVSIM_OP_FROM_HV))
 		return -EPROTO;
 	*domid = (domid_t)msg.arg[0];
 	return 0;

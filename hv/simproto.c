@@ -233,7 +233,7 @@ int hvsim_call(int sock, struct hvsim_msg *req, const int *fds, unsigned int nfd
 	ret = hvsim_recv(sock, rep, rfds, rmax, &got);
 	if (ret < 0)
 		return ret;
-	if (rep->op != req->op) {
+	if (rep->op != (req->op | HVSIM_OP_FROM_HV)) {
 		while (got)
 			close(rfds[--got]);
 		return -EPROTO;

@@ -175,8 +175,16 @@ enum hvsim_op {
 	HVSIM_FAIRNESS = 15,
 };
 
+/*
+ * Set in op of every message the daemon sends (replies, death notices) and in none a client
+ * sends: a message with it that reaches the daemon came back from one of its own sockets (a
+ * domain that handed it both ends of one socketpair as two sessions), and closes that
+ * connection instead of being answered, which would answer itself for ever.
+ */
+#define HVSIM_OP_FROM_HV 0x80000000u
+
 struct hvsim_msg {
-	uint32_t op;		   /* enum hvsim_op, echoed in the reply */
+	uint32_t op;		   /* enum hvsim_op, echoed in the reply (with HVSIM_OP_FROM_HV) */
 	int32_t err;		   /* reply: 0 or a negative errno */
 	uint32_t arg[6];	   /* per op, above */
 	char name[HVSIM_NAME_MAX]; /* NUL-terminated where an op uses it */

@@ -107,6 +107,12 @@ void hvd_conn_close(struct hvd *hvd, struct hvd_conn *c)
 	hvd_list_del(&c->link);
 	hvd_list_del(&c->all);
 	hvd_list_del(&c->parked);
+	/*
+	 * Out of the epoll set before the close: a session's socket was passed in by a domain,
+	 * which may keep its own copy open, and epoll forgets an fd only when every copy of it is
+	 * closed; left in, its next event would reach c after the free.
+	 */
+	epoll_ctl(conn_epfd(hvd, c), EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c);
 	/* An fd is free again: resume accepting if we ran out. */
@@ -155,7 +161,7 @@ static int op_hello(struct hvd *hvd, struct hvd_conn *c, const struct hvsim_msg 
 	(void)req;
 	if (c->state != HVD_CONN_NEW)
 		return -EISCONN;
-	return hvd_session_open(hvd, c, 0, rep);
+	return hvd_session_open(hvd, c, 0, -1, rep);
 }
 
 /* SUBSCRIBE: only on a connection of its own, never on a session's. */
@@ -223,6 +229,7 @@ static int conn_reply(struct hvd *hvd, struct hvd_conn *c, struct hvd_reply *rep
 	/* Handlers fill fds only on success: an error reply never carries any. */
 	if (rep->msg.err < 0)
 		rep->nfds = 0;
+	rep->msg.op |= HVSIM_OP_FROM_HV;
 	ret = hvsim_send_nowait(c->fd, &rep->msg, rep->fds, rep->nfds);
 	if (rep->close_fd >= 0)
 		close(rep->close_fd);
@@ -352,6 +359,13 @@ static void conn_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 			hvd_tally(hvd, c->dom);
 		if (c->dom->domid != 0 && c->dom->credit)
 			c->dom->credit--;
+		/*
+		 * One of our own messages on a domain's session: its far end is another of
+		 * our connections (a socket a domain handed us), so an answer would answer
+		 * itself for ever.  (dom0's connections come from our listening socket.)
+		 */
+		if (ret == 0 && (req.op & HVSIM_OP_FROM_HV) && c->dom->domid != 0)
+			ret = -EPROTO;
 		/* A subscriber has nothing to say: what it sends is dropped. */
 		if (ret == 0 && c->state != HVD_CONN_SUBSCRIBER)
 			ret = conn_request(hvd, c, &req);
@@ -406,7 +420,8 @@ static void token_hello(struct hvd *hvd, struct hvd_domain *dom, int fd)
 		close(fd);
 		return;
 	}
-	rep.msg.err = hvd_session_open(hvd, c, pid, &rep);
+	/* The socket's maker itself (SO_PEERPIDFD), not whoever has its pid now. */
+	rep.msg.err = hvd_session_open(hvd, c, pid, peer_pidfd(fd, pid), &rep);
 	/* Without a session the connection has no use once the error is told. */
 	if (conn_reply(hvd, c, &rep) < 0 || rep.msg.err < 0)
 		hvd_conn_close(hvd, c);
@@ -457,7 +472,7 @@ void hvd_token_ready(struct hvd *hvd, struct hvd_watch *w, uint32_t events)
 /* Tell every subscriber; one whose socket is full is dropped, never waited for. */
 void hvd_send_death(struct hvd *hvd, const struct hvd_domain *dom)
 {
-	struct hvsim_msg msg = { .op = HVSIM_DEATH, .arg[0] = dom->domid };
+	struct hvsim_msg msg = { .op = HVSIM_DEATH | HVSIM_OP_FROM_HV, .arg[0] = dom->domid };
 	struct hvd_list *pos, *next;
 
 	snprintf(msg.name, sizeof(msg.name), "%s", dom->name);

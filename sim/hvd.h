@@ -254,7 +254,8 @@ int hvd_fds_take(struct hvd *hvd, struct hvd_domain *dom, unsigned int n, const 
 /* Give back what hvd_fds_take charged. */
 void hvd_fds_put(struct hvd *hvd, struct hvd_domain *dom, unsigned int n);
 
-int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_reply *rep);
+int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, int pidfd,
+		     struct hvd_reply *rep);
 void hvd_session_close(struct hvd *hvd, struct hvd_conn *c);
 
 /* domain.c */

@@ -58,8 +58,7 @@ static int ns_same(pid_t pid, const char *kind)
 	return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
 }
 
-/* A pidfd of the peer: SO_PEERPIDFD, else one opened on SO_PEERCRED's pid (racy). */
-static int peer_pidfd(int fd, pid_t pid)
+int peer_pidfd(int fd, pid_t pid)
 {
 	socklen_t len = sizeof(int);
 	int pidfd = -1;

@@ -20,6 +20,13 @@
 int peer_is_dom0(int fd, char *why, size_t len);
 
 /*
+ * A pidfd of the process that made socket fd, whose SO_PEERCRED pid is pid: SO_PEERPIDFD
+ * (Linux >= 6.5: that process, even after it exited and its pid was reused), else one opened
+ * on pid (older kernels: racy, the pid may be another process's by now).  The pidfd, or -errno.
+ */
+int peer_pidfd(int fd, pid_t pid);
+
+/*
  * Which namespace of this kind ("user", "pid") process pid lives in, as the
  * device and inode of /proc/PID/ns/KIND, read while pidfd (a pidfd of pid)
  * shows the process alive before and after: 0, or -errno (-ESRCH: gone).

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sim/hvd.h"
@@ -105,16 +104,22 @@ static uint32_t sid_alloc(struct hvd *hvd)
  * the sender's domain.  So every session's process must live in the user
  * namespace of the domain's first session (its launcher gives a domain a
  * user namespace of its own) or one nested in it, and a process elsewhere
- * is refused.  Without pidfds (Linux < 5.3) there is no check, and a
+ * is refused.  The pidfd (pidfd_in, from peer_pidfd: taken, -1 for none)
+ * names the socket's maker itself where the kernel has SO_PEERPIDFD, so a
+ * maker that exited is refused (-ESRCH) rather than its pid's next owner
+ * taken for it.  Without pidfds (Linux < 5.3) there is no check, and a
  * destroy only disconnects.
  */
-static int session_pidfd(struct hvd_domain *dom, pid_t pid, int *pidfd)
+static int session_pidfd(struct hvd_domain *dom, pid_t pid, int pidfd_in, int *pidfd)
 {
 	int ret;
 
-	*pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
-	if (*pidfd < 0)
+	*pidfd = pid > 0 ? pidfd_in : -1;
+	if (*pidfd < 0) {
+		if (pidfd_in >= 0)
+			close(pidfd_in);
 		return 0;
+	}
 	if (!dom->userns_ino) {
 		ret = peer_ns_id(pid, *pidfd, "user", &dom->userns_dev, &dom->userns_ino);
 	} else {
@@ -136,20 +141,23 @@ static int session_pidfd(struct hvd_domain *dom, pid_t pid, int *pidfd)
 
 /*
  * Open a session on connection c for process pid (0 for dom0, which is never
- * destroyed and needs no pidfd).  Fills the HELLO reply.
+ * destroyed and needs no pidfd), pidfd its pidfd or -1 (taken either way).
+ * Fills the HELLO reply.
  */
-int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, struct hvd_reply *rep)
+int hvd_session_open(struct hvd *hvd, struct hvd_conn *c, pid_t pid, int pidfd,
+		     struct hvd_reply *rep)
 {
 	struct hvd_domain *dom = c->dom;
 	void *status;
 	int fd;
 
-	if (dom->dying)
-		return -ESRCH;
-	fd = session_limit(hvd, dom);
-	if (fd < 0)
+	fd = dom->dying ? -ESRCH : session_limit(hvd, dom);
+	if (fd < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return fd;
-	fd = session_pidfd(dom, pid, &c->pidfd);
+	}
+	fd = session_pidfd(dom, pid, pidfd, &c->pidfd);
 	if (fd == 0)
 		fd = hvd_shm_create("pvio-hv-evtchn-status", STATUS_BYTES, &status, true);
 	if (fd < 0) {

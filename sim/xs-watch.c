@@ -143,10 +143,16 @@ static struct xs_event *xs_event_new(const struct xs_event *tmpl)
 	return e;
 }
 
-/* Fire ev now, or queue a copy of it on t until commit. */
+/*
+ * Fire ev now, or queue a copy of it on t until commit.  One event per node and kind: a node
+ * changed again in the same transaction updates its queued event's permissions (the newest
+ * are the ones its watchers are judged by at commit, as cxenstored fires one event per node
+ * a transaction changed), so what a transaction queues is bounded by the nodes it touches
+ * ("transaction-nodes"), however often it writes them.
+ */
 static void xs_event_queue(struct xs_daemon *d, struct xs_conn_txn *t, const struct xs_event *ev)
 {
-	struct xs_event *e;
+	struct xs_event *e, *old;
 
 	if (!t) {
 		xs_event_fire(d, ev);
@@ -155,6 +161,20 @@ static void xs_event_queue(struct xs_daemon *d, struct xs_conn_txn *t, const str
 	e = xs_event_new(ev);
 	if (!e)
 		return;
+	for (old = t->events; old; old = old->next) {
+		if (old->subtree == e->subtree && old->exact == e->exact &&
+		    !strcmp(old->path, e->path)) {
+			/* The newest permissions, in the old event's place. */
+			struct xs_event keep = *old;
+
+			*old = *e;
+			old->next = keep.next;
+			keep.next = NULL;
+			*e = keep;
+			xs_event_free(e);
+			return;
+		}
+	}
 	*t->tail = e;
 	t->tail = &e->next;
 }

@@ -271,7 +271,7 @@ static int t_session_token(int token, int *sockp, struct hvsim_msg *hello, int *
 	close(sv[1]);
 	if (ret == 0)
 		ret = hvsim_recv(sv[0], hello, fds, 3, nfds);
-	if (ret == 0 && (hello->op != HVSIM_HELLO || hello->err < 0)) {
+	if (ret == 0 && (hello->op != (HVSIM_HELLO | HVSIM_OP_FROM_HV) || hello->err < 0)) {
 		while (*nfds)
 			close(fds[--*nfds]);
 		ret = hello->err < 0 ? hello->err : -EPROTO;

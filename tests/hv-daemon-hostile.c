@@ -5,11 +5,17 @@
  * out of range, dom0 ops from a domain, malformed HELLOs on a token, fds it
  * never asked for, a client that never reads its replies - answering with
  * an error or closing that one connection, and keeps serving the others
- * without leaking a file descriptor.
+ * without leaking a file descriptor.  A domain that keeps its copy of a
+ * session's socket and writes on after the daemon closed that session cannot
+ * reach the freed session (the daemon takes the socket out of its epoll set
+ * first); one that hands the daemon both ends of one socketpair as two
+ * sessions cannot make them answer each other: the daemon stays idle and the
+ * domain dies once its processes are gone.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -148,6 +154,50 @@ static int token_abuse(int token)
 	return 0;
 }
 
+/* HELLO on the token with socket end `end` (kept): the reply, read from `other`. */
+static int hello_on(int token, int end, int other)
+{
+	struct hvsim_msg hello = { .op = HVSIM_HELLO }, rep;
+	unsigned int n = 0;
+	int fds[HVSIM_MAX_FDS];
+
+	T_CHECK(hvsim_send(token, &hello, &end, 1) == 0, "HELLO");
+	T_CHECK(t_readable(other, 5000), "no HELLO reply");
+	T_CHECK(hvsim_recv(other, &rep, fds, HVSIM_MAX_FDS, &n) == 0 &&
+		    rep.op == (HVSIM_HELLO | HVSIM_OP_FROM_HV) && rep.err == 0,
+		"HELLO reply: op %#x err %d", rep.op, rep.err);
+	while (n)
+		close(fds[--n]);
+	return 0;
+}
+
+/*
+ * Sessions on sockets the domain keeps a copy of: the daemon closes one on a short message
+ * and the domain writes on; then both ends of one socketpair as two sessions.
+ */
+static int session_abuse(int token)
+{
+	int sv[2];
+
+	T_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	T_CHECK(hello_on(token, sv[1], sv[0]) == 0, "session on a kept socket");
+	/* The daemon closes its copy; ours keeps the socket, and its epoll entry, alive. */
+	T_CHECK(send_raw(sv[0], "q", 1, 0) == 0, "short message");
+	t_msleep(100);
+	for (int i = 0; i < 64; i++)
+		send(sv[0], "after the close", 15, MSG_DONTWAIT | MSG_NOSIGNAL);
+	t_msleep(100);
+	close(sv[0]);
+	close(sv[1]);
+	T_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	T_CHECK(hello_on(token, sv[1], sv[0]) == 0, "the first end as a session");
+	/* The daemon's reply goes to the first end, which the daemon itself reads. */
+	T_CHECK(hvsim_send(token, &(struct hvsim_msg){ .op = HVSIM_HELLO }, &sv[0], 1) == 0,
+		"the second end as a session");
+	t_msleep(200);
+	return 0; /* sv kept open until the process exits */
+}
+
 /* A domain's process: token abuse, then a real session refused every dom0 op. */
 static int guest(void *arg)
 {
@@ -156,6 +206,7 @@ static int guest(void *arg)
 
 	(void)arg;
 	T_CHECK(token_abuse(atoi(getenv(HVSIM_FD_ENV))) == 0, "token abuse");
+	T_CHECK(session_abuse(atoi(getenv(HVSIM_FD_ENV))) == 0, "session abuse");
 	T_CHECK(t_session_open(&sock, &hello, NULL) == 0, "session after abuse");
 	T_CHECK(t_rpc(sock, HVSIM_DOMAIN_CREATE, NULL, 0, &rep, NULL, 0, NULL) == -EPERM, "create");
 	T_CHECK(t_rpc(sock, HVSIM_DOMAIN_DESTROY, (uint32_t[]){ hello.arg[0] }, 1, &rep, NULL, 0,
@@ -213,6 +264,52 @@ static int check_flood(void)
 	return 0;
 }
 
+/* pvio-hv's CPU time (utime + stime) in clock ticks, or -1. */
+static long long hv_cpu_ticks(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)t_hv_pid());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* After the comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt. */
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/*
+ * The hostile domain gone (its processes exited): pvio-hv idle - under 20 ticks of CPU over
+ * a second - and the domain no longer listed within 5 s.
+ */
+static int check_idle_after(void)
+{
+	struct hvctl_domain_info info;
+	struct hvctl *ctl;
+	long long a, b;
+	int n = -1;
+
+	a = hv_cpu_ticks();
+	t_msleep(1000);
+	b = hv_cpu_ticks();
+	T_CHECK(a >= 0 && b >= 0 && b - a < 20, "pvio-hv used %lld ticks in an idle second", b - a);
+	T_CHECK(hvctl_open(&ctl, NULL) == 0, "connect");
+	for (int i = 0; i < 500 && (n = hvctl_domain_list(ctl, &info, 1)) > 0; i++)
+		t_msleep(10);
+	hvctl_close(ctl);
+	T_CHECK(n == 0, "the hostile domain is still listed (%d)", n);
+	return 0;
+}
+
 int main(void)
 {
 	domid_t domid;
@@ -223,6 +320,7 @@ int main(void)
 	T_CHECK(check_ranges() == 0, "ranges");
 	T_CHECK(t_domain_fork("hostile", guest, NULL, &domid, &pid) == 0, "fork");
 	T_CHECK(t_wait(pid) == 0, "the hostile domain's checks failed");
+	T_CHECK(check_idle_after() == 0, "after the hostile domain");
 	T_CHECK(check_fd_leak() == 0, "fd leak");
 	T_CHECK(check_flood() == 0, "flood");
 	return T_PASS;

@@ -56,7 +56,7 @@ static int guest(void *arg)
 		ret = hvsim_recv(sock, &rep, NULL, 0, NULL);
 		T_CHECK(ret == 0, "guest: reply %ld of %ld: %s (the session was closed)", got, sent,
 			strerror(-ret));
-		T_CHECK(rep.op == HVSIM_EVTCHN_PEER && rep.err == -EINVAL,
+		T_CHECK(rep.op == (HVSIM_EVTCHN_PEER | HVSIM_OP_FROM_HV) && rep.err == -EINVAL,
 			"guest: reply %ld: op %u err %d", got, rep.op, rep.err);
 	}
 	T_CHECK(t_rpc(sock, HVSIM_EVTCHN_PEER, (uint32_t[]){ 0 }, 1, &rep, NULL, 0, NULL) ==

@@ -6,11 +6,14 @@
  * counts creates and deletes in a transaction as the commit will (deleting
  * dom0's nodes frees none of the domain's), and a commit that would leave
  * the domain past it fails with ENOSPC, applying nothing.  dom0 is held to
- * neither.
+ * neither.  A domain writing one node of a long name REPEAT times in one
+ * transaction costs the daemon one queued watch event, not REPEAT: its memory
+ * stays put, and dom0's watch hears one event at the commit.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,8 @@
 #define NODES	  10 /* -Q nodes */
 #define TX_NODES  20 /* -Q transaction-nodes */
 #define DOM0_MANY 100
+#define REPEAT	  20000
+#define LONG_NAME 1500 /* characters of the repeated node's name */
 
 /* The "nodes" count of CONTROL quota DOMID, or -1. */
 static long owned(struct xs_handle *h)
@@ -143,6 +148,67 @@ static int dom0_free(struct xs_handle *h)
 	return 0;
 }
 
+/* pvio-xenstored's resident memory in KiB, or -1. */
+static long xs_rss_kib(void)
+{
+	char path[64], line[128];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t_xs_pid());
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* Watch events h has for token within ms milliseconds of quiet. */
+static int events_for(struct xs_handle *h, const char *token, int ms)
+{
+	struct pollfd p = { .fd = xs_fileno(h), .events = POLLIN };
+	unsigned int n;
+	int count = 0;
+
+	while (poll(&p, 1, ms) == 1) {
+		char **w = xs_read_watch(h, &n);
+
+		if (!w)
+			break;
+		count += !strcmp(w[XS_WATCH_TOKEN], token);
+		free(w);
+	}
+	return count;
+}
+
+/* One node written REPEAT times in a transaction: one event queued, one fired. */
+static int repeat_writes(struct xs_handle *h, struct xs_handle *g)
+{
+	static char name[LONG_NAME + 1], abs[LONG_NAME + 32];
+	xs_transaction_t t;
+	long before, after;
+	int heard;
+
+	memset(name, 'n', LONG_NAME);
+	snprintf(abs, sizeof(abs), "/local/domain/%u/%s", DOMID, name);
+	T_CHECK(xs_watch(h, abs, "rep"), "dom0 watch");
+	T_CHECK(events_for(h, "rep", 200) == 1, "the watch's first event");
+	before = xs_rss_kib();
+	T_CHECK((t = xs_transaction_start(g)) != XBT_NULL, "transaction start");
+	for (int i = 0; i < REPEAT; i++)
+		T_CHECK(xs_write(g, t, name, i & 1 ? "a" : "b", 1), "write %d", i);
+	after = xs_rss_kib();
+	T_CHECK(before > 0 && after > 0 && after - before < 4096,
+		"pvio-xenstored grew %ld KiB for %d writes of one node in a transaction",
+		after - before, REPEAT);
+	T_CHECK(xs_transaction_end(g, t, false), "commit");
+	heard = events_for(h, "rep", 300);
+	T_CHECK(heard == 1, "dom0 heard %d events for the node at the commit", heard);
+	return 0;
+}
+
 int main(void)
 {
 	static const char *const extra[] = { "-Q", "nodes=10", "-Q", "transaction-nodes=20", NULL };
@@ -153,7 +219,7 @@ int main(void)
 	T_CHECK(xs_introduce_domain(h, DOMID, 0, 0), "INTRODUCE");
 	T_CHECK((g = t_xs_open_domain(DOMID)), "domain xs_open");
 	if (dom0_nodes(h) || exact_count(h, g) || commit_check(h, g) || node_limit(g) ||
-	    dom0_free(h))
+	    dom0_free(h) || repeat_writes(h, g))
 		return T_FAIL;
 	xs_close(g);
 	xs_close(h);
