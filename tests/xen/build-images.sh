@@ -25,10 +25,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # Networks: the kernel's xen-netback beside pvio-netback's TAPs on a bridge.
 dom0_modules="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback loop
 	xen-netback tun bridge"
-# The domU also runs pvio's front-ends (gntalloc, FUSE, loop, a TAP for pvio-netfront) and
-# pvio-blkback (gntdev); Linux's xen-netfront for the network scenario.
+# The domU also runs pvio's front-ends (gntalloc, FUSE, loop, a TAP for pvio-netfront) and, as
+# a driver domain, pvio-blkback (gntdev) and pvio-netback (TAPs on a bridge); Linux's
+# xen-netfront for the network scenarios.
 domu_modules="xen-blkfront ext4 crc32c_generic xenfs xen-evtchn xen-gntdev xen-gntalloc
-	xen-privcmd fuse loop xen-netfront tun"
+	xen-privcmd fuse loop xen-netfront tun bridge"
 # The packages dom0 runs: the Xen tools and daemons, what pvio-blkback links, what the
 # scenario scripts call (iproute2: the bridge, and Xen's vif-bridge for the kernel's netback),
 # and e2fsprogs whose binaries the domU borrows.

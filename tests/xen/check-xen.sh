@@ -141,7 +141,7 @@ copy_missing_libs() { # binary stage image-root
 stage_domu() { # domU-root
 	local p
 	mkdir -p "$1/usr/local/sbin"
-	for p in pvio-blkfront pvio-blkback pvio-netfront tests/xen/xen-blkfront-io; do
+	for p in pvio-blkfront pvio-blkback pvio-netfront pvio-netback tests/xen/xen-blkfront-io; do
 		cp "$b/$p" "$1/usr/local/sbin/" || return 1
 		copy_missing_libs "$b/$p" "$1" "$1"
 	done

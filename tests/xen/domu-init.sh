@@ -25,6 +25,10 @@ say boot "$mode $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 # need the user-space Xen devices instead.
 case $mode in
 net) modprobe xen-netfront & ;;
+ddguest)
+	modprobe xen-blkfront &
+	modprobe xen-netfront &
+	;;
 front | dd | pvnet)
 	for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd fuse loop tun; do
 		modprobe $m || say "FAIL modprobe $m"
@@ -204,6 +208,43 @@ mode_front() {
 }
 
 # A driver domain: pvio-blkback serves the guests' disks from a file of this domain's own.
+
+# The driver domain's network, as the README's "Running on Xen" sets one up: bridge xenbr0
+# (169.254.101.1/24; the guests' vif specs name it), pvio-netback serving the vifs given to
+# this domain and putting their TAPs on it, as user pvio-netback. Ready once it has dropped to
+# that user, just before it serves (libxl gives a vif 10 s to reach InitWait). A listener
+# takes each TCP connection to port 5003 and says the md5 of what came once a whole MiB is in
+# (busybox nc -l does not end when its peer does while its own stdin stays open).
+dd_net() {
+	modprobe bridge || say "FAIL modprobe bridge"
+	{ brctl addbr xenbr0 && ip addr add 169.254.101.1/24 dev xenbr0 && ip link set xenbr0 up; } ||
+		say "FAIL bridge xenbr0"
+	echo 'pvio-netback:x:101:101::/:/bin/false' >>/etc/passwd
+	echo 'pvio-netback:x:101:' >>/etc/group
+	mkdir -p /run/pvio-netback
+	chown 101:101 /run/pvio-netback
+	pvio-netback -v --user pvio-netback --bridge xenbr0 --stats-dir /run/pvio-netback \
+		>/tmp/netback.log 2>&1 &
+	nb=$!
+	i=0
+	while ! grep -q '^Uid:[[:space:]]*101[[:space:]]' /proc/$nb/status 2>/dev/null &&
+		kill -0 $nb 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	# A listener whose stdin never ends: busybox nc stops at its stdin's end.
+	while :; do
+		: >/tmp/net-rx.bin
+		sleep 600 | nc -l -p 5003 >/tmp/net-rx.bin &
+		nl=$!
+		while kill -0 $nl 2>/dev/null && [ "$(rx_bytes)" -lt 1048576 ]; do sleep 0.2; done
+		sleep 0.5
+		[ "$(rx_bytes)" -gt 0 ] && say "dd-net-rx $(md5 </tmp/net-rx.bin) $(rx_bytes)"
+		kill $nl 2>/dev/null
+		sleep 1
+	done &
+}
+rx_bytes() { wc -c </tmp/net-rx.bin | tr -d ' '; }
 mode_dd() {
 	mkdir -p /srv /run/pvio-blkback
 	echo 'root:x:0:0::/:/bin/sh' >/etc/passwd
@@ -223,7 +264,9 @@ mode_dd() {
 		sleep 0.2
 		i=$((i + 1))
 	done
-	say "dd-ready $! $(cat /run/pvio-blkback-j/pvio-blkback.pid 2>/dev/null || echo no-pid-file)"
+	dd_net
+	say "dd-ready $(cat /run/pvio-blkback-j/pvio-blkback.pid 2>/dev/null || echo no-pid-file)" \
+		"netback=$(pidof pvio-netback || echo none)"
 	# What dom0 asks for: the statistics, on the console, whenever they change.
 	last= lastr=
 	while :; do
@@ -238,20 +281,53 @@ mode_dd() {
 		fi
 		kill -0 "$(pidof pvio-blkback)" 2>/dev/null || { say "FAIL pvio-blkback exited"; \
 			sed 's/^/PVIO-DOMU dd-log: /' /tmp/blkback.log; break; }
+		kill -0 "$(pidof pvio-netback)" 2>/dev/null || { say "FAIL pvio-netback exited"; \
+			sed 's/^/PVIO-DOMU dd-netlog: /' /tmp/netback.log; break; }
 		sleep 1
 	done
 }
 
-# The driver domain's guest: a pattern on xvda, then idle: no I/O of its own while the driver
-# domain goes and comes back. Each disk that appears (a reconnect by xl block-attach) is read,
-# written and read back, each disk that goes is reported, with the count of tasks stuck in D
-# state (a blocked xenwatch shows there); each change of the set of disks is said as it is seen.
+# The network interfaces from the driver domain as " name:ifindex ... ": a vif detached and
+# attached again may come back under the same name, with a new index.
+netifs() {
+	printf ' '
+	for n in $(ls /sys/class/net | grep '^eth'); do
+		printf '%s:%s ' "$n" "$(cat /sys/class/net/"$n"/ifindex 2>/dev/null || echo 0)"
+	done
+}
+
+# The vif from the driver domain, on interface ifc: addressed, pinged (after up to 60 s of
+# single pings while it comes up), and 1 MiB of random data sent over TCP to its listener.
+net_dd() { # n ifc
+	ip addr flush dev "$2" 2>/dev/null
+	ip addr add 169.254.101.2/24 dev "$2" && ip link set "$2" up
+	i=0
+	while ! ping -c 1 -W 1 169.254.101.1 >/dev/null 2>&1 && [ $i -lt 60 ]; do i=$((i + 1)); done
+	p=$(ping -c 3 -W 2 169.254.101.1 2>&1 | grep -o '[0-9]* packets received')
+	dd if=/dev/urandom of=/tmp/nt bs=64k count=16 2>/dev/null
+	timeout 60 nc 169.254.101.1 5003 </tmp/nt
+	rc=$?
+	say "net-new $1 $2 ping=${p%% *} sent=$rc md5=$(md5 </tmp/nt)"
+}
+
+# The driver domain's guest: a pattern on xvda and traffic on its vif, then idle: no I/O of its
+# own while the driver domain goes and comes back. Each disk that appears (a reconnect by xl
+# block-attach) is read, written and read back, each disk that goes is reported, with the count
+# of tasks stuck in D state (a blocked xenwatch shows there); each change of the set of disks
+# is said as it is seen. Each interface that appears (xl network-attach) carries traffic as the
+# first one did, each that goes is reported.
 mode_ddguest() {
 	wait_dev xvda 120 || { say "FAIL xvda missing"; return; }
 	say "xvda-signature $(signature xvda)"
 	pattern xvda
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -e /sys/class/net/eth0 ] && net_dd 0 eth0 || say "FAIL no eth0"
 	say "phase1-done"
-	seen=$(disks) n=0 gone=0
+	seen=$(disks) n=0 gone=0 nseen=$(netifs) nn=0
 	while :; do
 		now=$(disks)
 		[ "$now" = "$seen" ] || say "disks$now"
@@ -262,6 +338,12 @@ mode_ddguest() {
 			case $seen in *" $d "*) ;; *) n=$((n + 1)) && reconnected $n "${d%%:*}" ;; esac
 		done
 		seen=$now
+		now=$(netifs)
+		[ "$now" = "$nseen" ] || say "netifs$now"
+		for d in $now; do
+			case $nseen in *" $d "*) ;; *) nn=$((nn + 1)) && net_dd $nn "${d%%:*}" ;; esac
+		done
+		nseen=$now
 		sleep 1
 	done
 }

@@ -1,15 +1,19 @@
 #!/bin/bash
 # Scenario 5, in dom0: a driver domain. An unprivileged PV domU created with driver_domain=1
-# runs pvio-blkback on a disk image of its own; a guest whose xl config says
-# backend=<driver domain> gets its disk from it through plain xl create and writes and reads a
-# pattern there. Then, with the guest idle, the driver domain is destroyed and created again
-# (a new domid), and the admin's procedure brings the guest's disk back from it, once each
-# way: the same vdev (xl block-detach -f of the dead device, then xl block-attach), and a
-# new vdev (xl block-attach first, then xl block-detach -f of the dead one). Each reconnect:
-# the new disk reads the new driver domain's signature, data written to it is found in the
-# driver domain's file, the old disk is gone and no task in the guest is stuck. (With I/O in
-# flight when the driver domain dies, Linux 6.1's xen-blkfront cannot let the disk go: see
-# README, "Running on Xen".)
+# runs pvio-blkback on a disk image of its own and pvio-netback with a bridge of its own; a
+# guest whose xl config says backend=<driver domain> for its disk and its vif gets both from it
+# through plain xl create, writes and reads a pattern on the disk, pings the driver domain and
+# sends it 1 MiB over TCP, checked there. Then, with the guest idle, the driver domain is
+# destroyed and created again (a new domid), and the admin's procedure brings the guest's
+# devices back from it, once each way: pvio-xen-repoint (the disk at the same vdev, xl
+# block-detach -f of the dead device then xl block-attach; the vif the same way with xl
+# network-detach and network-attach), and by hand with the disk at a new vdev (xl block-attach
+# first, then xl block-detach -f of the dead one) and the vif detached and attached. Each
+# reconnect: the new disk reads the new driver domain's signature, data written to it is found
+# in the driver domain's file, the old disk is gone and no task in the guest is stuck; the
+# guest's new interface pings the new driver domain and its TCP data arrives intact. (With
+# I/O in flight when the driver domain dies, Linux 6.1's xen-blkfront cannot let the disk go:
+# see README, "Running on Xen".)
 . /pvio/dom0-lib.sh
 ddom=pvio-dd
 g="dd-guest"
@@ -22,6 +26,39 @@ start_dd() { # label
 	wait_console $ddom 'PVIO-DOMU (dd-ready|FAIL)' 180 >/dev/null
 	check "$1: pvio-blkback runs in the driver domain" \
 		grep -qa 'PVIO-DOMU dd-ready' "$(console_log $ddom)"
+	check "$1: pvio-netback runs in the driver domain" \
+		eval "! grep -qa 'PVIO-DOMU dd-ready .* netback=none' $(console_log $ddom)"
+}
+
+# The guest's console: how many lines so far; the first line from line $from on that matches.
+guest_lines() { wc -l <"$(console_log $g)"; }
+guest_line() { # pattern seconds
+	timeout "$2" grep -m1 -a -E "$1" < <(timeout "$2" tail -n +"$((from + 1))" -F "$(console_log $g)") |
+		tr -d '\r'
+}
+
+# The guest's traffic on a new interface (its console line net-new N IFC ping= sent= md5=,
+# from line $nfrom on): it pinged the driver domain and the driver domain received its 1 MiB.
+net_checks() { # label
+	local line sum
+	from=$nfrom
+	line=$(guest_line "net-new [0-9]+ " 180)
+	echo "$1: the guest: ${line#PVIO-DOMU }"
+	check "$1: the guest pings the driver domain" eval '[[ $line =~ " ping=3 " ]]'
+	check "$1: guest to driver domain: 1 MiB sent over TCP" eval '[[ $line =~ " sent=0 " ]]'
+	sum=$(sed -n 's/.* md5=\([0-9a-f]*\).*/\1/p' <<<"$line")
+	check "$1: the guest's md5" is_md5 "$sum"
+	check "$1: the driver domain received it intact" \
+		eval 'wait_console $ddom "dd-net-rx $sum 1048576" 60 >/dev/null'
+}
+
+# The guest's vifs: each one's devid and back-end domain, " devid:backend-id ...".
+vifs() {
+	local v
+	printf ' '
+	for v in $(xenstore-list /local/domain/$gid/device/vif 2>/dev/null); do
+		printf '%s:%s ' "$v" "$(xsr /local/domain/$gid/device/vif/$v/backend-id)"
+	done
 }
 
 show_dd() {
@@ -51,6 +88,15 @@ check "front-end Connected" eq "$(xsr $fe/state)" 4
 echo "driver domain's statistics: $(domu_value $ddom dd-stats)"
 check "pvio-blkback in the driver domain served it" \
 	grep -qa "PVIO-DOMU dd-stats .*state Connected" "$(console_log $ddom)"
+vbe=/local/domain/$ddid1/backend/vif/$gid/0
+vfe=/local/domain/$gid/device/vif/0
+check "the guest's vif names the driver domain's back-end" eq "$(xsr $vfe/backend)" "$vbe"
+nfrom=0
+net_checks "first driver domain"
+check "vif back-end Connected" eq "$(xsr $vbe/state)" 4
+check "vif front-end Connected" eq "$(xsr $vfe/state)" 4
+check "pvio-netback in the driver domain put vif$gid.0 on its bridge" \
+	eq "$(xsr $vbe/hotplug-status)" connected
 
 # One reconnect: the driver domain destroyed with the guest idle, created again, and the guest's
 # disk brought back the given way (same: pvio-xen-repoint detaches the dead vdev and attaches it
@@ -60,13 +106,19 @@ reconnect() { # try same|new
 	local t="try $1 ($2 vdev)" old=$cur new=$cur line sum afrom
 	check "$t: xl destroy $ddom with the guest idle" guest_destroy $ddom
 	start_dd "$t"
+	nfrom=$(guest_lines)
 	if [[ $2 == same ]]; then
-		# dom0's one command (pvio-xen-repoint(8)): detach by force and attach at the same vdev.
-		from=$(guest_lines)
+		# dom0's one command (pvio-xen-repoint(8)): each device detached by force and
+		# attached again the same way.
+		from=$nfrom
 		check "$t: pvio-xen-repoint $g $ddom" timeout 300 pvio-xen-repoint $g $ddom
 		line=$(guest_line "disk-gone [0-9]+ $old " 60)
 		check "$t: the guest lets $old go, nothing stuck" eval '[[ $line =~ " $old stuck=0"$ ]]'
 	else
+		# The vif by hand: the dead one detached (libxl finds its back-end gone and cleans
+		# up the guest's side), a new one attached with the same spec.
+		check "$t: xl network-detach $g 0" timeout 120 xl network-detach $g 0
+		check "$t: xl network-attach $g" timeout 120 xl network-attach $g $(vif_spec)
 		new=$(next_vdev $old)
 		check "$t: xl block-attach $g vdev=$new" attach $new
 	fi
@@ -95,8 +147,13 @@ reconnect() { # try same|new
 	fi
 	check "$t: xl block-list: the guest has $new and no other disk" \
 		eq "$(xl block-list $g | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" "$(vdev_id $new) "
+	net_checks "$t"
+	check "$t: the guest has one vif, served by the new driver domain" eq "$(vifs)" " 0:$DDID "
 	cur=$new
 }
+
+# xl network-attach takes one key=value a word.
+vif_spec() { echo "backend=$ddom mac=00:16:3e:00:00:0d bridge=xenbr0"; }
 
 # The device number xl block-list shows for an xvd vdev (202 * 256 + 16 * index), the next vdev.
 letters=abcdefghijklmnopqrstuvwxyz
@@ -116,13 +173,6 @@ attach() { # vdev
 	guest_line "disk-gone [0-9]+ $1 " 60 >/dev/null # if it came
 	from=$(guest_lines)
 	timeout 120 xl block-attach $g "$(spec $1)"
-}
-
-# The guest's console: how many lines so far; the first line from line $from on that matches.
-guest_lines() { wc -l <"$(console_log $g)"; }
-guest_line() { # pattern seconds
-	timeout "$2" grep -m1 -a -E "$1" < <(timeout "$2" tail -n +"$((from + 1))" -F "$(console_log $g)") |
-		tr -d '\r'
 }
 
 # The guest lets a dead disk go: its removal reported, with no task stuck.
