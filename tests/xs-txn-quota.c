@@ -200,9 +200,14 @@ static int repeat_writes(struct xs_handle *h, struct xs_handle *g)
 	for (int i = 0; i < REPEAT; i++)
 		T_CHECK(xs_write(g, t, name, i & 1 ? "a" : "b", 1), "write %d", i);
 	after = xs_rss_kib();
+#ifndef __SANITIZE_ADDRESS__ /* ASan's quarantine keeps what was freed resident */
 	T_CHECK(before > 0 && after > 0 && after - before < 4096,
 		"pvio-xenstored grew %ld KiB for %d writes of one node in a transaction",
 		after - before, REPEAT);
+#else
+	(void)before;
+	(void)after;
+#endif
 	T_CHECK(xs_transaction_end(g, t, false), "commit");
 	heard = events_for(h, "rep", 300);
 	T_CHECK(heard == 1, "dom0 heard %d events for the node at the commit", heard);

@@ -533,11 +533,13 @@ int blkfront_poll(struct blkfront *bf, int timeout_ms)
 			return bf->gone_err ? bf->gone_err : -ENODEV;
 		if (timeout_ms == 0)
 			break;
-		if (spin(bf))
-			continue;
+		/* Before the spin too: a back-end that keeps rsp_prod moving with no answer
+		 * behind it would otherwise keep a timed call spinning past its deadline. */
 		left = timeout_ms < 0 ? BF_TICK_MS : deadline - hv_now_ms();
 		if (left <= 0)
 			break;
+		if (spin(bf))
+			continue;
 		if (left > BF_TICK_MS)
 			left = BF_TICK_MS;
 		epoll_wait(bf->epfd, &ev, 1, (int)left);

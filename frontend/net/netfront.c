@@ -785,7 +785,7 @@ int netfront_poll(struct netfront *nf)
 {
 	evtchn_port_t port;
 	unsigned int pending = 0;
-	int ret = 0, ready = 0, work = 0;
+	int ret = 0, ready = 0;
 
 	while (pending < 64 && hv_evtchn_pending(nf->hv, &port) == 0) {
 		hv_evtchn_unmask(nf->hv, port);
@@ -799,12 +799,15 @@ int netfront_poll(struct netfront *nf)
 	for (unsigned int i = 0; nf->status == NF_CONNECTED && !ret && i < nf->nq; i++) {
 		int got = tx_reap(nf, &nf->q[i]);
 
-		work += got > 0;
 		ret = got < 0 ? got : rx_collect(nf, &nf->q[i]);
 		ready += nf->q[i].rx.frame_ready;
 	}
-	/* An event that brought nothing may be the back-end closing its end (it died). */
-	if (!ret && pending && !ready && !work)
+	/*
+	 * Any event may be the back-end closing its end (it died): its last event can merge with
+	 * the one its closing sends, so not only events that brought nothing are looked at (a
+	 * memory read a port, where check_channels asks at all).
+	 */
+	if (!ret && pending)
 		check_channels(nf);
 	if (nf->report) { /* a protocol error: said once, the device reconnecting meanwhile */
 		ret = nf->report;

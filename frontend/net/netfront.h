@@ -99,10 +99,12 @@ void netfront_mac(const struct netfront *nf, uint8_t mac[6]);
 /* A file descriptor (events and xenstore) that polls readable when netfront_poll has work. */
 int netfront_fd(const struct netfront *nf);
 /*
- * Take events, collect TX answers and received frames.  The number of received frames waiting
- * for netfront_recv; -EPROTO once after the back-end broke the protocol (the device then
- * reconnects as after a lost back-end: keep polling); -ENOTCONN when the back-end's directory
- * is gone.
+ * Take events, collect TX answers and assemble each queue's next received frame.  The number of
+ * queues with a frame ready (at most one frame a queue is assembled: more may wait behind it);
+ * -EPROTO once after the back-end broke the protocol (the device then reconnects as after a
+ * lost back-end: keep polling); -ENOTCONN when the back-end's directory is gone.  Receive on
+ * every queue until -EAGAIN before waiting on netfront_fd again: only that -EAGAIN asks the
+ * back-end for an event on its next frame, and frames left on the ring make no event.
  */
 int netfront_poll(struct netfront *nf);
 /*

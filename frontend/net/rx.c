@@ -67,9 +67,11 @@ static int rx_slot(struct nf_rx *rx, const struct netif_rx_response *r, uint32_t
 		rx_extra(rx, r);
 	} else if (r->id != page) {
 		return -EPROTO; /* answers come in ring order */
+	} else if (++rx->frame_slots > NETFRONT_SLOTS_MAX) {
+		/* Error slots too: a frame that never ends would hold every buffer. */
+		return -EPROTO;
 	} else if (r->status < 0 || r->offset + r->status > (int)NF_PAGE ||
-		   rx->frame_len + (size_t)r->status > NETFRONT_FRAME_MAX ||
-		   ++rx->frame_slots > NETFRONT_SLOTS_MAX) {
+		   rx->frame_len + (size_t)r->status > NETFRONT_FRAME_MAX) {
 		rx->frame_bad = true;
 		rx->more = r->flags & NETRXF_more_data;
 	} else {
