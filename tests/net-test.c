@@ -186,6 +186,8 @@ static int back(void *arg)
 	struct netback_queue_params p = { .name = "vif test",
 					  .rx_sg = nt.rx_sg,
 					  .rx_gso_tcpv4 = nt.rx_gso,
+					  .rx_csum_v4_off = nt.rx_csum_v4_off,
+					  .rx_csum_v6_off = nt.rx_csum_v6_off,
 					  .rate_bytes = nt.rate_bytes,
 					  .rate_usec = nt.rate_usec };
 	struct nt_result res = { 0 };

@@ -46,6 +46,7 @@ struct nt_env {
 	domid_t back;	    /* the back-end's domain */
 	bool rx_sg;	    /* the back-end's rx_sg */
 	bool rx_gso;	    /* the back-end's rx_gso_tcpv4 */
+	bool rx_csum_v4_off, rx_csum_v6_off; /* the back-end's, as named */
 
 	uint64_t rate_bytes, rate_usec; /* the back-end's rate (0: none) */
 };

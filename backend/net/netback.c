@@ -62,7 +62,7 @@ int netback_queue_attach(struct netback_queue **qp, struct hv *hv,
 	pthread_mutex_init(&q->rate_lock, NULL);
 	netback_credit_set(&q->credit, p->rate_bytes, p->rate_usec, netback_now_ns());
 	q->txbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
-	q->rxbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX);
+	q->rxbuf = malloc(NETBACK_VNET_HDR_LEN + NETBACK_FRAME_MAX + 1); /* + 1: rx_read */
 	ret = q->txbuf && q->rxbuf ? 0 : -ENOMEM;
 	if (!ret)
 		ret = hv_grant_map(hv, p->frontend, 1, &p->tx_ref, true, &q->tx_sring);

@@ -56,8 +56,15 @@ struct netback_queue_params {
 	bool rx_sg;	       /* feature-sg of the front: an RX frame may fill several buffers */
 	bool rx_gso_tcpv4;     /* feature-gso-tcpv4 of the front: RX may carry TCPv4 GSO */
 	bool rx_gso_tcpv6;     /* feature-gso-tcpv6 of the front: RX may carry TCPv6 GSO */
-	uint64_t rate_bytes;   /* TX credit per rate_usec window (the vif's `rate`); */
-	uint64_t rate_usec;    /*   either 0: no limit (see backend/net/credit.h) */
+	/*
+	 * The front takes no blank checksum on IPv4 (feature-no-csum-offload) or on IPv6 (no
+	 * feature-ipv6-csum-offload): an RX frame the TAP hands over with its checksum to finish
+	 * gets it finished here, as the kernel does for Linux netback's vif without those features.
+	 */
+	bool rx_csum_v4_off;
+	bool rx_csum_v6_off;
+	uint64_t rate_bytes;	     /* TX credit per rate_usec window (the vif's `rate`); */
+	uint64_t rate_usec;	     /*   either 0: no limit (see backend/net/credit.h) */
 	struct netback_hash *hash;   /* the vif's receive hash and steering (hash.h), or NULL */
 	struct netback_mcast *mcast; /* the vif's multicast filter (mcast.h), or NULL */
 	unsigned int index;	     /* this queue's index among the vif's */
@@ -80,17 +87,18 @@ struct netback_stats {
 	uint64_t tx_tap_errors;	    /* the TAP refused the frame */
 	uint64_t rx_packets;	    /* frames copied to the guest */
 	uint64_t rx_bytes;	    /* their bytes */
-	uint64_t rx_too_big;	 /* frames the guest cannot take (no sg, GSO it did not ask for) */
-	uint64_t rx_bad_grant;	 /* frames whose buffers could not be copied into */
-	uint64_t rx_short;	 /* TAP reads shorter than the virtio header and a frame */
-	uint64_t rx_steered;	 /* frames handed to the queue the hash mapping names */
-	uint64_t rx_steer_drops; /* frames dropped because that queue's inbox was full */
-	uint64_t tx_mcast_ctl;	 /* MCAST_ADD / _DEL requests served (no frame sent) */
-	uint64_t rx_mcast_drops; /* multicast frames not on the front's list */
-	uint64_t ev_spurious;	 /* port events that found no new request (netback_queue_eoi) */
-	uint64_t ev_delayed;	 /* of them, those whose port was left masked for a while */
-	uint64_t rx_direct;	 /* frames read from the TAP straight into the guest's buffers */
-	uint64_t rx_direct_missed; /* frames read so that had to be moved: other extra info */
+	uint64_t rx_too_big;	    /* frames the guest cannot take (no sg, GSO it did not ask for,
+				       over NETBACK_FRAME_MAX, a checksum to finish out of the frame) */
+	uint64_t rx_bad_grant;	    /* frames whose buffers could not be copied into */
+	uint64_t rx_short;	    /* TAP reads shorter than the virtio header and a frame */
+	uint64_t rx_steered;	    /* frames handed to the queue the hash mapping names */
+	uint64_t rx_steer_drops;    /* frames dropped because that queue's inbox was full */
+	uint64_t tx_mcast_ctl;	    /* MCAST_ADD / _DEL requests served (no frame sent) */
+	uint64_t rx_mcast_drops;    /* multicast frames not on the front's list */
+	uint64_t ev_spurious;	    /* port events that found no new request (netback_queue_eoi) */
+	uint64_t ev_delayed;	    /* of them, those whose port was left masked for a while */
+	uint64_t rx_direct;	    /* frames read from the TAP straight into the guest's buffers */
+	uint64_t rx_direct_missed;  /* frames read so that had to be moved: other extra info */
 };
 
 struct netback_queue;

@@ -151,9 +151,10 @@ static void rx_read(struct netback_queue *q)
 	unsigned int npages = rx_offer_pages(q, iov);
 	ssize_t n;
 
+	/* Room for a byte past the largest frame: a frame that fills it was cut short. */
 	iov[0] = (struct iovec){
 		.iov_base = q->rxbuf,
-		.iov_len = NETBACK_VNET_HDR_LEN + (npages ? HV_PAGE_SIZE : NETBACK_FRAME_MAX),
+		.iov_len = NETBACK_VNET_HDR_LEN + (npages ? HV_PAGE_SIZE : NETBACK_FRAME_MAX + 1),
 	};
 	n = readv(q->p.tap_fd, iov, 1 + (int)npages);
 	if (n < 0) { /* EAGAIN, or an interface down: wait for readability again */
@@ -168,6 +169,12 @@ static void rx_read(struct netback_queue *q)
 		return;
 	}
 	q->rx_held = (unsigned int)n - NETBACK_VNET_HDR_LEN;
+	if (q->rx_held > NETBACK_FRAME_MAX) { /* larger than the front can take, and cut */
+		netback_rx_unmap(q);
+		q->st.rx_too_big++;
+		q->rx_held = 0;
+		return;
+	}
 	q->rx_direct = q->rx_held > HV_PAGE_SIZE;
 	/* Keep only the pages the frame reached. */
 	while (q->rx_dpages && q->rx_dpages * HV_PAGE_SIZE >= q->rx_held)
@@ -269,6 +276,48 @@ static uint16_t rx_csum_flags(const struct virtio_net_hdr *h)
 	return h->flags & VIRTIO_NET_HDR_F_DATA_VALID ? NETRXF_data_validated : 0;
 }
 
+/*
+ * A checksum the TAP left to finish (NEEDS_CSUM) on a frame whose protocol the front takes no
+ * blank checksum for (rx_csum_v4_off, rx_csum_v6_off; any other): finished here over the whole
+ * frame, moved into rxbuf first, as the kernel's skb_checksum_help would for Linux netback's
+ * vif.  The header in rxbuf then says data valid, so that a frame waiting for buffers is not
+ * summed twice.  0, or -EINVAL when its csum_start and csum_offset lie outside the frame.
+ */
+static int rx_csum_finish(struct netback_queue *q, struct virtio_net_hdr *h)
+{
+	uint8_t *f = q->rxbuf + NETBACK_VNET_HDR_LEN;
+	unsigned int et, at, len = q->rx_held;
+	uint64_t sum = 0;
+	uint16_t c;
+	bool off;
+
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return 0;
+	et = (unsigned int)f[12] << 8 | f[13];
+	if (et == 0x8100 && len >= 18)
+		et = (unsigned int)f[16] << 8 | f[17];
+	off = et == 0x86dd ? q->p.rx_csum_v6_off : et != 0x0800 || q->p.rx_csum_v4_off;
+	if (!off)
+		return 0;
+	at = (unsigned int)h->csum_start + h->csum_offset;
+	if (h->csum_start >= len || at + 2 > len)
+		return -EINVAL;
+	if (q->rx_dpages)
+		rx_linearize(q);
+	for (unsigned int i = h->csum_start; i < len; i += 2)
+		sum += (uint32_t)f[i] << 8 | (i + 1 < len ? f[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	c = (uint16_t)~sum;
+	if (!c)
+		c = 0xffff; /* as Linux: 0 would mean "no checksum" to UDP */
+	f[at] = (uint8_t)(c >> 8);
+	f[at + 1] = (uint8_t)c;
+	h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	memcpy(q->rxbuf, h, sizeof(*h));
+	return 0;
+}
+
 /* Extra-info slots the held frame needs: the GSO one when gso, and its hash's. */
 static unsigned int rx_nextra(const struct netback_queue *q, int gso)
 {
@@ -360,6 +409,12 @@ static int rx_try_deliver(struct netback_queue *q)
 	}
 	if (ndata > 1)
 		q->rx_guess = nextra;
+	if (gso == XEN_NETIF_GSO_TYPE_NONE && rx_csum_finish(q, &h) < 0) {
+		q->st.rx_too_big++;
+		netback_rx_unmap(q);
+		q->rx_held = 0;
+		return 1;
+	}
 	if (q->rxq_len < ndata + nextra) { /* never with guest pages held: they were posted */
 		q->rx_starved = true;
 		return 0;

@@ -345,10 +345,19 @@ static int read_front_features(struct netback_dev *dev, uint32_t *nq,
 		.rx_sg = front_flag(dev, "feature-sg", false),
 		.log = dev->opts.log,
 	};
-	p->rx_gso_tcpv4 = p->rx_sg && front_flag(dev, "feature-gso-tcpv4", false);
-	p->rx_gso_tcpv6 = p->rx_sg && front_flag(dev, "feature-gso-tcpv6", false);
+	/*
+	 * As Linux netback: checksum offload for IPv4 unless feature-no-csum-offload, for IPv6
+	 * only with feature-ipv6-csum-offload (absent is off, netif.h), and TSO6 only with it.
+	 */
+	p->rx_csum_v4_off = front_flag(dev, "feature-no-csum-offload", false);
+	p->rx_csum_v6_off = !front_flag(dev, "feature-ipv6-csum-offload", false);
+	p->rx_gso_tcpv4 =
+	    p->rx_sg && !p->rx_csum_v4_off && front_flag(dev, "feature-gso-tcpv4", false);
+	p->rx_gso_tcpv6 =
+	    p->rx_sg && !p->rx_csum_v6_off && front_flag(dev, "feature-gso-tcpv6", false);
 	memcpy(p->mac, dev->mac, sizeof(p->mac));
-	ret = netback_tap_offload(dev->tap0, !front_flag(dev, "feature-no-csum-offload", false),
+	/* The TAP's checksum offload is for every protocol: rx.c finishes what the front won't. */
+	ret = netback_tap_offload(dev->tap0, !p->rx_csum_v4_off || !p->rx_csum_v6_off,
 				  p->rx_gso_tcpv4, p->rx_gso_tcpv6);
 	if (ret)
 		dev_fatal(dev, ret, "TAP %s offloads", dev->ifname);
