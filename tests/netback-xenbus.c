@@ -9,7 +9,8 @@
  * each) and frames from both reach the TAP; then its first queue sends every malformed TX shape
  * (nt_tx_hostile), each answered and counted in the statistics file, a good frame after each:
  * only the good ones, never a spoofed source, come out of the TAP.  vif 2 connects on one
- * event channel, with rate= "1,1000000" (a byte a second): its first frame is held until dom0
+ * event channel (event-channel-tx written too, without -rx: event-channel is used, as Linux
+ * netback does), with rate= "1,1000000" (a byte a second): its first frame is held until dom0
  * removes the key, and comes out then (the daemon re-reads rate and wakes the queue);
  * then the guest corrupts vif 0's TX ring: vif 0 fails with "ring protocol error" while vif 2
  * still carries frames.  SIGTERM ends the daemon with status 0.
@@ -74,6 +75,9 @@ static int queue_keys(struct xenbus_dev *xd, xs_transaction_t t, const struct ke
 		ret = xenbus_printf(xd, t, KEY("event-channel-rx"), "%u", hi->port);
 	if (!ret && !k->split)
 		ret = xenbus_printf(xd, t, KEY("event-channel"), "%u", hi->port);
+	/* Half a split pair, naming no port of ours: Linux netback falls back to event-channel. */
+	if (!ret && !k->split)
+		ret = xenbus_printf(xd, t, KEY("event-channel-tx"), "%u", hi->port + 1000);
 #undef KEY
 	return ret;
 }

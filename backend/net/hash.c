@@ -44,6 +44,15 @@ static uint32_t key_window(const uint8_t *key, unsigned int off)
 void netback_hash_key(struct netback_hash *h, const uint8_t *key)
 {
 	memcpy(h->key, key, sizeof(h->key));
+	h->table_stale = true;
+}
+
+/* The key's table, made again (under h->lock). */
+static void table_build(struct netback_hash *h)
+{
+	const uint8_t *key = h->key;
+
+	h->table_stale = false;
 	for (unsigned int i = 0; i < 36; i++) {
 		h->table[i][0] = 0;
 		for (unsigned int b = 1; b < 256; b++) {
@@ -294,6 +303,8 @@ bool netback_hash_frame(struct netback_hash *h, const uint8_t *frame, size_t len
 	n = hash_input(frame, len, h->flags, in, type);
 	*hashed = n != 0;
 	/* As Linux: a frame no type matches has hash 0. */
+	if (n && h->table_stale)
+		table_build(h);
 	*value = n ? table_hash(h, in, n) : 0;
 	*queue = h->size ? h->mapping[*value % h->size] : *value % h->nr_queues;
 	pthread_mutex_unlock(&h->lock);

@@ -25,8 +25,7 @@ int netback_mcast_add(struct netback_mcast *m, const uint8_t addr[6])
 {
 	int ret = 0;
 
-	if (!(addr[0] & 1))
-		return -EINVAL;
+	/* Any address, as Linux netback's xenvif_mcast_add: a unicast one never matches. */
 	pthread_mutex_lock(&m->lock);
 	if (m->n == NETBACK_MCAST_MAX) {
 		m->overflow = true;

@@ -33,7 +33,8 @@ struct netback_mcast {
 
 void netback_mcast_init(struct netback_mcast *m, bool on);
 void netback_mcast_fini(struct netback_mcast *m);
-/* Add addr: 0, or -ENOSPC when the list is full (then flooding), -EINVAL if not multicast. */
+/* Add addr (any: a unicast one never matches, as Linux netback takes it): 0, or -ENOSPC when
+ * the list is full (then flooding). */
 int netback_mcast_add(struct netback_mcast *m, const uint8_t addr[6]);
 /* Remove addr (its first copy) if listed. */
 void netback_mcast_del(struct netback_mcast *m, const uint8_t addr[6]);

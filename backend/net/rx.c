@@ -359,7 +359,7 @@ static void rx_deliver(struct netback_queue *q, const struct virtio_net_hdr *h, 
 		data[i] = rx_pop(q);
 	if (q->rx_dpages) {
 		bad = rx_place_head(q, &data[0]) < 0;
-		q->st.rx_direct++;
+		q->st.rx_direct += !bad;
 	} else {
 		bad = rx_copy(q, data, ndata) < 0;
 	}

@@ -49,7 +49,7 @@ int netback_dev_create(struct netback_dev **devp, struct xs_handle *xs, struct h
 	int ret;
 
 	if (xenbus_backend_parse(nodename, kind, &fe, &devid) || strcmp(kind, "vif") ||
-	    fe > DOMID_FIRST_RESERVED || devid > 0xffff)
+	    fe >= DOMID_FIRST_RESERVED || devid > 0xffff)
 		return -EINVAL;
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -245,15 +245,22 @@ static bool front_flag(struct netback_dev *dev, const char *key, bool def)
 	return ret == -ENOENT ? def : ret == 0 && v != 0;
 }
 
-/* Bind the queue's ports: event-channel-tx and -rx when split, else event-channel. */
+/*
+ * Bind the queue's ports: event-channel-tx and -rx when split, else (either missing, as Linux
+ * netback falls back) event-channel.
+ */
 static int bind_ports(struct netback_dev *dev, const char *dir, struct netback_dev_queue *dq)
 {
 	uint32_t tx, rx;
-	int ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel-tx", &tx);
+	int ret = -ENOENT;
 
-	if (ret == 0 && !dev->opts.no_split)
-		ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel-rx", &rx);
-	else
+	if (!dev->opts.no_split) {
+		ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel-tx", &tx);
+		if (!ret)
+			ret =
+			    xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel-rx", &rx);
+	}
+	if (ret)
 		ret = xenbus_read_u32_at(dev->xd.xs, XBT_NULL, dir, "event-channel", &tx), rx = tx;
 	if (ret) {
 		dev_fatal(dev, ret, "reading %s/event-channel", dir);
