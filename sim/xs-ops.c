@@ -285,6 +285,9 @@ static int xs_op_write(struct xs_daemon *d, struct xs_conn *c, struct xs_conn_tx
 	if (!end)
 		return -EINVAL;
 	vlen = c->hdr.len - (unsigned int)(end - c->in) - 1;
+	/* A value over the quota alone is refused before a missing node is made for it. */
+	if (c->domid && vlen > d->quota.node_size)
+		return -ENOSPC;
 	ret = xs_lookup(d, c, t, c->in, XS_PERM_WRITE, abs, &n);
 	if (ret == -ENOENT)
 		ret = xs_create(d, c, t, abs);

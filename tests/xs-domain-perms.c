@@ -3,7 +3,8 @@
  * xs-domain-perms.c - a domain introduced to pvio-xenstored connects on
  * its own socket and is held to cxenstored's permission rules: it owns
  * what it creates, cannot read or write another domain's tree or dom0's
- * nodes, cannot change an owner; RELEASE deletes what it owned.
+ * nodes, cannot change an owner; a value over node-size is refused without
+ * making the node; RELEASE deletes what it owned.
  */
 #include "config.h"
 
@@ -16,12 +17,14 @@
 #include "tests/helpers.h"
 #include "tests/xs-helpers.h"
 
+#define BIG 3000 /* a value over the default node-size of 2048 */
+
 static int guest(void)
 {
 	struct xs_permissions mine[1] = { { 6, XS_PERM_NONE } };
 	struct xs_handle *h = t_xs_open_domain(5);
 	unsigned int len;
-	char *v;
+	char *v, *big;
 
 	T_CHECK(h, "domain xs_open");
 	T_CHECK(xs_write(h, XBT_NULL, "data", "d5", 2), "write in own home (relative)");
@@ -41,6 +44,12 @@ static int guest(void)
 	T_CHECK(!xs_set_permissions(h, XBT_NULL, "data", mine, 1) && errno == EPERM,
 		"changing the owner: EPERM");
 	T_CHECK(!xs_introduce_domain(h, 7, 0, 0) && errno == EACCES, "INTRODUCE from a domain");
+	big = calloc(1, BIG);
+	T_CHECK(big && !xs_write(h, XBT_NULL, "big", big, BIG) && errno == ENOSPC,
+		"a value over node-size: ENOSPC");
+	free(big);
+	T_CHECK(!xs_read(h, XBT_NULL, "big", &len) && errno == ENOENT,
+		"the refused write made no node");
 	xs_close(h);
 	return 0;
 }
