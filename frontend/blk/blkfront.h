@@ -197,10 +197,15 @@ unsigned int blkfront_in_flight(const struct blkfront *bf);
  * page of such memory and lies inside it uses those pages as its segments (the back-end reads or
  * writes them directly); any other buffer is copied through the library's own granted pages.
  * len is rounded up to whole pages; the memory is page-aligned and zeroed, in *out.  0, or
- * -EINVAL (len 0), -ENOMEM or the hypervisor's error.  With persistent grants the back-end may keep
- * these pages mapped for as long as it is connected: blkfront_buf_free then keeps them granted
- * until it has unmapped them (they are never handed out again, XSA-396), at the latest until
- * blkfront_close.  Buffers left allocated are released by blkfront_close.
+ * -EINVAL (len 0), -ENOMEM or the hypervisor's error.  The pages stay granted, writable, to the
+ * back-end's domain from allocation to blkfront_buf_free, across reconnects, not only while an
+ * operation uses them: that back-end may read or write them at any time (a read's data may change
+ * after it completed).  Use them only with a back-end trusted with that memory; the library's
+ * own pages (any other buffer) are copied out at completion.  With persistent grants the back-end
+ * may keep these pages mapped for as long as it is connected: blkfront_buf_free then keeps them
+ * granted until it has unmapped them (they are never handed out again, XSA-396), at the latest
+ * until blkfront_close.  Buffers left allocated are released by blkfront_close.  Free a buffer
+ * only once no operation using it is in flight.
  */
 int blkfront_buf_alloc(struct blkfront *bf, size_t len, void **out);
 void blkfront_buf_free(struct blkfront *bf, void *buf);
