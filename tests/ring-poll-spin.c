@@ -13,8 +13,9 @@
  *    next wait sleeps at once).
  * Nothing here depends on timing to pass: the budgets are far longer than any wait the checks
  * need, and a burner pinned with the spinner on one CPU takes half of it at least; the shared
- * hit is tried up to three times (a timer tick that preempts the spinner before its first yield
- * lets the peer run unseen).
+ * hit is tried up to SHARED_TRIES times (a timer tick that preempts the spinner before its first
+ * yield lets the peer run unseen: three tries once all missed in CI, the suite's other tests
+ * loading both CPUs).
  */
 #include "config.h"
 
@@ -27,6 +28,8 @@
 
 #include "ring/adaptive.h"
 #include "tests/helpers.h"
+
+#define SHARED_TRIES 12
 
 #define MS 1000000ull
 
@@ -183,9 +186,9 @@ int main(void)
 	t_time_limit(60);
 	if (hit() || miss())
 		return T_FAIL;
-	for (int i = 0; i < 3 && rc == 0; i++)
+	for (int i = 0; i < SHARED_TRIES && rc == 0; i++)
 		rc = shared_hit();
-	T_CHECK(rc == 1, "three spins on a shared CPU, none seen as shared");
+	T_CHECK(rc == 1, "%d spins on a shared CPU, none seen as shared", SHARED_TRIES);
 	T_CHECK(contended(RING_POLL_ADAPTIVE, 50 * MS, &p, &took) == 0, "adaptive");
 	T_CHECK(took >= 50 * MS && p.misses == 1 && p.contended == 1 && p.budget_ns == 25 * MS &&
 		    p.hold == 0,
