@@ -561,6 +561,35 @@ void fb_env_device(const struct xenbus_device_spec *s)
 	spec = *s;
 }
 
+int fb_await_front_state(struct xenbus_dev *d, unsigned int mask)
+{
+	enum xenbus_state st = XenbusStateUnknown;
+
+	for (int t = 0; t < 1000; t++) {
+		if (xenbus_read_otherend_state(d, &st) == 0 && (mask & XENBUS_STATE_BIT(st)))
+			return 0;
+		t_msleep(10);
+	}
+	T_CHECK(false, "front in state %s", xenbus_state_name(st));
+}
+
+int fb_env_run_vif(const char *mac, int (*back)(void *), int (*front)(void *))
+{
+	const struct xenbus_kv kv[] = { { "mac", mac } };
+	struct xenbus_device_spec s = { .kind = "vif",
+					.devid = 0,
+					.front_extra = kv,
+					.n_front_extra = 1,
+					.back_extra = kv,
+					.n_back_extra = 1 };
+
+	t_time_limit(T_TIME_LIMIT_S);
+	fb_env_device(&s);
+	if (fb_env_start(back, front, NULL))
+		return T_FAIL;
+	return fb_env_wait() ? T_FAIL : T_PASS;
+}
+
 int fb_env_request_detach(void)
 {
 	char c = 'd';

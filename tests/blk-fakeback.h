@@ -84,6 +84,16 @@ int fb_env_wait(void);
 struct xenbus_device_spec;
 void fb_env_device(const struct xenbus_device_spec *s);
 /*
+ * A whole test of a netif front against a scripted back-end: vif 0 with mac (both ends' key),
+ * back in the back-end's domain and front in the front-end's, under the time limit.  T_PASS or
+ * T_FAIL, for main to return.
+ */
+int fb_env_run_vif(const char *mac, int (*back)(void *), int (*front)(void *));
+/* A scripted back-end's wait for its front's state in mask (XENBUS_STATE_BIT), 10 s: 0 or
+ * T_FAIL (said). */
+struct xenbus_dev;
+int fb_await_front_state(struct xenbus_dev *d, unsigned int mask);
+/*
  * From the front-end's domain: ask dom0 to detach the device now (online=0, back-end state
  * Closing), as a toolstack removing it would.  fb_env_wait does it anyway once the front-end
  * body has returned, so that the back-end ends.

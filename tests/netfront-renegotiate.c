@@ -344,17 +344,9 @@ static void break_ring(struct nb *b)
 	hv_evtchn_notify(b->hv, b->q[0].tx_port);
 }
 
-/* Wait for the front's state in mask: 0 or T_FAIL. */
 static int await_front(struct nb *b, unsigned int mask)
 {
-	enum xenbus_state st = XenbusStateUnknown;
-
-	for (int t = 0; t < WAIT_MS / 10; t++) {
-		if (xenbus_read_otherend_state(&b->dev, &st) == 0 && (mask & XENBUS_STATE_BIT(st)))
-			return 0;
-		t_msleep(10);
-	}
-	T_CHECK(false, "front in state %s", xenbus_state_name(st));
+	return fb_await_front_state(&b->dev, mask);
 }
 
 /* One round: offer, check the front's keys, connect, exchange, end as the round says. */
@@ -489,17 +481,5 @@ static int front(void *arg)
 
 int main(void)
 {
-	const struct xenbus_kv mac[] = { { "mac", MAC_TEXT } };
-	struct xenbus_device_spec s = { .kind = "vif",
-					.devid = 0,
-					.front_extra = mac,
-					.n_front_extra = 1,
-					.back_extra = mac,
-					.n_back_extra = 1 };
-
-	t_time_limit(T_TIME_LIMIT_S);
-	fb_env_device(&s);
-	if (fb_env_start(back, front, NULL))
-		return T_FAIL;
-	return fb_env_wait() ? T_FAIL : T_PASS;
+	return fb_env_run_vif(MAC_TEXT, back, front);
 }
