@@ -16,11 +16,13 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -217,7 +219,7 @@ static const char *const common_calls[] = {
 	"poll", "ppoll", "select", "pselect6", "pipe2",
 	"eventfd2", "signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime",
 	"sendmsg", "recvmsg", "sendto", "recvfrom", "shutdown", "getsockopt",
-	"clone", "clone3", "futex", "set_robust_list", "get_robust_list", "rseq",
+	"futex", "set_robust_list", "get_robust_list", "rseq", /* clone: seccomp_install */
 	"set_tid_address", "sched_yield", "sched_getaffinity", "membarrier",
 	"getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid",
 	"tgkill", "tkill", "exit", "exit_group",
@@ -251,11 +253,13 @@ static const char *const sanitizer_calls[] = {
 
 /*
  * ioctl only of these types (the request's second byte): Xen's gntdev and gntalloc ('G'),
- * evtchn ('E') and privcmd ('P'); the disks add BLK* (0x12) and the terminal's ('T': stdio's
- * isatty), a network back end exact requests of its own.
+ * evtchn ('E') and privcmd ('P'); the disks add BLK* (0x12) and exactly stdio's isatty
+ * (TCGETS: not the terminal's whole type, whose TIOCSTI would let a subverted daemon type into
+ * the terminal it was started from), a network back end exact requests of its own.
  */
 static const unsigned char common_ioctl_types[] = { 'G', 'E', 'P' };
-static const unsigned char blk_ioctl_types[] = { 0x12, 'T' };
+static const unsigned char blk_ioctl_types[] = { 0x12 };
+static const unsigned int blk_ioctls[] = { TCGETS };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -278,7 +282,29 @@ static const struct dd_sandbox_filter blk_filter = {
 	.nr_calls = N(blk_calls),
 	.ioctl_types = blk_ioctl_types,
 	.nr_ioctl_types = N(blk_ioctl_types),
+	.ioctls = blk_ioctls,
+	.nr_ioctls = N(blk_ioctls),
 };
+
+/* What a thread's clone may not ask for: new namespaces (more kernel to reach). */
+#define DD_NO_CLONE                                                                                \
+	((scmp_datum_t)(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | \
+			CLONE_NEWUTS | CLONE_NEWCGROUP))
+
+/*
+ * clone for threads, with no namespace flag; clone3 refused with ENOSYS (its flags are in
+ * memory, out of seccomp's reach), so that glibc falls back to clone.
+ */
+static int seccomp_clone(scmp_filter_ctx ctx)
+{
+	int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				   SCMP_A0(SCMP_CMP_MASKED_EQ, DD_NO_CLONE, 0));
+	int nr = seccomp_syscall_resolve_name("clone3");
+
+	if (!ret && nr != __NR_SCMP_ERROR)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+	return ret;
+}
 
 /* Allow ioctl when its request masked with mask is val; a rule already there is fine. */
 static int seccomp_ioctl(scmp_filter_ctx ctx, scmp_datum_t mask, scmp_datum_t val)
@@ -326,6 +352,8 @@ static int seccomp_install(const struct dd_sandbox *s)
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	ret = ctx ? 0 : -ENOMEM;
 
+	if (!ret)
+		ret = seccomp_clone(ctx);
 	if (!ret)
 		ret = seccomp_add(ctx, s->filter ? s->filter : &dd_sandbox_common);
 	if (!ret && !s->filter) /* the block back end's, as it always was */
