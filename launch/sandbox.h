@@ -142,7 +142,8 @@ int sandbox_ids_check(domid_t domid, bool same_uid, char *why, size_t len);
 /*
  * Give paths[0..n) (the caller's) to domain domid's uid and gid: chown as root, through a user
  * namespace as a normal user (launch/subid.h); nothing when the domain has the caller's uid.
- * A symlink at a path is refused (-ELOOP), never followed.
+ * A symlink at a path is refused (-ELOOP), never followed, and so is one on the way that is
+ * neither root's nor the caller's (subid_open_trusted).
  */
 int sandbox_give(const char *const *paths, size_t n, domid_t domid, uid_t uid_base);
 

@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,13 +225,91 @@ int subid_map(pid_t pid, uid_t uid, gid_t gid, bool self)
 	return ret < 0 ? ret : subid_run("newgidmap", pid, gmap, n);
 }
 
+/* Symlinks a path may expand, as the kernel's limit. */
+#define TRUSTED_LINKS_MAX 40
+
+int subid_open_trusted(const char *path, bool last_nofollow)
+{
+	char buf[PATH_MAX], link[PATH_MAX], *p = buf;
+	unsigned int links = 0;
+	int dir, ret;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(buf))
+		return path[0] != '/' ? -EINVAL : -ENAMETOOLONG;
+	strcpy(buf, path);
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	for (;;) {
+		char *name, *end;
+		struct stat st;
+		bool last;
+		ssize_t n;
+		int fd;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return dir; /* the path ended on a directory */
+		name = p;
+		end = strchr(p, '/');
+		p = end ? end : p + strlen(p);
+		if (end)
+			*end = '\0';
+		last = !end || !end[1 + strspn(end + 1, "/")];
+		fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			ret = -errno;
+			goto fail_fd;
+		}
+		if (!S_ISLNK(st.st_mode) || (last && last_nofollow)) {
+			close(dir);
+			dir = fd;
+			if (end)
+				p = end + 1;
+			if (last)
+				return dir;
+			continue;
+		}
+		ret = -ELOOP;
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) || ++links > TRUSTED_LINKS_MAX)
+			goto fail_fd;
+		n = readlinkat(fd, "", link, sizeof(link) - 1);
+		close(fd);
+		if (n < 0 || (size_t)n + (end ? strlen(end + 1) + 1 : 0) >= sizeof(link)) {
+			ret = n < 0 ? -errno : -ENAMETOOLONG;
+			goto fail;
+		}
+		link[n] = '\0';
+		if (end) { /* the link's text, then what was left of the path */
+			strcat(link, "/");
+			strcat(link, end + 1);
+		}
+		strcpy(buf, link);
+		p = buf;
+		if (buf[0] == '/') { /* absolute: from the root again */
+			close(dir);
+			dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (dir < 0)
+				return -errno;
+		}
+		continue;
+	fail_fd:
+		if (fd >= 0)
+			close(fd);
+	fail:
+		close(dir);
+		return ret;
+	}
+}
+
 int subid_chown_path(const char *path, uid_t uid, gid_t gid)
 {
 	struct stat st;
-	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), ret = 0;
+	int fd = subid_open_trusted(path, true), ret = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* O_PATH opened a symlink itself: the domain's, perhaps, pointing at one of ours. */
 	if (fstat(fd, &st) < 0)
 		ret = -errno;

@@ -38,8 +38,18 @@ int subid_ids(domid_t domid, uid_t *uid, gid_t *gid, char *why, size_t len);
 int subid_map(pid_t pid, uid_t uid, gid_t gid, bool self);
 
 /*
- * chown path to uid and gid without following a symlink at it (-ELOOP): a domain that owned
- * its directory may have left one pointing at a file of the caller's.
+ * Open absolute path with O_PATH, following on the way only symlinks the caller could have
+ * made (owned by root or by the caller's effective uid): one of anyone else's (a domain's, in a
+ * directory it owns) is refused with -ELOOP, since it could point at any file of the caller's.
+ * A symlink as the last component is opened itself (O_NOFOLLOW), whoever owns it, when
+ * last_nofollow.  The descriptor, or -errno.
+ */
+int subid_open_trusted(const char *path, bool last_nofollow);
+
+/*
+ * chown path to uid and gid without following a symlink at it (-ELOOP), nor one on the way that
+ * the caller did not make (subid_open_trusted): a domain that owned a directory on the path may
+ * have left one pointing at a file of the caller's.
  */
 int subid_chown_path(const char *path, uid_t uid, gid_t gid);
 
