@@ -164,10 +164,18 @@ static int loop_dom0(struct db_pvio_ctl *c, void *arg)
 	if (run_cmd((char *[]){ "losetup", "-d", dev, NULL }) < 0 && ret == 0)
 		ret = db_err("losetup -d", -EIO);
 out:
-	/* Unmounted, pvio-blkfront closes the device and exits 0 by itself. */
-	if (run_cmd((char *[]){ "fusermount3", "-u", (char *)lr->mnt, NULL }) < 0) {
-		umount2(lr->mnt, MNT_DETACH);
-		kill(c->guest, SIGTERM);
+	/*
+	 * Unmounted, pvio-blkfront closes the device and exits 0 by itself.  The loop device lets
+	 * go of the file a moment after losetup -d returns (its release is deferred), and until
+	 * then the unmount is refused as busy: tried again for up to 5 s before a lazy one.
+	 */
+	for (i = 0; run_cmd((char *[]){ "fusermount3", "-u", (char *)lr->mnt, NULL }) < 0; i++) {
+		if (i == 50) {
+			umount2(lr->mnt, MNT_DETACH);
+			kill(c->guest, SIGTERM);
+			break;
+		}
+		usleep(100000);
 	}
 	return ret;
 }
