@@ -54,6 +54,14 @@ void netback_rx_unmap(struct netback_queue *q)
 		hv_grant_unmap(q->hv, q->rx_dptr[--q->rx_dpages], 1);
 }
 
+/* Drop the held frame, counted in *counter, and the guest pages it was read into. */
+static void rx_drop(struct netback_queue *q, uint64_t *counter)
+{
+	(*counter)++;
+	netback_rx_unmap(q);
+	q->rx_held = 0;
+}
+
 /* The held frame whole in rxbuf: what was read into guest pages copied after its first page. */
 static void rx_linearize(struct netback_queue *q)
 {
@@ -170,9 +178,7 @@ static void rx_read(struct netback_queue *q)
 	}
 	q->rx_held = (unsigned int)n - NETBACK_VNET_HDR_LEN;
 	if (q->rx_held > NETBACK_FRAME_MAX) { /* larger than the front can take, and cut */
-		netback_rx_unmap(q);
-		q->st.rx_too_big++;
-		q->rx_held = 0;
+		rx_drop(q, &q->st.rx_too_big);
 		return;
 	}
 	q->rx_direct = q->rx_held > HV_PAGE_SIZE;
@@ -180,9 +186,7 @@ static void rx_read(struct netback_queue *q)
 	while (q->rx_dpages && q->rx_dpages * HV_PAGE_SIZE >= q->rx_held)
 		hv_grant_unmap(q->hv, q->rx_dptr[--q->rx_dpages], 1);
 	if (q->p.mcast && !netback_mcast_pass(q->p.mcast, q->rxbuf + NETBACK_VNET_HDR_LEN)) {
-		q->st.rx_mcast_drops++;
-		netback_rx_unmap(q);
-		q->rx_held = 0;
+		rx_drop(q, &q->st.rx_mcast_drops);
 		return;
 	}
 	rx_steer(q);
@@ -396,9 +400,7 @@ static int rx_try_deliver(struct netback_queue *q)
 	memcpy(&h, q->rxbuf, sizeof(h));
 	gso = rx_gso_type(q, &h);
 	if (gso < 0 || (ndata > 1 && !q->p.rx_sg)) {
-		q->st.rx_too_big++;
-		netback_rx_unmap(q);
-		q->rx_held = 0;
+		rx_drop(q, &q->st.rx_too_big);
 		return 1;
 	}
 	nextra = rx_nextra(q, gso);
@@ -410,9 +412,7 @@ static int rx_try_deliver(struct netback_queue *q)
 	if (ndata > 1)
 		q->rx_guess = nextra;
 	if (gso == XEN_NETIF_GSO_TYPE_NONE && rx_csum_finish(q, &h) < 0) {
-		q->st.rx_too_big++;
-		netback_rx_unmap(q);
-		q->rx_held = 0;
+		rx_drop(q, &q->st.rx_too_big);
 		return 1;
 	}
 	if (q->rxq_len < ndata + nextra) { /* never with guest pages held: they were posted */
