@@ -104,22 +104,25 @@ static uint32_t sid_alloc(struct hvd *hvd)
  * the sender's domain.  So every session's process must live in the user
  * namespace of the domain's first session (its launcher gives a domain a
  * user namespace of its own) or one nested in it, and a process elsewhere
- * is refused.  The pidfd (pidfd_in, from peer_pidfd: taken, -1 for none)
+ * is refused.  The pidfd (pidfd_in, from peer_pidfd: taken, or -errno)
  * names the socket's maker itself where the kernel has SO_PEERPIDFD, so a
- * maker that exited is refused (-ESRCH) rather than its pid's next owner
- * taken for it.  Without pidfds (Linux < 5.3) there is no check, and a
- * destroy only disconnects.
+ * maker that exited is refused (-ESRCH, or the error the kernel gave for
+ * its pidfd) rather than its pid's next owner taken for it.  Without pidfds
+ * (Linux < 5.3: -ENOSYS) there is no check, and a destroy only disconnects.
  */
 static int session_pidfd(struct hvd_domain *dom, pid_t pid, int pidfd_in, int *pidfd)
 {
 	int ret;
 
-	*pidfd = pid > 0 ? pidfd_in : -1;
-	if (*pidfd < 0) {
+	*pidfd = -1;
+	if (pid <= 0 || pidfd_in == -ENOSYS) {
 		if (pidfd_in >= 0)
 			close(pidfd_in);
 		return 0;
 	}
+	if (pidfd_in < 0)
+		return pidfd_in;
+	*pidfd = pidfd_in;
 	if (!dom->userns_ino) {
 		ret = peer_ns_id(pid, *pidfd, "user", &dom->userns_dev, &dom->userns_ino);
 	} else {
