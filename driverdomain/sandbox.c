@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -253,13 +254,14 @@ static const char *const sanitizer_calls[] = {
 
 /*
  * ioctl only of these types (the request's second byte): Xen's gntdev and gntalloc ('G'),
- * evtchn ('E') and privcmd ('P'); the disks add BLK* (0x12) and exactly stdio's isatty
- * (TCGETS: not the terminal's whole type, whose TIOCSTI would let a subverted daemon type into
- * the terminal it was started from), a network back end exact requests of its own.
+ * evtchn ('E') and privcmd ('P'); the disks add BLK* (0x12), LOOP_GET_STATUS64 (to serve a loop
+ * device's file: read-only, and no other loop request) and exactly stdio's isatty (TCGETS: not
+ * the terminal's whole type, whose TIOCSTI would let a subverted daemon type into the terminal
+ * it was started from), a network back end exact requests of its own.
  */
 static const unsigned char common_ioctl_types[] = { 'G', 'E', 'P' };
 static const unsigned char blk_ioctl_types[] = { 0x12 };
-static const unsigned int blk_ioctls[] = { TCGETS };
+static const unsigned int blk_ioctls[] = { TCGETS, LOOP_GET_STATUS64 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

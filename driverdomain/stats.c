@@ -24,6 +24,11 @@ static int write_file(const char *tmp, const struct bbd_device *d, const struct 
 		return -errno;
 	fprintf(f, "state %s\n", xenbus_state_name(dev->xd.state));
 	fprintf(f, "frontend %u\ndevid %u\n", dev->xd.otherend_id, dev->devid);
+	fprintf(f, "disk-io %s\n",
+		!dev->disk.sector_size ? "none" /* not opened yet */
+		: dev->disk.loop_held  ? "loop-file"
+		: dev->disk.direct     ? "direct"
+				       : "buffered");
 	fprintf(f, "queues %u\nring-order %u\npersistent %d\n", dev->nr_queues, dev->ring_order,
 		dev->nr_queues ? dev->persistent : 0);
 	fprintf(f, "reads %llu\nwrites %llu\nflushes %llu\nbarriers %llu\ndiscards %llu\n",

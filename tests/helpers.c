@@ -429,13 +429,21 @@ int t_loop_usable(void)
 
 int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len)
 {
-	char cmd[PATH_MAX + 64], out[512];
+	char opts[32];
+
+	snprintf(opts, sizeof(opts), "--sector-size %u", bs);
+	return t_loop_attach_with(path, opts, dev, len);
+}
+
+int t_loop_attach_with(const char *path, const char *opts, char *dev, size_t len)
+{
+	char cmd[PATH_MAX + 256], out[512];
 	size_t n;
 	FILE *p;
 	int status;
 
 	dev[0] = 0;
-	snprintf(cmd, sizeof(cmd), "losetup --sector-size %u --show -f '%s' 2>&1", bs, path);
+	snprintf(cmd, sizeof(cmd), "losetup %s --show -f '%s' 2>&1", opts, path);
 	p = popen(cmd, "r");
 	if (!p) {
 		fprintf(stderr, "FAIL popen %s: %s\n", cmd, strerror(errno));

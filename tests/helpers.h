@@ -169,6 +169,8 @@ int t_loop_usable(void);
  * own message (once t_loop_usable passed, a refusal is a real error).
  */
 int t_loop_attach(const char *path, unsigned int bs, char *dev, size_t len);
+/* The same with losetup options of the caller's (opts, e.g. "-o 4096"). */
+int t_loop_attach_with(const char *path, const char *opts, char *dev, size_t len);
 /* Detach dev (losetup -d): 0, or T_FAIL after saying so. */
 int t_loop_detach(const char *dev);
 

@@ -52,6 +52,15 @@ struct blkback_disk {
 	bool secure_discard;		   /* BLKIF_DISCARD_SECURE can be served (BLKSECDISCARD) */
 	unsigned int discard_granularity;  /* bytes (discard-granularity) */
 	unsigned int discard_alignment;	   /* bytes (discard-alignment) */
+	/*
+	 * A loop device in buffered mode over a regular file is served from the file itself
+	 * (disk.c loop_bypass): fd is then the file, base the loop's offset into it (added to
+	 * every I/O and discard), and loop_fd the device, held open as a kernel back-end holds
+	 * it.  Otherwise base is 0 and loop_held false.
+	 */
+	uint64_t base;
+	int loop_fd;
+	bool loop_held;
 };
 
 /*
@@ -59,6 +68,15 @@ struct blkback_disk {
  * one, does not), buffered otherwise; read-only when readonly.  Fills *d from fstat and, for a
  * block device, BLKGETSIZE64/BLKSSZGET/BLKPBSZGET/BLKDISCARDZEROES.  A regular file's size must
  * be a multiple of 512 (-EINVAL).  0 or a negative errno (the open's, typically -ENOENT).
+ *
+ * A whole loop device in buffered mode (not --direct-io, no encryption) whose backing file
+ * the caller may open with the same access is served from that file, buffered, at the loop's
+ * offset: the same bytes, the same write-back cache (the loop device writes through the file's
+ * page cache too, and fsyncs the file for a flush), without the loop worker's hop and copy.
+ * The file is accepted only when its device and inode are the ones the loop device reports
+ * (LOOP_GET_STATUS64), so a path changed since losetup can only make the device be used as it
+ * is.  The geometry stays the loop device's.  A change of the loop's offset or size limit
+ * after the open is not followed.
  */
 int blkback_disk_open(struct blkback_disk *d, const char *path, bool readonly);
 /* A directory a device's `params` may name files beneath (pvio-blkback's --storage). */
@@ -78,7 +96,9 @@ struct blkback_storage {
  * directory of s whose path is its longest prefix: openat2 with RESOLVE_BENEATH (`..` above the
  * directory and absolute symlinks are refused) and RESOLVE_NO_MAGICLINKS (/proc/<pid>/root and
  * fd links are refused).  -EXDEV when no directory holds path or the path escapes it, -ELOOP for
- * a magic link, -EINVAL for the directory itself, else as blkback_disk_open.
+ * a magic link, -EINVAL for the directory itself, else as blkback_disk_open.  A loop device
+ * beneath a directory may be served from its backing file wherever that lies: the file is the
+ * device's content, and only the device's window of it is served.
  */
 int blkback_disk_open_beneath(struct blkback_disk *d, const struct blkback_storage *s,
 			      const char *path, bool readonly);
@@ -105,6 +125,8 @@ struct blkback_ring_params {
 	 * domain: there, O_DIRECT I/O on grant mappings pins each page the slow way (the
 	 * mappings are special), which cost 70% of pvio-blkback's time per request.  At most
 	 * BLKBACK_BOUNCE_RING_MAX bytes of buffers a ring; past that a request goes direct.
+	 * Only for a disk opened O_DIRECT: buffered I/O copies through the page cache, pinning
+	 * nothing, so a bounce there would be a second copy for nothing.
 	 */
 	bool bounce;
 	/*

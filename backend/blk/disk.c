@@ -6,6 +6,7 @@
  * not by the open alone: some filesystems accept O_DIRECT at open and refuse the I/O with
  * EINVAL (and some refuse 512-byte alignment, which we advertise for files).  A file's
  * geometry comes from fstat; a block device's from its ioctls and, for discard, from sysfs.
+ * A loop device in buffered mode is served from its backing file (loop_bypass).
  */
 #include "config.h"
 
@@ -14,6 +15,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
+#include <linux/major.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,12 +211,89 @@ static int file_geometry(struct blkback_disk *d, const struct stat *st)
 	return 0;
 }
 
+/* The backing file's path of whole loop device dev, from sysfs: 0 or a negative errno. */
+static int loop_backing_path(dev_t dev, char *buf, size_t len)
+{
+	char path[96];
+	ssize_t n;
+	int fd;
+
+	/* A partition of a loop device has no loop/ directory: only whole devices answer. */
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/loop/backing_file", major(dev),
+		 minor(dev));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	if (n == 0 || (size_t)n == len || buf[0] != '/')
+		return -EINVAL;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* Open path with no symbolic link anywhere in it (sysfs names the file's own path). */
+static int open_nolinks(const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = open(path, flags | O_NOFOLLOW);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/*
+ * d is a block device just opened: if it is a whole loop device in buffered mode over a
+ * regular file we may open the same way, serve the file (blkback.h, blkback_disk_open).
+ * Anything else, or any failure, leaves d as it is: the device is then served itself.
+ */
+static void loop_bypass(struct blkback_disk *d, dev_t dev)
+{
+	struct loop_info64 info;
+	char path[PATH_MAX + 1];
+	struct stat st;
+	int fd;
+
+	if (major(dev) != LOOP_MAJOR || loop_backing_path(dev, path, sizeof(path)) < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (ioctl(d->fd, LOOP_GET_STATUS64, &info) < 0 || info.lo_encrypt_type != LO_CRYPT_NONE ||
+	    (info.lo_flags & LO_FLAGS_DIRECT_IO) ||
+	    ((info.lo_flags & LO_FLAGS_READ_ONLY) && !d->readonly))
+		return;
+	/* O_NONBLOCK: a FIFO put in the file's place must not hang the open. */
+	fd = open_nolinks(path,
+			  (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != info.lo_device ||
+	    (uint64_t)st.st_ino != info.lo_inode || info.lo_offset > (uint64_t)INT64_MAX ||
+	    fcntl(fd, F_SETFL, 0) < 0) {
+		close(fd);
+		return;
+	}
+	d->loop_fd = d->fd;
+	d->loop_held = true;
+	d->fd = fd;
+	d->base = info.lo_offset;
+	d->direct = false;
+}
+
 static int disk_open_at(struct blkback_disk *d, int dirfd, const char *path, bool readonly)
 {
 	struct stat st;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	d->loop_fd = -1;
 	d->fd = open_probed(dirfd, path, readonly, &d->direct);
 	if (d->fd < 0) {
 		rc = d->fd;
@@ -225,9 +305,11 @@ static int disk_open_at(struct blkback_disk *d, int dirfd, const char *path, boo
 		goto close_fd;
 	}
 	d->blockdev = S_ISBLK(st.st_mode);
-	if (d->blockdev)
+	if (d->blockdev) {
 		rc = blockdev_geometry(d, st.st_rdev);
-	else if (S_ISREG(st.st_mode))
+		if (rc == 0)
+			loop_bypass(d, st.st_rdev);
+	} else if (S_ISREG(st.st_mode))
 		rc = file_geometry(d, &st);
 	else
 		rc = -EINVAL;
@@ -240,6 +322,7 @@ close_fd:
 fail:
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	d->loop_fd = -1;
 	return rc;
 }
 
@@ -281,6 +364,7 @@ int blkback_disk_open_beneath(struct blkback_disk *d, const struct blkback_stora
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	d->loop_fd = -1;
 	dir = path[0] == '/' ? storage_find(s, path) : NULL;
 	if (!dir)
 		return -EXDEV;
@@ -297,6 +381,9 @@ void blkback_disk_close(struct blkback_disk *d)
 	if (!d || d->fd < 0 || d->sector_size == 0)
 		return;
 	close(d->fd);
+	if (d->loop_held)
+		close(d->loop_fd);
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	d->loop_fd = -1;
 }

@@ -181,7 +181,7 @@ static int submit(struct blkback_ring *r, struct blkback_req *e)
 static int rw_submit(struct blkback_ring *r, struct blkback_req *e)
 {
 	int n = iov_build(e);
-	long long off = (long long)(e->offset + e->done);
+	long long off = (long long)(r->disk->base + e->offset + e->done);
 
 	if (e->write)
 		io_prep_pwritev(&e->iocb, r->disk->fd, e->iov, n, off);
@@ -329,7 +329,7 @@ static void rw_start(struct blkback_ring *r, struct blkback_req *e)
 		return;
 	}
 	/* A write's data is copied once, before its first submission. */
-	e->bounced = r->bounce && e->bytes && bounce_get(r, e) == 0;
+	e->bounced = r->bounce && r->disk->direct && e->bytes && bounce_get(r, e) == 0;
 	if (e->bounced)
 		r->stats.bounced++;
 	if (e->bounced && e->write)
@@ -373,7 +373,8 @@ static int sync_write(struct blkback_ring *r, struct blkback_req *e)
 
 	for (tries = 0; e->done < e->bytes && tries < IO_RETRIES; tries++) {
 		int n = iov_build(e);
-		ssize_t k = pwritev(r->disk->fd, e->iov, n, (off_t)(e->offset + e->done));
+		ssize_t k =
+		    pwritev(r->disk->fd, e->iov, n, (off_t)(r->disk->base + e->offset + e->done));
 
 		if (k < 0 && errno == EINTR)
 			continue;

@@ -188,10 +188,11 @@ static int discard_do(const struct blkback_disk *d, uint64_t offset, uint64_t le
 {
 	uint64_t range[2] = { offset, len };
 
-	if (d->blockdev)
+	if (d->blockdev && !d->loop_held)
 		return ioctl(d->fd, secure ? BLKSECDISCARD : BLKDISCARD, range) < 0 ? -errno : 0;
-	return fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
-			 (off_t)len) < 0
+	/* A file, or a loop device's file (what the loop device would do for the discard). */
+	return fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 (off_t)(d->base + offset), (off_t)len) < 0
 		   ? -errno
 		   : 0;
 }

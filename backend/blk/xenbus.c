@@ -215,6 +215,10 @@ static int probe(struct blkback_dev *dev)
 		else if (ret)
 			dev_fatal(dev, ret, "%s: %s", path, strerror(-ret));
 	}
+	if (!ret && dev->disk.loop_held)
+		pvio_log(dev_log(dev), PVIO_LOG_INFO, PREFIX,
+			 "%s: %s is a loop device: its file is served, from byte %llu", dev->name,
+			 path, (unsigned long long)dev->disk.base);
 	free(params);
 	if (ret)
 		return ret;

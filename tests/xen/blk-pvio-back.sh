@@ -52,6 +52,7 @@ check_pvio_stats() { # domid
 			"in io_submit and %.1f us notifying (%d requests)\n", v["busy-ns"] / n / 1000,
 			v["submit-ns"] / n / 1000, v["notify-ns"] / n / 1000, n }' "$PVIO_STATS/$d.51712"
 	check "pvio: state Connected" eq "$(stat_value "$d" 51712 state)" Connected
+	check "pvio: serves the loop device's file" eq "$(stat_value "$d" 51712 disk-io)" loop-file
 	check "pvio: queues as the front-end asked" eq "$(stat_value "$d" 51712 queues)" \
 		"$(xsr /local/domain/"$d"/device/vbd/51712/multi-queue-num-queues 1)"
 	check "pvio: ring order as the front-end asked" eq "$(stat_value "$d" 51712 ring-order)" \
@@ -182,7 +183,8 @@ print_figures() {
 	local w r p k
 	echo "figure: sequential 32 MiB dd in a Linux PV domU (2 vCPUs), O_DIRECT, 1 MiB blocks;"
 	echo "figure: MiB/s, median of 14 (7 in each of two guests, the back-ends alternated);"
-	echo "figure: dom0 disk: loop device on a tmpfs file; Xen nested in QEMU/TCG"
+	echo "figure: dom0 disk: loop device on a tmpfs file (pvio-blkback serves the loop's file);"
+	echo "figure: Xen nested in QEMU/TCG"
 	printf 'figure: %-6s %14s %16s %7s\n' "" pvio-blkback "kernel blkback" ratio
 	for w in write read; do
 		p=$(median </tmp/rates-pvio-$w) k=$(median </tmp/rates-kernel-$w)

@@ -78,12 +78,15 @@ show_logs() { # guest [always]
 	tail -n 40 "$PVIO_LOG"
 }
 
-# A disk: a file in dom0's memory with a signature in sector 0, behind a given loop device.
+# A disk: a file in dom0's memory with a signature in sector 0, behind a given loop device. The
+# file is in group disk, as the README's "Running on Xen" says, so that pvio-blkback serves the
+# loop device from it (its statistics say disk-io loop-file).
 make_disk() { # file MiB signature loop-device
 	losetup -d "$4" 2>/dev/null
 	rm -f "$1"
 	truncate -s "${2}M" "$1" &&
 		printf '%s' "$3" | dd of="$1" conv=notrunc status=none &&
+		chgrp disk "$1" && chmod 660 "$1" &&
 		losetup "$4" "$1"
 }
 
