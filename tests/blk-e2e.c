@@ -451,14 +451,22 @@ static int check_negotiated(struct blk_env *env, const struct stats_msg *m)
 
 /*
  * The I/O went through bounce buffers exactly when the daemon was told to (--bounce, from
- * tests/blk-bounce.sh): a bounce mode that silently went direct, or the other way round, fails.
+ * tests/blk-bounce.sh) and the disk is O_DIRECT (a buffered one is never bounced: tmpfs before
+ * Linux 6.6 takes no O_DIRECT): a bounce mode that silently went direct, or the other way
+ * round, fails.
  */
 static int check_bounced(struct blk_env *env, unsigned int devid)
 {
 	bool want = getenv("PVIO_TEST_BLKBACK_BOUNCE") != NULL;
+	char io[32];
 	uint64_t n;
-	int rc = blk_env_stat(env, devid, "bounced", &n);
+	int rc = blk_env_stat_str(env, devid, "disk-io", io, sizeof(io));
 
+	T_CHECK(rc == 0, "stats file: disk-io: %s", strerror(-rc));
+	T_CHECK(!strcmp(io, "direct") || !strcmp(io, "buffered"), "stats file: disk-io %s", io);
+	if (strcmp(io, "direct"))
+		want = false;
+	rc = blk_env_stat(env, devid, "bounced", &n);
 	T_CHECK(rc == 0, "stats file: bounced: %s", strerror(-rc));
 	T_CHECK(want ? n > 0 : n == 0, "%llu requests bounced, with --bounce %s",
 		(unsigned long long)n, want ? "on" : "off");

@@ -418,6 +418,27 @@ int blk_env_stat(const struct blk_env *env, unsigned int devid, const char *key,
 	return t_keyfile_u64(path, key, val);
 }
 
+int blk_env_stat_str(const struct blk_env *env, unsigned int devid, const char *key, char *val,
+		     size_t len)
+{
+	FILE *f = blk_env_stat_open(env, devid);
+	size_t kl = strlen(key);
+	char line[256];
+	int rc = -ENOENT;
+
+	if (!f)
+		return -ENOENT;
+	while (rc == -ENOENT && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, kl) || line[kl] != ' ')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(val, len, "%s", line + kl + 1);
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
 int blk_env_stat_wait(const struct blk_env *env, unsigned int devid, const char *key, uint64_t min,
 		      int ms, uint64_t *val)
 {

@@ -126,6 +126,10 @@ int blk_env_wait(pid_t pid, int ms);
  */
 int blk_env_stat(const struct blk_env *env, unsigned int devid, const char *key, uint64_t *val);
 
+/* The same for a key with a word as its value (e.g. disk-io), into val[len]. */
+int blk_env_stat_str(const struct blk_env *env, unsigned int devid, const char *key, char *val,
+		     size_t len);
+
 /* Wait up to ms for the counter to reach at least min; its last value in *val. */
 int blk_env_stat_wait(const struct blk_env *env, unsigned int devid, const char *key, uint64_t min,
 		      int ms, uint64_t *val);

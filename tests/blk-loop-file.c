@@ -3,11 +3,12 @@
  * blk-loop-file: blkback given a loop device in buffered mode over a file serves the file
  * itself (blkback_disk_open, disk.c loop_bypass), within the loop's window only: a loop with
  * an offset and a size limit; a write and read back, a read of the last sector, a read past the
- * end refused, a discard; then the file holds the data at the loop's offset, zeroes where the
- * discard was, and its bytes outside the window are untouched.  A bounce asked for is not used
- * (the file is buffered).  A renamed file is still served (sysfs follows it); a loop whose path
- * names another file (one bind-mounted over it), or whose file is deleted, is served as the
- * device; so is one in direct-I/O mode.  Skips only where the host has no
+ * end refused, a barrier's write, a discard; then the file holds the data at the loop's offset,
+ * zeroes where the discard was, and its bytes outside the window are untouched.  A bounce asked
+ * for is not used (the file is buffered).  A renamed file is still served (sysfs follows it); a
+ * loop whose path names another file or a FIFO (bind-mounted over it: no hang), whose file is
+ * deleted or cut shorter than its window, is served as the device; so is one in direct-I/O
+ * mode, and a read-only one for writing.  Skips only where the host has no
  * loop devices (t_loop_usable).
  */
 #include "config.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/blk-test.h"
@@ -78,6 +80,8 @@ static int guest(void *arg)
 	T_CHECK(one(BLKIF_OP_READ, LOOP_SECTORS - 1, 1, 0) == BLKIF_RSP_OKAY, "last sector");
 	T_CHECK(data[HV_PAGE_SIZE] == OUTSIDE, "last sector's data");
 	T_CHECK(one(BLKIF_OP_READ, LOOP_SECTORS, 1, 0) == BLKIF_RSP_ERROR, "past the end refused");
+	/* A barrier's write is made apart from the aio path (io.c sync_write). */
+	T_CHECK(one(BLKIF_OP_WRITE_BARRIER, 32, 0, 7) == BLKIF_RSP_OKAY, "barrier write");
 	T_CHECK(discard(16, 8) == BLKIF_RSP_OKAY, "discard");
 	T_CHECK(one(BLKIF_OP_READ, 16, 1, 7) == BLKIF_RSP_OKAY, "read of the discarded page");
 	for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
@@ -129,16 +133,61 @@ static int attach(const char *path, const char *opts)
 }
 
 /* Whether blkback_disk_open of the loop device serves its file: 1, 0, or -1 on failure. */
-static int served_from_file(void)
+static int served_from_file(bool readonly)
 {
 	struct blkback_disk d;
 	int held;
 
-	if (blkback_disk_open(&d, ctx.dev, false) != 0)
+	if (blkback_disk_open(&d, ctx.dev, readonly) != 0)
 		return -1;
 	held = d.loop_held;
 	blkback_disk_close(&d);
 	return held;
+}
+
+/* What to undo when the test ends, however it ends (in the test's own process only). */
+static struct {
+	pid_t pid;
+	char path[32], other[40], mounted[40];
+} undo;
+
+static void cleanup(void)
+{
+	if (getpid() != undo.pid)
+		return;
+	if (undo.mounted[0])
+		umount(undo.mounted);
+	if (ctx.dev[0])
+		t_loop_detach(ctx.dev);
+	unlink(undo.path);
+	unlink(undo.other);
+}
+
+/* Detach the loop device: 0 or T_FAIL. */
+static int detach(void)
+{
+	int rc = t_loop_detach(ctx.dev);
+
+	ctx.dev[0] = '\0';
+	return rc;
+}
+
+/* Bind-mount what over on: 1, or 0 after a note where bind mounts are not to be had. */
+static int bind_over(const char *what, const char *on)
+{
+	if (mount(what, on, NULL, MS_BIND, NULL) == 0) {
+		snprintf(undo.mounted, sizeof(undo.mounted), "%s", on);
+		return 1;
+	}
+	printf("note: no bind mount here (%s); that case not checked\n", strerror(errno));
+	return 0;
+}
+
+static int unbind(void)
+{
+	T_CHECK(umount(undo.mounted) == 0, "umount %s", undo.mounted);
+	undo.mounted[0] = '\0';
+	return 0;
 }
 
 /* A file of FILE_BYTES of OUTSIDE at path: 0 or T_FAIL. */
@@ -167,6 +216,8 @@ static int check_file(const char *path)
 
 		if (i >= LOOP_OFF && w >= 8 * 512 && w < 16 * 512)
 			want = t_blk_pattern(w / 512, w % 512);
+		else if (i >= LOOP_OFF && w >= 32 * 512 && w < 40 * 512) /* the barrier's */
+			want = t_blk_pattern(w / 512 - 24, w % 512);
 		else if (i >= LOOP_OFF && w >= 16 * 512 && w < 24 * 512)
 			want = 0;
 		T_CHECK(buf[i] == want, "file byte %zu is %u, not %u", i, buf[i], want);
@@ -176,7 +227,7 @@ static int check_file(const char *path)
 
 int main(void)
 {
-	char path[] = "/tmp/pvio-blk-loop-XXXXXX", old[64], dio[128];
+	char *path = undo.path, *other = undo.other, dio[128];
 	pid_t pb, pg;
 	int rc, rb, fd;
 	FILE *fp;
@@ -184,9 +235,13 @@ int main(void)
 	rc = t_loop_usable();
 	if (rc != T_PASS)
 		return rc;
+	undo.pid = getpid();
+	snprintf(path, sizeof(undo.path), "/tmp/pvio-blk-loop-XXXXXX");
 	fd = mkstemp(path);
 	T_CHECK(fd >= 0, "mkstemp");
 	close(fd);
+	snprintf(other, sizeof(undo.other), "%s.other", path);
+	atexit(cleanup);
 	T_CHECK(fill(path) == 0, "file");
 	T_CHECK(t_hv_start() == 0, "pvio-hv did not start");
 	T_CHECK(attach(path, "") == 0, "loop device");
@@ -200,23 +255,37 @@ int main(void)
 	T_CHECK(check_file(path) == 0, "the file");
 
 	/* Renamed: sysfs names the file by its new path, and it is still served. */
-	snprintf(old, sizeof(old), "%s.old", path);
-	T_CHECK(rename(path, old) == 0, "rename");
-	T_CHECK(served_from_file() == 1, "a renamed file is no longer served");
+	T_CHECK(rename(path, other) == 0, "rename");
+	T_CHECK(served_from_file(false) == 1, "a renamed file is no longer served");
 	/* The path names another file (one mounted over it): the device is served. */
 	T_CHECK(fill(path) == 0, "another file");
-	if (mount(path, old, NULL, MS_BIND, NULL) == 0) {
-		rc = served_from_file();
-		T_CHECK(umount(old) == 0, "umount %s", old);
-		T_CHECK(rc == 0, "a file that is not the loop's was served");
-	} else {
-		printf("note: no bind mount here (%s); the other-file case not checked\n",
-		       strerror(errno));
+	if (bind_over(path, other)) {
+		rc = served_from_file(false);
+		T_CHECK(unbind() == 0 && rc == 0, "a file that is not the loop's was served");
 	}
-	/* Deleted: the same. */
-	T_CHECK(unlink(path) == 0 && unlink(old) == 0, "unlink");
-	T_CHECK(served_from_file() == 0, "a deleted file was served");
-	T_CHECK(t_loop_detach(ctx.dev) == 0, "losetup -d");
+	/* A FIFO there, opened for reading (which would wait for a writer): no hang, the device. */
+	T_CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0, "mkfifo");
+	if (bind_over(path, other)) {
+		rc = served_from_file(true);
+		T_CHECK(unbind() == 0 && rc == 0, "a FIFO in the file's place was served");
+	}
+	/* Deleted: the device. */
+	T_CHECK(unlink(path) == 0 && unlink(other) == 0, "unlink");
+	T_CHECK(served_from_file(false) == 0, "a deleted file was served");
+	T_CHECK(detach() == 0, "losetup -d");
+
+	/* A read-only loop: its file only for a read-only disk. */
+	T_CHECK(fill(path) == 0, "file");
+	T_CHECK(attach(path, "-r") == 0, "loop device, read-only");
+	T_CHECK(served_from_file(false) != 1, "a read-only loop's file served for writing");
+	T_CHECK(served_from_file(true) == 1, "a read-only loop's file not served read-only");
+	T_CHECK(detach() == 0, "losetup -d");
+
+	/* The file cut short under the loop (whose size stays): the device, not a shorter file. */
+	T_CHECK(attach(path, "") == 0, "loop device");
+	T_CHECK(truncate(path, LOOP_OFF + LOOP_BYTES / 2) == 0, "truncate");
+	T_CHECK(served_from_file(false) == 0, "a file shorter than the loop's window was served");
+	T_CHECK(detach() == 0, "losetup -d");
 
 	/* Direct I/O mode (where the filesystem under /tmp takes it): the device is served. */
 	T_CHECK(fill(path) == 0, "file");
@@ -227,10 +296,9 @@ int main(void)
 	if (fp)
 		fclose(fp);
 	if (rc)
-		T_CHECK(served_from_file() == 0, "a loop in direct-I/O mode was bypassed");
+		T_CHECK(served_from_file(false) == 0, "a loop in direct-I/O mode was bypassed");
 	else
 		printf("note: %s took no direct I/O here; that case not checked\n", ctx.dev);
-	T_CHECK(t_loop_detach(ctx.dev) == 0, "losetup -d");
-	unlink(path);
+	T_CHECK(detach() == 0, "losetup -d");
 	return T_PASS;
 }

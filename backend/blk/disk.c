@@ -250,6 +250,18 @@ static int open_nolinks(const char *path, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+/* The loop's status: 0, or -1 where it has none or is not one to bypass (blkback.h). */
+static int loop_status(const struct blkback_disk *d, struct loop_info64 *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (ioctl(d->fd, LOOP_GET_STATUS64, info) < 0 || info->lo_encrypt_type != LO_CRYPT_NONE ||
+	    (info->lo_flags & LO_FLAGS_DIRECT_IO) ||
+	    ((info->lo_flags & LO_FLAGS_READ_ONLY) && !d->readonly) ||
+	    info->lo_offset > (uint64_t)INT64_MAX)
+		return -1;
+	return 0;
+}
+
 /*
  * d is a block device just opened: if it is a whole loop device in buffered mode over a
  * regular file we may open the same way, serve the file (blkback.h, blkback_disk_open).
@@ -257,26 +269,34 @@ static int open_nolinks(const char *path, int flags)
  */
 static void loop_bypass(struct blkback_disk *d, dev_t dev)
 {
-	struct loop_info64 info;
+	struct loop_info64 info, again;
 	char path[PATH_MAX + 1];
+	uint64_t bytes = d->sectors << BLKBACK_SECTOR_SHIFT, now;
 	struct stat st;
 	int fd;
 
-	if (major(dev) != LOOP_MAJOR || loop_backing_path(dev, path, sizeof(path)) < 0)
-		return;
-	memset(&info, 0, sizeof(info));
-	if (ioctl(d->fd, LOOP_GET_STATUS64, &info) < 0 || info.lo_encrypt_type != LO_CRYPT_NONE ||
-	    (info.lo_flags & LO_FLAGS_DIRECT_IO) ||
-	    ((info.lo_flags & LO_FLAGS_READ_ONLY) && !d->readonly))
+	if (major(dev) != LOOP_MAJOR || loop_backing_path(dev, path, sizeof(path)) < 0 ||
+	    loop_status(d, &info) < 0)
 		return;
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang the open. */
 	fd = open_nolinks(path,
 			  (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return;
+	/*
+	 * The file must be the loop's, and the window [offset, offset + the size the geometry
+	 * read) one the loop has: the same status before and after the size is read again (a
+	 * LOOP_SET_STATUS64 meanwhile would otherwise pair a new offset with the old size), within
+	 * the size limit and the file.
+	 */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != info.lo_device ||
-	    (uint64_t)st.st_ino != info.lo_inode || info.lo_offset > (uint64_t)INT64_MAX ||
-	    fcntl(fd, F_SETFL, 0) < 0) {
+	    (uint64_t)st.st_ino != info.lo_inode || ioctl(d->fd, BLKGETSIZE64, &now) < 0 ||
+	    now >> BLKBACK_SECTOR_SHIFT != d->sectors || loop_status(d, &again) < 0 ||
+	    again.lo_device != info.lo_device || again.lo_inode != info.lo_inode ||
+	    again.lo_offset != info.lo_offset || again.lo_sizelimit != info.lo_sizelimit ||
+	    (info.lo_sizelimit && bytes > info.lo_sizelimit) || st.st_size < 0 ||
+	    info.lo_offset > (uint64_t)st.st_size ||
+	    bytes > (uint64_t)st.st_size - info.lo_offset || fcntl(fd, F_SETFL, 0) < 0) {
 		close(fd);
 		return;
 	}

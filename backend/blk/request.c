@@ -214,6 +214,12 @@ int16_t blkback_discard(struct blkback_ring *r, const struct blkif_request_disca
 		blkback_warn(r, "discard on a read-only disk");
 		return BLKIF_RSP_ERROR;
 	}
+	/* As a device of larger blocks refuses BLKDISCARD, whatever serves it (its loop's file). */
+	if ((sector | n) & (d->sector_size / 512u - 1u)) {
+		blkback_warn(r, "discard %llu+%llu: not aligned to %u bytes",
+			     (unsigned long long)sector, (unsigned long long)n, d->sector_size);
+		return BLKIF_RSP_ERROR;
+	}
 	if (!d->discard || (secure && !d->secure_discard))
 		return BLKIF_RSP_EOPNOTSUPP;
 	if (n == 0)
