@@ -354,3 +354,25 @@ int ring_front_final_check(struct ring_front *rf)
 		return -EPROTO;
 	return ring_final_check(&rf->sring->rsp_prod, &rf->sring->rsp_event, rf->rsp_cons);
 }
+
+/* The mark's two words: the last 8 bytes of pad, 4-byte aligned (offset 56 of the page). */
+static uint32_t *mark_words(const struct ring_back *rb)
+{
+	return (uint32_t *)(void *)&rb->sring->pad[sizeof(rb->sring->pad) - 8];
+}
+
+void ring_back_mark_set(struct ring_back *rb, uint64_t mark)
+{
+	uint32_t *w = mark_words(rb);
+
+	__atomic_store_n(&w[0], (uint32_t)mark, __ATOMIC_RELAXED);
+	__atomic_store_n(&w[1], (uint32_t)(mark >> 32), __ATOMIC_RELAXED);
+}
+
+uint64_t ring_back_mark(const struct ring_back *rb)
+{
+	const uint32_t *w = mark_words(rb);
+
+	return __atomic_load_n(&w[0], __ATOMIC_RELAXED) |
+	       (uint64_t)__atomic_load_n(&w[1], __ATOMIC_RELAXED) << 32;
+}

@@ -111,6 +111,17 @@ int ring_back_final_check(struct ring_back *rb);
  */
 void ring_back_quiet(struct ring_back *rb);
 
+/*
+ * The back end's mark: 8 bytes at the end of the shared header's padding (Xen's __pad, which
+ * SHARED_RING_INIT zeroes and no front end reads or writes otherwise).  A back end writes a
+ * nonzero mark when it connects afresh; one that takes the ring over later (pvio-blkback's
+ * journal) finds it there only if the front has not set the ring up anew since.  The front can
+ * write it too, so it tells nothing against a hostile front: only that an honest one started
+ * over.
+ */
+void ring_back_mark_set(struct ring_back *rb, uint64_t mark);
+uint64_t ring_back_mark(const struct ring_back *rb);
+
 /* The shared indices as read now (statistics, diagnostics): any thread may ask while mapped. */
 struct ring_indices {
 	uint32_t req_prod, req_event, rsp_prod, rsp_event;

@@ -6,7 +6,8 @@
  * req_cons, between an answer's answered_at and its rsp_prod_pvt, and between that and the
  * slot's release), and the load must list exactly the requests to execute again.  Corrupt,
  * foreign, resized, loosened (mode 0644), linked and missing journals are refused with
- * -EBADMSG; a fresh journal replaces any of them; executing a request again from a journal
+ * -EBADMSG; a journal whose ring mark is not the ring's now, -ESTALE, and one of version 2
+ * (no mark) loads; a fresh journal replaces any of them; executing a request again from a journal
  * does not move req_cons back.  The persistent-grant record beside a journal reads back what
  * was recorded and is refused when damaged or another front-end's.
  */
@@ -150,6 +151,31 @@ static int corruptions(struct journal_head *h, size_t size)
 	return 0;
 }
 
+/*
+ * The tail's mark (the ring's when the journal started): another one is -ESTALE (the front set
+ * its ring up anew); a journal of version 2, which ends at its slots, loads with no mark.
+ */
+static int marks(struct journal_head *h, size_t size)
+{
+	struct journal_tail *t = (void *)((char *)h + size - sizeof(*t));
+	int fd;
+
+	t->mark_hi ^= 1;
+	T_CHECK(pending("j", NULL, NULL) == -ESTALE, "another mark accepted");
+	t->mark_hi ^= 1;
+	T_CHECK(pending("j", NULL, NULL) == 1, "restored");
+	fd = openat(dfd, "j", O_RDWR);
+	T_CHECK(fd >= 0 && ftruncate(fd, (off_t)(size - sizeof(*t))) == 0, "cut the tail");
+	T_CHECK(pending("j", NULL, NULL) == -EBADMSG, "version 3 without its tail accepted");
+	h->version = 2;
+	T_CHECK(pending("j", NULL, NULL) == 1, "a version 2 journal refused");
+	h->version = JOURNAL_VERSION;
+	T_CHECK(ftruncate(fd, (off_t)size) == 0, "the tail back");
+	close(fd);
+	T_CHECK(pending("j", NULL, NULL) == 1, "restored");
+	return 0;
+}
+
 /* The file itself: its mode, its size, a link, its absence, a name with a slash. */
 static int files(void)
 {
@@ -236,7 +262,8 @@ int main(void)
 	ret = first_steps();
 	h = ret ? NULL : raw(&size);
 	if (h)
-		ret = kill_points(h) || corruptions(h, size) || files() || take_again() || grants();
+		ret = kill_points(h) || corruptions(h, size) || marks(h, size) || files() ||
+		      take_again() || grants();
 	if (h)
 		munmap(h, size);
 	unlinkat(dfd, "j", 0);

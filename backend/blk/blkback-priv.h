@@ -146,14 +146,15 @@ struct blkback_ring {
 	bool spun;			     /* the last poll_wait found work */
 	bool io_stale;			     /* efd may count completions already reaped */
 	bool bounce;			     /* I/O through private buffers (params.bounce) */
-	size_t bounce_total;		     /* bytes of the entries' bounce buffers */
-	struct blkback_journal *journal;     /* requests in flight, for a successor; or NULL */
-	uint32_t *grec;			     /* the persistent-grant record (journal.h), or NULL */
-	size_t grec_size;		     /* its mapped size */
-	struct blkback_redo *redo;	     /* a loaded journal's unanswered requests, or NULL */
-	unsigned int nredo;		     /* entries in redo */
-	unsigned int redo_next;		     /* the next to execute again */
-	struct ring_eoi eoi;		     /* blkback_ring_eoi's state */
+	bool renewed; /* a resume found the ring set up anew (journal -ESTALE): served afresh */
+	size_t bounce_total;		 /* bytes of the entries' bounce buffers */
+	struct blkback_journal *journal; /* requests in flight, for a successor; or NULL */
+	uint32_t *grec;			 /* the persistent-grant record (journal.h), or NULL */
+	size_t grec_size;		 /* its mapped size */
+	struct blkback_redo *redo;	 /* a loaded journal's unanswered requests, or NULL */
+	unsigned int nredo;		 /* entries in redo */
+	unsigned int redo_next;		 /* the next to execute again */
+	struct ring_eoi eoi;		 /* blkback_ring_eoi's state */
 };
 
 /* blkback.c */

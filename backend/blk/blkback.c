@@ -636,7 +636,30 @@ static struct blkback_journal_id journal_id(const struct blkback_ring *r,
 					    .order = p->order,
 					    .nr_ents = r->rb.nr_ents,
 					    .refs = p->refs,
-					    .max_indirect = r->max_indirect };
+					    .max_indirect = r->max_indirect,
+					    .mark = ring_back_mark(&r->rb) };
+}
+
+/* A new mark for a ring connected afresh: nonzero (a ring set up anew has 0) and not the last. */
+static uint64_t new_mark(uint64_t old)
+{
+	struct timespec ts;
+	uint64_t m;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+	return m == old || m == 0 ? old + 1 + !(old + 1) : m;
+}
+
+/* Journal afresh: the ring gets a new mark first, which the journal records. */
+static int journal_fresh(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	struct blkback_journal_id id;
+
+	ring_back_mark_set(&r->rb, new_mark(ring_back_mark(&r->rb)));
+	id = journal_id(r, p);
+	return blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, true,
+				    r->rb.req_cons);
 }
 
 /*
@@ -652,9 +675,22 @@ static int journal_attach(struct blkback_ring *r, const struct blkback_ring_para
 
 	if (!p->journal_name)
 		return p->resume ? -EBADMSG : 0;
-	rc = blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, !p->resume,
-				  r->rb.req_cons);
-	if (rc || !p->resume)
+	if (!p->resume)
+		return journal_fresh(r, p);
+	rc = blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, false, 0);
+	if (rc == -ESTALE) {
+		/*
+		 * The front set this ring up anew (same references) while no back end served it:
+		 * nothing of the journal is of it.  Serve it as a new connection from its start,
+		 * keeping the offer the front read (journal_peek took it from the same journal).
+		 */
+		pvio_log(r->log, PVIO_LOG_INFO, "blkback",
+			 "%s: the front set its ring up anew: served afresh, the journal dropped",
+			 r->name);
+		r->renewed = true;
+		return journal_fresh(r, p);
+	}
+	if (rc)
 		return rc;
 	mi = blkback_journal_max_indirect(r->journal);
 	if (mi != r->max_indirect)
@@ -792,7 +828,7 @@ int blkback_ring_start(struct blkback_ring *r, const struct blkback_ring_params 
 		rc = tables_alloc(r);
 	}
 	/* journal_resume fails before it starts anything. */
-	if (rc == 0 && p->resume)
+	if (rc == 0 && p->resume && !r->renewed)
 		rc = journal_resume(r);
 	if (rc < 0)
 		ring_free(r);

@@ -15,8 +15,13 @@
  * Format: a header (magic, version, the ring's identity: front-end, order, entries, ring refs;
  * then req_cons and rsp_prod_pvt as the old process had them; the indirect segments the ring
  * was offered, which a successor must keep accepting whatever its own --max-indirect, since
- * the front-end was told so at connect) and nr_ents + 1 slots, each
- * { state, req_idx, answered, answered_at, a copy of the request as taken off the ring }.
+ * the front-end was told so at connect), nr_ents + 1 slots, each
+ * { state, req_idx, answered, answered_at, a copy of the request as taken off the ring }, and
+ * a tail: the mark the back-end wrote into the ring's padding when it connected (ring.h
+ * ring_back_mark).  A front that sets its ring up anew (SHARED_RING_INIT zeroes the padding)
+ * while no back-end serves it, with the same grant references, would otherwise have the
+ * requests of its old ring executed into the new one; with the mark gone, the load says
+ * -ESTALE and the back-end connects to the new ring afresh.
  * Slot i follows entry i of the ring's table of requests in flight; slot nr_ents holds the one
  * request being answered on the spot (refused, discard, no entry).
  *
@@ -69,9 +74,16 @@ static void store(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
-static size_t journal_size(uint32_t nr_ents)
+/* The file's size for a version: versions 1 and 2 have no tail. */
+static size_t journal_size(uint32_t nr_ents, uint32_t version)
 {
-	return sizeof(struct journal_head) + (size_t)(nr_ents + 1) * sizeof(struct journal_slot);
+	return sizeof(struct journal_head) + (size_t)(nr_ents + 1) * sizeof(struct journal_slot) +
+	       (version >= 3 ? sizeof(struct journal_tail) : 0);
+}
+
+static struct journal_tail *journal_tail(const struct journal_head *h)
+{
+	return (struct journal_tail *)(void *)((char *)h + journal_size(h->nr_ents, 2));
 }
 
 /* Whether a comes before b in the ring's modular index space. */
@@ -88,10 +100,12 @@ static bool slot_pending(const struct journal_head *h, const struct journal_slot
 	return !(s->answered == 1 && before(s->answered_at, h->rsp_prod_pvt));
 }
 
-/* Whether the header is a journal of ours, of the ring id. */
-static bool header_ok(const struct journal_head *h, const struct blkback_journal_id *id)
+/* Whether the header, of a file of size bytes, is a journal of ours, of the ring id. */
+static bool header_ok(const struct journal_head *h, size_t size,
+		      const struct blkback_journal_id *id)
 {
-	if (h->magic != JOURNAL_MAGIC || (h->version != JOURNAL_VERSION && h->version != 1) ||
+	if (size < sizeof(*h) || h->magic != JOURNAL_MAGIC || h->version < 1 ||
+	    h->version > JOURNAL_VERSION || size != journal_size(id->nr_ents, h->version) ||
 	    (h->version > 1 && h->max_indirect > BLKBACK_INDIRECT_SEGMENTS_LIMIT) ||
 	    h->frontend != id->frontend || h->order != id->order || h->nr_ents != id->nr_ents)
 		return false;
@@ -102,11 +116,12 @@ static bool header_ok(const struct journal_head *h, const struct blkback_journal
 }
 
 /* The checks a loaded journal must pass: the file is ours, but treat it as hostile anyway. */
-static int journal_check(const struct journal_head *h, const struct blkback_journal_id *id)
+static int journal_check(const struct journal_head *h, size_t size,
+			 const struct blkback_journal_id *id)
 {
 	uint32_t pending = 0, i;
 
-	if (!header_ok(h, id))
+	if (!header_ok(h, size, id))
 		return -EBADMSG;
 	if (before(h->req_cons, h->rsp_prod_pvt) || h->req_cons - h->rsp_prod_pvt > h->nr_ents)
 		return -EBADMSG;
@@ -117,13 +132,18 @@ static int journal_check(const struct journal_head *h, const struct blkback_jour
 			return -EBADMSG;
 		pending += slot_pending(h, s);
 	}
-	return pending == h->req_cons - h->rsp_prod_pvt ? 0 : -EBADMSG;
+	if (pending != h->req_cons - h->rsp_prod_pvt)
+		return -EBADMSG;
+	if (h->version >= 3 && (journal_tail(h)->mark_lo != (uint32_t)id->mark ||
+				journal_tail(h)->mark_hi != (uint32_t)(id->mark >> 32)))
+		return -ESTALE;
+	return 0;
 }
 
 static void journal_init(struct journal_head *h, const struct blkback_journal_id *id,
 			 uint32_t start)
 {
-	memset(h, 0, journal_size(id->nr_ents));
+	memset(h, 0, journal_size(id->nr_ents, JOURNAL_VERSION));
 	h->version = JOURNAL_VERSION;
 	h->frontend = id->frontend;
 	h->order = id->order;
@@ -132,14 +152,17 @@ static void journal_init(struct journal_head *h, const struct blkback_journal_id
 		h->refs[i] = id->refs[i];
 	h->req_cons = h->rsp_prod_pvt = start;
 	h->max_indirect = id->max_indirect;
+	journal_tail(h)->mark_lo = (uint32_t)id->mark;
+	journal_tail(h)->mark_hi = (uint32_t)(id->mark >> 32);
 	store(&h->magic, JOURNAL_MAGIC); /* last: a half-written journal is not one */
 }
 
 /*
- * Open name beneath dirfd as our own regular file of the right size.  A fresh one replaces
- * whatever was there (O_EXCL: never through a link someone left).
+ * Open name beneath dirfd as our own regular file of the right size: *size for a fresh one,
+ * which replaces whatever was there (O_EXCL: never through a link someone left); for one to
+ * load, *size or alt (an older version's), the one it has into *size.
  */
-static int journal_fd(int dirfd, const char *name, bool fresh, size_t size)
+static int journal_fd_sized(int dirfd, const char *name, bool fresh, size_t *size, size_t alt)
 {
 	int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (fresh ? O_CREAT | O_EXCL : 0), fd, ret = 0;
 	struct stat st;
@@ -153,28 +176,35 @@ static int journal_fd(int dirfd, const char *name, bool fresh, size_t size)
 		ret = -errno;
 	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
 		ret = -EBADMSG;
-	else if (fresh && fallocate(fd, 0, 0, (off_t)size) < 0)
+	else if (fresh && fallocate(fd, 0, 0, (off_t)*size) < 0)
 		ret = -errno;
-	else if ((size_t)st.st_size != size && !fresh)
+	else if (!fresh && (size_t)st.st_size != *size && (size_t)st.st_size != alt)
 		ret = -EBADMSG;
 	if (ret) {
 		close(fd);
 		return ret;
 	}
+	if (!fresh)
+		*size = (size_t)st.st_size;
 	return fd;
+}
+
+static int journal_fd(int dirfd, const char *name, bool fresh, size_t size)
+{
+	return journal_fd_sized(dirfd, name, fresh, &size, size);
 }
 
 int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *name,
 			 const struct blkback_journal_id *id, bool fresh, uint32_t start)
 {
-	size_t size = journal_size(id->nr_ents);
+	size_t size = journal_size(id->nr_ents, JOURNAL_VERSION);
 	struct blkback_journal *j;
 	void *map;
 	int fd, ret;
 
 	if (id->order > RING_ORDER_MAX || !id->nr_ents || strchr(name, '/'))
 		return -EINVAL;
-	fd = journal_fd(dirfd, name, fresh, size);
+	fd = journal_fd_sized(dirfd, name, fresh, &size, journal_size(id->nr_ents, 2));
 	if (fd < 0)
 		return fd;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -184,7 +214,7 @@ int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *nam
 		return ret;
 	if (fresh)
 		journal_init(map, id, start);
-	else if ((ret = journal_check(map, id)) != 0)
+	else if ((ret = journal_check(map, size, id)) != 0)
 		goto unmap;
 	j = malloc(sizeof(*j));
 	if (!j) {
@@ -230,18 +260,18 @@ static int map_ro(int dirfd, const char *name, size_t *size, size_t max, const v
 int blkback_journal_peek(int dirfd, const char *name, const struct blkback_journal_id *id,
 			 uint32_t *max_indirect)
 {
-	size_t size = journal_size(id->nr_ents);
+	size_t size = 0;
 	const struct journal_head *h;
 	const void *map;
 	int ret;
 
 	if (id->order > RING_ORDER_MAX || !id->nr_ents || strchr(name, '/'))
 		return -EINVAL;
-	ret = map_ro(dirfd, name, &size, 0, &map);
+	ret = map_ro(dirfd, name, &size, journal_size(id->nr_ents, JOURNAL_VERSION), &map);
 	if (ret)
 		return ret;
 	h = map;
-	ret = header_ok(h, id) ? 0 : -EBADMSG;
+	ret = header_ok(h, size, id) ? 0 : -EBADMSG;
 	/* Read once: a predecessor connecting afresh may rewrite it meanwhile. */
 	*max_indirect =
 	    h->version > 1 ? __atomic_load_n(&h->max_indirect, __ATOMIC_RELAXED) : id->max_indirect;

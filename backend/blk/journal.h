@@ -18,7 +18,7 @@ struct blkback_journal;
 
 /* The file's format (journal.c), public for the tests that build broken and half-done ones. */
 #define JOURNAL_MAGIC	0x4a4b4250u /* "PBKJ" */
-#define JOURNAL_VERSION 2u	    /* 1: no max_indirect */
+#define JOURNAL_VERSION 3u	    /* 1: no max_indirect; 2: no tail */
 #define SLOT_FREE	0u
 #define SLOT_TAKEN	1u
 
@@ -40,6 +40,14 @@ struct journal_head {
 	struct journal_slot slots[]; /* nr_ents + 1 */
 };
 
+/*
+ * After the slots (version 3): the ring's mark (ring_back_mark) when the journal was started,
+ * which a load compares with the ring's now.  Versions 1 and 2 end at the slots.
+ */
+struct journal_tail {
+	uint32_t mark_lo, mark_hi;
+};
+
 /* What identifies the ring a journal belongs to. */
 struct blkback_journal_id {
 	uint32_t frontend;	 /* the granting domain */
@@ -47,12 +55,16 @@ struct blkback_journal_id {
 	uint32_t nr_ents;	 /* ring entries */
 	const grant_ref_t *refs; /* 1 << order ring references */
 	uint32_t max_indirect;	 /* what the ring was offered: recorded in a fresh journal */
+	uint64_t mark;		 /* the ring's mark: recorded fresh, compared at a load */
 };
 
 /*
  * Open the journal file name beneath directory dirfd (created 0600 if absent).  fresh: start an
  * empty journal at index start (a new connection).  Otherwise load it: -EBADMSG when it is
- * absent, short, not ours, of another ring or inconsistent (it is validated like guest input).
+ * absent, short, not ours, of another ring or inconsistent (it is validated like guest input);
+ * -ESTALE when it is of this ring's references but recorded another mark than id->mark: the
+ * front set the ring up anew after the journal was started, so nothing in it is of the ring's
+ * present requests.  A journal of version 1 or 2 has no mark and is not compared.
  */
 int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *name,
 			 const struct blkback_journal_id *id, bool fresh, uint32_t start);
