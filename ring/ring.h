@@ -37,7 +37,7 @@ struct ring_shared {
 	uint32_t rsp_prod;  /* responses published by the back */
 	uint32_t rsp_event; /* the front wants a notification when rsp_prod passes this */
 	uint8_t pvt[4];	    /* Xen's pvt union (netif smartpoll, tapif): zeroed, unused */
-	uint8_t pad[44];    /* Xen's __pad: zeroed, unused */
+	uint8_t pad[44];    /* Xen's __pad: zeroed; its last 8 bytes, the back's mark (below) */
 	uint8_t entries[];  /* nr_ents entries of entry_size bytes each */
 };
 

@@ -211,3 +211,56 @@ int tf_guest(int fd, domid_t *fe, domid_t *dd, int (*run)(struct hv *hv, struct 
 	hv_close(hv);
 	return ret;
 }
+
+/* Queue n one-page writes of data page 0 at sectors base, base+8, ... without notifying. */
+int tf_queue_writes(struct tfront *f, uint64_t base, unsigned int n, uint64_t *first_id)
+{
+	struct tf_queue *tq = &f->q[0];
+
+	*first_id = f->next_id;
+	for (unsigned int i = 0; i < n; i++) {
+		struct blkif_request *req = ring_front_req_slot(&tq->rf);
+
+		T_CHECK(req, "ring full");
+		req->operation = BLKIF_OP_WRITE;
+		req->nr_segments = 1;
+		req->id = f->next_id++;
+		req->sector_number = base + 8 * i;
+		req->seg[0].gref = f->dref[0];
+		req->seg[0].first_sect = 0;
+		req->seg[0].last_sect = 7;
+	}
+	ring_front_push(&tq->rf); /* no notify: the old daemon must not see them */
+	return 0;
+}
+
+/*
+ * Collect n responses, each id of [first, first + n) exactly once and OKAY.  The first comes
+ * only once the new daemon is up and has re-attached, which under load takes seconds: the
+ * bound is on the whole wait (limit_s), not on one wake-up.
+ */
+int tf_collect(struct tfront *f, unsigned int n, uint64_t first, int limit_s)
+{
+	struct tf_queue *tq = &f->q[0];
+	unsigned int got = 0, seen = 0;
+	struct blkif_response rsp;
+
+	for (int waited = 0; got < n;) {
+		int r = ring_front_consume(&tq->rf, &rsp, 1);
+
+		T_CHECK(r >= 0, "front ring broken");
+		if (r == 1) {
+			T_CHECK(rsp.id >= first && rsp.id < first + n &&
+				    !(seen & 1u << (rsp.id - first)),
+				"unexpected or repeated response id %llu",
+				(unsigned long long)rsp.id);
+			T_CHECK(rsp.status == BLKIF_RSP_OKAY, "status %d", rsp.status);
+			seen |= 1u << (rsp.id - first);
+			got++;
+		} else if (ring_front_final_check(&tq->rf) == 0) {
+			T_CHECK(waited++ < limit_s, "%u of %u responses in %d s", got, n, limit_s);
+			t_event_wait(f->hv, tq->port, 1000);
+		}
+	}
+	return 0;
+}

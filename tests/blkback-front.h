@@ -70,6 +70,13 @@ int tf_io(struct tfront *f, unsigned int q, uint8_t op, uint64_t sector, unsigne
  * check_only: it is there already), read back into page 1 and compared.
  */
 int tf_round_trip(struct tfront *f, unsigned int q, uint64_t sector, bool check_only);
+/*
+ * Queue n one-page writes of data page 0 on queue 0 at sectors base, base + 8, ... and push
+ * them without notifying; the first one's id into *first_id.
+ */
+int tf_queue_writes(struct tfront *f, uint64_t base, unsigned int n, uint64_t *first_id);
+/* Collect n responses on queue 0, ids [first, first + n) once each, OKAY, within limit_s. */
+int tf_collect(struct tfront *f, unsigned int n, uint64_t first, int limit_s);
 /* Close: Closing, wait for the back end's Closing or Closed, Closed, wait Closed; release. */
 int tf_close(struct tfront *f);
 /* End the grants and unbind the ports (after the back end has let go). */

@@ -29,7 +29,7 @@
 
 static const grant_ref_t refs[1] = { 7 };
 static const struct blkback_journal_id id = {
-	.frontend = 3, .order = 0, .nr_ents = NR, .refs = refs
+	.frontend = 3, .order = 0, .nr_ents = NR, .refs = refs, .mark = 0x0123456789abcdefull
 };
 static char dir[] = "/tmp/pvio-journal-XXXXXX";
 static int dfd;
@@ -157,21 +157,37 @@ static int corruptions(struct journal_head *h, size_t size)
  */
 static int marks(struct journal_head *h, size_t size)
 {
-	struct journal_tail *t = (void *)((char *)h + size - sizeof(*t));
+	struct journal_tail *t = (void *)((char *)h + size - sizeof(*t)), save = *t;
+	uint32_t mi = 99;
 	int fd;
 
-	t->mark_hi ^= 1;
-	T_CHECK(pending("j", NULL, NULL) == -ESTALE, "another mark accepted");
-	t->mark_hi ^= 1;
+	T_CHECK(t->mark_lo == 0x89abcdefu && t->mark_hi == 0x01234567u, "mark recorded: %x %x",
+		t->mark_lo, t->mark_hi);
+	for (unsigned int w = 0; w < 2; w++) {
+		(w ? &t->mark_hi : &t->mark_lo)[0] ^= 1u << 31;
+		T_CHECK(pending("j", NULL, NULL) == -ESTALE, "another mark (word %u) accepted", w);
+		T_CHECK(blkback_journal_peek(dfd, "j", &id, &mi) == -ESTALE && mi == 0,
+			"peek: another mark (word %u)", w);
+		h->magic ^= 1; /* not ours at all: that comes first */
+		T_CHECK(pending("j", NULL, NULL) == -EBADMSG, "a corrupt journal said stale");
+		h->magic ^= 1;
+		*t = save;
+	}
 	T_CHECK(pending("j", NULL, NULL) == 1, "restored");
 	fd = openat(dfd, "j", O_RDWR);
 	T_CHECK(fd >= 0 && ftruncate(fd, (off_t)(size - sizeof(*t))) == 0, "cut the tail");
 	T_CHECK(pending("j", NULL, NULL) == -EBADMSG, "version 3 without its tail accepted");
+	T_CHECK(blkback_journal_peek(dfd, "j", &id, &mi) == -EBADMSG, "peek: no tail");
 	h->version = 2;
 	T_CHECK(pending("j", NULL, NULL) == 1, "a version 2 journal refused");
+	T_CHECK(blkback_journal_peek(dfd, "j", &id, &mi) == 0, "peek: version 2");
 	h->version = JOURNAL_VERSION;
 	T_CHECK(ftruncate(fd, (off_t)size) == 0, "the tail back");
 	close(fd);
+	h->version = 2;
+	T_CHECK(pending("j", NULL, NULL) == -EBADMSG, "version 2 with a tail accepted");
+	h->version = JOURNAL_VERSION;
+	*t = save;
 	T_CHECK(pending("j", NULL, NULL) == 1, "restored");
 	return 0;
 }

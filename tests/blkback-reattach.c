@@ -67,60 +67,6 @@ static int grants_mapped_ahead(uint64_t min)
 	return 0;
 }
 
-/* Queue n one-page writes of data page 0 at sectors base, base+8, ... without notifying. */
-static int queue_writes(struct tfront *f, uint64_t base, unsigned int n, uint64_t *first_id)
-{
-	struct tf_queue *tq = &f->q[0];
-
-	*first_id = f->next_id;
-	for (unsigned int i = 0; i < n; i++) {
-		struct blkif_request *req = ring_front_req_slot(&tq->rf);
-
-		T_CHECK(req, "ring full");
-		req->operation = BLKIF_OP_WRITE;
-		req->nr_segments = 1;
-		req->id = f->next_id++;
-		req->sector_number = base + 8 * i;
-		req->seg[0].gref = f->dref[0];
-		req->seg[0].first_sect = 0;
-		req->seg[0].last_sect = 7;
-	}
-	ring_front_push(&tq->rf); /* no notify: the old daemon must not see them */
-	return 0;
-}
-
-/*
- * Collect n responses, each id of [first, first + n) exactly once and OKAY.  The first comes
- * only once the new daemon is up and has re-attached, which under load takes seconds: the
- * bound is on the whole wait (COLLECT_S), not on one wake-up.
- */
-static int collect(struct tfront *f, unsigned int n, uint64_t first)
-{
-	struct tf_queue *tq = &f->q[0];
-	unsigned int got = 0, seen = 0;
-	struct blkif_response rsp;
-
-	for (int waited = 0; got < n;) {
-		int r = ring_front_consume(&tq->rf, &rsp, 1);
-
-		T_CHECK(r >= 0, "front ring broken");
-		if (r == 1) {
-			T_CHECK(rsp.id >= first && rsp.id < first + n &&
-				    !(seen & 1u << (rsp.id - first)),
-				"unexpected or repeated response id %llu",
-				(unsigned long long)rsp.id);
-			T_CHECK(rsp.status == BLKIF_RSP_OKAY, "status %d", rsp.status);
-			seen |= 1u << (rsp.id - first);
-			got++;
-		} else if (ring_front_final_check(&tq->rf) == 0) {
-			T_CHECK(waited++ < COLLECT_S, "%u of %u responses in %d s", got, n,
-				COLLECT_S);
-			t_event_wait(f->hv, tq->port, 1000);
-		}
-	}
-	return 0;
-}
-
 static int guest_run(struct hv *hv, struct xs_handle *xs)
 {
 	struct tfront f;
@@ -135,12 +81,13 @@ static int guest_run(struct hv *hv, struct xs_handle *xs)
 
 		for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
 			f.data[i] = (uint8_t)(i * 13 + round);
-		T_CHECK(queue_writes(&f, base, QUEUED, &id) == 0, "queue");
+		T_CHECK(tf_queue_writes(&f, base, QUEUED, &id) == 0, "queue");
 		T_CHECK(tb_step(&env, 'K') == 0,
 			"kill"); /* dom0 kills the daemon, starts another */
 		T_CHECK(tb_still_connected(&f) == 0, "after restart %u", round);
 		/* The new daemon serves what was queued without a notify (bind raises its port). */
-		T_CHECK(collect(&f, QUEUED, id) == 0, "queued writes, round %u", round);
+		T_CHECK(tf_collect(&f, QUEUED, id, COLLECT_S) == 0, "queued writes, round %u",
+			round);
 		T_CHECK(round || grants_mapped_ahead(QUEUED) == 0, "grants mapped ahead");
 		T_CHECK(tf_round_trip(&f, 0, 0, true) == 0, "data from before the restarts");
 		for (unsigned int i = 0; i < HV_PAGE_SIZE; i++) /* what the queued writes wrote */

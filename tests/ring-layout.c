@@ -143,12 +143,40 @@ static void my_front_to_xen_back(unsigned int order, uint32_t total)
 	free(xs);
 }
 
+/*
+ * The back end's mark sits in the last 8 bytes of Xen's __pad (page offset 56), touches no
+ * index or entry, and Xen's SHARED_RING_INIT (a front setting its ring up anew) zeroes it.
+ */
+static void check_mark(void)
+{
+	struct ring_shared *s = t_ring_alloc(0);
+	blkif_sring_t *xs = (blkif_sring_t *)s;
+	const uint64_t mark = 0x0123456789abcdefull;
+	struct ring_back rb;
+	uint8_t before[4096];
+	uint64_t at56;
+
+	SHARED_RING_INIT(xs);
+	T_ASSERT(ring_blkif_back_attach(&rb, s, 0) == 0, "back attach");
+	T_ASSERT(ring_back_mark(&rb) == 0, "a fresh ring's mark is not 0");
+	memcpy(before, s, sizeof(before));
+	ring_back_mark_set(&rb, mark);
+	memcpy(&at56, (uint8_t *)s + 56, 8);
+	T_ASSERT(at56 == mark && ring_back_mark(&rb) == mark, "mark not at offset 56");
+	T_ASSERT(memcmp(before, s, 56) == 0 &&
+		     memcmp(before + 64, (uint8_t *)s + 64, 4096 - 64) == 0,
+		 "the mark touched more than its 8 bytes");
+	SHARED_RING_INIT(xs);
+	T_ASSERT(ring_back_mark(&rb) == 0, "SHARED_RING_INIT left the mark");
+}
+
 int main(void)
 {
 	unsigned int order;
 
 	t_time_limit(T_TIME_LIMIT_S);
 	check_bad_arguments();
+	check_mark();
 	for (order = 0; order <= RING_ORDER_MAX; order++) {
 		check_geometry(order);
 		/* Several trips round the ring, in batches that do not divide its size. */

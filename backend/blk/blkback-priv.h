@@ -147,7 +147,8 @@ struct blkback_ring {
 	bool io_stale;			     /* efd may count completions already reaped */
 	bool bounce;			     /* I/O through private buffers (params.bounce) */
 	bool renewed; /* a resume found the ring set up anew (journal -ESTALE): served afresh */
-	size_t bounce_total;		 /* bytes of the entries' bounce buffers */
+	bool cache_prefetched; /* journal_peek mapped the predecessor's grants into cache */
+	size_t bounce_total;   /* bytes of the entries' bounce buffers */
 	struct blkback_journal *journal; /* requests in flight, for a successor; or NULL */
 	uint32_t *grec;			 /* the persistent-grant record (journal.h), or NULL */
 	size_t grec_size;		 /* its mapped size */

@@ -572,6 +572,16 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 }
 
 /* The eventfd, the aio context and the persistent-grant cache. */
+/* The persistent-grant cache, where persistent grants were negotiated. */
+static int io_cache(struct blkback_ring *r, const struct blkback_ring_params *p)
+{
+	if (!p->persistent)
+		return 0;
+	return mapcache_create(
+	    &r->cache, r->hv, r->frontend,
+	    p->max_persistent ? p->max_persistent : BLKBACK_MAX_PERSISTENT_DEFAULT, true);
+}
+
 static int io_init(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
 	int rc;
@@ -582,11 +592,7 @@ static int io_init(struct blkback_ring *r, const struct blkback_ring_params *p)
 	rc = io_setup((int)r->rb.nr_ents, &r->aio);
 	if (rc < 0)
 		return rc;
-	if (p->persistent)
-		return mapcache_create(
-		    &r->cache, r->hv, r->frontend,
-		    p->max_persistent ? p->max_persistent : BLKBACK_MAX_PERSISTENT_DEFAULT, true);
-	return 0;
+	return io_cache(r, p);
 }
 
 static int redo_cmp(const void *a, const void *b, void *arg)
@@ -654,10 +660,10 @@ static uint64_t new_mark(uint64_t old)
 /* Journal afresh: the ring gets a new mark first, which the journal records. */
 static int journal_fresh(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
-	struct blkback_journal_id id;
+	struct blkback_journal_id id = journal_id(r, p);
 
-	ring_back_mark_set(&r->rb, new_mark(ring_back_mark(&r->rb)));
-	id = journal_id(r, p);
+	id.mark = new_mark(id.mark); /* ours, not read back from the front's memory */
+	ring_back_mark_set(&r->rb, id.mark);
 	return blkback_journal_open(&r->journal, p->journal_dirfd, p->journal_name, &id, true,
 				    r->rb.req_cons);
 }
@@ -684,10 +690,19 @@ static int journal_attach(struct blkback_ring *r, const struct blkback_ring_para
 		 * nothing of the journal is of it.  Serve it as a new connection from its start,
 		 * keeping the offer the front read (journal_peek took it from the same journal).
 		 */
-		pvio_log(r->log, PVIO_LOG_INFO, "blkback",
-			 "%s: the front set its ring up anew: served afresh, the journal dropped",
+		pvio_log(r->log, PVIO_LOG_WARN, "blkback",
+			 "%s: the front set its ring up anew while no daemon served it: served "
+			 "afresh, the old journal's requests dropped (they are not of this ring)",
 			 r->name);
 		r->renewed = true;
+		if (r->cache && r->cache_prefetched) {
+			/* What journal_peek mapped was the old connection's: none of it stays. */
+			mapcache_destroy(r->cache);
+			r->cache = NULL;
+			rc = io_cache(r, p);
+			if (rc)
+				return rc;
+		}
 		return journal_fresh(r, p);
 	}
 	if (rc)
@@ -727,10 +742,16 @@ static void journal_peek(struct blkback_ring *r, const struct blkback_ring_param
 	unsigned int n;
 	uint32_t mi;
 
-	if (!p->resume || !p->journal_name ||
-	    blkback_journal_peek(p->journal_dirfd, p->journal_name, &id, &mi))
+	int rc;
+
+	if (!p->resume || !p->journal_name)
 		return;
-	set_max_indirect(r, mi);
+	rc = blkback_journal_peek(p->journal_dirfd, p->journal_name, &id, &mi);
+	if (rc == 0 || rc == -ESTALE)
+		set_max_indirect(r, mi);
+	if (rc)
+		return;
+	r->cache_prefetched = true;
 	refs = r->cache ? calloc(BLKBACK_PREFETCH_MAX, sizeof(*refs)) : NULL;
 	if (refs && !blkback_grants_peek(p->journal_dirfd, p->journal_name, p->frontend, refs,
 					 BLKBACK_PREFETCH_MAX, &n))

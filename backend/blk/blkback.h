@@ -134,6 +134,9 @@ struct blkback_ring_params {
 	 * journal_dirfd; NULL: none.  resume: load it and carry on where the process that wrote
 	 * it stopped (its ring is the same, still Connected), executing again what it left
 	 * unanswered; -EBADMSG when it is missing or not valid.  Otherwise it starts empty.
+	 * A resume that finds the ring set up anew by the front since the journal started (the
+	 * ring's mark, ring.h) drops the journal and serves the ring from its start, as a fresh
+	 * connection with the offer the journal recorded.
 	 */
 	const char *journal_name;
 	int journal_dirfd;

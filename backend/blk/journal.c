@@ -173,7 +173,7 @@ static int journal_fd_sized(int dirfd, const char *name, bool fresh, size_t *siz
 	if (fd < 0)
 		return fresh ? -errno : -EBADMSG;
 	if (fstat(fd, &st) < 0)
-		ret = -errno;
+		ret = fresh ? -errno : -EBADMSG; /* a load's -ESTALE says one thing only */
 	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
 		ret = -EBADMSG;
 	else if (fresh && fallocate(fd, 0, 0, (off_t)*size) < 0)
@@ -208,7 +208,7 @@ int blkback_journal_open(struct blkback_journal **jp, int dirfd, const char *nam
 	if (fd < 0)
 		return fd;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ret = map == MAP_FAILED ? -errno : 0;
+	ret = map == MAP_FAILED ? (fresh ? -errno : -EBADMSG) : 0;
 	close(fd);
 	if (ret)
 		return ret;
@@ -272,11 +272,19 @@ int blkback_journal_peek(int dirfd, const char *name, const struct blkback_journ
 		return ret;
 	h = map;
 	ret = header_ok(h, size, id) ? 0 : -EBADMSG;
-	/* Read once: a predecessor connecting afresh may rewrite it meanwhile. */
-	*max_indirect =
-	    h->version > 1 ? __atomic_load_n(&h->max_indirect, __ATOMIC_RELAXED) : id->max_indirect;
-	if (*max_indirect > BLKBACK_INDIRECT_SEGMENTS_LIMIT)
-		ret = -EBADMSG;
+	if (ret == 0) {
+		/* Read once: a predecessor connecting afresh may rewrite it meanwhile. */
+		*max_indirect = h->version > 1 ? __atomic_load_n(&h->max_indirect, __ATOMIC_RELAXED)
+					       : id->max_indirect;
+		if (*max_indirect > BLKBACK_INDIRECT_SEGMENTS_LIMIT)
+			ret = -EBADMSG;
+	}
+	/* The ring set up anew since (see the top): its offer stands, its grants do not. */
+	if (ret == 0 && h->version >= 3 &&
+	    (__atomic_load_n(&journal_tail(h)->mark_lo, __ATOMIC_RELAXED) != (uint32_t)id->mark ||
+	     __atomic_load_n(&journal_tail(h)->mark_hi, __ATOMIC_RELAXED) !=
+		 (uint32_t)(id->mark >> 32)))
+		ret = -ESTALE;
 	munmap((void *)map, size);
 	return ret;
 }

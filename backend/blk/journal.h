@@ -79,7 +79,9 @@ uint32_t blkback_journal_max_indirect(const struct blkback_journal *j);
  * Read the journal name beneath dirfd without taking it, ahead of a hand-over, while its
  * writer may still serve: the indirect segments its ring was offered, into *max_indirect.
  * -EBADMSG when it is absent, not ours or of another ring (its header is checked as
- * blkback_journal_open checks it, its slots are not: they change while we read).
+ * blkback_journal_open checks it, its slots are not: they change while we read); -ESTALE, with
+ * *max_indirect filled, when its mark is not id->mark (the ring was set up anew: what the front
+ * was offered stands, the grants the old connection used are not to be mapped).
  */
 int blkback_journal_peek(int dirfd, const char *name, const struct blkback_journal_id *id,
 			 uint32_t *max_indirect);

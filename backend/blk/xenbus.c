@@ -484,6 +484,14 @@ static int read_front_features(struct blkback_dev *dev, uint32_t *nq, bool *mult
 	dev->ring_order = v;
 	ret = read_opt_u32(dev->xd.xs, dir, "feature-persistent", 0, &v);
 	dev->persistent = !dev->opts.no_persistent && ret == 0 && v == 1;
+	/*
+	 * A re-attach also keeps what the predecessor published at its connect (the front read
+	 * that): a front that set its rings up anew meanwhile (journal.c's mark) may say another
+	 * thing now, and mapping what it expects unmapped would keep its grants busy.
+	 */
+	if (dev->persistent && dev->resume &&
+	    (read_opt_u32(dev->xd.xs, dev->xd.nodename, "feature-persistent", 0, &v) || v != 1))
+		dev->persistent = false;
 	return 0;
 }
 
@@ -662,8 +670,9 @@ static enum xenbus_state own_state(struct blkback_dev *dev)
 /*
  * Whether a predecessor left this device to be re-attached from its journals: our state
  * Connected, and the front's Connected, or Initialised (it has published its rings and waits
- * to read our Connected, which is already there; it has sent nothing yet, so its rings and the
- * fresh journals agree).
+ * to read our Connected, which is already there).  A front that set its rings up anew while
+ * no daemon ran is found out ring by ring (the ring's mark, journal.c): such a ring is served
+ * afresh, its journal dropped.
  */
 static bool reattachable(struct blkback_dev *dev)
 {

@@ -170,7 +170,7 @@ run_guest() { # label name
 	check_backing "$label"
 	grep -a '^PVIO-DOMU dd-' "$(console_log "$g")" | tr -d '\r'
 	wait $counter && cat /tmp/counts-$label
-	for w in write read; do
+	for w in write read bwrite bread; do
 		rates "$g" dd-$w >>/tmp/rates-$label-$w
 		echo "rates: $g $w MiB/s median $(rates "$g" dd-$w | median) of: $(rates "$g" dd-$w | tr '\n' ' ')"
 		check "$g: the dd $w runs gave rates" eval '[[ $(rates "$g" dd-$w | median) != - ]]'
@@ -179,17 +179,26 @@ run_guest() { # label name
 		wait_gone 30 test -e "$PVIO_STATS/$domid.51712"
 }
 
+workload() { # key
+	case $1 in
+	bwrite) echo "write+fsync" ;;
+	bread) echo "cold read" ;;
+	*) echo "direct $1" ;;
+	esac
+}
+
 print_figures() {
 	local w r p k
-	echo "figure: sequential 32 MiB dd in a Linux PV domU (2 vCPUs), O_DIRECT, 1 MiB blocks;"
+	echo "figure: sequential 32 MiB dd in a Linux PV domU (2 vCPUs), 1 MiB blocks: O_DIRECT"
+	echo "figure: write and read; buffered write ended by fsync; buffered read, cold cache;"
 	echo "figure: MiB/s, median of 14 (7 in each of two guests, the back-ends alternated);"
 	echo "figure: dom0 disk: loop device on a tmpfs file (pvio-blkback serves the loop's file);"
 	echo "figure: Xen nested in QEMU/TCG"
-	printf 'figure: %-6s %14s %16s %7s\n' "" pvio-blkback "kernel blkback" ratio
-	for w in write read; do
+	printf 'figure: %-13s %14s %16s %7s\n' "" pvio-blkback "kernel blkback" ratio
+	for w in write read bwrite bread; do
 		p=$(median </tmp/rates-pvio-$w) k=$(median </tmp/rates-kernel-$w)
 		r=$(awk -v a="$p" -v b="$k" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "-" }')
-		printf 'figure: %-6s %14s %16s %7s\n' $w "$p" "$k" "$r"
+		printf 'figure: %-13s %14s %16s %7s\n' "$(workload $w)" "$p" "$k" "$r"
 	done
 }
 

@@ -60,15 +60,19 @@ report_negotiation() { # disk
 	say "$1-dmesg $(dmesg | grep "blkfront: $1:" | tail -n1 | sed 's/^\[[^]]*\] //')"
 }
 
-# Sequential 32 MiB, direct, seven times each way, alternated (single runs under TCG swing
-# widely); dom0 takes the medians, and counts what the back-end did between the two marks
-# (the quiet seconds let it snapshot while idle).
+# Sequential 32 MiB, seven times each of four ways, alternated (single runs under TCG swing
+# widely): direct write, direct read, buffered write ended by fsync (a flush), buffered read
+# from a cold page cache (the guest's readahead); dom0 takes the medians, and counts what the
+# back-end did between the two marks (the quiet seconds let it snapshot while idle).
 throughput() { # disk
 	say "throughput-start"
 	sleep 5
 	for r in 1 2 3 4 5 6 7; do
 		say "dd-write $(dd if=/dev/zero of="/dev/$1" bs=1M count=32 oflag=direct 2>&1 | tail -n1)"
 		say "dd-read $(dd if="/dev/$1" of=/dev/null bs=1M count=32 iflag=direct 2>&1 | tail -n1)"
+		say "dd-bwrite $(dd if=/dev/zero of="/dev/$1" bs=1M count=32 conv=fsync 2>&1 | tail -n1)"
+		echo 3 >/proc/sys/vm/drop_caches
+		say "dd-bread $(dd if="/dev/$1" of=/dev/null bs=1M count=32 2>&1 | tail -n1)"
 	done
 	sleep 5
 	say "throughput-end"
