@@ -33,6 +33,7 @@ struct bbd_opts {
 	const char *stats_dir;	     /* one statistics file per device here; NULL: none */
 	const char *journal_path;    /* --journal-dir as given (the hand-over socket's), or NULL */
 	bool takeover;		     /* --takeover */
+	bool keep_finished;	     /* --keep-finished: a driver domain leaves them to xl devd */
 	int bounce;		     /* --bounce: 1 yes, 0 no, -1 by the hypervisor (Xen: yes) */
 	struct dd_sandbox sandbox;   /* --user, --allow-root, --no-sandbox */
 	struct blkback_storage_dir storage_dirs[BBD_STORAGE_MAX]; /* --storage, opened at start */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "driverdomain/dd-core.h"
+#include "ring/adaptive.h"
 
 enum {
 	DD_MSG_ADD = 1,
@@ -62,12 +63,14 @@ static void ring_ready(struct dd_thread *t, struct dd_ring *r)
 	TAILQ_INSERT_TAIL(&t->ready, r, link);
 }
 
+/*
+ * The threads' clock, for the late EOI's unmask times and the rings' deadlines, which a tick's
+ * error does not hurt: no system call where CLOCK_MONOTONIC would be one (ring_stat_now), for it
+ * is read each time a masked ring goes idle.
+ */
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return ring_stat_now();
 }
 
 /* End r's late EOI: unmask its ports. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "driverdomain/blkbackd.h"
+#include "xenbus/backend.h"
 
 #define PREFIX	      "pvio-blkback"
 #define TOKEN_BACKEND "pvio-blkback-backend"
@@ -113,6 +114,25 @@ void bbd_device_forget(struct bbd_device *d, bool close)
 	free(d);
 }
 
+/*
+ * A finished device's directory (state Closed, online 0): in a driver domain, removed as
+ * `xl devd` would, for dom0's libxl waits for that (10 s, then an error); in dom0 libxl removes
+ * it itself.  Not with --keep-finished (an xl devd there does it).
+ */
+static void remove_finished(struct bbd *b, const char *path)
+{
+	int ret;
+
+	if (b->domid == 0 || b->opts.keep_finished)
+		return;
+	ret = xenbus_backend_remove_finished(b->xs, path);
+	if (ret == 1)
+		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: finished: removed", path);
+	else if (ret < 0)
+		pvio_log(b->log, PVIO_LOG_WARN, PREFIX, "%s: finished, not removed: %s", path,
+			 strerror(-ret));
+}
+
 /* A device found and not yet of a back end: online=0 with state Closed was finished before. */
 static bool finished_before(struct bbd *b, const char *path)
 {
@@ -169,7 +189,11 @@ static void device_add(struct bbd *b, const char *path, size_t len)
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->path = strndup(path, len)))
 		goto fail_alloc;
-	if (finished_before(b, d->path) || front_dead(b, d->path))
+	if (finished_before(b, d->path)) {
+		remove_finished(b, d->path);
+		goto fail_quiet;
+	}
+	if (front_dead(b, d->path))
 		goto fail_quiet;
 	o.notify = dev_notify;
 	o.queue_hv = queue_hv;
@@ -301,9 +325,14 @@ int bbd_xs_events(struct bbd *b, unsigned int max)
 			d->front_dirty = false;
 			done = blkback_dev_otherend_changed(d->dev);
 		}
-		if (done)
+		if (done) {
+			char *path = strdup(d->path);
+
 			bbd_device_forget(d, false);
-		else if (d->stats_dirty)
+			if (path)
+				remove_finished(b, path);
+			free(path);
+		} else if (d->stats_dirty)
 			bbd_stats_write(d, true);
 	}
 	return 0;

@@ -61,6 +61,7 @@ struct nbd {
 	struct hv *hv;			  /* hypervisor handle of the control plane */
 	struct xs_handle *xs;		  /* xenstore connection (main thread only) */
 	char home[32];			  /* /local/domain/<domid> */
+	bool remove_finished;		  /* a driver domain without --keep-finished */
 	struct dd_core core;		  /* control plane and queue threads */
 	struct nbd_device_list devices;	  /* every vif served */
 };

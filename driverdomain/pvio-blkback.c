@@ -41,6 +41,8 @@ static const char *const usage_text =
     "                          Connected devices unnoticed (see RESTART AND UPGRADE)\n"
     "      --takeover          take every device over from the pvio-blkback serving them\n"
     "                          now, in milliseconds (needs the same --journal-dir)\n"
+    "      --keep-finished     in a driver domain, leave finished devices' directories to\n"
+    "                          xl devd (default: remove them, as xl devd would)\n"
     "      --storage DIR       serve disks whose params name a file beneath DIR (repeatable;\n"
     "                          none: every disk is refused)\n"
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
@@ -65,6 +67,7 @@ enum {
 	OPT_THREADS,
 	OPT_JOURNAL,
 	OPT_TAKEOVER,
+	OPT_KEEP,
 	OPT_BOUNCE
 };
 
@@ -82,6 +85,7 @@ static const struct option long_opts[] = {
 	{ "stats-dir", required_argument, NULL, OPT_STATS },
 	{ "journal-dir", required_argument, NULL, OPT_JOURNAL },
 	{ "takeover", no_argument, NULL, OPT_TAKEOVER },
+	{ "keep-finished", no_argument, NULL, OPT_KEEP },
 	{ "storage", required_argument, NULL, OPT_STORAGE },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
@@ -247,6 +251,9 @@ static int parse_args(int argc, char **argv, struct bbd_opts *o, int *verbose)
 			break;
 		case OPT_TAKEOVER:
 			o->takeover = true;
+			break;
+		case OPT_KEEP:
+			o->keep_finished = true;
 			break;
 		case OPT_STATS:
 			o->stats_dir = optarg;

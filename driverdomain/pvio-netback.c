@@ -16,9 +16,12 @@
 
 #include "driverdomain/netbackd.h"
 #include "driverdomain/taphelper.h"
+#include "xenbus/backend.h"
 
 #define PREFIX	      "pvio-netback"
 #define TOKEN_BACKEND "pvio-netback-backend"
+
+static bool keep_finished; /* --keep-finished */
 
 static const char *const usage_text =
     "Usage: pvio-netback [OPTION]...\n"
@@ -30,6 +33,8 @@ static const char *const usage_text =
     "      --no-split       do not offer feature-split-event-channels\n"
     "      --stats-dir DIR  write per-vif statistics files into DIR\n"
     "      --bridge NAME    a bridge vifs may join (repeat for more; none: no bridge)\n"
+    "      --keep-finished  in a driver domain, leave finished vifs' directories to xl devd\n"
+    "                       (default: remove them, as xl devd would)\n"
     "      --user USER[:GROUP] serve as USER (and GROUP, else USER's group)\n"
     "      --allow-root     on Xen, serve as root without --user\n"
     "      --no-sandbox     keep uid, capabilities and every system call (debugging)\n"
@@ -42,7 +47,8 @@ enum {
 	OPT_USER,
 	OPT_ALLOW_ROOT,
 	OPT_NO_SANDBOX,
-	OPT_BRIDGE
+	OPT_BRIDGE,
+	OPT_KEEP
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +61,7 @@ static const struct option long_opts[] = {
 	{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
+	{ "keep-finished", no_argument, NULL, OPT_KEEP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -137,6 +144,20 @@ static void device_forget(struct nbd_device *d, bool close)
 	netback_dev_destroy(d->dev, close);
 	if (d->b->stats_dir)
 		unlink(path);
+	/*
+	 * A finished vif's directory (Closed, online 0), in a driver domain: removed as xl devd
+	 * would (dom0's libxl waits for it); xenbus_backend_remove_finished checks it is finished.
+	 */
+	if (!close && d->b->remove_finished) {
+		int ret = xenbus_backend_remove_finished(d->b->xs, d->path);
+
+		if (ret == 1)
+			pvio_log(d->b->log, PVIO_LOG_INFO, PREFIX, "%s: finished: removed",
+				 d->path);
+		else if (ret < 0)
+			pvio_log(d->b->log, PVIO_LOG_WARN, PREFIX, "%s: finished, not removed: %s",
+				 d->path, strerror(-ret));
+	}
 	free(d->path);
 	free(d);
 }
@@ -293,6 +314,7 @@ static int setup(struct nbd *b)
 	if (ret)
 		return ret;
 	snprintf(b->home, sizeof(b->home), "/local/domain/%u", domid);
+	b->remove_finished = domid != 0 && !keep_finished; /* dom0's libxl removes its own */
 	snprintf(path, sizeof(path), "%s/backend/vif", b->home);
 	if (!xs_watch(b->xs, path, TOKEN_BACKEND))
 		return -errno;
@@ -348,6 +370,9 @@ static int parse_args(struct nbd *b, struct dd_sandbox *sb, int argc, char **arg
 		case OPT_BRIDGE:
 			if (n_bridges <= TH_BRIDGES_MAX)
 				bridges[n_bridges++] = optarg;
+			break;
+		case OPT_KEEP:
+			keep_finished = true;
 			break;
 		default:
 			fputs(usage_text, stderr);

@@ -99,6 +99,22 @@ static inline uint64_t ring_poll_now(void)
 }
 
 /*
+ * Whether reading CLOCK_MONOTONIC costs a system call in this process, measured once (16 reads
+ * averaging over 2 us): in a Xen PV domain under QEMU/TCG the vDSO cannot read Xen's clock and
+ * each read is a trip through Xen, 18 us (results/xen-blk.txt); natively a read is 20-50 ns.
+ * There a spin, which reads the clock at every look, is no spin, and timing statistics cost
+ * more than what they time: consumers poll off unless told a fixed budget, and time statistics
+ * with ring_stat_now.  PVIO_CLOCK_SLOW=1 or 0 in the environment decides instead (tests).
+ */
+bool ring_clock_slow(void);
+/*
+ * A timestamp for statistics that sum intervals: ring_poll_now, or where the clock is slow
+ * CLOCK_MONOTONIC_COARSE (the vDSO's copy of the last tick, no read of the clock).  A coarse
+ * interval is 0 or a tick, but over many the sum is right on average.
+ */
+uint64_t ring_stat_now(void);
+
+/*
  * Set p up.  mode RING_POLL_FIXED polls fixed_us after each piece of work; cap_ns 0 means
  * RING_POLL_CAP_NS for the adaptive budget.
  */

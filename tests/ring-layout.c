@@ -168,6 +168,7 @@ static void check_mark(void)
 		 "the mark touched more than its 8 bytes");
 	SHARED_RING_INIT(xs);
 	T_ASSERT(ring_back_mark(&rb) == 0, "SHARED_RING_INIT left the mark");
+	free(s);
 }
 
 int main(void)

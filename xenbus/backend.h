@@ -32,5 +32,14 @@ bool xenbus_backend_online(struct xenbus_dev *xd);
 enum xenbus_state xenbus_backend_own_state(struct xenbus_dev *xd);
 /* 1 when our directory is gone (the toolstack removed the device), else 0. */
 int xenbus_backend_gone(struct xenbus_dev *xd);
+/*
+ * What a driver domain's `xl devd` does once libxl let a device go (libxl__device_destroy:
+ * "the driver domain is in charge of removing what it can from the backend path"): remove the
+ * back-end directory at nodename and its front end's directory above it if that is then empty.
+ * Only if the device is finished, state Closed and online 0, as read in the transaction that
+ * removes it, so that a toolstack writing the directory anew meanwhile wins.  1 removed, 0 not
+ * finished (nothing done), or a negative errno.
+ */
+int xenbus_backend_remove_finished(struct xs_handle *xs, const char *nodename);
 
 #endif

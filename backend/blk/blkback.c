@@ -244,16 +244,25 @@ static int take_batch(struct blkback_ring *r)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * The ring's clock: the poll's, or where the ring never polls the statistics' (which needs no
+ * system call where the fine clock would: ring_clock_slow).
+ */
+static uint64_t ring_now(const struct blkback_ring *r)
+{
+	return r->poll.mode == RING_POLL_OFF ? ring_stat_now() : ring_poll_now();
+}
+
 static int push_notify(struct blkback_ring *r)
 {
 	int rc = ring_back_push(&r->rb);
 
 	if (rc > 0) {
-		uint64_t t0 = ring_poll_now();
+		uint64_t t0 = ring_stat_now();
 
 		r->stats.notifies++;
 		rc = hv_evtchn_notify(r->hv, r->port);
-		r->stats.notify_ns += ring_poll_now() - t0;
+		r->stats.notify_ns += ring_stat_now() - t0;
 	}
 	return rc;
 }
@@ -322,7 +331,7 @@ int blkback_ring_process(struct blkback_ring *r)
 
 	if (r->rb.broken)
 		return -EPROTO;
-	t0 = ring_poll_now();
+	t0 = ring_now(r);
 	worked(r, &mark);
 	/*
 	 * Clear the io fd, then reap: a completion after this makes it readable again.  Not after a
@@ -339,7 +348,7 @@ int blkback_ring_process(struct blkback_ring *r)
 			return rc;
 	}
 	rc = process(r);
-	now = ring_poll_now();
+	now = ring_now(r);
 	r->stats.busy_ns += now - t0;
 	if (worked(r, &mark))
 		ring_poll_work(&r->poll, now, r->spun);
@@ -422,7 +431,7 @@ bool blkback_ring_poll_wait(struct blkback_ring *r)
 
 	if (r->rb.broken)
 		return false;
-	now = ring_poll_now();
+	now = ring_now(r);
 	if (ring_poll_deadline(&r->poll, now) <= now) {
 		ring_poll_begin(&r->poll, now); /* a sleep: process left req_event armed */
 		return io_settle(r);
@@ -567,7 +576,11 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 	set_max_indirect(r, p->max_indirect_segments);
 	r->log_budget = LOG_BUDGET;
 	r->efd = -1;
-	ring_poll_init(&r->poll, p->poll_mode, p->poll_us, 0);
+	/* Where the clock is a system call a spin is none (ring_clock_slow): off, unless fixed. */
+	ring_poll_init(&r->poll,
+		       p->poll_mode == RING_POLL_ADAPTIVE && ring_clock_slow() ? RING_POLL_OFF
+									       : p->poll_mode,
+		       p->poll_us, 0);
 	r->bounce = p->bounce;
 }
 

@@ -150,10 +150,10 @@ static int iov_build(const struct blkback_req *e)
 /* io_submit, its time counted (blkback_stats.submit_ns). */
 static int aio_submit(struct blkback_ring *r, long n, struct iocb **list)
 {
-	uint64_t t0 = ring_poll_now();
+	uint64_t t0 = ring_stat_now();
 	int rc = io_submit(r->aio, n, list);
 
-	r->stats.submit_ns += ring_poll_now() - t0;
+	r->stats.submit_ns += ring_stat_now() - t0;
 	return rc;
 }
 

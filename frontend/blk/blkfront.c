@@ -368,10 +368,12 @@ static void defaults(struct blkfront *bf, const struct blkfront_opts *opts)
 		bf->opts.pool_pages = BF_DEFAULT_POOL;
 	if (!bf->opts.timeout_ms)
 		bf->opts.timeout_ms = BF_DEFAULT_TIMEOUT_MS;
+	/* Where the clock is a system call a spin is none (ring_clock_slow): off, unless fixed. */
 	ring_poll_init(&bf->poll,
-		       bf->opts.no_poll	  ? RING_POLL_OFF
-		       : bf->opts.poll_us ? RING_POLL_FIXED
-					  : RING_POLL_ADAPTIVE,
+		       bf->opts.no_poll	   ? RING_POLL_OFF
+		       : bf->opts.poll_us  ? RING_POLL_FIXED
+		       : ring_clock_slow() ? RING_POLL_OFF
+					   : RING_POLL_ADAPTIVE,
 		       bf->opts.poll_us, 0);
 	bf->depth = bf->opts.queue_depth;
 	logger_init(bf);

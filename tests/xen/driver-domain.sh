@@ -191,6 +191,14 @@ reconnect 1 same
 reconnect 2 new
 echo "driver domain's statistics: $(domu_value $ddom dd-stats)"
 show_dd
-check "xl destroy $g" guest_destroy $g
+# The driver domain's daemons remove their finished devices' directories, as xl devd would:
+# libxl waits for that, and without it prints "timed out while waiting for ... to be removed".
+dd_id=$(xl domid $ddom) g_id=$(xl domid $g)
+check "xl destroy $g" eval 'timeout 90 xl destroy $g >/tmp/dd-destroy.out 2>&1'
+cat /tmp/dd-destroy.out
+check "xl destroy $g waited for no back-end directory" eval '! grep -q "timed out" /tmp/dd-destroy.out'
+check "the guest's back-end directories are gone from the driver domain" \
+	wait_gone 15 eval 'xenstore-exists /local/domain/$dd_id/backend/vbd/$g_id ||
+		xenstore-exists /local/domain/$dd_id/backend/vif/$g_id'
 check "xl destroy $ddom" guest_destroy $ddom
 finish
