@@ -44,27 +44,7 @@ static grant_ref_t refs[NDATA];
 /* One request of one whole page (page 0..NDATA) at sector: its status. */
 static int16_t one(uint8_t op, uint64_t sector, uint8_t page, uint8_t last)
 {
-	const uint8_t seg[1][3] = { { page, 0, last } };
-	struct blkif_response rsp;
-
-	t_blk_req(t_blk_front_slot(&f), op, 1, sector, 1, refs, seg);
-	if (t_blk_front_run(&f, &rsp, 1))
-		return INT16_MIN;
-	return rsp.status;
-}
-
-static int16_t discard(uint64_t sector, uint64_t n)
-{
-	struct blkif_request_discard *d = (void *)t_blk_front_slot(&f);
-	struct blkif_response rsp;
-
-	d->operation = BLKIF_OP_DISCARD;
-	d->id = 2;
-	d->sector_number = sector;
-	d->nr_sectors = n;
-	if (t_blk_front_run(&f, &rsp, 1))
-		return INT16_MIN;
-	return rsp.status;
+	return t_blk_one(&f, refs, op, sector, page, 0, last);
 }
 
 static int guest(void *arg)
@@ -82,15 +62,12 @@ static int guest(void *arg)
 	T_CHECK(one(BLKIF_OP_READ, LOOP_SECTORS, 1, 0) == BLKIF_RSP_ERROR, "past the end refused");
 	/* A barrier's write is made apart from the aio path (io.c sync_write). */
 	T_CHECK(one(BLKIF_OP_WRITE_BARRIER, 32, 0, 7) == BLKIF_RSP_OKAY, "barrier write");
-	T_CHECK(discard(16, 8) == BLKIF_RSP_OKAY, "discard");
+	T_CHECK(t_blk_discard(&f, 16, 8, 0) == BLKIF_RSP_OKAY, "discard");
 	T_CHECK(one(BLKIF_OP_READ, 16, 1, 7) == BLKIF_RSP_OKAY, "read of the discarded page");
 	for (unsigned int i = 0; i < HV_PAGE_SIZE; i++)
 		T_CHECK(data[HV_PAGE_SIZE + i] == 0, "discarded byte %u reads %u", i,
 			data[HV_PAGE_SIZE + i]);
-	T_CHECK(t_put(ctx.link.ab[1], "q", 1) == 0, "quit");
-	T_CHECK(t_get(ctx.link.ba[0], data, 1) == 0, "back-end done");
-	T_CHECK(hv_grant_end(f.hv, data, NDATA) == 0, "data still mapped");
-	return t_blk_front_close(&f);
+	return t_blk_guest_done(&f, &ctx.link, data, NDATA);
 }
 
 static int back(void *arg)
@@ -98,7 +75,6 @@ static int back(void *arg)
 	struct blkback_ring_params p = { 0 };
 	struct blkback_stats st;
 	struct blkback_disk disk;
-	struct blkback_ring *r;
 	struct hv *hv;
 
 	(void)arg;
@@ -112,12 +88,9 @@ static int back(void *arg)
 	p.name = "blk-loop-file";
 	p.bounce = true;
 	p.log = pvio_log_stderr(PVIO_LOG_ERROR); /* the read past the end is expected */
-	T_CHECK(t_blk_back_attach(hv, ctx.link.ab[0], &p, &r) == 0, "attach");
-	T_CHECK(t_blk_serve(hv, r, ctx.link.ab[0]) == 0, "serve");
-	blkback_ring_stats(r, &st);
+	T_CHECK(t_blk_back_disk(hv, ctx.link.ab[0], &p, &st) == 0, "serve");
 	T_CHECK(st.bounced == 0, "%llu requests bounced on a buffered file",
 		(unsigned long long)st.bounced);
-	t_blk_back_close(hv, r, p.port);
 	blkback_disk_close(&disk);
 	T_CHECK(t_put(ctx.link.ba[1], "d", 1) == 0, "done");
 	return 0;

@@ -28,28 +28,7 @@ static grant_ref_t refs[NDATA];
 /* One direct request of one segment on page 0..: its status. */
 static int16_t one(uint8_t op, uint64_t sector, uint8_t page, uint8_t first, uint8_t last)
 {
-	const uint8_t seg[1][3] = { { page, first, last } };
-	struct blkif_response rsp;
-
-	t_blk_req(t_blk_front_slot(&f), op, 1, sector, 1, refs, seg);
-	if (t_blk_front_run(&f, &rsp, 1))
-		return INT16_MIN;
-	return rsp.status;
-}
-
-static int16_t discard(uint64_t sector, uint64_t n, uint8_t flag)
-{
-	struct blkif_request_discard *d = (void *)t_blk_front_slot(&f);
-	struct blkif_response rsp;
-
-	d->operation = BLKIF_OP_DISCARD;
-	d->flag = flag;
-	d->id = 2;
-	d->sector_number = sector;
-	d->nr_sectors = n;
-	if (t_blk_front_run(&f, &rsp, 1))
-		return INT16_MIN;
-	return rsp.status;
+	return t_blk_one(&f, refs, op, sector, page, first, last);
 }
 
 static int guest(void *arg)
@@ -65,19 +44,16 @@ static int guest(void *arg)
 	T_CHECK(one(BLKIF_OP_READ, 17, 1, 0, 7) == BLKIF_RSP_ERROR, "misaligned start");
 	T_CHECK(one(BLKIF_OP_READ, 16, 1, 1, 7) == BLKIF_RSP_ERROR, "misaligned offset");
 	T_CHECK(one(BLKIF_OP_WRITE, 16, 0, 0, 3) == BLKIF_RSP_ERROR, "short segment");
-	T_CHECK(discard(64, 64, 0) == BLKIF_RSP_OKAY, "discard");
-	T_CHECK(discard(64, 8, BLKIF_DISCARD_SECURE) == BLKIF_RSP_EOPNOTSUPP, "secure discard");
-	T_CHECK(t_put(ctx.link.ab[1], "q", 1) == 0, "quit");
-	T_CHECK(t_get(ctx.link.ba[0], data, 1) == 0, "back-end done");
-	T_CHECK(hv_grant_end(f.hv, data, NDATA) == 0, "data still mapped");
-	return t_blk_front_close(&f);
+	T_CHECK(t_blk_discard(&f, 64, 64, 0) == BLKIF_RSP_OKAY, "discard");
+	T_CHECK(t_blk_discard(&f, 64, 8, BLKIF_DISCARD_SECURE) == BLKIF_RSP_EOPNOTSUPP,
+		"secure discard");
+	return t_blk_guest_done(&f, &ctx.link, data, NDATA);
 }
 
 static int back(void *arg)
 {
 	struct blkback_ring_params p = { 0 };
 	struct blkback_disk disk;
-	struct blkback_ring *r;
 	struct hv *hv;
 
 	(void)arg;
@@ -87,9 +63,7 @@ static int back(void *arg)
 	p.disk = &disk;
 	p.name = "blk-sector-size";
 	p.log = pvio_log_stderr(PVIO_LOG_ERROR); /* the guest's mistakes are expected here */
-	T_CHECK(t_blk_back_attach(hv, ctx.link.ab[0], &p, &r) == 0, "attach");
-	T_CHECK(t_blk_serve(hv, r, ctx.link.ab[0]) == 0, "serve");
-	t_blk_back_close(hv, r, p.port);
+	T_CHECK(t_blk_back_disk(hv, ctx.link.ab[0], &p, NULL) == 0, "serve");
 	blkback_disk_close(&disk);
 	T_CHECK(t_put(ctx.link.ba[1], "d", 1) == 0, "done");
 	return 0;

@@ -167,10 +167,32 @@ void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port)
 	hv_close(hv);
 }
 
+int t_blk_back_disk(struct hv *hv, int rx, struct blkback_ring_params *p, struct blkback_stats *st)
+{
+	struct blkback_ring *r;
+
+	T_CHECK(t_blk_back_attach(hv, rx, p, &r) == 0, "attach");
+	T_CHECK(t_blk_serve(hv, r, rx) == 0, "serve");
+	if (st)
+		blkback_ring_stats(r, st);
+	t_blk_back_close(hv, r, p->port);
+	return 0;
+}
+
+int t_blk_guest_done(struct t_blk_front *f, const struct t_link *link, void *data,
+		     unsigned int pages)
+{
+	char c;
+
+	T_CHECK(t_put(link->ab[1], "q", 1) == 0, "quit");
+	T_CHECK(t_get(link->ba[0], &c, 1) == 0, "back-end done");
+	T_CHECK(hv_grant_end(f->hv, data, pages) == 0, "data still mapped");
+	return t_blk_front_close(f);
+}
+
 int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *p)
 {
 	struct blkback_disk disk;
-	struct blkback_ring *r;
 	struct blkback_stats st;
 	struct hv *hv;
 	char path[32];
@@ -180,10 +202,7 @@ int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *
 	T_CHECK(t_blk_disk_open(&disk, path, false) == 0, "disk");
 	unlink(path);
 	p->disk = &disk;
-	T_CHECK(t_blk_back_attach(hv, rx, p, &r) == 0, "attach");
-	T_CHECK(t_blk_serve(hv, r, rx) == 0, "serve");
-	blkback_ring_stats(r, &st);
-	t_blk_back_close(hv, r, p->port);
+	T_CHECK(t_blk_back_disk(hv, rx, p, &st) == 0, "serve");
 	blkback_disk_close(&disk);
 	T_CHECK(t_put(tx, &st, sizeof(st)) == 0, "send stats");
 	return 0;
@@ -274,4 +293,31 @@ int t_blk_each_image(int (*phases)(void))
 	rc = phases();
 	T_CHECK(rc == T_PASS || rc == T_SKIP, "on an O_DIRECT image");
 	return skipped || rc == T_SKIP ? T_SKIP : T_PASS;
+}
+
+int16_t t_blk_one(struct t_blk_front *f, const grant_ref_t *refs, uint8_t op, uint64_t sector,
+		  uint8_t page, uint8_t first, uint8_t last)
+{
+	const uint8_t seg[1][3] = { { page, first, last } };
+	struct blkif_response rsp;
+
+	t_blk_req(t_blk_front_slot(f), op, 1, sector, 1, refs, seg);
+	if (t_blk_front_run(f, &rsp, 1))
+		return INT16_MIN;
+	return rsp.status;
+}
+
+int16_t t_blk_discard(struct t_blk_front *f, uint64_t sector, uint64_t n, uint8_t flag)
+{
+	struct blkif_request_discard *d = (void *)t_blk_front_slot(f);
+	struct blkif_response rsp;
+
+	d->operation = BLKIF_OP_DISCARD;
+	d->flag = flag;
+	d->id = 2;
+	d->sector_number = sector;
+	d->nr_sectors = n;
+	if (t_blk_front_run(f, &rsp, 1))
+		return INT16_MIN;
+	return rsp.status;
 }

@@ -48,6 +48,15 @@ int16_t t_blk_status(const struct blkif_response *rsp, unsigned int n, uint64_t 
 /* End the ring grant (must succeed: the back-end has detached) and close hv: 0 or 1. */
 int t_blk_front_close(struct t_blk_front *f);
 
+/*
+ * One direct request (id 1) of one segment, sectors first..last of data page refs[page], at
+ * sector, run to its answer: the status, or INT16_MIN when none came.
+ */
+int16_t t_blk_one(struct t_blk_front *f, const grant_ref_t *refs, uint8_t op, uint64_t sector,
+		  uint8_t page, uint8_t first, uint8_t last);
+/* A discard (id 2) of n sectors at sector with flag, run to its answer: as t_blk_one. */
+int16_t t_blk_discard(struct t_blk_front *f, uint64_t sector, uint64_t n, uint8_t flag);
+
 /* Fill a direct request: segments seg[0..nseg) of data pages refs[page]. */
 void t_blk_req(struct blkif_request *req, uint8_t op, uint64_t id, uint64_t sector,
 	       unsigned int nseg, const grant_ref_t *refs, const uint8_t (*seg)[3]);
@@ -73,6 +82,17 @@ void t_blk_back_close(struct hv *hv, struct blkback_ring *r, evtchn_port_t port)
  * ring attached as p says until 'q' arrives on rx, then send the ring's blkback_stats on tx.
  */
 int t_blk_back_file(int rx, int tx, uint64_t bytes, struct blkback_ring_params *p);
+/*
+ * The back end's whole part on p's disk: attach (t_blk_back_attach on rx), serve until 'q',
+ * its statistics into *st (if not NULL), detach and close hv: 0 or 1.
+ */
+int t_blk_back_disk(struct hv *hv, int rx, struct blkback_ring_params *p, struct blkback_stats *st);
+/*
+ * The guest's end, with a back end that answers 'q' on link->ab with a byte on link->ba once it
+ * let go: the quit, that byte, the data grant of pages pages ended, the front closed: 0 or 1.
+ */
+int t_blk_guest_done(struct t_blk_front *f, const struct t_link *link, void *data,
+		     unsigned int pages);
 
 /*
  * One phase: fresh pipes in link, back (domain "blkback", its id in *back_id) and guest
