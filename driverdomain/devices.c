@@ -97,23 +97,6 @@ static struct bbd_device *find_path(struct bbd *b, const char *path, size_t len)
 	return NULL;
 }
 
-void bbd_device_forget(struct bbd_device *d, bool close)
-{
-	struct bbd *b = d->b;
-
-	if (!close)
-		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: forgotten", d->dev->name);
-	bool left = d->dev->left; /* to a successor, which writes the same statistics file */
-
-	TAILQ_REMOVE(&b->devices, d, link);
-	blkback_dev_destroy(d->dev, close);
-	rings_down(d);
-	if (!left)
-		bbd_stats_remove(d);
-	free(d->path);
-	free(d);
-}
-
 /*
  * A finished device's directory (state Closed, online 0): in a driver domain, removed as
  * `xl devd` would, for dom0's libxl waits for that (10 s, then an error); in dom0 libxl removes
@@ -133,24 +116,24 @@ static void remove_finished(struct bbd *b, const char *path)
 			 strerror(-ret));
 }
 
-/* A device found and not yet of a back end: online=0 with state Closed was finished before. */
-static bool finished_before(struct bbd *b, const char *path)
+void bbd_device_forget(struct bbd_device *d, bool close)
 {
-	char key[300], *v;
-	unsigned int len;
-	bool online = false, closed = false;
+	struct bbd *b = d->b;
 
-	snprintf(key, sizeof(key), "%s/online", path);
-	if ((v = xs_read(b->xs, XBT_NULL, key, &len))) {
-		online = strcmp(v, "0") != 0;
-		free(v);
-	}
-	snprintf(key, sizeof(key), "%s/state", path);
-	if ((v = xs_read(b->xs, XBT_NULL, key, &len))) {
-		closed = !strcmp(v, "6");
-		free(v);
-	}
-	return !online && closed;
+	if (!close)
+		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: forgotten", d->dev->name);
+	bool left = d->dev->left; /* to a successor, which writes the same statistics file */
+
+	TAILQ_REMOVE(&b->devices, d, link);
+	blkback_dev_destroy(d->dev, close);
+	rings_down(d);
+	if (!left)
+		bbd_stats_remove(d);
+	/* However it ended: a device forgotten finished has its directory removed (devd's job). */
+	if (!close && !left)
+		remove_finished(b, d->path);
+	free(d->path);
+	free(d);
 }
 
 /*
@@ -189,7 +172,8 @@ static void device_add(struct bbd *b, const char *path, size_t len)
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->path = strndup(path, len)))
 		goto fail_alloc;
-	if (finished_before(b, d->path)) {
+	/* A device found and not yet of a back end, finished: it was before (libxl left it). */
+	if (xenbus_backend_finished(b->xs, d->path)) {
 		remove_finished(b, d->path);
 		goto fail_quiet;
 	}
@@ -325,14 +309,9 @@ int bbd_xs_events(struct bbd *b, unsigned int max)
 			d->front_dirty = false;
 			done = blkback_dev_otherend_changed(d->dev);
 		}
-		if (done) {
-			char *path = strdup(d->path);
-
+		if (done)
 			bbd_device_forget(d, false);
-			if (path)
-				remove_finished(b, path);
-			free(path);
-		} else if (d->stats_dirty)
+		else if (d->stats_dirty)
 			bbd_stats_write(d, true);
 	}
 	return 0;

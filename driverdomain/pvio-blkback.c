@@ -18,6 +18,7 @@
 
 #include "driverdomain/blkbackd.h"
 #include "driverdomain/handover.h"
+#include "ring/adaptive.h"
 #include "ring/ring.h"
 
 static const char *const usage_text =
@@ -381,6 +382,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &b.opts, &verbose))
 		return 2;
+	(void)ring_clock_slow(); /* measured (or PVIO_CLOCK_SLOW read) before any thread */
 	log.max = verbose >= 2 ? PVIO_LOG_DEBUG : verbose ? PVIO_LOG_INFO : PVIO_LOG_WARN;
 	b.log = &log;
 	b.opts.dev.log = &log;

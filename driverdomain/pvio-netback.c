@@ -16,6 +16,7 @@
 
 #include "driverdomain/netbackd.h"
 #include "driverdomain/taphelper.h"
+#include "ring/adaptive.h"
 #include "xenbus/backend.h"
 
 #define PREFIX	      "pvio-netback"
@@ -164,6 +165,16 @@ static void device_forget(struct nbd_device *d, bool close)
 
 static void device_add(struct nbd *b, const char *path)
 {
+	/*
+	 * Finished before we came (libxl left it Closed, online 0): serving it would only close it
+	 * again, and each pass's writes would fire our watch into another.  A driver domain
+	 * removes it, as xl devd would.
+	 */
+	if (xenbus_backend_finished(b->xs, path)) {
+		if (b->remove_finished)
+			xenbus_backend_remove_finished(b->xs, path);
+		return;
+	}
 	struct netback_dev_opts o = b->dev_opts;
 	struct nbd_device *d = calloc(1, sizeof(*d));
 	int ret = d ? 0 : -ENOMEM;
@@ -392,6 +403,7 @@ int main(int argc, char **argv)
 	TAILQ_INIT(&b.devices);
 	if (parse_args(&b, &sb, argc, argv, &verbose))
 		return 2;
+	(void)ring_clock_slow(); /* measured (or PVIO_CLOCK_SLOW read) before any thread */
 	if (dd_taphelper_start(&sb, bridges)) /* TAPs come from the helper from now on */
 		return 1;
 	b.log = pvio_log_stderr(verbose > 1 ? PVIO_LOG_DEBUG

@@ -150,7 +150,7 @@ static uint64_t yield_away(uint64_t *cpu, uint64_t *wall)
 
 bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, uint64_t slice_ns)
 {
-	uint64_t start = ring_poll_now(), now = start, end = ring_poll_begin(p, now), stop;
+	uint64_t start = ring_poll_clock(p), now = start, end = ring_poll_begin(p, now), stop;
 	uint64_t next_yield = start + RING_POLL_YIELD_NS, next_cpu = start + RING_POLL_CPU_NS;
 	uint64_t cpu_mark = 0, wall_mark = 0;
 	bool contended = false;
@@ -240,9 +240,19 @@ bool ring_clock_slow(void)
 				v = t1 - t0 > 16u * CLOCK_SLOW_NS;
 			}
 		}
-		__atomic_store_n(&slow, v, __ATOMIC_RELAXED);
+		/* The first verdict stored is everyone's: a process never mixes two clocks. */
+		int unknown = -1;
+
+		if (!__atomic_compare_exchange_n(&slow, &unknown, v, false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+			v = unknown;
 	}
 	return v;
+}
+
+uint64_t ring_poll_clock(const struct ring_poll *p)
+{
+	return p->mode == RING_POLL_OFF ? ring_stat_now() : ring_poll_now();
 }
 
 uint64_t ring_stat_now(void)

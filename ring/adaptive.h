@@ -114,6 +114,13 @@ bool ring_clock_slow(void);
  */
 uint64_t ring_stat_now(void);
 
+struct ring_poll;
+/*
+ * The clock to hand p's calls: ring_poll_now, or for a consumer that never polls (mode
+ * RING_POLL_OFF, as where the clock is slow) ring_stat_now, since nothing then needs better.
+ */
+uint64_t ring_poll_clock(const struct ring_poll *p);
+
 /*
  * Set p up.  mode RING_POLL_FIXED polls fixed_us after each piece of work; cap_ns 0 means
  * RING_POLL_CAP_NS for the adaptive budget.

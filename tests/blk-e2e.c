@@ -309,6 +309,11 @@ static int report(struct guest *g, struct blkfront *bf, unsigned int devid, bool
 	blkfront_get_stats(bf, &st);
 	m.last = st.requests;
 	m.total = g->total_requests + st.requests;
+	/* A slow clock (PVIO_CLOCK_SLOW=1): the front's waits do not spin either. */
+	if (getenv("PVIO_CLOCK_SLOW") && !strcmp(getenv("PVIO_CLOCK_SLOW"), "1"))
+		T_CHECK(st.poll_hits == 0 && st.poll_misses == 0,
+			"a slow clock, yet the front's waits spun: %llu hits, %llu misses",
+			(unsigned long long)st.poll_hits, (unsigned long long)st.poll_misses);
 	T_CHECK(t_put(g->link->ab[1], &m, sizeof(m)) == 0, "send stats");
 	T_CHECK(t_get(g->link->ba[0], &c, 1) == 0 && c == 'k', "the daemon's stats disagree");
 	return 0;
@@ -473,6 +478,25 @@ static int check_bounced(struct blk_env *env, unsigned int devid)
 	return 0;
 }
 
+/*
+ * Where the clock is slow (PVIO_CLOCK_SLOW=1, from tests/blk-poll-off.sh) the daemon's rings do
+ * not spin by default: no poll hit or miss, every wait a sleep.
+ */
+static int check_unpolled(struct blk_env *env, unsigned int devid)
+{
+	const char *slow = getenv("PVIO_CLOCK_SLOW");
+	uint64_t hits = 0, misses = 0;
+
+	if (!slow || strcmp(slow, "1") || getenv("PVIO_TEST_BLKBACK_POLL_US"))
+		return 0;
+	T_CHECK(blk_env_stat(env, devid, "poll-hits", &hits) == 0 &&
+		    blk_env_stat(env, devid, "poll-misses", &misses) == 0,
+		"stats file: poll counters");
+	T_CHECK(hits == 0 && misses == 0, "a slow clock, yet %llu poll hits and %llu misses",
+		(unsigned long long)hits, (unsigned long long)misses);
+	return 0;
+}
+
 /* The daemon's counters match the front's: per connection or since the device appeared. */
 static int check_stats(struct blk_env *env, const struct stats_msg *m)
 {
@@ -492,6 +516,7 @@ static int check_stats(struct blk_env *env, const struct stats_msg *m)
 	T_CHECK(v[0] > 0, "no reads counted");
 	T_CHECK(check_negotiated(env, m) == 0, "negotiation in the stats file");
 	T_CHECK(check_bounced(env, m->devid) == 0, "bounce buffers");
+	T_CHECK(check_unpolled(env, m->devid) == 0, "polling with a slow clock");
 	if (m->readonly)
 		T_CHECK(v[4] == v[1], "read-only: %llu writes, %llu errors",
 			(unsigned long long)v[1], (unsigned long long)v[4]);

@@ -36,6 +36,12 @@ static bool key_is(struct xs_handle *xs, xs_transaction_t t, const char *dir, co
 	return is;
 }
 
+bool xenbus_backend_finished(struct xs_handle *xs, const char *nodename)
+{
+	return key_is(xs, XBT_NULL, nodename, "state", "6") &&
+	       key_is(xs, XBT_NULL, nodename, "online", "0");
+}
+
 int xenbus_backend_remove_finished(struct xs_handle *xs, const char *nodename)
 {
 	char parent[NODE_MAX], *slash;

@@ -41,5 +41,10 @@ int xenbus_backend_gone(struct xenbus_dev *xd);
  * finished (nothing done), or a negative errno.
  */
 int xenbus_backend_remove_finished(struct xs_handle *xs, const char *nodename);
+/*
+ * Whether the device at nodename is finished (state Closed and online 0, as libxl leaves it):
+ * a back end finding one serves it no more (it would only close it again).
+ */
+bool xenbus_backend_finished(struct xs_handle *xs, const char *nodename);
 
 #endif

@@ -244,13 +244,10 @@ static int take_batch(struct blkback_ring *r)
 	return rc < 0 ? rc : 0;
 }
 
-/*
- * The ring's clock: the poll's, or where the ring never polls the statistics' (which needs no
- * system call where the fine clock would: ring_clock_slow).
- */
+/* The ring's clock: no system call where the ring never polls (ring_poll_clock). */
 static uint64_t ring_now(const struct blkback_ring *r)
 {
-	return r->poll.mode == RING_POLL_OFF ? ring_stat_now() : ring_poll_now();
+	return ring_poll_clock(&r->poll);
 }
 
 static int push_notify(struct blkback_ring *r)

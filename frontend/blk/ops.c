@@ -417,7 +417,7 @@ static int take_responses(struct blkfront *bf)
 	}
 	/* What the spin's budget learns from: were these caught spinning or after a sleep? */
 	if (taken)
-		ring_poll_work(&bf->poll, ring_poll_now(), bf->spun);
+		ring_poll_work(&bf->poll, ring_poll_clock(&bf->poll), bf->spun);
 	bf->spun = false;
 	return taken;
 }
@@ -501,9 +501,12 @@ static bool rings_event(struct blkfront *bf, bool arm)
  */
 static bool spin(struct blkfront *bf)
 {
+	uint64_t now;
+
 	if (bf->status != BF_CONNECTED || !bf->stats.in_flight)
 		return false;
-	if (ring_poll_deadline(&bf->poll, ring_poll_now()) > ring_poll_now())
+	now = ring_poll_clock(&bf->poll);
+	if (ring_poll_deadline(&bf->poll, now) > now)
 		rings_event(bf, false);
 	bf->spun = ring_poll_spin(&bf->poll, any_response, bf, 0);
 	return bf->spun || rings_event(bf, true);

@@ -269,7 +269,7 @@ int bf_queue_push(struct blkfront *bf, struct bf_queue *q)
 	int ret = ring_front_push(&q->rf);
 
 	/* Responses are due from now: the poll window opens (blkfront_poll's spin). */
-	ring_poll_kick(&bf->poll, ring_poll_now());
+	ring_poll_kick(&bf->poll, ring_poll_clock(&bf->poll));
 	if (ret > 0) {
 		bf->stats.notifies++;
 		ret = hv_evtchn_notify(bf->hv, q->port);
