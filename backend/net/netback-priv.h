@@ -36,11 +36,12 @@
 struct tx_frame {
 	struct netif_tx_request slot[NETBACK_TX_SLOTS_MAX]; /* data slots, first one first */
 	unsigned int nslots;				    /* data slots stored */
-	unsigned int nextra;				    /* extra-info slots seen */
-	bool want_extra;				    /* the next slot is extra info */
-	bool more;				/* the last data slot had NETTXF_more_data */
-	uint8_t extra_seen;			/* bit per extra type already given */
-	struct netif_extra_info gso;		/* the GSO extra, when extra_seen says so */
+	unsigned int nseen;	     /* data slots of the frame seen, those discarded too */
+	unsigned int nextra;	     /* extra-info slots seen */
+	bool want_extra;	     /* the next slot is extra info */
+	bool more;		     /* the last data slot had NETTXF_more_data */
+	uint8_t extra_seen;	     /* bit per extra type already given */
+	struct netif_extra_info gso; /* the GSO extra, when extra_seen says so */
 	struct netif_extra_info mc_add, mc_del; /* the multicast extras, likewise */
 	uint16_t order[NETBACK_TX_SLOTS_MAX + XEN_NETIF_EXTRA_TYPE_MAX]; /* per slot in ring order:
 					   its data index, or EXTRA_SLOT for an extra-info slot */

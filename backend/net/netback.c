@@ -243,9 +243,28 @@ int netback_l4_find(const uint8_t *f, size_t len, size_t *off, uint8_t *proto, b
 	} else if (type == ETHERTYPE_IPV6) {
 		if (len < l3 + 40 || (f[l3] >> 4) != 6)
 			return -EINVAL;
-		hlen = 40; /* extension headers are not walked: such frames get no offload */
+		hlen = 40;
 		*proto = f[l3 + 6];
 		*v6 = true;
+		/*
+		 * Extension headers, as Linux's skb_checksum_setup_ipv6 walks them: hop-by-hop,
+		 * routing and destination options (8-byte units past the first 8), authentication
+		 * (4-byte units past the first 8); a fragment header ends it, no offload (a
+		 * fragment has no whole L4 checksum).  Each within the frame; at most 8 of them.
+		 */
+		for (unsigned int n = 0;
+		     *proto == 0 || *proto == 43 || *proto == 60 || *proto == 51 || *proto == 44;
+		     n++) {
+			size_t at = l3 + hlen, elen;
+
+			if (*proto == 44 || n == 8 || len < at + 8)
+				return -EINVAL;
+			elen = *proto == 51 ? (f[at + 1] + 2u) * 4u : (f[at + 1] + 1u) * 8u;
+			if (len < at + elen)
+				return -EINVAL;
+			*proto = f[at];
+			hlen += elen;
+		}
 	} else {
 		return -EINVAL;
 	}

@@ -39,6 +39,12 @@
  * accept, and Linux netback's XEN_NETBK_LEGACY_SLOTS_MAX.  A frame using more is refused.
  */
 #define NETBACK_TX_SLOTS_MAX 18u
+/*
+ * Data slots at which a frame is no longer a mistake but an attack: the queue fails (its vif
+ * disconnects), as Linux netback's fatal_skb_slots (20 after the first slot).  Frames of
+ * NETBACK_TX_SLOTS_MAX + 1 up to this less one are answered with errors, as there.
+ */
+#define NETBACK_TX_SLOTS_FATAL 21u
 /* Largest frame either way: XEN_NETIF_MAX_TX_SIZE, the most a u16 first-slot size can say. */
 #define NETBACK_FRAME_MAX 0xFFFFu
 /* The header the TAP carries in front of each frame: struct virtio_net_hdr. */

@@ -191,7 +191,14 @@ static void run(const uint8_t *data, size_t size, struct netback_queue *q, struc
 		rc = serve(q);
 		got = responses(rf, published, got);
 	}
-	if (rc < 0) /* only a corrupt index breaks the ring, and the front wrote none */
+	/*
+	 * Only a corrupt index breaks the ring, and the front wrote none; or a frame of
+	 * NETBACK_TX_SLOTS_FATAL data slots fails the queue, which netback says, having gathered
+	 * them: then nothing more is checked of it.
+	 */
+	if (rc == -EPROTO && q->txf.nseen >= NETBACK_TX_SLOTS_FATAL)
+		return;
+	if (rc < 0)
 		abort();
 	if (data[0] & 1) {
 		/* More requests than the ring holds. */

@@ -41,7 +41,7 @@ static void tx_answer_all(struct netback_queue *q, int16_t status)
 
 static void tx_reset(struct tx_frame *f)
 {
-	f->nslots = f->nextra = f->nordered = 0;
+	f->nslots = f->nseen = f->nextra = f->nordered = 0;
 	f->want_extra = f->more = f->discarding = false;
 	f->extra_seen = 0;
 	f->failed = NULL;
@@ -337,11 +337,18 @@ static void tx_overflow(struct netback_queue *q, const struct netif_tx_request *
 	f->discarding = true;
 }
 
-/* One slot off the ring, in its private copy. */
-static void tx_slot(struct netback_queue *q, const struct netif_tx_request *req)
+/* One slot off the ring, in its private copy: 0, or -EPROTO for a frame of too many slots. */
+static int tx_slot(struct netback_queue *q, const struct netif_tx_request *req)
 {
 	struct tx_frame *f = &q->txf;
 	bool extra = f->want_extra, first = !extra && !f->nslots && !f->discarding;
+
+	/* Counted in tx_too_many_slots already, at its slot NETBACK_TX_SLOTS_MAX + 1. */
+	if (!extra && ++f->nseen >= NETBACK_TX_SLOTS_FATAL) {
+		netback_warn(q, "a frame of %u data slots or more: the queue fails",
+			     NETBACK_TX_SLOTS_FATAL);
+		return -EPROTO;
+	}
 
 	if (extra) {
 		struct netif_extra_info x;
@@ -362,10 +369,11 @@ static void tx_slot(struct netback_queue *q, const struct netif_tx_request *req)
 	else if (!tx_store(f, req, extra))
 		tx_overflow(q, req, extra);
 	if (f->want_extra || f->more)
-		return;
+		return 0;
 	if (!f->discarding)
 		tx_answer_all(q, tx_deliver(q));
 	tx_reset(f);
+	return 0;
 }
 _Static_assert(sizeof(struct netif_extra_info) <= sizeof(struct netif_tx_request),
 	       "an extra-info slot is a TX request slot");
@@ -406,7 +414,9 @@ int netback_tx_process(struct netback_queue *q)
 		struct netif_tx_request req;
 
 		while (done < NETBACK_BUDGET && (ret = tx_next(q, &req)) == 1) {
-			tx_slot(q, &req);
+			ret = tx_slot(q, &req);
+			if (ret < 0)
+				return ret;
 			done++;
 		}
 		if (ret < 0)

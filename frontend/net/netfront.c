@@ -72,6 +72,7 @@ struct netfront {
 	bool fit_logged;       /* fit_queues said why it took fewer queues */
 	int report;	       /* an error for netfront_poll to say once (-EPROTO) */
 	uint64_t tx_packets, tx_bytes, tx_errors;
+	uint64_t rx_packets, rx_bytes, rx_errors; /* of the queues torn down (reconnects) */
 };
 
 /* ---- tearing down ---- */
@@ -99,8 +100,13 @@ static void queue_release(struct netfront *nf, struct nf_queue *q)
 /* Tear every queue down (a grant the back-end still maps stays granted, never reused). */
 static void queues_release(struct netfront *nf)
 {
-	for (unsigned int i = 0; nf->q && i < nf->nq; i++)
+	for (unsigned int i = 0; nf->q && i < nf->nq; i++) {
+		/* The counters count since the open, across reconnects, as the TX ones do. */
+		nf->rx_packets += nf->q[i].rx.packets;
+		nf->rx_bytes += nf->q[i].rx.bytes;
+		nf->rx_errors += nf->q[i].rx.errors;
 		queue_release(nf, &nf->q[i]);
+	}
 	free(nf->q);
 	nf->q = NULL;
 	nf->nq = 0;
@@ -475,7 +481,10 @@ void netfront_get_stats(const struct netfront *nf, struct netfront_stats *st)
 {
 	*st = (struct netfront_stats){ .tx_packets = nf->tx_packets,
 				       .tx_bytes = nf->tx_bytes,
-				       .tx_errors = nf->tx_errors };
+				       .tx_errors = nf->tx_errors,
+				       .rx_packets = nf->rx_packets,
+				       .rx_bytes = nf->rx_bytes,
+				       .rx_errors = nf->rx_errors };
 	for (unsigned int i = 0; i < nf->nq; i++) {
 		st->rx_packets += nf->q[i].rx.packets;
 		st->rx_bytes += nf->q[i].rx.bytes;

@@ -123,7 +123,11 @@ int netfront_send_queue(struct netfront *nf, unsigned int q, const void *frame, 
  * (read and dropped); -ENOTCONN while reconnecting (nothing read); fd's -errno.
  */
 ssize_t netfront_send_queue_fd(struct netfront *nf, unsigned int q, int fd);
-/* The next received frame into buf (cap bytes): its length, or -EAGAIN when there is none. */
+/*
+ * The next received frame into buf (cap bytes): its length, or -EAGAIN when there is none.  A
+ * frame longer than cap is cut to cap and its whole length returned, as recv(2) with MSG_TRUNC
+ * does: a result over cap says so.
+ */
 ssize_t netfront_recv(struct netfront *nf, void *buf, size_t cap);
 /* The same from queue q only. */
 ssize_t netfront_recv_queue(struct netfront *nf, unsigned int q, void *buf, size_t cap);

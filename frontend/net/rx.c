@@ -250,15 +250,19 @@ ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap)
 	struct virtio_net_hdr h;
 	struct iovec iov[NF_RX_IOV];
 	int n = nf_rx_take_iov(rx, &h, iov);
-	size_t len = 0;
+	size_t len = 0, copied = 0;
 
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n && len < cap; i++) {
-		size_t k = iov[i].iov_len < cap - len ? iov[i].iov_len : cap - len;
+	/* The frame's whole length, as recv with MSG_TRUNC: more than cap says it was cut. */
+	for (int i = 0; i < n; i++) {
+		size_t k = copied >= cap		   ? 0
+			   : iov[i].iov_len < cap - copied ? iov[i].iov_len
+							   : cap - copied;
 
-		memcpy((uint8_t *)buf + len, iov[i].iov_base, k);
-		len += k;
+		memcpy((uint8_t *)buf + copied, iov[i].iov_base, k);
+		copied += k;
+		len += iov[i].iov_len;
 	}
 	nf_rx_release(rx);
 	return (ssize_t)len;
