@@ -220,8 +220,8 @@ bool ring_poll_spin(struct ring_poll *p, bool (*ready)(void *arg), void *arg, ui
 
 bool ring_clock_slow(void)
 {
-	static int slow = -1; /* -1: not known yet; a race measures twice, harmlessly */
-	int v = __atomic_load_n(&slow, __ATOMIC_RELAXED);
+	static int slow = -1; /* -1: not known yet */
+	int v = __atomic_load_n(&slow, __ATOMIC_RELAXED), unknown = -1;
 
 	if (v < 0) {
 		const char *env = getenv("PVIO_CLOCK_SLOW");
@@ -240,9 +240,7 @@ bool ring_clock_slow(void)
 				v = t1 - t0 > 16u * CLOCK_SLOW_NS;
 			}
 		}
-		/* The first verdict stored is everyone's: a process never mixes two clocks. */
-		int unknown = -1;
-
+		/* Racing first calls: the first verdict stored is everyone's (one clock). */
 		if (!__atomic_compare_exchange_n(&slow, &unknown, v, false, __ATOMIC_RELAXED,
 						 __ATOMIC_RELAXED))
 			v = unknown;

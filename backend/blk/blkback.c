@@ -581,7 +581,6 @@ static void ring_init(struct blkback_ring *r, struct hv *hv, const struct blkbac
 	r->bounce = p->bounce;
 }
 
-/* The eventfd, the aio context and the persistent-grant cache. */
 /* The persistent-grant cache, where persistent grants were negotiated. */
 static int io_cache(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
@@ -592,6 +591,7 @@ static int io_cache(struct blkback_ring *r, const struct blkback_ring_params *p)
 	    p->max_persistent ? p->max_persistent : BLKBACK_MAX_PERSISTENT_DEFAULT, true);
 }
 
+/* The eventfd, the aio context and the persistent-grant cache. */
 static int io_init(struct blkback_ring *r, const struct blkback_ring_params *p)
 {
 	int rc;
@@ -751,7 +751,6 @@ static void journal_peek(struct blkback_ring *r, const struct blkback_ring_param
 	grant_ref_t *refs;
 	unsigned int n;
 	uint32_t mi;
-
 	int rc;
 
 	if (!p->resume || !p->journal_name)

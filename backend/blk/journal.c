@@ -86,6 +86,15 @@ static struct journal_tail *journal_tail(const struct journal_head *h)
 	return (struct journal_tail *)(void *)((char *)h + journal_size(h->nr_ents, 2));
 }
 
+/* Whether a journal of version 3 or later recorded mark (read once per word: see peek). */
+static bool mark_is(const struct journal_head *h, uint64_t mark)
+{
+	const struct journal_tail *t = journal_tail(h);
+
+	return __atomic_load_n(&t->mark_lo, __ATOMIC_RELAXED) == (uint32_t)mark &&
+	       __atomic_load_n(&t->mark_hi, __ATOMIC_RELAXED) == (uint32_t)(mark >> 32);
+}
+
 /* Whether a comes before b in the ring's modular index space. */
 static bool before(uint32_t a, uint32_t b)
 {
@@ -134,8 +143,7 @@ static int journal_check(const struct journal_head *h, size_t size,
 	}
 	if (pending != h->req_cons - h->rsp_prod_pvt)
 		return -EBADMSG;
-	if (h->version >= 3 && (journal_tail(h)->mark_lo != (uint32_t)id->mark ||
-				journal_tail(h)->mark_hi != (uint32_t)(id->mark >> 32)))
+	if (h->version >= 3 && !mark_is(h, id->mark))
 		return -ESTALE;
 	return 0;
 }
@@ -280,10 +288,7 @@ int blkback_journal_peek(int dirfd, const char *name, const struct blkback_journ
 			ret = -EBADMSG;
 	}
 	/* The ring set up anew since (see the top): its offer stands, its grants do not. */
-	if (ret == 0 && h->version >= 3 &&
-	    (__atomic_load_n(&journal_tail(h)->mark_lo, __ATOMIC_RELAXED) != (uint32_t)id->mark ||
-	     __atomic_load_n(&journal_tail(h)->mark_hi, __ATOMIC_RELAXED) !=
-		 (uint32_t)(id->mark >> 32)))
+	if (ret == 0 && h->version >= 3 && !mark_is(h, id->mark))
 		ret = -ESTALE;
 	munmap((void *)map, size);
 	return ret;

@@ -256,10 +256,10 @@ ssize_t nf_rx_take(struct nf_rx *rx, void *buf, size_t cap)
 		return n;
 	/* The frame's whole length, as recv with MSG_TRUNC: more than cap says it was cut. */
 	for (int i = 0; i < n; i++) {
-		size_t k = copied >= cap		   ? 0
-			   : iov[i].iov_len < cap - copied ? iov[i].iov_len
-							   : cap - copied;
+		size_t k = cap - copied; /* copied <= cap throughout */
 
+		if (k > iov[i].iov_len)
+			k = iov[i].iov_len;
 		memcpy((uint8_t *)buf + copied, iov[i].iov_base, k);
 		copied += k;
 		len += iov[i].iov_len;
