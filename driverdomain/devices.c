@@ -104,16 +104,8 @@ static struct bbd_device *find_path(struct bbd *b, const char *path, size_t len)
  */
 static void remove_finished(struct bbd *b, const char *path)
 {
-	int ret;
-
-	if (b->domid == 0 || b->opts.keep_finished)
-		return;
-	ret = xenbus_backend_remove_finished(b->xs, path);
-	if (ret == 1)
-		pvio_log(b->log, PVIO_LOG_INFO, PREFIX, "%s: finished: removed", path);
-	else if (ret < 0)
-		pvio_log(b->log, PVIO_LOG_WARN, PREFIX, "%s: finished, not removed: %s", path,
-			 strerror(-ret));
+	if (b->domid != 0 && !b->opts.keep_finished)
+		xenbus_backend_let_go(b->xs, path, b->log, PREFIX);
 }
 
 void bbd_device_forget(struct bbd_device *d, bool close)

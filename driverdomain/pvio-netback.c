@@ -149,16 +149,8 @@ static void device_forget(struct nbd_device *d, bool close)
 	 * A finished vif's directory (Closed, online 0), in a driver domain: removed as xl devd
 	 * would (dom0's libxl waits for it); xenbus_backend_remove_finished checks it is finished.
 	 */
-	if (!close && d->b->remove_finished) {
-		int ret = xenbus_backend_remove_finished(d->b->xs, d->path);
-
-		if (ret == 1)
-			pvio_log(d->b->log, PVIO_LOG_INFO, PREFIX, "%s: finished: removed",
-				 d->path);
-		else if (ret < 0)
-			pvio_log(d->b->log, PVIO_LOG_WARN, PREFIX, "%s: finished, not removed: %s",
-				 d->path, strerror(-ret));
-	}
+	if (!close && d->b->remove_finished)
+		xenbus_backend_let_go(d->b->xs, d->path, d->b->log, PREFIX);
 	free(d->path);
 	free(d);
 }
@@ -172,7 +164,7 @@ static void device_add(struct nbd *b, const char *path)
 	 */
 	if (xenbus_backend_finished(b->xs, path)) {
 		if (b->remove_finished)
-			xenbus_backend_remove_finished(b->xs, path);
+			xenbus_backend_let_go(b->xs, path, b->log, PREFIX);
 		return;
 	}
 	struct netback_dev_opts o = b->dev_opts;

@@ -81,3 +81,15 @@ int xenbus_backend_remove_finished(struct xs_handle *xs, const char *nodename)
 	}
 	return -EAGAIN;
 }
+
+void xenbus_backend_let_go(struct xs_handle *xs, const char *nodename, struct pvio_log *log,
+			   const char *prefix)
+{
+	int ret = xenbus_backend_remove_finished(xs, nodename);
+
+	if (ret == 1)
+		pvio_log(log, PVIO_LOG_INFO, prefix, "%s: finished: removed", nodename);
+	else if (ret < 0)
+		pvio_log(log, PVIO_LOG_WARN, prefix, "%s: finished, not removed: %s", nodename,
+			 strerror(-ret));
+}

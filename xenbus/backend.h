@@ -46,5 +46,11 @@ int xenbus_backend_remove_finished(struct xs_handle *xs, const char *nodename);
  * a back end finding one serves it no more (it would only close it again).
  */
 bool xenbus_backend_finished(struct xs_handle *xs, const char *nodename);
+/*
+ * xenbus_backend_remove_finished, its outcome logged to log as "<prefix>: <nodename>: ...":
+ * what a driver domain's daemon does for a device it let go (pvio-blkback, pvio-netback).
+ */
+void xenbus_backend_let_go(struct xs_handle *xs, const char *nodename, struct pvio_log *log,
+			   const char *prefix);
 
 #endif
